@@ -1,0 +1,14 @@
+namespace PowerEvents.Contracts;
+
+/// <summary>A zone's high-temperature alarm is no longer active.</summary>
+/// <param name="AlarmId">The alarm episode that ended (as in <see cref="AlarmRaised"/>).</param>
+/// <param name="Zone">The zone that cleared.</param>
+/// <param name="ClearedAt">When the evaluator decided the alarm cleared.</param>
+/// <param name="ThresholdCelsius">The low threshold the zone fell below.</param>
+/// <param name="Readings">The readings that caused the transition.</param>
+public sealed record AlarmCleared(
+    Guid AlarmId,
+    string Zone,
+    DateTimeOffset ClearedAt,
+    double ThresholdCelsius,
+    IReadOnlyList<SensorReading> Readings);

@@ -1,0 +1,14 @@
+namespace PowerEvents.Contracts;
+
+/// <summary>A zone's high-temperature alarm became active.</summary>
+/// <param name="AlarmId">Identifies this alarm episode; the matching <see cref="AlarmCleared"/> carries it too.</param>
+/// <param name="Zone">The zone in alarm.</param>
+/// <param name="RaisedAt">When the evaluator decided the alarm.</param>
+/// <param name="ThresholdCelsius">The high threshold that was crossed.</param>
+/// <param name="Readings">The readings that caused the transition.</param>
+public sealed record AlarmRaised(
+    Guid AlarmId,
+    string Zone,
+    DateTimeOffset RaisedAt,
+    double ThresholdCelsius,
+    IReadOnlyList<SensorReading> Readings);

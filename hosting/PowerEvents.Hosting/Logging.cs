@@ -1,0 +1,49 @@
+using Microsoft.Extensions.Configuration;
+using Serilog;
+using Serilog.Events;
+using Serilog.Formatting.Json;
+
+namespace PowerEvents.Hosting;
+
+public static class Logging
+{
+    /// <summary>Configuration key choosing the console format: <c>text</c> (default) or <c>json</c>.</summary>
+    public const string FormatKey = "Logging:Format";
+
+    const string TextTemplate =
+        "[{Timestamp:yyyy-MM-dd HH:mm:ss.fff} {Level:u3}] {SourceContext}: {Message:lj}{CorrelationSuffix}{NewLine}{Exception}";
+
+    /// <summary>
+    /// Serilog to the console: readable lines for a container log viewer by default, one JSON object a
+    /// line when <c>Logging:Format=json</c>. Levels come from the <c>Serilog</c> section.
+    /// </summary>
+    public static Serilog.Core.Logger CreateLogger(IConfiguration configuration, string serviceName)
+    {
+        var format = configuration[FormatKey] ?? "text";
+        if (format is not ("text" or "json"))
+            throw new InvalidOperationException($"{FormatKey}: must be 'text' or 'json', not '{format}'.");
+
+        var logger = new LoggerConfiguration()
+            .MinimumLevel.Information()
+            .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
+            .MinimumLevel.Override("Microsoft.Extensions.Diagnostics.HealthChecks", LogEventLevel.Warning)
+            .MinimumLevel.Override("System.Net.Http.HttpClient", LogEventLevel.Warning)
+            .ReadFrom.Configuration(configuration)
+            .Enrich.FromLogContext()
+            .Enrich.WithProperty("Service", serviceName);
+
+        return format == "json"
+            ? logger.WriteTo.Console(new JsonFormatter(renderMessage: true)).CreateLogger()
+            : logger.Enrich.With<CorrelationSuffixEnricher>().WriteTo.Console(outputTemplate: TextTemplate, formatProvider: System.Globalization.CultureInfo.InvariantCulture).CreateLogger();
+    }
+
+    /// <summary>Renders " corr=&lt;id&gt;" in text lines only when a correlation id is in scope.</summary>
+    sealed class CorrelationSuffixEnricher : Serilog.Core.ILogEventEnricher
+    {
+        public void Enrich(LogEvent logEvent, Serilog.Core.ILogEventPropertyFactory propertyFactory)
+        {
+            var suffix = logEvent.Properties.TryGetValue("CorrelationId", out var id) ? $" corr={id}" : "";
+            logEvent.AddPropertyIfAbsent(new LogEventProperty("CorrelationSuffix", new ScalarValue(suffix)));
+        }
+    }
+}

@@ -1,0 +1,102 @@
+using System.Collections;
+using System.ComponentModel.DataAnnotations;
+using System.Reflection;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace PowerEvents.Hosting;
+
+public static class OptionsRegistration
+{
+    /// <summary>
+    /// Binds <typeparamref name="T"/> to a configuration section and validates it when the host starts,
+    /// so a bad value stops the service with a message that names the full configuration key.
+    /// </summary>
+    public static OptionsBuilder<T> AddValidatedOptions<T>(this IServiceCollection services, string section)
+        where T : class
+    {
+        services.AddSingleton<IValidateOptions<T>>(new KeyedOptionsValidator<T>(section));
+        return services.AddOptions<T>()
+            .BindConfiguration(section, o => o.ErrorOnUnknownConfiguration = false)
+            .ValidateOnStart();
+    }
+}
+
+/// <summary>
+/// Data-annotation validation (recursive into nested options and lists) whose failures are reported
+/// as <c>Section:Property[:index]: message</c>, the form an operator can search the configuration for.
+/// </summary>
+public sealed class KeyedOptionsValidator<T>(string section) : IValidateOptions<T>
+    where T : class
+{
+    public ValidateOptionsResult Validate(string? name, T options)
+    {
+        var failures = new List<string>();
+        ValidateObject(options, section, failures, depth: 0);
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    public static IReadOnlyList<string> Validate(object options, string keyPrefix)
+    {
+        var failures = new List<string>();
+        ValidateObject(options, keyPrefix, failures, depth: 0);
+        return failures;
+    }
+
+    static void ValidateObject(object instance, string prefix, List<string> failures, int depth)
+    {
+        if (depth > 8)
+            return;
+
+        var results = new List<ValidationResult>();
+        Validator.TryValidateObject(instance, new ValidationContext(instance), results, validateAllProperties: true);
+        foreach (var result in results)
+        {
+            var members = result.MemberNames.Any() ? result.MemberNames : [""];
+            foreach (var member in members)
+            {
+                var key = member.Length == 0 ? prefix : $"{prefix}:{member}";
+                failures.Add($"{key}: {result.ErrorMessage}");
+            }
+        }
+
+        foreach (var property in instance.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            if (property.GetIndexParameters().Length > 0 || IsLeaf(property.PropertyType))
+                continue;
+
+            var value = property.GetValue(instance);
+            var key = $"{prefix}:{property.Name}";
+            switch (value)
+            {
+                case null:
+                    break;
+                case IDictionary dictionary:
+                    foreach (DictionaryEntry entry in dictionary)
+                        if (entry.Value is not null && !IsLeaf(entry.Value.GetType()))
+                            ValidateObject(entry.Value, $"{key}:{entry.Key}", failures, depth + 1);
+                    break;
+                case IEnumerable items:
+                    var index = 0;
+                    foreach (var item in items)
+                    {
+                        if (item is not null && !IsLeaf(item.GetType()))
+                            ValidateObject(item, $"{key}:{index}", failures, depth + 1);
+                        index++;
+                    }
+                    break;
+                default:
+                    ValidateObject(value, key, failures, depth + 1);
+                    break;
+            }
+        }
+    }
+
+    static bool IsLeaf(Type type)
+    {
+        type = Nullable.GetUnderlyingType(type) ?? type;
+        return type.IsPrimitive || type.IsEnum || type == typeof(string) || type == typeof(decimal)
+            || type == typeof(TimeSpan) || type == typeof(DateTimeOffset) || type == typeof(DateTime)
+            || type == typeof(Guid) || type == typeof(Uri);
+    }
+}

@@ -1,0 +1,35 @@
+using System.ComponentModel.DataAnnotations;
+using Npgsql;
+
+namespace PowerEvents.Hosting;
+
+/// <summary>Connection to PostgreSQL (configuration section <c>Postgres</c>).</summary>
+public sealed class PostgresOptions
+{
+    public const string Section = "Postgres";
+
+    [Required]
+    public string Host { get; set; } = "";
+
+    [Range(1, 65535)]
+    public int Port { get; set; } = 5432;
+
+    [Required]
+    public string Database { get; set; } = "";
+
+    [Required]
+    public string Username { get; set; } = "";
+
+    /// <summary>From <c>Postgres__Password</c> or a file named by <c>Postgres__Password_FILE</c>; may be empty for trust auth.</summary>
+    public string Password { get; set; } = "";
+
+    public string ToConnectionString() => new NpgsqlConnectionStringBuilder
+    {
+        Host = Host,
+        Port = Port,
+        Database = Database,
+        Username = Username,
+        Password = string.IsNullOrEmpty(Password) ? null : Password,
+        ApplicationName = AppDomain.CurrentDomain.FriendlyName,
+    }.ConnectionString;
+}

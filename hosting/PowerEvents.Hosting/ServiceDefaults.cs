@@ -1,0 +1,198 @@
+using System.Text.Json;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Serilog;
+
+namespace PowerEvents.Hosting;
+
+/// <summary>What every PowerEvents service gets in one call: logging, the bus, health, validated options.</summary>
+public static class ServiceDefaults
+{
+    public const string LiveTag = "live";
+    public const string ReadyTag = "ready";
+
+    /// <summary>
+    /// Creates the service's builder: configuration (appsettings, environment, <c>*_FILE</c> secrets,
+    /// command line), Serilog console logging, MassTransit over RabbitMQ with kebab-case endpoint names
+    /// prefixed by <paramref name="serviceName"/>, and liveness/readiness checks.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    public static WebApplicationBuilder CreateBuilder(
+        string serviceName,
+        string[] args,
+        Action<IBusRegistrationConfigurator>? configureBus = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            // The service's assembly, also when a test builds the host in-process.
+            ApplicationName = System.Reflection.Assembly.GetCallingAssembly().GetName().Name,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+
+        // Secret files come after environment variables; the command line still wins over both.
+        var sources = builder.Configuration.Sources;
+        var commandLine = sources.ToList().FindIndex(s => s is Microsoft.Extensions.Configuration.CommandLine.CommandLineConfigurationSource);
+        sources.Insert(commandLine < 0 ? sources.Count : commandLine, new SecretFileConfigurationSource());
+
+        var logger = Logging.CreateLogger(builder.Configuration, serviceName);
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSerilog(logger, dispose: true);
+
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        builder.Services.AddValidatedOptions<RabbitMqOptions>(RabbitMqOptions.Section);
+
+        builder.Services.AddHealthChecks()
+            .AddCheck("self", () => HealthCheckResult.Healthy(), tags: [LiveTag]);
+
+        // The broker may come up after the service: start without waiting, report not-ready until connected.
+        builder.Services.AddOptions<MassTransitHostOptions>().Configure(o =>
+        {
+            o.WaitUntilStarted = false;
+            o.StopTimeout = TimeSpan.FromSeconds(20);
+        });
+
+        builder.Services.AddMassTransit(bus =>
+        {
+            bus.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter(serviceName, includeNamespace: false));
+            configureBus?.Invoke(bus);
+
+            bus.UsingRabbitMq((context, cfg) =>
+            {
+                var rabbit = context.GetRequiredService<IOptions<RabbitMqOptions>>().Value;
+                cfg.Host(rabbit.Host, (ushort)rabbit.Port, rabbit.VirtualHost, serviceName, h =>
+                {
+                    h.Username(rabbit.Username);
+                    h.Password(rabbit.Password);
+                });
+                cfg.UseConsumeFilter(typeof(LogContextConsumeFilter<>), context);
+                cfg.ConfigureEndpoints(context);
+            });
+        });
+
+        return builder;
+    }
+
+    /// <summary>PostgreSQL for services that keep state: a data source, and a readiness check that it answers.</summary>
+    public static WebApplicationBuilder AddPostgres(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddValidatedOptions<PostgresOptions>(PostgresOptions.Section);
+        builder.Services.AddSingleton(sp =>
+            NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<PostgresOptions>>().Value.ToConnectionString()));
+        builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: [ReadyTag]);
+        return builder;
+    }
+
+    /// <summary><c>/health/live</c>: the process runs. <c>/health/ready</c>: the bus is connected and, where used, PostgreSQL answers.</summary>
+    public static WebApplication MapDefaultEndpoints(this WebApplication app)
+    {
+        app.MapHealthChecks("/health/live", new HealthCheckOptions
+        {
+            Predicate = check => check.Tags.Contains(LiveTag),
+            ResponseWriter = WriteHealth,
+        });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions
+        {
+            Predicate = check => check.Tags.Contains(ReadyTag),
+            ResponseWriter = WriteHealth,
+        });
+        return app;
+    }
+
+    /// <summary>
+    /// Builds and runs a service until SIGTERM. A configuration or start-up failure, whether it shows
+    /// while building or while starting, is logged with the key it concerns and exits non-zero
+    /// (2 for configuration, 1 otherwise), so docker-compose shows why the service did not come up.
+    /// </summary>
+    public static async Task<int> RunAsync(string[] args, Func<string[], WebApplication> build)
+    {
+        WebApplication app;
+        try
+        {
+            app = build(args);
+        }
+        catch (Exception ex)
+        {
+            using var bootstrap = new LoggerConfiguration().WriteTo.Console(
+                outputTemplate: "[{Timestamp:yyyy-MM-dd HH:mm:ss.fff} {Level:u3}] PowerEvents.Startup: {Message:lj}{NewLine}",
+                formatProvider: System.Globalization.CultureInfo.InvariantCulture).CreateLogger();
+            return ReportStartupFailure(ex, (failure, isConfiguration) =>
+                bootstrap.Fatal(isConfiguration ? "Invalid configuration: {Failure}" : "Service failed to start: {Failure}", failure));
+        }
+
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("PowerEvents.Startup");
+        try
+        {
+            await app.RunAsync();
+            return 0;
+        }
+        catch (Exception ex)
+        {
+            return ReportStartupFailure(ex, (failure, isConfiguration) =>
+                log.LogCritical(isConfiguration ? "Invalid configuration: {Failure}" : "Service failed: {Failure}", failure));
+        }
+        finally
+        {
+            await app.DisposeAsync();
+        }
+    }
+
+    static int ReportStartupFailure(Exception ex, Action<string, bool> report)
+    {
+        // The options binder wraps conversion errors; its message names the key ("... at 'RabbitMq:Port' ...").
+        var validation = ex as OptionsValidationException ?? ex.InnerException as OptionsValidationException;
+        if (validation is not null)
+        {
+            foreach (var failure in validation.Failures)
+                report(failure, true);
+            return 2;
+        }
+
+        if (ex is InvalidOperationException && ex.Message.Contains(':', StringComparison.Ordinal))
+        {
+            report(ex.Message, true);
+            return 2;
+        }
+
+        report(ex.ToString(), false);
+        return 1;
+    }
+
+    static Task WriteHealth(HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "application/json";
+        return context.Response.WriteAsync(JsonSerializer.Serialize(new
+        {
+            status = report.Status.ToString(),
+            checks = report.Entries.ToDictionary(
+                e => e.Key,
+                e => new { status = e.Value.Status.ToString(), description = e.Value.Description }),
+        }));
+    }
+}
+
+sealed class PostgresHealthCheck(NpgsqlDataSource dataSource) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await using var command = dataSource.CreateCommand("SELECT 1");
+            await command.ExecuteScalarAsync(cancellationToken);
+            return HealthCheckResult.Healthy();
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException)
+        {
+            return HealthCheckResult.Unhealthy($"PostgreSQL does not answer: {ex.Message}");
+        }
+    }
+}

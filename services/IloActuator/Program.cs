@@ -1,0 +1,4 @@
+using PowerEvents.Hosting;
+using PowerEvents.IloActuator;
+
+return await ServiceDefaults.RunAsync(args, IloActuatorHost.Build);

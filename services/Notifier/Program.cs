@@ -1,0 +1,4 @@
+using PowerEvents.Hosting;
+using PowerEvents.Notifier;
+
+return await ServiceDefaults.RunAsync(args, NotifierHost.Build);

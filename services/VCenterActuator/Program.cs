@@ -1,0 +1,4 @@
+using PowerEvents.Hosting;
+using PowerEvents.VCenterActuator;
+
+return await ServiceDefaults.RunAsync(args, VCenterActuatorHost.Build);

@@ -1,0 +1,111 @@
+// Command pe-vcsim is a vSphere API simulator for PowerEvents tests: govmomi's
+// vcsim (simulator package) with a predictable inventory and the host and guest
+// power behaviours the stock 0.24 simulator lacks. See docs/vcsim.md.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"regexp"
+	"syscall"
+	"time"
+)
+
+type config struct {
+	listen, control         string
+	username, password      string
+	fingerprintFile         string
+	certFile                string
+	datacenters, clusters   int
+	hosts, standalone, vms  int
+	domain, vcenterVM       string
+	guestMin, guestMax      time.Duration
+	hostShutdownDelay       time.Duration
+	seed                    int64
+	noTools, stuck          *regexp.Regexp
+	noToolsExpr, stuckExpr  string
+}
+
+func parseFlags(args []string) (*config, error) {
+	c := &config{}
+	fs := flag.NewFlagSet("pe-vcsim", flag.ContinueOnError)
+	fs.StringVar(&c.listen, "listen", "127.0.0.1:35443", "HTTPS listen address (SOAP endpoint is /sdk)")
+	fs.StringVar(&c.control, "control", "", "plain-HTTP control endpoint address (empty: disabled)")
+	fs.StringVar(&c.username, "username", "user", "the only accepted user name")
+	fs.StringVar(&c.password, "password", "pass", "the only accepted password")
+	fs.StringVar(&c.fingerprintFile, "fingerprint-file", "", "write the server certificate SHA-256 fingerprint here")
+	fs.StringVar(&c.certFile, "cert-file", "", "write the server certificate (PEM) here")
+	fs.IntVar(&c.datacenters, "datacenters", 1, "number of datacenters")
+	fs.IntVar(&c.clusters, "clusters", 1, "clusters per datacenter")
+	fs.IntVar(&c.hosts, "hosts", 3, "hosts per cluster")
+	fs.IntVar(&c.standalone, "standalone-hosts", 0, "standalone hosts per datacenter")
+	fs.IntVar(&c.vms, "vms", 4, "VMs per host")
+	fs.StringVar(&c.domain, "domain", "pe.test", "DNS domain of the host names")
+	fs.StringVar(&c.vcenterVM, "vcenter-vm", "", "also create a vCenter appliance VM with this name on the first host (empty: none)")
+	fs.DurationVar(&c.guestMin, "guest-shutdown-min", 0, "shortest guest shutdown time")
+	fs.DurationVar(&c.guestMax, "guest-shutdown-max", 0, "longest guest shutdown time")
+	fs.DurationVar(&c.hostShutdownDelay, "host-shutdown-delay", 0, "time from ShutdownHost_Task success until the host is off")
+	fs.Int64Var(&c.seed, "seed", 1, "seed for the per-VM guest shutdown times")
+	fs.StringVar(&c.noToolsExpr, "no-tools", "", "regexp: VMs whose name matches run without VMware Tools")
+	fs.StringVar(&c.stuckExpr, "stuck", "", "regexp: VMs whose name matches accept ShutdownGuest but never power off")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	var err error
+	if c.noToolsExpr != "" {
+		if c.noTools, err = regexp.Compile(c.noToolsExpr); err != nil {
+			return nil, fmt.Errorf("-no-tools: %v", err)
+		}
+	}
+	if c.stuckExpr != "" {
+		if c.stuck, err = regexp.Compile(c.stuckExpr); err != nil {
+			return nil, fmt.Errorf("-stuck: %v", err)
+		}
+	}
+	switch {
+	case c.datacenters < 0 || c.clusters < 0 || c.hosts < 0 || c.standalone < 0 || c.vms < 0:
+		return nil, fmt.Errorf("counts must not be negative")
+	case c.guestMin < 0 || c.guestMax < c.guestMin:
+		return nil, fmt.Errorf("need 0 <= -guest-shutdown-min <= -guest-shutdown-max")
+	case c.hostShutdownDelay < 0:
+		return nil, fmt.Errorf("-host-shutdown-delay must not be negative")
+	case c.vcenterVM != "" && c.datacenters*(c.clusters*c.hosts+c.standalone) == 0:
+		return nil, fmt.Errorf("-vcenter-vm needs at least one host")
+	}
+	return c, nil
+}
+
+func main() {
+	log.SetPrefix("pe-vcsim: ")
+	cfg, err := parseFlags(os.Args[1:])
+	if err != nil {
+		if err == flag.ErrHelp {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "pe-vcsim:", err)
+		os.Exit(2)
+	}
+
+	started := time.Now()
+	inst, err := start(cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	log.Printf("%d hosts, %d VMs ready in %s", len(inst.sim.hosts), len(inst.sim.vms), time.Since(started).Round(time.Millisecond))
+	if inst.controlURL != "" {
+		log.Printf("control endpoint %s", inst.controlURL)
+	}
+	fmt.Printf("VCSIM_READY url=%s\n", inst.url)
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	s := <-sig
+	log.Printf("%s: stopping", s)
+	inst.close()
+}

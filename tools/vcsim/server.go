@@ -1,0 +1,253 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"io/ioutil"
+	"log"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+type instance struct {
+	sim        *sim
+	model      *simulator.Model
+	server     *http.Server
+	control    *http.Server
+	url        string
+	controlURL string
+	cleanup    []string
+}
+
+// start builds the inventory and serves it; the listeners are opened first so a
+// busy port fails fast instead of after building thousands of VMs.
+func start(cfg *config) (*instance, error) {
+	ln, err := net.Listen("tcp", cfg.listen)
+	if err != nil {
+		return nil, err
+	}
+	inst := &instance{}
+	var ctlLn net.Listener
+	if cfg.control != "" {
+		if ctlLn, err = net.Listen("tcp", cfg.control); err != nil {
+			ln.Close()
+			return nil, err
+		}
+	}
+
+	model := simulator.VPX()
+	// An empty stock model: the inventory is built by buildInventory with our names.
+	model.Datacenter, model.Cluster, model.ClusterHost, model.Host = 0, 0, 0, 0
+	model.Portgroup, model.Datastore, model.Machine = 0, 0, 0
+	model.Autostart = false
+	if err = model.Create(); err != nil {
+		return nil, err
+	}
+	inst.model = model
+
+	s := newSim(cfg)
+	inst.sim = s
+	dirs, err := s.buildInventory(model.Service, ln.Addr().(*net.TCPAddr).IP.String())
+	inst.cleanup = dirs
+	if err != nil {
+		inst.close()
+		return nil, err
+	}
+
+	// The login check compares with Listen.User unless it is simulator.DefaultLogin
+	// (then any non-empty pair is accepted), so always pass a fresh Userinfo.
+	model.Service.Listen = &url.URL{Host: "127.0.0.1:0", User: url.UserPassword(cfg.username, cfg.password)}
+	model.Service.TLS = new(tls.Config)
+	// NewServer wires the SOAP handlers into Service.ServeMux and starts its own
+	// TLS listener on a throwaway port; we keep the mux and its certificate and
+	// serve them ourselves behind the request rewriter (see front).
+	tmp := model.Service.NewServer()
+	cert := tmp.TLS.Certificates[0]
+	mux := model.Service.ServeMux
+	tmp.Close()
+
+	addr := ln.Addr().String()
+	inst.url = "https://" + addr + "/sdk"
+	simulator.Map.SessionManager().ServiceHostName = addr
+	for _, o := range simulator.Map.OptionManager().Setting {
+		if v := o.GetOptionValue(); v.Key == "vcsim.server.url" {
+			v.Value = "https://" + addr + "/sdk"
+		}
+	}
+
+	if err = writeCertFiles(cfg, cert.Certificate[0]); err != nil {
+		inst.close()
+		return nil, err
+	}
+
+	inst.server = &http.Server{
+		Handler: &front{sim: s, next: mux},
+		TLSConfig: &tls.Config{
+			Certificates: []tls.Certificate{cert},
+			NextProtos:   []string{"http/1.1"},
+			ClientAuth:   tls.RequestClientCert, // as vcsim: LoginExtensionByCertificate
+		},
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){}, // no HTTP/2, as vCenter's SOAP
+		ErrorLog:     log.New(ioutil.Discard, "", 0),                           // TLS probes from clients that reject the cert are noise
+	}
+	go func() {
+		if err := inst.server.ServeTLS(ln, "", ""); err != nil && err != http.ErrServerClosed {
+			log.Printf("https: %v", err)
+		}
+	}()
+
+	if ctlLn != nil {
+		inst.controlURL = "http://" + ctlLn.Addr().String()
+		inst.control = &http.Server{Handler: s.controlHandler()}
+		go func() {
+			if err := inst.control.Serve(ctlLn); err != nil && err != http.ErrServerClosed {
+				log.Printf("control: %v", err)
+			}
+		}()
+	}
+	return inst, nil
+}
+
+func (inst *instance) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if inst.server != nil {
+		_ = inst.server.Shutdown(ctx)
+	}
+	if inst.control != nil {
+		_ = inst.control.Shutdown(ctx)
+	}
+	if inst.sim != nil {
+		inst.sim.stopTimers()
+	}
+	for _, d := range inst.cleanup {
+		_ = os.RemoveAll(d)
+	}
+}
+
+func writeCertFiles(cfg *config, der []byte) error {
+	if cfg.fingerprintFile != "" {
+		sum := sha256.Sum256(der)
+		hex := make([]string, len(sum))
+		for i, b := range sum {
+			hex[i] = fmt.Sprintf("%02X", b)
+		}
+		if err := writeFileAtomic(cfg.fingerprintFile, []byte(strings.Join(hex, ":")+"\n")); err != nil {
+			return err
+		}
+	}
+	if cfg.certFile != "" {
+		pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+		if err := writeFileAtomic(cfg.certFile, pemBytes); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeFileAtomic avoids readers (the start script, tests) seeing a half-written file.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := ioutil.TempFile(filepath.Dir(path), ".tmp-"+filepath.Base(path))
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err = tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// front sits before vcsim's SOAP handler. vcsim dispatches a call to the object
+// registered under the request's _this reference, and much of vcsim type-asserts
+// HostSystem and VirtualMachine objects to its own types, so our overrides cannot
+// replace those objects. Instead each host and VM has a companion object under a
+// private reference type (hostKind, vmKind) and front points _this at it for the
+// methods we implement; everything else reaches vcsim untouched.
+type front struct {
+	sim  *sim
+	next http.Handler
+}
+
+var (
+	overridden = map[string]string{
+		"ShutdownHost_Task":         "HostSystem",
+		"EnterMaintenanceMode_Task": "HostSystem",
+		"ExitMaintenanceMode_Task":  "HostSystem",
+		"PowerOnVM_Task":            "VirtualMachine",
+		"PowerOffVM_Task":           "VirtualMachine",
+		"ShutdownGuest":             "VirtualMachine",
+	}
+	companion = map[string]string{"HostSystem": hostKind, "VirtualMachine": vmKind}
+	thisType  = regexp.MustCompile(`<(?:[A-Za-z_][\w.-]*:)?_this\b[^>]*?\stype\s*=\s*["'](HostSystem|VirtualMachine)["']`)
+	typeFunc  = types.TypeFunc()
+)
+
+func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/sdk" || r.URL.Path == "/sdk/vimService" {
+		if f.sim.vcenterDown.Load() {
+			// vCenter's own VM is off: the API is gone, as for real.
+			http.Error(w, "vCenter Server is not running", http.StatusServiceUnavailable)
+			return
+		}
+		if r.Method == http.MethodPost {
+			body, err := ioutil.ReadAll(io.LimitReader(r.Body, 64<<20))
+			r.Body.Close()
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			body = f.rewrite(body)
+			r.Body = ioutil.NopCloser(bytes.NewReader(body))
+			r.ContentLength = int64(len(body))
+		}
+	}
+	f.next.ServeHTTP(w, r)
+}
+
+func (f *front) rewrite(body []byte) []byte {
+	hit := false
+	for name := range overridden {
+		if bytes.Contains(body, []byte(name)) {
+			hit = true
+			break
+		}
+	}
+	if !hit {
+		return body
+	}
+	m, err := simulator.UnmarshalBody(typeFunc, body)
+	if err != nil || overridden[m.Name] != m.This.Type {
+		return body
+	}
+	kind := companion[m.This.Type]
+	if simulator.Map.Get(types.ManagedObjectReference{Type: kind, Value: m.This.Value}) == nil {
+		return body
+	}
+	loc := thisType.FindSubmatchIndex(body)
+	if loc == nil {
+		return body
+	}
+	out := make([]byte, 0, len(body)+8)
+	out = append(out, body[:loc[2]]...)
+	out = append(out, kind...)
+	return append(out, body[loc[3]:]...)
+}
