@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The whole test suite from a fresh machine: installs what is missing (Debian packages), builds,
+# starts the real test servers (RabbitMQ, PostgreSQL, vcsim) on private ports, runs every test
+# project, and prints one closing line "N passed, N failed, N skipped".
+#
+#   scripts/test.sh [extra dotnet test args, e.g. --filter FullyQualifiedName~Bus]
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+source "$root/scripts/env.sh"
+cd "$root"
+
+start=$SECONDS
+"$root/scripts/install-deps.sh"
+"$root/scripts/vcsim.sh" build
+"$root/scripts/test-servers.sh" start
+pe_log "servers ready after $((SECONDS - start)) s"
+
+build_start=$SECONDS
+dotnet build PowerEvents.sln -c Debug -nologo -clp:ErrorsOnly
+pe_log "build took $((SECONDS - build_start)) s"
+
+results="$root/artifacts/test-results"
+rm -rf "$results"; mkdir -p "$results"
+test_start=$SECONDS
+status=0
+# One project after another keeps the two cores for the servers and the process tests.
+dotnet test PowerEvents.sln --no-build -c Debug -nologo -m:1 \
+  --logger "trx" --results-directory "$results" "$@" 2>&1 | tee "$results/console.log" || status=$?
+pe_log "tests took $((SECONDS - test_start)) s (whole run $((SECONDS - start)) s)"
+
+# Sum the per-assembly summaries into the one closing line CI reads.
+python3 - "$results" <<'PY'
+import glob, sys, xml.etree.ElementTree as ET
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+passed = failed = skipped = 0
+for path in glob.glob(sys.argv[1] + "/*.trx"):
+    c = ET.parse(path).getroot().find("t:ResultSummary/t:Counters", ns)
+    passed += int(c.get("passed")); failed += int(c.get("failed")) + int(c.get("error")) + int(c.get("timeout")) + int(c.get("aborted"))
+    skipped += int(c.get("notExecuted"))
+print(f"{passed} passed, {failed} failed, {skipped} skipped")
+PY
+exit $status
