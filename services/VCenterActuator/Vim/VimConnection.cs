@@ -32,6 +32,8 @@ public sealed class VimConnection : IAsyncDisposable
     int _sessionGeneration;
     long _roundTrips;
     int _logins;
+    int _inFlightNow;
+    int _inFlightPeak;
 
     public VimConnection(IOptions<VCenterOptions> options, ILogger<VimConnection> logger)
     {
@@ -44,6 +46,9 @@ public sealed class VimConnection : IAsyncDisposable
 
     /// <summary>SOAP requests sent so far (every HTTP round trip, logins included).</summary>
     public long RoundTrips => Interlocked.Read(ref _roundTrips);
+
+    /// <summary>The most calls that were ever in flight at once (never above <see cref="VCenterOptions.MaxConcurrentCalls"/>).</summary>
+    public int InFlightPeak => Volatile.Read(ref _inFlightPeak);
 
     /// <summary>Successful logins so far: 1 for a session that never expired.</summary>
     public int Logins => Volatile.Read(ref _logins);
@@ -156,6 +161,9 @@ public sealed class VimConnection : IAsyncDisposable
         try
         {
             Interlocked.Increment(ref _roundTrips);
+            var now = Interlocked.Increment(ref _inFlightNow);
+            for (var peak = _inFlightPeak; now > peak; peak = _inFlightPeak)
+                Interlocked.CompareExchange(ref _inFlightPeak, now, peak);
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, ct);
             status = response.StatusCode;
             text = await response.Content.ReadAsStringAsync(ct);
@@ -177,6 +185,7 @@ public sealed class VimConnection : IAsyncDisposable
         }
         finally
         {
+            Interlocked.Decrement(ref _inFlightNow);
             _inFlight.Release();
         }
 
