@@ -39,15 +39,13 @@ public sealed partial class VcsimProcess : IAsyncDisposable
 
     public int ProcessId => _process.Id;
 
-    /// <summary>The harness binary: <c>PE_VCSIM_BIN</c>, else where <c>scripts/vcsim.sh build</c> puts it.</summary>
+    /// <summary>The harness binary: <c>PE_VCSIM_BIN</c>, else where <c>scripts/vcsim.sh build</c> puts it (<c>$PE_STATE_DIR/bin/pe-vcsim</c>).</summary>
     public static string BinaryPath()
     {
         var candidates = new List<string>();
         if (Environment.GetEnvironmentVariable("PE_VCSIM_BIN") is { Length: > 0 } configured)
             candidates.Add(configured);
-        candidates.Add(Path.Combine(TestServers.StateDir, "vcsim", "pe-vcsim"));
-        candidates.Add(Path.Combine(TestServers.RepositoryRoot, "tools", "vcsim", "bin", "pe-vcsim"));
-        candidates.Add(Path.Combine(TestServers.RepositoryRoot, "artifacts", "vcsim", "pe-vcsim"));
+        candidates.Add(Path.Combine(TestServers.StateDir, "bin", "pe-vcsim"));
         return candidates.FirstOrDefault(File.Exists) ?? throw new FileNotFoundException(
             $"The vcsim harness binary is missing (looked in: {string.Join(", ", candidates)}). " +
             "Build it with `scripts/vcsim.sh build` from the repository root (scripts/test.sh does this).");
