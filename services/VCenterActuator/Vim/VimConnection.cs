@@ -36,12 +36,18 @@ public sealed class VimConnection : IAsyncDisposable
     int _inFlightPeak;
 
     public VimConnection(IOptions<VCenterOptions> options, ILogger<VimConnection> logger)
+        : this(options.Value, logger, handler: null)
     {
-        _options = options.Value;
+    }
+
+    /// <summary>With <paramref name="handler"/> in place of the pinned HTTPS handler: for unit tests of the SOAP logic only.</summary>
+    internal VimConnection(VCenterOptions options, ILogger<VimConnection> logger, HttpMessageHandler? handler)
+    {
+        _options = options;
         _logger = logger;
         _url = _options.Url ?? throw new InvalidOperationException($"{VCenterOptions.Section}:Url: required");
         _inFlight = new SemaphoreSlim(_options.MaxConcurrentCalls, _options.MaxConcurrentCalls);
-        _http = new HttpClient(CreateHandler(_options), disposeHandler: true) { Timeout = _options.RequestTimeout };
+        _http = new HttpClient(handler ?? CreateHandler(_options), disposeHandler: true) { Timeout = _options.RequestTimeout };
     }
 
     /// <summary>SOAP requests sent so far (every HTTP round trip, logins included).</summary>
@@ -135,6 +141,10 @@ public sealed class VimConnection : IAsyncDisposable
         catch (VCenterException ex)
         {
             _logger.LogWarning("Logout from vCenter failed: {Fault}: {Message}", ex.FaultName, ex.Message);
+        }
+        catch (OperationCanceledException)
+        {
+            _logger.LogWarning("Logout from vCenter did not finish before the service stopped");
         }
         finally
         {
@@ -240,7 +250,7 @@ public sealed class VimConnection : IAsyncDisposable
         headers.SetCookies
             .Select(c => c.Split(';', 2)[0].Split('=', 2))
             .Where(pair => pair.Length == 2 && pair[0].Trim() == CookieName)
-            .Select(pair => pair[1].Trim().Trim('"'))
+            .Select(pair => pair[1].Trim()) // verbatim: vCenter quotes the value and expects it back quoted
             .FirstOrDefault();
 
     static bool IsCertificateFailure(HttpRequestException ex) =>
