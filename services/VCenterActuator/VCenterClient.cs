@@ -9,7 +9,7 @@ namespace PowerEvents.VCenterActuator;
 public sealed class VCenterClient(VimConnection connection, IOptions<VCenterOptions> options) : IVCenterClient
 {
     static readonly string[] HostPaths = ["name", "runtime.connectionState", "runtime.powerState", "runtime.inMaintenanceMode"];
-    static readonly string[] VmPaths = ["name", "runtime.powerState", "guest.toolsRunningStatus", "runtime.host", "parent"];
+    static readonly string[] VmPaths = ["name", "runtime.powerState", "guest.toolsRunningStatus", "runtime.host", "parent", "guest.hostName", "guest.ipAddress"];
     static readonly string[] VmStatePaths = ["name", "runtime.powerState", "guest.toolsRunningStatus"];
 
     readonly PropertyCollector _collector = new(connection);
@@ -17,6 +17,7 @@ public sealed class VCenterClient(VimConnection connection, IOptions<VCenterOpti
     // Managed object ids are stable for the life of an object, so names resolve once.
     readonly ConcurrentDictionary<string, MoRef> _clusters = new(StringComparer.Ordinal);
     readonly ConcurrentDictionary<(string Cluster, string Host), string> _hosts = new();
+    string? _vcenterFqdn;
 
     public VimConnection Connection => connection;
 
@@ -27,14 +28,45 @@ public sealed class VCenterClient(VimConnection connection, IOptions<VCenterOpti
 
         var hosts = objects.Where(o => o.Obj.Type == "HostSystem").Select(ToHost).ToList();
         var hostNames = hosts.ToDictionary(h => h.Id, h => h.Name, StringComparer.Ordinal);
+        var vcenterNames = await VCenterNamesAsync(ct);
         var vms = objects.Where(o => o.Obj.Type == "VirtualMachine").Select(o => new VmInventory(
             o.Obj.Value,
             o.Text("name"),
             o.Text("runtime.powerState"),
             o.Text("guest.toolsRunningStatus") == VimStates.ToolsRunning,
             o.Ref("runtime.host") is { } host ? hostNames.GetValueOrDefault(host.Value, "") : "",
-            o.Ref("parent") is { } parent ? folders.PathOf(parent.Value) : "")).ToList();
+            o.Ref("parent") is { } parent ? folders.PathOf(parent.Value) : "",
+            vcenterNames.Contains(o.Text("guest.hostName")) || vcenterNames.Contains(o.Text("guest.ipAddress")))).ToList();
         return new ClusterInventory(hosts, vms);
+    }
+
+    /// <summary>
+    /// The names vCenter is known by: its <c>VirtualCenter.FQDN</c> setting (read once) and the configured URL's host.
+    /// A VM whose guest reports one of them is vCenter itself.
+    /// </summary>
+    async Task<HashSet<string>> VCenterNamesAsync(CancellationToken ct)
+    {
+        if (_vcenterFqdn is null)
+        {
+            var content = await connection.ContentAsync(ct);
+            try
+            {
+                var options = await connection.InvokeAsync("QueryOptions", content.Setting, [Soap.El("name", "VirtualCenter.FQDN")], ct);
+                _vcenterFqdn = options.Elements(Soap.Vim + "returnval")
+                    .Where(o => Soap.Text(o, "key") == "VirtualCenter.FQDN")
+                    .Select(o => Soap.Text(o, "value"))
+                    .FirstOrDefault() ?? "";
+            }
+            catch (VCenterException ex) when (ex.FaultName == "InvalidName")
+            {
+                _vcenterFqdn = ""; // not set: only the URL's host identifies vCenter
+            }
+        }
+
+        var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { connection.Url.Host };
+        if (_vcenterFqdn.Length > 0)
+            names.Add(_vcenterFqdn);
+        return names;
     }
 
     public async Task<VmState> GetVmAsync(string vmId, CancellationToken ct)

@@ -236,8 +236,8 @@ public sealed class VCenterSteps
                     await _client.ShutdownHostAsync(host.Id, _options.ForceHostShutdown, _options.HostShutdownTimeout, token);
                     issued = true;
                 }
-                // The task ends when the host accepted the command; it is off once vCenter stops hearing from it.
-                while (!IsDown(host = await _client.GetHostAsync(host.Id, token)))
+                // The task ends when the host accepted the command; it is off once vCenter reports it off or stops hearing from it.
+                while ((host = await _client.GetHostAsync(host.Id, token)) is { PowerState: not VimStates.PoweredOff, ConnectionState: VimStates.Connected })
                 {
                     if (DateTime.UtcNow >= deadline)
                         throw new VCenterException(VCenterException.Timeout, $"Host {command.Host} still {host.PowerState}/{host.ConnectionState} {_options.HostShutdownTimeout} after ShutdownHost_Task");

@@ -35,6 +35,20 @@ public sealed class InventoryTests
     }
 
     [Fact]
+    public async Task The_vm_that_is_vcenter_itself_is_marked_as_such()
+    {
+        await using var vcsim = await VcsimProcess.StartAsync(["-hosts", "2", "-vms", "2", "-vcenter-vm", "vcsa"]);
+        var options = Vcenter.Options(vcsim);
+        await using var connection = Vcenter.Connection(options);
+
+        var inventory = await Vcenter.Client(connection, options).GetClusterInventoryAsync("cluster1", CancellationToken.None);
+
+        var vcenter = Assert.Single(inventory.Vms, v => v.IsVCenter);
+        Assert.Equal(("vcsa", "esx-01.pe.test"), (vcenter.Name, vcenter.Host));
+        Assert.Equal(5, inventory.Vms.Count);
+    }
+
+    [Fact]
     public async Task A_cluster_can_be_named_with_its_datacenter()
     {
         await using var vcsim = await VcsimProcess.StartAsync(["-datacenters", "2", "-hosts", "1", "-vms", "1"]);
@@ -73,8 +87,9 @@ public sealed class InventoryTests
         Assert.Equal((4, 20), (small.Hosts, small.Vms));
         Assert.Equal((20, 800), (large.Hosts, large.Vms));
         Assert.Equal(small.RoundTrips, large.RoundTrips);
-        // Service content, login, and per view: create, retrieve, destroy (topology view, cluster view).
-        Assert.Equal(8, large.RoundTrips);
+        // Once per session: service content, login, vCenter's own name (QueryOptions). Per inventory: create,
+        // retrieve, destroy for the topology view and for the cluster view.
+        Assert.Equal(9, large.RoundTrips);
     }
 
     static async Task<(int Hosts, int Vms, long RoundTrips)> CountRoundTripsAsync(int hosts, int vmsPerHost)

@@ -52,7 +52,8 @@ public sealed class PropertyCollectorPagingUnitTests
             {
                 "RetrieveServiceContent" => new XElement(Vim + "returnval",
                     Ref("rootFolder", "Folder", "group-d1"), Ref("propertyCollector", "PropertyCollector", "propertyCollector"),
-                    Ref("viewManager", "ViewManager", "ViewManager"), Ref("sessionManager", "SessionManager", "SessionManager")),
+                    Ref("viewManager", "ViewManager", "ViewManager"), Ref("sessionManager", "SessionManager", "SessionManager"),
+                    Ref("setting", "OptionManager", "VpxSettings")),
                 "Login" => new XElement(Vim + "returnval", new XElement(Vim + "key", "session-1")),
                 "RetrievePropertiesEx" or "ContinueRetrievePropertiesEx" => Page(),
                 "Logout" => new XElement(Vim + "returnval"),

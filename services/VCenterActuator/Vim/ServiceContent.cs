@@ -8,6 +8,7 @@ public sealed record ServiceContent(
     MoRef PropertyCollector,
     MoRef ViewManager,
     MoRef SessionManager,
+    MoRef Setting,
     string ApiVersion,
     string FullName)
 {
@@ -19,7 +20,7 @@ public sealed record ServiceContent(
             ?? throw new VCenterException("InvalidResponse", $"ServiceContent has no {name}"));
         var about = content.Element(Soap.Vim + "about");
         return new ServiceContent(
-            Ref("rootFolder"), Ref("propertyCollector"), Ref("viewManager"), Ref("sessionManager"),
+            Ref("rootFolder"), Ref("propertyCollector"), Ref("viewManager"), Ref("sessionManager"), Ref("setting"),
             about is null ? "" : Soap.Text(about, "apiVersion"),
             about is null ? "" : Soap.Text(about, "fullName"));
     }

@@ -50,6 +50,9 @@ public sealed class VimConnection : IAsyncDisposable
         _http = new HttpClient(handler ?? CreateHandler(_options), disposeHandler: true) { Timeout = _options.RequestTimeout };
     }
 
+    /// <summary>The configured SOAP endpoint.</summary>
+    public Uri Url => _url;
+
     /// <summary>SOAP requests sent so far (every HTTP round trip, logins included).</summary>
     public long RoundTrips => Interlocked.Read(ref _roundTrips);
 
