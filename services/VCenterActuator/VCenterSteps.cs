@@ -139,6 +139,12 @@ public sealed class VCenterSteps
                 }
             }, ct);
         }
+        catch (VCenterException ex) when (ex.IsTransient && guestRequested)
+        {
+            // Expected when this VM is vCenter itself: it takes the API down with it.
+            return Outcome(VmShutdownOutcome.Failed, new VCenterFault(ex.FaultName,
+                $"ShutdownGuest was accepted, then vCenter stopped answering (as it does when this VM is vCenter itself): {ex.Message}"));
+        }
         catch (VCenterException ex)
         {
             return Outcome(VmShutdownOutcome.Failed, Fault(ex));
