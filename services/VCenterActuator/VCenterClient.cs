@@ -19,8 +19,6 @@ public sealed class VCenterClient(VimConnection connection, IOptions<VCenterOpti
     readonly ConcurrentDictionary<(string Cluster, string Host), string> _hosts = new();
     string? _vcenterFqdn;
 
-    public VimConnection Connection => connection;
-
     public async Task<ClusterInventory> GetClusterInventoryAsync(string cluster, CancellationToken ct)
     {
         var (clusterRef, folders) = await ReadTopologyAsync(cluster, ct);

@@ -1,8 +1,6 @@
 using System.Net;
 using System.Net.Security;
 using System.Security.Authentication;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Xml.Linq;
 using Microsoft.Extensions.Options;
@@ -26,6 +24,7 @@ public sealed class VimConnection : IAsyncDisposable
     readonly SemaphoreSlim _loginLock = new(1, 1);
     readonly Uri _url;
 
+    byte[]? _pin;
     ServiceContent? _content;
     string? _cookie;
     string _soapAction = "urn:vim25/6.5";
@@ -116,7 +115,7 @@ public sealed class VimConnection : IAsyncDisposable
             // Without a cookie: vCenter refuses Login inside a session that is still valid.
             var response = await SendAsync("Login", content.SessionManager,
                 [Soap.El("userName", _options.Username), Soap.El("password", _options.Password)], cookie: null, ct,
-                onResponse: headers => _cookie = SessionCookie(headers));
+                onResponse: response => _cookie = SessionCookie(response));
             if (_cookie is null)
                 throw new VCenterException("InvalidResponse", "vCenter accepted the login but set no vmware_soap_session cookie");
 
@@ -157,7 +156,7 @@ public sealed class VimConnection : IAsyncDisposable
     }
 
     async Task<XElement> SendAsync(string method, MoRef @this, IReadOnlyList<XElement> arguments, string? cookie,
-        CancellationToken ct, Action<HttpResponseHeaders>? onResponse = null)
+        CancellationToken ct, Action<HttpResponseMessage>? onResponse = null)
     {
         var body = Soap.Request(method, @this, arguments).ToString(SaveOptions.DisableFormatting);
         using var request = new HttpRequestMessage(HttpMethod.Post, _url)
@@ -181,7 +180,7 @@ public sealed class VimConnection : IAsyncDisposable
             status = response.StatusCode;
             text = await response.Content.ReadAsStringAsync(ct);
             if (response.IsSuccessStatusCode)
-                onResponse?.Invoke(new HttpResponseHeaders(response));
+                onResponse?.Invoke(response);
         }
         catch (HttpRequestException ex) when (IsCertificateFailure(ex))
         {
@@ -249,8 +248,8 @@ public sealed class VimConnection : IAsyncDisposable
             throw new VCenterException(VCenterException.NotAuthenticated, "The session is not authenticated.");
     }
 
-    static string? SessionCookie(HttpResponseHeaders headers) =>
-        headers.SetCookies
+    static string? SessionCookie(HttpResponseMessage response) =>
+        (response.Headers.TryGetValues("Set-Cookie", out var values) ? values : [])
             .Select(c => c.Split(';', 2)[0].Split('=', 2))
             .Where(pair => pair.Length == 2 && pair[0].Trim() == CookieName)
             .Select(pair => pair[1].Trim()) // verbatim: vCenter quotes the value and expects it back quoted
@@ -258,8 +257,6 @@ public sealed class VimConnection : IAsyncDisposable
 
     static bool IsCertificateFailure(HttpRequestException ex) =>
         ex.InnerException is AuthenticationException || ex.HttpRequestError == HttpRequestError.SecureConnectionError;
-
-    byte[]? _pin;
 
     SocketsHttpHandler CreateHandler(VCenterOptions options)
     {
@@ -287,41 +284,4 @@ public sealed class VimConnection : IAsyncDisposable
         _inFlight.Dispose();
         _loginLock.Dispose();
     }
-
-    /// <summary>The response headers the session needs (Set-Cookie), without exposing the response.</summary>
-    public sealed class HttpResponseHeaders(HttpResponseMessage response)
-    {
-        public IEnumerable<string> SetCookies =>
-            response.Headers.TryGetValues("Set-Cookie", out var values) ? values : [];
-    }
-}
-
-/// <summary>Certificate pinning: a SHA-256 fingerprint of the exact certificate vCenter must present.</summary>
-public static class CertificatePin
-{
-    /// <summary>Parses <c>AB:CD:…</c> or <c>abcd…</c>; null for an empty setting.</summary>
-    public static byte[]? Parse(string fingerprint)
-    {
-        var hex = fingerprint.Replace(":", "", StringComparison.Ordinal).Trim();
-        if (hex.Length == 0)
-            return null;
-        return hex.Length == 64
-            ? Convert.FromHexString(hex)
-            : throw new InvalidOperationException($"{VCenterOptions.Section}:{nameof(VCenterOptions.CertificateFingerprint)}: must be 64 hex digits (SHA-256)");
-    }
-
-    /// <summary>
-    /// With a pin, only the pinned certificate is accepted, whatever its chain or name (self-signed appliances
-    /// rarely carry the name they are reached by); without one, only a certificate that fully validates.
-    /// </summary>
-    public static bool Accept(X509Certificate? certificate, SslPolicyErrors errors, byte[]? pin)
-    {
-        if (pin is null)
-            return errors == SslPolicyErrors.None;
-        if (certificate is null)
-            return false;
-        return CryptographicOperations.FixedTimeEquals(SHA256.HashData(certificate.GetRawCertData()), pin);
-    }
-
-    public static string Format(byte[] sha256) => string.Join(':', sha256.Select(b => b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture)));
 }
