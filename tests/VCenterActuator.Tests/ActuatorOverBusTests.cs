@@ -74,7 +74,7 @@ public sealed class ActuatorOverBusTests(RabbitMqFixture rabbit) : IAsyncLifetim
         $"--VCenter:CertificateFingerprint={vcsim.Fingerprint}",
         "--VCenter:PollInterval=00:00:00.100",
         "--VCenter:GuestShutdownTimeout=00:00:01",
-        "--VCenter:MaintenanceTimeout=00:00:05",
+        "--VCenter:MaintenanceTimeout=00:00:02",
         "--VCenter:Retry:BaseDelay=00:00:00.050",
     ];
 
@@ -160,6 +160,24 @@ public sealed class ActuatorOverBusTests(RabbitMqFixture rabbit) : IAsyncLifetim
         var hosts = (await VcsimState.ReadAsync(_vcsim)).Hosts.ToDictionary(h => h.Name);
         Assert.Equal("poweredOff", hosts["esx-02.pe.test"].PowerState);
         Assert.Equal("poweredOn", hosts["esx-01.pe.test"].PowerState);
+    }
+
+    [Fact]
+    public async Task Steps_that_vcenter_refuses_are_answered_Failed_with_the_vsphere_fault()
+    {
+        var run = Guid.NewGuid();
+
+        // esx-01 still runs its VMs and is not in maintenance mode.
+        var shutdown = await ReplyAsync<HostPoweredOff>(new HostShutdownRequested(run, "cluster1", "esx-01.pe.test"), e => e.RunId == run);
+        var maintenance = await ReplyAsync<HostEnteredMaintenance>(new HostMaintenanceRequested(run, "cluster1", "esx-01.pe.test"), e => e.RunId == run);
+        var unknownVm = await ReplyAsync<VmPoweredOn>(new VmPowerOnRequested(run, "cluster1", "vm-424242", "gone"), e => e.RunId == run);
+        var unknownHost = await ReplyAsync<HostExitedMaintenance>(new HostExitMaintenanceRequested(run, "cluster1", "esx-99.pe.test"), e => e.RunId == run);
+
+        Assert.Equal((StepOutcome.Failed, VCenterException.InvalidState), (shutdown.Outcome, shutdown.Fault?.Name));
+        Assert.Equal((StepOutcome.Failed, "Timedout"), (maintenance.Outcome, maintenance.Fault?.Name));
+        Assert.Equal((StepOutcome.Failed, VCenterException.ManagedObjectNotFound), (unknownVm.Outcome, unknownVm.Fault?.Name));
+        Assert.Equal((StepOutcome.Failed, VCenterException.NotFound), (unknownHost.Outcome, unknownHost.Fault?.Name));
+        Assert.Equal("poweredOn", (await VcsimState.ReadAsync(_vcsim)).Hosts.Single(h => h.Name == "esx-01.pe.test").PowerState);
     }
 
     [Fact]
