@@ -45,14 +45,25 @@ public sealed class DestinationOptions : IValidatableObject
     [Required]
     public string Url { get; set; } = "";
 
-    public WebhookFormat Format { get; set; } = WebhookFormat.Generic;
+    // Strings, not enums: the binder silently drops a list item whose enum value does not convert,
+    // which would make a mistyped destination vanish instead of stopping the service.
 
-    public Severity MinimumSeverity { get; set; } = Severity.Info;
+    /// <summary><c>generic</c>, <c>slack</c>, <c>teams</c> or <c>discord</c>.</summary>
+    [Required]
+    public string Format { get; set; } = nameof(WebhookFormat.Generic);
+
+    /// <summary><c>info</c>, <c>warning</c> or <c>critical</c>: alerts below it are not sent here.</summary>
+    [Required]
+    public string MinimumSeverity { get; set; } = nameof(Severity.Info);
+
+    public WebhookFormat FormatKind => Parse<WebhookFormat>(Format) ?? WebhookFormat.Generic;
+
+    public Severity Minimum => Parse<Severity>(MinimumSeverity) ?? Severity.Info;
 
     /// <summary>HMAC-SHA256 key for the generic format (<c>Notifier__Destinations__N__SigningSecret</c> or <c>..._FILE</c>).</summary>
     public string? SigningSecret { get; set; }
 
-    public bool Accepts(Severity severity) => severity >= MinimumSeverity;
+    public bool Accepts(Severity severity) => severity >= Minimum;
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
@@ -61,9 +72,17 @@ public sealed class DestinationOptions : IValidatableObject
             && (!Uri.TryCreate(Url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp)))
             yield return new ValidationResult("must be an absolute http(s) URL.", [nameof(Url)]);
 
-        if (Format == WebhookFormat.Generic && (SigningSecret is null || SigningSecret.Length < 32))
+        if (Parse<WebhookFormat>(Format) is null)
+            yield return new ValidationResult($"must be one of {string.Join(", ", Enum.GetNames<WebhookFormat>().Select(n => n.ToLowerInvariant()))}, not '{Format}'.", [nameof(Format)]);
+        if (Parse<Severity>(MinimumSeverity) is null)
+            yield return new ValidationResult($"must be one of {string.Join(", ", Enum.GetNames<Severity>().Select(n => n.ToLowerInvariant()))}, not '{MinimumSeverity}'.", [nameof(MinimumSeverity)]);
+
+        if (FormatKind == WebhookFormat.Generic && (SigningSecret is null || SigningSecret.Length < 32))
             yield return new ValidationResult("the generic format signs every payload: set a secret of at least 32 characters.", [nameof(SigningSecret)]);
     }
+
+    static T? Parse<T>(string? value) where T : struct, Enum =>
+        Enum.GetNames<T>().FirstOrDefault(n => string.Equals(n, value?.Trim(), StringComparison.OrdinalIgnoreCase)) is { } name ? Enum.Parse<T>(name) : null;
 }
 
 /// <summary>Retries and timeouts (<c>Notifier:Delivery</c>), the same for every destination.</summary>

@@ -23,7 +23,7 @@ public sealed class DeliveryService(
             logger.LogWarning("No destinations configured (Notifier:Destinations): alerts are logged and recorded, not sent");
         foreach (var d in notifier.Destinations)
             logger.LogInformation("Destination {Destination}: {Format} to {Url}, {MinimumSeverity} and above",
-                d.Name, d.Format, UrlMask.Mask(d.Url), d.MinimumSeverity);
+                d.Name, d.FormatKind, UrlMask.Mask(d.Url), d.Minimum);
 
         var workers = notifier.Destinations.Select(d => Task.Run(() => RunDestinationAsync(d, stoppingToken), stoppingToken)).ToList();
         workers.Add(Task.Run(() => HousekeepingAsync(stoppingToken), stoppingToken));

@@ -20,13 +20,13 @@ public static class Payloads
 
     static readonly JsonSerializerOptions Compact = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public static WebhookRequest Render(Alert alert, DestinationOptions destination, DateTimeOffset now) => destination.Format switch
+    public static WebhookRequest Render(Alert alert, DestinationOptions destination, DateTimeOffset now) => destination.FormatKind switch
     {
         WebhookFormat.Generic => Generic(alert, destination.SigningSecret ?? throw new InvalidOperationException($"destination {destination.Name} has no signing secret"), now),
         WebhookFormat.Slack => Unsigned(Slack(alert)),
         WebhookFormat.Teams => Unsigned(Teams(alert)),
         WebhookFormat.Discord => Unsigned(Discord(alert)),
-        _ => throw new ArgumentOutOfRangeException(nameof(destination), destination.Format, "unknown format"),
+        _ => throw new ArgumentOutOfRangeException(nameof(destination), destination.FormatKind, "unknown format"),
     };
 
     /// <summary>The documented, versioned JSON of docs/notifier.md, signed over "timestamp.body".</summary>
