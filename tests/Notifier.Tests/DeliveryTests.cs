@@ -228,4 +228,25 @@ public sealed class DeliveryTests(RabbitMqFixture rabbit, PostgresFixture postgr
             Assert.DoesNotContain(receiver.Received(slackPath).Concat(receiver.Received(Path("generic"))), c => c.Body.Contains(secret, StringComparison.Ordinal));
         }
     }
+
+    [Fact]
+    public async Task A_delivery_cut_short_by_a_restart_is_sent_after_it()
+    {
+        string[] settings = [.. Destination(0, "slow", "discord"), .. Delivery(attemptTimeout: "00:01:00")];
+        receiver.Plan(Path("slow"), status: 0, count: 1);
+        var id = Guid.NewGuid();
+
+        var first = await NotifierHarness.StartAsync(rabbit, postgres, settings);
+        await first.PublishAsync(TestAlerts.Raised(), id);
+        await Eventually.Until(() => receiver.Received(Path("slow")).Count == 1, Deadline, "the first attempt did not start");
+        var stopping = System.Diagnostics.Stopwatch.StartNew();
+        await first.DisposeAsync();
+        output.WriteLine($"stopped in {stopping.ElapsedMilliseconds} ms with an attempt in flight");
+        Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(15), "a hanging webhook held up the shutdown");
+        Assert.Equal("pending", (await first.DeliveriesAsync(id)).Single().Status);
+
+        await using var second = await NotifierHarness.StartAsync(rabbit, postgres, settings);
+        await Eventually.Async(async () => (await second.DeliveriesAsync(id)).Single().Status == "delivered", Deadline, "not sent after the restart");
+        Assert.Equal([0, 200], receiver.Received(Path("slow")).Select(c => c.Status));
+    }
 }

@@ -66,7 +66,15 @@ public sealed class NotifierHarness : IAsyncDisposable
 
     public LogCapture Logs { get; }
 
-    public static async Task<NotifierHarness> StartAsync(RabbitMqFixture rabbit, PostgresFixture postgres, params string[] settings)
+    public static Task<NotifierHarness> StartAsync(RabbitMqFixture rabbit, PostgresFixture postgres, params string[] settings)
+    {
+        // MassTransit keeps its log context in an AsyncLocal: a second host started in the same async flow
+        // (a restart within one test) would inherit the first host's disposed logger factory.
+        using (ExecutionContext.SuppressFlow())
+            return Task.Run(() => StartInCleanContextAsync(rabbit, postgres, settings));
+    }
+
+    static async Task<NotifierHarness> StartInCleanContextAsync(RabbitMqFixture rabbit, PostgresFixture postgres, string[] settings)
     {
         var logs = new LogCapture();
         var app = NotifierHost.Build(

@@ -25,8 +25,8 @@ public sealed class DeliveryService(
             logger.LogInformation("Destination {Destination}: {Format} to {Url}, {MinimumSeverity} and above",
                 d.Name, d.FormatKind, UrlMask.Mask(d.Url), d.Minimum);
 
-        var workers = notifier.Destinations.Select(d => Task.Run(() => RunDestinationAsync(d, stoppingToken), stoppingToken)).ToList();
-        workers.Add(Task.Run(() => HousekeepingAsync(stoppingToken), stoppingToken));
+        var workers = notifier.Destinations.Select(d => Task.Run(() => RunDestinationAsync(d, stoppingToken), CancellationToken.None)).ToList();
+        workers.Add(Task.Run(() => HousekeepingAsync(stoppingToken), CancellationToken.None));
         await Task.WhenAll(workers);
     }
 
