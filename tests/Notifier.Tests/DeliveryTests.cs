@@ -143,7 +143,7 @@ public sealed class DeliveryTests(RabbitMqFixture rabbit, PostgresFixture postgr
         {
             var backoff = 200 * Math.Pow(2, retry);
             // At least the backoff, at most backoff plus 25 % jitter plus scheduling slack.
-            Assert.InRange(gaps[retry].TotalMilliseconds, backoff - 30, backoff * 1.25 + 700);
+            Assert.InRange(gaps[retry].TotalMilliseconds, backoff - 30, backoff * 1.25 + 1500);
         }
         await Eventually.Async(async () => (await notifier.DeliveriesAsync(id)).Single() is { Status: "delivered", Attempts: 4 }, Deadline, "not recorded as delivered");
     }
