@@ -15,8 +15,9 @@ mkdir -p "$logs"
 
 # Remember which servers were already up, so stopping leaves those alone.
 started_servers=()
+before="$("$root/scripts/test-servers.sh" status 2>/dev/null || true)"
 for server in rabbitmq postgres vcsim; do
-  if ! "$root/scripts/test-servers.sh" status 2>/dev/null | grep -q "^$server: up"; then started_servers+=("$server"); fi
+  grep -q "^$server: up" <<<"$before" || started_servers+=("$server")
 done
 "$root/scripts/test-servers.sh" start
 
@@ -37,6 +38,7 @@ stop_all() {
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   if [ ${#started_servers[@]} -gt 0 ]; then "$root/scripts/test-servers.sh" stop "${started_servers[@]}"; fi
   pe_log "stopped"
+  exit 0
 }
 trap stop_all INT TERM EXIT
 
@@ -70,3 +72,4 @@ INFO
 # Exit (and stop the rest) if any service dies.
 wait -n "${pids[@]}" || true
 pe_log "a service exited; see $logs"
+exit 1
