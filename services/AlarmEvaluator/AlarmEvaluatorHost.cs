@@ -1,3 +1,4 @@
+using PowerEvents.AlarmEvaluator.Power;
 using PowerEvents.Hosting;
 
 namespace PowerEvents.AlarmEvaluator;
@@ -12,6 +13,7 @@ public static class AlarmEvaluatorHost
         var builder = ServiceDefaults.CreateBuilder(ServiceName, args, bus =>
         {
             bus.AddConsumer<TemperatureSampledConsumer>();
+            bus.AddPowerSaga();
         });
         builder.AddPostgres();
 
