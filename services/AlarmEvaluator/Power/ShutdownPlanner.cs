@@ -87,7 +87,7 @@ public static class ShutdownPlanner
         new(pattern, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
 
     /// <summary>A folder path (<c>dc1/vm/prod/db</c>) is in <paramref name="folder"/> if it is it, ends with it, or lies below it.</summary>
-    internal static bool InFolder(string path, string folder)
+    public static bool InFolder(string path, string folder)
     {
         folder = folder.Trim('/');
         if (folder.Length == 0 || path.Length == 0)

@@ -112,8 +112,8 @@ public static class ShutdownPolicy
                             default:
                                 // vCenter refuses to shut down a host outside maintenance mode, and forcing it would kill running VMs.
                                 host.Shutdown = StepStatus.Failed;
-                                host.Detail = "not powered off: the host did not enter maintenance mode";
-                                run.Record(now, HostShutdownStep, host.Name, "NotAttempted", host.Detail);
+                                host.Detail = $"{host.Detail}; not powered off: the host did not enter maintenance mode".TrimStart(';', ' ');
+                                run.Record(now, HostShutdownStep, host.Name, "NotAttempted", "the host did not enter maintenance mode");
                                 break;
                         }
                     }
