@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using PowerEvents.AlarmEvaluator.Power;
 using PowerEvents.Testing;
@@ -18,7 +19,10 @@ public sealed class PersistenceTests : IAsyncLifetime
     {
         await _postgres.InitializeAsync();
         _dataSource = NpgsqlDataSource.Create(_postgres.ConnectionString);
-        var schema = new PowerSchema(_dataSource, NullLogger<PowerSchema>.Instance);
+        var services = new Microsoft.Extensions.DependencyInjection.ServiceCollection()
+            .AddDbContext<PowerDbContext>(o => o.UseNpgsql(_dataSource))
+            .BuildServiceProvider();
+        var schema = new PowerSchema(_dataSource, services.GetRequiredService<Microsoft.Extensions.DependencyInjection.IServiceScopeFactory>(), NullLogger<PowerSchema>.Instance);
         await schema.StartAsync(CancellationToken.None);
         await schema.StartAsync(CancellationToken.None); // idempotent: a restart finds the tables there
     }

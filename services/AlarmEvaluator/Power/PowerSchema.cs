@@ -1,3 +1,4 @@
+using Microsoft.EntityFrameworkCore;
 using Npgsql;
 
 namespace PowerEvents.AlarmEvaluator.Power;
@@ -6,7 +7,7 @@ namespace PowerEvents.AlarmEvaluator.Power;
 /// Creates the saga's tables if they are missing, at start. Plain idempotent DDL rather than EnsureCreated: the
 /// sensing tables share the database, and EnsureCreated does nothing when any table exists.
 /// </summary>
-public sealed class PowerSchema(NpgsqlDataSource dataSource, ILogger<PowerSchema> logger) : IHostedService
+public sealed class PowerSchema(NpgsqlDataSource dataSource, IServiceScopeFactory scopes, ILogger<PowerSchema> logger) : IHostedService
 {
     public const string Ddl = """
         CREATE TABLE IF NOT EXISTS power_saga (
@@ -46,6 +47,9 @@ public sealed class PowerSchema(NpgsqlDataSource dataSource, ILogger<PowerSchema
             {
                 await using var command = dataSource.CreateCommand(Ddl);
                 await command.ExecuteNonQueryAsync(cancellationToken);
+                // Build EF Core's model now, not when the first alarm arrives.
+                await using var scope = scopes.CreateAsyncScope();
+                await scope.ServiceProvider.GetRequiredService<PowerDbContext>().Sagas.AsNoTracking().AnyAsync(cancellationToken);
                 return;
             }
             catch (NpgsqlException ex) when (attempt < 30)
