@@ -5,8 +5,8 @@
 //
 //   dotnet run --project tools/PowerSagaBench -c Release [-- --seed 1 --poll-interval 00:00:00.250]
 //
-// One run per process: MassTransit keeps a process-wide log context that a second bus host in the same process
-// after the first was disposed trips over. Loop in the shell for several seeds (docs/benchmarks.md).
+// One run per process: a second pair of hosts built here after the first was disposed failed with an
+// ObjectDisposedException (LoggerFactory) from MassTransit's process-wide log context. Loop in the shell for seeds.
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
