@@ -196,5 +196,23 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
         var saga = _saga.Sagas.Contains(ClusterId)!;
         Assert.Equal(0, saga.Run!.CurrentTier);
         Assert.Equal(StepStatus.Requested, saga.Run.AllVms.Single(v => v.Name == "misc").Status);
+        Assert.False(await _harness.Published.Any<Fault<VmShutDown>>());
+    }
+
+    [Fact]
+    public async Task A_dry_run_reads_the_inventory_and_completes_without_asking_for_any_step()
+    {
+        _provider.GetRequiredService<IOptions<PowerOptions>>().Value.DryRun = true;
+
+        await RaiseAlarm();
+
+        await WaitFor(s => s.CurrentState == _machine.ShutDown.Name, "shut down");
+        Assert.Single(_commands.OfType<ClusterInventoryRequested>());
+        Assert.Empty(_commands.OfType<VmShutdownRequested>());
+        Assert.Empty(_commands.OfType<HostMaintenanceRequested>());
+        Assert.Empty(_commands.OfType<HostShutdownRequested>());
+        Assert.True(await _harness.Published.Any<PowerRunStarted>(x => x.Context.Message.DryRun));
+        var completed = (await _harness.Published.SelectAsync<PowerRunCompleted>().First()).Context.Message;
+        Assert.Empty(completed.Failures);
     }
 }

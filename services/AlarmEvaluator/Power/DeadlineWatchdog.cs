@@ -30,8 +30,9 @@ public sealed class DeadlineWatchdog(
             {
                 await CheckAsync(stoppingToken);
             }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException && !stoppingToken.IsCancellationRequested)
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
+                // The database or the broker is away for a moment: deadlines are data, the next tick finds them again.
                 logger.LogWarning("Deadline check failed, will try again: {Error}", ex.Message);
             }
         }
