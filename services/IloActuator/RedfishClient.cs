@@ -169,6 +169,9 @@ public sealed class RedfishClient
     static TimeSpan? RetryAfter(HttpResponseMessage? response) =>
         response?.Headers.RetryAfter?.Delta is { } delta && delta <= TimeSpan.FromSeconds(30) ? delta : null;
 
+    // Redfish property names are PascalCase and case-sensitive: no web naming policy.
+    static readonly JsonSerializerOptions RedfishJson = new();
+
     enum ResetAnswer { Accepted, AlreadyOn }
 
     sealed record SystemInfo(Uri Uri, string? PowerState, Uri ResetTarget, IReadOnlyList<string>? AllowableResetTypes);
@@ -371,7 +374,7 @@ public sealed class RedfishClient
         {
             var request = new HttpRequestMessage(method, uri);
             if (body is not null)
-                request.Content = JsonContent.Create(body);
+                request.Content = JsonContent.Create(body, options: RedfishJson);
             if (authenticate)
             {
                 if (host.AuthMode == BmcAuthMode.Basic)
