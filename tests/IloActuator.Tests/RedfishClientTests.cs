@@ -244,10 +244,12 @@ public sealed class RedfishClientTests
         Assert.Equal(0, server.Bmc.ActiveSessions);
     }
 
-    internal static async Task Eventually(Func<bool> condition, double seconds = 5)
+    internal static Task Eventually(Func<bool> condition, double seconds = 5) => Eventually(() => Task.FromResult(condition()), seconds);
+
+    internal static async Task Eventually(Func<Task<bool>> condition, double seconds = 5)
     {
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (!condition())
+        while (!await condition())
         {
             if (DateTime.UtcNow > deadline)
                 Assert.Fail($"condition not met within {seconds} s");
