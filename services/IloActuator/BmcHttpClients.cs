@@ -24,7 +24,8 @@ public sealed class BmcHttpClients(IOptions<BmcOptions> options) : IDisposable
         var entry = new Entry();
         var handler = new SocketsHttpHandler
         {
-            ConnectTimeout = options.RequestTimeout,
+            // The per-request timeout (which covers the connect) fires first; this only bounds a stray connect.
+            ConnectTimeout = options.RequestTimeout * 2,
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             // BMCs keep few connections; an idle one is closed before the BMC closes it under us.
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),

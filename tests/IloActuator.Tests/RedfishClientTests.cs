@@ -178,6 +178,21 @@ public sealed class RedfishClientTests
     }
 
     [Fact]
+    public async Task A_BMC_that_refuses_connections_is_reported_unreachable()
+    {
+        using var actuator = new Bmcs.Actuator(Bmcs.FastOptions());
+        var closedPort = PowerEvents.Testing.ServiceProcess.FreeTcpPort();
+
+        var result = await actuator.Redfish.PowerOnAsync(new BmcHostOptions
+        {
+            Name = "esx-04", Url = new Uri($"https://127.0.0.1:{closedPort}/"), Username = "u", Password = "p",
+        }, CancellationToken.None);
+
+        Outcomes.Expect(PowerOnOutcome.Failed, result);
+        Assert.Contains($"esx-04: the BMC at https://127.0.0.1:{closedPort}/ is not reachable", result.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Transient_internal_errors_are_retried()
     {
         await using var server = await Bmcs.StartAsync();
