@@ -78,7 +78,8 @@ public sealed class RedfishClient
 
             if (system.PowerState != "PoweringOn")
             {
-                if (system.AllowableResetTypes is { } allowed && !allowed.Contains("On", StringComparer.Ordinal))
+                var allowedTypes = system.AllowableResetTypes ?? await conversation.ReadActionInfoAsync(system, deadline.Token);
+                if (allowedTypes is { } allowed && !allowed.Contains("On", StringComparer.Ordinal))
                     throw new RedfishException(
                         $"{host.Name}: the BMC does not offer ResetType On for {system.Uri} (it allows {string.Join(", ", allowed)})");
 
@@ -174,7 +175,7 @@ public sealed class RedfishClient
 
     enum ResetAnswer { Accepted, AlreadyOn }
 
-    sealed record SystemInfo(Uri Uri, string? PowerState, Uri ResetTarget, IReadOnlyList<string>? AllowableResetTypes);
+    sealed record SystemInfo(Uri Uri, string? PowerState, Uri ResetTarget, IReadOnlyList<string>? AllowableResetTypes, Uri? ActionInfo);
 
     /// <summary>One exchange with one BMC: its authentication (a session, deleted on dispose) and its requests.</summary>
     sealed class Conversation(RedfishClient owner, BmcHostOptions host) : IAsyncDisposable
@@ -226,14 +227,41 @@ public sealed class RedfishClient
             // The action target comes from the resource (iLO 4 adds a trailing slash); the DMTF path is the fallback.
             var target = new Uri(system.AbsoluteUri.TrimEnd('/') + "/Actions/ComputerSystem.Reset");
             IReadOnlyList<string>? allowable = null;
+            Uri? actionInfo = null;
             if (root.TryGetProperty("Actions", out var actions) && actions.TryGetProperty("#ComputerSystem.Reset", out var reset))
             {
                 if (reset.TryGetProperty("target", out var t) && t.ValueKind == JsonValueKind.String)
                     target = new Uri(Base, t.GetString()!);
                 if (reset.TryGetProperty("ResetType@Redfish.AllowableValues", out var values) && values.ValueKind == JsonValueKind.Array)
                     allowable = values.EnumerateArray().Where(v => v.ValueKind == JsonValueKind.String).Select(v => v.GetString()!).ToList();
+                if (reset.TryGetProperty("@Redfish.ActionInfo", out var info) && info.ValueKind == JsonValueKind.String)
+                    actionInfo = new Uri(Base, info.GetString()!);
             }
-            return new SystemInfo(system, state, target, allowable);
+            return new SystemInfo(system, state, target, allowable, actionInfo);
+        }
+
+        /// <summary>The allowed reset types from the action's ActionInfo resource (DMTF's other way to advertise them), if any.</summary>
+        public async Task<IReadOnlyList<string>?> ReadActionInfoAsync(SystemInfo system, CancellationToken cancellationToken)
+        {
+            if (system.ActionInfo is null)
+                return null;
+            try
+            {
+                using var document = await GetJsonAsync(system.ActionInfo, authenticate: true, cancellationToken);
+                if (!document.RootElement.TryGetProperty("Parameters", out var parameters) || parameters.ValueKind != JsonValueKind.Array)
+                    return null;
+                foreach (var parameter in parameters.EnumerateArray())
+                    if (parameter.TryGetProperty("Name", out var name) && name.ValueEquals("ResetType")
+                        && parameter.TryGetProperty("AllowableValues", out var values) && values.ValueKind == JsonValueKind.Array)
+                        return values.EnumerateArray().Where(v => v.ValueKind == JsonValueKind.String).Select(v => v.GetString()!).ToList();
+                return null;
+            }
+            catch (Exception ex) when (ex is RedfishException or JsonException)
+            {
+                // Advisory only: without it the reset is sent and the BMC itself refuses a type it does not support.
+                owner._logger.LogWarning("{Host}: could not read {ActionInfo} ({Error}); sending the reset anyway", host.Name, system.ActionInfo, ex.Message);
+                return null;
+            }
         }
 
         public async Task<ResetAnswer> ResetOnAsync(SystemInfo system, CancellationToken cancellationToken)

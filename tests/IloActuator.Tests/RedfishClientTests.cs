@@ -220,6 +220,23 @@ public sealed class RedfishClientTests
     }
 
     [Fact]
+    public async Task Reset_types_advertised_through_ActionInfo_are_respected()
+    {
+        await using var server = await Bmcs.StartAsync(o => { o.UseActionInfo = true; o.AllowableResetTypes = ["ForceOff"]; });
+        await using var offersOn = await Bmcs.StartAsync(o => o.UseActionInfo = true);
+        using var actuator = new Bmcs.Actuator(Bmcs.FastOptions());
+
+        var refused = await actuator.Redfish.PowerOnAsync(Bmcs.Host("esx-01", server), CancellationToken.None);
+        var poweredOn = await actuator.Redfish.PowerOnAsync(Bmcs.Host("esx-02", offersOn), CancellationToken.None);
+
+        Outcomes.Expect(PowerOnOutcome.Failed, refused);
+        Assert.Contains("does not offer ResetType On", refused.Reason, StringComparison.Ordinal);
+        Assert.Empty(server.Bmc.ResetRequests);
+        Outcomes.Expect(PowerOnOutcome.PoweredOn, poweredOn);
+        Assert.Contains(offersOn.Bmc.Requests, r => r.Path == "/redfish/v1/Systems/1/ResetActionInfo");
+    }
+
+    [Fact]
     public async Task iLO_4_style_trailing_slashes_and_an_absolute_session_location_are_followed()
     {
         await using var server = await Bmcs.StartAsync(o => o.TrailingSlashes = true);

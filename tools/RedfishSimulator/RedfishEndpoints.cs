@@ -122,6 +122,11 @@ public static class RedfishEndpoints
                 await JsonAsync(context, 200, ComputerSystem(bmc, id));
                 return;
             }
+            if (rest == $"{id}/ResetActionInfo" && HttpMethods.IsGet(method) && bmc.Options.UseActionInfo)
+            {
+                await JsonAsync(context, 200, ResetActionInfo(bmc, id));
+                return;
+            }
             if (rest == $"{id}/Actions/ComputerSystem.Reset")
             {
                 if (!HttpMethods.IsPost(method))
@@ -291,12 +296,39 @@ public static class RedfishEndpoints
             ["Status"] = new JsonObject { ["State"] = state == "On" ? "Enabled" : "Disabled", ["Health"] = "OK" },
             ["Actions"] = new JsonObject
             {
-                ["#ComputerSystem.Reset"] = new JsonObject
-                {
-                    ["target"] = Id(bmc, $"/redfish/v1/Systems/{id}/Actions/ComputerSystem.Reset"),
-                    ["ResetType@Redfish.AllowableValues"] = allowable,
-                },
+                ["#ComputerSystem.Reset"] = bmc.Options.UseActionInfo
+                    ? new JsonObject
+                    {
+                        ["target"] = Id(bmc, $"/redfish/v1/Systems/{id}/Actions/ComputerSystem.Reset"),
+                        ["@Redfish.ActionInfo"] = Id(bmc, $"/redfish/v1/Systems/{id}/ResetActionInfo"),
+                    }
+                    : new JsonObject
+                    {
+                        ["target"] = Id(bmc, $"/redfish/v1/Systems/{id}/Actions/ComputerSystem.Reset"),
+                        ["ResetType@Redfish.AllowableValues"] = allowable,
+                    },
             },
+        };
+    }
+
+    static JsonObject ResetActionInfo(SimulatedBmc bmc, string id)
+    {
+        var allowable = new JsonArray();
+        foreach (var type in bmc.Options.AllowableResetTypes)
+            allowable.Add(type);
+        return new JsonObject
+        {
+            ["@odata.id"] = Id(bmc, $"/redfish/v1/Systems/{id}/ResetActionInfo"),
+            ["@odata.type"] = "#ActionInfo.v1_1_2.ActionInfo",
+            ["Id"] = "ResetActionInfo",
+            ["Name"] = "Reset Action Info",
+            ["Parameters"] = new JsonArray(new JsonObject
+            {
+                ["Name"] = "ResetType",
+                ["Required"] = true,
+                ["DataType"] = "String",
+                ["AllowableValues"] = allowable,
+            }),
         };
     }
 

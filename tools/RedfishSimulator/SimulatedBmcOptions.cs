@@ -43,6 +43,9 @@ public sealed class SimulatedBmcOptions
     public List<string> AllowableResetTypes { get; set; } =
         ["On", "ForceOff", "GracefulShutdown", "ForceRestart", "Nmi", "PushPowerButton", "GracefulRestart"];
 
+    /// <summary>Advertise the reset types in a separate ActionInfo resource (<c>@Redfish.ActionInfo</c>) rather than inline, as many non-HPE BMCs do.</summary>
+    public bool UseActionInfo { get; set; }
+
     /// <summary>iLO 4 style: every <c>@odata.id</c> and action target ends with a slash.</summary>
     public bool TrailingSlashes { get; set; }
 
