@@ -154,7 +154,7 @@ public sealed class RedfishClientTests
         Outcomes.Expect(PowerOnOutcome.Failed, result);
         Assert.Contains("did not report PowerState On within 00:00:01.5", result.Reason, StringComparison.Ordinal);
         Assert.Contains("last PowerState: PoweringOn", result.Reason, StringComparison.Ordinal);
-        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(1.4), TimeSpan.FromSeconds(4));
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(1.4), TimeSpan.FromSeconds(8));
         Assert.Equal(0, server.Bmc.ActiveSessions);
     }
 
@@ -174,7 +174,7 @@ public sealed class RedfishClientTests
         Outcomes.Expect(PowerOnOutcome.Failed, result);
         Assert.Contains("did not answer within 00:00:00.3", result.Reason, StringComparison.Ordinal);
         // Three attempts of 0.3 s and two short back-offs: nowhere near the 30 s power-on deadline.
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
     }
 
     [Fact]
