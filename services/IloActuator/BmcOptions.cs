@@ -97,6 +97,9 @@ public sealed class BmcHostOptions : IValidatableObject
         {
             if (!url.IsAbsoluteUri || url.Scheme is not ("https" or "http"))
                 yield return new ValidationResult("must be an absolute https:// URL", [nameof(Url)]);
+            else if (!string.IsNullOrEmpty(url.UserInfo))
+                // A URL is logged; credentials belong in Username/Password, which never are.
+                yield return new ValidationResult("must not contain credentials; use Username and Password", [nameof(Url)]);
             else if (url.Scheme == "http" && !AllowInsecureHttp)
                 yield return new ValidationResult("is http://; use https:// (or set AllowInsecureHttp=true for a lab BMC)", [nameof(Url)]);
             if (string.IsNullOrEmpty(Username))

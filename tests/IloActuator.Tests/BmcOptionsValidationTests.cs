@@ -40,6 +40,14 @@ public sealed class BmcOptionsValidationTests
         Assert.Empty(Validate(host));
     }
 
+    [Fact]
+    public void Credentials_inside_the_URL_are_refused()
+    {
+        var host = Valid();
+        host.Url = new Uri("https://admin:secret@ilo-esx01/");
+        Assert.Contains("Bmc:Hosts:0:Url: must not contain credentials; use Username and Password", Validate(host));
+    }
+
     [Theory]
     [InlineData("AB:CD")]
     [InlineData("ZZ:8F:62:8A:8A:65:AA:18:56:0E:53:A8:0C:53:AC:B3:8C:51:B4:27:DF:03:34:08:23:49:14:11:47:DC:9B:F6")]
