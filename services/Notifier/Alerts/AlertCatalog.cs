@@ -36,7 +36,63 @@ public static class AlertCatalog
             Zone = e.Zone,
             Facts = [Fact("Clear threshold", Celsius(e.ThresholdCelsius)), .. Readings(e.Readings)],
         });
+        // vCenter steps: routine successes are not alerts (a run shuts hundreds of VMs down); forced and failed are.
+        bus.AddAlert<VmShutDown>(e => e.Outcome switch
+        {
+            VmShutdownOutcome.Forced => Step(Severity.Warning, e.Cluster, e.RunId, e.CompletedAt,
+                $"VM {e.VmName} was powered off hard", $"The guest shutdown of {e.VmName} did not finish (or Tools were not running); it was powered off.", e.Fault),
+            VmShutdownOutcome.Failed => Step(Severity.Critical, e.Cluster, e.RunId, e.CompletedAt,
+                $"VM {e.VmName} could not be shut down", $"{e.VmName} is still running after every attempt.", e.Fault),
+            _ => null,
+        });
+
+        bus.AddAlert<HostEnteredMaintenance>(e => e.Outcome == StepOutcome.Failed
+            ? Step(Severity.Critical, e.Cluster, e.RunId, e.CompletedAt,
+                $"Host {e.Host} did not enter maintenance mode", $"{e.Host} could not be put into maintenance mode; it will not be powered off cleanly.", e.Fault)
+            : null);
+
+        bus.AddAlert<HostPoweredOff>(e => e.Outcome switch
+        {
+            StepOutcome.Failed => Step(Severity.Critical, e.Cluster, e.RunId, e.CompletedAt,
+                $"Host {e.Host} could not be powered off", $"{e.Host} is still running.", e.Fault),
+            StepOutcome.Done => Step(Severity.Info, e.Cluster, e.RunId, e.CompletedAt,
+                $"Host {e.Host} powered off", $"{e.Host} was shut down through vCenter.", null),
+            _ => null,
+        });
+
+        bus.AddAlert<HostExitedMaintenance>(e => e.Outcome == StepOutcome.Failed
+            ? Step(Severity.Warning, e.Cluster, e.RunId, e.CompletedAt,
+                $"Host {e.Host} is still in maintenance mode", $"{e.Host} could not leave maintenance mode; its VMs cannot start there.", e.Fault)
+            : null);
+
+        bus.AddAlert<VmPoweredOn>(e => e.Outcome == StepOutcome.Failed
+            ? Step(Severity.Warning, e.Cluster, e.RunId, e.CompletedAt,
+                $"VM {e.VmName} did not power on", $"{e.VmName} was running before the shutdown and could not be started again.", e.Fault)
+            : null);
+
+        bus.AddAlert<ClusterInventoryFailed>(e => Step(Severity.Critical, e.Cluster, e.RunId, e.FailedAt,
+            $"Cannot read cluster {e.Cluster} from vCenter", $"The inventory of {e.Cluster} could not be read, so nothing can be planned for it.", e.Fault));
+
+        // BMC power-on: a host that stays dark is the alert an operator must not miss.
+        bus.AddAlert<HostPowerOnCompleted>(e => e.Outcome switch
+        {
+            PowerOnOutcome.Failed => Step(Severity.Critical, e.Cluster, e.RunId, e.CompletedAt,
+                $"Host {e.Host} did not power on", $"{e.Host} could not be powered on ({e.Method}): {e.Reason}", null),
+            PowerOnOutcome.WakeOnLanSent => Step(Severity.Warning, e.Cluster, e.RunId, e.CompletedAt,
+                $"Wake-on-LAN sent to {e.Host}", $"{e.Host} was sent a magic packet; nothing confirms it woke up. {e.Reason}", null),
+            PowerOnOutcome.PoweredOn => Step(Severity.Info, e.Cluster, e.RunId, e.CompletedAt,
+                $"Host {e.Host} powered on", $"{e.Host} was powered on through its BMC.", null),
+            _ => null,
+        });
     }
+
+    static AlertContent Step(Severity severity, string cluster, Guid runId, DateTimeOffset at, string title, string summary, VCenterFault? fault) =>
+        new(severity, title, summary, at)
+        {
+            Cluster = cluster,
+            RunId = runId,
+            Facts = fault is null ? [] : [Fact("vSphere fault", $"{fault.Name}: {fault.Message}")],
+        };
 
     static AlertFact Fact(string label, string value) => new(label, value);
 
