@@ -236,7 +236,8 @@ public static class SimulatorApp
             if (world.FindNetwork(networkId) is not { } network)
                 return await NotFound(context);
             var fault = context.Items[nameof(Fault)] as Fault;
-            var alerting = world.SensorsOf(networkId).Count(s => s.Celsius > network.AlertAboveCelsius);
+            var now = world.Clock.GetUtcNow();
+            var alerting = world.SensorsOf(networkId).Count(s => s.CelsiusAt(now) > network.AlertAboveCelsius);
             var counts = new JsonObject
             {
                 ["apparentPower"] = 0, ["co2"] = 0, ["current"] = 0, ["door"] = 0, ["frequency"] = 0, ["humidity"] = 0,
@@ -336,7 +337,7 @@ public static class SimulatorApp
         });
         sim.MapPut("/sensors/{serial}", (string serial, SensorBody body) =>
         {
-            world.SetSensor(serial, body.NetworkId, body.Celsius, body.Ts,
+            world.SetSensor(serial, body.NetworkId, body.Pattern is { Length: > 0 } pattern ? pattern : [body.Celsius], body.Ts,
                 body.ReportEverySeconds is { } s ? TimeSpan.FromSeconds(s) : null);
             return Results.NoContent();
         });
@@ -361,5 +362,5 @@ public static class SimulatorApp
 
     public sealed record OrganizationBody(string Name);
     public sealed record NetworkBody(string OrganizationId, string Name, double? AlertAboveCelsius);
-    public sealed record SensorBody(string NetworkId, double Celsius, DateTimeOffset? Ts, double? ReportEverySeconds);
+    public sealed record SensorBody(string NetworkId, double Celsius, DateTimeOffset? Ts, double? ReportEverySeconds, double[]? Pattern);
 }

@@ -45,11 +45,17 @@ public sealed class World(TimeProvider clock)
 
     /// <summary>Sets a sensor's temperature as of now (a new reading). With an interval the sensor keeps reporting it.</summary>
     public void SetSensor(string serial, string networkId, double celsius, DateTimeOffset? ts, TimeSpan? reportEvery)
+        => SetSensor(serial, networkId, [celsius], ts, reportEvery);
+
+    /// <summary>A sensor whose successive reports cycle through <paramref name="pattern"/> (e.g. 36, 29, 36, … for flapping).</summary>
+    public void SetSensor(string serial, string networkId, double[] pattern, DateTimeOffset? ts, TimeSpan? reportEvery)
     {
+        if (pattern.Length == 0)
+            throw new ArgumentException("at least one temperature", nameof(pattern));
         lock (_lock)
         {
             var now = clock.GetUtcNow();
-            _sensors[serial] = new Sensor(serial, networkId, celsius, ts ?? now, reportEvery, now);
+            _sensors[serial] = new Sensor(serial, networkId, pattern, ts ?? now, reportEvery, now);
         }
     }
 
@@ -86,7 +92,7 @@ public sealed class World(TimeProvider clock)
             return _sensors.Values
                 .Select(s => (Sensor: s, Network: _networks.GetValueOrDefault(s.NetworkId)))
                 .Where(x => x.Network is not null && x.Network.OrganizationId == organizationId)
-                .Select(x => (x.Sensor, x.Network!, x.Sensor.ReadingTime(now)))
+                .Select(x => (x.Sensor with { Pattern = [x.Sensor.CelsiusAt(now)] }, x.Network!, x.Sensor.ReadingTime(now)))
                 .ToList();
         }
     }
@@ -145,8 +151,14 @@ public sealed class World(TimeProvider clock)
 
 public sealed record Network(string Id, string OrganizationId, string Name, double AlertAboveCelsius);
 
-public sealed record Sensor(string Serial, string NetworkId, double Celsius, DateTimeOffset SetTs, TimeSpan? ReportEvery, DateTimeOffset SetAt)
+public sealed record Sensor(string Serial, string NetworkId, double[] Pattern, DateTimeOffset SetTs, TimeSpan? ReportEvery, DateTimeOffset SetAt)
 {
+    /// <summary>The temperature of the newest report.</summary>
+    public double Celsius => Pattern[0];
+
+    public double CelsiusAt(DateTimeOffset now) =>
+        ReportEvery is { } every && every > TimeSpan.Zero && now > SetAt ? Pattern[(long)((now - SetAt) / every) % Pattern.Length] : Pattern[0];
+
     /// <summary>A sensor that reports periodically has a new timestamp every interval; otherwise its one reading keeps its time.</summary>
     public DateTimeOffset ReadingTime(DateTimeOffset now)
     {

@@ -7,7 +7,7 @@ public sealed class AlarmEvaluatorOptions : IValidatableObject
 {
     public const string Section = "AlarmEvaluator";
 
-    [MinLength(1, ErrorMessage = "at least one zone must be configured.")]
+    /// <summary>The zones; with none, samples are received and ignored (a warning says so at start).</summary>
     public List<ZoneOptions> Zones { get; set; } = [];
 
     /// <summary>How often every zone is re-evaluated without a new sample, so that silence is noticed.</summary>
