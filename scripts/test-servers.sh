@@ -14,7 +14,7 @@ pg_bin="$(ls -d /usr/lib/postgresql/15/bin 2>/dev/null || true)"
 
 rabbit_env() {
   export HOME="$rabbit_dir" # the Erlang cookie lives here, private to this instance
-  export RABBITMQ_NODENAME="pe-test@localhost"
+  export RABBITMQ_NODENAME="pe-test-$PE_RABBITMQ_PORT@localhost" # unique per instance: several may run side by side
   export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
   export RABBITMQ_NODE_PORT="$PE_RABBITMQ_PORT"
   export RABBITMQ_DIST_PORT=$((PE_RABBITMQ_PORT + 2))
@@ -56,10 +56,16 @@ CONF
 
 stop_rabbitmq() {
   [ -d "$rabbit_dir" ] || return 0
-  ( rabbit_env; /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RABBITMQ_NODENAME" stop >/dev/null 2>&1 || true )
-  if [ -f "$rabbit_dir/wrapper.pid" ]; then kill "$(cat "$rabbit_dir/wrapper.pid")" 2>/dev/null || true; rm -f "$rabbit_dir/wrapper.pid"; fi
+  # Stop this instance by its own pid (the Erlang VM halts gracefully on SIGTERM), never by node name.
+  local pid
+  pid="$(cat "$rabbit_dir/rabbitmq.pid" 2>/dev/null || true)"
+  if [[ "$pid" =~ ^[0-9]+$ ]] && kill -TERM "$pid" 2>/dev/null; then
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$rabbit_dir/wrapper.pid" "$rabbit_dir/rabbitmq.pid"
   # The private epmd outlives the node; it holds only our private port.
-  pkill -f "epmd.*-port $((PE_RABBITMQ_PORT + 3))" 2>/dev/null || true
+  ERL_EPMD_PORT=$((PE_RABBITMQ_PORT + 3)) epmd -kill >/dev/null 2>&1 || true
   pe_log "rabbitmq stopped"
 }
 
@@ -95,7 +101,7 @@ stop_postgres() {
 status() {
   rabbit_ready && echo "rabbitmq: up (amqp 127.0.0.1:$PE_RABBITMQ_PORT, ui http://127.0.0.1:$PE_RABBITMQ_MGMT_PORT)" || echo "rabbitmq: down"
   pg_ready && echo "postgres: up (127.0.0.1:$PE_POSTGRES_PORT)" || echo "postgres: down"
-  "$here/vcsim.sh" status || true
+  "$here/vcsim.sh" status >/dev/null 2>&1 && echo "vcsim: up (https://127.0.0.1:$PE_VCSIM_PORT/sdk)" || echo "vcsim: down"
 }
 
 action="${1:-status}"; shift || true

@@ -26,17 +26,29 @@ status=0
 # One project after another keeps the two cores for the servers and the process tests.
 dotnet test PowerEvents.sln --no-build -c Debug -nologo -m:1 \
   --logger "trx" --results-directory "$results" "$@" 2>&1 | tee "$results/console.log" || status=$?
+
+# The simulator harness's own Go tests (govmomi client against pe-vcsim).
+go_start=$SECONDS
+( cd "$root" && env GO111MODULE=off GOFLAGS= GOPATH="/usr/share/gocode:$PE_STATE_DIR/gopath" GOCACHE="$PE_STATE_DIR/gocache" \
+    go test -v -count=1 ./tools/vcsim ) > "$results/go-test.log" 2>&1 || status=1
+grep -E '^(--- |ok|FAIL|panic)' "$results/go-test.log" || true
+pe_log "go tests took $((SECONDS - go_start)) s"
 pe_log "tests took $((SECONDS - test_start)) s (whole run $((SECONDS - start)) s)"
 
 # Sum the per-assembly summaries into the one closing line CI reads.
 python3 - "$results" <<'PY'
-import glob, sys, xml.etree.ElementTree as ET
+import glob, re, sys, xml.etree.ElementTree as ET
 ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
 passed = failed = skipped = 0
 for path in glob.glob(sys.argv[1] + "/*.trx"):
     c = ET.parse(path).getroot().find("t:ResultSummary/t:Counters", ns)
     passed += int(c.get("passed")); failed += int(c.get("failed")) + int(c.get("error")) + int(c.get("timeout")) + int(c.get("aborted"))
     skipped += int(c.get("notExecuted"))
+go = open(sys.argv[1] + "/go-test.log").read()
+passed += len(re.findall(r"^--- PASS", go, re.M)); failed += len(re.findall(r"^--- FAIL", go, re.M))
+skipped += len(re.findall(r"^--- SKIP", go, re.M))
+if re.search(r"^(FAIL|panic)", go, re.M) and not re.search(r"^--- FAIL", go, re.M):
+    failed += 1  # a build failure or panic counts, even with no test result line
 print(f"{passed} passed, {failed} failed, {skipped} skipped")
 PY
 exit $status

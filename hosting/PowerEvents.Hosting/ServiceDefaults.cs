@@ -115,6 +115,9 @@ public static class ServiceDefaults
     /// </summary>
     public static async Task<int> RunAsync(string[] args, Func<string[], WebApplication> build)
     {
+        if (HealthProbe.IsRequested(args))
+            return await HealthProbe.RunAsync();
+
         WebApplication app;
         try
         {

@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
-	"hash/fnv"
 	"io/ioutil"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/vmware/govmomi/object"
@@ -34,6 +38,7 @@ func (s *sim) buildInventory(svc *simulator.Service, listenIP string) ([]string,
 	vw := width(cfg.vms, 3)
 	var dirs []string
 	nhost, ncluster := 0, 0
+	sweepDatastores(cfg.datastoreDir)
 
 	for d := 1; d <= cfg.datacenters; d++ {
 		dcName := fmt.Sprintf("dc%d", d)
@@ -96,7 +101,7 @@ func (s *sim) buildInventory(svc *simulator.Service, listenIP string) ([]string,
 		}
 
 		// One datastore per datacenter, mounted on all its hosts (as vcsim's model does).
-		dir, err := ioutil.TempDir("", "pe-vcsim-"+dcName+"-")
+		dir, err := ioutil.TempDir(cfg.datastoreDir, fmt.Sprintf("pe-vcsim-%d-%s-", os.Getpid(), dcName))
 		if err != nil {
 			return dirs, err
 		}
@@ -225,6 +230,22 @@ func taskResult(t *object.Task) (types.AnyType, error) {
 	return task.Info.Result, nil
 }
 
+// sweepDatastores removes directories left by instances that were killed
+// (SIGKILL skips our cleanup); the pid in the name tells whether the owner lives.
+func sweepDatastores(base string) {
+	matches, _ := filepath.Glob(filepath.Join(base, "pe-vcsim-*-dc*-*"))
+	for _, m := range matches {
+		parts := strings.SplitN(filepath.Base(m), "-", 4)
+		pid, err := strconv.Atoi(parts[2])
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if syscall.Kill(pid, 0) == syscall.ESRCH {
+			_ = os.RemoveAll(m)
+		}
+	}
+}
+
 func hostName(n, w int, domain string) string {
 	return fmt.Sprintf("esx-%0*d.%s", w, n, domain)
 }
@@ -242,8 +263,7 @@ func guestDelay(seed int64, name string, min, max time.Duration) time.Duration {
 	if max <= min {
 		return min
 	}
-	h := fnv.New64a()
-	fmt.Fprintf(h, "%d/%s", seed, name)
-	frac := float64(h.Sum64()>>11) / float64(uint64(1)<<53)
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%d/%s", seed, name)))
+	frac := float64(binary.BigEndian.Uint64(sum[:8])>>11) / float64(uint64(1)<<53)
 	return min + time.Duration(frac*float64(max-min+1))
 }

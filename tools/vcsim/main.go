@@ -15,18 +15,20 @@ import (
 )
 
 type config struct {
-	listen, control         string
-	username, password      string
-	fingerprintFile         string
-	certFile                string
-	datacenters, clusters   int
-	hosts, standalone, vms  int
-	domain, vcenterVM       string
-	guestMin, guestMax      time.Duration
-	hostShutdownDelay       time.Duration
-	seed                    int64
-	noTools, stuck          *regexp.Regexp
-	noToolsExpr, stuckExpr  string
+	listen, control        string
+	username, password     string
+	fingerprintFile        string
+	certFile               string
+	datacenters, clusters  int
+	hosts, standalone, vms int
+	domain, vcenterVM      string
+	guestMin, guestMax     time.Duration
+	hostShutdownDelay      time.Duration
+	seed                   int64
+	noTools, stuck         *regexp.Regexp
+	noToolsExpr, stuckExpr string
+	datastoreDir           string
+	apiVersion             string
 }
 
 func parseFlags(args []string) (*config, error) {
@@ -49,6 +51,8 @@ func parseFlags(args []string) (*config, error) {
 	fs.DurationVar(&c.guestMax, "guest-shutdown-max", 0, "longest guest shutdown time")
 	fs.DurationVar(&c.hostShutdownDelay, "host-shutdown-delay", 0, "time from ShutdownHost_Task success until the host is off")
 	fs.Int64Var(&c.seed, "seed", 1, "seed for the per-VM guest shutdown times")
+	fs.StringVar(&c.datastoreDir, "datastore-dir", defaultDatastoreDir(), "where the datastore directories (a few empty files per VM) are created")
+	fs.StringVar(&c.apiVersion, "api-version", "7.0.3.0", "about.apiVersion to report (govmomi 0.24 speaks the vSphere 7.0 schema)")
 	fs.StringVar(&c.noToolsExpr, "no-tools", "", "regexp: VMs whose name matches run without VMware Tools")
 	fs.StringVar(&c.stuckExpr, "stuck", "", "regexp: VMs whose name matches accept ShutdownGuest but never power off")
 	if err := fs.Parse(args); err != nil {
@@ -79,6 +83,15 @@ func parseFlags(args []string) (*config, error) {
 		return nil, fmt.Errorf("-vcenter-vm needs at least one host")
 	}
 	return c, nil
+}
+
+// defaultDatastoreDir prefers tmpfs: vcsim writes files for every VM, and on a
+// busy disk that dominates the start time of a few thousand VMs.
+func defaultDatastoreDir() string {
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() && syscall.Access("/dev/shm", 2) == nil {
+		return "/dev/shm"
+	}
+	return os.TempDir()
 }
 
 func main() {

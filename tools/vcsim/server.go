@@ -54,14 +54,27 @@ func start(cfg *config) (*instance, error) {
 	model.Datacenter, model.Cluster, model.ClusterHost, model.Host = 0, 0, 0, 0
 	model.Portgroup, model.Datastore, model.Machine = 0, 0, 0
 	model.Autostart = false
+	about := &model.ServiceContent.About // a copy of vcsim's template, which says 6.5
+	about.ApiVersion = cfg.apiVersion
+	if v := strings.Split(cfg.apiVersion, "."); len(v) >= 3 {
+		about.Version = strings.Join(v[:3], ".")
+	}
+	about.FullName = "VMware vCenter Server " + about.Version + " (pe-vcsim)"
 	if err = model.Create(); err != nil {
 		return nil, err
 	}
 	inst.model = model
 
+	// The address clients use; a wildcard listen is reached on loopback.
+	tcp := *ln.Addr().(*net.TCPAddr)
+	if tcp.IP.IsUnspecified() {
+		tcp.IP = net.IPv4(127, 0, 0, 1)
+	}
+	addr := tcp.String()
+
 	s := newSim(cfg)
 	inst.sim = s
-	dirs, err := s.buildInventory(model.Service, ln.Addr().(*net.TCPAddr).IP.String())
+	dirs, err := s.buildInventory(model.Service, tcp.IP.String())
 	inst.cleanup = dirs
 	if err != nil {
 		inst.close()
@@ -80,7 +93,6 @@ func start(cfg *config) (*instance, error) {
 	mux := model.Service.ServeMux
 	tmp.Close()
 
-	addr := ln.Addr().String()
 	inst.url = "https://" + addr + "/sdk"
 	simulator.Map.SessionManager().ServiceHostName = addr
 	for _, o := range simulator.Map.OptionManager().Setting {

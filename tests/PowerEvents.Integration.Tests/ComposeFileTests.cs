@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using PowerEvents.Testing;
+using Xunit;
+
+namespace PowerEvents.Integration.Tests;
+
+/// <summary>docker-compose.yml is validated by the docker-compose tool itself (no engine needed).</summary>
+public sealed class ComposeFileTests
+{
+    static readonly string Root = TestServers.RepositoryRoot;
+
+    [Fact]
+    public async Task The_compose_file_is_valid_with_the_example_env_file()
+    {
+        var (exitCode, output) = await ComposeAsync("--env-file", Path.Combine(Root, ".env.example"), "config", "-q");
+
+        Assert.True(exitCode == 0, output);
+    }
+
+    [Fact]
+    public async Task It_declares_the_brokers_and_the_five_services()
+    {
+        var (exitCode, output) = await ComposeAsync("--env-file", Path.Combine(Root, ".env.example"), "config", "--services");
+
+        Assert.True(exitCode == 0, output);
+        Assert.Equal(
+            ["alarm-evaluator", "ilo-actuator", "notifier", "postgres", "rabbitmq", "sensor-poller", "vcenter-actuator"],
+            output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Order());
+    }
+
+    [Fact]
+    public async Task Every_service_restarts_is_memory_limited_and_waits_for_a_healthy_broker()
+    {
+        var (exitCode, output) = await ComposeAsync("--env-file", Path.Combine(Root, ".env.example"), "config");
+        Assert.True(exitCode == 0, output);
+
+        foreach (var service in new[] { "sensor-poller", "alarm-evaluator", "vcenter-actuator", "ilo-actuator", "notifier" })
+        {
+            var block = ServiceBlock(output, service);
+            Assert.Contains("restart: unless-stopped", block, StringComparison.Ordinal);
+            Assert.Matches(@"mem_limit: \d+m", block);
+            Assert.Matches(@"rabbitmq:\s+condition: service_healthy", block);
+            Assert.Contains("max-size: 10m", block, StringComparison.Ordinal);
+            Assert.True(File.Exists(Path.Combine(Root, ServiceDockerfile(block))), $"{service}: Dockerfile missing");
+        }
+    }
+
+    [Fact]
+    public async Task Without_secrets_in_the_environment_compose_refuses_and_names_the_variable()
+    {
+        var empty = Path.GetTempFileName();
+        try
+        {
+            var (exitCode, output) = await ComposeAsync("--env-file", empty, "config", "-q");
+
+            Assert.NotEqual(0, exitCode);
+            Assert.Contains("RABBITMQ_", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(empty);
+        }
+    }
+
+    [Fact]
+    public void No_secret_is_written_in_the_compose_file()
+    {
+        var compose = File.ReadAllText(Path.Combine(Root, "docker-compose.yml"));
+
+        // Every secret-looking key takes its value from the environment (${VAR}), never a literal.
+        Assert.DoesNotMatch(@"(?im)^\s*[\w-]*(password|pass|secret|token)[\w-]*\s*:[ \t]*(?!\$\{)\S", compose);
+    }
+
+    static string ServiceBlock(string config, string service)
+    {
+        var start = config.IndexOf($"\n  {service}:\n", StringComparison.Ordinal);
+        Assert.True(start >= 0, $"service {service} not in config");
+        var end = config.IndexOf("\n  ", start + service.Length + 5, StringComparison.Ordinal);
+        while (end >= 0 && end + 3 < config.Length && config[end + 3] == ' ')
+            end = config.IndexOf("\n  ", end + 3, StringComparison.Ordinal);
+        return end < 0 ? config[start..] : config[start..end];
+    }
+
+    static string ServiceDockerfile(string block)
+    {
+        var line = block.Split('\n').Single(l => l.TrimStart().StartsWith("dockerfile:", StringComparison.Ordinal));
+        return line.Split(':', 2)[1].Trim();
+    }
+
+    static async Task<(int ExitCode, string Output)> ComposeAsync(params string[] args)
+    {
+        var info = new ProcessStartInfo("docker-compose")
+        {
+            WorkingDirectory = Root,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        info.ArgumentList.Add("-f");
+        info.ArgumentList.Add(Path.Combine(Root, "docker-compose.yml"));
+        foreach (var arg in args)
+            info.ArgumentList.Add(arg);
+
+        Process process;
+        try
+        {
+            process = Process.Start(info)!;
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            throw new InvalidOperationException("docker-compose is not installed: run scripts/install-deps.sh (Debian package docker-compose).", ex);
+        }
+
+        using (process)
+        {
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            await process.WaitForExitAsync();
+            return (process.ExitCode, await stdout + await stderr);
+        }
+    }
+}

@@ -1,0 +1,374 @@
+package main
+
+// End-to-end checks of the added behaviours through govmomi's SOAP client over
+// HTTPS. vcsim keeps its inventory in a package global, so all tests share one
+// instance and each uses its own hosts and VMs; the vCenter test runs last.
+//
+//	GO111MODULE=off GOPATH=/usr/share/gocode:/tmp/pe-gopath go test ./tools/vcsim
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vmware/govmomi"
+	"github.com/vmware/govmomi/find"
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/soap"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+var (
+	testInst *instance
+	testURL  *url.URL
+)
+
+func TestMain(m *testing.M) {
+	cfg, err := parseFlags([]string{
+		"-listen", "127.0.0.1:0", "-control", "127.0.0.1:0",
+		"-hosts", "4", "-vms", "3", "-vcenter-vm", "vcenter",
+		"-guest-shutdown-min", "200ms", "-guest-shutdown-max", "400ms",
+		"-no-tools", "^vm-01-002$", "-stuck", "^vm-01-003$",
+	})
+	if err != nil {
+		panic(err)
+	}
+	if testInst, err = start(cfg); err != nil {
+		panic(err)
+	}
+	testURL, _ = url.Parse(testInst.url)
+	testURL.User = url.UserPassword("user", "pass")
+	code := m.Run()
+	testInst.close()
+	os.Exit(code)
+}
+
+func connect(t *testing.T) (*govmomi.Client, *find.Finder) {
+	t.Helper()
+	c, err := govmomi.NewClient(context.Background(), testURL, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := find.NewFinder(c.Client, true)
+	dc, err := f.Datacenter(context.Background(), "dc1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.SetDatacenter(dc)
+	return c, f
+}
+
+// faultOf returns the vim fault in a SOAP fault (decoded as a value) or task error.
+func faultOf(err error) interface{} {
+	if soap.IsSoapFault(err) {
+		return soap.ToSoapFault(err).VimFault()
+	}
+	if soap.IsVimFault(err) {
+		return soap.ToVimFault(err)
+	}
+	if te, ok := err.(interface{ Fault() types.BaseMethodFault }); ok {
+		return te.Fault()
+	}
+	return nil
+}
+
+func wantFault(t *testing.T, err error, want string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("want %s, got success", want)
+	}
+	f := faultOf(err)
+	if got := strings.TrimPrefix(fmt.Sprintf("%T", f), "*"); got != "types."+want {
+		t.Fatalf("want %s, got %s (%v)", want, got, err)
+	}
+}
+
+func vmProps(t *testing.T, c *govmomi.Client, vm *object.VirtualMachine) mo.VirtualMachine {
+	t.Helper()
+	var o mo.VirtualMachine
+	if err := vm.Properties(context.Background(), vm.Reference(), []string{"runtime", "guest", "summary"}, &o); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func hostProps(t *testing.T, h *object.HostSystem) mo.HostSystem {
+	t.Helper()
+	var o mo.HostSystem
+	if err := h.Properties(context.Background(), h.Reference(), []string{"runtime", "capability", "vm"}, &o); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func waitPower(t *testing.T, c *govmomi.Client, vm *object.VirtualMachine, want types.VirtualMachinePowerState, within time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	if err := vm.WaitForPowerState(ctx, want); err != nil {
+		t.Fatalf("%s not %s within %s: %v", vm.Name(), want, within, err)
+	}
+}
+
+func control(t *testing.T, method, path string) (int, map[string]interface{}) {
+	t.Helper()
+	req, _ := http.NewRequest(method, testInst.controlURL+path, nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out map[string]interface{}
+	_ = json.NewDecoder(res.Body).Decode(&out)
+	return res.StatusCode, out
+}
+
+// govmomi 0.24's object.HostSystem has no Shutdown.
+func shutdownHost(c *govmomi.Client, h *object.HostSystem, force bool) (*object.Task, error) {
+	res, err := methods.ShutdownHost_Task(context.Background(), c.Client, &types.ShutdownHost_Task{This: h.Reference(), Force: force})
+	if err != nil {
+		return nil, err
+	}
+	return object.NewTask(c.Client, res.Returnval), nil
+}
+
+func TestLogin(t *testing.T) {
+	ctx := context.Background()
+	for _, u := range []*url.Userinfo{url.UserPassword("user", "wrong"), url.UserPassword("admin", "pass")} {
+		bad := *testURL
+		bad.User = u
+		_, err := govmomi.NewClient(ctx, &bad, true)
+		wantFault(t, err, "InvalidLogin")
+	}
+	c, _ := connect(t)
+	_ = c.Logout(ctx)
+}
+
+func TestInventory(t *testing.T) {
+	ctx := context.Background()
+	c, f := connect(t)
+	hosts, err := f.HostSystemList(ctx, "*/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, h := range hosts {
+		names = append(names, h.Name())
+	}
+	if got := strings.Join(names, ","); got != "esx-01.pe.test,esx-02.pe.test,esx-03.pe.test,esx-04.pe.test" {
+		t.Fatalf("hosts %s", got)
+	}
+	vms, _ := f.VirtualMachineList(ctx, "*")
+	if len(vms) != 13 {
+		t.Fatalf("%d VMs", len(vms))
+	}
+	if !hostProps(t, hosts[0]).Capability.ShutdownSupported {
+		t.Fatal("shutdownSupported not set")
+	}
+	for name, want := range map[string]string{"vm-01-001": "guestToolsRunning", "vm-01-002": "guestToolsNotRunning"} {
+		vm, _ := f.VirtualMachine(ctx, name)
+		p := vmProps(t, c, vm)
+		if p.Guest.ToolsRunningStatus != want || p.Runtime.PowerState != "poweredOn" || *p.Runtime.Host != hosts[0].Reference() {
+			t.Fatalf("%s: %s %s %v", name, p.Guest.ToolsRunningStatus, p.Runtime.PowerState, p.Runtime.Host)
+		}
+	}
+	vc, _ := f.VirtualMachine(ctx, "vcenter")
+	if p := vmProps(t, c, vc); p.Guest.HostName != "vcenter.pe.test" || p.Guest.IpAddress != "127.0.0.1" {
+		t.Fatalf("vcenter guest %s %s", p.Guest.HostName, p.Guest.IpAddress)
+	}
+}
+
+func TestGuestShutdown(t *testing.T) {
+	ctx := context.Background()
+	c, f := connect(t)
+	vm, _ := f.VirtualMachine(ctx, "vm-02-001")
+	if err := vm.ShutdownGuest(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Returns before the guest is down, like vSphere.
+	if p := vmProps(t, c, vm); p.Runtime.PowerState != "poweredOn" || p.Guest.GuestState != "shuttingDown" {
+		t.Fatalf("right after ShutdownGuest: %s %s", p.Runtime.PowerState, p.Guest.GuestState)
+	}
+	waitPower(t, c, vm, types.VirtualMachinePowerStatePoweredOff, 2*time.Second)
+	if p := vmProps(t, c, vm); p.Guest.ToolsRunningStatus != "guestToolsNotRunning" {
+		t.Fatalf("tools after off: %s", p.Guest.ToolsRunningStatus)
+	}
+	wantFault(t, vm.ShutdownGuest(ctx), "InvalidPowerState")
+	task, _ := vm.PowerOff(ctx)
+	wantFault(t, task.Wait(ctx), "InvalidPowerState")
+	task, _ = vm.PowerOn(ctx)
+	if err := task.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if p := vmProps(t, c, vm); p.Guest.ToolsRunningStatus != "guestToolsRunning" {
+		t.Fatalf("tools after on: %s", p.Guest.ToolsRunningStatus)
+	}
+}
+
+func TestNoToolsAndStuck(t *testing.T) {
+	ctx := context.Background()
+	c, f := connect(t)
+	noTools, _ := f.VirtualMachine(ctx, "vm-01-002")
+	wantFault(t, noTools.ShutdownGuest(ctx), "ToolsUnavailable")
+
+	stuck, _ := f.VirtualMachine(ctx, "vm-01-003")
+	if err := stuck.ShutdownGuest(ctx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(600 * time.Millisecond)
+	if p := vmProps(t, c, stuck); p.Runtime.PowerState != "poweredOn" {
+		t.Fatal("stuck VM powered off by itself")
+	}
+	task, _ := stuck.PowerOff(ctx)
+	if err := task.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	task, _ = stuck.PowerOn(ctx)
+	_ = task.Wait(ctx)
+}
+
+func TestMaintenanceAndShutdown(t *testing.T) {
+	ctx := context.Background()
+	c, f := connect(t)
+	host, _ := f.HostSystem(ctx, "esx-03.pe.test")
+
+	task, _ := shutdownHost(c, host, false)
+	wantFault(t, task.Wait(ctx), "InvalidState")
+
+	// Powered-on VMs keep the host from entering maintenance mode.
+	task, _ = host.EnterMaintenanceMode(ctx, 1, false, nil)
+	wantFault(t, task.Wait(ctx), "Timedout")
+
+	task, _ = host.EnterMaintenanceMode(ctx, 0, false, nil)
+	var vms []*object.VirtualMachine
+	for i := 1; i <= 3; i++ {
+		vm, _ := f.VirtualMachine(ctx, fmt.Sprintf("vm-03-%03d", i))
+		vms = append(vms, vm)
+	}
+	// Entering: no power-on on this host.
+	off, _ := vms[0].PowerOff(ctx)
+	_ = off.Wait(ctx)
+	on, _ := vms[0].PowerOn(ctx)
+	wantFault(t, on.Wait(ctx), "InvalidHostState")
+	for _, vm := range vms[1:] {
+		if err := vm.ShutdownGuest(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if err := task.Wait(wctx); err != nil {
+		t.Fatal(err)
+	}
+	if !hostProps(t, host).Runtime.InMaintenanceMode {
+		t.Fatal("not in maintenance mode")
+	}
+	task, _ = host.EnterMaintenanceMode(ctx, 0, false, nil)
+	wantFault(t, task.Wait(ctx), "InvalidState")
+
+	task, _ = shutdownHost(c, host, false)
+	if err := task.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p := hostProps(t, host)
+	if p.Runtime.PowerState != "poweredOff" || p.Runtime.ConnectionState != "notResponding" {
+		t.Fatalf("after shutdown: %s %s", p.Runtime.PowerState, p.Runtime.ConnectionState)
+	}
+	if v := vmProps(t, c, vms[0]); v.Runtime.ConnectionState != "disconnected" {
+		t.Fatalf("VM connection %s", v.Runtime.ConnectionState)
+	}
+	task, _ = host.ExitMaintenanceMode(ctx, 0)
+	wantFault(t, task.Wait(ctx), "HostNotConnected")
+
+	// A BMC powers the host back on: it reconnects still in maintenance mode.
+	if code, st := control(t, "POST", "/hosts/esx-03.pe.test/power-on"); code != 200 || st["inMaintenance"] != true || st["connectionState"] != "connected" {
+		t.Fatalf("power-on: %d %v", code, st)
+	}
+	task, _ = host.ExitMaintenanceMode(ctx, 0)
+	if err := task.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	task, _ = vms[0].PowerOn(ctx)
+	if err := task.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	_, st := control(t, "GET", "/state")
+	var seen []string
+	for _, e := range st["journal"].([]interface{}) {
+		e := e.(map[string]interface{})
+		if e["name"] == "esx-03.pe.test" {
+			seen = append(seen, fmt.Sprint(e["event"], "=", e["to"]))
+		}
+	}
+	want := "maintenance=entering,maintenance=failed,maintenance=entering,maintenance=entered,shutdownHost=requested," +
+		"powerState=poweredOff,connectionState=notResponding,powerState=poweredOn,connectionState=connected,maintenance=exited"
+	if got := strings.Join(seen, ","); got != want {
+		t.Fatalf("journal\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestRewriteVariants(t *testing.T) {
+	fr := &front{sim: testInst.sim}
+	ref := testInst.sim.vmByName["vm-04-001"].vm.Self.Value
+	body := `<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">` +
+		`<s:Body><v:ShutdownGuest xmlns:v="urn:vim25"><v:_this xsi:type="ManagedObjectReference" type='VirtualMachine'>` + ref +
+		`</v:_this></v:ShutdownGuest></s:Body></s:Envelope>`
+	out := string(fr.rewrite([]byte(body)))
+	if !strings.Contains(out, `type='`+vmKind+`'>`+ref) {
+		t.Fatalf("not rewritten: %s", out)
+	}
+	other := strings.Replace(body, "ShutdownGuest", "RebootGuest", -1)
+	if string(fr.rewrite([]byte(other))) != other {
+		t.Fatal("rewrote a method we do not override")
+	}
+}
+
+// Last: shutting down the vCenter VM's host takes the API away.
+func TestForceShutdownWithVcenter(t *testing.T) {
+	ctx := context.Background()
+	c, f := connect(t)
+	host, _ := f.HostSystem(ctx, "esx-01.pe.test")
+	if _, err := shutdownHost(c, host, true); err != nil {
+		t.Fatal(err)
+	}
+	// The call returned its task, but vCenter went down with its host.
+	_, err := f.VirtualMachine(ctx, "vm-01-001")
+	if err == nil || !strings.Contains(err.Error(), "503") {
+		t.Fatalf("want 503 with vCenter off, got %v", err)
+	}
+	_, st := control(t, "GET", "/state")
+	if st["vcenterReachable"] != false {
+		t.Fatal("vcenterReachable")
+	}
+	killed := 0
+	for _, e := range st["journal"].([]interface{}) {
+		e := e.(map[string]interface{})
+		if e["host"] == "esx-01.pe.test" && e["to"] == "poweredOff" && e["cause"] == "shutdownHost(force)" {
+			killed++
+		}
+	}
+	if killed != 4 { // vm-01-001..003 and vcenter
+		t.Fatalf("%d VMs died with the host", killed)
+	}
+	if code, _ := control(t, "POST", "/vms/vcenter/power-on"); code != http.StatusConflict {
+		t.Fatalf("vcenter power-on on a dead host: %d", code)
+	}
+	control(t, "POST", "/hosts/esx-01.pe.test/power-on")
+	if code, _ := control(t, "POST", "/vms/vcenter/power-on"); code != 200 {
+		t.Fatalf("vcenter power-on: %d", code)
+	}
+	c, f = connect(t)
+	if _, err := f.VirtualMachine(ctx, "vm-01-001"); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Logout(ctx)
+}
