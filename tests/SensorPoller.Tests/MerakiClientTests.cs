@@ -202,6 +202,18 @@ public sealed class MerakiClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_next_link_to_a_foreign_host_is_refused_and_the_key_not_sent_there()
+    {
+        Sensors(2);
+        _sim.World.AddFault(new Fault { Kind = "foreignNextLink", Remaining = 1 });
+
+        var ex = await Assert.ThrowsAsync<SourceException>(() => Client(Options()).GetLatestTemperatureReadingsAsync(CancellationToken.None));
+
+        Assert.Contains("evil.example", ex.Message, StringComparison.Ordinal);
+        Assert.Single(ApiRequests());
+    }
+
+    [Fact]
     public async Task The_alert_overview_counts_sensors_above_the_networks_alert_threshold()
     {
         _sim.World.SetSensor("Q3CA-0000-0001", "N_1", 36, null, null);

@@ -227,7 +227,9 @@ public static class SimulatorApp
                 var beforeLast = all.Select(r => r.Sensor.Serial).TakeWhile(s => s != lastPageStart).LastOrDefault();
                 links.Add(Link("last", beforeLast, null));
             }
-            context.Response.Headers.Link = string.Join(", ", links);
+            context.Response.Headers.Link = fault?.Kind == "foreignNextLink"
+                ? $"<https://evil.example/api/v1/organizations/{organizationId}/sensor/readings/latest?perPage={perPage}&startingAfter=x>; rel=next"
+                : string.Join(", ", links);
             return Json(context, body, fault);
         });
 

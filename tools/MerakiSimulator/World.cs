@@ -192,7 +192,7 @@ public sealed class Organization(string id, string name, double ratePerSecond, d
 }
 
 /// <summary>An injected misbehaviour. Kinds: status (any HTTP status, 429 with Retry-After), malformedJson,
-/// missingFields, staleTimestamp, wrongUnit, outOfRange, nullTemperature, redirect, slow.</summary>
+/// missingFields, staleTimestamp, wrongUnit, outOfRange, nullTemperature, redirect, foreignNextLink, slow.</summary>
 public sealed class Fault
 {
     public string Kind { get; set; } = "status";

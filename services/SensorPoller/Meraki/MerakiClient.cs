@@ -34,7 +34,11 @@ public sealed class MerakiClient(HttpClient http, MerakiSourceOptions options)
             if (document.RootElement.ValueKind != JsonValueKind.Array)
                 throw new SourceException($"readings/latest answered a JSON {document.RootElement.ValueKind}, not an array");
             items.AddRange(document.RootElement.EnumerateArray().Select(e => e.Clone()));
-            next = NextLink(response);
+            var following = NextLink(response);
+            // The key goes with every page request: never to a host outside the API's own.
+            if (following is not null && !ResilientHttp.RedirectHandler.SameService(Base, following))
+                throw new SourceException($"next page link to another service ({following.Host}) refused");
+            next = following;
         }
         return items;
     }

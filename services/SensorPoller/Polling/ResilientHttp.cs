@@ -101,7 +101,7 @@ public static class ResilientHttp
 
     /// <summary>Follows 301/302/303/307/308 keeping the headers when the target is the same service (same host,
     /// a sibling under the same domain, or loopback); HttpClient's own redirects drop the Authorization header.</summary>
-    sealed class RedirectHandler : DelegatingHandler
+    internal sealed class RedirectHandler : DelegatingHandler
     {
         const int MaxRedirects = 5;
 
@@ -125,7 +125,7 @@ public static class ResilientHttp
 
         static bool IsRedirect(HttpStatusCode status) => (int)status is 301 or 302 or 303 or 307 or 308;
 
-        static bool SameService(Uri from, Uri to)
+        public static bool SameService(Uri from, Uri to)
         {
             if (from.Scheme == Uri.UriSchemeHttps && to.Scheme != Uri.UriSchemeHttps)
                 return false;
