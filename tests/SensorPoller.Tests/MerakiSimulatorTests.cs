@@ -60,6 +60,8 @@ public sealed class MerakiSimulatorTests : IAsyncLifetime
         Assert.Contains("rel=next", links, StringComparison.Ordinal);
         Assert.Contains("rel=last", links, StringComparison.Ordinal);
         Assert.DoesNotContain("rel=prev", links, StringComparison.Ordinal);
+        Assert.Contains("startingAfter=0000-0000-0000", links, StringComparison.Ordinal);
+        Assert.Contains("endingBefore=ZZZZ-ZZZZ-ZZZZ", links, StringComparison.Ordinal);
         Assert.Contains($"<{_sim.Root}api/v1/organizations/1/sensor/readings/latest?perPage=3&startingAfter=Q-3&metrics%5B%5D=temperature>; rel=next", links, StringComparison.Ordinal);
 
         using var second = await Get("organizations/1/sensor/readings/latest?perPage=3&startingAfter=Q-3&metrics[]=temperature");
@@ -67,6 +69,10 @@ public sealed class MerakiSimulatorTests : IAsyncLifetime
         Assert.DoesNotContain("rel=next", second.Headers.GetValues("Link").Single(), StringComparison.Ordinal);
         using var body = JsonDocument.Parse(await second.Content.ReadAsStringAsync());
         Assert.Equal(["Q-4", "Q-5"], body.RootElement.EnumerateArray().Select(e => e.GetProperty("serial").GetString()));
+
+        using var last = await Get("organizations/1/sensor/readings/latest?perPage=3&endingBefore=ZZZZ-ZZZZ-ZZZZ");
+        using var lastBody = JsonDocument.Parse(await last.Content.ReadAsStringAsync());
+        Assert.Equal(["Q-3", "Q-4", "Q-5"], lastBody.RootElement.EnumerateArray().Select(e => e.GetProperty("serial").GetString()));
     }
 
     [Fact]

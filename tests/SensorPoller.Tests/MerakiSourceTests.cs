@@ -81,6 +81,28 @@ public sealed class MerakiSourceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_reading_whose_publish_failed_is_published_again_on_the_next_poll()
+    {
+        var options = new MerakiSourceOptions { Name = "meraki-7", BaseUrl = _sim.ApiBase, ApiKey = Key, OrganizationId = "7" };
+        var source = new MerakiSource(options, new MerakiClient(ResilientHttp.CreateClient(options, NullLogger.Instance), options), TimeProvider.System);
+        var brokerUp = false;
+        var loop = new SourceLoop(source, (m, _) =>
+        {
+            if (!brokerUp)
+                throw new InvalidOperationException("broker unreachable");
+            _published.Add(m);
+            return Task.CompletedTask;
+        }, TimeProvider.System, NullLogger.Instance);
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => loop.PollOnceAsync(CancellationToken.None));
+        brokerUp = true;
+        await loop.PollOnceAsync(CancellationToken.None);
+        await loop.PollOnceAsync(CancellationToken.None);
+
+        Assert.Equal(["Q-A", "Q-B"], Samples.Select(s => s.SensorId).Order());
+    }
+
+    [Fact]
     public async Task A_source_that_recovers_reports_it_once()
     {
         _sim.World.AddFault(new Fault { Kind = "status", Status = 500, Remaining = -1 });

@@ -16,6 +16,8 @@ namespace PowerEvents.Tools.MerakiSimulator;
 public static class SimulatorApp
 {
     public const string ApiPrefix = "/api/v1";
+    const string FirstToken = "0000-0000-0000";
+    const string LastToken = "ZZZZ-ZZZZ-ZZZZ";
 
     public static WebApplication Build(string[] args, TimeProvider? clock = null)
     {
@@ -216,17 +218,13 @@ public static class SimulatorApp
 
             var links = new List<string>();
             string Link(string rel, string? after, string? before) => $"<{PageUrl(context, perPage, after, before)}>; rel={rel}";
-            links.Add(Link("first", null, null));
+            // As the real API does: first and last through sentinel tokens, prev/next through the page's edge items.
+            links.Add(Link("first", FirstToken, null));
             if (page.Count > 0 && all.Count > 0 && page[0].Sensor.Serial != all[0].Sensor.Serial)
                 links.Add(Link("prev", null, page[0].Sensor.Serial));
             if (page.Count > 0 && all.Count > 0 && page[^1].Sensor.Serial != all[^1].Sensor.Serial)
                 links.Add(Link("next", page[^1].Sensor.Serial, null));
-            if (all.Count > 0)
-            {
-                var lastPageStart = all[Math.Max(0, all.Count - perPage)].Sensor.Serial;
-                var beforeLast = all.Select(r => r.Sensor.Serial).TakeWhile(s => s != lastPageStart).LastOrDefault();
-                links.Add(Link("last", beforeLast, null));
-            }
+            links.Add(Link("last", null, LastToken));
             context.Response.Headers.Link = fault?.Kind == "foreignNextLink"
                 ? $"<https://evil.example/api/v1/organizations/{organizationId}/sensor/readings/latest?perPage={perPage}&startingAfter=x>; rel=next"
                 : string.Join(", ", links);

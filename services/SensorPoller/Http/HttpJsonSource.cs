@@ -46,6 +46,7 @@ public sealed class HttpJsonSource(HttpSourceOptions options, HttpClient http, T
     {
         var messages = new List<object>();
         var problems = new List<SourceProblem>();
+        var newest = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
         IEnumerable<JsonElement> items;
         if (string.IsNullOrWhiteSpace(options.ItemsPath))
             items = [root];
@@ -116,9 +117,13 @@ public sealed class HttpJsonSource(HttpSourceOptions options, HttpClient http, T
             }
 
             if (produced && hasTimestamp)
-                _lastPublished[id] = sampledAt;
+                newest[id] = sampledAt;
         }
-        return new PollResult(messages, problems);
+        return new PollResult(messages, problems, () =>
+        {
+            foreach (var (id, at) in newest)
+                _lastPublished[id] = at;
+        });
     }
 
     string? ReadId(JsonElement item)

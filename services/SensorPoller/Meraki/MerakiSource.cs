@@ -21,6 +21,7 @@ public sealed class MerakiSource(MerakiSourceOptions options, MerakiClient clien
     {
         var messages = new List<object>();
         var problems = new List<SourceProblem>();
+        var newest = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
 
         var items = await client.GetLatestTemperatureReadingsAsync(cancellationToken);
         var receivedAt = clock.GetUtcNow();
@@ -36,7 +37,7 @@ public sealed class MerakiSource(MerakiSourceOptions options, MerakiClient clien
                 continue;
             if (_lastPublished.TryGetValue(sample.SensorId, out var last) && sample.SampledAt <= last)
                 continue;
-            _lastPublished[sample.SensorId] = sample.SampledAt;
+            newest[sample.SensorId] = sample.SampledAt;
             messages.Add(sample);
         }
 
@@ -50,7 +51,11 @@ public sealed class MerakiSource(MerakiSourceOptions options, MerakiClient clien
                 messages.Add(signal);
         }
 
-        return new PollResult(messages, problems);
+        return new PollResult(messages, problems, () =>
+        {
+            foreach (var (sensor, at) in newest)
+                _lastPublished[sensor] = at;
+        });
     }
 
     /// <summary>One element of readings/latest: a sample, a problem, or nothing (a sensor without a temperature metric).</summary>

@@ -11,7 +11,8 @@ public interface ISensorSource
 
 /// <param name="Messages">TemperatureSampled / AlarmStateSampled, validated.</param>
 /// <param name="Problems">Items rejected, keyed so that the same problem is logged once while it lasts.</param>
-public sealed record PollResult(IReadOnlyList<object> Messages, IReadOnlyList<SourceProblem> Problems);
+/// <param name="Published">Called once every message was published: only then are the readings remembered as sent.</param>
+public sealed record PollResult(IReadOnlyList<object> Messages, IReadOnlyList<SourceProblem> Problems, Action? Published = null);
 
 /// <param name="Key">Stable identity of the problem (e.g. <c>Q3CA-0001:wrong-unit</c>).</param>
 /// <param name="Description">What an operator reads.</param>

@@ -54,6 +54,7 @@ public sealed class SourceLoop(ISensorSource source, Func<object, CancellationTo
     public async Task<TimeSpan> PollOnceAsync(CancellationToken cancellationToken)
     {
         var options = source.Options;
+        var started = clock.GetTimestamp();
         PollResult result;
         TimeSpan? retryAfter = null;
         try
@@ -73,6 +74,9 @@ public sealed class SourceLoop(ISensorSource source, Func<object, CancellationTo
 
         foreach (var message in result.Messages)
             await publish(message, cancellationToken);
+        result.Published?.Invoke();
+        logger.LogInformation("{Source}: polled in {Elapsed:F0} ms: {Published} new reading(s), {Rejected} problem(s)",
+            options.Name, clock.GetElapsedTime(started).TotalMilliseconds, result.Messages.Count, result.Problems.Count);
 
         if (_health.Update(result.Problems, clock.GetUtcNow()) is { } change)
             await publish(change, cancellationToken);
