@@ -50,12 +50,13 @@ public sealed class SensingChainTests(RabbitMqFixture rabbit, PostgresFixture po
     void Sensor(params double[] pattern) =>
         _sim.World.SetSensor(_serial, $"N_{_organization}", pattern, null, TimeSpan.FromMilliseconds(150));
 
-    async Task StartEvaluatorAsync(int consecutiveSamples = 3)
+    async Task StartEvaluatorAsync(int consecutiveSamples = 3, int quorum = 1, string[]? sensors = null)
     {
         _evaluator = await Hosts.StartAsync(AlarmEvaluatorHost.Build([
             .. rabbit.HostArgs, .. postgres.HostArgs, "--Urls=http://127.0.0.1:0",
             $"--AlarmEvaluator:Zones:0:Name={_zone}",
-            $"--AlarmEvaluator:Zones:0:Sensors:0={_serial}",
+            .. (sensors ?? [_serial]).Select((sensor, i) => $"--AlarmEvaluator:Zones:0:Sensors:{i}={sensor}"),
+            $"--AlarmEvaluator:Zones:0:Quorum={quorum}",
             $"--AlarmEvaluator:Zones:0:ConsecutiveSamples={consecutiveSamples}",
             "--AlarmEvaluator:Zones:0:StaleAfter=00:00:05",
             "--AlarmEvaluator:Zones:0:MaxClockSkew=00:00:02",
@@ -65,7 +66,8 @@ public sealed class SensingChainTests(RabbitMqFixture rabbit, PostgresFixture po
         _evaluator.Services.GetRequiredService<IBus>().ConnectConsumeMessageObserver(new Observer(_consumed));
     }
 
-    async Task StartPollerAsync() => _poller = await Hosts.StartAsync(SensorPollerHost.Build([
+    async Task StartPollerAsync(params string[] extra) => _poller = await Hosts.StartAsync(SensorPollerHost.Build([
+        .. extra,
         .. rabbit.HostArgs, "--Urls=http://127.0.0.1:0",
         "--SensorPoller:Meraki:0:Name=meraki-chain",
         $"--SensorPoller:Meraki:0:BaseUrl={_sim.ApiBase}",
@@ -79,7 +81,7 @@ public sealed class SensingChainTests(RabbitMqFixture rabbit, PostgresFixture po
         "--SensorPoller:Meraki:0:MaxReadingAge=00:00:05",
     ]));
 
-    IReadOnlyList<TemperatureSampled> Consumed => _consumed.Where(s => s.SensorId == _serial).ToList();
+    IReadOnlyList<TemperatureSampled> Consumed => _consumed.Where(s => s.SensorId.StartsWith(_serial, StringComparison.Ordinal)).ToList();
     IReadOnlyList<AlarmRaised> Raised => _recorder.Received<AlarmRaised>(r => r.Zone == _zone);
 
     Task ConsumedAtLeastAsync(int count, string why) =>
@@ -201,6 +203,51 @@ public sealed class SensingChainTests(RabbitMqFixture rabbit, PostgresFixture po
 
         Assert.Equal(0, stale.FreshSensors);
         Assert.Empty(Raised);
+    }
+
+    [Fact]
+    public async Task One_wild_sensor_of_three_raises_nothing_until_a_second_one_agrees()
+    {
+        string[] sensors = [_serial + "-A", _serial + "-B", _serial + "-C"];
+        _sim.World.SetSensor(sensors[0], $"N_{_organization}", [95], null, TimeSpan.FromMilliseconds(150));
+        _sim.World.SetSensor(sensors[1], $"N_{_organization}", [25], null, TimeSpan.FromMilliseconds(150));
+        _sim.World.SetSensor(sensors[2], $"N_{_organization}", [25], null, TimeSpan.FromMilliseconds(150));
+        await StartEvaluatorAsync(quorum: 2, sensors: sensors);
+        await StartPollerAsync();
+
+        await ConsumedAtLeastAsync(24, "one wild sensor");
+        Assert.Empty(Raised);
+
+        _sim.World.SetSensor(sensors[1], $"N_{_organization}", [37], null, TimeSpan.FromMilliseconds(150));
+        var raised = await _recorder.WaitForAsync<AlarmRaised>(r => r.Zone == _zone, Wait);
+        Assert.Equal(3, raised.Readings.Count);
+        Assert.Contains(raised.Readings, r => r.SensorId == sensors[1] && r.Celsius == 37);
+    }
+
+    [Fact]
+    public async Task A_generic_alarm_api_raises_and_clears_through_its_configured_criteria()
+    {
+        var signal = $"bms-{_serial}";
+        _sim.World.Generic = new GenericResponse(200, """{"alarm":{"state":"NORMAL"}}""", "application/json");
+        await StartEvaluatorAsync(sensors: [signal]);
+        await StartPollerAsync(
+            "--SensorPoller:Http:0:Name=bms-chain",
+            $"--SensorPoller:Http:0:Url={_sim.Root}generic/alarms",
+            $"--SensorPoller:Http:0:FixedId={signal}",
+            "--SensorPoller:Http:0:AlarmStatePath=alarm.state",
+            "--SensorPoller:Http:0:ActiveValues:0=ACTIVE",
+            "--SensorPoller:Http:0:ClearedValues:0=NORMAL",
+            "--SensorPoller:Http:0:Interval=00:00:00.200");
+        await _recorder.WaitForAsync<ZoneStalenessChanged>(s => s.Zone == _zone && !s.Stale, Wait);
+
+        _sim.World.Generic = new GenericResponse(200, """{"alarm":{"state":"ACTIVE"}}""", "application/json");
+        var raised = await _recorder.WaitForAsync<AlarmRaised>(r => r.Zone == _zone, Wait);
+        Assert.Equal(signal, raised.Signals!.Single().SignalId);
+
+        _sim.World.Generic = new GenericResponse(200, """{"alarm":{"state":"NORMAL"}}""", "application/json");
+        var cleared = await _recorder.WaitForAsync<AlarmCleared>(c => c.Zone == _zone, Wait);
+        Assert.Equal(raised.AlarmId, cleared.AlarmId);
+        Assert.Single(Raised);
     }
 
     sealed class Observer(ConcurrentQueue<TemperatureSampled> consumed) : IConsumeMessageObserver<TemperatureSampled>
