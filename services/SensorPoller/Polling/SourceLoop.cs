@@ -66,10 +66,12 @@ public sealed class SourceLoop(ISensorSource source, Func<object, CancellationTo
             retryAfter = ex.RetryAfter;
             result = Failed("throttled", ex.Message);
         }
-        catch (Exception ex) when (ex is SourceException or HttpRequestException or Polly.Timeout.TimeoutRejectedException
-                                       or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            result = Failed("unreachable", ex.Message);
+            // Whatever went wrong while reading the source (network, status, shape, a parser bug) is the
+            // source's failure to report, never a reason to stop polling it.
+            result = Failed("failed", ex is SourceException or HttpRequestException or Polly.Timeout.TimeoutRejectedException
+                ? ex.Message : $"{ex.GetType().Name}: {ex.Message}");
         }
 
         foreach (var message in result.Messages)
