@@ -94,7 +94,6 @@ public sealed class SensingChainTests(RabbitMqFixture rabbit, PostgresFixture po
         await StartEvaluatorAsync();
         await StartPollerAsync();
         await ConsumedAtLeastAsync(2, "normal");
-        await _recorder.WaitForAsync<ZoneStalenessChanged>(s => s.Zone == _zone && !s.Stale, Wait);
 
         Sensor(38);
         var raised = await _recorder.WaitForAsync<AlarmRaised>(r => r.Zone == _zone, Wait);
@@ -195,7 +194,7 @@ public sealed class SensingChainTests(RabbitMqFixture rabbit, PostgresFixture po
         Sensor(24);
         await StartEvaluatorAsync();
         await StartPollerAsync();
-        await _recorder.WaitForAsync<ZoneStalenessChanged>(s => s.Zone == _zone && !s.Stale, Wait);
+        await ConsumedAtLeastAsync(2, "normal");
 
         // The sensor stops reporting (hot, but its newest reading keeps its old timestamp).
         _sim.World.SetSensor(_serial, $"N_{_organization}", 45, DateTimeOffset.UtcNow, reportEvery: null);
@@ -238,7 +237,8 @@ public sealed class SensingChainTests(RabbitMqFixture rabbit, PostgresFixture po
             "--SensorPoller:Http:0:ActiveValues:0=ACTIVE",
             "--SensorPoller:Http:0:ClearedValues:0=NORMAL",
             "--SensorPoller:Http:0:Interval=00:00:00.200");
-        await _recorder.WaitForAsync<ZoneStalenessChanged>(s => s.Zone == _zone && !s.Stale, Wait);
+        await Hosts.UntilAsync(() => Task.FromResult(_sim.World.Requests().Count(r => r.PathAndQuery.StartsWith("/generic/", StringComparison.Ordinal)) >= 3),
+            Wait, "the generic API polled while its alarm is NORMAL");
 
         _sim.World.Generic = new GenericResponse(200, """{"alarm":{"state":"ACTIVE"}}""", "application/json");
         var raised = await _recorder.WaitForAsync<AlarmRaised>(r => r.Zone == _zone, Wait);
@@ -248,6 +248,20 @@ public sealed class SensingChainTests(RabbitMqFixture rabbit, PostgresFixture po
         var cleared = await _recorder.WaitForAsync<AlarmCleared>(c => c.Zone == _zone, Wait);
         Assert.Equal(raised.AlarmId, cleared.AlarmId);
         Assert.Single(Raised);
+    }
+
+    [Fact]
+    public async Task A_zone_whose_sensor_ids_match_nothing_is_reported_stale_after_the_grace()
+    {
+        Sensor(24);
+        await StartEvaluatorAsync(sensors: [_serial + "-TYPO"]);
+        await StartPollerAsync();
+
+        var stale = await _recorder.WaitForAsync<ZoneStalenessChanged>(s => s.Zone == _zone && s.Stale, Wait);
+
+        Assert.Equal((0, 1), (stale.FreshSensors, stale.RequiredSensors));
+        Assert.NotEmpty(_sim.World.Requests());
+        Assert.Empty(Raised);
     }
 
     sealed class Observer(ConcurrentQueue<TemperatureSampled> consumed) : IConsumeMessageObserver<TemperatureSampled>

@@ -7,9 +7,10 @@ public sealed class ZoneDirectory
 {
     readonly Dictionary<string, ZoneEvaluator> _bySensor = new(StringComparer.Ordinal);
 
-    public ZoneDirectory(IOptions<AlarmEvaluatorOptions> options)
+    public ZoneDirectory(IOptions<AlarmEvaluatorOptions> options, TimeProvider clock)
     {
-        Zones = options.Value.Zones.Select(z => new ZoneEvaluator(z)).ToList();
+        var startedAt = clock.GetUtcNow();
+        Zones = options.Value.Zones.Select(z => new ZoneEvaluator(z, startedAt)).ToList();
         foreach (var zone in Zones)
             foreach (var sensor in zone.Zone.Sensors)
                 _bySensor[sensor] = zone;

@@ -44,14 +44,17 @@ public sealed record ZoneDecision(
 /// (N consecutive samples and a hold time, on the sensor's own clock), a k-of-n quorum over fresh
 /// sensors, and staleness. It mutates the <see cref="ZoneState"/> it is given and reports transitions.
 /// </summary>
-public sealed class ZoneEvaluator(ZoneOptions zone, Func<Guid>? newAlarmId = null)
+/// <param name="startedAt">When this evaluator started: for one <c>StaleAfter</c> after it, a zone without enough
+/// readings is not yet called stale (the sensors have not had time to report); after that it is, so a zone
+/// whose sensor ids match nothing is reported rather than silently unprotected.</param>
+public sealed class ZoneEvaluator(ZoneOptions zone, DateTimeOffset startedAt, Func<Guid>? newAlarmId = null)
 {
     readonly HashSet<string> _members = new(zone.Sensors, StringComparer.Ordinal);
     readonly Func<Guid> _newAlarmId = newAlarmId ?? Guid.NewGuid;
 
     public ZoneOptions Zone => zone;
 
-    public ZoneState NewState() => new() { Zone = zone.Name, Stale = true };
+    public ZoneState NewState() => new() { Zone = zone.Name };
 
     /// <summary>Applies one sample, then re-evaluates the zone at <paramref name="now"/>.</summary>
     public ZoneDecision Apply(ZoneState state, Sample sample, DateTimeOffset now)
@@ -66,15 +69,16 @@ public sealed class ZoneEvaluator(ZoneOptions zone, Func<Guid>? newAlarmId = nul
     {
         var fresh = FreshSensors(state, now);
         ZoneStalenessChanged? staleness = null;
-        var stale = fresh.Count < zone.Quorum;
+        var enough = fresh.Count >= zone.Quorum;
+        var stale = !enough && (state.Stale || now - startedAt >= zone.StaleAfter);
         if (stale != state.Stale)
         {
             state.Stale = stale;
             staleness = new ZoneStalenessChanged(zone.Name, stale, fresh.Count, zone.Quorum, now);
         }
 
-        // A stale zone decides nothing: silence must neither raise nor clear.
-        if (stale)
+        // Without enough fresh sensors a zone decides nothing: silence must neither raise nor clear.
+        if (!enough)
             return new ZoneDecision(Verdict.Accepted, Staleness: staleness);
 
         if (!state.InAlarm)
