@@ -33,10 +33,10 @@ public sealed class ZoneWatchdog(
                     foreach (var zone in zones.Zones)
                     {
                         var decision = await store.StepAsync(zone, state => zone.Evaluate(state, clock.GetUtcNow()), stoppingToken);
-                        if (decision.Staleness is { } s)
-                            logger.LogWarning("Zone {Zone} is {Staleness}: {Fresh} fresh sensor(s), {Required} needed", s.Zone, s.Stale ? "STALE" : "fresh again", s.FreshSensors, s.RequiredSensors);
-                        if (decision.HasTransition)
-                            await outbox.PublishPendingAsync(stoppingToken);
+                        if (!decision.HasTransition)
+                            continue;
+                        TransitionLog.Write(logger, decision);
+                        await outbox.PublishPendingAsync(stoppingToken);
                     }
                 }
             }
