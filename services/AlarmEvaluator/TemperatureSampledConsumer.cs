@@ -1,5 +1,4 @@
 using MassTransit;
-using PowerEvents.AlarmEvaluator.Persistence;
 using PowerEvents.AlarmEvaluator.Zones;
 using PowerEvents.Contracts;
 

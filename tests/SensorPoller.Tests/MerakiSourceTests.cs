@@ -156,6 +156,23 @@ public sealed class MerakiSourceTests : IAsyncLifetime
         Assert.Contains(Health.Single().Problems, p => p.Contains("Q-A", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("""{"serial":"Q-DOOR","network":{"id":"N_7","name":"x"},"readings":[]}""", null)]
+    [InlineData("""{"serial":"Q-DOOR","network":{"id":"N_7","name":"x"},"readings":[{"ts":"2026-01-01T00:00:00Z","metric":"door","door":{"open":true}}]}""", null)]
+    [InlineData("""{"serial":"Q-T","readings":[{"ts":"2026-01-01T00:00:00Z","metric":"temperature"}]}""", "Q-T:missing-fields")]
+    [InlineData("""{"serial":"Q-T"}""", "Q-T:missing-fields")]
+    [InlineData("""{"readings":[]}""", "item:no-serial")]
+    public void A_sensor_without_a_temperature_metric_is_skipped_but_a_broken_temperature_reading_is_a_problem(string json, string? problemKey)
+    {
+        using var item = System.Text.Json.JsonDocument.Parse(json);
+        var options = new MerakiSourceOptions { Name = "m", ApiKey = "k", OrganizationId = "1", MaxReadingAge = TimeSpan.FromDays(3650) };
+
+        var (sample, problem) = MerakiSource.ParseReading(options, item.RootElement, DateTimeOffset.UtcNow);
+
+        Assert.Null(sample);
+        Assert.Equal(problemKey, problem?.Key);
+    }
+
     [Fact]
     public async Task The_alert_overview_of_configured_networks_is_published_as_an_alarm_signal()
     {

@@ -74,8 +74,9 @@ public sealed class MerakiSource(MerakiSourceOptions options, MerakiClient clien
 
         var temperatureReading = readings.EnumerateArray().FirstOrDefault(r => r.ValueKind == JsonValueKind.Object
             && r.TryGetProperty("metric", out var metric) && metric.ValueKind == JsonValueKind.String && metric.GetString() == "temperature");
+        // Not a temperature sensor (a door or water sensor in the same network): nothing to read, nothing wrong.
         if (temperatureReading.ValueKind != JsonValueKind.Object)
-            return (null, new SourceProblem($"{serial}:missing-fields", $"sensor {serial}: no temperature reading"));
+            return (null, null);
 
         if (!temperatureReading.TryGetProperty("ts", out var tsElement) || tsElement.ValueKind != JsonValueKind.String
             || !DateTimeOffset.TryParse(tsElement.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var ts))
