@@ -26,6 +26,8 @@ dotnet build PowerEvents.sln -c Debug -nologo -clp:ErrorsOnly
 export DOTNET_ENVIRONMENT=Development
 export RabbitMq__Host=127.0.0.1 RabbitMq__Port="$PE_RABBITMQ_PORT" RabbitMq__Username=guest RabbitMq__Password=guest
 export Postgres__Host=127.0.0.1 Postgres__Port="$PE_POSTGRES_PORT" Postgres__Database=powerevents Postgres__Username=powerevents
+export VCenter__Url="https://127.0.0.1:$PE_VCSIM_PORT/sdk" VCenter__Username=user VCenter__Password=pass
+VCenter__CertificateFingerprint="$(cat "$PE_STATE_DIR/vcsim/fingerprint")"; export VCenter__CertificateFingerprint
 
 declare -A ports=([SensorPoller]=5101 [AlarmEvaluator]=5102 [VCenterActuator]=5103 [IloActuator]=5104 [Notifier]=5105)
 services=(SensorPoller AlarmEvaluator VCenterActuator IloActuator Notifier)

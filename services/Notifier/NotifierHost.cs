@@ -1,18 +1,39 @@
 using PowerEvents.Hosting;
+using PowerEvents.Notifier.Alerts;
+using PowerEvents.Notifier.Delivery;
 
 namespace PowerEvents.Notifier;
 
-/// <summary>Turns events into operator alerts.</summary>
+/// <summary>Turns events into operator alerts: webhooks per destination, with retries, routing and dedupe.</summary>
 public static class NotifierHost
 {
     public const string ServiceName = "notifier";
 
-    public static WebApplication Build(string[] args)
+    public static WebApplication Build(string[] args) => Build(args, configure: null);
+
+    /// <param name="configure">Lets a test add to the builder (e.g. a log capture) before the host is built.</param>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure)
     {
-        var builder = ServiceDefaults.CreateBuilder(ServiceName, args, bus =>
-        {
-            bus.AddConsumer<AlarmLogConsumer>();
-        });
+        var builder = ServiceDefaults.CreateBuilder(ServiceName, args, bus => bus.AddAlerts());
+        builder.AddPostgres();
+
+        builder.Services.AddValidatedOptions<NotifierOptions>(NotifierOptions.Section);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<AlertStore>();
+        builder.Services.AddSingleton<AlertRecorder>();
+        builder.Services.AddSingleton<DeliverySignals>();
+        builder.Services.AddSingleton<WebhookSender>();
+        builder.Services.AddHostedService<DeliveryService>();
+        builder.Services.AddHttpClient(WebhookSender.HttpClientName, client =>
+            {
+                client.Timeout = Timeout.InfiniteTimeSpan; // Polly times each attempt.
+                client.DefaultRequestHeaders.UserAgent.ParseAdd("PowerEvents-Notifier/1.0");
+            })
+            // A redirect would carry a signed alert somewhere not configured; HttpClient's own logs would print the secret URL.
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+            .RemoveAllLoggers();
+
+        configure?.Invoke(builder);
         var app = builder.Build();
         app.MapDefaultEndpoints();
         return app;

@@ -1,4 +1,6 @@
 using PowerEvents.Hosting;
+using PowerEvents.VCenterActuator.Consumers;
+using PowerEvents.VCenterActuator.Vim;
 
 namespace PowerEvents.VCenterActuator;
 
@@ -9,7 +11,23 @@ public static class VCenterActuatorHost
 
     public static WebApplication Build(string[] args)
     {
-        var builder = ServiceDefaults.CreateBuilder(ServiceName, args);
+        var builder = ServiceDefaults.CreateBuilder(ServiceName, args, bus =>
+        {
+            bus.AddConsumer<VmShutdownRequestedConsumer>(typeof(VmShutdownRequestedConsumerDefinition));
+            bus.AddConsumer<VmPowerOnRequestedConsumer>(typeof(VmPowerOnRequestedConsumerDefinition));
+            bus.AddConsumer<HostMaintenanceRequestedConsumer>(typeof(HostMaintenanceRequestedConsumerDefinition));
+            bus.AddConsumer<HostExitMaintenanceRequestedConsumer>(typeof(HostExitMaintenanceRequestedConsumerDefinition));
+            bus.AddConsumer<HostShutdownRequestedConsumer>(typeof(HostShutdownRequestedConsumerDefinition));
+            bus.AddConsumer<ClusterInventoryRequestedConsumer>(typeof(ClusterInventoryRequestedConsumerDefinition));
+        });
+
+        builder.Services.AddValidatedOptions<VCenterOptions>(VCenterOptions.Section);
+        // One session for the service; disposing it at stop logs out.
+        builder.Services.AddSingleton<VimConnection>();
+        builder.Services.AddSingleton<IVCenterClient, VCenterClient>();
+        builder.Services.AddSingleton<OutcomeMemory>();
+        builder.Services.AddSingleton<VCenterSteps>();
+
         var app = builder.Build();
         app.MapDefaultEndpoints();
         return app;

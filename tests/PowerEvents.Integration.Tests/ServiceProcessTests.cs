@@ -112,6 +112,10 @@ public sealed class ServiceProcessTests(RabbitMqFixture rabbit, PostgresFixture 
             environment[key] = value;
         foreach (var (key, value) in postgres.Environment)
             environment[key] = value;
+        // The vCenter actuator needs its settings to start; it connects on the first command, not before.
+        environment["VCenter__Url"] = "https://vcenter.invalid/sdk";
+        environment["VCenter__Username"] = "pe-test";
+        environment["VCenter__Password"] = "pe-test";
         return environment;
     }
 }

@@ -1,0 +1,235 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using PowerEvents.Contracts;
+using PowerEvents.VCenterActuator.Vim;
+
+namespace PowerEvents.VCenterActuator;
+
+/// <summary>The vSphere Web Services calls PowerEvents needs, over one <see cref="VimConnection"/>.</summary>
+public sealed class VCenterClient(VimConnection connection, IOptions<VCenterOptions> options) : IVCenterClient
+{
+    static readonly string[] HostPaths = ["name", "runtime.connectionState", "runtime.powerState", "runtime.inMaintenanceMode"];
+    static readonly string[] VmPaths = ["name", "runtime.powerState", "guest.toolsRunningStatus", "runtime.host", "parent", "guest.hostName", "guest.ipAddress"];
+    static readonly string[] VmStatePaths = ["name", "runtime.powerState", "guest.toolsRunningStatus"];
+
+    readonly PropertyCollector _collector = new(connection);
+    readonly VCenterOptions _options = options.Value;
+    // Managed object ids are stable for the life of an object, so names resolve once.
+    readonly ConcurrentDictionary<string, MoRef> _clusters = new(StringComparer.Ordinal);
+    readonly ConcurrentDictionary<(string Cluster, string Host), string> _hosts = new();
+    string? _vcenterFqdn;
+
+    public async Task<ClusterInventory> GetClusterInventoryAsync(string cluster, CancellationToken ct)
+    {
+        var (clusterRef, folders) = await ReadTopologyAsync(cluster, ct);
+        var objects = await ReadViewAsync(clusterRef, [new PropertySpec("HostSystem", HostPaths), new PropertySpec("VirtualMachine", VmPaths)], ct);
+
+        var hosts = objects.Where(o => o.Obj.Type == "HostSystem").Select(ToHost).ToList();
+        var hostNames = hosts.ToDictionary(h => h.Id, h => h.Name, StringComparer.Ordinal);
+        var vcenterNames = await VCenterNamesAsync(ct);
+        var vms = objects.Where(o => o.Obj.Type == "VirtualMachine").Select(o => new VmInventory(
+            o.Obj.Value,
+            o.Text("name"),
+            o.Text("runtime.powerState"),
+            o.Text("guest.toolsRunningStatus") == VimStates.ToolsRunning,
+            o.Ref("runtime.host") is { } host ? hostNames.GetValueOrDefault(host.Value, "") : "",
+            o.Ref("parent") is { } parent ? folders.PathOf(parent.Value) : "",
+            vcenterNames.Contains(o.Text("guest.hostName")) || vcenterNames.Contains(o.Text("guest.ipAddress")))).ToList();
+        return new ClusterInventory(hosts, vms);
+    }
+
+    /// <summary>
+    /// The names vCenter is known by: its <c>VirtualCenter.FQDN</c> setting (read once) and the configured URL's host.
+    /// A VM whose guest reports one of them is vCenter itself.
+    /// </summary>
+    async Task<HashSet<string>> VCenterNamesAsync(CancellationToken ct)
+    {
+        if (_vcenterFqdn is null)
+        {
+            var content = await connection.ContentAsync(ct);
+            try
+            {
+                var options = await connection.InvokeAsync("QueryOptions", content.Setting, [Soap.El("name", "VirtualCenter.FQDN")], ct);
+                _vcenterFqdn = options.Elements(Soap.Vim + "returnval")
+                    .Where(o => Soap.Text(o, "key") == "VirtualCenter.FQDN")
+                    .Select(o => Soap.Text(o, "value"))
+                    .FirstOrDefault() ?? "";
+            }
+            catch (VCenterException ex) when (ex.FaultName == "InvalidName")
+            {
+                _vcenterFqdn = ""; // not set: only the URL's host identifies vCenter
+            }
+        }
+
+        var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { connection.Url.Host };
+        if (_vcenterFqdn.Length > 0)
+            names.Add(_vcenterFqdn);
+        return names;
+    }
+
+    public async Task<VmState> GetVmAsync(string vmId, CancellationToken ct)
+    {
+        var vm = await _collector.RetrieveOneAsync(Vm(vmId), VmStatePaths, ct);
+        return new VmState(vmId, vm.Text("name"), vm.Text("runtime.powerState"), vm.Text("guest.toolsRunningStatus") == VimStates.ToolsRunning);
+    }
+
+    public async Task ShutdownGuestAsync(string vmId, CancellationToken ct) =>
+        await connection.InvokeAsync("ShutdownGuest", Vm(vmId), [], ct);
+
+    public Task PowerOffVmAsync(string vmId, TimeSpan timeout, CancellationToken ct) =>
+        RunTaskAsync("PowerOffVM_Task", Vm(vmId), [], timeout, ct);
+
+    public Task PowerOnVmAsync(string vmId, TimeSpan timeout, CancellationToken ct) =>
+        RunTaskAsync("PowerOnVM_Task", Vm(vmId), [], timeout, ct);
+
+    public async Task<HostInventory> FindHostAsync(string cluster, string hostName, CancellationToken ct)
+    {
+        if (_hosts.TryGetValue((cluster, hostName), out var known))
+        {
+            try
+            {
+                return await GetHostAsync(known, ct);
+            }
+            catch (VCenterException ex) when (ex.FaultName == VCenterException.ManagedObjectNotFound)
+            {
+                _hosts.TryRemove((cluster, hostName), out _); // removed and re-added: look it up again
+            }
+        }
+
+        var clusterRef = _clusters.TryGetValue(cluster, out var cached) ? cached : (await ReadTopologyAsync(cluster, ct)).Cluster;
+        var hosts = (await ReadViewAsync(clusterRef, [new PropertySpec("HostSystem", HostPaths)], ct)).Select(ToHost).ToList();
+        foreach (var host in hosts)
+            _hosts[(cluster, host.Name)] = host.Id;
+        return hosts.FirstOrDefault(h => string.Equals(h.Name, hostName, StringComparison.OrdinalIgnoreCase))
+            ?? throw new VCenterException(VCenterException.NotFound, $"Cluster '{cluster}' has no host named '{hostName}'");
+    }
+
+    public async Task<HostInventory> GetHostAsync(string hostId, CancellationToken ct) =>
+        ToHost(await _collector.RetrieveOneAsync(Host(hostId), HostPaths, ct));
+
+    public Task EnterMaintenanceModeAsync(string hostId, TimeSpan timeout, CancellationToken ct) =>
+        RunTaskAsync("EnterMaintenanceMode_Task", Host(hostId),
+            [Soap.El("timeout", Soap.Invariant((int)Math.Ceiling(timeout.TotalSeconds))), Soap.El("evacuatePoweredOffVms", "false")],
+            timeout + _options.PollInterval, ct);
+
+    public Task ExitMaintenanceModeAsync(string hostId, TimeSpan timeout, CancellationToken ct) =>
+        RunTaskAsync("ExitMaintenanceMode_Task", Host(hostId),
+            [Soap.El("timeout", Soap.Invariant((int)Math.Ceiling(timeout.TotalSeconds)))], timeout + _options.PollInterval, ct);
+
+    public Task ShutdownHostAsync(string hostId, bool force, TimeSpan timeout, CancellationToken ct) =>
+        RunTaskAsync("ShutdownHost_Task", Host(hostId), [Soap.El("force", force ? "true" : "false")], timeout, ct);
+
+    /// <summary>Starts a task and follows its <c>info.state</c> until success (returns) or error (throws its fault).</summary>
+    async Task RunTaskAsync(string method, MoRef target, IReadOnlyList<System.Xml.Linq.XElement> arguments, TimeSpan timeout, CancellationToken ct)
+    {
+        var response = await connection.InvokeAsync(method, target, arguments, ct);
+        var task = MoRef.FromXml(response.Element(Soap.Vim + "returnval")
+            ?? throw new VCenterException("InvalidResponse", $"{method} returned no task"));
+
+        var deadline = DateTime.UtcNow + timeout;
+        var delay = TimeSpan.FromMilliseconds(50);
+        while (true)
+        {
+            var info = await _collector.RetrieveOneAsync(task, ["info.state", "info.error"], ct);
+            switch (info.Text("info.state"))
+            {
+                case "success":
+                    return;
+                case "error":
+                    var error = info.Properties.GetValueOrDefault("info.error");
+                    throw Soap.Fault(error?.Element(Soap.Vim + "fault"), error is null ? $"{method} failed" : Soap.Text(error, "localizedMessage"));
+            }
+
+            if (DateTime.UtcNow >= deadline)
+                throw new VCenterException(VCenterException.Timeout, $"{method} on {target} still {info.Text("info.state")} after {timeout}");
+            await Task.Delay(delay, ct);
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.PollInterval.Ticks));
+        }
+    }
+
+    /// <summary>Resolves the cluster and reads the folder tree (for VM folder paths): one view, one page, destroyed.</summary>
+    async Task<(MoRef Cluster, FolderTree Folders)> ReadTopologyAsync(string cluster, CancellationToken ct)
+    {
+        var content = await connection.ContentAsync(ct);
+        var objects = await ReadViewAsync(content.RootFolder,
+            [new PropertySpec("ClusterComputeResource", "name", "parent"), new PropertySpec("Folder", "name", "parent"), new PropertySpec("Datacenter", "name", "parent")], ct);
+        var folders = new FolderTree(content.RootFolder.Value, objects);
+
+        var matches = objects
+            .Where(o => o.Obj.Type == "ClusterComputeResource")
+            .Where(o => o.Text("name") == cluster || ClusterPath(folders, o) == cluster)
+            .ToList();
+        return matches.Count switch
+        {
+            1 => (_clusters[cluster] = matches[0].Obj, folders),
+            0 => throw new VCenterException(VCenterException.NotFound, $"vCenter has no cluster named '{cluster}'"),
+            _ => throw new VCenterException(VCenterException.NotFound, $"'{cluster}' names {matches.Count} clusters; use datacenter/cluster"),
+        };
+    }
+
+    /// <summary>"dc1/cluster1" for a cluster under dc1's host folder (the host folder itself is left out).</summary>
+    static string ClusterPath(FolderTree folders, ObjectContent cluster)
+    {
+        var path = cluster.Ref("parent") is { } parent ? folders.PathOf(parent.Value) : "";
+        var parts = path.Split('/');
+        return parts.Length >= 2 && parts[1] == "host"
+            ? string.Join('/', [parts[0], .. parts[2..], cluster.Text("name")])
+            : cluster.Text("name");
+    }
+
+    /// <summary>CreateContainerView on <paramref name="container"/>, every page of its objects, DestroyView.</summary>
+    async Task<List<ObjectContent>> ReadViewAsync(MoRef container, IReadOnlyList<PropertySpec> properties, CancellationToken ct)
+    {
+        var content = await connection.ContentAsync(ct);
+        var created = await connection.InvokeAsync("CreateContainerView", content.ViewManager,
+            [container.ToXml("container"), .. properties.Select(p => Soap.El("type", p.Type)), Soap.El("recursive", "true")], ct);
+        var view = MoRef.FromXml(created.Element(Soap.Vim + "returnval")!);
+        try
+        {
+            return await _collector.RetrieveViewAsync(view, properties, _options.InventoryPageSize, ct);
+        }
+        finally
+        {
+            try
+            {
+                await connection.InvokeAsync("DestroyView", view, [], CancellationToken.None);
+            }
+            catch (VCenterException)
+            {
+                // The view dies with the session anyway; a failed cleanup must not hide the result.
+            }
+        }
+    }
+
+    static HostInventory ToHost(ObjectContent o) => new(
+        o.Obj.Value, o.Text("name"), o.Text("runtime.connectionState"), o.Text("runtime.powerState"), o.Bool("runtime.inMaintenanceMode"));
+
+    static MoRef Vm(string id) => new("VirtualMachine", id);
+
+    static MoRef Host(string id) => new("HostSystem", id);
+
+    /// <summary>Names and parents of folders and datacenters, for inventory paths like <c>dc1/vm/tier-1</c>.</summary>
+    sealed class FolderTree
+    {
+        readonly string _root;
+        readonly Dictionary<string, (string Name, string? Parent)> _nodes = new(StringComparer.Ordinal);
+        readonly Dictionary<string, string> _paths = new(StringComparer.Ordinal);
+
+        public FolderTree(string rootFolder, IEnumerable<ObjectContent> objects)
+        {
+            _root = rootFolder;
+            foreach (var o in objects.Where(o => o.Obj.Type is "Folder" or "Datacenter"))
+                _nodes[o.Obj.Value] = (o.Text("name"), o.Ref("parent")?.Value);
+        }
+
+        public string PathOf(string id)
+        {
+            if (id == _root || !_nodes.TryGetValue(id, out var node))
+                return "";
+            if (_paths.TryGetValue(id, out var known))
+                return known;
+            var parent = node.Parent is null ? "" : PathOf(node.Parent);
+            return _paths[id] = parent.Length == 0 ? node.Name : $"{parent}/{node.Name}";
+        }
+    }
+}

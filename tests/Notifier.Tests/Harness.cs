@@ -1,0 +1,166 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using PowerEvents.Hosting;
+using PowerEvents.Testing;
+using PowerEvents.WebhookReceiver;
+using Xunit;
+
+namespace PowerEvents.Notifier.Tests;
+
+[CollectionDefinition(Name)]
+public sealed class DeliveryCollection : ICollectionFixture<RabbitMqFixture>, ICollectionFixture<PostgresFixture>, ICollectionFixture<ReceiverFixture>
+{
+    public const string Name = "notifier delivery";
+}
+
+/// <summary>The WebhookReceiver tool, started in-process on a free port: a real HTTP endpoint for the Notifier to call.</summary>
+public sealed class ReceiverFixture : IAsyncLifetime
+{
+    public const string SigningSecret = "receiver-test-secret-0123456789abcdef";
+
+    WebApplication _app = null!;
+
+    public Uri BaseAddress { get; private set; } = null!;
+    public ReceiverState State => _app.Services.GetRequiredService<ReceiverState>();
+
+    public string Url(string path) => new Uri(BaseAddress, "hooks/" + path).ToString();
+
+    public IReadOnlyList<ReceivedCall> Received(string path) => State.Received("/hooks/" + path);
+
+    public void Plan(string path, int status, int count, string? retryAfter = null) =>
+        State.Plan(new FailurePlan("/hooks/" + path, status, count, retryAfter));
+
+    public async Task InitializeAsync()
+    {
+        _app = ReceiverApp.Build(["--urls=http://127.0.0.1:0", $"--Receiver:SigningSecret={SigningSecret}", "--Logging:LogLevel:Default=Warning"]);
+        await _app.StartAsync();
+        BaseAddress = ReceiverApp.BaseAddress(_app);
+    }
+
+    public async Task DisposeAsync() => await _app.DisposeAsync();
+}
+
+/// <summary>
+/// The Notifier host in-process over the real RabbitMQ and PostgreSQL, with its log lines captured, and a
+/// bus of the test's own to publish events the way the AlarmEvaluator does.
+/// </summary>
+public sealed class NotifierHarness : IAsyncDisposable
+{
+    readonly WebApplication _app;
+    readonly IBusControl _bus;
+    readonly string _connectionString;
+
+    NotifierHarness(WebApplication app, IBusControl bus, string connectionString, LogCapture logs)
+    {
+        _app = app;
+        _bus = bus;
+        _connectionString = connectionString;
+        Logs = logs;
+    }
+
+    public LogCapture Logs { get; }
+
+    public static Task<NotifierHarness> StartAsync(RabbitMqFixture rabbit, PostgresFixture postgres, params string[] settings)
+    {
+        // MassTransit keeps its log context in an AsyncLocal: a second host started in the same async flow
+        // (a restart within one test) would inherit the first host's disposed logger factory.
+        using (ExecutionContext.SuppressFlow())
+            return Task.Run(() => StartInCleanContextAsync(rabbit, postgres, settings));
+    }
+
+    static async Task<NotifierHarness> StartInCleanContextAsync(RabbitMqFixture rabbit, PostgresFixture postgres, string[] settings)
+    {
+        var logs = new LogCapture();
+        var app = NotifierHost.Build(
+            ["--urls=http://127.0.0.1:0", "--Serilog:MinimumLevel:Default=Warning", .. rabbit.HostArgs, .. postgres.HostArgs, .. settings],
+            builder => builder.Logging.AddProvider(logs));
+        await app.StartAsync();
+
+        var health = app.Services.GetRequiredService<HealthCheckService>();
+        await Eventually.Async(async () => (await health.CheckHealthAsync(c => c.Tags.Contains(ServiceDefaults.ReadyTag))).Status == HealthStatus.Healthy,
+            TimeSpan.FromSeconds(30), "the Notifier did not become ready");
+
+        var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host("127.0.0.1", (ushort)rabbit.Port, rabbit.VirtualHost, h =>
+        {
+            h.Username(RabbitMqFixture.Username);
+            h.Password(RabbitMqFixture.Password);
+        }));
+        await bus.StartAsync();
+        return new NotifierHarness(app, bus, postgres.ConnectionString, logs);
+    }
+
+    /// <summary>Publishes with a chosen message id, which is the alert's id (and what dedupe keys on).</summary>
+    public Task PublishAsync<T>(T message, Guid messageId) where T : class =>
+        _bus.Publish(message, context => context.MessageId = messageId);
+
+    public async Task<IReadOnlyList<DeliveryRow>> DeliveriesAsync(Guid alertId)
+    {
+        await using var connection = new NpgsqlConnection(_connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            "SELECT destination, status, attempts, last_status, last_error FROM notifier.deliveries WHERE alert_id = @id ORDER BY id", connection);
+        command.Parameters.AddWithValue("id", alertId);
+        await using var reader = await command.ExecuteReaderAsync();
+        var rows = new List<DeliveryRow>();
+        while (await reader.ReadAsync())
+            rows.Add(new DeliveryRow(reader.GetString(0), reader.GetString(1), reader.GetInt32(2),
+                reader.IsDBNull(3) ? null : reader.GetInt32(3), reader.IsDBNull(4) ? null : reader.GetString(4)));
+        return rows;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _bus.StopAsync();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
+
+public sealed record DeliveryRow(string Destination, string Status, int Attempts, int? LastStatus, string? LastError);
+
+/// <summary>Every log line the host writes, formatted as a logger would print it (exceptions included).</summary>
+public sealed class LogCapture : ILoggerProvider
+{
+    readonly ConcurrentQueue<string> _lines = new();
+
+    public IReadOnlyCollection<string> Lines => _lines;
+
+    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, _lines);
+
+    public void Dispose()
+    {
+    }
+
+    sealed class Logger(string category, ConcurrentQueue<string> lines) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)}{(exception is null ? "" : " " + exception)}");
+    }
+}
+
+public static class Eventually
+{
+    public static Task Until(Func<bool> condition, TimeSpan timeout, string failure) =>
+        Async(() => Task.FromResult(condition()), timeout, failure);
+
+    public static async Task Async(Func<Task<bool>> condition, TimeSpan timeout, string failure)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (clock.Elapsed > timeout)
+                throw new TimeoutException($"After {timeout}: {failure}");
+            await Task.Delay(25);
+        }
+    }
+}

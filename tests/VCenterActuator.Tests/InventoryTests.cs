@@ -1,0 +1,103 @@
+using PowerEvents.Testing;
+using PowerEvents.VCenterActuator.Vim;
+using Xunit;
+
+namespace PowerEvents.VCenterActuator.Tests;
+
+public sealed class InventoryTests
+{
+    [Fact]
+    public async Task The_inventory_gives_each_host_and_vm_with_their_states_host_and_folder()
+    {
+        await using var vcsim = await VcsimProcess.StartAsync(["-clusters", "2", "-hosts", "2", "-vms", "3", "-no-tools", "^vm-02-002$"]);
+        var options = Vcenter.Options(vcsim);
+        await using var connection = Vcenter.Connection(options);
+        var client = Vcenter.Client(connection, options);
+        var first = await client.GetClusterInventoryAsync("cluster1", CancellationToken.None);
+        await client.PowerOffVmAsync(first.Vms.Single(v => v.Name == "vm-01-001").Id, TimeSpan.FromSeconds(10), CancellationToken.None);
+
+        var inventory = await client.GetClusterInventoryAsync("cluster1", CancellationToken.None);
+
+        Assert.All(inventory.Hosts, h =>
+        {
+            Assert.StartsWith("host-", h.Id, StringComparison.Ordinal);
+            Assert.Equal(("connected", "poweredOn", false), (h.ConnectionState, h.PowerState, h.InMaintenanceMode));
+        });
+        Assert.Equal(["esx-01.pe.test", "esx-02.pe.test"], inventory.Hosts.Select(h => h.Name).Order());
+        // Only this cluster's VMs: the second cluster's hosts esx-03/04 carry vm-03-*/vm-04-*.
+        Assert.Equal(["vm-01-001", "vm-01-002", "vm-01-003", "vm-02-001", "vm-02-002", "vm-02-003"], inventory.Vms.Select(v => v.Name).Order());
+        var off = inventory.Vms.Single(v => v.Name == "vm-01-001");
+        Assert.Equal(("poweredOff", false, "esx-01.pe.test", "dc1/vm"), (off.PowerState, off.ToolsRunning, off.Host, off.Folder));
+        var noTools = inventory.Vms.Single(v => v.Name == "vm-02-002");
+        Assert.Equal(("poweredOn", false, "esx-02.pe.test"), (noTools.PowerState, noTools.ToolsRunning, noTools.Host));
+        Assert.All(inventory.Vms.Where(v => v.Name is not ("vm-01-001" or "vm-02-002")), v =>
+            Assert.Equal(("poweredOn", true), (v.PowerState, v.ToolsRunning)));
+    }
+
+    [Fact]
+    public async Task The_vm_that_is_vcenter_itself_is_marked_as_such()
+    {
+        await using var vcsim = await VcsimProcess.StartAsync(["-hosts", "2", "-vms", "2", "-vcenter-vm", "vcsa"]);
+        var options = Vcenter.Options(vcsim);
+        await using var connection = Vcenter.Connection(options);
+
+        var inventory = await Vcenter.Client(connection, options).GetClusterInventoryAsync("cluster1", CancellationToken.None);
+
+        var vcenter = Assert.Single(inventory.Vms, v => v.IsVCenter);
+        Assert.Equal(("vcsa", "esx-01.pe.test"), (vcenter.Name, vcenter.Host));
+        Assert.Equal(5, inventory.Vms.Count);
+    }
+
+    [Fact]
+    public async Task A_cluster_can_be_named_with_its_datacenter()
+    {
+        await using var vcsim = await VcsimProcess.StartAsync(["-datacenters", "2", "-hosts", "1", "-vms", "1"]);
+        var options = Vcenter.Options(vcsim);
+        await using var connection = Vcenter.Connection(options);
+
+        var inventory = await Vcenter.Client(connection, options).GetClusterInventoryAsync("dc2/cluster2", CancellationToken.None);
+
+        Assert.Equal("esx-02.pe.test", Assert.Single(inventory.Hosts).Name);
+    }
+
+    [Fact]
+    public async Task An_unknown_cluster_is_reported_as_NotFound()
+    {
+        await using var vcsim = await VcsimProcess.StartAsync(["-hosts", "1", "-vms", "1"]);
+        var options = Vcenter.Options(vcsim);
+        await using var connection = Vcenter.Connection(options);
+
+        var error = await Assert.ThrowsAsync<VCenterException>(() =>
+            Vcenter.Client(connection, options).GetClusterInventoryAsync("no-such-cluster", CancellationToken.None));
+
+        Assert.Equal(VCenterException.NotFound, error.FaultName);
+        Assert.Contains("no-such-cluster", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A correctness property, not a timing: the number of SOAP round trips for an inventory does not grow with
+    /// the number of VMs (never one call per VM). Ten times the VMs, the same calls.
+    /// </summary>
+    [Fact]
+    public async Task The_inventory_takes_the_same_few_round_trips_for_ten_times_the_vms()
+    {
+        var small = await CountRoundTripsAsync(hosts: 4, vmsPerHost: 5);
+        var large = await CountRoundTripsAsync(hosts: 20, vmsPerHost: 40);
+
+        Assert.Equal((4, 20), (small.Hosts, small.Vms));
+        Assert.Equal((20, 800), (large.Hosts, large.Vms));
+        Assert.Equal(small.RoundTrips, large.RoundTrips);
+        // Once per session: service content, login, vCenter's own name (QueryOptions). Per inventory: create,
+        // retrieve, destroy for the topology view and for the cluster view.
+        Assert.Equal(9, large.RoundTrips);
+    }
+
+    static async Task<(int Hosts, int Vms, long RoundTrips)> CountRoundTripsAsync(int hosts, int vmsPerHost)
+    {
+        await using var vcsim = await VcsimProcess.StartAsync(["-hosts", $"{hosts}", "-vms", $"{vmsPerHost}"]);
+        var options = Vcenter.Options(vcsim);
+        await using var connection = Vcenter.Connection(options);
+        var inventory = await Vcenter.Client(connection, options).GetClusterInventoryAsync("cluster1", CancellationToken.None);
+        return (inventory.Hosts.Count, inventory.Vms.Count, connection.RoundTrips);
+    }
+}

@@ -1,0 +1,4 @@
+using PowerEvents.WebhookReceiver;
+
+var app = ReceiverApp.Build(args);
+await app.RunAsync();
