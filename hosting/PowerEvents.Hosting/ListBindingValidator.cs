@@ -1,27 +1,16 @@
 using System.Collections;
 using System.Reflection;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace PowerEvents.Hosting;
 
-public static class ListBindingRegistration
-{
-    /// <summary>
-    /// Refuses configuration whose list items did not all bind. The configuration binder silently drops a
-    /// list item it cannot convert (e.g. <c>Zones:0:HoldTime=five minutes</c> makes zone 0 disappear), which
-    /// for a protection system means a zone or a source that is quietly not there.
-    /// </summary>
-    public static OptionsBuilder<T> RequireEveryListItem<T>(this OptionsBuilder<T> builder, string section)
-        where T : class
-    {
-        builder.Services.AddSingleton<IValidateOptions<T>>(sp => new ListBindingValidator<T>(sp.GetRequiredService<IConfiguration>(), section));
-        return builder;
-    }
-}
-
-/// <summary>Compares each list in the options with the items its configuration section holds, and names the key of an item that was dropped.</summary>
+/// <summary>
+/// Refuses configuration whose list items did not all bind. The configuration binder silently drops a
+/// list item it cannot convert (e.g. <c>Zones:0:HoldTime=five minutes</c> makes zone 0 disappear), which
+/// for a protection system means a zone or a source that is quietly not there. Registered for every
+/// options type by <see cref="OptionsRegistration.AddValidatedOptions{T}"/>.
+/// </summary>
 public sealed class ListBindingValidator<T>(IConfiguration configuration, string section) : IValidateOptions<T>
     where T : class
 {
@@ -44,7 +33,8 @@ public sealed class ListBindingValidator<T>(IConfiguration configuration, string
 
             var configured = section.GetSection(property.Name).GetChildren().ToList();
             var elementType = property.PropertyType.IsGenericType ? property.PropertyType.GetGenericArguments()[0] : typeof(object);
-            if (configured.Count != list.Count)
+            // Fewer items than configured: some were dropped. (More can be a list's defaults plus the configured ones.)
+            if (configured.Count > list.Count)
             {
                 var before = failures.Count;
                 foreach (var child in configured)
@@ -63,6 +53,9 @@ public sealed class ListBindingValidator<T>(IConfiguration configuration, string
                     failures.Add($"{section.Path}:{property.Name}: {configured.Count} item(s) configured but {list.Count} could be read.");
                 continue;
             }
+
+            if (configured.Count != list.Count)
+                continue;
 
             for (var i = 0; i < list.Count; i++)
                 if (list[i] is { } item && item.GetType() is { IsClass: true } type && type != typeof(string))

@@ -16,7 +16,7 @@ public static class AlarmEvaluatorHost
             bus.AddConsumer<TemperatureSampledConsumer>(typeof(TemperatureSampledConsumerDefinition));
         });
         builder.AddPostgres();
-        builder.Services.AddValidatedOptions<AlarmEvaluatorOptions>(AlarmEvaluatorOptions.Section).RequireEveryListItem(AlarmEvaluatorOptions.Section);
+        builder.Services.AddValidatedOptions<AlarmEvaluatorOptions>(AlarmEvaluatorOptions.Section);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ZoneDirectory>();
         builder.Services.AddSingleton<ZoneStore>();

@@ -11,7 +11,7 @@ public static class SensorPollerHost
     public static WebApplication Build(string[] args)
     {
         var builder = ServiceDefaults.CreateBuilder(ServiceName, args);
-        builder.Services.AddValidatedOptions<SensorPollerOptions>(SensorPollerOptions.Section).RequireEveryListItem(SensorPollerOptions.Section);
+        builder.Services.AddValidatedOptions<SensorPollerOptions>(SensorPollerOptions.Section);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddHostedService<PollerService>();
         var app = builder.Build();

@@ -95,6 +95,20 @@ public sealed class RoutingTests
         Assert.Equal(Severity.Warning, Map(new VmPoweredOn(Run, "cluster1", "vm-1", "web-01", StepOutcome.Failed, Fault, At))!.Severity);
     }
 
+    [Fact]
+    public void A_failing_source_and_a_stale_zone_are_warnings_and_their_recovery_is_info()
+    {
+        var failing = Map(new SourceHealthChanged("meraki-hq", false, ["HTTP 500 after 3 attempts"], At))!;
+        var stale = Map(new ZoneStalenessChanged("server-room", true, 1, 2, At))!;
+
+        Assert.Equal(Severity.Warning, failing.Severity);
+        Assert.Equal(new AlertFact("Problem", "HTTP 500 after 3 attempts"), Assert.Single(failing.Facts));
+        Assert.Equal(Severity.Warning, stale.Severity);
+        Assert.Equal("server-room", stale.Zone);
+        Assert.Equal(Severity.Info, Map(new SourceHealthChanged("meraki-hq", true, [], At))!.Severity);
+        Assert.Equal(Severity.Info, Map(new ZoneStalenessChanged("server-room", false, 2, 2, At))!.Severity);
+    }
+
     [Theory]
     [InlineData(Severity.Info, Severity.Info, true)]
     [InlineData(Severity.Info, Severity.Critical, true)]

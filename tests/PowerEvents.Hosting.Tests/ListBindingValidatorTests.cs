@@ -11,6 +11,11 @@ public sealed class ListBindingValidatorTests
         public List<Item> Items { get; set; } = [];
     }
 
+    public sealed class WithDefaults
+    {
+        public List<string> Metrics { get; set; } = ["temperature"];
+    }
+
     public sealed class Item
     {
         public string Name { get; set; } = "";
@@ -53,5 +58,13 @@ public sealed class ListBindingValidatorTests
         var result = new ListBindingValidator<Top>(configuration, "Top").Validate(null, options);
         Assert.True(result.Failed);
         Assert.Contains("Top:Items:0:Numbers:1", result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_list_with_defaults_and_no_configuration_passes()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Other:Key"] = "x" }).Build();
+
+        Assert.True(new ListBindingValidator<WithDefaults>(configuration, "Top").Validate(null, new WithDefaults()).Succeeded);
     }
 }

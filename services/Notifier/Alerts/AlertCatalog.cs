@@ -36,6 +36,26 @@ public static class AlertCatalog
             Zone = e.Zone,
             Facts = [Fact("Clear threshold", Celsius(e.ThresholdCelsius)), .. Readings(e.Readings)],
         });
+        // Sensing health: a protection system that went blind must say so.
+        bus.AddAlert<SourceHealthChanged>(e => e.Healthy
+            ? new AlertContent(Severity.Info, $"Sensor source {e.Source} recovered", $"{e.Source} answers with valid readings again.", e.ChangedAt)
+            : new AlertContent(Severity.Warning, $"Sensor source {e.Source} is failing",
+                $"{e.Source} gives no valid readings; zones that depend on it may go stale and cannot raise an alarm.", e.ChangedAt)
+            {
+                Facts = [.. e.Problems.Take(5).Select(p => Fact("Problem", p))],
+            });
+
+        bus.AddAlert<ZoneStalenessChanged>(e => e.Stale
+            ? new AlertContent(Severity.Warning, $"Zone {e.Zone} is stale",
+                $"Zone {e.Zone} has {e.FreshSensors} fresh sensor(s) of the {e.RequiredSensors} it needs; it cannot raise an alarm until they report again.", e.ChangedAt)
+            {
+                Zone = e.Zone,
+            }
+            : new AlertContent(Severity.Info, $"Zone {e.Zone} reports again", $"Zone {e.Zone} has {e.FreshSensors} fresh sensor(s) again.", e.ChangedAt)
+            {
+                Zone = e.Zone,
+            });
+
         // vCenter steps: routine successes are not alerts (a run shuts hundreds of VMs down); forced and failed are.
         bus.AddAlert<VmShutDown>(e => e.Outcome switch
         {
@@ -99,7 +119,7 @@ public static class AlertCatalog
     static string Celsius(double value) => value.ToString("0.0", CultureInfo.InvariantCulture) + " °C";
 
     static string Hottest(IReadOnlyList<SensorReading> readings) => readings.Count == 0
-        ? "no reading"
+        ? "an alert signal from the monitoring system"
         : Celsius(readings.Max(r => r.Celsius));
 
     // A chat message is no place for fifty sensors: the hottest few, the full list stays in the details.
