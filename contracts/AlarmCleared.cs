@@ -5,10 +5,12 @@ namespace PowerEvents.Contracts;
 /// <param name="Zone">The zone that cleared.</param>
 /// <param name="ClearedAt">When the evaluator decided the alarm cleared.</param>
 /// <param name="ThresholdCelsius">The low threshold the zone fell below.</param>
-/// <param name="Readings">The readings that caused the transition.</param>
+/// <param name="Readings">The temperature readings that caused the transition.</param>
+/// <param name="Signals">The alarm-state votes (generic alarm APIs, Meraki alert overview) that took part, if any.</param>
 public sealed record AlarmCleared(
     Guid AlarmId,
     string Zone,
     DateTimeOffset ClearedAt,
     double ThresholdCelsius,
-    IReadOnlyList<SensorReading> Readings);
+    IReadOnlyList<SensorReading> Readings,
+    IReadOnlyList<AlarmSignalReading>? Signals = null);

@@ -5,10 +5,12 @@ namespace PowerEvents.Contracts;
 /// <param name="Zone">The zone in alarm.</param>
 /// <param name="RaisedAt">When the evaluator decided the alarm.</param>
 /// <param name="ThresholdCelsius">The high threshold that was crossed.</param>
-/// <param name="Readings">The readings that caused the transition.</param>
+/// <param name="Readings">The temperature readings that caused the transition.</param>
+/// <param name="Signals">The alarm-state votes (generic alarm APIs, Meraki alert overview) that took part, if any.</param>
 public sealed record AlarmRaised(
     Guid AlarmId,
     string Zone,
     DateTimeOffset RaisedAt,
     double ThresholdCelsius,
-    IReadOnlyList<SensorReading> Readings);
+    IReadOnlyList<SensorReading> Readings,
+    IReadOnlyList<AlarmSignalReading>? Signals = null);

@@ -5,4 +5,5 @@ source "$(dirname "$0")/env.sh"
 
 command -v dotnet >/dev/null || pe_die "the .NET 10 SDK is required (dotnet on PATH)"
 # The package's own init scripts may try to start the system instances; ours run on private ports.
-pe_apt_install rabbitmq-server postgresql-15 golang-go golang-github-vmware-govmomi-dev docker-compose curl ca-certificates
+pe_apt_install rabbitmq-server postgresql-15 golang-go golang-github-vmware-govmomi-dev docker-compose curl ca-certificates \
+  redfishtool  # DMTF's Redfish client, a second opinion on the BMC simulator

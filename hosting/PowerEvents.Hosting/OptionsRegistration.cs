@@ -10,12 +10,14 @@ public static class OptionsRegistration
 {
     /// <summary>
     /// Binds <typeparamref name="T"/> to a configuration section and validates it when the host starts,
-    /// so a bad value stops the service with a message that names the full configuration key.
+    /// so a bad value stops the service with a message that names the full configuration key — also a
+    /// list item the binder could not read and would otherwise have dropped silently.
     /// </summary>
     public static OptionsBuilder<T> AddValidatedOptions<T>(this IServiceCollection services, string section)
         where T : class
     {
         services.AddSingleton<IValidateOptions<T>>(new KeyedOptionsValidator<T>(section));
+        services.AddSingleton<IValidateOptions<T>>(sp => new ListBindingValidator<T>(sp.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>(), section));
         return services.AddOptions<T>()
             .BindConfiguration(section, o => o.ErrorOnUnknownConfiguration = false)
             .ValidateOnStart();

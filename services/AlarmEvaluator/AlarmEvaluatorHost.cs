@@ -1,4 +1,6 @@
+using PowerEvents.AlarmEvaluator.Persistence;
 using PowerEvents.AlarmEvaluator.Power;
+using PowerEvents.AlarmEvaluator.Zones;
 using PowerEvents.Hosting;
 
 namespace PowerEvents.AlarmEvaluator;
@@ -12,10 +14,17 @@ public static class AlarmEvaluatorHost
     {
         var builder = ServiceDefaults.CreateBuilder(ServiceName, args, bus =>
         {
-            bus.AddConsumer<TemperatureSampledConsumer>();
+            bus.AddConsumer<TemperatureSampledConsumer>(typeof(TemperatureSampledConsumerDefinition));
             bus.AddPowerSaga();
         });
         builder.AddPostgres();
+        builder.Services.AddValidatedOptions<AlarmEvaluatorOptions>(AlarmEvaluatorOptions.Section);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<ZoneDirectory>();
+        builder.Services.AddSingleton<ZoneStore>();
+        builder.Services.AddSingleton<OutboxDispatcher>();
+        builder.Services.AddSingleton<ZoneSampleHandler>();
+        builder.Services.AddHostedService<ZoneWatchdog>();
 
         var app = builder.Build();
         app.MapDefaultEndpoints();

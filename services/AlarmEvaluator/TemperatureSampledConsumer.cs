@@ -1,19 +1,33 @@
 using MassTransit;
+using PowerEvents.AlarmEvaluator.Zones;
 using PowerEvents.Contracts;
 
 namespace PowerEvents.AlarmEvaluator;
 
 /// <summary>
-/// Receives every sample. Zone evaluation (thresholds, hysteresis, quorum, staleness) is the sensing
-/// issue's work; until then the evaluator only records that the sample arrived.
+/// Feeds each sample (a temperature or an alarm-state vote) to its zone: one locked step in PostgreSQL,
+/// then the transitions it caused are published from the outbox.
 /// </summary>
-public sealed class TemperatureSampledConsumer(ILogger<TemperatureSampledConsumer> logger) : IConsumer<TemperatureSampled>
+public sealed class TemperatureSampledConsumer(ZoneSampleHandler handler) :
+    IConsumer<TemperatureSampled>,
+    IConsumer<AlarmStateSampled>
 {
-    public Task Consume(ConsumeContext<TemperatureSampled> context)
-    {
-        var sample = context.Message;
-        logger.LogDebug("Sample {Source}/{SensorId} zone {Zone}: {Celsius:F1} °C at {SampledAt:O}",
-            sample.Source, sample.SensorId, sample.Zone, sample.Celsius, sample.SampledAt);
-        return Task.CompletedTask;
-    }
+    public Task Consume(ConsumeContext<TemperatureSampled> context) =>
+        handler.HandleAsync(Sample.From(context.Message), context.Message.Source, context.CancellationToken);
+
+    public Task Consume(ConsumeContext<AlarmStateSampled> context) =>
+        handler.HandleAsync(Sample.From(context.Message), context.Message.Source, context.CancellationToken);
+}
+
+/// <summary>
+/// One consumer at a time: samples of a sensor arrive in order, so none is rejected as out-of-order
+/// because of our own concurrency. Database hiccups are retried; the sample stays unacknowledged meanwhile.
+/// </summary>
+public sealed class TemperatureSampledConsumerDefinition : ConsumerDefinition<TemperatureSampledConsumer>
+{
+    public TemperatureSampledConsumerDefinition() => ConcurrentMessageLimit = 1;
+
+    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
+        IConsumerConfigurator<TemperatureSampledConsumer> consumerConfigurator, IRegistrationContext context) =>
+        endpointConfigurator.UseMessageRetry(r => r.Intervals(200, 1000, 5000));
 }

@@ -1,3 +1,4 @@
+using MassTransit;
 using PowerEvents.Hosting;
 
 namespace PowerEvents.IloActuator;
@@ -9,7 +10,16 @@ public static class IloActuatorHost
 
     public static WebApplication Build(string[] args)
     {
-        var builder = ServiceDefaults.CreateBuilder(ServiceName, args);
+        var builder = ServiceDefaults.CreateBuilder(ServiceName, args, bus =>
+        {
+            bus.AddConsumer<PowerOnRequestedConsumer, PowerOnRequestedConsumerDefinition>();
+            bus.AddConsumer<PowerStateRequestedConsumer, PowerStateRequestedConsumerDefinition>();
+        });
+        builder.Services.AddValidatedOptions<BmcOptions>(BmcOptions.Section);
+        builder.Services.AddSingleton<BmcHttpClients>();
+        builder.Services.AddSingleton<RedfishClient>();
+        builder.Services.AddSingleton<WakeOnLanSender>();
+        builder.Services.AddSingleton<IBmcClient, BmcPowerService>();
         var app = builder.Build();
         app.MapDefaultEndpoints();
         return app;

@@ -1,4 +1,5 @@
 using PowerEvents.Hosting;
+using PowerEvents.SensorPoller.Polling;
 
 namespace PowerEvents.SensorPoller;
 
@@ -10,6 +11,9 @@ public static class SensorPollerHost
     public static WebApplication Build(string[] args)
     {
         var builder = ServiceDefaults.CreateBuilder(ServiceName, args);
+        builder.Services.AddValidatedOptions<SensorPollerOptions>(SensorPollerOptions.Section);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddHostedService<PollerService>();
         var app = builder.Build();
         app.MapDefaultEndpoints();
         return app;

@@ -11,13 +11,16 @@ public sealed class PowerAlertRoutingTests
 {
     static readonly DateTimeOffset At = new(2026, 11, 21, 10, 0, 0, TimeSpan.Zero);
 
-    static AlertContent Map<TEvent>(TEvent message) where TEvent : class
+    static AlertContent? MapOrNull<TEvent>(TEvent message) where TEvent : class
     {
         var services = new ServiceCollection();
         services.AddMassTransit(bus => bus.AddAlerts());
         using var provider = services.BuildServiceProvider();
         return provider.GetRequiredService<AlertMap<TEvent>>().Map(message);
     }
+
+    static AlertContent Map<TEvent>(TEvent message) where TEvent : class =>
+        MapOrNull(message) ?? throw new Xunit.Sdk.XunitException($"no alert for {typeof(TEvent).Name}");
 
     [Fact]
     public void A_started_shutdown_is_critical_and_names_the_cluster_and_tiers()
@@ -30,13 +33,20 @@ public sealed class PowerAlertRoutingTests
     }
 
     [Fact]
-    public void A_forced_or_failed_step_is_a_warning()
+    public void A_late_or_not_attempted_step_is_a_warning()
     {
-        var content = Map(new PowerRunStepFailed(Guid.NewGuid(), "cluster1", "vm-shutdown", "vm-02-004", "Forced", "Timeout: guest too slow", At));
+        var content = Map(new PowerRunStepFailed(Guid.NewGuid(), "cluster1", "vm-shutdown", "vm-02-004", "Late", "no outcome by the deadline of tier apps", At));
 
         Assert.Equal(Severity.Warning, content.Severity);
-        Assert.Equal("Shutdown step Forced: vm-02-004", content.Title);
+        Assert.Equal("Shutdown step Late: vm-02-004", content.Title);
     }
+
+    [Theory]
+    [InlineData("Forced")]
+    [InlineData("Failed")]
+    public void A_forced_or_failed_step_is_not_alerted_twice(string outcome) =>
+        // The actuator's VmShutDown / HostEnteredMaintenance / HostPoweredOff already raise these alerts.
+        Assert.Null(MapOrNull(new PowerRunStepFailed(Guid.NewGuid(), "cluster1", "vm-shutdown", "vm-02-004", outcome, "Timeout: guest too slow", At)));
 
     [Fact]
     public void A_run_completed_with_failures_is_critical_and_a_clean_one_is_info()

@@ -9,7 +9,7 @@ namespace PowerEvents.Notifier.Tests;
 /// <summary>Unit tests of the severity mapping (the catalog's entries) and of each destination's minimum severity.</summary>
 public sealed class RoutingTests
 {
-    static AlertContent Map<TEvent>(TEvent message) where TEvent : class
+    static AlertContent? Map<TEvent>(TEvent message) where TEvent : class
     {
         var services = new ServiceCollection();
         services.AddMassTransit(bus => bus.AddAlerts());
@@ -20,7 +20,7 @@ public sealed class RoutingTests
     [Fact]
     public void An_alarm_raised_is_critical_and_names_the_zone_and_the_hottest_reading()
     {
-        var content = Map(TestAlerts.Raised("server-room", 36.2, 38.9, 35.1));
+        var content = Map(TestAlerts.Raised("server-room", 36.2, 38.9, 35.1))!;
 
         Assert.Equal(Severity.Critical, content.Severity);
         Assert.Equal("ALARM RAISED in zone server-room", content.Title);
@@ -33,7 +33,7 @@ public sealed class RoutingTests
     [Fact]
     public void An_alarm_cleared_is_info()
     {
-        var content = Map(TestAlerts.Cleared("server-room"));
+        var content = Map(TestAlerts.Cleared("server-room"))!;
 
         Assert.Equal(Severity.Info, content.Severity);
         Assert.Equal("Alarm cleared in zone server-room", content.Title);
@@ -42,9 +42,71 @@ public sealed class RoutingTests
     [Fact]
     public void A_chat_alert_shows_at_most_five_readings()
     {
-        var content = Map(TestAlerts.Raised("hall", [.. Enumerable.Range(0, 12).Select(i => 35.0 + i)]));
+        var content = Map(TestAlerts.Raised("hall", [.. Enumerable.Range(0, 12).Select(i => 35.0 + i)]))!;
         Assert.Equal(6, content.Facts.Count);
         Assert.Equal("46.0 °C at 10:32:10 UTC", content.Facts[1].Value);
+    }
+
+    static readonly Guid Run = Guid.NewGuid();
+    static readonly DateTimeOffset At = new(2026, 11, 21, 10, 0, 0, TimeSpan.Zero);
+    static readonly VCenterFault Fault = new("ToolsUnavailable", "Tools are not running");
+
+    [Theory]
+    [InlineData(VmShutdownOutcome.Graceful, null)]
+    [InlineData(VmShutdownOutcome.AlreadyOff, null)]
+    [InlineData(VmShutdownOutcome.Forced, Severity.Warning)]
+    [InlineData(VmShutdownOutcome.Failed, Severity.Critical)]
+    public void A_VM_shutdown_alerts_only_when_forced_or_failed(VmShutdownOutcome outcome, Severity? expected)
+    {
+        var content = Map(new VmShutDown(Run, "cluster1", "vm-42", "db-01", outcome, outcome == VmShutdownOutcome.Failed ? Fault : null, At));
+
+        Assert.Equal(expected, content?.Severity);
+        if (content is not null)
+        {
+            Assert.Contains("db-01", content.Title, StringComparison.Ordinal);
+            Assert.Equal(Run, content.RunId);
+            Assert.Equal("cluster1", content.Cluster);
+        }
+    }
+
+    [Theory]
+    [InlineData(PowerOnOutcome.PoweredOn, Severity.Info)]
+    [InlineData(PowerOnOutcome.AlreadyOn, null)]
+    [InlineData(PowerOnOutcome.WakeOnLanSent, Severity.Warning)]
+    [InlineData(PowerOnOutcome.Failed, Severity.Critical)]
+    public void A_host_that_did_not_power_on_is_critical(PowerOnOutcome outcome, Severity? expected)
+    {
+        var content = Map(new HostPowerOnCompleted(Run, "cluster1", "esx-01.pe.test", outcome, "iLO.2.14.InvalidLogin", "redfish", At));
+
+        Assert.Equal(expected, content?.Severity);
+    }
+
+    [Fact]
+    public void Failed_host_steps_are_critical_and_carry_the_vSphere_fault()
+    {
+        var maintenance = Map(new HostEnteredMaintenance(Run, "cluster1", "esx-02.pe.test", StepOutcome.Failed, new VCenterFault("Timedout", "timed out"), At))!;
+        var powerOff = Map(new HostPoweredOff(Run, "cluster1", "esx-02.pe.test", StepOutcome.Failed, new VCenterFault("InvalidState", "not in maintenance"), At))!;
+        var inventory = Map(new ClusterInventoryFailed(Run, "cluster1", new VCenterFault("InvalidLogin", "bad credentials"), At))!;
+
+        Assert.All([maintenance, powerOff, inventory], c => Assert.Equal(Severity.Critical, c.Severity));
+        Assert.Equal(new AlertFact("vSphere fault", "Timedout: timed out"), Assert.Single(maintenance.Facts));
+        Assert.Null(Map(new HostEnteredMaintenance(Run, "cluster1", "esx-02.pe.test", StepOutcome.Done, null, At)));
+        Assert.Null(Map(new HostExitedMaintenance(Run, "cluster1", "esx-02.pe.test", StepOutcome.AlreadyInState, null, At)));
+        Assert.Equal(Severity.Warning, Map(new VmPoweredOn(Run, "cluster1", "vm-1", "web-01", StepOutcome.Failed, Fault, At))!.Severity);
+    }
+
+    [Fact]
+    public void A_failing_source_and_a_stale_zone_are_warnings_and_their_recovery_is_info()
+    {
+        var failing = Map(new SourceHealthChanged("meraki-hq", false, ["HTTP 500 after 3 attempts"], At))!;
+        var stale = Map(new ZoneStalenessChanged("server-room", true, 1, 2, At))!;
+
+        Assert.Equal(Severity.Warning, failing.Severity);
+        Assert.Equal(new AlertFact("Problem", "HTTP 500 after 3 attempts"), Assert.Single(failing.Facts));
+        Assert.Equal(Severity.Warning, stale.Severity);
+        Assert.Equal("server-room", stale.Zone);
+        Assert.Equal(Severity.Info, Map(new SourceHealthChanged("meraki-hq", true, [], At))!.Severity);
+        Assert.Equal(Severity.Info, Map(new ZoneStalenessChanged("server-room", false, 2, 2, At))!.Severity);
     }
 
     [Theory]

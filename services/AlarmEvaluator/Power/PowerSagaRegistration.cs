@@ -18,7 +18,6 @@ public static class PowerSagaRegistration
     public static IBusRegistrationConfigurator AddPowerSaga(this IBusRegistrationConfigurator bus)
     {
         bus.AddValidatedOptions<PowerOptions>(PowerOptions.Section);
-        bus.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<PowerOptions>, PowerConfigurationCheck>();
         bus.TryAddSingleton(TimeProvider.System);
         bus.AddDbContext<PowerDbContext>((sp, o) => o.UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>()));
         bus.AddHostedService<PowerSchema>();

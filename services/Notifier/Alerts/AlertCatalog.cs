@@ -36,6 +36,76 @@ public static class AlertCatalog
             Zone = e.Zone,
             Facts = [Fact("Clear threshold", Celsius(e.ThresholdCelsius)), .. Readings(e.Readings)],
         });
+        // Sensing health: a protection system that went blind must say so.
+        bus.AddAlert<SourceHealthChanged>(e => e.Healthy
+            ? new AlertContent(Severity.Info, $"Sensor source {e.Source} recovered", $"{e.Source} answers with valid readings again.", e.ChangedAt)
+            : new AlertContent(Severity.Warning, $"Sensor source {e.Source} is failing",
+                $"{e.Source} gives no valid readings; zones that depend on it may go stale and cannot raise an alarm.", e.ChangedAt)
+            {
+                Facts = [.. e.Problems.Take(5).Select(p => Fact("Problem", p))],
+            });
+
+        bus.AddAlert<ZoneStalenessChanged>(e => e.Stale
+            ? new AlertContent(Severity.Warning, $"Zone {e.Zone} is stale",
+                $"Zone {e.Zone} has {e.FreshSensors} fresh sensor(s) of the {e.RequiredSensors} it needs; it cannot raise an alarm until they report again.", e.ChangedAt)
+            {
+                Zone = e.Zone,
+            }
+            : new AlertContent(Severity.Info, $"Zone {e.Zone} reports again", $"Zone {e.Zone} has {e.FreshSensors} fresh sensor(s) again.", e.ChangedAt)
+            {
+                Zone = e.Zone,
+            });
+
+        // vCenter steps: routine successes are not alerts (a run shuts hundreds of VMs down); forced and failed are.
+        bus.AddAlert<VmShutDown>(e => e.Outcome switch
+        {
+            VmShutdownOutcome.Forced => Step(Severity.Warning, e.Cluster, e.RunId, e.CompletedAt,
+                $"VM {e.VmName} was powered off hard", $"The guest shutdown of {e.VmName} did not finish (or Tools were not running); it was powered off.", e.Fault),
+            VmShutdownOutcome.Failed => Step(Severity.Critical, e.Cluster, e.RunId, e.CompletedAt,
+                $"VM {e.VmName} could not be shut down", $"{e.VmName} is still running after every attempt.", e.Fault),
+            _ => null,
+        });
+
+        bus.AddAlert<HostEnteredMaintenance>(e => e.Outcome == StepOutcome.Failed
+            ? Step(Severity.Critical, e.Cluster, e.RunId, e.CompletedAt,
+                $"Host {e.Host} did not enter maintenance mode", $"{e.Host} could not be put into maintenance mode; it will not be powered off cleanly.", e.Fault)
+            : null);
+
+        bus.AddAlert<HostPoweredOff>(e => e.Outcome switch
+        {
+            StepOutcome.Failed => Step(Severity.Critical, e.Cluster, e.RunId, e.CompletedAt,
+                $"Host {e.Host} could not be powered off", $"{e.Host} is still running.", e.Fault),
+            StepOutcome.Done => Step(Severity.Info, e.Cluster, e.RunId, e.CompletedAt,
+                $"Host {e.Host} powered off", $"{e.Host} was shut down through vCenter.", null),
+            _ => null,
+        });
+
+        bus.AddAlert<HostExitedMaintenance>(e => e.Outcome == StepOutcome.Failed
+            ? Step(Severity.Warning, e.Cluster, e.RunId, e.CompletedAt,
+                $"Host {e.Host} is still in maintenance mode", $"{e.Host} could not leave maintenance mode; its VMs cannot start there.", e.Fault)
+            : null);
+
+        bus.AddAlert<VmPoweredOn>(e => e.Outcome == StepOutcome.Failed
+            ? Step(Severity.Warning, e.Cluster, e.RunId, e.CompletedAt,
+                $"VM {e.VmName} did not power on", $"{e.VmName} was running before the shutdown and could not be started again.", e.Fault)
+            : null);
+
+        bus.AddAlert<ClusterInventoryFailed>(e => Step(Severity.Critical, e.Cluster, e.RunId, e.FailedAt,
+            $"Cannot read cluster {e.Cluster} from vCenter", $"The inventory of {e.Cluster} could not be read, so nothing can be planned for it.", e.Fault));
+
+        // BMC power-on: a host that stays dark is the alert an operator must not miss.
+        bus.AddAlert<HostPowerOnCompleted>(e => e.Outcome switch
+        {
+            PowerOnOutcome.Failed => Step(Severity.Critical, e.Cluster, e.RunId, e.CompletedAt,
+                $"Host {e.Host} did not power on", $"{e.Host} could not be powered on ({e.Method}): {e.Reason}", null),
+            PowerOnOutcome.WakeOnLanSent => Step(Severity.Warning, e.Cluster, e.RunId, e.CompletedAt,
+                $"Wake-on-LAN sent to {e.Host}", $"{e.Host} was sent a magic packet; nothing confirms it woke up. {e.Reason}", null),
+            PowerOnOutcome.PoweredOn => Step(Severity.Info, e.Cluster, e.RunId, e.CompletedAt,
+                $"Host {e.Host} powered on", $"{e.Host} was powered on through its BMC.", null),
+            _ => null,
+        });
+
+        // The power saga.
         bus.AddAlert<PowerRunStarted>(e => new AlertContent(
             Severity.Critical,
             $"{(e.DryRun ? "DRILL: " : "")}SHUTDOWN STARTED: cluster {e.Cluster}",
@@ -45,14 +115,17 @@ public static class AlertCatalog
             Cluster = e.Cluster, Zone = e.Zone, RunId = e.RunId,
         });
 
-        bus.AddAlert<PowerRunStepFailed>(e => new AlertContent(
-            Severity.Warning,
-            $"Shutdown step {e.Outcome}: {e.Target}",
-            $"{e.Step} of {e.Target} on cluster {e.Cluster}: {e.Outcome}. {e.Detail}".TrimEnd(),
-            e.At)
-        {
-            Cluster = e.Cluster, RunId = e.RunId,
-        });
+        // Forced and failed steps are alerted from the actuator's own outcome events above; these are the saga's decisions.
+        bus.AddAlert<PowerRunStepFailed>(e => e.Outcome is "Forced" or "Failed"
+            ? null
+            : new AlertContent(
+                Severity.Warning,
+                $"Shutdown step {e.Outcome}: {e.Target}",
+                $"{e.Step} of {e.Target} on cluster {e.Cluster}: {e.Outcome}. {e.Detail}".TrimEnd(),
+                e.At)
+            {
+                Cluster = e.Cluster, RunId = e.RunId,
+            });
 
         bus.AddAlert<PowerRunCompleted>(e => new AlertContent(
             e.Failures.Count == 0 ? Severity.Info : Severity.Critical,
@@ -76,12 +149,20 @@ public static class AlertCatalog
         });
     }
 
+    static AlertContent Step(Severity severity, string cluster, Guid runId, DateTimeOffset at, string title, string summary, VCenterFault? fault) =>
+        new(severity, title, summary, at)
+        {
+            Cluster = cluster,
+            RunId = runId,
+            Facts = fault is null ? [] : [Fact("vSphere fault", $"{fault.Name}: {fault.Message}")],
+        };
+
     static AlertFact Fact(string label, string value) => new(label, value);
 
     static string Celsius(double value) => value.ToString("0.0", CultureInfo.InvariantCulture) + " °C";
 
     static string Hottest(IReadOnlyList<SensorReading> readings) => readings.Count == 0
-        ? "no reading"
+        ? "an alert signal from the monitoring system"
         : Celsius(readings.Max(r => r.Celsius));
 
     // A chat message is no place for fifty sensors: the hottest few, the full list stays in the details.

@@ -5,8 +5,11 @@ using PowerEvents.Notifier.Delivery;
 
 namespace PowerEvents.Notifier.Alerts;
 
-/// <summary>How one event type becomes an alert's content (registered by <see cref="AlertCatalog"/>).</summary>
-public sealed record AlertMap<TEvent>(Func<TEvent, AlertContent> Map) where TEvent : class;
+/// <summary>
+/// How one event type becomes an alert's content (registered by <see cref="AlertCatalog"/>); null when
+/// this particular event is routine and not worth an alert (a VM that shut down gracefully).
+/// </summary>
+public sealed record AlertMap<TEvent>(Func<TEvent, AlertContent?> Map) where TEvent : class;
 
 /// <summary>
 /// Turns one event into an alert, logs it, and records it for every destination that takes its
@@ -24,6 +27,9 @@ public sealed class AlertConsumer<TEvent>(
     public async Task Consume(ConsumeContext<TEvent> context)
     {
         var content = map.Map(context.Message);
+        if (content is null)
+            return;
+
         var alert = new Alert(
             context.MessageId ?? NewId.NextGuid(),
             typeof(TEvent).Name,
@@ -54,7 +60,7 @@ public sealed class AlertConsumer<TEvent>(
 public static class AlertRegistration
 {
     /// <summary>One consumer and queue (<c>notifier-&lt;event&gt;</c>) per event type, with its mapping.</summary>
-    public static void AddAlert<TEvent>(this IBusRegistrationConfigurator bus, Func<TEvent, AlertContent> map)
+    public static void AddAlert<TEvent>(this IBusRegistrationConfigurator bus, Func<TEvent, AlertContent?> map)
         where TEvent : class
     {
         bus.AddSingleton(new AlertMap<TEvent>(map));

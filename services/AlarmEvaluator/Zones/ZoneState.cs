@@ -1,0 +1,36 @@
+namespace PowerEvents.AlarmEvaluator.Zones;
+
+/// <summary>Where a reading lies relative to the zone's thresholds.</summary>
+public enum Level
+{
+    /// <summary>Below the low threshold (or an alarm signal that says cleared).</summary>
+    Low,
+    /// <summary>Inside the hysteresis band.</summary>
+    Band,
+    /// <summary>At or above the high threshold (or an alarm signal that says active).</summary>
+    High,
+}
+
+/// <summary>A zone's persisted state: plain data, saved as JSON, so a restart resumes mid-streak.</summary>
+public sealed class ZoneState
+{
+    public string Zone { get; set; } = "";
+    public bool InAlarm { get; set; }
+    public Guid? AlarmId { get; set; }
+    public bool Stale { get; set; }
+    public DateTimeOffset? ChangedAt { get; set; }
+    public Dictionary<string, SensorState> Sensors { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>The newest accepted reading of one sensor and the streak it is part of.</summary>
+public sealed class SensorState
+{
+    public double? Celsius { get; set; }
+    public bool? Active { get; set; }
+    public DateTimeOffset SampledAt { get; set; }
+    public Level Level { get; set; }
+    /// <summary>Consecutive accepted samples at <see cref="Level"/>.</summary>
+    public int Streak { get; set; }
+    /// <summary>Sensor timestamp of the first sample of the streak.</summary>
+    public DateTimeOffset StreakSince { get; set; }
+}

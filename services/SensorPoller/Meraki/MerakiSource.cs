@@ -1,0 +1,127 @@
+using System.Globalization;
+using System.Text.Json;
+using PowerEvents.Contracts;
+using PowerEvents.SensorPoller.Polling;
+
+namespace PowerEvents.SensorPoller.Meraki;
+
+/// <summary>
+/// A Meraki organization as a source: each sensor's newest temperature becomes a <see cref="TemperatureSampled"/>
+/// (once per new timestamp), and each configured network's alert overview an <see cref="AlarmStateSampled"/>
+/// (<c>counts.temperature</c> sensors alerting: active when above zero).
+/// </summary>
+public sealed class MerakiSource(MerakiSourceOptions options, MerakiClient client, TimeProvider clock) : ISensorSource
+{
+    // The API returns a sensor's newest reading on every poll until it reports again; publish it once.
+    readonly Dictionary<string, DateTimeOffset> _lastPublished = new(StringComparer.Ordinal);
+
+    public SourceOptions Options => options;
+
+    public async Task<PollResult> PollAsync(CancellationToken cancellationToken)
+    {
+        var messages = new List<object>();
+        var problems = new List<SourceProblem>();
+        var newest = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+
+        var items = await client.GetLatestTemperatureReadingsAsync(cancellationToken);
+        var receivedAt = clock.GetUtcNow();
+        foreach (var item in items)
+        {
+            var result = ParseReading(options, item, receivedAt);
+            if (result.Problem is not null)
+            {
+                problems.Add(result.Problem);
+                continue;
+            }
+            if (result.Sample is not { } sample)
+                continue;
+            if (_lastPublished.TryGetValue(sample.SensorId, out var last) && sample.SampledAt <= last)
+                continue;
+            newest[sample.SensorId] = sample.SampledAt;
+            messages.Add(sample);
+        }
+
+        foreach (var networkId in options.AlertNetworkIds)
+        {
+            var overview = await client.GetCurrentAlertOverviewAsync(networkId, cancellationToken);
+            var signal = ParseOverview(options.Name, networkId, overview, clock.GetUtcNow(), out var problem);
+            if (problem is not null)
+                problems.Add(problem);
+            if (signal is not null)
+                messages.Add(signal);
+        }
+
+        return new PollResult(messages, problems, () =>
+        {
+            foreach (var (sensor, at) in newest)
+                _lastPublished[sensor] = at;
+        });
+    }
+
+    /// <summary>One element of readings/latest: a sample, a problem, or nothing (a sensor without a temperature metric).</summary>
+    public static (TemperatureSampled? Sample, SourceProblem? Problem) ParseReading(MerakiSourceOptions options, JsonElement item, DateTimeOffset receivedAt)
+    {
+        if (item.ValueKind != JsonValueKind.Object
+            || !item.TryGetProperty("serial", out var serialElement) || serialElement.ValueKind != JsonValueKind.String
+            || serialElement.GetString() is not { Length: > 0 } serial)
+            return (null, new SourceProblem("item:no-serial", "a reading without a serial"));
+
+        var zone = item.TryGetProperty("network", out var network) && network.ValueKind == JsonValueKind.Object
+            && network.TryGetProperty("name", out var name) && name.ValueKind == JsonValueKind.String ? name.GetString() ?? "" : "";
+
+        if (!item.TryGetProperty("readings", out var readings) || readings.ValueKind != JsonValueKind.Array)
+            return (null, new SourceProblem($"{serial}:missing-fields", $"sensor {serial}: no readings array"));
+
+        var temperatureReading = readings.EnumerateArray().FirstOrDefault(r => r.ValueKind == JsonValueKind.Object
+            && r.TryGetProperty("metric", out var metric) && metric.ValueKind == JsonValueKind.String && metric.GetString() == "temperature");
+        // Not a temperature sensor (a door or water sensor in the same network): nothing to read, nothing wrong.
+        if (temperatureReading.ValueKind != JsonValueKind.Object)
+            return (null, null);
+
+        if (!temperatureReading.TryGetProperty("ts", out var tsElement) || tsElement.ValueKind != JsonValueKind.String
+            || !DateTimeOffset.TryParse(tsElement.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var ts))
+            return (null, new SourceProblem($"{serial}:missing-fields", $"sensor {serial}: temperature reading without a valid ts"));
+
+        if (!temperatureReading.TryGetProperty("temperature", out var temperature) || temperature.ValueKind != JsonValueKind.Object
+            || !temperature.TryGetProperty("celsius", out var celsiusElement) || celsiusElement.ValueKind != JsonValueKind.Number)
+            return (null, new SourceProblem($"{serial}:missing-fields", $"sensor {serial}: temperature reading without temperature.celsius"));
+
+        var celsius = celsiusElement.GetDouble();
+        // Both units come with every reading; when they disagree, one of them is not what it says.
+        if (temperature.TryGetProperty("fahrenheit", out var fahrenheitElement) && fahrenheitElement.ValueKind == JsonValueKind.Number
+            && Math.Abs(celsius * 9 / 5 + 32 - fahrenheitElement.GetDouble()) > 0.5)
+            return (null, new SourceProblem($"{serial}:wrong-unit",
+                $"sensor {serial}: celsius {celsius} does not match fahrenheit {fahrenheitElement.GetDouble()} (wrong unit)"));
+
+        if (ReadingRules.Check(options, serial, celsius, ts, receivedAt) is { } problem)
+            return (null, problem);
+
+        return (new TemperatureSampled(options.Name, serial, zone, celsius, ts, receivedAt), null);
+    }
+
+    /// <summary>An alert overview: active when counts.temperature &gt; 0. Without a temperature metric it is no signal.</summary>
+    public static AlarmStateSampled? ParseOverview(string source, string networkId, JsonElement overview, DateTimeOffset receivedAt, out SourceProblem? problem)
+    {
+        problem = null;
+        if (overview.ValueKind != JsonValueKind.Object
+            || !overview.TryGetProperty("supportedMetrics", out var metrics) || metrics.ValueKind != JsonValueKind.Array)
+        {
+            problem = new SourceProblem($"alerts:{networkId}:missing-fields", $"network {networkId}: alert overview without supportedMetrics");
+            return null;
+        }
+        if (!metrics.EnumerateArray().Any(m => m.ValueKind == JsonValueKind.String && m.GetString() == "temperature"))
+        {
+            problem = new SourceProblem($"alerts:{networkId}:no-temperature", $"network {networkId}: no temperature sensors support alerts");
+            return null;
+        }
+        if (!overview.TryGetProperty("counts", out var counts) || counts.ValueKind != JsonValueKind.Object
+            || !counts.TryGetProperty("temperature", out var count) || count.ValueKind != JsonValueKind.Number
+            || !count.TryGetInt32(out var alerting) || alerting < 0)
+        {
+            problem = new SourceProblem($"alerts:{networkId}:missing-fields", $"network {networkId}: alert overview without counts.temperature");
+            return null;
+        }
+        return new AlarmStateSampled(source, $"alerts:{networkId}", networkId, alerting > 0,
+            $"counts.temperature={alerting}", receivedAt, receivedAt);
+    }
+}

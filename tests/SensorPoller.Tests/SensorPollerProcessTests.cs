@@ -1,0 +1,73 @@
+using PowerEvents.Testing;
+using PowerEvents.Tools.MerakiSimulator;
+using Xunit;
+
+namespace PowerEvents.SensorPoller.Tests;
+
+/// <summary>The poller as its own process, configured through environment variables as in docker-compose.</summary>
+public sealed class SensorPollerProcessTests(RabbitMqFixture rabbit) : IClassFixture<RabbitMqFixture>
+{
+    const string RealKey = "process-test-key-0001";
+
+    Dictionary<string, string?> Environment(RunningSimulator sim, string apiKey)
+    {
+        var environment = rabbit.Environment.ToDictionary(e => e.Key, e => (string?)e.Value);
+        environment["SensorPoller__Meraki__0__Name"] = "meraki-hq";
+        environment["SensorPoller__Meraki__0__BaseUrl"] = sim.ApiBase.ToString();
+        environment["SensorPoller__Meraki__0__OrganizationId"] = "1";
+        environment["SensorPoller__Meraki__0__Interval"] = "00:00:00.300";
+        environment["SensorPoller__Meraki__0__ApiKey"] = apiKey;
+        return environment;
+    }
+
+    [Fact]
+    public async Task A_missing_api_key_stops_the_service_naming_the_key()
+    {
+        await using var sim = await RunningSimulator.StartAsync(RealKey);
+        var environment = Environment(sim, "");
+        environment.Remove("SensorPoller__Meraki__0__ApiKey");
+        await using var process = ServiceProcess.Start("SensorPoller", environment);
+
+        Assert.Equal(2, await process.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains(process.Output, line => line.Contains("SensorPoller:Meraki:0:ApiKey", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_source_with_an_unreadable_value_stops_the_service_instead_of_vanishing()
+    {
+        await using var sim = await RunningSimulator.StartAsync(RealKey);
+        var environment = Environment(sim, RealKey);
+        environment["SensorPoller__Meraki__0__Interval"] = "every minute";
+        await using var process = ServiceProcess.Start("SensorPoller", environment);
+
+        Assert.Equal(2, await process.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains(process.Output, line => line.Contains("SensorPoller:Meraki:0:Interval", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_rejected_api_key_is_reported_and_never_logged()
+    {
+        await using var sim = await RunningSimulator.StartAsync(RealKey);
+        sim.World.AddOrganization("1", "Org");
+        const string wrongKey = "wrong-key-that-must-not-be-logged";
+        var keyFile = Path.GetTempFileName();
+        await File.WriteAllTextAsync(keyFile, wrongKey + "\n");
+        try
+        {
+            var environment = Environment(sim, "plain-key-overridden-by-the-file");
+            environment["SensorPoller__Meraki__0__ApiKey_FILE"] = keyFile;
+            await using var process = ServiceProcess.Start("SensorPoller", environment);
+
+            await process.WaitForOutputAsync(line => line.Contains("Invalid API key", StringComparison.Ordinal), TimeSpan.FromSeconds(45));
+            Assert.Contains(sim.World.Requests(), r => r.Status == 401);
+            await process.TerminateAsync(TimeSpan.FromSeconds(30));
+
+            Assert.DoesNotContain(process.Output, line => line.Contains(wrongKey, StringComparison.Ordinal));
+            Assert.DoesNotContain(process.Output, line => line.Contains("plain-key-overridden", StringComparison.Ordinal));
+        }
+        finally
+        {
+            File.Delete(keyFile);
+        }
+    }
+}

@@ -1,0 +1,40 @@
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace PowerEvents.Tools.MerakiSimulator;
+
+/// <summary>The simulator started in the caller's process on a free loopback port (for tests).</summary>
+public sealed class RunningSimulator : IAsyncDisposable
+{
+    readonly WebApplication _app;
+
+    RunningSimulator(WebApplication app, Uri root)
+    {
+        _app = app;
+        Root = root;
+        World = app.Services.GetRequiredService<World>();
+    }
+
+    /// <summary>http://127.0.0.1:port/</summary>
+    public Uri Root { get; }
+
+    /// <summary>The Meraki API base, http://127.0.0.1:port/api/v1/.</summary>
+    public Uri ApiBase => new(Root, "api/v1/");
+
+    public World World { get; }
+
+    public static async Task<RunningSimulator> StartAsync(params string[] apiKeys)
+    {
+        var app = SimulatorApp.Build(["--urls=http://127.0.0.1:0", .. apiKeys.Select((k, i) => $"--Simulator:ApiKeys:{i}={k}")]);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
+        return new RunningSimulator(app, new Uri(address.TrimEnd('/') + "/"));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
