@@ -62,6 +62,9 @@ sealed class PowerWorld : IAsyncDisposable
         ["Clusters:0:InventoryDeadline"] = "00:00:15",
     };
 
+    /// <summary>Other AlarmEvaluator settings (full keys, e.g. the sensing zones).</summary>
+    public Dictionary<string, string> Evaluator { get; } = [];
+
     /// <summary>The tiers the default configuration makes of vcsim's <c>vm-HH-NNN</c> names, in shutdown order.</summary>
     public static readonly string[][] TierSuffixes = [["-003", "-004"], ["-002"], ["-001"]];
 
@@ -92,7 +95,8 @@ sealed class PowerWorld : IAsyncDisposable
 
     public async Task<WebApplication> StartEvaluatorInProcessAsync()
     {
-        var app = AlarmEvaluatorHost.Build([.. Rabbit.HostArgs, .. Postgres.HostArgs, "--Urls=http://127.0.0.1:0", .. Power.Select(p => $"--Power:{p.Key}={p.Value}")]);
+        var app = AlarmEvaluatorHost.Build([.. Rabbit.HostArgs, .. Postgres.HostArgs, "--Urls=http://127.0.0.1:0",
+            .. Power.Select(p => $"--Power:{p.Key}={p.Value}"), .. Evaluator.Select(p => $"--{p.Key}={p.Value}")]);
         await app.StartAsync();
         _owned.Add(app);
         await WaitUntilReadyAsync(app);
@@ -152,7 +156,11 @@ sealed class PowerWorld : IAsyncDisposable
     }
 
     /// <summary>Publishes an <see cref="AlarmRaised"/> for the zone, as the sensing side would.</summary>
-    public async Task RaiseAlarmAsync()
+    public Task RaiseAlarmAsync() =>
+        PublishAsync(new AlarmRaised(Guid.NewGuid(), Zone, DateTimeOffset.UtcNow, 35.0, [new SensorReading("sensor-1", 41.5, DateTimeOffset.UtcNow)]));
+
+    public async Task PublishAsync<T>(T message)
+        where T : class
     {
         var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host("127.0.0.1", (ushort)Rabbit.Port, Rabbit.VirtualHost, h =>
         {
@@ -162,7 +170,7 @@ sealed class PowerWorld : IAsyncDisposable
         await bus.StartAsync();
         try
         {
-            await bus.Publish(new AlarmRaised(Guid.NewGuid(), Zone, DateTimeOffset.UtcNow, 35.0, [new SensorReading("sensor-1", 41.5, DateTimeOffset.UtcNow)]));
+            await bus.Publish(message);
         }
         finally
         {
