@@ -50,6 +50,41 @@ public sealed class CrashResumeTests
     }
 
     [Fact]
+    public async Task A_deadline_that_passes_while_the_alarm_evaluator_is_down_is_acted_on_after_its_restart()
+    {
+        // No actuator: the inventory never comes. Its deadline (in the saga row) passes while the evaluator is dead.
+        await using var world = await PowerWorld.StartAsync(["-hosts", "1", "-vms", "1"]);
+        world.Power["Clusters:0:InventoryDeadline"] = "00:00:03";
+        world.Power["StepRetries"] = "0";
+        var evaluator = world.StartEvaluatorProcess();
+        world.Own(evaluator);
+        await evaluator.WaitUntilReadyAsync(Ready);
+
+        await world.RaiseAlarmAsync();
+        await world.WaitForStateAsync("CapturingInventory", TimeSpan.FromSeconds(30));
+        await Kill9Async(evaluator);
+        await PowerWorld.Eventually(() => Task.FromResult(DateTimeOffset.UtcNow > DeadlineOf()), TimeSpan.FromSeconds(10), "deadline passed");
+        Assert.Equal("CapturingInventory", (await world.SagaAsync())!.CurrentState);
+
+        var restarted = world.StartEvaluatorProcess();
+        world.Own(restarted);
+        await restarted.WaitUntilReadyAsync(Ready);
+        var saga = await world.WaitForStateAsync("ShutDown", TimeSpan.FromSeconds(30));
+
+        var run = Assert.Single(await world.HistoryAsync(saga.RunId!.Value), h => h.Step == "run");
+        Assert.Equal("CompletedWithFailures", run.Outcome);
+        Assert.Contains("inventory cluster1: no inventory by the deadline", run.Detail, StringComparison.Ordinal);
+
+        DateTimeOffset DeadlineOf()
+        {
+            using var connection = new Npgsql.NpgsqlConnection(world.Postgres.ConnectionString);
+            connection.Open();
+            using var command = new Npgsql.NpgsqlCommand("SELECT deadline FROM power_saga", connection);
+            return new DateTimeOffset((DateTime)command.ExecuteScalar()!, TimeSpan.Zero);
+        }
+    }
+
+    [Fact]
     public async Task When_the_vcenter_actuator_is_killed_mid_step_the_step_is_redelivered_and_completes()
     {
         await using var world = await PowerWorld.StartAsync(WholeRunTests.Vcsim);

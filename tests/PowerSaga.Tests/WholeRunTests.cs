@@ -1,3 +1,4 @@
+using PowerEvents.Contracts;
 using PowerEvents.Testing;
 using Xunit;
 
@@ -53,6 +54,25 @@ public sealed class WholeRunTests
         Assert.Single(history, h => h.Step == "inventory" && h.Outcome == "Captured");
         var state = await world.StateAsync();
         Assert.Equal(12, state.Journal.Count(e => e.Kind == "vm" && e.Event == "powerState" && e.To == "poweredOff"));
+    }
+
+    [Fact]
+    public async Task When_the_alarm_clears_during_the_shutdown_the_shutdown_still_finishes()
+    {
+        await using var world = await PowerWorld.StartAsync(Vcsim);
+        await world.StartActuatorInProcessAsync();
+        await world.StartEvaluatorInProcessAsync();
+
+        await world.RaiseAlarmAsync();
+        await world.WaitForStateAsync("ShuttingDownVms", TimeSpan.FromSeconds(30));
+        await world.PublishAsync(new AlarmCleared(Guid.NewGuid(), PowerWorld.Zone, DateTimeOffset.UtcNow, 30.0, []));
+        var saga = await world.WaitForStateAsync("ShutDown", TimeSpan.FromSeconds(90));
+
+        await AssertClusterDownInOrderAsync(await world.StateAsync());
+        var history = await world.HistoryAsync(saga.RunId!.Value);
+        var cleared = history.ToList().FindIndex(h => h.Step == "alarm" && h.Outcome == "Cleared");
+        Assert.True(cleared >= 0, "the clear is recorded");
+        Assert.True(history.ToList().FindLastIndex(h => h.Step == "host-shutdown" && h.Outcome == "Requested") > cleared, "hosts are shut down after the clear");
     }
 
     /// <summary>Every VM and host off; tier k's VMs all off before tier k+1's first step; forced power-offs only for -003 and vm-02-004; hosts after VMs.</summary>
