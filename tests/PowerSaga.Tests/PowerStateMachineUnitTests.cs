@@ -135,6 +135,21 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_alarm_after_a_finished_run_starts_a_new_run_that_keeps_the_previous_one()
+    {
+        await RaiseAlarm();
+        var first = await WaitFor(s => s.CurrentState == _machine.ShutDown.Name, "first run done");
+        var firstRunId = first.RunId;
+
+        await RaiseAlarm();
+
+        var second = await WaitFor(s => s.CurrentState == _machine.ShutDown.Name && s.RunId != firstRunId, "second run done");
+        Assert.Equal(firstRunId, second.Run!.PreviousRun!.RunId);
+        Assert.Null(second.Run.PreviousRun.PreviousRun);
+        Assert.Equal(2, _commands.OfType<ClusterInventoryRequested>().Count());
+    }
+
+    [Fact]
     public async Task When_the_alarm_clears_during_shutdown_the_shutdown_finishes_first()
     {
         _silent.Add("misc");

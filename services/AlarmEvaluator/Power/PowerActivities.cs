@@ -14,6 +14,9 @@ static class PowerActivities
             var cluster = machine.Options.FindCluster(c.Message.Cluster)
                 ?? throw new InvalidOperationException($"Power:Clusters: no cluster named '{c.Message.Cluster}'");
             var saga = c.Saga;
+            var previous = saga.Run;
+            if (previous is not null)
+                previous.PreviousRun = null;
             saga.Cluster = cluster.Name;
             saga.RunId = NewId.NextGuid();
             saga.AlarmId = c.Message.AlarmId;
@@ -24,6 +27,7 @@ static class PowerActivities
             {
                 RunId = saga.RunId.Value, Cluster = cluster.Name, Zone = c.Message.Zone, DryRun = machine.Options.DryRun,
                 Phase = RunPhase.Inventory, InventoryAttempts = 1, Step = saga.Step + 1, Deadline = now + cluster.InventoryDeadline,
+                PreviousRun = previous,
             };
             saga.Run.Record(now, "alarm", c.Message.Zone, "Raised", $"alarm {c.Message.AlarmId}: shutdown of {cluster.Name} begins");
             saga.Run.Record(now, ShutdownPolicy.InventoryStep, cluster.Name, "Requested", "attempt 1");
@@ -43,6 +47,7 @@ static class PowerActivities
             var previous = saga.Run!;
             var run = ShutdownPlanner.Plan(cluster, c.Message, previous.RunId, previous.Zone, previous.DryRun);
             run.Step = previous.Step;
+            run.PreviousRun = previous.PreviousRun;
             run.InventoryAttempts = previous.InventoryAttempts;
             run.Journal.AddRange(previous.Journal);
             run.Record(now, ShutdownPolicy.InventoryStep, cluster.Name, "Captured", $"{c.Message.Hosts.Count} host(s), {c.Message.Vms.Count} VM(s)");

@@ -52,6 +52,12 @@ public sealed class PowerRun
     /// <summary>VMs already off when the inventory was read: not touched, not to be powered on later.</summary>
     public List<string> AlreadyOff { get; set; } = [];
 
+    /// <summary>
+    /// The run before this one, when an alarm came again after it had finished (one level only). If the cluster was
+    /// still off, this run found nothing on, and the power-on must look here for what was running.
+    /// </summary>
+    public PowerRun? PreviousRun { get; set; }
+
     /// <summary>Run-level failures (e.g. the inventory could not be read).</summary>
     public List<string> Problems { get; set; } = [];
 

@@ -33,10 +33,12 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
                 .StartRun(this)
                 .TransitionTo(CapturingInventory));
 
+        // A new alarm after a finished run starts a new run: the cluster may have been brought back by hand
+        // (power-on is not automated yet), and protection comes first. The finished run is kept as PreviousRun.
         During(ShutDown,
             When(ShutdownRequested)
-                .Then(c => logger.LogWarning("Cluster {Cluster}: alarm {AlarmId} raised in zone {Zone}, but the cluster is already shut down; bringing it back is the power-on's work",
-                    c.Message.Cluster, c.Message.AlarmId, c.Message.Zone)),
+                .StartRun(this)
+                .TransitionTo(CapturingInventory),
             Ignore(AlarmCleared));
 
         During(CapturingInventory, ShuttingDownVms, EnteringMaintenance, ShuttingDownHosts,
