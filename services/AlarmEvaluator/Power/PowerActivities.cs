@@ -110,6 +110,23 @@ static class PowerActivities
             await Apply(c, machine, ShutdownPolicy.DeadlinePassed(run, machine.ClusterOf(c.Saga), machine.Now), journalStart);
         });
 
+    /// <summary>After a restart: ask again for what the run is waiting on (the inventory, or the current phase's steps).</summary>
+    public static EventActivityBinder<PowerSagaState, PowerRunResumed> AskAgainForOutstandingSteps(
+        this EventActivityBinder<PowerSagaState, PowerRunResumed> binder, PowerStateMachine machine) =>
+        binder.ThenAsync(async c =>
+        {
+            var run = c.Saga.Run!;
+            var journalStart = run.Journal.Count;
+            if (run.Phase == RunPhase.Inventory)
+            {
+                run.Record(machine.Now, "resume", run.Cluster, "Resumed", "evaluator restarted: asking again for the inventory");
+                await c.Publish(new ClusterInventoryRequested(run.RunId, run.Cluster));
+                return;
+            }
+            machine.Logger.LogInformation("Cluster {Cluster}: run {RunId} resumed after a restart at step {Step} ({Phase})", run.Cluster, run.RunId, run.Step, run.Phase);
+            await Apply(c, machine, ShutdownPolicy.Outstanding(run, machine.Now), journalStart);
+        });
+
     /// <summary>Publishes the commands of <paramref name="progress"/>, the alerts for new noteworthy history, the completion; then the state that mirrors the phase.</summary>
     static async Task Apply<TMessage>(BehaviorContext<PowerSagaState, TMessage> c, PowerStateMachine machine, Progress progress, int journalStart)
         where TMessage : class

@@ -22,6 +22,7 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
         Event(() => ShutdownRequested, x => x.CorrelateById(c => c.Message.ClusterId));
         Event(() => AlarmCleared, x => { x.CorrelateById(c => c.Message.ClusterId); x.OnMissingInstance(m => m.Discard()); });
         Event(() => DeadlineReached, x => { x.CorrelateById(c => c.Message.ClusterId); x.OnMissingInstance(m => m.Discard()); });
+        Event(() => Resumed, x => { x.CorrelateById(c => c.Message.ClusterId); x.OnMissingInstance(m => m.Discard()); });
         Event(() => InventoryCaptured, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
         Event(() => InventoryFailed, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
         Event(() => VmShutDown, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
@@ -79,6 +80,12 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
                 .Deadline(this));
 
         During(ShutDown, Ignore(DeadlineReached));
+
+        // After a restart, whatever the run waits on is asked for again (the actuators' steps are idempotent).
+        During(CapturingInventory, ShuttingDownVms, EnteringMaintenance, ShuttingDownHosts,
+            When(Resumed, c => c.Message.RunId == c.Saga.RunId)
+                .AskAgainForOutstandingSteps(this));
+        During(ShutDown, Ignore(Resumed));
     }
 
     internal PowerOptions Options { get; }
@@ -109,6 +116,7 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
     public Event<ClusterShutdownRequested> ShutdownRequested { get; } = null!;
     public Event<ClusterAlarmCleared> AlarmCleared { get; } = null!;
     public Event<PowerRunDeadlineReached> DeadlineReached { get; } = null!;
+    public Event<PowerRunResumed> Resumed { get; } = null!;
     public Event<ClusterInventoryCaptured> InventoryCaptured { get; } = null!;
     public Event<ClusterInventoryFailed> InventoryFailed { get; } = null!;
     public Event<VmShutDown> VmShutDown { get; } = null!;
