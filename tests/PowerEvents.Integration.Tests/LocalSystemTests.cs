@@ -1,0 +1,45 @@
+using PowerEvents.Testing;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace PowerEvents.Integration.Tests;
+
+/// <summary>
+/// The system as separate processes (LocalSystem: simulators, receiver and the five services), driven through the
+/// Meraki simulator the way scripts/excursion.sh drives the local run.
+/// </summary>
+[Collection(RealServersCollection.Name)]
+public sealed class LocalSystemTests(RabbitMqFixture rabbit, PostgresFixture postgres, ITestOutputHelper output)
+{
+    static readonly TimeSpan Transition = TimeSpan.FromSeconds(45);
+
+    [Fact]
+    public async Task An_excursion_raises_the_alarm_and_its_end_clears_it_with_signed_webhooks_across_processes()
+    {
+        await using var vcsim = await VcsimProcess.StartAsync(["-hosts", "2", "-vms", "2", "-control", "127.0.0.1:0"]);
+        await using var system = await LocalSystem.StartAsync(new LocalSystemOptions
+        {
+            RabbitMq = rabbit.Environment,
+            Postgres = postgres.Environment,
+            Vcsim = vcsim,
+        });
+        Assert.Equal(2, system.Bmcs.Count);
+
+        await system.SetZoneCelsiusAsync(40);
+        var raised = await system.WaitForWebhookAsync("AlarmRaised", Transition);
+        await system.SetZoneCelsiusAsync(24);
+        var cleared = await system.WaitForWebhookAsync("AlarmCleared", Transition);
+
+        output.WriteLine($"raised {raised.Payload.GetProperty("occurredAt")}, cleared {cleared.Payload.GetProperty("occurredAt")}");
+        Assert.All([raised, cleared], webhook =>
+        {
+            Assert.Equal("valid", webhook.Signature);
+            Assert.Equal("server-room", webhook.Payload.GetProperty("zone").GetString());
+        });
+        Assert.Equal("critical", raised.Payload.GetProperty("severity").GetString());
+        Assert.Equal(raised.Payload.GetProperty("correlationId").GetString(), cleared.Payload.GetProperty("correlationId").GetString());
+        Assert.Contains(system.Services["Notifier"].Output, line => line.Contains("ALARM RAISED in zone server-room", StringComparison.Ordinal));
+        var all = system.AllOutput;
+        Assert.All(system.SecretValues, secret => Assert.DoesNotContain(secret, all, StringComparison.Ordinal));
+    }
+}
