@@ -10,6 +10,8 @@
 #   default         the runtime's defaults for an ASP.NET Core app (Server GC)
 #   image           what the Dockerfiles set: DOTNET_gcServer=0 (Workstation GC)
 #   image-conserve  image + DOTNET_GCConserveMemory=5 + DOTNET_TieredPGO=0
+#   image-nopgo     image + DOTNET_TieredPGO=0 (no instrumented tier)
+#   image-notiered  image + DOTNET_TieredCompilation=0 (each method compiled once, fully optimised)
 #   image-nowx      image + DOTNET_EnableWriteXorExecute=0 (no double-mapped JIT code pages)
 #   image-r2r       image, run from a ReadyToRun publish (precompiled code: less JIT at start)
 #   image-r2r-nowx  both
@@ -89,11 +91,13 @@ variants = {
     "default": ({}, "bin"),
     "image": ({"DOTNET_gcServer": "0"}, "bin"),
     "image-conserve": ({"DOTNET_gcServer": "0", "DOTNET_GCConserveMemory": "5", "DOTNET_TieredPGO": "0"}, "bin"),
+    "image-nopgo": ({"DOTNET_gcServer": "0", "DOTNET_TieredPGO": "0"}, "bin"),
+    "image-notiered": ({"DOTNET_gcServer": "0", "DOTNET_TieredCompilation": "0"}, "bin"),
     "image-nowx": ({"DOTNET_gcServer": "0", "DOTNET_EnableWriteXorExecute": "0"}, "bin"),
     "image-r2r": ({"DOTNET_gcServer": "0"}, "r2r"),
     "image-r2r-nowx": ({"DOTNET_gcServer": "0", "DOTNET_EnableWriteXorExecute": "0"}, "r2r"),
 }
-tuning = ("DOTNET_gcServer", "DOTNET_GCConserveMemory", "DOTNET_TieredPGO", "DOTNET_EnableWriteXorExecute")
+tuning = ("DOTNET_gcServer", "DOTNET_GCConserveMemory", "DOTNET_TieredPGO", "DOTNET_TieredCompilation", "DOTNET_EnableWriteXorExecute")
 
 def free_port():
     with socket.socket() as s:
