@@ -1,4 +1,5 @@
 using PowerEvents.AlarmEvaluator.Persistence;
+using PowerEvents.AlarmEvaluator.Power;
 using PowerEvents.AlarmEvaluator.Zones;
 using PowerEvents.Hosting;
 
@@ -14,6 +15,7 @@ public static class AlarmEvaluatorHost
         var builder = ServiceDefaults.CreateBuilder(ServiceName, args, bus =>
         {
             bus.AddConsumer<TemperatureSampledConsumer>(typeof(TemperatureSampledConsumerDefinition));
+            bus.AddPowerSaga();
         });
         builder.AddPostgres();
         builder.Services.AddValidatedOptions<AlarmEvaluatorOptions>(AlarmEvaluatorOptions.Section);

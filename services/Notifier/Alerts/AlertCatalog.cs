@@ -104,6 +104,49 @@ public static class AlertCatalog
                 $"Host {e.Host} powered on", $"{e.Host} was powered on through its BMC.", null),
             _ => null,
         });
+
+        // The power saga.
+        bus.AddAlert<PowerRunStarted>(e => new AlertContent(
+            Severity.Critical,
+            $"{(e.DryRun ? "DRILL: " : "")}SHUTDOWN STARTED: cluster {e.Cluster}",
+            $"Zone {e.Zone} is in alarm: shutting down {e.VmsToShutDown} VM(s) in {e.Tiers.Count} tier(s) ({string.Join(" → ", e.Tiers)}), then {e.Hosts} host(s).",
+            e.StartedAt)
+        {
+            Cluster = e.Cluster, Zone = e.Zone, RunId = e.RunId,
+        });
+
+        // Forced and failed steps are alerted from the actuator's own outcome events above; these are the saga's decisions.
+        bus.AddAlert<PowerRunStepFailed>(e => e.Outcome is "Forced" or "Failed"
+            ? null
+            : new AlertContent(
+                Severity.Warning,
+                $"Shutdown step {e.Outcome}: {e.Target}",
+                $"{e.Step} of {e.Target} on cluster {e.Cluster}: {e.Outcome}. {e.Detail}".TrimEnd(),
+                e.At)
+            {
+                Cluster = e.Cluster, RunId = e.RunId,
+            });
+
+        bus.AddAlert<PowerRunCompleted>(e => new AlertContent(
+            e.Failures.Count == 0 ? Severity.Info : Severity.Critical,
+            e.Failures.Count == 0 ? $"Cluster {e.Cluster} shut down" : $"Cluster {e.Cluster} shut down WITH {e.Failures.Count} FAILURE(S)",
+            e.Failures.Count == 0
+                ? $"Every VM and host is off ({(e.CompletedAt - e.StartedAt).TotalSeconds:0} s)."
+                : $"Not everything went down as planned: {string.Join("; ", e.Failures.Take(5))}{(e.Failures.Count > 5 ? "; …" : "")}",
+            e.CompletedAt)
+        {
+            Cluster = e.Cluster, RunId = e.RunId,
+            Facts = [Fact("Alarm cleared during the run", e.AlarmClearedDuringRun ? "yes" : "no"), .. e.Failures.Take(5).Select(f => Fact("Failure", f))],
+        });
+
+        bus.AddAlert<VCenterVmOnProtectedCluster>(e => new AlertContent(
+            Severity.Critical,
+            $"vCenter's own VM runs on protected cluster {e.Cluster}",
+            $"{e.VmName} (host {e.Host}) is shut down last; after it vCenter cannot put hosts into maintenance or power them off. Move it off the cluster.",
+            e.DetectedAt)
+        {
+            Cluster = e.Cluster, RunId = e.RunId == Guid.Empty ? null : e.RunId,
+        });
     }
 
     static AlertContent Step(Severity severity, string cluster, Guid runId, DateTimeOffset at, string title, string summary, VCenterFault? fault) =>

@@ -1,0 +1,14 @@
+namespace PowerEvents.Contracts;
+
+/// <summary>To the power saga: the alarm of a zone this cluster protects cleared (a running shutdown still finishes).</summary>
+/// <param name="ClusterId">The cluster's saga id.</param>
+/// <param name="Cluster">The vCenter cluster's name as configured.</param>
+/// <param name="Zone">The zone that cleared.</param>
+/// <param name="AlarmId">The alarm episode that ended.</param>
+/// <param name="ClearedAt">When the alarm cleared.</param>
+public sealed record ClusterAlarmCleared(
+    Guid ClusterId,
+    string Cluster,
+    string Zone,
+    Guid AlarmId,
+    DateTimeOffset ClearedAt);

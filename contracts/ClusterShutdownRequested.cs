@@ -1,0 +1,14 @@
+namespace PowerEvents.Contracts;
+
+/// <summary>Command to the power saga: a zone this cluster protects is in alarm; shut the cluster down.</summary>
+/// <param name="ClusterId">The cluster's saga id (derived from its name, so every message for it finds the one instance).</param>
+/// <param name="Cluster">The vCenter cluster's name as configured.</param>
+/// <param name="Zone">The zone in alarm.</param>
+/// <param name="AlarmId">The alarm episode that asked for it.</param>
+/// <param name="RequestedAt">When the alarm was raised.</param>
+public sealed record ClusterShutdownRequested(
+    Guid ClusterId,
+    string Cluster,
+    string Zone,
+    Guid AlarmId,
+    DateTimeOffset RequestedAt);

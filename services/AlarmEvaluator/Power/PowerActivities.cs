@@ -1,0 +1,172 @@
+using MassTransit;
+using PowerEvents.Contracts;
+
+namespace PowerEvents.AlarmEvaluator.Power;
+
+/// <summary>The saga's behaviour chains, named as steps. Each applies a policy decision and publishes what it asks for.</summary>
+static class PowerActivities
+{
+    public static EventActivityBinder<PowerSagaState, ClusterShutdownRequested> StartRun(
+        this EventActivityBinder<PowerSagaState, ClusterShutdownRequested> binder, PowerStateMachine machine) =>
+        binder.ThenAsync(async c =>
+        {
+            var now = machine.Now;
+            var cluster = machine.Options.FindCluster(c.Message.Cluster)
+                ?? throw new InvalidOperationException($"Power:Clusters: no cluster named '{c.Message.Cluster}'");
+            var saga = c.Saga;
+            var previous = saga.Run;
+            if (previous is not null)
+                previous.PreviousRun = null;
+            saga.Cluster = cluster.Name;
+            saga.RunId = NewId.NextGuid();
+            saga.AlarmId = c.Message.AlarmId;
+            saga.StartedAt = now;
+            saga.CompletedAt = null;
+            saga.AlarmClearedAt = null;
+            saga.Run = new PowerRun
+            {
+                RunId = saga.RunId.Value, Cluster = cluster.Name, Zone = c.Message.Zone, DryRun = machine.Options.DryRun,
+                Phase = RunPhase.Inventory, InventoryAttempts = 1, Step = saga.Step + 1, Deadline = now + cluster.InventoryDeadline,
+                PreviousRun = previous,
+            };
+            saga.Run.Record(now, "alarm", c.Message.Zone, "Raised", $"alarm {c.Message.AlarmId}: shutdown of {cluster.Name} begins");
+            saga.Run.Record(now, ShutdownPolicy.InventoryStep, cluster.Name, "Requested", "attempt 1");
+            Sync(saga);
+            machine.Logger.LogWarning("Cluster {Cluster}: alarm {AlarmId} in zone {Zone}, shutdown run {RunId} begins{DryRun}",
+                cluster.Name, c.Message.AlarmId, c.Message.Zone, saga.RunId, machine.Options.DryRun ? " (DRY RUN: nothing will be touched)" : "");
+            await c.Publish(new ClusterInventoryRequested(saga.RunId.Value, cluster.Name));
+        });
+
+    public static EventActivityBinder<PowerSagaState, ClusterInventoryCaptured> PlanRun(
+        this EventActivityBinder<PowerSagaState, ClusterInventoryCaptured> binder, PowerStateMachine machine) =>
+        binder.ThenAsync(async c =>
+        {
+            var now = machine.Now;
+            var saga = c.Saga;
+            var cluster = machine.ClusterOf(saga);
+            var previous = saga.Run!;
+            var run = ShutdownPlanner.Plan(cluster, c.Message, previous.RunId, previous.Zone, previous.DryRun);
+            run.Step = previous.Step;
+            run.PreviousRun = previous.PreviousRun;
+            run.InventoryAttempts = previous.InventoryAttempts;
+            run.Journal.AddRange(previous.Journal);
+            run.Record(now, ShutdownPolicy.InventoryStep, cluster.Name, "Captured", $"{c.Message.Hosts.Count} host(s), {c.Message.Vms.Count} VM(s)");
+            saga.Run = run;
+            var journalStart = run.Journal.Count;
+
+            var progress = ShutdownPolicy.Start(run, cluster, now);
+
+            await c.Publish(new PowerRunStarted(run.RunId, run.Cluster, run.Zone, run.Tiers.Select(t => t.Name).ToList(),
+                run.AllVms.Count(), run.Hosts.Count(h => h.WasPoweredOn), run.DryRun, now));
+            foreach (var vcenter in run.AllVms.Where(v => v.IsVCenter))
+            {
+                machine.Logger.LogCritical("Cluster {Cluster}: vCenter's own VM {Vm} runs on the protected cluster (host {Host}). It is shut down last; " +
+                    "after it vCenter cannot carry out the host steps. Full handling of this case is not built yet", run.Cluster, vcenter.Name, vcenter.Host);
+                await c.Publish(new VCenterVmOnProtectedCluster(run.RunId, run.Cluster, vcenter.Name, vcenter.Host, now));
+            }
+            await Apply(c, machine, progress, journalStart);
+        });
+
+    public static EventActivityBinder<PowerSagaState, TMessage> InventoryMissing<TMessage>(
+        this EventActivityBinder<PowerSagaState, TMessage> binder, PowerStateMachine machine, Func<BehaviorContext<PowerSagaState, TMessage>, string> why)
+        where TMessage : class =>
+        binder.ThenAsync(async c =>
+        {
+            var now = machine.Now;
+            var run = c.Saga.Run!;
+            var journalStart = run.Journal.Count;
+            if (ShutdownPolicy.InventoryMissing(run, machine.Options.StepRetries, why(c), now))
+            {
+                run.InventoryAttempts++;
+                run.Step++;
+                run.Deadline = now + machine.ClusterOf(c.Saga).InventoryDeadline;
+                run.Record(now, ShutdownPolicy.InventoryStep, run.Cluster, "Requested", $"attempt {run.InventoryAttempts}");
+                await c.Publish(new ClusterInventoryRequested(run.RunId, run.Cluster));
+            }
+            await Apply(c, machine, Power.Progress.None, journalStart);
+        });
+
+    /// <summary>Records an outcome with <paramref name="record"/>; if it was news, moves the run on and asks for what comes next.</summary>
+    public static EventActivityBinder<PowerSagaState, TMessage> Progress<TMessage>(
+        this EventActivityBinder<PowerSagaState, TMessage> binder, PowerStateMachine machine,
+        Func<PowerRun, BehaviorContext<PowerSagaState, TMessage>, bool> record)
+        where TMessage : class =>
+        binder.ThenAsync(async c =>
+        {
+            var run = c.Saga.Run!;
+            var journalStart = run.Journal.Count;
+            if (!record(run, c))
+                return;
+            await Apply(c, machine, ShutdownPolicy.Advance(run, machine.ClusterOf(c.Saga), machine.Now), journalStart);
+        });
+
+    public static EventActivityBinder<PowerSagaState, PowerRunDeadlineReached> Deadline(
+        this EventActivityBinder<PowerSagaState, PowerRunDeadlineReached> binder, PowerStateMachine machine) =>
+        binder.ThenAsync(async c =>
+        {
+            var run = c.Saga.Run!;
+            var journalStart = run.Journal.Count;
+            machine.Logger.LogWarning("Cluster {Cluster}: step {Step} ({Phase}) missed its deadline {Deadline:O}; moving on", run.Cluster, run.Step, run.Phase, c.Message.Deadline);
+            await Apply(c, machine, ShutdownPolicy.DeadlinePassed(run, machine.ClusterOf(c.Saga), machine.Now), journalStart);
+        });
+
+    /// <summary>After a restart: ask again for what the run is waiting on (the inventory, or the current phase's steps).</summary>
+    public static EventActivityBinder<PowerSagaState, PowerRunResumed> AskAgainForOutstandingSteps(
+        this EventActivityBinder<PowerSagaState, PowerRunResumed> binder, PowerStateMachine machine) =>
+        binder.ThenAsync(async c =>
+        {
+            var run = c.Saga.Run!;
+            var journalStart = run.Journal.Count;
+            if (run.Phase == RunPhase.Inventory)
+            {
+                run.Record(machine.Now, "resume", run.Cluster, "Resumed", "evaluator restarted: asking again for the inventory");
+                await c.Publish(new ClusterInventoryRequested(run.RunId, run.Cluster));
+                return;
+            }
+            machine.Logger.LogInformation("Cluster {Cluster}: run {RunId} resumed after a restart at step {Step} ({Phase})", run.Cluster, run.RunId, run.Step, run.Phase);
+            await Apply(c, machine, ShutdownPolicy.Outstanding(run, machine.Now), journalStart);
+        });
+
+    /// <summary>Publishes the commands of <paramref name="progress"/>, the alerts for new noteworthy history, the completion; then the state that mirrors the phase.</summary>
+    static async Task Apply<TMessage>(BehaviorContext<PowerSagaState, TMessage> c, PowerStateMachine machine, Progress progress, int journalStart)
+        where TMessage : class
+    {
+        var saga = c.Saga;
+        var run = saga.Run!;
+        var cluster = machine.ClusterOf(saga);
+
+        foreach (var vm in progress.VmShutdowns)
+            await c.Publish(new VmShutdownRequested(run.RunId, run.Cluster, vm.Id, vm.Name, vm.HardPowerOff ? TimeSpan.Zero : cluster.GuestShutdownTimeout));
+        foreach (var host in progress.Maintenance)
+            await c.Publish(new HostMaintenanceRequested(run.RunId, run.Cluster, host.Name));
+        foreach (var host in progress.HostShutdowns)
+            await c.Publish(new HostShutdownRequested(run.RunId, run.Cluster, host.Name));
+
+        foreach (var entry in run.Journal.Skip(journalStart).Where(ShutdownPolicy.IsNoteworthy))
+        {
+            machine.Logger.LogWarning("Cluster {Cluster}: {Step} {Target} {Outcome} {Detail}", entry.Cluster, entry.Step, entry.Target, entry.Outcome, entry.Detail);
+            await c.Publish(new PowerRunStepFailed(run.RunId, run.Cluster, entry.Step, entry.Target, entry.Outcome, entry.Detail, entry.At));
+        }
+
+        Sync(saga);
+        if (run.Phase == RunPhase.Done && saga.CompletedAt is null)
+        {
+            saga.CompletedAt = machine.Now;
+            var failures = ShutdownPolicy.Failures(run);
+            machine.Logger.Log(failures.Count == 0 ? LogLevel.Information : LogLevel.Error,
+                "Cluster {Cluster}: shutdown run {RunId} completed with {Failures} failure(s): {FailureList}",
+                run.Cluster, run.RunId, failures.Count, string.Join("; ", failures));
+            await c.Publish(new PowerRunCompleted(run.RunId, run.Cluster, failures, saga.AlarmClearedAt is not null, saga.StartedAt ?? saga.CompletedAt.Value, saga.CompletedAt.Value));
+        }
+
+        var target = machine.StateFor(run.Phase);
+        if (saga.CurrentState != target.Name)
+            await c.TransitionToState(target);
+    }
+
+    static void Sync(PowerSagaState saga)
+    {
+        saga.Step = saga.Run!.Step;
+        saga.Deadline = saga.Run.Deadline;
+    }
+}

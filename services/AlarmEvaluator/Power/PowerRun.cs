@@ -1,0 +1,114 @@
+using System.Text.Json.Serialization;
+
+namespace PowerEvents.AlarmEvaluator.Power;
+
+/// <summary>Where a run is. The state machine's states mirror it.</summary>
+public enum RunPhase
+{
+    Inventory,
+    VmTiers,
+    Maintenance,
+    HostShutdown,
+    Done,
+}
+
+public enum StepStatus
+{
+    /// <summary>Not asked yet (or asked again after a failure).</summary>
+    Pending,
+    /// <summary>Asked; no outcome yet.</summary>
+    Requested,
+    /// <summary>Reached the asked state (gracefully, forced, or it already was).</summary>
+    Done,
+    /// <summary>Given up on after the retries; listed in the run's failures.</summary>
+    Failed,
+    /// <summary>No outcome by the step's deadline; the run moved on (a later outcome is still recorded).</summary>
+    Late,
+    /// <summary>Not attempted (already off, or a precondition failed).</summary>
+    Skipped,
+}
+
+/// <summary>
+/// A shutdown run as plain data, kept as JSON in the saga's row: the plan, what was running before (the power-on
+/// issue restores exactly these VMs, per host and tier), and every step's status. Changed only by <see cref="ShutdownPolicy"/>.
+/// </summary>
+public sealed class PowerRun
+{
+    public Guid RunId { get; set; }
+    public string Cluster { get; set; } = "";
+    public string Zone { get; set; } = "";
+    public bool DryRun { get; set; }
+    public RunPhase Phase { get; set; }
+
+    /// <summary>Increases whenever the run enters a new step (tier, maintenance, host shutdown); deadlines carry it.</summary>
+    public int Step { get; set; }
+
+    public DateTimeOffset? Deadline { get; set; }
+    public int InventoryAttempts { get; set; }
+    public int CurrentTier { get; set; }
+    public List<TierRun> Tiers { get; set; } = [];
+    public List<HostRun> Hosts { get; set; } = [];
+
+    /// <summary>VMs already off when the inventory was read: not touched, not to be powered on later.</summary>
+    public List<string> AlreadyOff { get; set; } = [];
+
+    /// <summary>
+    /// The run before this one, when an alarm came again after it had finished (one level only). If the cluster was
+    /// still off, this run found nothing on, and the power-on must look here for what was running.
+    /// </summary>
+    public PowerRun? PreviousRun { get; set; }
+
+    /// <summary>Run-level failures (e.g. the inventory could not be read).</summary>
+    public List<string> Problems { get; set; } = [];
+
+    /// <summary>Entries for the run history written with the next save; not part of the row.</summary>
+    [JsonIgnore]
+    public List<HistoryEntry> Journal { get; } = [];
+
+    public IEnumerable<VmRun> AllVms => Tiers.SelectMany(t => t.Vms);
+
+    public void Record(DateTimeOffset at, string step, string target, string outcome, string detail = "") =>
+        Journal.Add(new HistoryEntry(RunId, Cluster, at, step, target, outcome, detail));
+}
+
+public sealed class TierRun
+{
+    public string Name { get; set; } = "";
+    public List<VmRun> Vms { get; set; } = [];
+}
+
+public sealed class VmRun
+{
+    public string Id { get; set; } = "";
+    public string Name { get; set; } = "";
+    public string Host { get; set; } = "";
+    public string Folder { get; set; } = "";
+    public bool ToolsRunning { get; set; }
+    public bool IsVCenter { get; set; }
+    public StepStatus Status { get; set; }
+    public int Attempts { get; set; }
+
+    /// <summary>The actuator's outcome (Graceful, Forced, AlreadyOff, Failed) or the saga's own (Late, DryRun).</summary>
+    public string Outcome { get; set; } = "";
+    public string Detail { get; set; } = "";
+
+    /// <summary>Asked with no guest timeout: the tier's deadline passed before it was its turn.</summary>
+    public bool HardPowerOff { get; set; }
+}
+
+public sealed class HostRun
+{
+    public string Name { get; set; } = "";
+
+    /// <summary>The host was powered on when the run started (the power-on issue boots these again).</summary>
+    public bool WasPoweredOn { get; set; }
+    public bool WasInMaintenance { get; set; }
+    public StepStatus Maintenance { get; set; }
+    public int MaintenanceAttempts { get; set; }
+    public StepStatus Shutdown { get; set; }
+    public int ShutdownAttempts { get; set; }
+    public string Detail { get; set; } = "";
+}
+
+/// <summary>One line of the run history table.</summary>
+public sealed record HistoryEntry(Guid RunId, string Cluster, DateTimeOffset At, string Step, string Target, string Outcome, string Detail);

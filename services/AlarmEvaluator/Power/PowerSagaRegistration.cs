@@ -1,0 +1,33 @@
+using MassTransit;
+using MassTransit.Configuration;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Npgsql;
+using PowerEvents.Contracts;
+using PowerEvents.Hosting;
+
+namespace PowerEvents.AlarmEvaluator.Power;
+
+public static class PowerSagaRegistration
+{
+    /// <summary>
+    /// Everything the power saga needs, in one call from the bus configuration: the state machine on its PostgreSQL
+    /// repository, the zone-alarm consumer, the schema, the deadline watchdog, and <c>GET /power/plan/{cluster}</c>.
+    /// Needs <c>AddPostgres</c> (the <see cref="NpgsqlDataSource"/>).
+    /// </summary>
+    public static IBusRegistrationConfigurator AddPowerSaga(this IBusRegistrationConfigurator bus)
+    {
+        bus.AddValidatedOptions<PowerOptions>(PowerOptions.Section);
+        bus.TryAddSingleton(TimeProvider.System);
+        bus.AddDbContext<PowerDbContext>((sp, o) => o.UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>()));
+        bus.AddHostedService<PowerSchema>();
+        bus.AddHostedService<DeadlineWatchdog>();
+        bus.AddTransient<IStartupFilter, PlanPreviewStartupFilter>();
+
+        bus.AddConsumer<ZoneAlarmConsumer, ZoneAlarmConsumerDefinition>();
+        bus.AddSagaStateMachine<PowerStateMachine, PowerSagaState, PowerSagaDefinition>()
+            .Repository(r => r.RegisterSagaRepository<PowerSagaState, PowerDbContext, PowerSagaConsumeContextFactory, PowerSagaRepositoryContextFactory>());
+        bus.AddRequestClient<ClusterInventoryRequested>();
+        return bus;
+    }
+}

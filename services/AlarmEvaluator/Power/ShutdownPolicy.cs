@@ -1,0 +1,351 @@
+using PowerEvents.Contracts;
+
+namespace PowerEvents.AlarmEvaluator.Power;
+
+/// <summary>What the saga must ask for next. Hard power-offs are VMs whose tier deadline passed before their turn.</summary>
+public sealed record Progress(IReadOnlyList<VmRun> VmShutdowns, IReadOnlyList<HostRun> Maintenance, IReadOnlyList<HostRun> HostShutdowns)
+{
+    public static readonly Progress None = new([], [], []);
+
+    public bool IsEmpty => VmShutdowns.Count == 0 && Maintenance.Count == 0 && HostShutdowns.Count == 0;
+}
+
+/// <summary>
+/// The shutdown's decisions as pure functions over <see cref="PowerRun"/>: what to ask next within the parallel
+/// bound, what an outcome or a passed deadline means, when the run is done and what failed. No bus, no clock of its own.
+/// </summary>
+public static class ShutdownPolicy
+{
+    public const string VmStep = "vm-shutdown";
+    public const string MaintenanceStep = "host-maintenance";
+    public const string HostShutdownStep = "host-shutdown";
+    public const string InventoryStep = "inventory";
+
+    /// <summary>Starts the first step of a freshly planned run (a drill completes at once, touching nothing).</summary>
+    public static Progress Start(PowerRun run, ClusterOptions options, DateTimeOffset now)
+    {
+        run.Phase = RunPhase.VmTiers;
+        run.CurrentTier = 0;
+        run.Record(now, "plan", run.Cluster, "Planned",
+            $"{run.Tiers.Count} tier(s): {string.Join(", ", run.Tiers.Select(t => $"{t.Name}={t.Vms.Count}"))}; " +
+            $"{run.Hosts.Count(h => h.WasPoweredOn)} host(s) on; {run.AlreadyOff.Count} VM(s) already off");
+        foreach (var vcenter in run.AllVms.Where(v => v.IsVCenter))
+            run.Record(now, "plan", vcenter.Name, "VCenterVmOnCluster", $"vCenter's own VM runs on {vcenter.Host}; it goes last, after it the host steps cannot reach vCenter");
+
+        if (run.DryRun)
+        {
+            WalkDryRun(run, now);
+            return Progress.None;
+        }
+
+        if (run.Tiers.Count > 0)
+            EnterStep(run, now + options.TierDeadline);
+        return Advance(run, options, now);
+    }
+
+    /// <summary>Moves the run as far as it can go now and returns what to ask for.</summary>
+    public static Progress Advance(PowerRun run, ClusterOptions options, DateTimeOffset now)
+    {
+        var vms = new List<VmRun>();
+        var maintenance = new List<HostRun>();
+        var shutdowns = new List<HostRun>();
+
+        while (true)
+        {
+            switch (run.Phase)
+            {
+                case RunPhase.VmTiers:
+                    if (run.CurrentTier < run.Tiers.Count)
+                    {
+                        var tier = run.Tiers[run.CurrentTier];
+                        if (tier.Vms.Any(v => v.Status is StepStatus.Pending or StepStatus.Requested))
+                        {
+                            var free = options.MaxParallelPerTier - tier.Vms.Count(v => v.Status == StepStatus.Requested);
+                            foreach (var vm in tier.Vms.Where(v => v.Status == StepStatus.Pending).Take(Math.Max(0, free)))
+                            {
+                                vm.Status = StepStatus.Requested;
+                                vm.Attempts++;
+                                run.Record(now, VmStep, vm.Name, "Requested", $"tier {tier.Name}, attempt {vm.Attempts}");
+                                vms.Add(vm);
+                            }
+                            return new Progress(vms, maintenance, shutdowns);
+                        }
+
+                        run.CurrentTier++;
+                        if (run.CurrentTier < run.Tiers.Count)
+                            EnterStep(run, now + options.TierDeadline);
+                        continue;
+                    }
+
+                    run.Phase = RunPhase.Maintenance;
+                    foreach (var host in run.Hosts)
+                    {
+                        host.Maintenance = host.WasPoweredOn ? StepStatus.Pending : StepStatus.Skipped;
+                        if (!host.WasPoweredOn)
+                            run.Record(now, MaintenanceStep, host.Name, "Skipped", "host was not powered on");
+                    }
+                    EnterStep(run, now + options.MaintenanceDeadline);
+                    continue;
+
+                case RunPhase.Maintenance:
+                    foreach (var host in run.Hosts.Where(h => h.Maintenance == StepStatus.Pending))
+                    {
+                        host.Maintenance = StepStatus.Requested;
+                        host.MaintenanceAttempts++;
+                        run.Record(now, MaintenanceStep, host.Name, "Requested", $"attempt {host.MaintenanceAttempts}");
+                        maintenance.Add(host);
+                    }
+                    if (run.Hosts.Any(h => h.Maintenance == StepStatus.Requested))
+                        return new Progress(vms, maintenance, shutdowns);
+
+                    run.Phase = RunPhase.HostShutdown;
+                    foreach (var host in run.Hosts)
+                    {
+                        switch (host.Maintenance)
+                        {
+                            case StepStatus.Done:
+                                host.Shutdown = StepStatus.Pending;
+                                break;
+                            case StepStatus.Skipped:
+                                host.Shutdown = StepStatus.Skipped;
+                                break;
+                            default:
+                                // vCenter refuses to shut down a host outside maintenance mode, and forcing it would kill running VMs.
+                                host.Shutdown = StepStatus.Failed;
+                                host.Detail = $"{host.Detail}; not powered off: the host did not enter maintenance mode".TrimStart(';', ' ');
+                                run.Record(now, HostShutdownStep, host.Name, "NotAttempted", "the host did not enter maintenance mode");
+                                break;
+                        }
+                    }
+                    EnterStep(run, now + options.HostShutdownDeadline);
+                    continue;
+
+                case RunPhase.HostShutdown:
+                    foreach (var host in run.Hosts.Where(h => h.Shutdown == StepStatus.Pending))
+                    {
+                        host.Shutdown = StepStatus.Requested;
+                        host.ShutdownAttempts++;
+                        run.Record(now, HostShutdownStep, host.Name, "Requested", $"attempt {host.ShutdownAttempts}");
+                        shutdowns.Add(host);
+                    }
+                    if (run.Hosts.Any(h => h.Shutdown == StepStatus.Requested))
+                        return new Progress(vms, maintenance, shutdowns);
+
+                    Finish(run, now);
+                    return new Progress(vms, maintenance, shutdowns);
+
+                default:
+                    return new Progress(vms, maintenance, shutdowns);
+            }
+        }
+    }
+
+    /// <summary>Records a VM's outcome. A failure in the current tier is asked again up to <paramref name="retries"/> times. False: not news (unknown VM, duplicate).</summary>
+    public static bool RecordVm(PowerRun run, VmShutDown outcome, int retries, DateTimeOffset now)
+    {
+        var vm = run.AllVms.FirstOrDefault(v => v.Id == outcome.VmId);
+        if (vm is null || vm.Status is not (StepStatus.Requested or StepStatus.Late))
+            return false;
+
+        var detail = outcome.Fault is null ? "" : $"{outcome.Fault.Name}: {outcome.Fault.Message}";
+        vm.Outcome = outcome.Outcome.ToString();
+        vm.Detail = detail;
+
+        if (outcome.Outcome != VmShutdownOutcome.Failed)
+        {
+            vm.Status = StepStatus.Done;
+            run.Record(now, VmStep, vm.Name, vm.Outcome, detail);
+            return true;
+        }
+
+        // The actuator loses the API with vCenter's VM; "ShutdownGuest was accepted" is that VM's expected end (docs/vcenter.md).
+        if (vm.IsVCenter && outcome.Fault is { Name: "Unreachable" } fault && fault.Message.StartsWith("ShutdownGuest was accepted", StringComparison.Ordinal))
+        {
+            vm.Status = StepStatus.Done;
+            vm.Detail = "vCenter went down with its VM (expected): " + detail;
+            run.Record(now, VmStep, vm.Name, vm.Outcome, vm.Detail);
+            return true;
+        }
+
+        var inCurrentTier = run.Phase == RunPhase.VmTiers && run.CurrentTier < run.Tiers.Count && run.Tiers[run.CurrentTier].Vms.Contains(vm);
+        if (vm.Status == StepStatus.Requested && inCurrentTier && vm.Attempts <= retries)
+        {
+            vm.Status = StepStatus.Pending;
+            run.Record(now, VmStep, vm.Name, "Retry", detail);
+            return true;
+        }
+
+        vm.Status = StepStatus.Failed;
+        run.Record(now, VmStep, vm.Name, "Failed", detail);
+        return true;
+    }
+
+    public static bool RecordMaintenance(PowerRun run, HostEnteredMaintenance outcome, int retries, DateTimeOffset now) =>
+        RecordHostStep(run, outcome.Host, outcome.Outcome, outcome.Fault, retries, now, MaintenanceStep, RunPhase.Maintenance,
+            h => h.Maintenance, (h, s) => h.Maintenance = s, h => h.MaintenanceAttempts);
+
+    public static bool RecordHostShutdown(PowerRun run, HostPoweredOff outcome, int retries, DateTimeOffset now) =>
+        RecordHostStep(run, outcome.Host, outcome.Outcome, outcome.Fault, retries, now, HostShutdownStep, RunPhase.HostShutdown,
+            h => h.Shutdown, (h, s) => h.Shutdown = s, h => h.ShutdownAttempts);
+
+    static bool RecordHostStep(PowerRun run, string hostName, StepOutcome outcome, VCenterFault? fault, int retries, DateTimeOffset now,
+        string step, RunPhase phase, Func<HostRun, StepStatus> status, Action<HostRun, StepStatus> set, Func<HostRun, int> attempts)
+    {
+        var host = run.Hosts.FirstOrDefault(h => string.Equals(h.Name, hostName, StringComparison.OrdinalIgnoreCase));
+        if (host is null || status(host) is not (StepStatus.Requested or StepStatus.Late))
+            return false;
+
+        var detail = fault is null ? "" : $"{fault.Name}: {fault.Message}";
+        if (outcome != StepOutcome.Failed)
+        {
+            set(host, StepStatus.Done);
+            run.Record(now, step, host.Name, outcome.ToString(), detail);
+            return true;
+        }
+
+        if (status(host) == StepStatus.Requested && run.Phase == phase && attempts(host) <= retries)
+        {
+            set(host, StepStatus.Pending);
+            run.Record(now, step, host.Name, "Retry", detail);
+            return true;
+        }
+
+        set(host, StepStatus.Failed);
+        host.Detail = $"{step}: {detail}";
+        run.Record(now, step, host.Name, "Failed", detail);
+        return true;
+    }
+
+    /// <summary>
+    /// The current step's deadline passed. Outstanding steps become Late (their outcomes are still recorded when they
+    /// come); VMs of the tier still silent or not asked yet are powered off hard at once; the run moves on.
+    /// </summary>
+    public static Progress DeadlinePassed(PowerRun run, ClusterOptions options, DateTimeOffset now)
+    {
+        var hardOff = new List<VmRun>();
+        switch (run.Phase)
+        {
+            case RunPhase.VmTiers when run.CurrentTier < run.Tiers.Count:
+                var tier = run.Tiers[run.CurrentTier];
+                // Asked but silent by the deadline: the policy is a hard power-off (the actuator's step is idempotent,
+                // so a guest shutdown still in progress is not harmed, and a lost request is made good).
+                foreach (var vm in tier.Vms.Where(v => v.Status == StepStatus.Requested))
+                {
+                    vm.Status = StepStatus.Late;
+                    vm.HardPowerOff = true;
+                    run.Record(now, VmStep, vm.Name, "HardPowerOff", $"no outcome by the deadline of tier {tier.Name}");
+                    hardOff.Add(vm);
+                }
+                foreach (var vm in tier.Vms.Where(v => v.Status == StepStatus.Pending))
+                {
+                    vm.Status = StepStatus.Late;
+                    vm.Attempts++;
+                    vm.HardPowerOff = true;
+                    run.Record(now, VmStep, vm.Name, "HardPowerOff", $"tier {tier.Name} deadline passed before its turn");
+                    hardOff.Add(vm);
+                }
+                break;
+            case RunPhase.Maintenance:
+                MarkLate(run, now, MaintenanceStep, h => h.Maintenance, (h, s) => h.Maintenance = s);
+                break;
+            case RunPhase.HostShutdown:
+                MarkLate(run, now, HostShutdownStep, h => h.Shutdown, (h, s) => h.Shutdown = s);
+                break;
+        }
+
+        var next = Advance(run, options, now);
+        return next with { VmShutdowns = [.. hardOff, .. next.VmShutdowns] };
+    }
+
+    /// <summary>
+    /// The steps the run is waiting on right now, to be asked again after the evaluator restarted (a crash between
+    /// saving a transition and publishing its commands would otherwise leave them unasked until the deadline).
+    /// </summary>
+    public static Progress Outstanding(PowerRun run, DateTimeOffset now)
+    {
+        var progress = run.Phase switch
+        {
+            RunPhase.VmTiers when run.CurrentTier < run.Tiers.Count => Progress.None with
+            {
+                VmShutdowns = run.Tiers[run.CurrentTier].Vms.Where(v => v.Status == StepStatus.Requested).ToList(),
+            },
+            RunPhase.Maintenance => Progress.None with { Maintenance = run.Hosts.Where(h => h.Maintenance == StepStatus.Requested).ToList() },
+            RunPhase.HostShutdown => Progress.None with { HostShutdowns = run.Hosts.Where(h => h.Shutdown == StepStatus.Requested).ToList() },
+            _ => Progress.None,
+        };
+        if (!progress.IsEmpty)
+            run.Record(now, "resume", run.Cluster, "Resumed",
+                $"evaluator restarted: asking again for {progress.VmShutdowns.Count + progress.Maintenance.Count + progress.HostShutdowns.Count} outstanding step(s)");
+        return progress;
+    }
+
+    static void MarkLate(PowerRun run, DateTimeOffset now, string step, Func<HostRun, StepStatus> status, Action<HostRun, StepStatus> set)
+    {
+        foreach (var host in run.Hosts.Where(h => status(h) is StepStatus.Requested or StepStatus.Pending))
+        {
+            set(host, StepStatus.Late);
+            host.Detail = $"{step}: no outcome by the deadline";
+            run.Record(now, step, host.Name, "Late", "no outcome by the deadline");
+        }
+    }
+
+    /// <summary>The inventory did not come (failed or late): ask again while retries last, else end the run with that failure. True: ask again.</summary>
+    public static bool InventoryMissing(PowerRun run, int retries, string why, DateTimeOffset now)
+    {
+        run.Record(now, InventoryStep, run.Cluster, "Failed", why);
+        if (run.InventoryAttempts <= retries)
+            return true;
+        run.Problems.Add($"{InventoryStep} {run.Cluster}: {why}");
+        Finish(run, now);
+        return false;
+    }
+
+    /// <summary>Every failure of the run, one line each: run problems, VMs failed or without outcome, hosts not in maintenance or not off.</summary>
+    public static IReadOnlyList<string> Failures(PowerRun run) =>
+    [
+        .. run.Problems,
+        .. run.AllVms.Where(v => v.Status is StepStatus.Failed or StepStatus.Late)
+            .Select(v => $"{VmStep} {v.Name}: {(v.Status == StepStatus.Late ? "no outcome" : v.Outcome)} {v.Detail}".TrimEnd()),
+        .. run.Hosts.Where(h => h.Maintenance is StepStatus.Failed or StepStatus.Late || h.Shutdown is StepStatus.Failed or StepStatus.Late)
+            .Select(h => $"host {h.Name}: {h.Detail}"),
+    ];
+
+    /// <summary>History entries an operator should hear about at once: forced power-offs, failures, missed deadlines.</summary>
+    public static bool IsNoteworthy(HistoryEntry entry) =>
+        entry.Outcome is "Forced" or "Failed" or "Late" or "HardPowerOff" or "NotAttempted";
+
+    static void WalkDryRun(PowerRun run, DateTimeOffset now)
+    {
+        foreach (var tier in run.Tiers)
+        {
+            foreach (var vm in tier.Vms)
+            {
+                vm.Status = StepStatus.Done;
+                vm.Outcome = "DryRun";
+                run.Record(now, VmStep, vm.Name, "DryRun", $"tier {tier.Name}: would shut down (guest, then hard after the timeout)");
+            }
+        }
+        foreach (var host in run.Hosts.Where(h => h.WasPoweredOn))
+        {
+            host.Maintenance = host.Shutdown = StepStatus.Done;
+            run.Record(now, MaintenanceStep, host.Name, "DryRun", "would enter maintenance mode");
+            run.Record(now, HostShutdownStep, host.Name, "DryRun", "would power off");
+        }
+        Finish(run, now);
+    }
+
+    static void EnterStep(PowerRun run, DateTimeOffset deadline)
+    {
+        run.Step++;
+        run.Deadline = deadline;
+    }
+
+    static void Finish(PowerRun run, DateTimeOffset now)
+    {
+        run.Phase = RunPhase.Done;
+        run.Deadline = null;
+        run.Step++;
+        var failures = Failures(run);
+        run.Record(now, "run", run.Cluster, failures.Count == 0 ? "Completed" : "CompletedWithFailures", string.Join("; ", failures));
+    }
+}

@@ -1,0 +1,70 @@
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using PowerEvents.Contracts;
+using PowerEvents.Notifier.Alerts;
+using Xunit;
+
+namespace PowerEvents.Notifier.Tests;
+
+/// <summary>Unit tests of the catalog entries for the power saga's events.</summary>
+public sealed class PowerAlertRoutingTests
+{
+    static readonly DateTimeOffset At = new(2026, 11, 21, 10, 0, 0, TimeSpan.Zero);
+
+    static AlertContent? MapOrNull<TEvent>(TEvent message) where TEvent : class
+    {
+        var services = new ServiceCollection();
+        services.AddMassTransit(bus => bus.AddAlerts());
+        using var provider = services.BuildServiceProvider();
+        return provider.GetRequiredService<AlertMap<TEvent>>().Map(message);
+    }
+
+    static AlertContent Map<TEvent>(TEvent message) where TEvent : class =>
+        MapOrNull(message) ?? throw new Xunit.Sdk.XunitException($"no alert for {typeof(TEvent).Name}");
+
+    [Fact]
+    public void A_started_shutdown_is_critical_and_names_the_cluster_and_tiers()
+    {
+        var content = Map(new PowerRunStarted(Guid.NewGuid(), "cluster1", "room-a", ["apps", "databases"], 12, 3, false, At));
+
+        Assert.Equal(Severity.Critical, content.Severity);
+        Assert.Equal("SHUTDOWN STARTED: cluster cluster1", content.Title);
+        Assert.Contains("apps → databases", content.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_late_or_not_attempted_step_is_a_warning()
+    {
+        var content = Map(new PowerRunStepFailed(Guid.NewGuid(), "cluster1", "vm-shutdown", "vm-02-004", "Late", "no outcome by the deadline of tier apps", At));
+
+        Assert.Equal(Severity.Warning, content.Severity);
+        Assert.Equal("Shutdown step Late: vm-02-004", content.Title);
+    }
+
+    [Theory]
+    [InlineData("Forced")]
+    [InlineData("Failed")]
+    public void A_forced_or_failed_step_is_not_alerted_twice(string outcome) =>
+        // The actuator's VmShutDown / HostEnteredMaintenance / HostPoweredOff already raise these alerts.
+        Assert.Null(MapOrNull(new PowerRunStepFailed(Guid.NewGuid(), "cluster1", "vm-shutdown", "vm-02-004", outcome, "Timeout: guest too slow", At)));
+
+    [Fact]
+    public void A_run_completed_with_failures_is_critical_and_a_clean_one_is_info()
+    {
+        var failed = Map(new PowerRunCompleted(Guid.NewGuid(), "cluster1", ["host esx-01: Timedout"], true, At, At.AddMinutes(3)));
+        var clean = Map(new PowerRunCompleted(Guid.NewGuid(), "cluster1", [], false, At, At.AddMinutes(3)));
+
+        Assert.Equal(Severity.Critical, failed.Severity);
+        Assert.Contains(failed.Facts, f => f.Value == "host esx-01: Timedout");
+        Assert.Equal(Severity.Info, clean.Severity);
+    }
+
+    [Fact]
+    public void The_vcenter_vm_on_the_cluster_is_critical()
+    {
+        var content = Map(new VCenterVmOnProtectedCluster(Guid.NewGuid(), "cluster1", "vcsa", "esx-01", At));
+
+        Assert.Equal(Severity.Critical, content.Severity);
+        Assert.Contains("vcsa", content.Summary, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,101 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using PowerEvents.AlarmEvaluator.Power;
+using PowerEvents.Testing;
+using Xunit;
+
+namespace PowerEvents.PowerSaga.Tests;
+
+/// <summary>The saga's tables on the real PostgreSQL: idempotent schema, the run as jsonb, optimistic concurrency.</summary>
+[Collection(PowerIntegrationCollection.Name)]
+public sealed class PersistenceTests : IAsyncLifetime
+{
+    readonly PostgresFixture _postgres = new();
+    NpgsqlDataSource _dataSource = null!;
+
+    public async Task InitializeAsync()
+    {
+        await _postgres.InitializeAsync();
+        _dataSource = NpgsqlDataSource.Create(_postgres.ConnectionString);
+        var services = new Microsoft.Extensions.DependencyInjection.ServiceCollection()
+            .AddDbContext<PowerDbContext>(o => o.UseNpgsql(_dataSource))
+            .BuildServiceProvider();
+        var schema = new PowerSchema(_dataSource, services.GetRequiredService<Microsoft.Extensions.DependencyInjection.IServiceScopeFactory>(), NullLogger<PowerSchema>.Instance);
+        await schema.StartAsync(CancellationToken.None);
+        await schema.StartAsync(CancellationToken.None); // idempotent: a restart finds the tables there
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _dataSource.DisposeAsync();
+        await _postgres.DisposeAsync();
+    }
+
+    PowerDbContext Context() => new(new DbContextOptionsBuilder<PowerDbContext>().UseNpgsql(_dataSource).Options);
+
+    static PowerSagaState NewSaga()
+    {
+        var runId = Guid.NewGuid();
+        return new PowerSagaState
+        {
+            CorrelationId = PowerIds.ForCluster("cluster1"), CurrentState = "ShuttingDownVms", Version = 1, Cluster = "cluster1", RunId = runId,
+            Run = ShutdownPlanner.Plan(Inventories.Cluster(), Inventories.Mixed(runId), runId, "room-a", false),
+        };
+    }
+
+    [Fact]
+    public async Task The_run_is_stored_as_json_and_changes_inside_it_are_saved()
+    {
+        await using (var db = Context())
+        {
+            db.Sagas.Add(NewSaga());
+            await db.SaveChangesAsync();
+        }
+
+        await using (var db = Context())
+        {
+            var saga = await db.Sagas.SingleAsync();
+            saga.Run!.Tiers[0].Vms[0].Status = StepStatus.Done;
+            saga.Version++;
+            await db.SaveChangesAsync();
+        }
+
+        await using (var db = Context())
+        {
+            var saga = await db.Sagas.SingleAsync();
+            Assert.Equal(StepStatus.Done, saga.Run!.Tiers[0].Vms[0].Status);
+            Assert.Equal(["default", "apps", "databases", "infrastructure", "vcenter"], saga.Run.Tiers.Select(t => t.Name));
+        }
+    }
+
+    [Fact]
+    public async Task A_save_over_a_row_changed_since_it_was_read_fails_with_a_concurrency_conflict()
+    {
+        await using (var db = Context())
+        {
+            db.Sagas.Add(NewSaga());
+            await db.SaveChangesAsync();
+        }
+
+        await using var first = Context();
+        await using var second = Context();
+        var a = await first.Sagas.SingleAsync();
+        var b = await second.Sagas.SingleAsync();
+        a.CurrentState = "EnteringMaintenance";
+        a.Version++;
+        await first.SaveChangesAsync();
+
+        b.CurrentState = "ShutDown";
+        b.Version++;
+        await Assert.ThrowsAsync<DbUpdateConcurrencyException>(() => second.SaveChangesAsync());
+    }
+
+    [Fact]
+    public void Cluster_ids_are_stable_and_ignore_case()
+    {
+        Assert.Equal(PowerIds.ForCluster("cluster1"), PowerIds.ForCluster("CLUSTER1"));
+        Assert.NotEqual(PowerIds.ForCluster("cluster1"), PowerIds.ForCluster("cluster2"));
+    }
+}

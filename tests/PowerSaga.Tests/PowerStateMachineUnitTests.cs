@@ -1,0 +1,252 @@
+using System.Collections.Concurrent;
+using MassTransit;
+using MassTransit.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using PowerEvents.AlarmEvaluator.Power;
+using PowerEvents.Contracts;
+using Xunit;
+
+namespace PowerEvents.PowerSaga.Tests;
+
+/// <summary>
+/// The state machine on MassTransit's in-memory test harness (unit tests: no broker, no database). The vCenter
+/// actuator is stubbed by handlers that answer each command at once; a VM named in <see cref="_silent"/> never answers.
+/// </summary>
+public sealed class PowerStateMachineUnitTests : IAsyncLifetime
+{
+    static readonly Guid ClusterId = PowerIds.ForCluster("cluster1");
+    static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+
+    readonly ConcurrentQueue<object> _commands = new();
+    readonly HashSet<string> _silent = [];
+    ServiceProvider _provider = null!;
+    ITestHarness _harness = null!;
+    ISagaStateMachineTestHarness<PowerStateMachine, PowerSagaState> _saga = null!;
+    PowerStateMachine _machine = null!;
+
+    public async Task InitializeAsync()
+    {
+        _provider = new ServiceCollection()
+            .AddLogging()
+            .AddSingleton(TimeProvider.System)
+            .AddSingleton(Options.Create(new PowerOptions { Clusters = [Inventories.Cluster()], StepRetries = 1 }))
+            .AddSingleton<IValidateOptions<PowerOptions>>(new PowerEvents.Hosting.KeyedOptionsValidator<PowerOptions>("Power"))
+            .AddMassTransitTestHarness(x =>
+            {
+                x.AddSagaStateMachine<PowerStateMachine, PowerSagaState>();
+                x.AddConsumer<ZoneAlarmConsumer>();
+                x.AddHandler<ClusterInventoryRequested>(async c =>
+                {
+                    _commands.Enqueue(c.Message);
+                    await c.Publish(Inventories.Mixed(c.Message.RunId) with { Cluster = c.Message.Cluster });
+                });
+                x.AddHandler<VmShutdownRequested>(async c =>
+                {
+                    _commands.Enqueue(c.Message);
+                    if (_silent.Contains(c.Message.VmName))
+                        return;
+                    var vcenter = c.Message.VmName == "vcsa";
+                    await c.Publish(new VmShutDown(c.Message.RunId, c.Message.Cluster, c.Message.VmId, c.Message.VmName,
+                        vcenter ? VmShutdownOutcome.Failed : VmShutdownOutcome.Graceful,
+                        vcenter ? new VCenterFault("Unreachable", "ShutdownGuest was accepted; vCenter went away") : null, DateTimeOffset.UtcNow));
+                });
+                x.AddHandler<HostMaintenanceRequested>(async c =>
+                {
+                    _commands.Enqueue(c.Message);
+                    await c.Publish(new HostEnteredMaintenance(c.Message.RunId, c.Message.Cluster, c.Message.Host, StepOutcome.Done, null, DateTimeOffset.UtcNow));
+                });
+                x.AddHandler<HostShutdownRequested>(async c =>
+                {
+                    _commands.Enqueue(c.Message);
+                    await c.Publish(new HostPoweredOff(c.Message.RunId, c.Message.Cluster, c.Message.Host, StepOutcome.Done, null, DateTimeOffset.UtcNow));
+                });
+            })
+            .BuildServiceProvider(true);
+        _harness = _provider.GetRequiredService<ITestHarness>();
+        await _harness.Start();
+        _saga = _harness.GetSagaStateMachineHarness<PowerStateMachine, PowerSagaState>();
+        _machine = _provider.GetRequiredService<PowerStateMachine>();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _harness.Stop();
+        await _provider.DisposeAsync();
+    }
+
+    Task RaiseAlarm(string zone = "room-a") =>
+        _harness.Bus.Publish(new AlarmRaised(Guid.NewGuid(), zone, DateTimeOffset.UtcNow, 35, []));
+
+    async Task<PowerSagaState> WaitFor(Func<PowerSagaState, bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + Wait;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_saga.Sagas.Contains(ClusterId) is { } saga && condition(saga))
+                return saga;
+            await Task.Delay(20);
+        }
+        throw new TimeoutException($"Saga never got there: {what}");
+    }
+
+    [Fact]
+    public async Task An_alarm_in_the_zone_runs_the_whole_shutdown_in_tier_order_then_hosts()
+    {
+        await RaiseAlarm();
+
+        var saga = await WaitFor(s => s.CurrentState == _machine.ShutDown.Name, "shut down");
+
+        var vmOrder = _commands.OfType<VmShutdownRequested>().Select(c => c.VmName).ToList();
+        Assert.Equal(["misc", "app-1", "app-2", "db-1", "reporting", "dns-1", "vcsa"], vmOrder);
+        Assert.Equal(2, _commands.OfType<HostMaintenanceRequested>().Count());
+        Assert.Equal(2, _commands.OfType<HostShutdownRequested>().Count());
+        var lastVm = _commands.ToList().FindLastIndex(c => c is VmShutdownRequested);
+        Assert.True(lastVm < _commands.ToList().FindIndex(c => c is HostMaintenanceRequested), "hosts go into maintenance only after every VM");
+        Assert.True(await _harness.Published.Any<PowerRunStarted>(x => x.Context.Message.RunId == saga.RunId));
+        Assert.True(await _harness.Published.Any<VCenterVmOnProtectedCluster>(x => x.Context.Message.VmName == "vcsa"));
+        var completed = (await _harness.Published.SelectAsync<PowerRunCompleted>().First()).Context.Message;
+        Assert.Empty(completed.Failures);
+        Assert.All(_commands.OfType<VmShutdownRequested>(), c => Assert.Equal(Inventories.Cluster().GuestShutdownTimeout, c.GuestShutdownTimeout));
+    }
+
+    [Fact]
+    public async Task An_alarm_in_another_zone_starts_nothing()
+    {
+        await RaiseAlarm("room-b");
+
+        Assert.True(await _harness.Consumed.Any<AlarmRaised>());
+        Assert.False(await _harness.Published.Any<ClusterShutdownRequested>());
+        Assert.Null(_saga.Sagas.Contains(ClusterId));
+    }
+
+    [Fact]
+    public async Task When_the_alarm_is_raised_again_during_a_run_no_second_run_starts()
+    {
+        _silent.Add("misc");
+        await RaiseAlarm();
+        var first = await WaitFor(s => s.CurrentState == _machine.ShuttingDownVms.Name, "shutting down VMs");
+
+        await RaiseAlarm();
+        await WaitFor(s => s.Run!.Journal.Any(e => e.Outcome == "AlreadyRunning"), "second alarm recorded");
+
+        Assert.Equal(first.RunId, _saga.Sagas.Contains(ClusterId)!.RunId);
+        Assert.Single(_commands.OfType<ClusterInventoryRequested>());
+    }
+
+    [Fact]
+    public async Task An_alarm_after_a_finished_run_starts_a_new_run_that_keeps_the_previous_one()
+    {
+        await RaiseAlarm();
+        var first = await WaitFor(s => s.CurrentState == _machine.ShutDown.Name, "first run done");
+        var firstRunId = first.RunId;
+
+        await RaiseAlarm();
+
+        var second = await WaitFor(s => s.CurrentState == _machine.ShutDown.Name && s.RunId != firstRunId, "second run done");
+        Assert.Equal(firstRunId, second.Run!.PreviousRun!.RunId);
+        Assert.Null(second.Run.PreviousRun.PreviousRun);
+        Assert.Equal(2, _commands.OfType<ClusterInventoryRequested>().Count());
+    }
+
+    [Fact]
+    public async Task When_the_alarm_clears_during_shutdown_the_shutdown_finishes_first()
+    {
+        _silent.Add("misc");
+        await RaiseAlarm();
+        var saga = await WaitFor(s => s.CurrentState == _machine.ShuttingDownVms.Name, "shutting down VMs");
+
+        await _harness.Bus.Publish(new AlarmCleared(saga.AlarmId!.Value, "room-a", DateTimeOffset.UtcNow, 30, []));
+        await WaitFor(s => s.AlarmClearedAt is not null, "clear recorded");
+        var vm = _commands.OfType<VmShutdownRequested>().Single(c => c.VmName == "misc");
+        await _harness.Bus.Publish(new VmShutDown(vm.RunId, vm.Cluster, vm.VmId, vm.VmName, VmShutdownOutcome.Graceful, null, DateTimeOffset.UtcNow));
+
+        await WaitFor(s => s.CurrentState == _machine.ShutDown.Name, "shut down");
+        var completed = (await _harness.Published.SelectAsync<PowerRunCompleted>().First()).Context.Message;
+        Assert.True(completed.AlarmClearedDuringRun);
+        Assert.Equal(2, _commands.OfType<HostShutdownRequested>().Count());
+    }
+
+    [Fact]
+    public async Task A_passed_tier_deadline_moves_on_and_the_silent_vm_is_listed_as_a_failure()
+    {
+        _silent.Add("misc");
+        await RaiseAlarm();
+        var saga = await WaitFor(s => s.CurrentState == _machine.ShuttingDownVms.Name && s.Run!.CurrentTier == 0, "first tier");
+
+        await _harness.Bus.Publish(new PowerRunDeadlineReached(ClusterId, saga.RunId!.Value, saga.Step, saga.Deadline!.Value));
+
+        await WaitFor(s => s.CurrentState == _machine.ShutDown.Name, "shut down");
+        var completed = (await _harness.Published.SelectAsync<PowerRunCompleted>().First()).Context.Message;
+        Assert.Equal(["vm-shutdown misc: no outcome"], completed.Failures);
+        Assert.True(await _harness.Published.Any<PowerRunStepFailed>(x => x.Context.Message.Target == "misc" && x.Context.Message.Outcome == "HardPowerOff"));
+        Assert.True(await _harness.Published.Any<VmShutdownRequested>(x => x.Context.Message.VmName == "misc" && x.Context.Message.GuestShutdownTimeout == TimeSpan.Zero));
+    }
+
+    [Fact]
+    public async Task After_a_restart_the_run_asks_again_for_the_step_it_waits_on_and_finishes_when_it_answers()
+    {
+        _silent.Add("misc");
+        await RaiseAlarm();
+        var saga = await WaitFor(s => s.CurrentState == _machine.ShuttingDownVms.Name && s.Run!.CurrentTier == 0
+            && s.Run.Tiers[0].Vms.Any(v => v.Name == "misc" && v.Status == StepStatus.Requested), "misc asked");
+
+        // As if the evaluator had died after saving the request for misc but before publishing it: misc now answers.
+        _silent.Remove("misc");
+        await _harness.Bus.Publish(new PowerRunResumed(ClusterId, saga.RunId!.Value, saga.Step));
+
+        await WaitFor(s => s.CurrentState == _machine.ShutDown.Name, "shut down");
+        Assert.Equal(2, _commands.OfType<VmShutdownRequested>().Count(c => c.VmName == "misc"));
+        var completed = (await _harness.Published.SelectAsync<PowerRunCompleted>().First()).Context.Message;
+        Assert.Empty(completed.Failures);
+    }
+
+    [Fact]
+    public async Task A_deadline_of_a_step_already_left_is_ignored()
+    {
+        _silent.Add("app-1");
+        await RaiseAlarm();
+        var saga = await WaitFor(s => s.Run is { CurrentTier: 1 }, "second tier");
+        var staleStep = saga.Step - 1;
+
+        await _harness.Bus.Publish(new PowerRunDeadlineReached(ClusterId, saga.RunId!.Value, staleStep, DateTimeOffset.UtcNow));
+
+        Assert.True(await _harness.Consumed.Any<PowerRunDeadlineReached>());
+        await _harness.InactivityTask;
+        Assert.Equal(1, _saga.Sagas.Contains(ClusterId)!.Run!.CurrentTier);
+        Assert.Equal(_machine.ShuttingDownVms.Name, _saga.Sagas.Contains(ClusterId)!.CurrentState);
+    }
+
+    [Fact]
+    public async Task Outcomes_of_another_run_are_ignored()
+    {
+        _silent.Add("misc");
+        await RaiseAlarm();
+        await WaitFor(s => s.CurrentState == _machine.ShuttingDownVms.Name, "shutting down VMs");
+
+        await _harness.Bus.Publish(new VmShutDown(Guid.NewGuid(), "cluster1", "id-misc", "misc", VmShutdownOutcome.Graceful, null, DateTimeOffset.UtcNow));
+        await _harness.InactivityTask;
+
+        var saga = _saga.Sagas.Contains(ClusterId)!;
+        Assert.Equal(0, saga.Run!.CurrentTier);
+        Assert.Equal(StepStatus.Requested, saga.Run.AllVms.Single(v => v.Name == "misc").Status);
+        Assert.False(await _harness.Published.Any<Fault<VmShutDown>>());
+    }
+
+    [Fact]
+    public async Task A_dry_run_reads_the_inventory_and_completes_without_asking_for_any_step()
+    {
+        _provider.GetRequiredService<IOptions<PowerOptions>>().Value.DryRun = true;
+
+        await RaiseAlarm();
+
+        await WaitFor(s => s.CurrentState == _machine.ShutDown.Name, "shut down");
+        Assert.Single(_commands.OfType<ClusterInventoryRequested>());
+        Assert.Empty(_commands.OfType<VmShutdownRequested>());
+        Assert.Empty(_commands.OfType<HostMaintenanceRequested>());
+        Assert.Empty(_commands.OfType<HostShutdownRequested>());
+        Assert.True(await _harness.Published.Any<PowerRunStarted>(x => x.Context.Message.DryRun));
+        var completed = (await _harness.Published.SelectAsync<PowerRunCompleted>().First()).Context.Message;
+        Assert.Empty(completed.Failures);
+    }
+}

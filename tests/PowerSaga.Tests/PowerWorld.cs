@@ -1,0 +1,260 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Npgsql;
+using PowerEvents.AlarmEvaluator;
+using PowerEvents.Contracts;
+using PowerEvents.Testing;
+using PowerEvents.VCenterActuator;
+using Xunit;
+
+namespace PowerEvents.PowerSaga.Tests;
+
+/// <summary>Whole-run tests share the machine's two cores with vcsim, RabbitMQ and PostgreSQL: run them one at a time.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class PowerIntegrationCollection
+{
+    public const string Name = "power-integration";
+}
+
+/// <summary>
+/// One test's world: its own vcsim, RabbitMQ virtual host and PostgreSQL database; the AlarmEvaluator (with the saga)
+/// and the VCenterActuator configured against them, in this process or as their own processes.
+/// </summary>
+sealed class PowerWorld : IAsyncDisposable
+{
+    public const string Cluster = "cluster1";
+    public const string Zone = "room-a";
+    static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
+
+    readonly List<IAsyncDisposable> _owned = [];
+
+    PowerWorld(VcsimProcess vcsim, RabbitMqFixture rabbit, PostgresFixture postgres)
+    {
+        Vcsim = vcsim;
+        Rabbit = rabbit;
+        Postgres = postgres;
+    }
+
+    public VcsimProcess Vcsim { get; }
+    public RabbitMqFixture Rabbit { get; }
+    public PostgresFixture Postgres { get; }
+
+    /// <summary>Saga settings (keys below <c>Power</c>); tests change them before starting the evaluator.</summary>
+    public Dictionary<string, string> Power { get; } = new()
+    {
+        ["DeadlinePollInterval"] = "00:00:00.200",
+        ["StepRetries"] = "1",
+        ["Clusters:0:Name"] = Cluster,
+        ["Clusters:0:Zone"] = Zone,
+        ["Clusters:0:DefaultTier"] = "apps",
+        ["Clusters:0:Tiers:0:Name"] = "apps",
+        ["Clusters:0:Tiers:0:VmNamePatterns:0"] = "-00[34]$",
+        ["Clusters:0:Tiers:1:Name"] = "databases",
+        ["Clusters:0:Tiers:1:VmNamePatterns:0"] = "-002$",
+        ["Clusters:0:InfrastructureVmPatterns:0"] = "-001$",
+        ["Clusters:0:MaxParallelPerTier"] = "8",
+        ["Clusters:0:GuestShutdownTimeout"] = "00:00:05",
+        ["Clusters:0:TierDeadline"] = "00:00:30",
+        ["Clusters:0:MaintenanceDeadline"] = "00:00:30",
+        ["Clusters:0:HostShutdownDeadline"] = "00:00:30",
+        ["Clusters:0:InventoryDeadline"] = "00:00:15",
+    };
+
+    /// <summary>Other AlarmEvaluator settings (full keys, e.g. the sensing zones).</summary>
+    public Dictionary<string, string> Evaluator { get; } = [];
+
+    /// <summary>The tiers the default configuration makes of vcsim's <c>vm-HH-NNN</c> names, in shutdown order.</summary>
+    public static readonly string[][] TierSuffixes = [["-003", "-004"], ["-002"], ["-001"]];
+
+    public static int TierOf(string vmName) => Array.FindIndex(TierSuffixes, t => t.Any(vmName.EndsWith));
+
+    public static async Task<PowerWorld> StartAsync(IEnumerable<string> vcsimArguments)
+    {
+        var rabbit = new RabbitMqFixture();
+        var postgres = new PostgresFixture();
+        await rabbit.InitializeAsync();
+        await postgres.InitializeAsync();
+        var vcsim = await VcsimProcess.StartAsync(["-control", "127.0.0.1:0", .. vcsimArguments]);
+        return new PowerWorld(vcsim, rabbit, postgres);
+    }
+
+    Dictionary<string, string> ActuatorSettings() => new()
+    {
+        ["VCenter:Url"] = Vcsim.Url.ToString(),
+        ["VCenter:Username"] = VcsimProcess.Username,
+        ["VCenter:Password"] = VcsimProcess.Password,
+        ["VCenter:CertificateFingerprint"] = Vcsim.Fingerprint,
+        ["VCenter:PollInterval"] = "00:00:00.100",
+        ["VCenter:MaintenanceTimeout"] = "00:00:20",
+        ["VCenter:HostShutdownTimeout"] = "00:00:20",
+        ["VCenter:Retry:BaseDelay"] = "00:00:00.050",
+        ["VCenter:Retry:MaxDelay"] = "00:00:00.500",
+    };
+
+    public async Task<WebApplication> StartEvaluatorInProcessAsync()
+    {
+        var app = AlarmEvaluatorHost.Build([.. Rabbit.HostArgs, .. Postgres.HostArgs, "--Urls=http://127.0.0.1:0",
+            .. Power.Select(p => $"--Power:{p.Key}={p.Value}"), .. Evaluator.Select(p => $"--{p.Key}={p.Value}")]);
+        await app.StartAsync();
+        _owned.Add(app);
+        await WaitUntilReadyAsync(app);
+        return app;
+    }
+
+    public async Task<WebApplication> StartActuatorInProcessAsync()
+    {
+        var app = VCenterActuatorHost.Build([.. Rabbit.HostArgs, "--Urls=http://127.0.0.1:0", .. ActuatorSettings().Select(p => $"--{p.Key}={p.Value}")]);
+        await app.StartAsync();
+        _owned.Add(app);
+        await WaitUntilReadyAsync(app);
+        return app;
+    }
+
+    public ServiceProcess StartEvaluatorProcess()
+    {
+        var environment = Environment(Postgres.Environment);
+        foreach (var (key, value) in Power)
+            environment["Power__" + key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        return ServiceProcess.Start("AlarmEvaluator", environment);
+    }
+
+    public ServiceProcess StartActuatorProcess()
+    {
+        var environment = Environment(new Dictionary<string, string>());
+        foreach (var (key, value) in ActuatorSettings())
+            environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        return ServiceProcess.Start("VCenterActuator", environment);
+    }
+
+    Dictionary<string, string?> Environment(IReadOnlyDictionary<string, string> extra)
+    {
+        var environment = new Dictionary<string, string?>();
+        foreach (var (key, value) in Rabbit.Environment)
+            environment[key] = value;
+        foreach (var (key, value) in extra)
+            environment[key] = value;
+        return environment;
+    }
+
+    static async Task WaitUntilReadyAsync(WebApplication app)
+    {
+        var address = app.Urls.First();
+        await Eventually(async () =>
+        {
+            try
+            {
+                using var response = await Http.GetAsync(new Uri(new Uri(address), "/health/ready"));
+                return response.IsSuccessStatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(60), "service ready");
+    }
+
+    /// <summary>Publishes an <see cref="AlarmRaised"/> for the zone, as the sensing side would.</summary>
+    public Task RaiseAlarmAsync() =>
+        PublishAsync(new AlarmRaised(Guid.NewGuid(), Zone, DateTimeOffset.UtcNow, 35.0, [new SensorReading("sensor-1", 41.5, DateTimeOffset.UtcNow)]));
+
+    public async Task PublishAsync<T>(T message)
+        where T : class
+    {
+        var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host("127.0.0.1", (ushort)Rabbit.Port, Rabbit.VirtualHost, h =>
+        {
+            h.Username(RabbitMqFixture.Username);
+            h.Password(RabbitMqFixture.Password);
+        }));
+        await bus.StartAsync();
+        try
+        {
+            await bus.Publish(message);
+        }
+        finally
+        {
+            await bus.StopAsync();
+        }
+    }
+
+    public sealed record SagaRow(string CurrentState, Guid? RunId, int Step, string? Run);
+
+    public async Task<SagaRow?> SagaAsync()
+    {
+        await using var connection = new NpgsqlConnection(Postgres.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT to_regclass('power_saga') IS NOT NULL", connection);
+        if (!(bool)(await command.ExecuteScalarAsync())!)
+            return null;
+        await using var select = new NpgsqlCommand("SELECT current_state, run_id, step, run::text FROM power_saga", connection);
+        await using var reader = await select.ExecuteReaderAsync();
+        if (!await reader.ReadAsync())
+            return null;
+        return new SagaRow(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetGuid(1), reader.GetInt32(2), reader.IsDBNull(3) ? null : reader.GetString(3));
+    }
+
+    public sealed record HistoryRow(string Step, string Target, string Outcome, string Detail);
+
+    public async Task<IReadOnlyList<HistoryRow>> HistoryAsync(Guid runId)
+    {
+        await using var connection = new NpgsqlConnection(Postgres.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT step, target, outcome, detail FROM power_run_history WHERE run_id = $1 ORDER BY id", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = runId });
+        await using var reader = await command.ExecuteReaderAsync();
+        var rows = new List<HistoryRow>();
+        while (await reader.ReadAsync())
+            rows.Add(new HistoryRow(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3)));
+        return rows;
+    }
+
+    public async Task<SagaRow> WaitForStateAsync(string state, TimeSpan timeout)
+    {
+        SagaRow? row = null;
+        await Eventually(async () => (row = await SagaAsync())?.CurrentState == state, timeout, $"saga in state {state} (last: {row?.CurrentState ?? "none"})");
+        return row!;
+    }
+
+    public Task<VcsimState> StateAsync() => VcsimState.ReadAsync(Vcsim);
+
+    public static async Task Eventually(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"Not true after {timeout}: {what}");
+            await Task.Delay(100);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var owned in Enumerable.Reverse(_owned))
+            await owned.DisposeAsync();
+        await Vcsim.DisposeAsync();
+        await Postgres.DisposeAsync();
+        await Rabbit.DisposeAsync();
+    }
+
+    public void Own(IAsyncDisposable disposable) => _owned.Add(disposable);
+}
+
+/// <summary>vcsim's control endpoint (<c>GET /state</c>): what the simulated vCenter did, with its journal of transitions.</summary>
+sealed record VcsimState(bool VcenterReachable, List<VcsimState.Host> Hosts, List<VcsimState.Vm> Vms, List<VcsimState.Entry> Journal)
+{
+    static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
+
+    public static async Task<VcsimState> ReadAsync(VcsimProcess vcsim) =>
+        await Http.GetFromJsonAsync<VcsimState>(new Uri(vcsim.ControlUrl!, "/state")) ?? throw new InvalidOperationException("empty /state");
+
+    public sealed record Host(string Name, string PowerState, string ConnectionState, bool InMaintenance);
+
+    public sealed record Vm(string Name, string Host, string PowerState, string GuestState, bool ToolsRunning);
+
+    public sealed record Entry(int Seq, string Time, string Kind, string Name, string Event, string? From, string To, string? Cause)
+    {
+        public DateTimeOffset At => DateTimeOffset.Parse(Time, CultureInfo.InvariantCulture);
+    }
+}

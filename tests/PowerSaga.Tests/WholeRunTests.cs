@@ -1,0 +1,109 @@
+using PowerEvents.Contracts;
+using PowerEvents.Testing;
+using Xunit;
+
+namespace PowerEvents.PowerSaga.Tests;
+
+/// <summary>
+/// Whole shutdown runs: AlarmEvaluator (with the saga) and VCenterActuator hosted in this process over the real RabbitMQ
+/// and PostgreSQL, against a private vcsim with 3 hosts × 4 VMs, guest shutdowns of 1–3 s, VMs -003 without Tools and
+/// vm-02-004 that never finishes a guest shutdown. Tiers: apps (-003, -004), databases (-002), infrastructure (-001).
+/// </summary>
+[Collection(PowerIntegrationCollection.Name)]
+public sealed class WholeRunTests
+{
+    internal static readonly string[] Vcsim =
+    [
+        "-hosts", "3", "-vms", "4", "-guest-shutdown-min", "1s", "-guest-shutdown-max", "3s",
+        "-no-tools", "-003$", "-stuck", "^vm-02-004$",
+    ];
+
+    [Fact]
+    public async Task An_alarm_takes_every_vm_and_host_off_in_tier_order_forcing_only_the_vms_without_tools_or_stuck()
+    {
+        await using var world = await PowerWorld.StartAsync(Vcsim);
+        await world.StartActuatorInProcessAsync();
+        await world.StartEvaluatorInProcessAsync();
+
+        await world.RaiseAlarmAsync();
+        var saga = await world.WaitForStateAsync("ShutDown", TimeSpan.FromSeconds(90));
+
+        var state = await world.StateAsync();
+        await AssertClusterDownInOrderAsync(state);
+        var history = await world.HistoryAsync(saga.RunId!.Value);
+        Assert.Contains(history, h => h.Step == "run" && h.Outcome == "Completed");
+        Assert.Equal(12, history.Count(h => h.Step == "vm-shutdown" && h.Outcome is "Graceful" or "Forced"));
+        Assert.Contains(history, h => h.Target == "vm-02-004" && h.Outcome == "Forced" && h.Detail.StartsWith("Timeout", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_second_alarm_during_the_run_does_not_start_another_and_the_run_still_completes()
+    {
+        await using var world = await PowerWorld.StartAsync(Vcsim);
+        await world.StartActuatorInProcessAsync();
+        await world.StartEvaluatorInProcessAsync();
+
+        await world.RaiseAlarmAsync();
+        var running = await world.WaitForStateAsync("ShuttingDownVms", TimeSpan.FromSeconds(30));
+        await world.RaiseAlarmAsync();
+        var done = await world.WaitForStateAsync("ShutDown", TimeSpan.FromSeconds(90));
+
+        Assert.Equal(running.RunId, done.RunId);
+        var history = await world.HistoryAsync(done.RunId!.Value);
+        Assert.Contains(history, h => h.Outcome == "AlreadyRunning");
+        Assert.Single(history, h => h.Step == "inventory" && h.Outcome == "Captured");
+        var state = await world.StateAsync();
+        Assert.Equal(12, state.Journal.Count(e => e.Kind == "vm" && e.Event == "powerState" && e.To == "poweredOff"));
+    }
+
+    [Fact]
+    public async Task When_the_alarm_clears_during_the_shutdown_the_shutdown_still_finishes()
+    {
+        await using var world = await PowerWorld.StartAsync(Vcsim);
+        await world.StartActuatorInProcessAsync();
+        await world.StartEvaluatorInProcessAsync();
+
+        await world.RaiseAlarmAsync();
+        await world.WaitForStateAsync("ShuttingDownVms", TimeSpan.FromSeconds(30));
+        await world.PublishAsync(new AlarmCleared(Guid.NewGuid(), PowerWorld.Zone, DateTimeOffset.UtcNow, 30.0, []));
+        var saga = await world.WaitForStateAsync("ShutDown", TimeSpan.FromSeconds(90));
+
+        await AssertClusterDownInOrderAsync(await world.StateAsync());
+        var history = await world.HistoryAsync(saga.RunId!.Value);
+        var cleared = history.ToList().FindIndex(h => h.Step == "alarm" && h.Outcome == "Cleared");
+        Assert.True(cleared >= 0, "the clear is recorded");
+        Assert.True(history.ToList().FindLastIndex(h => h.Step == "host-shutdown" && h.Outcome == "Requested") > cleared, "hosts are shut down after the clear");
+    }
+
+    /// <summary>Every VM and host off; tier k's VMs all off before tier k+1's first step; forced power-offs only for -003 and vm-02-004; hosts after VMs.</summary>
+    internal static Task AssertClusterDownInOrderAsync(VcsimState state)
+    {
+        Assert.All(state.Vms, vm => Assert.Equal("poweredOff", vm.PowerState));
+        Assert.All(state.Hosts, host => Assert.Equal("poweredOff", host.PowerState));
+
+        var offs = state.Journal.Where(e => e.Kind == "vm" && e.Event == "powerState" && e.To == "poweredOff").ToList();
+        Assert.Equal(state.Vms.Count, offs.Count);
+        var forced = offs.Where(e => e.Cause != "guestShutdown").Select(e => e.Name).Order().ToList();
+        var expectedForced = state.Vms.Select(v => v.Name).Where(n => n.EndsWith("-003", StringComparison.Ordinal) || n == "vm-02-004").Order().ToList();
+        Assert.Equal(expectedForced, forced);
+        Assert.DoesNotContain(offs, e => e.Cause is "shutdownHost(force)");
+
+        var firstAction = state.Journal.Where(e => e.Kind == "vm" && (e.Event == "shutdownGuest" || e.Event == "powerState"))
+            .GroupBy(e => e.Name).ToDictionary(g => g.Key, g => g.Min(e => e.Seq));
+        for (var tier = 0; tier + 1 < PowerWorld.TierSuffixes.Length; tier++)
+        {
+            var lastOff = offs.Where(e => PowerWorld.TierOf(e.Name) == tier).Max(e => e.Seq);
+            var nextStart = firstAction.Where(a => PowerWorld.TierOf(a.Key) == tier + 1).Min(a => a.Value);
+            Assert.True(lastOff < nextStart, $"tier {tier} finished (seq {lastOff}) before tier {tier + 1} started (seq {nextStart})");
+        }
+
+        var lastVmOff = offs.Max(e => e.Seq);
+        var maintenance = state.Journal.Where(e => e.Kind == "host" && e.Event == "maintenance").ToList();
+        Assert.NotEmpty(maintenance);
+        Assert.True(maintenance.Min(e => e.Seq) > lastVmOff, "hosts enter maintenance only after every VM is off");
+        var hostOffs = state.Journal.Where(e => e.Kind == "host" && e.Event == "powerState" && e.To == "poweredOff").ToList();
+        Assert.Equal(state.Hosts.Count, hostOffs.Count);
+        Assert.True(hostOffs.Min(e => e.Seq) > maintenance.Where(e => e.To == "entered").Min(e => e.Seq));
+        return Task.CompletedTask;
+    }
+}
