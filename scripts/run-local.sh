@@ -5,7 +5,7 @@
 # under .run/logs. Ctrl-C (or SIGTERM) stops everything this script started; servers that were
 # already running are left alone.
 #
-#   scripts/run-local.sh [--fresh]     --fresh: forget the alarm/notifier/saga state of earlier runs
+#   scripts/run-local.sh [--fresh]     --fresh: forget the alarm/notifier/saga state and the queued messages of earlier runs
 #
 # Then, in another terminal: scripts/timeline.sh (what happens) and scripts/excursion.sh start|end.
 # Environment: PE_RUN_NO_BUILD=1 skips the build; ports in scripts/env.sh (PE_MERAKI_PORT,
@@ -81,6 +81,15 @@ dll() { # dll <folder> <assembly>
   echo "$path"
 }
 
+# A virtual host of its own: queues left by tests or earlier builds on "/" never feed this run, and --fresh can
+# drop every message of earlier local runs (a durable queue keeps old AlarmRaised messages while no one consumes).
+vhost=powerevents-local
+mgmt="http://127.0.0.1:$PE_RABBITMQ_MGMT_PORT/api"
+$fresh && curl -fsS -u guest:guest -X DELETE "$mgmt/vhosts/$vhost" >/dev/null 2>&1 || true
+curl -fsS -u guest:guest -X PUT "$mgmt/vhosts/$vhost" >/dev/null
+curl -fsS -u guest:guest -X PUT "$mgmt/permissions/$vhost/guest" -H 'content-type: application/json' \
+  -d '{"configure":".*","write":".*","read":".*"}' >/dev/null
+
 psql_local() { psql -h 127.0.0.1 -p "$PE_POSTGRES_PORT" -U powerevents -d powerevents -v ON_ERROR_STOP=1 -qAtc "$1"; }
 if $fresh; then
   pe_log "--fresh: dropping the local run's alarm, notifier and saga state"
@@ -141,7 +150,7 @@ wait_for WebhookReceiver 60 curl -fsS "$webhook_url/health"
 
 # --- The five services, configured against the simulators through environment variables -----------
 export DOTNET_ENVIRONMENT=Development
-export RabbitMq__Host=127.0.0.1 RabbitMq__Port="$PE_RABBITMQ_PORT" RabbitMq__Username=guest RabbitMq__Password=guest
+export RabbitMq__Host=127.0.0.1 RabbitMq__Port="$PE_RABBITMQ_PORT" RabbitMq__VirtualHost="$vhost" RabbitMq__Username=guest RabbitMq__Password=guest
 export Postgres__Host=127.0.0.1 Postgres__Port="$PE_POSTGRES_PORT" Postgres__Database=powerevents Postgres__Username=powerevents
 
 demo_zone=server-room
@@ -237,7 +246,7 @@ ENV
 cat <<INFO
 
 PowerEvents is running.
-  RabbitMQ management UI  http://127.0.0.1:$PE_RABBITMQ_MGMT_PORT  (guest / guest)
+  RabbitMQ management UI  http://127.0.0.1:$PE_RABBITMQ_MGMT_PORT  (guest / guest), virtual host $vhost
   PostgreSQL              127.0.0.1:$PE_POSTGRES_PORT database powerevents, user powerevents
   vcsim (vSphere API)     https://127.0.0.1:$PE_VCSIM_PORT/sdk  (user / pass); state: $vcsim_control/state
   Meraki simulator        $meraki_url/api/v1  (org 549236, network $demo_network, zone $demo_zone: ${demo_sensors[*]})
