@@ -1,3 +1,4 @@
+using System.Text.Json;
 using PowerEvents.Testing;
 using Xunit;
 using Xunit.Abstractions;
@@ -6,7 +7,8 @@ namespace PowerEvents.Integration.Tests;
 
 /// <summary>
 /// The system as separate processes (LocalSystem: simulators, receiver and the five services), driven through the
-/// Meraki simulator the way scripts/excursion.sh drives the local run.
+/// Meraki simulator the way scripts/excursion.sh drives the local run. Power-on after the alarm clears is not
+/// automated yet; when it is, this test goes on to the BMC simulators and the VMs restored.
 /// </summary>
 [Collection(RealServersCollection.Name)]
 public sealed class LocalSystemTests(RabbitMqFixture rabbit, PostgresFixture postgres, ITestOutputHelper output)
@@ -14,7 +16,7 @@ public sealed class LocalSystemTests(RabbitMqFixture rabbit, PostgresFixture pos
     static readonly TimeSpan Transition = TimeSpan.FromSeconds(45);
 
     [Fact]
-    public async Task An_excursion_raises_the_alarm_and_its_end_clears_it_with_signed_webhooks_across_processes()
+    public async Task An_excursion_shuts_the_cluster_down_in_vcsim_and_its_end_clears_the_alarm_with_signed_webhooks_across_processes()
     {
         await using var vcsim = await VcsimProcess.StartAsync(["-hosts", "2", "-vms", "2", "-control", "127.0.0.1:0"]);
         await using var system = await LocalSystem.StartAsync(new LocalSystemOptions
@@ -27,6 +29,13 @@ public sealed class LocalSystemTests(RabbitMqFixture rabbit, PostgresFixture pos
 
         await system.SetZoneCelsiusAsync(40);
         var raised = await system.WaitForWebhookAsync("AlarmRaised", Transition);
+        var completed = await system.WaitForWebhookAsync("PowerRunCompleted", Transition);
+        using (var state = JsonDocument.Parse(await new HttpClient().GetStringAsync(new Uri(vcsim.ControlUrl!, "state"))))
+        {
+            Assert.All(state.RootElement.GetProperty("vms").EnumerateArray(), vm => Assert.Equal("poweredOff", vm.GetProperty("powerState").GetString()));
+            Assert.All(state.RootElement.GetProperty("hosts").EnumerateArray(), host => Assert.Equal("poweredOff", host.GetProperty("powerState").GetString()));
+        }
+        Assert.Equal("info", completed.Payload.GetProperty("severity").GetString()); // critical when steps failed
         await system.SetZoneCelsiusAsync(24);
         var cleared = await system.WaitForWebhookAsync("AlarmCleared", Transition);
 
