@@ -34,3 +34,10 @@ pe_apt_install() {
   pe_as_root apt-get update -q >/dev/null
   pe_as_root apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 }
+
+# The local run (scripts/run-local.sh): simulators and the five services' health ports (base+1 … base+5).
+export PE_VCSIM_CONTROL_PORT="${PE_VCSIM_CONTROL_PORT:-$((PE_VCSIM_PORT + 1))}"
+export PE_MERAKI_PORT="${PE_MERAKI_PORT:-35480}"
+export PE_BMC_BASE_PORT="${PE_BMC_BASE_PORT:-35501}"
+export PE_WEBHOOK_PORT="${PE_WEBHOOK_PORT:-5190}"
+export PE_SERVICE_BASE_PORT="${PE_SERVICE_BASE_PORT:-5100}"

@@ -21,7 +21,7 @@ public static class ServiceDefaults
     public const string ReadyTag = "ready";
 
     /// <summary>
-    /// Creates the service's builder: configuration (appsettings, environment, <c>*_FILE</c> secrets,
+    /// Creates the service's builder: configuration (appsettings, the optional <c>config/{service}.json</c>, environment, <c>*_FILE</c> secrets,
     /// command line), Serilog console logging, MassTransit over RabbitMQ with kebab-case endpoint names
     /// prefixed by <paramref name="serviceName"/>, and liveness/readiness checks.
     /// </summary>
@@ -38,6 +38,8 @@ public static class ServiceDefaults
             ApplicationName = System.Reflection.Assembly.GetCallingAssembly().GetName().Name,
             ContentRootPath = AppContext.BaseDirectory,
         });
+
+        ServiceConfigurationFile.Add(builder.Configuration, serviceName, AppContext.BaseDirectory);
 
         // Secret files come after environment variables; the command line still wins over both.
         var sources = builder.Configuration.Sources;

@@ -62,13 +62,84 @@ public sealed class ComposeFileTests
         }
     }
 
-    [Fact]
-    public void No_secret_is_written_in_the_compose_file()
+    [Theory]
+    [InlineData("docker-compose.yml")]
+    [InlineData("docker-compose.override.example.yml")]
+    public void No_secret_is_written_in_the_compose_files(string file)
     {
-        var compose = File.ReadAllText(Path.Combine(Root, "docker-compose.yml"));
+        var compose = File.ReadAllText(Path.Combine(Root, file));
 
-        // Every secret-looking key takes its value from the environment (${VAR}), never a literal.
-        Assert.DoesNotMatch(@"(?im)^\s*[\w-]*(password|pass|secret|token)[\w-]*\s*:[ \t]*(?!\$\{)\S", compose);
+        // Every secret-looking key takes its value from the environment (${VAR}) or is a *_FILE naming a Docker secret.
+        Assert.DoesNotMatch(@"(?im)^\s*(?!secrets\s*:)[\w-]*(password|pass|secret|token|apikey|url)[\w-]*(?<!_FILE)\s*:[ \t]*(?!\$\{)(?!\{ *file:)\S", compose);
+        foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(compose, @"(?m)^\s*(\w+_FILE)\s*:\s*(\S+)"))
+            Assert.StartsWith("/run/secrets/", m.Groups[2].Value, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Docker_secrets_are_files_under_secrets_and_every_FILE_variable_names_one_the_service_mounts()
+    {
+        var (exitCode, output) = await ComposeAsync("-f", Path.Combine(Root, "docker-compose.override.example.yml"),
+            "--env-file", Path.Combine(Root, ".env.example"), "config");
+        Assert.True(exitCode == 0, output);
+
+        var declared = System.Text.RegularExpressions.Regex.Matches(output, @"(?m)^  (\w+):\n    file: (\S+)$")
+            .ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value);
+        Assert.Contains("vcenter_password", declared.Keys);
+        Assert.All(declared.Values, path => Assert.StartsWith(Path.Combine(Root, "secrets") + "/", path, StringComparison.Ordinal));
+
+        foreach (var service in new[] { "sensor-poller", "vcenter-actuator", "ilo-actuator", "notifier" })
+        {
+            var block = ServiceBlock(output, service);
+            var files = System.Text.RegularExpressions.Regex.Matches(block, @"_FILE: /run/secrets/(\w+)").Select(m => m.Groups[1].Value).ToList();
+            Assert.NotEmpty(files);
+            foreach (var secret in files)
+            {
+                Assert.Contains(secret, declared.Keys);
+                Assert.Contains($"- source: {secret}", block, StringComparison.Ordinal);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Every_service_mounts_its_configuration_folder_read_only()
+    {
+        var (exitCode, output) = await ComposeAsync("--env-file", Path.Combine(Root, ".env.example"), "config");
+        Assert.True(exitCode == 0, output);
+
+        foreach (var service in new[] { "sensor-poller", "alarm-evaluator", "vcenter-actuator", "ilo-actuator", "notifier" })
+            Assert.Contains($"- {Path.Combine(Root, "config")}:/app/config:ro", ServiceBlock(output, service), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Broker_and_database_keep_their_data_in_named_volumes_and_are_health_checked()
+    {
+        var (exitCode, output) = await ComposeAsync("--env-file", Path.Combine(Root, ".env.example"), "config");
+        Assert.True(exitCode == 0, output);
+
+        Assert.Matches(@"- rabbitmq-data:/var/lib/rabbitmq", ServiceBlock(output, "rabbitmq"));
+        Assert.Matches(@"- postgres-data:/var/lib/postgresql/data", ServiceBlock(output, "postgres"));
+        Assert.Matches(@"(?m)^volumes:\n  postgres-data: \{\}\n  rabbitmq-data: \{\}", output);
+        foreach (var server in new[] { "rabbitmq", "postgres" })
+        {
+            Assert.Contains("healthcheck:", ServiceBlock(output, server), StringComparison.Ordinal);
+            Assert.Matches(@"mem_limit: \d+m", ServiceBlock(output, server));
+        }
+        foreach (var service in new[] { "alarm-evaluator", "notifier" })
+            Assert.Matches(@"postgres:\s+condition: service_healthy", ServiceBlock(output, service));
+    }
+
+    [Fact]
+    public void Every_example_configuration_file_names_its_service_and_holds_no_secret()
+    {
+        var examples = Directory.GetFiles(Path.Combine(Root, "config", "examples"), "*.json");
+
+        Assert.Equal(["alarm-evaluator", "ilo-actuator", "notifier", "sensor-poller", "vcenter-actuator"],
+            examples.Select(Path.GetFileNameWithoutExtension).Order());
+        foreach (var file in examples)
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(file));
+            Assert.DoesNotMatch(@"(?i)""(password|apikey|signingsecret|url)""\s*:\s*""(?!https://(ilo|bmc)-)", File.ReadAllText(file));
+        }
     }
 
     static string ServiceBlock(string config, string service)
