@@ -255,4 +255,20 @@ public sealed class PowerOnPolicyUnitTests
         Assert.False(after.ReadInventory);
         Assert.Contains(run.Journal, e => e.Step == "restore" && e.Outcome == "Interrupted");
     }
+
+    [Fact]
+    public void After_a_restart_the_power_on_asks_again_only_for_steps_without_an_outcome()
+    {
+        var run = ShutDownRun(Inventories.Mixed(Guid.NewGuid()));
+        PowerOnPolicy.Begin(run, _cluster, T0);
+        PowerOnPolicy.RecordHostPowerOn(run, BmcAnswer(run, "esx-01"), 1, T0);
+
+        var again = PowerOnPolicy.Outstanding(run, T0);
+
+        Assert.Equal(["esx-02"], again.PowerOns.Select(h => h.Name));
+        PowerOnPolicy.RecordHostPowerOn(run, BmcAnswer(run, "esx-02"), 1, T0);
+        PowerOnPolicy.Advance(run, _cluster, T0);
+        Assert.True(PowerOnPolicy.Outstanding(run, T0).ReadInventory);
+        Assert.Contains(run.Journal, e => e.Step == "resume" && e.Outcome == "Resumed");
+    }
 }

@@ -199,7 +199,26 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
         await WaitFor(s => s.CurrentState == _machine.ShutDown.Name, "shut down");
         var completed = (await _harness.Published.SelectAsync<PowerRunCompleted>().First()).Context.Message;
         Assert.Equal(["vm-shutdown misc: no outcome"], completed.Failures);
-        Assert.True(await _harness.Published.Any<PowerRunStepFailed>(x => x.Context.Message.Target == "misc" && x.Context.Message.Outcome == "Late"));
+        Assert.True(await _harness.Published.Any<PowerRunStepFailed>(x => x.Context.Message.Target == "misc" && x.Context.Message.Outcome == "HardPowerOff"));
+        Assert.True(await _harness.Published.Any<VmShutdownRequested>(x => x.Context.Message.VmName == "misc" && x.Context.Message.GuestShutdownTimeout == TimeSpan.Zero));
+    }
+
+    [Fact]
+    public async Task After_a_restart_the_run_asks_again_for_the_step_it_waits_on_and_finishes_when_it_answers()
+    {
+        _silent.Add("misc");
+        await RaiseAlarm();
+        var saga = await WaitFor(s => s.CurrentState == _machine.ShuttingDownVms.Name && s.Run!.CurrentTier == 0
+            && s.Run.Tiers[0].Vms.Any(v => v.Name == "misc" && v.Status == StepStatus.Requested), "misc asked");
+
+        // As if the evaluator had died after saving the request for misc but before publishing it: misc now answers.
+        _silent.Remove("misc");
+        await _harness.Bus.Publish(new PowerRunResumed(ClusterId, saga.RunId!.Value, saga.Step));
+
+        await WaitFor(s => s.CurrentState == _machine.ShutDown.Name, "shut down");
+        Assert.Equal(2, _commands.OfType<VmShutdownRequested>().Count(c => c.VmName == "misc"));
+        var completed = (await _harness.Published.SelectAsync<PowerRunCompleted>().First()).Context.Message;
+        Assert.Empty(completed.Failures);
     }
 
     [Fact]

@@ -112,15 +112,14 @@ public sealed class ShutdownPolicyUnitTests
     }
 
     [Fact]
-    public void When_the_tier_deadline_passes_outstanding_vms_are_late_unasked_ones_are_powered_off_hard_and_the_next_tier_starts()
+    public void When_the_tier_deadline_passes_silent_and_unasked_vms_are_powered_off_hard_and_the_next_tier_starts()
     {
         var run = Plan(Inventories.Vm("app-1"), Inventories.Vm("app-2"), Inventories.Vm("app-3"), Inventories.Vm("db-1"));
         ShutdownPolicy.Start(run, _cluster, T0);
 
         var progress = ShutdownPolicy.DeadlinePassed(run, _cluster, T0 + _cluster.TierDeadline);
 
-        var hard = Assert.Single(progress.VmShutdowns, v => v.HardPowerOff);
-        Assert.Equal("app-3", hard.Name);
+        Assert.Equal(["app-1", "app-2", "app-3"], progress.VmShutdowns.Where(v => v.HardPowerOff).Select(v => v.Name).Order());
         Assert.Contains(progress.VmShutdowns, v => v.Name == "db-1" && !v.HardPowerOff);
         Assert.All(run.Tiers[0].Vms, v => Assert.Equal(StepStatus.Late, v.Status));
 
@@ -128,6 +127,21 @@ public sealed class ShutdownPolicyUnitTests
         ShutdownPolicy.RecordVm(run, Outcome(run, "app-1", VmShutdownOutcome.Forced, new VCenterFault("Timeout", "guest too slow")), 1, T0);
         Assert.Equal(StepStatus.Done, run.Tiers[0].Vms[0].Status);
         Assert.Equal(2, ShutdownPolicy.Failures(run).Count);
+    }
+
+    [Fact]
+    public void After_a_restart_the_steps_still_waited_on_are_asked_again_and_nothing_else()
+    {
+        var run = Plan(Inventories.Vm("app-1"), Inventories.Vm("app-2"), Inventories.Vm("app-3"), Inventories.Vm("db-1"));
+        ShutdownPolicy.Start(run, _cluster, T0);
+        ShutdownPolicy.RecordVm(run, Outcome(run, "app-1", VmShutdownOutcome.Graceful), 1, T0);
+
+        var again = ShutdownPolicy.Outstanding(run, T0);
+
+        Assert.Equal(["app-2"], again.VmShutdowns.Select(v => v.Name));
+        Assert.Empty(again.Maintenance);
+        Assert.Contains(run.Journal, e => e.Outcome == "Resumed");
+        Assert.Equal(StepStatus.Pending, run.Tiers[0].Vms.Single(v => v.Name == "app-3").Status);
     }
 
     [Fact]

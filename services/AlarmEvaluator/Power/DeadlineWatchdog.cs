@@ -23,6 +23,7 @@ public sealed class DeadlineWatchdog(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        await ResumeActiveRunsAsync(stoppingToken);
         using var timer = new PeriodicTimer(options.Value.DeadlinePollInterval, clock);
         do
         {
@@ -37,6 +38,42 @@ public sealed class DeadlineWatchdog(
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    /// <summary>
+    /// Once at start: every run still active gets <see cref="PowerRunResumed"/>, so steps whose commands were lost in a
+    /// crash (saved, not yet published) are asked for again instead of waiting for their deadline.
+    /// </summary>
+    async Task ResumeActiveRunsAsync(CancellationToken cancellationToken)
+    {
+        var delay = TimeSpan.FromSeconds(1);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                var active = new List<PowerRunResumed>();
+                await using (var command = dataSource.CreateCommand(
+                    "SELECT correlation_id, run_id, step FROM power_saga WHERE deadline IS NOT NULL AND run_id IS NOT NULL"))
+                await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+                {
+                    while (await reader.ReadAsync(cancellationToken))
+                        active.Add(new PowerRunResumed(reader.GetGuid(0), reader.GetGuid(1), reader.GetInt32(2)));
+                }
+                foreach (var resumed in active)
+                {
+                    logger.LogWarning("Run {RunId} was active when the evaluator stopped; asking again for its outstanding steps", resumed.RunId);
+                    await bus.Publish(resumed, cancellationToken);
+                }
+                return;
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                // PostgreSQL or the broker not there yet: the deadlines still move every run on, but try again.
+                logger.LogWarning("Resuming active runs failed, will try again: {Error}", ex.Message);
+                await Task.Delay(delay, clock, cancellationToken);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
+            }
+        }
     }
 
     async Task CheckAsync(CancellationToken cancellationToken)

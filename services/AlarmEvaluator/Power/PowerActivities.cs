@@ -250,6 +250,34 @@ static class PowerActivities
         }
     }
 
+    /// <summary>After a restart: ask again for what the run is waiting on (the inventory, or the current phase's steps).</summary>
+    public static EventActivityBinder<PowerSagaState, PowerRunResumed> AskAgainForOutstandingSteps(
+        this EventActivityBinder<PowerSagaState, PowerRunResumed> binder, PowerStateMachine machine) =>
+        binder.ThenAsync(async c =>
+        {
+            var run = c.Saga.Run!;
+            var journalStart = run.Journal.Count;
+            if (run.Phase == RunPhase.Inventory)
+            {
+                run.Record(machine.Now, "resume", run.Cluster, "Resumed", "evaluator restarted: asking again for the inventory");
+                await c.Publish(new ClusterInventoryRequested(run.RunId, run.Cluster));
+                return;
+            }
+            machine.Logger.LogInformation("Cluster {Cluster}: run {RunId} resumed after a restart at step {Step} ({Phase})", run.Cluster, run.RunId, run.Step, run.Phase);
+            await Apply(c, machine, ShutdownPolicy.Outstanding(run, machine.Now), journalStart);
+        });
+
+    /// <summary>After a restart during the power-on: ask again for its outstanding steps (host and VM power-ons are idempotent, as is a poll).</summary>
+    public static EventActivityBinder<PowerSagaState, PowerRunResumed> AskAgainForOutstandingPowerOnSteps(
+        this EventActivityBinder<PowerSagaState, PowerRunResumed> binder, PowerStateMachine machine) =>
+        binder.ThenAsync(async c =>
+        {
+            var run = c.Saga.Run!;
+            var journalStart = run.Journal.Count;
+            machine.Logger.LogInformation("Cluster {Cluster}: power-on of run {RunId} resumed after a restart at step {Step} ({Phase})", run.Cluster, run.RunId, run.Step, run.Phase);
+            await ApplyRestore(c, machine, PowerOnPolicy.Outstanding(run, machine.Now), journalStart);
+        });
+
     /// <summary>Publishes the commands of <paramref name="progress"/>, the alerts for new noteworthy history, the completion; then the state that mirrors the phase.</summary>
     static async Task Apply<TMessage>(BehaviorContext<PowerSagaState, TMessage> c, PowerStateMachine machine, Progress progress, int journalStart)
         where TMessage : class

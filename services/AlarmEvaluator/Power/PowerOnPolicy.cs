@@ -364,6 +364,30 @@ public static class PowerOnPolicy
         return Advance(run, options, now);
     }
 
+    /// <summary>
+    /// After a restart: the steps of the current phase that were asked and have no outcome yet (their commands may have
+    /// been lost between the save and the publish), and a reconnect poll when waiting for hosts. All are safe to repeat.
+    /// </summary>
+    public static RestoreProgress Outstanding(PowerRun run, DateTimeOffset now)
+    {
+        var restore = run.Restore;
+        var progress = run.Phase switch
+        {
+            RunPhase.HostPowerOn => RestoreProgress.None with { PowerOns = restore.Hosts.Where(h => h.PowerOn == StepStatus.Requested).ToList() },
+            RunPhase.HostReconnect => RestoreProgress.None with { ReadInventory = true },
+            RunPhase.ExitMaintenance => RestoreProgress.None with { ExitMaintenance = restore.Hosts.Where(h => h.ExitMaintenance == StepStatus.Requested).ToList() },
+            RunPhase.VmPowerOn when restore.CurrentTier < restore.Tiers.Count => RestoreProgress.None with
+            {
+                VmPowerOns = restore.Tiers[restore.CurrentTier].Vms.Where(v => v.Status == StepStatus.Requested).ToList(),
+            },
+            _ => RestoreProgress.None,
+        };
+        var count = progress.PowerOns.Count + progress.ExitMaintenance.Count + progress.VmPowerOns.Count + (progress.ReadInventory ? 1 : 0);
+        if (count > 0)
+            run.Record(now, "resume", run.Cluster, "Resumed", $"evaluator restarted: asking again for {count} outstanding power-on step(s)");
+        return progress;
+    }
+
     /// <summary>The alarm came back during the power-on: no further step is sent; the caller starts a shutdown on a fresh inventory.</summary>
     public static void Interrupt(PowerRun run, DateTimeOffset now)
     {

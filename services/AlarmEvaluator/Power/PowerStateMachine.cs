@@ -23,6 +23,7 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
         Event(() => ShutdownRequested, x => x.CorrelateById(c => c.Message.ClusterId));
         Event(() => AlarmCleared, x => { x.CorrelateById(c => c.Message.ClusterId); x.OnMissingInstance(m => m.Discard()); });
         Event(() => DeadlineReached, x => { x.CorrelateById(c => c.Message.ClusterId); x.OnMissingInstance(m => m.Discard()); });
+        Event(() => Resumed, x => { x.CorrelateById(c => c.Message.ClusterId); x.OnMissingInstance(m => m.Discard()); });
         Event(() => InventoryCaptured, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
         Event(() => InventoryFailed, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
         Event(() => VmShutDown, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
@@ -143,6 +144,16 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
                 .Deadline(this));
 
         During(ShutDown, Ignore(DeadlineReached));
+
+        // After a restart, whatever the run waits on is asked for again (the actuators' steps are idempotent).
+        During(CapturingInventory, ShuttingDownVms, EnteringMaintenance, ShuttingDownHosts,
+            When(Resumed, c => c.Message.RunId == c.Saga.RunId)
+                .AskAgainForOutstandingSteps(this));
+        During(PoweringOnHosts, WaitingForHosts, ExitingMaintenance, PoweringOnVms,
+            When(Resumed, c => c.Message.RunId == c.Saga.RunId)
+                .AskAgainForOutstandingPowerOnSteps(this));
+        // Waiting: the deadline (the minimum off time) is all there is, and it is data.
+        During(ShutDown, WaitingToPowerOn, Restored, Ignore(Resumed));
     }
 
     internal PowerOptions Options { get; }
@@ -191,6 +202,7 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
     public Event<ClusterShutdownRequested> ShutdownRequested { get; } = null!;
     public Event<ClusterAlarmCleared> AlarmCleared { get; } = null!;
     public Event<PowerRunDeadlineReached> DeadlineReached { get; } = null!;
+    public Event<PowerRunResumed> Resumed { get; } = null!;
     public Event<ClusterInventoryCaptured> InventoryCaptured { get; } = null!;
     public Event<ClusterInventoryFailed> InventoryFailed { get; } = null!;
     public Event<VmShutDown> VmShutDown { get; } = null!;

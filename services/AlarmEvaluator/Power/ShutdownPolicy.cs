@@ -218,7 +218,7 @@ public static class ShutdownPolicy
 
     /// <summary>
     /// The current step's deadline passed. Outstanding steps become Late (their outcomes are still recorded when they
-    /// come); VMs of the tier not asked yet are powered off hard at once; the run moves on.
+    /// come); VMs of the tier still silent or not asked yet are powered off hard at once; the run moves on.
     /// </summary>
     public static Progress DeadlinePassed(PowerRun run, ClusterOptions options, DateTimeOffset now)
     {
@@ -227,10 +227,14 @@ public static class ShutdownPolicy
         {
             case RunPhase.VmTiers when run.CurrentTier < run.Tiers.Count:
                 var tier = run.Tiers[run.CurrentTier];
+                // Asked but silent by the deadline: the policy is a hard power-off (the actuator's step is idempotent,
+                // so a guest shutdown still in progress is not harmed, and a lost request is made good).
                 foreach (var vm in tier.Vms.Where(v => v.Status == StepStatus.Requested))
                 {
                     vm.Status = StepStatus.Late;
-                    run.Record(now, VmStep, vm.Name, "Late", $"no outcome by the deadline of tier {tier.Name}");
+                    vm.HardPowerOff = true;
+                    run.Record(now, VmStep, vm.Name, "HardPowerOff", $"no outcome by the deadline of tier {tier.Name}");
+                    hardOff.Add(vm);
                 }
                 foreach (var vm in tier.Vms.Where(v => v.Status == StepStatus.Pending))
                 {
@@ -251,6 +255,28 @@ public static class ShutdownPolicy
 
         var next = Advance(run, options, now);
         return next with { VmShutdowns = [.. hardOff, .. next.VmShutdowns] };
+    }
+
+    /// <summary>
+    /// The steps the run is waiting on right now, to be asked again after the evaluator restarted (a crash between
+    /// saving a transition and publishing its commands would otherwise leave them unasked until the deadline).
+    /// </summary>
+    public static Progress Outstanding(PowerRun run, DateTimeOffset now)
+    {
+        var progress = run.Phase switch
+        {
+            RunPhase.VmTiers when run.CurrentTier < run.Tiers.Count => Progress.None with
+            {
+                VmShutdowns = run.Tiers[run.CurrentTier].Vms.Where(v => v.Status == StepStatus.Requested).ToList(),
+            },
+            RunPhase.Maintenance => Progress.None with { Maintenance = run.Hosts.Where(h => h.Maintenance == StepStatus.Requested).ToList() },
+            RunPhase.HostShutdown => Progress.None with { HostShutdowns = run.Hosts.Where(h => h.Shutdown == StepStatus.Requested).ToList() },
+            _ => Progress.None,
+        };
+        if (!progress.IsEmpty)
+            run.Record(now, "resume", run.Cluster, "Resumed",
+                $"evaluator restarted: asking again for {progress.VmShutdowns.Count + progress.Maintenance.Count + progress.HostShutdowns.Count} outstanding step(s)");
+        return progress;
     }
 
     static void MarkLate(PowerRun run, DateTimeOffset now, string step, Func<HostRun, StepStatus> status, Action<HostRun, StepStatus> set)
