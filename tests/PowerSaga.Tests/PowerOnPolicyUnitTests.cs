@@ -53,7 +53,7 @@ public sealed class PowerOnPolicyUnitTests
     public void An_interrupted_power_on_is_carried_into_the_next_run_and_joined_with_what_that_run_found_on()
     {
         var first = ShutDownRun();
-        PowerOnPolicy.Interrupt(first, T0);
+        Assert.True(PowerOnPolicy.Interrupt(first, Guid.NewGuid(), T0, T0));
         var carried = RestorePlanner.CarryOver(first);
 
         // The second shutdown found only what the interrupted power-on had brought back.
@@ -239,21 +239,67 @@ public sealed class PowerOnPolicyUnitTests
         Assert.Equal(["vm-power-on app-1: Failed InvalidHostState: in maintenance"], PowerOnPolicy.Failures(run));
     }
 
-    [Fact]
-    public void An_interrupted_power_on_sends_nothing_more_and_lists_what_is_not_back()
+    /// <summary>Both hosts back and out of maintenance; the VMs' first tier asked.</summary>
+    PowerRun PoweringOnVms()
     {
         var run = ShutDownRun(Inventories.Mixed(Guid.NewGuid()));
         PowerOnPolicy.Begin(run, _cluster, T0);
+        PowerOnPolicy.RecordHostPowerOn(run, BmcAnswer(run, "esx-01"), 1, T0);
+        PowerOnPolicy.RecordHostPowerOn(run, BmcAnswer(run, "esx-02"), 1, T0);
+        PowerOnPolicy.Advance(run, _cluster, T0);
+        PowerOnPolicy.RecordInventory(run, Connected(run, "esx-01", "esx-02"), T0);
+        PowerOnPolicy.Advance(run, _cluster, T0);
+        PowerOnPolicy.RecordExitMaintenance(run, new HostExitedMaintenance(run.RunId, run.Cluster, "esx-01", StepOutcome.Done, null, T0), 1, T0);
+        PowerOnPolicy.RecordExitMaintenance(run, new HostExitedMaintenance(run.RunId, run.Cluster, "esx-02", StepOutcome.Done, null, T0), 1, T0);
+        Assert.NotEmpty(PowerOnPolicy.Advance(run, _cluster, T0).VmPowerOns);
+        return run;
+    }
 
-        PowerOnPolicy.Interrupt(run, T0);
+    [Fact]
+    public void An_interrupted_power_on_sends_nothing_more_and_lists_what_is_not_back()
+    {
+        var run = PoweringOnVms();
+
+        Assert.True(PowerOnPolicy.Interrupt(run, Guid.NewGuid(), T0, T0));
 
         Assert.Equal(RunPhase.Restored, run.Phase);
         Assert.True(run.Restore.Interrupted);
         Assert.Null(run.Deadline);
         var after = PowerOnPolicy.Advance(run, _cluster, T0);
-        Assert.Empty(after.PowerOns);
+        Assert.Empty(after.VmPowerOns);
         Assert.False(after.ReadInventory);
         Assert.Contains(run.Journal, e => e.Step == "restore" && e.Outcome == "Interrupted");
+        Assert.Contains(PowerOnPolicy.Failures(run), f => f.StartsWith("vm-power-on misc", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void An_alarm_while_hosts_boot_asks_nothing_more_waits_for_them_to_come_up_then_says_shut_down_again()
+    {
+        var cluster = Inventories.Cluster(o => { o.PowerOnStagger = TimeSpan.FromSeconds(30); o.ReconnectPollInterval = TimeSpan.FromSeconds(10); });
+        var run = ShutDownRun(Inventories.Mixed(Guid.NewGuid()));
+        Assert.Equal(["esx-01"], PowerOnPolicy.Begin(run, cluster, T0).PowerOns.Select(h => h.Name));
+
+        // esx-01's BMC is booting it; esx-02 was not asked yet.
+        Assert.False(PowerOnPolicy.Interrupt(run, Guid.NewGuid(), T0, T0.AddSeconds(1)));
+
+        Assert.True(run.Restore.Draining);
+        Assert.Equal(StepStatus.Skipped, run.Restore.Hosts.Single(h => h.Name == "esx-02").PowerOn);
+        Assert.Empty(PowerOnPolicy.DeadlinePassed(run, cluster, T0.AddSeconds(30)).PowerOns);
+        PowerOnPolicy.RecordHostPowerOn(run, BmcAnswer(run, "esx-01"), 1, T0.AddSeconds(31));
+        var poll = PowerOnPolicy.Advance(run, cluster, T0.AddSeconds(31));
+        Assert.True(poll.ReadInventory);
+        Assert.False(poll.ShutDownAgain);
+        PowerOnPolicy.RecordInventory(run, Connected(run, "esx-01"), T0.AddSeconds(32));
+
+        var end = PowerOnPolicy.Advance(run, cluster, T0.AddSeconds(32));
+
+        Assert.True(end.ShutDownAgain);
+        Assert.Empty(end.ExitMaintenance);
+        Assert.Empty(end.VmPowerOns);
+        Assert.Equal(RunPhase.Restored, run.Phase);
+        Assert.True(run.Restore.Interrupted);
+        Assert.False(run.Restore.Draining);
+        Assert.Contains(run.Journal, e => e.Step == "restore" && e.Outcome == "Draining");
     }
 
     [Fact]

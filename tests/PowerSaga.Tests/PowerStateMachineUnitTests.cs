@@ -22,6 +22,7 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
     readonly ConcurrentQueue<object> _commands = new();
     readonly HashSet<string> _silent = [];
     readonly HashSet<string> _silentPowerOn = [];
+    readonly HashSet<string> _silentBmcs = [];
     ServiceProvider _provider = null!;
     ITestHarness _harness = null!;
     ISagaStateMachineTestHarness<PowerStateMachine, PowerSagaState> _saga = null!;
@@ -66,6 +67,8 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
                 x.AddHandler<PowerOnRequested>(async c =>
                 {
                     _commands.Enqueue(c.Message);
+                    if (_silentBmcs.Contains(c.Message.Host))
+                        return;
                     await c.Publish(new HostPowerOnCompleted(c.Message.RunId, c.Message.Cluster, c.Message.Host, PowerOnOutcome.PoweredOn, "", "redfish", DateTimeOffset.UtcNow));
                 });
                 x.AddHandler<HostExitMaintenanceRequested>(async c =>
@@ -342,5 +345,28 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
         Assert.Contains(interrupted.VmsNotRestored, v => v.StartsWith("vm-power-on misc", StringComparison.Ordinal));
         Assert.Equal(waiting.RunId, saga.Run!.PreviousRun!.RunId);
         Assert.Contains(saga.Run.Restore.AllVms, v => v.Name == "misc");
+    }
+
+    [Fact]
+    public async Task An_alarm_while_a_bmc_still_boots_its_host_waits_for_that_host_then_shuts_everything_down_again()
+    {
+        var waiting = DeadlineOf(await ShutDownThenClear());
+        _silentBmcs.Add("esx-02");
+        await DeadlinePasses(waiting);
+        var booting = await WaitFor(s => s.CurrentState == _machine.PoweringOnHosts.Name && s.Run!.Restore.Hosts.Any(h => h.PowerOn == StepStatus.Done), "esx-01 on, esx-02 booting");
+        var runId = booting.RunId!.Value;
+
+        await RaiseAlarm();
+        await WaitFor(s => s.Run!.Restore.Draining, "draining");
+        Assert.Equal(_machine.PoweringOnHosts.Name, _saga.Sagas.Contains(ClusterId)!.CurrentState);
+        await _harness.Bus.Publish(new HostPowerOnCompleted(runId, "cluster1", "esx-02", PowerOnOutcome.PoweredOn, "", "redfish", DateTimeOffset.UtcNow));
+
+        var again = await WaitFor(s => s.CurrentState == _machine.ShutDown.Name && s.RunId != runId, "second shutdown done");
+        Assert.Empty(_commands.OfType<HostExitMaintenanceRequested>());
+        Assert.Empty(_commands.OfType<VmPowerOnRequested>());
+        Assert.True(again.Run!.PreviousRun!.Restore.Interrupted);
+        Assert.Equal(4, _commands.OfType<HostShutdownRequested>().Count());
+        var interrupted = (await _harness.Published.SelectAsync<PowerRestoreCompleted>().First()).Context.Message;
+        Assert.True(interrupted.Interrupted);
     }
 }

@@ -185,17 +185,23 @@ static class PowerActivities
             await ApplyRestore(c, machine, PowerOnPolicy.DeadlinePassed(run, machine.ClusterOf(c.Saga), machine.Now), journalStart);
         });
 
-    /// <summary>The alarm rose again during the power-on: no further power-on step; <see cref="StartRun"/> follows.</summary>
+    /// <summary>
+    /// The alarm rose again during the power-on: no further power-on step. Then <see cref="StartRun"/> follows at once, or,
+    /// while hosts already told to power on are still booting, once they are up (the run drains; see <see cref="PowerOnPolicy.Interrupt"/>).
+    /// </summary>
     public static EventActivityBinder<PowerSagaState, ClusterShutdownRequested> InterruptPowerOn(
         this EventActivityBinder<PowerSagaState, ClusterShutdownRequested> binder, PowerStateMachine machine) =>
         binder.ThenAsync(async c =>
         {
             var run = c.Saga.Run!;
+            var journalStart = run.Journal.Count;
             run.Record(machine.Now, "alarm", c.Message.Zone, "Raised", $"alarm {c.Message.AlarmId} during the power-on");
-            PowerOnPolicy.Interrupt(run, machine.Now);
             machine.Logger.LogCritical("Cluster {Cluster}: alarm {AlarmId} in zone {Zone} during the power-on; power-on stops, the shutdown runs again",
                 run.Cluster, c.Message.AlarmId, c.Message.Zone);
-            await PublishRestoreCompleted(c, run);
+            if (PowerOnPolicy.Interrupt(run, c.Message.AlarmId, c.Message.RequestedAt, machine.Now))
+                await PublishRestoreCompleted(c, run);
+            else
+                await ApplyRestore(c, machine, PowerOnPolicy.Advance(run, machine.ClusterOf(c.Saga), machine.Now), journalStart);
         });
 
     /// <summary>Publishes the power-on's commands, the alerts for new noteworthy history, its completion; then the state that mirrors the phase.</summary>
@@ -216,7 +222,14 @@ static class PowerActivities
 
         await PublishNoteworthy(c, machine, run, journalStart);
         Sync(saga);
-        if (run.Phase == RunPhase.Restored && saga.CurrentState != machine.Restored.Name)
+        if (progress.ShutDownAgain)
+        {
+            // Drained: the hosts that were booting are up; the shutdown starts through the saga's own queue (from Restored).
+            await PublishRestoreCompleted(c, run);
+            await c.Publish(new ClusterShutdownRequested(saga.CorrelationId, run.Cluster, run.Zone,
+                run.Restore.DrainAlarmId ?? Guid.Empty, run.Restore.DrainAlarmRaisedAt ?? machine.Now));
+        }
+        else if (run.Phase == RunPhase.Restored && saga.CurrentState != machine.Restored.Name)
         {
             var failures = PowerOnPolicy.Failures(run);
             machine.Logger.Log(failures.Count == 0 ? LogLevel.Information : LogLevel.Error,

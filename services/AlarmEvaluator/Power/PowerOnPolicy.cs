@@ -3,9 +3,12 @@ using PowerEvents.Contracts;
 namespace PowerEvents.AlarmEvaluator.Power;
 
 /// <summary>What the power-on must ask for next: host power-ons (BMC), an inventory read (reconnect poll), maintenance exits, VM power-ons.</summary>
+/// <summary>What the power-on must ask for next. <see cref="ShutDownAgain"/>: an interrupted power-on has drained; the shutdown starts now.</summary>
 public sealed record RestoreProgress(IReadOnlyList<RestoreHost> PowerOns, bool ReadInventory, IReadOnlyList<RestoreHost> ExitMaintenance, IReadOnlyList<RestoreVm> VmPowerOns)
 {
     public static readonly RestoreProgress None = new([], false, [], []);
+
+    public bool ShutDownAgain { get; init; }
 }
 
 /// <summary>
@@ -131,6 +134,13 @@ public static class PowerOnPolicy
                         var poll = now + options.ReconnectPollInterval;
                         Wake(run, poll < restore.PhaseDeadline ? poll : restore.PhaseDeadline!.Value);
                         return new RestoreProgress(powerOns, readInventory, exits, vms);
+                    }
+
+                    if (restore.Draining)
+                    {
+                        // Every host told to power on is up (or given up on): now the shutdown can see it.
+                        EndInterrupted(run, now);
+                        return new RestoreProgress(powerOns, readInventory, exits, vms) { ShutDownAgain = true };
                     }
 
                     run.Phase = RunPhase.ExitMaintenance;
@@ -388,10 +398,47 @@ public static class PowerOnPolicy
         return progress;
     }
 
-    /// <summary>The alarm came back during the power-on: no further step is sent; the caller starts a shutdown on a fresh inventory.</summary>
-    public static void Interrupt(PowerRun run, DateTimeOffset now)
+    /// <summary>
+    /// The alarm came back during the power-on: no further power-on step is sent. True: the shutdown may start now on a
+    /// fresh inventory. False: hosts already told to power on are not yet seen in vCenter — a fresh inventory would miss
+    /// them and they would come up after the shutdown passed; the run drains (waits for them, asking nothing else) and
+    /// <see cref="Advance"/> says <see cref="RestoreProgress.ShutDownAgain"/> when they are up or their deadline passed.
+    /// </summary>
+    public static bool Interrupt(PowerRun run, Guid alarmId, DateTimeOffset raisedAt, DateTimeOffset now)
+    {
+        var restore = run.Restore;
+        if (restore.Draining)
+        {
+            run.Record(now, RestoreStep, run.Cluster, "Draining", $"alarm {alarmId}: still waiting for hosts already told to power on");
+            return false;
+        }
+
+        var booting = restore.Hosts.Where(h => h.PowerOn == StepStatus.Requested || AwaitingConnection(h)).ToList();
+        if (run.Phase is RunPhase.HostPowerOn or RunPhase.HostReconnect && booting.Count > 0)
+        {
+            restore.Draining = true;
+            restore.DrainAlarmId = alarmId;
+            restore.DrainAlarmRaisedAt = raisedAt;
+            foreach (var host in restore.Hosts.Where(h => h.PowerOn == StepStatus.Pending))
+            {
+                host.PowerOn = StepStatus.Skipped;
+                host.Detail = "not powered on: the alarm came back";
+                run.Record(now, HostPowerOnStep, host.Name, "Skipped", "the alarm came back before its turn");
+            }
+            run.Record(now, RestoreStep, run.Cluster, "Draining",
+                $"alarm raised again during the power-on; nothing more is asked. Waiting for {string.Join(", ", booting.Select(h => h.Name))} " +
+                "(already told to power on) to come up, then the shutdown runs again");
+            return false;
+        }
+
+        EndInterrupted(run, now);
+        return true;
+    }
+
+    static void EndInterrupted(PowerRun run, DateTimeOffset now)
     {
         run.Restore.Interrupted = true;
+        run.Restore.Draining = false;
         run.Restore.CompletedAt = now;
         run.Phase = RunPhase.Restored;
         run.Deadline = null;

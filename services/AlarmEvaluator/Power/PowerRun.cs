@@ -146,6 +146,14 @@ public sealed class RestoreRun
     /// <summary>The alarm came back during the power-on: no further step was sent, the shutdown ran again.</summary>
     public bool Interrupted { get; set; }
 
+    /// <summary>
+    /// The alarm came back while hosts were already told to power on and not yet seen in vCenter: nothing more is
+    /// asked, the saga waits for those hosts to come up (or their deadline), then shuts down again. The alarm that did it:
+    /// </summary>
+    public bool Draining { get; set; }
+    public Guid? DrainAlarmId { get; set; }
+    public DateTimeOffset? DrainAlarmRaisedAt { get; set; }
+
     public IEnumerable<RestoreVm> AllVms => Tiers.SelectMany(t => t.Vms);
 
     public bool IsEmpty => Hosts.Count == 0 && !AllVms.Any();

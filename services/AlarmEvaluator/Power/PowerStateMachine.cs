@@ -81,8 +81,9 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
         During(PoweringOnHosts, WaitingForHosts, ExitingMaintenance, PoweringOnVms,
             When(ShutdownRequested)
                 .InterruptPowerOn(this)
-                .StartRun(this)
-                .TransitionTo(CapturingInventory),
+                .If(c => c.Saga.Run!.Phase == RunPhase.Restored, now => now
+                    .StartRun(this)
+                    .TransitionTo(CapturingInventory)),
             When(DeadlineReached, c => c.Message.Step == c.Saga.Step && c.Message.RunId == c.Saga.RunId)
                 .RestoreDeadline(this),
             When(InventoryCaptured, c => c.Message.RunId == c.Saga.RunId)
