@@ -67,4 +67,39 @@ public sealed class PowerAlertRoutingTests
         Assert.Equal(Severity.Critical, content.Severity);
         Assert.Contains("vcsa", content.Summary, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_power_on_step_that_missed_its_deadline_is_a_power_on_warning()
+    {
+        var content = Map(new PowerRunStepFailed(Guid.NewGuid(), "cluster1", "vm-power-on", "vm-02-001", "NotRestored", "its host esx-02 is not back", At));
+
+        Assert.Equal(Severity.Warning, content.Severity);
+        Assert.Equal("Power-on step NotRestored: vm-02-001", content.Title);
+    }
+
+    [Fact]
+    public void A_started_power_on_is_info_naming_hosts_and_vms()
+    {
+        var content = Map(new PowerRestoreStarted(Guid.NewGuid(), "cluster1", "room-a", ["esx-01", "esx-02"], 7, ["infrastructure", "apps"], At));
+
+        Assert.Equal(Severity.Info, content.Severity);
+        Assert.Equal("POWER-ON STARTED: cluster cluster1", content.Title);
+        Assert.Contains("2 host(s), then 7 VM(s)", content.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_power_on_missing_a_host_is_critical_missing_only_vms_a_warning_complete_info()
+    {
+        var hostMissing = Map(new PowerRestoreCompleted(Guid.NewGuid(), "cluster1", ["host esx-02: not powered on: credentials rejected"], ["vm-power-on vm-1: NotRestored"], false, At, At.AddMinutes(4)));
+        var vmMissing = Map(new PowerRestoreCompleted(Guid.NewGuid(), "cluster1", [], ["vm-power-on vm-1: Failed"], false, At, At.AddMinutes(4)));
+        var complete = Map(new PowerRestoreCompleted(Guid.NewGuid(), "cluster1", [], [], false, At, At.AddMinutes(4)));
+        var interrupted = Map(new PowerRestoreCompleted(Guid.NewGuid(), "cluster1", ["host esx-03: not restored"], [], true, At, At.AddMinutes(1)));
+
+        Assert.Equal(Severity.Critical, hostMissing.Severity);
+        Assert.Contains(hostMissing.Facts, f => f.Value == "host esx-02: not powered on: credentials rejected");
+        Assert.Equal(Severity.Warning, vmMissing.Severity);
+        Assert.Equal(Severity.Info, complete.Severity);
+        Assert.Equal(Severity.Warning, interrupted.Severity);
+        Assert.Contains("INTERRUPTED", interrupted.Title, StringComparison.Ordinal);
+    }
 }

@@ -115,4 +115,40 @@ public sealed class CrashResumeTests
         Assert.DoesNotContain(history, h => h.Outcome is "Late" or "Failed");
         Assert.Contains(history, h => h.Step == "run" && h.Outcome == "Completed");
     }
+
+    [Fact]
+    public async Task When_the_alarm_evaluator_is_killed_while_the_bmcs_power_the_hosts_on_its_restart_finishes_the_power_on()
+    {
+        await using var world = await PowerWorld.StartAsync(["-hosts", "2", "-vms", "2", "-guest-shutdown-min", "100ms", "-guest-shutdown-max", "300ms"]);
+        world.UseFastPowerOn(TimeSpan.FromSeconds(1));
+        await world.StartBmcsAsync(TimeSpan.FromSeconds(3));
+        await world.StartActuatorInProcessAsync();
+        await world.StartIloActuatorInProcessAsync();
+        var evaluator = world.StartEvaluatorProcess();
+        world.Own(evaluator);
+        await evaluator.WaitUntilReadyAsync(Ready);
+
+        await world.RaiseAlarmAsync();
+        var down = await world.WaitForStateAsync("ShutDown", TimeSpan.FromSeconds(60));
+        await world.BmcsFollowHostsOffAsync();
+        await world.ClearAlarmAsync();
+        await world.WaitForStateAsync("PoweringOnHosts", TimeSpan.FromSeconds(30));
+        await Kill9Async(evaluator);
+        // The BMCs finish booting while the saga is dead: their outcomes wait in the saga's durable queue.
+        await PowerWorld.Eventually(async () => (await world.StateAsync()).Hosts.All(h => h.PowerState == "poweredOn"), TimeSpan.FromSeconds(30), "hosts on");
+        Assert.Equal("PoweringOnHosts", (await world.SagaAsync())!.CurrentState);
+
+        var restarted = world.StartEvaluatorProcess();
+        world.Own(restarted);
+        await restarted.WaitUntilReadyAsync(Ready);
+        var saga = await world.WaitForStateAsync("Restored", TimeSpan.FromSeconds(60));
+
+        Assert.Equal(down.RunId, saga.RunId);
+        var state = await world.StateAsync();
+        Assert.All(state.Hosts, h => Assert.Equal(("poweredOn", false), (h.PowerState, h.InMaintenance)));
+        Assert.All(state.Vms, v => Assert.Equal("poweredOn", v.PowerState));
+        var history = await world.HistoryAsync(saga.RunId!.Value);
+        Assert.Equal(2, history.Count(h => h.Step == "host-power-on" && h.Outcome == "Requested"));
+        Assert.Contains(history, h => h.Step == "restore" && h.Outcome == "Completed");
+    }
 }

@@ -11,7 +11,8 @@ namespace PowerEvents.PowerSaga.Tests;
 
 /// <summary>
 /// The state machine on MassTransit's in-memory test harness (unit tests: no broker, no database). The vCenter
-/// actuator is stubbed by handlers that answer each command at once; a VM named in <see cref="_silent"/> never answers.
+/// actuator is stubbed by handlers that answer each command at once; a VM named in <see cref="_silent"/> never answers a
+/// shutdown, one in <see cref="_silentPowerOn"/> never a power-on.
 /// </summary>
 public sealed class PowerStateMachineUnitTests : IAsyncLifetime
 {
@@ -20,6 +21,8 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
 
     readonly ConcurrentQueue<object> _commands = new();
     readonly HashSet<string> _silent = [];
+    readonly HashSet<string> _silentPowerOn = [];
+    readonly HashSet<string> _silentBmcs = [];
     ServiceProvider _provider = null!;
     ITestHarness _harness = null!;
     ISagaStateMachineTestHarness<PowerStateMachine, PowerSagaState> _saga = null!;
@@ -61,6 +64,25 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
                     _commands.Enqueue(c.Message);
                     await c.Publish(new HostPoweredOff(c.Message.RunId, c.Message.Cluster, c.Message.Host, StepOutcome.Done, null, DateTimeOffset.UtcNow));
                 });
+                x.AddHandler<PowerOnRequested>(async c =>
+                {
+                    _commands.Enqueue(c.Message);
+                    if (_silentBmcs.Contains(c.Message.Host))
+                        return;
+                    await c.Publish(new HostPowerOnCompleted(c.Message.RunId, c.Message.Cluster, c.Message.Host, PowerOnOutcome.PoweredOn, "", "redfish", DateTimeOffset.UtcNow));
+                });
+                x.AddHandler<HostExitMaintenanceRequested>(async c =>
+                {
+                    _commands.Enqueue(c.Message);
+                    await c.Publish(new HostExitedMaintenance(c.Message.RunId, c.Message.Cluster, c.Message.Host, StepOutcome.Done, null, DateTimeOffset.UtcNow));
+                });
+                x.AddHandler<VmPowerOnRequested>(async c =>
+                {
+                    _commands.Enqueue(c.Message);
+                    if (_silentPowerOn.Contains(c.Message.VmName))
+                        return;
+                    await c.Publish(new VmPoweredOn(c.Message.RunId, c.Message.Cluster, c.Message.VmId, c.Message.VmName, StepOutcome.Done, null, DateTimeOffset.UtcNow));
+                });
             })
             .BuildServiceProvider(true);
         _harness = _provider.GetRequiredService<ITestHarness>();
@@ -87,7 +109,8 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
                 return saga;
             await Task.Delay(20);
         }
-        throw new TimeoutException($"Saga never got there: {what}");
+        var last = _saga.Sagas.Contains(ClusterId);
+        throw new TimeoutException($"Saga never got there: {what} (last: {last?.CurrentState ?? "none"}, run phase {last?.Run?.Phase})");
     }
 
     [Fact]
@@ -150,7 +173,7 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task When_the_alarm_clears_during_shutdown_the_shutdown_finishes_first()
+    public async Task When_the_alarm_clears_during_shutdown_the_shutdown_finishes_first_then_the_power_on_waits()
     {
         _silent.Add("misc");
         await RaiseAlarm();
@@ -161,7 +184,7 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
         var vm = _commands.OfType<VmShutdownRequested>().Single(c => c.VmName == "misc");
         await _harness.Bus.Publish(new VmShutDown(vm.RunId, vm.Cluster, vm.VmId, vm.VmName, VmShutdownOutcome.Graceful, null, DateTimeOffset.UtcNow));
 
-        await WaitFor(s => s.CurrentState == _machine.ShutDown.Name, "shut down");
+        await WaitFor(s => s.CurrentState == _machine.WaitingToPowerOn.Name, "shut down, power-on pending");
         var completed = (await _harness.Published.SelectAsync<PowerRunCompleted>().First()).Context.Message;
         Assert.True(completed.AlarmClearedDuringRun);
         Assert.Equal(2, _commands.OfType<HostShutdownRequested>().Count());
@@ -248,5 +271,102 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
         Assert.True(await _harness.Published.Any<PowerRunStarted>(x => x.Context.Message.DryRun));
         var completed = (await _harness.Published.SelectAsync<PowerRunCompleted>().First()).Context.Message;
         Assert.Empty(completed.Failures);
+    }
+
+    /// <summary>Runs the shutdown to its end, then clears the alarm: the saga waits for the minimum off time.</summary>
+    async Task<PowerSagaState> ShutDownThenClear()
+    {
+        await RaiseAlarm();
+        var saga = await WaitFor(s => s.CurrentState == _machine.ShutDown.Name, "shut down");
+        await _harness.Bus.Publish(new AlarmCleared(saga.AlarmId!.Value, "room-a", DateTimeOffset.UtcNow, 30, []));
+        return await WaitFor(s => s.CurrentState == _machine.WaitingToPowerOn.Name, "waiting to power on");
+    }
+
+    /// <summary>What the deadline watchdog publishes when the saga's current deadline passes (the harness's instance is live: read it now).</summary>
+    Task DeadlinePasses(PowerRunDeadlineReached deadline) => _harness.Bus.Publish(deadline);
+
+    static PowerRunDeadlineReached DeadlineOf(PowerSagaState saga) => new(ClusterId, saga.RunId!.Value, saga.Step, saga.Deadline!.Value);
+
+    [Fact]
+    public async Task After_the_clear_and_the_minimum_off_time_the_hosts_come_back_then_exactly_the_running_vms_in_reverse_tier_order()
+    {
+        var waiting = await ShutDownThenClear();
+        Assert.Equal(waiting.CompletedAt + Inventories.Cluster().MinimumOffTime, waiting.Deadline);
+        Assert.Empty(_commands.OfType<PowerOnRequested>());
+
+        await DeadlinePasses(DeadlineOf(waiting));
+
+        var saga = await WaitFor(s => s.CurrentState == _machine.Restored.Name, "restored");
+        Assert.Equal(["esx-01", "esx-02"], _commands.OfType<PowerOnRequested>().Select(c => c.Host).Order());
+        Assert.Equal(2, _commands.OfType<HostExitMaintenanceRequested>().Count());
+        var commands = _commands.ToList();
+        Assert.True(commands.FindLastIndex(c => c is PowerOnRequested) < commands.FindLastIndex(c => c is ClusterInventoryRequested), "reconnect poll after the power-ons");
+        Assert.True(commands.FindLastIndex(c => c is HostExitMaintenanceRequested) < commands.FindIndex(c => c is VmPowerOnRequested), "VMs after the maintenance exits");
+        Assert.Equal(["vcsa", "dns-1", "db-1", "reporting", "app-1", "app-2", "misc"], _commands.OfType<VmPowerOnRequested>().Select(c => c.VmName));
+        var completed = (await _harness.Published.SelectAsync<PowerRestoreCompleted>().First()).Context.Message;
+        Assert.Equal(saga.RunId, completed.RunId);
+        Assert.Empty(completed.HostsNotRestored);
+        Assert.Empty(completed.VmsNotRestored);
+        Assert.False(completed.Interrupted);
+        Assert.True(await _harness.Published.Any<PowerRestoreStarted>(x => x.Context.Message.VmsToRestore == 7));
+    }
+
+    [Fact]
+    public async Task An_alarm_before_the_minimum_off_time_passed_cancels_the_power_on()
+    {
+        var waiting = await ShutDownThenClear();
+        var minimumOffTime = DeadlineOf(waiting);
+
+        await RaiseAlarm();
+        var saga = await WaitFor(s => s.CurrentState == _machine.ShutDown.Name, "back to shut down");
+        await DeadlinePasses(minimumOffTime);
+        await _harness.InactivityTask;
+
+        Assert.Equal(minimumOffTime.RunId, saga.RunId);
+        Assert.Null(saga.AlarmClearedAt);
+        Assert.Empty(_commands.OfType<PowerOnRequested>());
+        Assert.Equal(_machine.ShutDown.Name, _saga.Sagas.Contains(ClusterId)!.CurrentState);
+    }
+
+    [Fact]
+    public async Task An_alarm_during_the_power_on_stops_it_and_shuts_down_again_keeping_what_is_still_owed()
+    {
+        var waiting = DeadlineOf(await ShutDownThenClear());
+        _silentPowerOn.Add("db-1");
+        await DeadlinePasses(waiting);
+        await WaitFor(s => s.CurrentState == _machine.PoweringOnVms.Name && s.Run!.Restore.CurrentTier == 2, "powering on the databases tier");
+
+        await RaiseAlarm();
+
+        var saga = await WaitFor(s => s.CurrentState == _machine.ShutDown.Name && s.RunId != waiting.RunId, "second shutdown done");
+        Assert.DoesNotContain(_commands.OfType<VmPowerOnRequested>(), c => c.VmName is "app-1" or "app-2" or "misc");
+        var interrupted = (await _harness.Published.SelectAsync<PowerRestoreCompleted>().First()).Context.Message;
+        Assert.True(interrupted.Interrupted);
+        Assert.Contains(interrupted.VmsNotRestored, v => v.StartsWith("vm-power-on misc", StringComparison.Ordinal));
+        Assert.Equal(waiting.RunId, saga.Run!.PreviousRun!.RunId);
+        Assert.Contains(saga.Run.Restore.AllVms, v => v.Name == "misc");
+    }
+
+    [Fact]
+    public async Task An_alarm_while_a_bmc_still_boots_its_host_waits_for_that_host_then_shuts_everything_down_again()
+    {
+        var waiting = DeadlineOf(await ShutDownThenClear());
+        _silentBmcs.Add("esx-02");
+        await DeadlinePasses(waiting);
+        var booting = await WaitFor(s => s.CurrentState == _machine.PoweringOnHosts.Name && s.Run!.Restore.Hosts.Any(h => h.PowerOn == StepStatus.Done), "esx-01 on, esx-02 booting");
+        var runId = booting.RunId!.Value;
+
+        await RaiseAlarm();
+        await WaitFor(s => s.Run!.Restore.Draining, "draining");
+        Assert.Equal(_machine.PoweringOnHosts.Name, _saga.Sagas.Contains(ClusterId)!.CurrentState);
+        await _harness.Bus.Publish(new HostPowerOnCompleted(runId, "cluster1", "esx-02", PowerOnOutcome.PoweredOn, "", "redfish", DateTimeOffset.UtcNow));
+
+        var again = await WaitFor(s => s.CurrentState == _machine.ShutDown.Name && s.RunId != runId, "second shutdown done");
+        Assert.Empty(_commands.OfType<HostExitMaintenanceRequested>());
+        Assert.Empty(_commands.OfType<VmPowerOnRequested>());
+        Assert.True(again.Run!.PreviousRun!.Restore.Interrupted);
+        Assert.Equal(4, _commands.OfType<HostShutdownRequested>().Count());
+        var interrupted = (await _harness.Published.SelectAsync<PowerRestoreCompleted>().First()).Context.Message;
+        Assert.True(interrupted.Interrupted);
     }
 }

@@ -4,7 +4,10 @@ using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Npgsql;
 using PowerEvents.AlarmEvaluator;
+using PowerEvents.AlarmEvaluator.Power;
 using PowerEvents.Contracts;
+using PowerEvents.IloActuator;
+using PowerEvents.RedfishSimulator;
 using PowerEvents.Testing;
 using PowerEvents.VCenterActuator;
 using Xunit;
@@ -100,8 +103,12 @@ sealed class PowerWorld : IAsyncDisposable
         await app.StartAsync();
         _owned.Add(app);
         await WaitUntilReadyAsync(app);
+        EvaluatorApp = app;
         return app;
     }
+
+    /// <summary>The in-process AlarmEvaluator, once started.</summary>
+    public WebApplication? EvaluatorApp { get; private set; }
 
     public async Task<WebApplication> StartActuatorInProcessAsync()
     {
@@ -154,6 +161,87 @@ sealed class PowerWorld : IAsyncDisposable
             }
         }, TimeSpan.FromSeconds(60), "service ready");
     }
+
+    public const string BmcUsername = "pe-ilo";
+    public const string BmcPassword = "pe-ilo-secret";
+
+    /// <summary>The Redfish BMC simulators, one per vcsim host (by vCenter host name), started by <see cref="StartBmcsAsync"/>.</summary>
+    public Dictionary<string, BmcServer> Bmcs { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The password the IloActuator is configured with per host; a host not listed gets the right one.</summary>
+    public Dictionary<string, string> BmcPasswords { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Short power-on settings: the minimum off time, reconnect poll and deadlines of a test.</summary>
+    public void UseFastPowerOn(TimeSpan minimumOffTime)
+    {
+        Power["Clusters:0:MinimumOffTime"] = minimumOffTime.ToString("c", CultureInfo.InvariantCulture);
+        Power["Clusters:0:ReconnectPollInterval"] = "00:00:00.200";
+        Power["Clusters:0:HostPowerOnDeadline"] = "00:00:30";
+        Power["Clusters:0:HostReconnectDeadline"] = "00:00:30";
+        Power["Clusters:0:ExitMaintenanceDeadline"] = "00:00:20";
+        Power["Clusters:0:PowerOnTierDeadline"] = "00:00:20";
+    }
+
+    /// <summary>One HTTPS Redfish BMC simulator per vcsim host, each telling vcsim when its server reaches On; running (as the hosts are).</summary>
+    public async Task StartBmcsAsync(TimeSpan bootDelay)
+    {
+        foreach (var host in (await StateAsync()).Hosts)
+        {
+            var server = await BmcServer.StartAsync(new SimulatedBmcOptions
+            {
+                Name = host.Name, Username = BmcUsername, Password = BmcPassword, InitialPowerState = "On", BootDelay = bootDelay,
+                VcsimControlUrl = Vcsim.ControlUrl, VcsimHost = host.Name,
+            });
+            Bmcs[host.Name] = server;
+            _owned.Add(server);
+        }
+    }
+
+    /// <summary>A real BMC reports Off once its server shut down; the simulators learn it from vcsim's state.</summary>
+    public async Task BmcsFollowHostsOffAsync()
+    {
+        foreach (var host in (await StateAsync()).Hosts.Where(h => h.PowerState != "poweredOn"))
+            Bmcs[host.Name].Bmc.SetPowerState("Off");
+    }
+
+    public async Task<WebApplication> StartIloActuatorInProcessAsync()
+    {
+        var settings = new List<string>
+        {
+            "--Bmc:RequestTimeout=00:00:02", "--Bmc:PowerOnTimeout=00:00:15", "--Bmc:PollInterval=00:00:00.100",
+            "--Bmc:RetryAttempts=1", "--Bmc:RetryBaseDelay=00:00:00.100",
+        };
+        var index = 0;
+        foreach (var (name, server) in Bmcs)
+        {
+            settings.AddRange([
+                $"--Bmc:Hosts:{index}:Name={name}", $"--Bmc:Hosts:{index}:Url={server.BaseUrl}",
+                $"--Bmc:Hosts:{index}:Username={BmcUsername}", $"--Bmc:Hosts:{index}:Password={BmcPasswords.GetValueOrDefault(name, BmcPassword)}",
+                $"--Bmc:Hosts:{index}:CertificateFingerprint={server.Fingerprint}",
+            ]);
+            index++;
+        }
+        var app = IloActuatorHost.Build([.. Rabbit.HostArgs, "--Urls=http://127.0.0.1:0", .. settings]);
+        await app.StartAsync();
+        _owned.Add(app);
+        await WaitUntilReadyAsync(app);
+        return app;
+    }
+
+    /// <summary>Powers a VM off before any alarm (the operator's own doing): the power-on must leave it off. Its id comes from the plan preview.</summary>
+    public async Task PowerOffVmBeforehandAsync(string vmName)
+    {
+        var evaluator = EvaluatorApp ?? throw new InvalidOperationException("start the evaluator first");
+        var plan = await Http.GetFromJsonAsync<PlanPreviewResult>(new Uri(new Uri(evaluator.Urls.First()), $"/power/plan/{Cluster}"))
+            ?? throw new InvalidOperationException("no plan");
+        var vm = plan.Tiers.SelectMany(t => t.Vms).Single(v => v.Name == vmName);
+        await PublishAsync(new VmShutdownRequested(Guid.NewGuid(), Cluster, vm.Id, vm.Name, TimeSpan.Zero));
+        await Eventually(async () => (await StateAsync()).Vms.Single(v => v.Name == vmName).PowerState == "poweredOff",
+            TimeSpan.FromSeconds(20), $"{vmName} off beforehand");
+    }
+
+    public Task ClearAlarmAsync() =>
+        PublishAsync(new AlarmCleared(Guid.NewGuid(), Zone, DateTimeOffset.UtcNow, 30.0, []));
 
     /// <summary>Publishes an <see cref="AlarmRaised"/> for the zone, as the sensing side would.</summary>
     public Task RaiseAlarmAsync() =>
@@ -213,6 +301,13 @@ sealed class PowerWorld : IAsyncDisposable
     {
         SagaRow? row = null;
         await Eventually(async () => (row = await SagaAsync())?.CurrentState == state, timeout, $"saga in state {state} (last: {row?.CurrentState ?? "none"})");
+        return row!;
+    }
+
+    public async Task<SagaRow> WaitForAsync(Func<SagaRow, bool> condition, TimeSpan timeout, string what)
+    {
+        SagaRow? row = null;
+        await Eventually(async () => (row = await SagaAsync()) is { } r && condition(r), timeout, $"{what} (last: {row?.CurrentState ?? "none"})");
         return row!;
     }
 

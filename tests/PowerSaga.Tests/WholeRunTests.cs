@@ -57,7 +57,7 @@ public sealed class WholeRunTests
     }
 
     [Fact]
-    public async Task When_the_alarm_clears_during_the_shutdown_the_shutdown_still_finishes()
+    public async Task When_the_alarm_clears_during_the_shutdown_the_shutdown_still_finishes_and_the_power_on_waits()
     {
         await using var world = await PowerWorld.StartAsync(Vcsim);
         await world.StartActuatorInProcessAsync();
@@ -66,13 +66,16 @@ public sealed class WholeRunTests
         await world.RaiseAlarmAsync();
         await world.WaitForStateAsync("ShuttingDownVms", TimeSpan.FromSeconds(30));
         await world.PublishAsync(new AlarmCleared(Guid.NewGuid(), PowerWorld.Zone, DateTimeOffset.UtcNow, 30.0, []));
-        var saga = await world.WaitForStateAsync("ShutDown", TimeSpan.FromSeconds(90));
+        // The default minimum off time (5 minutes) keeps it waiting for the whole test.
+        var saga = await world.WaitForStateAsync("WaitingToPowerOn", TimeSpan.FromSeconds(90));
 
         await AssertClusterDownInOrderAsync(await world.StateAsync());
         var history = await world.HistoryAsync(saga.RunId!.Value);
         var cleared = history.ToList().FindIndex(h => h.Step == "alarm" && h.Outcome == "Cleared");
         Assert.True(cleared >= 0, "the clear is recorded");
         Assert.True(history.ToList().FindLastIndex(h => h.Step == "host-shutdown" && h.Outcome == "Requested") > cleared, "hosts are shut down after the clear");
+        Assert.Contains(history, h => h.Step == "power-on" && h.Outcome == "Scheduled");
+        Assert.DoesNotContain(history, h => h.Step == "host-power-on");
     }
 
     /// <summary>Every VM and host off; tier k's VMs all off before tier k+1's first step; forced power-offs only for -003 and vm-02-004; hosts after VMs.</summary>

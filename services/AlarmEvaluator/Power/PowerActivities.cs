@@ -28,7 +28,14 @@ static class PowerActivities
                 RunId = saga.RunId.Value, Cluster = cluster.Name, Zone = c.Message.Zone, DryRun = machine.Options.DryRun,
                 Phase = RunPhase.Inventory, InventoryAttempts = 1, Step = saga.Step + 1, Deadline = now + cluster.InventoryDeadline,
                 PreviousRun = previous,
+                Restore = RestorePlanner.CarryOver(previous),
             };
+            if (previous is not null)
+            {
+                // The previous run's last entries (e.g. an interrupted power-on) are saved with this row.
+                saga.Run.Journal.AddRange(previous.Journal);
+                previous.Journal.Clear();
+            }
             saga.Run.Record(now, "alarm", c.Message.Zone, "Raised", $"alarm {c.Message.AlarmId}: shutdown of {cluster.Name} begins");
             saga.Run.Record(now, ShutdownPolicy.InventoryStep, cluster.Name, "Requested", "attempt 1");
             Sync(saga);
@@ -49,6 +56,7 @@ static class PowerActivities
             run.Step = previous.Step;
             run.PreviousRun = previous.PreviousRun;
             run.InventoryAttempts = previous.InventoryAttempts;
+            run.Restore = RestorePlanner.Plan(cluster, run, previous.Restore);
             run.Journal.AddRange(previous.Journal);
             run.Record(now, ShutdownPolicy.InventoryStep, cluster.Name, "Captured", $"{c.Message.Hosts.Count} host(s), {c.Message.Vms.Count} VM(s)");
             saga.Run = run;
@@ -110,6 +118,151 @@ static class PowerActivities
             await Apply(c, machine, ShutdownPolicy.DeadlinePassed(run, machine.ClusterOf(c.Saga), machine.Now), journalStart);
         });
 
+    /// <summary>The alarm cleared after the shutdown finished: the power-on waits for the minimum off time.</summary>
+    public static EventActivityBinder<PowerSagaState, ClusterAlarmCleared> SchedulePowerOn(
+        this EventActivityBinder<PowerSagaState, ClusterAlarmCleared> binder, PowerStateMachine machine) =>
+        binder.ThenAsync(async c =>
+        {
+            var saga = c.Saga;
+            var run = saga.Run!;
+            var journalStart = run.Journal.Count;
+            saga.AlarmClearedAt ??= c.Message.ClearedAt;
+            run.Record(machine.Now, "alarm", c.Message.Zone, "Cleared", "alarm cleared after the shutdown");
+            PowerOnPolicy.Schedule(run, machine.ClusterOf(saga), saga.CompletedAt ?? machine.Now, saga.AlarmClearedAt.Value, machine.Now);
+            await ApplyRestore(c, machine, RestoreProgress.None, journalStart);
+        });
+
+    /// <summary>The zone's alarm came back while the power-on was waiting: it is cancelled; the cluster is off already.</summary>
+    public static EventActivityBinder<PowerSagaState, ClusterShutdownRequested> CancelPowerOn(
+        this EventActivityBinder<PowerSagaState, ClusterShutdownRequested> binder, PowerStateMachine machine) =>
+        binder.ThenAsync(async c =>
+        {
+            var saga = c.Saga;
+            var run = saga.Run!;
+            var journalStart = run.Journal.Count;
+            saga.AlarmClearedAt = null;
+            run.Record(machine.Now, "alarm", c.Message.Zone, "Raised", $"alarm {c.Message.AlarmId} before the power-on began");
+            PowerOnPolicy.Cancel(run, $"zone {c.Message.Zone} in alarm again (alarm {c.Message.AlarmId}); the cluster stays off until it clears", machine.Now);
+            machine.Logger.LogWarning("Cluster {Cluster}: alarm {AlarmId} in zone {Zone} again; the pending power-on is cancelled", run.Cluster, c.Message.AlarmId, c.Message.Zone);
+            await ApplyRestore(c, machine, RestoreProgress.None, journalStart);
+        });
+
+    /// <summary>The minimum off time passed and the zone stayed clear: the hosts are powered on.</summary>
+    public static EventActivityBinder<PowerSagaState, PowerRunDeadlineReached> BeginPowerOn(
+        this EventActivityBinder<PowerSagaState, PowerRunDeadlineReached> binder, PowerStateMachine machine) =>
+        binder.ThenAsync(async c =>
+        {
+            var now = machine.Now;
+            var run = c.Saga.Run!;
+            var journalStart = run.Journal.Count;
+            var progress = PowerOnPolicy.Begin(run, machine.ClusterOf(c.Saga), now);
+            machine.Logger.LogWarning("Cluster {Cluster}: zone {Zone} clear, minimum off time passed; power-on of run {RunId} begins", run.Cluster, run.Zone, run.RunId);
+            await c.Publish(new PowerRestoreStarted(run.RunId, run.Cluster, run.Zone, run.Restore.Hosts.Select(h => h.Name).ToList(),
+                run.Restore.AllVms.Count(), run.Restore.Tiers.Select(t => t.Name).ToList(), now));
+            await ApplyRestore(c, machine, progress, journalStart);
+        });
+
+    /// <summary>Records a power-on outcome with <paramref name="record"/>; if it was news, moves the power-on on.</summary>
+    public static EventActivityBinder<PowerSagaState, TMessage> PowerOnProgress<TMessage>(
+        this EventActivityBinder<PowerSagaState, TMessage> binder, PowerStateMachine machine,
+        Func<PowerRun, BehaviorContext<PowerSagaState, TMessage>, bool> record)
+        where TMessage : class =>
+        binder.ThenAsync(async c =>
+        {
+            var run = c.Saga.Run!;
+            var journalStart = run.Journal.Count;
+            if (!record(run, c))
+                return;
+            await ApplyRestore(c, machine, PowerOnPolicy.Advance(run, machine.ClusterOf(c.Saga), machine.Now), journalStart);
+        });
+
+    public static EventActivityBinder<PowerSagaState, PowerRunDeadlineReached> RestoreDeadline(
+        this EventActivityBinder<PowerSagaState, PowerRunDeadlineReached> binder, PowerStateMachine machine) =>
+        binder.ThenAsync(async c =>
+        {
+            var run = c.Saga.Run!;
+            var journalStart = run.Journal.Count;
+            await ApplyRestore(c, machine, PowerOnPolicy.DeadlinePassed(run, machine.ClusterOf(c.Saga), machine.Now), journalStart);
+        });
+
+    /// <summary>
+    /// The alarm rose again during the power-on: no further power-on step. Then <see cref="StartRun"/> follows at once, or,
+    /// while hosts already told to power on are still booting, once they are up (the run drains; see <see cref="PowerOnPolicy.Interrupt"/>).
+    /// </summary>
+    public static EventActivityBinder<PowerSagaState, ClusterShutdownRequested> InterruptPowerOn(
+        this EventActivityBinder<PowerSagaState, ClusterShutdownRequested> binder, PowerStateMachine machine) =>
+        binder.ThenAsync(async c =>
+        {
+            var run = c.Saga.Run!;
+            var journalStart = run.Journal.Count;
+            run.Record(machine.Now, "alarm", c.Message.Zone, "Raised", $"alarm {c.Message.AlarmId} during the power-on");
+            machine.Logger.LogCritical("Cluster {Cluster}: alarm {AlarmId} in zone {Zone} during the power-on; power-on stops, the shutdown runs again",
+                run.Cluster, c.Message.AlarmId, c.Message.Zone);
+            if (PowerOnPolicy.Interrupt(run, c.Message.AlarmId, c.Message.RequestedAt, machine.Now))
+                await PublishRestoreCompleted(c, run);
+            else
+                await ApplyRestore(c, machine, PowerOnPolicy.Advance(run, machine.ClusterOf(c.Saga), machine.Now), journalStart);
+        });
+
+    /// <summary>Publishes the power-on's commands, the alerts for new noteworthy history, its completion; then the state that mirrors the phase.</summary>
+    static async Task ApplyRestore<TMessage>(BehaviorContext<PowerSagaState, TMessage> c, PowerStateMachine machine, RestoreProgress progress, int journalStart)
+        where TMessage : class
+    {
+        var saga = c.Saga;
+        var run = saga.Run!;
+
+        foreach (var host in progress.PowerOns)
+            await c.Publish(new PowerOnRequested(run.RunId, run.Cluster, host.Name));
+        if (progress.ReadInventory)
+            await c.Publish(new ClusterInventoryRequested(run.RunId, run.Cluster));
+        foreach (var host in progress.ExitMaintenance)
+            await c.Publish(new HostExitMaintenanceRequested(run.RunId, run.Cluster, host.Name));
+        foreach (var vm in progress.VmPowerOns)
+            await c.Publish(new VmPowerOnRequested(run.RunId, run.Cluster, vm.Id, vm.Name));
+
+        await PublishNoteworthy(c, machine, run, journalStart);
+        Sync(saga);
+        if (progress.ShutDownAgain)
+        {
+            // Drained: the hosts that were booting are up; the shutdown starts through the saga's own queue (from Restored).
+            await PublishRestoreCompleted(c, run);
+            await c.Publish(new ClusterShutdownRequested(saga.CorrelationId, run.Cluster, run.Zone,
+                run.Restore.DrainAlarmId ?? Guid.Empty, run.Restore.DrainAlarmRaisedAt ?? machine.Now));
+        }
+        else if (run.Phase == RunPhase.Restored && saga.CurrentState != machine.Restored.Name)
+        {
+            var failures = PowerOnPolicy.Failures(run);
+            machine.Logger.Log(failures.Count == 0 ? LogLevel.Information : LogLevel.Error,
+                "Cluster {Cluster}: power-on of run {RunId} completed; not restored: {Failures}", run.Cluster, run.RunId, failures.Count == 0 ? "none" : string.Join("; ", failures));
+            await PublishRestoreCompleted(c, run);
+        }
+
+        var target = machine.StateFor(run.Phase);
+        if (saga.CurrentState != target.Name)
+            await c.TransitionToState(target);
+    }
+
+    static Task PublishRestoreCompleted<TMessage>(BehaviorContext<PowerSagaState, TMessage> c, PowerRun run)
+        where TMessage : class
+    {
+        var failures = PowerOnPolicy.Failures(run);
+        var completedAt = run.Restore.CompletedAt!.Value;
+        return c.Publish(new PowerRestoreCompleted(run.RunId, run.Cluster,
+            failures.Where(f => f.StartsWith("host ", StringComparison.Ordinal)).ToList(),
+            failures.Where(f => f.StartsWith(PowerOnPolicy.VmPowerOnStep, StringComparison.Ordinal)).ToList(),
+            run.Restore.Interrupted, run.Restore.StartedAt ?? completedAt, completedAt));
+    }
+
+    static async Task PublishNoteworthy<TMessage>(BehaviorContext<PowerSagaState, TMessage> c, PowerStateMachine machine, PowerRun run, int journalStart)
+        where TMessage : class
+    {
+        foreach (var entry in run.Journal.Skip(journalStart).Where(ShutdownPolicy.IsNoteworthy))
+        {
+            machine.Logger.LogWarning("Cluster {Cluster}: {Step} {Target} {Outcome} {Detail}", entry.Cluster, entry.Step, entry.Target, entry.Outcome, entry.Detail);
+            await c.Publish(new PowerRunStepFailed(run.RunId, run.Cluster, entry.Step, entry.Target, entry.Outcome, entry.Detail, entry.At));
+        }
+    }
+
     /// <summary>After a restart: ask again for what the run is waiting on (the inventory, or the current phase's steps).</summary>
     public static EventActivityBinder<PowerSagaState, PowerRunResumed> AskAgainForOutstandingSteps(
         this EventActivityBinder<PowerSagaState, PowerRunResumed> binder, PowerStateMachine machine) =>
@@ -127,6 +280,17 @@ static class PowerActivities
             await Apply(c, machine, ShutdownPolicy.Outstanding(run, machine.Now), journalStart);
         });
 
+    /// <summary>After a restart during the power-on: ask again for its outstanding steps (host and VM power-ons are idempotent, as is a poll).</summary>
+    public static EventActivityBinder<PowerSagaState, PowerRunResumed> AskAgainForOutstandingPowerOnSteps(
+        this EventActivityBinder<PowerSagaState, PowerRunResumed> binder, PowerStateMachine machine) =>
+        binder.ThenAsync(async c =>
+        {
+            var run = c.Saga.Run!;
+            var journalStart = run.Journal.Count;
+            machine.Logger.LogInformation("Cluster {Cluster}: power-on of run {RunId} resumed after a restart at step {Step} ({Phase})", run.Cluster, run.RunId, run.Step, run.Phase);
+            await ApplyRestore(c, machine, PowerOnPolicy.Outstanding(run, machine.Now), journalStart);
+        });
+
     /// <summary>Publishes the commands of <paramref name="progress"/>, the alerts for new noteworthy history, the completion; then the state that mirrors the phase.</summary>
     static async Task Apply<TMessage>(BehaviorContext<PowerSagaState, TMessage> c, PowerStateMachine machine, Progress progress, int journalStart)
         where TMessage : class
@@ -142,11 +306,7 @@ static class PowerActivities
         foreach (var host in progress.HostShutdowns)
             await c.Publish(new HostShutdownRequested(run.RunId, run.Cluster, host.Name));
 
-        foreach (var entry in run.Journal.Skip(journalStart).Where(ShutdownPolicy.IsNoteworthy))
-        {
-            machine.Logger.LogWarning("Cluster {Cluster}: {Step} {Target} {Outcome} {Detail}", entry.Cluster, entry.Step, entry.Target, entry.Outcome, entry.Detail);
-            await c.Publish(new PowerRunStepFailed(run.RunId, run.Cluster, entry.Step, entry.Target, entry.Outcome, entry.Detail, entry.At));
-        }
+        await PublishNoteworthy(c, machine, run, journalStart);
 
         Sync(saga);
         if (run.Phase == RunPhase.Done && saga.CompletedAt is null)
@@ -157,6 +317,8 @@ static class PowerActivities
                 "Cluster {Cluster}: shutdown run {RunId} completed with {Failures} failure(s): {FailureList}",
                 run.Cluster, run.RunId, failures.Count, string.Join("; ", failures));
             await c.Publish(new PowerRunCompleted(run.RunId, run.Cluster, failures, saga.AlarmClearedAt is not null, saga.StartedAt ?? saga.CompletedAt.Value, saga.CompletedAt.Value));
+            if (saga.AlarmClearedAt is { } clearedAt && PowerOnPolicy.Schedule(run, cluster, saga.CompletedAt.Value, clearedAt, machine.Now))
+                Sync(saga);
         }
 
         var target = machine.StateFor(run.Phase);

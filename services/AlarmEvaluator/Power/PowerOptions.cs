@@ -73,18 +73,48 @@ public sealed class ClusterOptions : IValidatableObject
     /// <summary>Deadline for the inventory answer (asked again up to <c>Power:StepRetries</c> times).</summary>
     public TimeSpan InventoryDeadline { get; set; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>Power the cluster on again by itself once the alarm has cleared; false leaves it off for an operator.</summary>
+    public bool PowerOnAfterClear { get; set; } = true;
+
+    /// <summary>Least time between the shutdown's completion and the first host power-on (the zone must stay clear throughout).</summary>
+    public TimeSpan MinimumOffTime { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Gap between two hosts' power-on requests (inrush current, cooling); zero: all at once.</summary>
+    public TimeSpan PowerOnStagger { get; set; } = TimeSpan.Zero;
+
+    /// <summary>Deadline for every BMC to answer its power-on (after the last staggered request); longer than the IloActuator's <c>Bmc:PowerOnTimeout</c>.</summary>
+    public TimeSpan HostPowerOnDeadline { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Deadline for vCenter to see every powered-on host connected (ESXi boot plus reconnect).</summary>
+    public TimeSpan HostReconnectDeadline { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>How often the inventory is read while waiting for hosts to reconnect.</summary>
+    public TimeSpan ReconnectPollInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Deadline for every host to leave maintenance mode.</summary>
+    public TimeSpan ExitMaintenanceDeadline { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>A power-on tier's deadline: VMs without an outcome by then are listed as not restored and the next tier starts.</summary>
+    public TimeSpan PowerOnTierDeadline { get; set; } = TimeSpan.FromMinutes(5);
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         foreach (var (name, value) in new[]
                  {
                      (nameof(GuestShutdownTimeout), GuestShutdownTimeout), (nameof(TierDeadline), TierDeadline),
                      (nameof(MaintenanceDeadline), MaintenanceDeadline), (nameof(HostShutdownDeadline), HostShutdownDeadline),
-                     (nameof(InventoryDeadline), InventoryDeadline),
+                     (nameof(InventoryDeadline), InventoryDeadline), (nameof(HostPowerOnDeadline), HostPowerOnDeadline),
+                     (nameof(HostReconnectDeadline), HostReconnectDeadline), (nameof(ReconnectPollInterval), ReconnectPollInterval),
+                     (nameof(ExitMaintenanceDeadline), ExitMaintenanceDeadline), (nameof(PowerOnTierDeadline), PowerOnTierDeadline),
                  })
         {
             if (value <= TimeSpan.Zero)
                 yield return new ValidationResult("must be positive", [name]);
         }
+        if (MinimumOffTime < TimeSpan.Zero)
+            yield return new ValidationResult("must not be negative", [nameof(MinimumOffTime)]);
+        if (PowerOnStagger < TimeSpan.Zero)
+            yield return new ValidationResult("must not be negative", [nameof(PowerOnStagger)]);
 
         // The actuator forces a VM off after the guest timeout; the tier deadline is the backstop behind it.
         if (TierDeadline <= GuestShutdownTimeout)

@@ -9,7 +9,16 @@ public enum RunPhase
     VmTiers,
     Maintenance,
     HostShutdown,
+    /// <summary>The shutdown ended; a power-on may follow (<see cref="PowerRun.Restore"/>).</summary>
     Done,
+    /// <summary>The alarm cleared: waiting for the minimum off time (the deadline) with the zone staying clear.</summary>
+    PowerOnPending,
+    HostPowerOn,
+    HostReconnect,
+    ExitMaintenance,
+    VmPowerOn,
+    /// <summary>The power-on ended (its failures, if any, are listed).</summary>
+    Restored,
 }
 
 public enum StepStatus
@@ -57,6 +66,12 @@ public sealed class PowerRun
     /// still off, this run found nothing on, and the power-on must look here for what was running.
     /// </summary>
     public PowerRun? PreviousRun { get; set; }
+
+    /// <summary>
+    /// What the power-on brings back: the hosts and VMs that were running before this shutdown, plus, when the run before
+    /// it was not restored (still off, or its power-on was interrupted by a new alarm), that run's set too.
+    /// </summary>
+    public RestoreRun Restore { get; set; } = new();
 
     /// <summary>Run-level failures (e.g. the inventory could not be read).</summary>
     public List<string> Problems { get; set; } = [];
@@ -107,6 +122,76 @@ public sealed class HostRun
     public int MaintenanceAttempts { get; set; }
     public StepStatus Shutdown { get; set; }
     public int ShutdownAttempts { get; set; }
+    public string Detail { get; set; } = "";
+}
+
+/// <summary>The power-on phase as plain data: tiers already in power-on order (the shutdown's, reversed). Changed only by <see cref="PowerOnPolicy"/>.</summary>
+public sealed class RestoreRun
+{
+    public List<RestoreHost> Hosts { get; set; } = [];
+    public List<RestoreTier> Tiers { get; set; } = [];
+    public int CurrentTier { get; set; }
+    public DateTimeOffset? StartedAt { get; set; }
+    public DateTimeOffset? CompletedAt { get; set; }
+
+    /// <summary>When the next staggered host power-on is due (hosts still <see cref="StepStatus.Pending"/>).</summary>
+    public DateTimeOffset? NextHostPowerOnAt { get; set; }
+
+    /// <summary>The current phase's own deadline; <see cref="PowerRun.Deadline"/> may be an earlier wake-up (stagger, next poll).</summary>
+    public DateTimeOffset? PhaseDeadline { get; set; }
+
+    public int InventoryPolls { get; set; }
+    public bool InventoryOutstanding { get; set; }
+
+    /// <summary>The alarm came back during the power-on: no further step was sent, the shutdown ran again.</summary>
+    public bool Interrupted { get; set; }
+
+    /// <summary>
+    /// The alarm came back while hosts were already told to power on and not yet seen in vCenter: nothing more is
+    /// asked, the saga waits for those hosts to come up (or their deadline), then shuts down again. The alarm that did it:
+    /// </summary>
+    public bool Draining { get; set; }
+    public Guid? DrainAlarmId { get; set; }
+    public DateTimeOffset? DrainAlarmRaisedAt { get; set; }
+
+    public IEnumerable<RestoreVm> AllVms => Tiers.SelectMany(t => t.Vms);
+
+    public bool IsEmpty => Hosts.Count == 0 && !AllVms.Any();
+}
+
+public sealed class RestoreHost
+{
+    public string Name { get; set; } = "";
+
+    /// <summary>It was in maintenance mode before the shutdown: it is left in it.</summary>
+    public bool WasInMaintenance { get; set; }
+    public StepStatus PowerOn { get; set; }
+    public int PowerOnAttempts { get; set; }
+    public bool Connected { get; set; }
+    public StepStatus ExitMaintenance { get; set; }
+    public int ExitMaintenanceAttempts { get; set; }
+    public string Detail { get; set; } = "";
+
+    /// <summary>The host is back and usable: its VMs may be powered on.</summary>
+    [JsonIgnore]
+    public bool Ready => Connected && ExitMaintenance is StepStatus.Done or StepStatus.Skipped;
+}
+
+public sealed class RestoreTier
+{
+    public string Name { get; set; } = "";
+    public List<RestoreVm> Vms { get; set; } = [];
+}
+
+public sealed class RestoreVm
+{
+    public string Id { get; set; } = "";
+    public string Name { get; set; } = "";
+    public string Host { get; set; } = "";
+    public bool IsVCenter { get; set; }
+    public StepStatus Status { get; set; }
+    public int Attempts { get; set; }
+    public string Outcome { get; set; } = "";
     public string Detail { get; set; } = "";
 }
 

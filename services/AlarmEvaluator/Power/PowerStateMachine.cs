@@ -6,7 +6,8 @@ namespace PowerEvents.AlarmEvaluator.Power;
 
 /// <summary>
 /// One instance per protected cluster: capture the inventory, shut VMs down tier by tier, hosts into maintenance,
-/// hosts off. It only sequences; every decision is <see cref="ShutdownPlanner"/> / <see cref="ShutdownPolicy"/>.
+/// hosts off; after the alarm cleared and the minimum off time, hosts on, reconnected, out of maintenance, and the VMs
+/// that were running on again, tier by tier in reverse. It only sequences; every decision is <see cref="ShutdownPlanner"/> / <see cref="ShutdownPolicy"/> / <see cref="RestorePlanner"/> / <see cref="PowerOnPolicy"/>.
 /// Outcomes of another run (a plan preview, an older run) are ignored by their <c>RunId</c>; deadlines by their step.
 /// </summary>
 public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
@@ -28,30 +29,94 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
         Event(() => VmShutDown, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
         Event(() => HostEnteredMaintenance, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
         Event(() => HostPoweredOff, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
+        Event(() => HostPowerOnCompleted, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
+        Event(() => HostExitedMaintenance, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
+        Event(() => VmPoweredOn, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
 
         Initially(
             When(ShutdownRequested)
                 .StartRun(this)
                 .TransitionTo(CapturingInventory));
 
-        // A new alarm after a finished run starts a new run: the cluster may have been brought back by hand
-        // (power-on is not automated yet), and protection comes first. The finished run is kept as PreviousRun.
-        During(ShutDown,
+        // A new alarm after a finished run starts a new run: the cluster may have been brought back by hand, and
+        // protection comes first. The finished run is kept as PreviousRun (with what it still owes the power-on).
+        During(ShutDown, Restored,
             When(ShutdownRequested)
                 .StartRun(this)
-                .TransitionTo(CapturingInventory),
-            Ignore(AlarmCleared));
+                .TransitionTo(CapturingInventory));
+        During(ShutDown,
+            When(AlarmCleared)
+                .SchedulePowerOn(this));
 
         During(CapturingInventory, ShuttingDownVms, EnteringMaintenance, ShuttingDownHosts,
-            // One run at a time: a second alarm changes nothing.
+            // One run at a time: a second alarm changes nothing, except that the zone is no longer clear.
             When(ShutdownRequested)
-                .Then(c => c.Saga.Run?.Record(Now, "alarm", c.Message.Zone, "AlreadyRunning", $"alarm {c.Message.AlarmId} raised again during the run")),
+                .Then(c =>
+                {
+                    c.Saga.AlarmClearedAt = null;
+                    c.Saga.Run?.Record(Now, "alarm", c.Message.Zone, "AlreadyRunning", $"alarm {c.Message.AlarmId} raised again during the run");
+                }),
             When(AlarmCleared)
                 .Then(c =>
                 {
                     c.Saga.AlarmClearedAt ??= c.Message.ClearedAt;
-                    c.Saga.Run?.Record(Now, "alarm", c.Message.Zone, "Cleared", "alarm cleared during the shutdown; the shutdown finishes");
-                }));
+                    c.Saga.Run?.Record(Now, "alarm", c.Message.Zone, "Cleared", "alarm cleared during the shutdown; the shutdown finishes, then the power-on waits");
+                }),
+            Ignore(HostPowerOnCompleted),
+            Ignore(HostExitedMaintenance),
+            Ignore(VmPoweredOn));
+
+        // Waiting for the minimum off time; an alarm in between cancels the power-on (the zone did not stay clear).
+        During(WaitingToPowerOn,
+            When(ShutdownRequested)
+                .CancelPowerOn(this),
+            When(DeadlineReached, c => c.Message.Step == c.Saga.Step && c.Message.RunId == c.Saga.RunId)
+                .BeginPowerOn(this),
+            Ignore(AlarmCleared),
+            Ignore(HostPowerOnCompleted),
+            Ignore(HostExitedMaintenance),
+            Ignore(VmPoweredOn));
+
+        // Powering on: an alarm stops it (no further power-on step) and shuts down what is up, on a fresh inventory.
+        During(PoweringOnHosts, WaitingForHosts, ExitingMaintenance, PoweringOnVms,
+            When(ShutdownRequested)
+                .InterruptPowerOn(this)
+                .If(c => c.Saga.Run!.Phase == RunPhase.Restored, now => now
+                    .StartRun(this)
+                    .TransitionTo(CapturingInventory)),
+            When(DeadlineReached, c => c.Message.Step == c.Saga.Step && c.Message.RunId == c.Saga.RunId)
+                .RestoreDeadline(this),
+            When(InventoryCaptured, c => c.Message.RunId == c.Saga.RunId)
+                .PowerOnProgress(this, (run, c) => PowerOnPolicy.RecordInventory(run, c.Message, Now)),
+            // A failed poll: the next wake-up polls again, until the reconnect deadline.
+            Ignore(InventoryFailed),
+            Ignore(AlarmCleared),
+            Ignore(VmShutDown),
+            Ignore(HostEnteredMaintenance),
+            Ignore(HostPoweredOff));
+
+        // Late outcomes of power-on steps are still recorded, hence also after the power-on.
+        During([PoweringOnHosts, WaitingForHosts, ExitingMaintenance, PoweringOnVms, Restored],
+            When(HostPowerOnCompleted, c => c.Message.RunId == c.Saga.RunId)
+                .PowerOnProgress(this, (run, c) => PowerOnPolicy.RecordHostPowerOn(run, c.Message, Options.StepRetries, Now)),
+            When(HostExitedMaintenance, c => c.Message.RunId == c.Saga.RunId)
+                .PowerOnProgress(this, (run, c) => PowerOnPolicy.RecordExitMaintenance(run, c.Message, Options.StepRetries, Now)),
+            When(VmPoweredOn, c => c.Message.RunId == c.Saga.RunId)
+                .PowerOnProgress(this, (run, c) => PowerOnPolicy.RecordVm(run, c.Message, Options.StepRetries, Now)));
+
+        During(ShutDown,
+            Ignore(HostPowerOnCompleted),
+            Ignore(HostExitedMaintenance),
+            Ignore(VmPoweredOn));
+
+        During(Restored,
+            Ignore(AlarmCleared),
+            Ignore(DeadlineReached),
+            Ignore(InventoryCaptured),
+            Ignore(InventoryFailed),
+            Ignore(VmShutDown),
+            Ignore(HostEnteredMaintenance),
+            Ignore(HostPoweredOff));
 
         During(CapturingInventory,
             When(InventoryCaptured, c => c.Message.RunId == c.Saga.RunId)
@@ -65,7 +130,7 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
             Ignore(HostPoweredOff));
 
         // Late outcomes of earlier steps are still recorded, hence in every running state and after.
-        During(ShuttingDownVms, EnteringMaintenance, ShuttingDownHosts, ShutDown,
+        During([ShuttingDownVms, EnteringMaintenance, ShuttingDownHosts, ShutDown, WaitingToPowerOn],
             When(VmShutDown, c => c.Message.RunId == c.Saga.RunId)
                 .Progress(this, (run, c) => ShutdownPolicy.RecordVm(run, c.Message, Options.StepRetries, Now)),
             When(HostEnteredMaintenance, c => c.Message.RunId == c.Saga.RunId)
@@ -85,7 +150,11 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
         During(CapturingInventory, ShuttingDownVms, EnteringMaintenance, ShuttingDownHosts,
             When(Resumed, c => c.Message.RunId == c.Saga.RunId)
                 .AskAgainForOutstandingSteps(this));
-        During(ShutDown, Ignore(Resumed));
+        During(PoweringOnHosts, WaitingForHosts, ExitingMaintenance, PoweringOnVms,
+            When(Resumed, c => c.Message.RunId == c.Saga.RunId)
+                .AskAgainForOutstandingPowerOnSteps(this));
+        // Waiting: the deadline (the minimum off time) is all there is, and it is data.
+        During(ShutDown, WaitingToPowerOn, Restored, Ignore(Resumed));
     }
 
     internal PowerOptions Options { get; }
@@ -102,6 +171,12 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
         RunPhase.VmTiers => ShuttingDownVms,
         RunPhase.Maintenance => EnteringMaintenance,
         RunPhase.HostShutdown => ShuttingDownHosts,
+        RunPhase.PowerOnPending => WaitingToPowerOn,
+        RunPhase.HostPowerOn => PoweringOnHosts,
+        RunPhase.HostReconnect => WaitingForHosts,
+        RunPhase.ExitMaintenance => ExitingMaintenance,
+        RunPhase.VmPowerOn => PoweringOnVms,
+        RunPhase.Restored => Restored,
         _ => ShutDown,
     };
 
@@ -113,6 +188,18 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
     /// <summary>The run ended (its failures, if any, are listed); the instance keeps what was running for the power-on.</summary>
     public State ShutDown { get; } = null!;
 
+    /// <summary>The alarm cleared after the shutdown: waiting for the minimum off time, the zone staying clear.</summary>
+    public State WaitingToPowerOn { get; } = null!;
+    public State PoweringOnHosts { get; } = null!;
+
+    /// <summary>Hosts powered on; polling the inventory until vCenter sees each connected.</summary>
+    public State WaitingForHosts { get; } = null!;
+    public State ExitingMaintenance { get; } = null!;
+    public State PoweringOnVms { get; } = null!;
+
+    /// <summary>The power-on ended (what was not restored is listed), or was interrupted by a new alarm.</summary>
+    public State Restored { get; } = null!;
+
     public Event<ClusterShutdownRequested> ShutdownRequested { get; } = null!;
     public Event<ClusterAlarmCleared> AlarmCleared { get; } = null!;
     public Event<PowerRunDeadlineReached> DeadlineReached { get; } = null!;
@@ -122,4 +209,7 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
     public Event<VmShutDown> VmShutDown { get; } = null!;
     public Event<HostEnteredMaintenance> HostEnteredMaintenance { get; } = null!;
     public Event<HostPoweredOff> HostPoweredOff { get; } = null!;
+    public Event<HostPowerOnCompleted> HostPowerOnCompleted { get; } = null!;
+    public Event<HostExitedMaintenance> HostExitedMaintenance { get; } = null!;
+    public Event<VmPoweredOn> VmPoweredOn { get; } = null!;
 }

@@ -43,12 +43,7 @@ public static class ShutdownPlanner
             });
         }
 
-        var order = new List<string>();
-        if (options.DefaultTier.Length == 0)
-            order.Add(ImplicitDefaultTier);
-        order.AddRange(options.Tiers.Select(t => t.Name));
-        order.Add(InfrastructureTier);
-        order.Add(VCenterTier);
+        var order = TierOrder(options);
 
         return new PowerRun
         {
@@ -66,6 +61,18 @@ public static class ShutdownPlanner
             }).ToList(),
             AlreadyOff = alreadyOff,
         };
+    }
+
+    /// <summary>Every tier name in shutdown order, whether or not it has VMs.</summary>
+    public static IReadOnlyList<string> TierOrder(ClusterOptions options)
+    {
+        var order = new List<string>();
+        if (options.DefaultTier.Length == 0)
+            order.Add(ImplicitDefaultTier);
+        order.AddRange(options.Tiers.Select(t => t.Name));
+        order.Add(InfrastructureTier);
+        order.Add(VCenterTier);
+        return order;
     }
 
     /// <summary>The worst case: every tier runs to its deadline or its batches' guest timeouts, every host step to its deadline.</summary>

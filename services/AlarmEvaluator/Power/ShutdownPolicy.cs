@@ -312,7 +312,7 @@ public static class ShutdownPolicy
 
     /// <summary>History entries an operator should hear about at once: forced power-offs, failures, missed deadlines.</summary>
     public static bool IsNoteworthy(HistoryEntry entry) =>
-        entry.Outcome is "Forced" or "Failed" or "Late" or "HardPowerOff" or "NotAttempted";
+        entry.Outcome is "Forced" or "Failed" or "Late" or "HardPowerOff" or "NotAttempted" or "NotRestored";
 
     static void WalkDryRun(PowerRun run, DateTimeOffset now)
     {

@@ -120,7 +120,7 @@ public static class AlertCatalog
             ? null
             : new AlertContent(
                 Severity.Warning,
-                $"Shutdown step {e.Outcome}: {e.Target}",
+                $"{(e.Step is "host-power-on" or "host-reconnect" or "host-exit-maintenance" or "vm-power-on" ? "Power-on" : "Shutdown")} step {e.Outcome}: {e.Target}",
                 $"{e.Step} of {e.Target} on cluster {e.Cluster}: {e.Outcome}. {e.Detail}".TrimEnd(),
                 e.At)
             {
@@ -137,6 +137,35 @@ public static class AlertCatalog
         {
             Cluster = e.Cluster, RunId = e.RunId,
             Facts = [Fact("Alarm cleared during the run", e.AlarmClearedDuringRun ? "yes" : "no"), .. e.Failures.Take(5).Select(f => Fact("Failure", f))],
+        });
+
+        // The way back: started is news, a partial restore needs hands (hosts dark: critical; only VMs: warning).
+        bus.AddAlert<PowerRestoreStarted>(e => new AlertContent(
+            Severity.Info,
+            $"POWER-ON STARTED: cluster {e.Cluster}",
+            $"Zone {e.Zone} is clear: powering on {e.Hosts.Count} host(s), then {e.VmsToRestore} VM(s) that were running before the shutdown ({string.Join(" → ", e.Tiers)}).",
+            e.StartedAt)
+        {
+            Cluster = e.Cluster, Zone = e.Zone, RunId = e.RunId,
+        });
+
+        bus.AddAlert<PowerRestoreCompleted>(e =>
+        {
+            var missing = e.HostsNotRestored.Concat(e.VmsNotRestored).ToList();
+            var (severity, title) = e.Interrupted ? (Severity.Warning, $"Power-on of cluster {e.Cluster} INTERRUPTED: alarm again")
+                : e.HostsNotRestored.Count > 0 ? (Severity.Critical, $"Cluster {e.Cluster} restored WITHOUT {e.HostsNotRestored.Count} HOST(S)")
+                : e.VmsNotRestored.Count > 0 ? (Severity.Warning, $"Cluster {e.Cluster} restored, {e.VmsNotRestored.Count} VM(s) not running")
+                : (Severity.Info, $"Cluster {e.Cluster} restored");
+            var summary = e.Interrupted
+                ? "The alarm came back during the power-on: no further power-on step was sent and the cluster is being shut down again."
+                : missing.Count == 0
+                    ? $"Every host and every VM that ran before the shutdown is back ({(e.CompletedAt - e.StartedAt).TotalSeconds:0} s)."
+                    : $"Not restored: {string.Join("; ", missing.Take(5))}{(missing.Count > 5 ? "; …" : "")}";
+            return new AlertContent(severity, title, summary, e.CompletedAt)
+            {
+                Cluster = e.Cluster, RunId = e.RunId,
+                Facts = [.. missing.Take(5).Select(m => Fact("Not restored", m))],
+            };
         });
 
         bus.AddAlert<VCenterVmOnProtectedCluster>(e => new AlertContent(

@@ -1,0 +1,484 @@
+using PowerEvents.Contracts;
+
+namespace PowerEvents.AlarmEvaluator.Power;
+
+/// <summary>What the power-on must ask for next: host power-ons (BMC), an inventory read (reconnect poll), maintenance exits, VM power-ons.</summary>
+/// <summary>What the power-on must ask for next. <see cref="ShutDownAgain"/>: an interrupted power-on has drained; the shutdown starts now.</summary>
+public sealed record RestoreProgress(IReadOnlyList<RestoreHost> PowerOns, bool ReadInventory, IReadOnlyList<RestoreHost> ExitMaintenance, IReadOnlyList<RestoreVm> VmPowerOns)
+{
+    public static readonly RestoreProgress None = new([], false, [], []);
+
+    public bool ShutDownAgain { get; init; }
+}
+
+/// <summary>
+/// The power-on's decisions as pure functions over <see cref="PowerRun.Restore"/>: when it may start, what to ask next,
+/// what an outcome or a passed deadline means, what was not restored. No bus, no clock of its own.
+/// </summary>
+public static class PowerOnPolicy
+{
+    public const string PowerOnStep = "power-on";
+    public const string HostPowerOnStep = "host-power-on";
+    public const string ReconnectStep = "host-reconnect";
+    public const string ExitMaintenanceStep = "host-exit-maintenance";
+    public const string VmPowerOnStep = "vm-power-on";
+    public const string RestoreStep = "restore";
+
+    /// <summary>The minimum off time counts from the shutdown's completion (the last host step), and never ends before the clear.</summary>
+    public static DateTimeOffset EarliestPowerOn(DateTimeOffset shutdownCompletedAt, DateTimeOffset clearedAt, ClusterOptions options)
+    {
+        var offLongEnough = shutdownCompletedAt + options.MinimumOffTime;
+        return offLongEnough > clearedAt ? offLongEnough : clearedAt;
+    }
+
+    /// <summary>The alarm cleared after (or during) a finished shutdown: wait for the minimum off time. False: no power-on (disabled, drill, nothing to restore).</summary>
+    public static bool Schedule(PowerRun run, ClusterOptions options, DateTimeOffset shutdownCompletedAt, DateTimeOffset clearedAt, DateTimeOffset now)
+    {
+        if (run.Phase != RunPhase.Done)
+            return false;
+        var skip = !options.PowerOnAfterClear ? "PowerOnAfterClear is off: the cluster stays off until an operator brings it back"
+            : run.DryRun ? "drill: nothing was shut down"
+            : run.Restore.IsEmpty ? "nothing was running before the shutdown"
+            : null;
+        if (skip is not null)
+        {
+            run.Record(now, PowerOnStep, run.Cluster, "Skipped", skip);
+            return false;
+        }
+
+        var at = EarliestPowerOn(shutdownCompletedAt, clearedAt, options);
+        run.Phase = RunPhase.PowerOnPending;
+        Wake(run, at);
+        run.Record(now, PowerOnStep, run.Cluster, "Scheduled",
+            $"not before {at:O} (minimum off time {options.MinimumOffTime} after the shutdown completed at {shutdownCompletedAt:O}), if the zone stays clear");
+        return true;
+    }
+
+    /// <summary>The zone's alarm came back before the power-on began: nothing was sent, the cluster stays off.</summary>
+    public static void Cancel(PowerRun run, string why, DateTimeOffset now)
+    {
+        run.Phase = RunPhase.Done;
+        run.Deadline = null;
+        run.Step++;
+        run.Record(now, PowerOnStep, run.Cluster, "Cancelled", why);
+    }
+
+    /// <summary>The minimum off time passed with the zone clear: the hosts are powered on (staggered if configured).</summary>
+    public static RestoreProgress Begin(PowerRun run, ClusterOptions options, DateTimeOffset now)
+    {
+        var restore = run.Restore;
+        restore.StartedAt = now;
+        restore.CurrentTier = 0;
+        restore.NextHostPowerOnAt = now;
+        restore.PhaseDeadline = now + options.PowerOnStagger * Math.Max(0, restore.Hosts.Count - 1) + options.HostPowerOnDeadline;
+        run.Phase = RunPhase.HostPowerOn;
+        run.Record(now, PowerOnStep, run.Cluster, "Started",
+            $"{restore.Hosts.Count} host(s); {restore.AllVms.Count()} VM(s) in {restore.Tiers.Count} tier(s): {string.Join(", ", restore.Tiers.Select(t => $"{t.Name}={t.Vms.Count}"))}");
+        foreach (var vcenter in restore.AllVms.Where(v => v.IsVCenter))
+            run.Record(now, PowerOnStep, vcenter.Name, "VCenterVmOnCluster",
+                "vCenter's own VM goes first; until it runs the reconnect poll gets no inventory (its host must start it, e.g. ESXi VM autostart)");
+        return Advance(run, options, now);
+    }
+
+    /// <summary>Moves the power-on as far as it can go now and returns what to ask for.</summary>
+    public static RestoreProgress Advance(PowerRun run, ClusterOptions options, DateTimeOffset now)
+    {
+        var restore = run.Restore;
+        var powerOns = new List<RestoreHost>();
+        var readInventory = false;
+        var exits = new List<RestoreHost>();
+        var vms = new List<RestoreVm>();
+
+        while (true)
+        {
+            switch (run.Phase)
+            {
+                case RunPhase.HostPowerOn:
+                    var pending = restore.Hosts.Where(h => h.PowerOn == StepStatus.Pending).ToList();
+                    if (pending.Count > 0 && restore.NextHostPowerOnAt <= now)
+                    {
+                        foreach (var host in options.PowerOnStagger == TimeSpan.Zero ? pending : pending.Take(1))
+                        {
+                            host.PowerOn = StepStatus.Requested;
+                            host.PowerOnAttempts++;
+                            run.Record(now, HostPowerOnStep, host.Name, "Requested", $"attempt {host.PowerOnAttempts}");
+                            powerOns.Add(host);
+                        }
+                        restore.NextHostPowerOnAt = now + options.PowerOnStagger;
+                    }
+                    if (restore.Hosts.Any(h => h.PowerOn is StepStatus.Pending or StepStatus.Requested))
+                    {
+                        var next = restore.Hosts.Any(h => h.PowerOn == StepStatus.Pending) && restore.NextHostPowerOnAt < restore.PhaseDeadline
+                            ? restore.NextHostPowerOnAt!.Value : restore.PhaseDeadline!.Value;
+                        Wake(run, next);
+                        return new RestoreProgress(powerOns, readInventory, exits, vms);
+                    }
+
+                    run.Phase = RunPhase.HostReconnect;
+                    restore.PhaseDeadline = now + options.HostReconnectDeadline;
+                    restore.NextHostPowerOnAt = null;
+                    restore.InventoryPolls = 0;
+                    continue;
+
+                case RunPhase.HostReconnect:
+                    if (restore.Hosts.Any(AwaitingConnection))
+                    {
+                        // Poll now unless this very call already asked; the next poll is the next wake-up.
+                        if (!readInventory)
+                        {
+                            readInventory = true;
+                            restore.InventoryPolls++;
+                            if (restore.InventoryPolls == 1)
+                                run.Record(now, ReconnectStep, run.Cluster, "Polling", $"every {options.ReconnectPollInterval} until {restore.PhaseDeadline:O}");
+                        }
+                        var poll = now + options.ReconnectPollInterval;
+                        Wake(run, poll < restore.PhaseDeadline ? poll : restore.PhaseDeadline!.Value);
+                        return new RestoreProgress(powerOns, readInventory, exits, vms);
+                    }
+
+                    if (restore.Draining)
+                    {
+                        // Every host told to power on is up (or given up on): now the shutdown can see it.
+                        EndInterrupted(run, now);
+                        return new RestoreProgress(powerOns, readInventory, exits, vms) { ShutDownAgain = true };
+                    }
+
+                    run.Phase = RunPhase.ExitMaintenance;
+                    restore.PhaseDeadline = now + options.ExitMaintenanceDeadline;
+                    foreach (var host in restore.Hosts)
+                    {
+                        if (!host.Connected)
+                        {
+                            host.ExitMaintenance = StepStatus.Skipped;
+                        }
+                        else if (host.WasInMaintenance)
+                        {
+                            host.ExitMaintenance = StepStatus.Skipped;
+                            run.Record(now, ExitMaintenanceStep, host.Name, "Skipped", "it was in maintenance mode before the shutdown: left in it");
+                        }
+                        else
+                        {
+                            host.ExitMaintenance = StepStatus.Pending;
+                        }
+                    }
+                    continue;
+
+                case RunPhase.ExitMaintenance:
+                    foreach (var host in restore.Hosts.Where(h => h.ExitMaintenance == StepStatus.Pending))
+                    {
+                        host.ExitMaintenance = StepStatus.Requested;
+                        host.ExitMaintenanceAttempts++;
+                        run.Record(now, ExitMaintenanceStep, host.Name, "Requested", $"attempt {host.ExitMaintenanceAttempts}");
+                        exits.Add(host);
+                    }
+                    if (restore.Hosts.Any(h => h.ExitMaintenance == StepStatus.Requested))
+                    {
+                        Wake(run, restore.PhaseDeadline!.Value);
+                        return new RestoreProgress(powerOns, readInventory, exits, vms);
+                    }
+
+                    run.Phase = RunPhase.VmPowerOn;
+                    restore.CurrentTier = 0;
+                    foreach (var vm in restore.AllVms.Where(v => v.Status == StepStatus.Pending && HostOf(restore, v) is { Ready: false }))
+                    {
+                        vm.Status = StepStatus.Skipped;
+                        vm.Outcome = "NotRestored";
+                        vm.Detail = $"its host {vm.Host} is not back: {HostOf(restore, vm)!.Detail}".TrimEnd(' ', ':');
+                        run.Record(now, VmPowerOnStep, vm.Name, "NotRestored", vm.Detail);
+                    }
+                    restore.PhaseDeadline = now + options.PowerOnTierDeadline;
+                    continue;
+
+                case RunPhase.VmPowerOn:
+                    if (restore.CurrentTier < restore.Tiers.Count)
+                    {
+                        var tier = restore.Tiers[restore.CurrentTier];
+                        if (tier.Vms.Any(v => v.Status is StepStatus.Pending or StepStatus.Requested))
+                        {
+                            var free = options.MaxParallelPerTier - tier.Vms.Count(v => v.Status == StepStatus.Requested);
+                            foreach (var vm in tier.Vms.Where(v => v.Status == StepStatus.Pending).Take(Math.Max(0, free)))
+                            {
+                                vm.Status = StepStatus.Requested;
+                                vm.Attempts++;
+                                run.Record(now, VmPowerOnStep, vm.Name, "Requested", $"tier {tier.Name}, attempt {vm.Attempts}");
+                                vms.Add(vm);
+                            }
+                            Wake(run, restore.PhaseDeadline!.Value);
+                            return new RestoreProgress(powerOns, readInventory, exits, vms);
+                        }
+
+                        restore.CurrentTier++;
+                        restore.PhaseDeadline = now + options.PowerOnTierDeadline;
+                        continue;
+                    }
+
+                    Finish(run, now);
+                    return new RestoreProgress(powerOns, readInventory, exits, vms);
+
+                default:
+                    return new RestoreProgress(powerOns, readInventory, exits, vms);
+            }
+        }
+    }
+
+    /// <summary>A BMC's answer. Wake-on-LAN counts as done: vCenter seeing the host connected is the proof. False: not news.</summary>
+    public static bool RecordHostPowerOn(PowerRun run, HostPowerOnCompleted outcome, int retries, DateTimeOffset now)
+    {
+        var host = FindHost(run.Restore, outcome.Host);
+        if (host is null || host.PowerOn is not (StepStatus.Requested or StepStatus.Late))
+            return false;
+
+        var detail = $"{outcome.Method}: {outcome.Reason}".TrimEnd(' ', ':');
+        if (outcome.Outcome != PowerOnOutcome.Failed)
+        {
+            host.PowerOn = StepStatus.Done;
+            run.Record(now, HostPowerOnStep, host.Name, outcome.Outcome.ToString(), detail);
+            return true;
+        }
+
+        if (host.PowerOn == StepStatus.Requested && run.Phase == RunPhase.HostPowerOn && host.PowerOnAttempts <= retries)
+        {
+            host.PowerOn = StepStatus.Pending;
+            run.Record(now, HostPowerOnStep, host.Name, "Retry", detail);
+            return true;
+        }
+
+        host.PowerOn = StepStatus.Failed;
+        host.Detail = $"not powered on: {outcome.Reason}";
+        run.Record(now, HostPowerOnStep, host.Name, "Failed", detail);
+        return true;
+    }
+
+    /// <summary>A reconnect poll's answer: hosts vCenter sees connected and powered on are back. True while the poll matters.</summary>
+    public static bool RecordInventory(PowerRun run, ClusterInventoryCaptured inventory, DateTimeOffset now)
+    {
+        if (run.Phase != RunPhase.HostReconnect)
+            return false;
+        foreach (var host in run.Restore.Hosts.Where(AwaitingConnection))
+        {
+            var seen = inventory.Hosts.FirstOrDefault(h => string.Equals(h.Name, host.Name, StringComparison.OrdinalIgnoreCase));
+            if (seen is null
+                || !string.Equals(seen.ConnectionState, "connected", StringComparison.OrdinalIgnoreCase)
+                || !string.Equals(seen.PowerState, "poweredOn", StringComparison.OrdinalIgnoreCase))
+                continue;
+            host.Connected = true;
+            if (host.PowerOn == StepStatus.Late)
+                host.PowerOn = StepStatus.Done;
+            run.Record(now, ReconnectStep, host.Name, "Connected", $"poll {run.Restore.InventoryPolls}{(seen.InMaintenanceMode ? ", in maintenance mode" : "")}");
+        }
+        return true;
+    }
+
+    public static bool RecordExitMaintenance(PowerRun run, HostExitedMaintenance outcome, int retries, DateTimeOffset now)
+    {
+        var host = FindHost(run.Restore, outcome.Host);
+        if (host is null || host.ExitMaintenance is not (StepStatus.Requested or StepStatus.Late))
+            return false;
+
+        var detail = outcome.Fault is null ? "" : $"{outcome.Fault.Name}: {outcome.Fault.Message}";
+        if (outcome.Outcome != StepOutcome.Failed)
+        {
+            host.ExitMaintenance = StepStatus.Done;
+            run.Record(now, ExitMaintenanceStep, host.Name, outcome.Outcome.ToString(), detail);
+            return true;
+        }
+
+        if (host.ExitMaintenance == StepStatus.Requested && run.Phase == RunPhase.ExitMaintenance && host.ExitMaintenanceAttempts <= retries)
+        {
+            host.ExitMaintenance = StepStatus.Pending;
+            run.Record(now, ExitMaintenanceStep, host.Name, "Retry", detail);
+            return true;
+        }
+
+        host.ExitMaintenance = StepStatus.Failed;
+        host.Detail = $"still in maintenance mode: {detail}";
+        run.Record(now, ExitMaintenanceStep, host.Name, "Failed", detail);
+        return true;
+    }
+
+    public static bool RecordVm(PowerRun run, VmPoweredOn outcome, int retries, DateTimeOffset now)
+    {
+        var restore = run.Restore;
+        var vm = restore.AllVms.FirstOrDefault(v => v.Id == outcome.VmId);
+        if (vm is null || vm.Status is not (StepStatus.Requested or StepStatus.Late))
+            return false;
+
+        var detail = outcome.Fault is null ? "" : $"{outcome.Fault.Name}: {outcome.Fault.Message}";
+        vm.Outcome = outcome.Outcome.ToString();
+        vm.Detail = detail;
+        if (outcome.Outcome != StepOutcome.Failed)
+        {
+            vm.Status = StepStatus.Done;
+            run.Record(now, VmPowerOnStep, vm.Name, vm.Outcome, detail);
+            return true;
+        }
+
+        var inCurrentTier = run.Phase == RunPhase.VmPowerOn && restore.CurrentTier < restore.Tiers.Count && restore.Tiers[restore.CurrentTier].Vms.Contains(vm);
+        if (vm.Status == StepStatus.Requested && inCurrentTier && vm.Attempts <= retries)
+        {
+            vm.Status = StepStatus.Pending;
+            run.Record(now, VmPowerOnStep, vm.Name, "Retry", detail);
+            return true;
+        }
+
+        vm.Status = StepStatus.Failed;
+        run.Record(now, VmPowerOnStep, vm.Name, "Failed", detail);
+        return true;
+    }
+
+    /// <summary>
+    /// A wake-up or the phase's deadline. Before the deadline (a stagger or poll wake-up) the run only moves on; at it,
+    /// outstanding steps become Late (a later outcome is still recorded) and the next phase starts.
+    /// </summary>
+    public static RestoreProgress DeadlinePassed(PowerRun run, ClusterOptions options, DateTimeOffset now)
+    {
+        var restore = run.Restore;
+        if (restore.PhaseDeadline is { } deadline && now >= deadline)
+        {
+            switch (run.Phase)
+            {
+                case RunPhase.HostPowerOn:
+                    foreach (var host in restore.Hosts.Where(h => h.PowerOn is StepStatus.Pending or StepStatus.Requested))
+                    {
+                        host.PowerOn = StepStatus.Late;
+                        host.Detail = "not powered on: no answer from its BMC by the deadline";
+                        run.Record(now, HostPowerOnStep, host.Name, "Late", "no answer from the BMC actuator by the deadline");
+                    }
+                    break;
+                case RunPhase.HostReconnect:
+                    foreach (var host in restore.Hosts.Where(AwaitingConnection))
+                    {
+                        host.Detail = "not connected in vCenter by the deadline";
+                        host.PowerOn = StepStatus.Failed; // given up on: no longer awaited
+                        run.Record(now, ReconnectStep, host.Name, "Late", host.Detail);
+                    }
+                    break;
+                case RunPhase.ExitMaintenance:
+                    foreach (var host in restore.Hosts.Where(h => h.ExitMaintenance is StepStatus.Pending or StepStatus.Requested))
+                    {
+                        host.ExitMaintenance = StepStatus.Late;
+                        host.Detail = "still in maintenance mode: no outcome by the deadline";
+                        run.Record(now, ExitMaintenanceStep, host.Name, "Late", "no outcome by the deadline");
+                    }
+                    break;
+                case RunPhase.VmPowerOn when restore.CurrentTier < restore.Tiers.Count:
+                    var tier = restore.Tiers[restore.CurrentTier];
+                    foreach (var vm in tier.Vms.Where(v => v.Status is StepStatus.Pending or StepStatus.Requested))
+                    {
+                        vm.Status = StepStatus.Late;
+                        run.Record(now, VmPowerOnStep, vm.Name, "Late", $"no outcome by the deadline of tier {tier.Name}");
+                    }
+                    break;
+            }
+        }
+        return Advance(run, options, now);
+    }
+
+    /// <summary>
+    /// After a restart: the steps of the current phase that were asked and have no outcome yet (their commands may have
+    /// been lost between the save and the publish), and a reconnect poll when waiting for hosts. All are safe to repeat.
+    /// </summary>
+    public static RestoreProgress Outstanding(PowerRun run, DateTimeOffset now)
+    {
+        var restore = run.Restore;
+        var progress = run.Phase switch
+        {
+            RunPhase.HostPowerOn => RestoreProgress.None with { PowerOns = restore.Hosts.Where(h => h.PowerOn == StepStatus.Requested).ToList() },
+            RunPhase.HostReconnect => RestoreProgress.None with { ReadInventory = true },
+            RunPhase.ExitMaintenance => RestoreProgress.None with { ExitMaintenance = restore.Hosts.Where(h => h.ExitMaintenance == StepStatus.Requested).ToList() },
+            RunPhase.VmPowerOn when restore.CurrentTier < restore.Tiers.Count => RestoreProgress.None with
+            {
+                VmPowerOns = restore.Tiers[restore.CurrentTier].Vms.Where(v => v.Status == StepStatus.Requested).ToList(),
+            },
+            _ => RestoreProgress.None,
+        };
+        var count = progress.PowerOns.Count + progress.ExitMaintenance.Count + progress.VmPowerOns.Count + (progress.ReadInventory ? 1 : 0);
+        if (count > 0)
+            run.Record(now, "resume", run.Cluster, "Resumed", $"evaluator restarted: asking again for {count} outstanding power-on step(s)");
+        return progress;
+    }
+
+    /// <summary>
+    /// The alarm came back during the power-on: no further power-on step is sent. True: the shutdown may start now on a
+    /// fresh inventory. False: hosts already told to power on are not yet seen in vCenter — a fresh inventory would miss
+    /// them and they would come up after the shutdown passed; the run drains (waits for them, asking nothing else) and
+    /// <see cref="Advance"/> says <see cref="RestoreProgress.ShutDownAgain"/> when they are up or their deadline passed.
+    /// </summary>
+    public static bool Interrupt(PowerRun run, Guid alarmId, DateTimeOffset raisedAt, DateTimeOffset now)
+    {
+        var restore = run.Restore;
+        if (restore.Draining)
+        {
+            run.Record(now, RestoreStep, run.Cluster, "Draining", $"alarm {alarmId}: still waiting for hosts already told to power on");
+            return false;
+        }
+
+        var booting = restore.Hosts.Where(h => h.PowerOn == StepStatus.Requested || AwaitingConnection(h)).ToList();
+        if (run.Phase is RunPhase.HostPowerOn or RunPhase.HostReconnect && booting.Count > 0)
+        {
+            restore.Draining = true;
+            restore.DrainAlarmId = alarmId;
+            restore.DrainAlarmRaisedAt = raisedAt;
+            foreach (var host in restore.Hosts.Where(h => h.PowerOn == StepStatus.Pending))
+            {
+                host.PowerOn = StepStatus.Skipped;
+                host.Detail = "not powered on: the alarm came back";
+                run.Record(now, HostPowerOnStep, host.Name, "Skipped", "the alarm came back before its turn");
+            }
+            run.Record(now, RestoreStep, run.Cluster, "Draining",
+                $"alarm raised again during the power-on; nothing more is asked. Waiting for {string.Join(", ", booting.Select(h => h.Name))} " +
+                "(already told to power on) to come up, then the shutdown runs again");
+            return false;
+        }
+
+        EndInterrupted(run, now);
+        return true;
+    }
+
+    static void EndInterrupted(PowerRun run, DateTimeOffset now)
+    {
+        run.Restore.Interrupted = true;
+        run.Restore.Draining = false;
+        run.Restore.CompletedAt = now;
+        run.Phase = RunPhase.Restored;
+        run.Deadline = null;
+        run.Step++;
+        run.Record(now, RestoreStep, run.Cluster, "Interrupted",
+            $"alarm raised again during the power-on; no further power-on step, the shutdown runs again on a fresh inventory. Not restored: {string.Join("; ", Failures(run))}");
+    }
+
+    /// <summary>Every host or VM not brought back, one line each.</summary>
+    public static IReadOnlyList<string> Failures(PowerRun run) =>
+    [
+        .. run.Restore.Hosts.Where(h => !h.Ready).Select(h => $"host {h.Name}: {(h.Detail.Length > 0 ? h.Detail : "not restored")}"),
+        .. run.Restore.AllVms.Where(v => v.Status != StepStatus.Done)
+            .Select(v => $"{VmPowerOnStep} {v.Name}: {(v.Status == StepStatus.Late ? "no outcome" : v.Status is StepStatus.Pending or StepStatus.Requested ? "not powered on" : v.Outcome)} {v.Detail}".TrimEnd()),
+    ];
+
+    static bool AwaitingConnection(RestoreHost host) => !host.Connected && host.PowerOn is StepStatus.Done or StepStatus.Late;
+
+    static RestoreHost? FindHost(RestoreRun restore, string name) =>
+        restore.Hosts.FirstOrDefault(h => string.Equals(h.Name, name, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>The VM's host among those being restored; null when the VM's host is unknown or was not part of the power-on.</summary>
+    static RestoreHost? HostOf(RestoreRun restore, RestoreVm vm) => vm.Host.Length == 0 ? null : FindHost(restore, vm.Host);
+
+    /// <summary>The next time the watchdog must call; a new step number so a stale deadline message is ignored.</summary>
+    static void Wake(PowerRun run, DateTimeOffset at)
+    {
+        if (run.Deadline == at)
+            return;
+        run.Step++;
+        run.Deadline = at;
+    }
+
+    static void Finish(PowerRun run, DateTimeOffset now)
+    {
+        run.Phase = RunPhase.Restored;
+        run.Deadline = null;
+        run.Step++;
+        run.Restore.CompletedAt = now;
+        var failures = Failures(run);
+        run.Record(now, RestoreStep, run.Cluster, failures.Count == 0 ? "Completed" : "CompletedWithFailures", string.Join("; ", failures));
+    }
+}
