@@ -427,6 +427,27 @@ func TestPaging(t *testing.T) {
 		t.Fatalf("rest after another session's try: %v %v", rest, err)
 	}
 
+	// A collector of the client's own (CreatePropertyCollector) pages too.
+	own, err := methods.CreatePropertyCollector(context.Background(), c.Client,
+		&types.CreatePropertyCollector{This: c.ServiceContent.PropertyCollector})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared := c.ServiceContent.PropertyCollector
+	c.ServiceContent.PropertyCollector = own.Returnval
+	r = retrieveAll(t, c, 10)
+	if len(r.Objects) != 10 || r.Token == "" {
+		t.Fatalf("own collector: %d objects, token %q", len(r.Objects), r.Token)
+	}
+	c.ServiceContent.PropertyCollector = shared
+	_, err = continueRetrieve(c, r.Token) // another collector's token
+	wantFault(t, err, "InvalidArgument")
+	c.ServiceContent.PropertyCollector = own.Returnval
+	if rest, err := continueRetrieve(c, r.Token); err != nil || len(rest.Objects) != all-10 {
+		t.Fatalf("own collector, rest: %v %v", rest, err)
+	}
+	c.ServiceContent.PropertyCollector = shared
+
 	// -max-page caps pages whatever the client asks, and pages a request without maxObjects.
 	pager.mu.Lock()
 	pager.maxPage = 7
