@@ -105,8 +105,9 @@ public sealed partial class VcsimProcess : IAsyncDisposable
             return;
         _output.Enqueue(line);
         var control = line.IndexOf(ControlPrefix, StringComparison.Ordinal);
-        if (control >= 0)
-            ControlUrl = new Uri(line[(control + ControlPrefix.Length)..].Trim());
+        // Only an absolute URL: pe-vcsim's usage text (printed for an unknown flag) also says "control endpoint ".
+        if (control >= 0 && Uri.TryCreate(line[(control + ControlPrefix.Length)..].Trim(), UriKind.Absolute, out var controlUrl))
+            ControlUrl = controlUrl;
         if (line.StartsWith(ReadyPrefix, StringComparison.Ordinal))
             ready.TrySetResult(line[ReadyPrefix.Length..].Trim());
     }

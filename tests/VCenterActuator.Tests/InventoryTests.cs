@@ -76,7 +76,8 @@ public sealed class InventoryTests
 
     /// <summary>
     /// A correctness property, not a timing: the number of SOAP round trips for an inventory does not grow with
-    /// the number of VMs (never one call per VM). Ten times the VMs, the same calls.
+    /// the number of VMs (never one call per VM). Ten times the VMs, the same calls, as long as the objects fit in
+    /// one page (the default 5,000; pe-vcsim pages like vCenter, see the paging tests below).
     /// </summary>
     [Fact]
     public async Task The_inventory_takes_the_same_few_round_trips_for_ten_times_the_vms()
@@ -87,17 +88,49 @@ public sealed class InventoryTests
         Assert.Equal((4, 20), (small.Hosts, small.Vms));
         Assert.Equal((20, 800), (large.Hosts, large.Vms));
         Assert.Equal(small.RoundTrips, large.RoundTrips);
-        // Once per session: service content, login, vCenter's own name (QueryOptions). Per inventory: create,
-        // retrieve, destroy for the topology view and for the cluster view.
-        Assert.Equal(9, large.RoundTrips);
+        Assert.Equal(OnePageRoundTrips, large.RoundTrips);
     }
 
-    static async Task<(int Hosts, int Vms, long RoundTrips)> CountRoundTripsAsync(int hosts, int vmsPerHost)
+    /// <summary>
+    /// The client's <c>InventoryPageSize</c> goes to vCenter as <c>maxObjects</c>: 4 hosts + 200 VMs in pages of 100 are
+    /// three pages, so the cluster view takes two <c>ContinueRetrievePropertiesEx</c> calls more, and nothing is lost.
+    /// </summary>
+    [Fact]
+    public async Task The_inventory_follows_every_page_when_the_page_size_is_smaller_than_the_cluster()
     {
-        await using var vcsim = await VcsimProcess.StartAsync(["-hosts", $"{hosts}", "-vms", $"{vmsPerHost}"]);
-        var options = Vcenter.Options(vcsim);
+        var paged = await CountRoundTripsAsync(hosts: 4, vmsPerHost: 50, configure: o => o.InventoryPageSize = 100);
+
+        Assert.Equal((4, 200, 200), (paged.Hosts, paged.Vms, paged.DistinctVms));
+        Assert.Equal(OnePageRoundTrips + 2, paged.RoundTrips);
+    }
+
+    /// <summary>
+    /// vCenter may return fewer objects than asked (it caps pages itself): with pe-vcsim's <c>-max-page 10</c> and the
+    /// default page size of 5,000, 3 hosts + 27 VMs come in three pages (two <c>ContinueRetrievePropertiesEx</c>); the
+    /// topology view (datacenter, its four folders, the cluster) still fits in one.
+    /// </summary>
+    [Fact]
+    public async Task The_inventory_follows_every_page_when_vcenter_returns_fewer_objects_than_asked()
+    {
+        var paged = await CountRoundTripsAsync(hosts: 3, vmsPerHost: 9, extraArguments: ["-max-page", "10"]);
+
+        Assert.Equal((3, 27, 27), (paged.Hosts, paged.Vms, paged.DistinctVms));
+        Assert.Equal(OnePageRoundTrips + 2, paged.RoundTrips);
+    }
+
+    /// <summary>
+    /// Once per session: service content, login, vCenter's own name (QueryOptions). Per inventory: create, retrieve,
+    /// destroy for the topology view and for the cluster view; each further page is one more round trip.
+    /// </summary>
+    const long OnePageRoundTrips = 9;
+
+    static async Task<(int Hosts, int Vms, int DistinctVms, long RoundTrips)> CountRoundTripsAsync(
+        int hosts, int vmsPerHost, Action<VCenterOptions>? configure = null, string[]? extraArguments = null)
+    {
+        await using var vcsim = await VcsimProcess.StartAsync(["-hosts", $"{hosts}", "-vms", $"{vmsPerHost}", .. extraArguments ?? []]);
+        var options = Vcenter.Options(vcsim, configure);
         await using var connection = Vcenter.Connection(options);
         var inventory = await Vcenter.Client(connection, options).GetClusterInventoryAsync("cluster1", CancellationToken.None);
-        return (inventory.Hosts.Count, inventory.Vms.Count, connection.RoundTrips);
+        return (inventory.Hosts.Count, inventory.Vms.Count, inventory.Vms.Select(v => v.Name).Distinct().Count(), connection.RoundTrips);
     }
 }

@@ -8,8 +8,8 @@ using Xunit;
 namespace PowerEvents.VCenterActuator.Tests;
 
 /// <summary>
-/// Unit test of the paging logic with a scripted in-memory SOAP responder. vcsim 0.24 ignores maxObjects and never
-/// returns a token, so ContinueRetrievePropertiesEx cannot be shown against it; a real vCenter pages large results.
+/// Unit test of the paging logic with a scripted in-memory SOAP responder (the exact calls, maxObjects and the session
+/// cookie on every page). Paging against a real peer: InventoryTests, with pe-vcsim's paging.
 /// </summary>
 public sealed class PropertyCollectorPagingUnitTests
 {

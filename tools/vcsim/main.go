@@ -29,6 +29,7 @@ type config struct {
 	noToolsExpr, stuckExpr string
 	datastoreDir           string
 	apiVersion             string
+	maxPage                int
 }
 
 func parseFlags(args []string) (*config, error) {
@@ -53,6 +54,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.Int64Var(&c.seed, "seed", 1, "seed for the per-VM guest shutdown times")
 	fs.StringVar(&c.datastoreDir, "datastore-dir", defaultDatastoreDir(), "where the datastore directories (a few empty files per VM) are created")
 	fs.StringVar(&c.apiVersion, "api-version", "7.0.3.0", "about.apiVersion to report (govmomi 0.24 speaks the vSphere 7.0 schema)")
+	fs.IntVar(&c.maxPage, "max-page", 0, "most objects in one RetrievePropertiesEx/ContinueRetrievePropertiesEx page, whatever the client's maxObjects (0: only the client's limit)")
 	fs.StringVar(&c.noToolsExpr, "no-tools", "", "regexp: VMs whose name matches run without VMware Tools")
 	fs.StringVar(&c.stuckExpr, "stuck", "", "regexp: VMs whose name matches accept ShutdownGuest but never power off")
 	if err := fs.Parse(args); err != nil {
@@ -77,6 +79,8 @@ func parseFlags(args []string) (*config, error) {
 		return nil, fmt.Errorf("counts must not be negative")
 	case c.guestMin < 0 || c.guestMax < c.guestMin:
 		return nil, fmt.Errorf("need 0 <= -guest-shutdown-min <= -guest-shutdown-max")
+	case c.maxPage < 0:
+		return nil, fmt.Errorf("-max-page must not be negative")
 	case c.hostShutdownDelay < 0:
 		return nil, fmt.Errorf("-host-shutdown-delay must not be negative")
 	case c.vcenterVM != "" && c.datacenters*(c.clusters*c.hosts+c.standalone) == 0:

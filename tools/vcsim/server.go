@@ -107,7 +107,7 @@ func start(cfg *config) (*instance, error) {
 	}
 
 	inst.server = &http.Server{
-		Handler: &front{sim: s, next: mux},
+		Handler: &front{sim: s, pager: newPager(cfg.maxPage), next: mux},
 		TLSConfig: &tls.Config{
 			Certificates: []tls.Certificate{cert},
 			NextProtos:   []string{"http/1.1"},
@@ -193,23 +193,28 @@ func writeFileAtomic(path string, data []byte) error {
 // HostSystem and VirtualMachine objects to its own types, so our overrides cannot
 // replace those objects. Instead each host and VM has a companion object under a
 // private reference type (hostKind, vmKind) and front points _this at it for the
-// methods we implement; everything else reaches vcsim untouched.
+// methods we implement; everything else reaches vcsim untouched. The property
+// collector's companion (paging.go) pages RetrievePropertiesEx results.
 type front struct {
-	sim  *sim
-	next http.Handler
+	sim   *sim
+	pager *pager
+	next  http.Handler
 }
 
 var (
 	overridden = map[string]string{
-		"ShutdownHost_Task":         "HostSystem",
-		"EnterMaintenanceMode_Task": "HostSystem",
-		"ExitMaintenanceMode_Task":  "HostSystem",
-		"PowerOnVM_Task":            "VirtualMachine",
-		"PowerOffVM_Task":           "VirtualMachine",
-		"ShutdownGuest":             "VirtualMachine",
+		"ShutdownHost_Task":            "HostSystem",
+		"EnterMaintenanceMode_Task":    "HostSystem",
+		"ExitMaintenanceMode_Task":     "HostSystem",
+		"PowerOnVM_Task":               "VirtualMachine",
+		"PowerOffVM_Task":              "VirtualMachine",
+		"ShutdownGuest":                "VirtualMachine",
+		"RetrievePropertiesEx":         "PropertyCollector",
+		"ContinueRetrievePropertiesEx": "PropertyCollector",
+		"CancelRetrievePropertiesEx":   "PropertyCollector",
 	}
-	companion = map[string]string{"HostSystem": hostKind, "VirtualMachine": vmKind}
-	thisType  = regexp.MustCompile(`<(?:[A-Za-z_][\w.-]*:)?_this\b[^>]*?\stype\s*=\s*["'](HostSystem|VirtualMachine)["']`)
+	companion = map[string]string{"HostSystem": hostKind, "VirtualMachine": vmKind, "PropertyCollector": collectorKind}
+	thisType  = regexp.MustCompile(`<(?:[A-Za-z_][\w.-]*:)?_this\b[^>]*?\stype\s*=\s*["'](HostSystem|VirtualMachine|PropertyCollector)["']`)
 	typeFunc  = types.TypeFunc()
 )
 
@@ -251,6 +256,9 @@ func (f *front) rewrite(body []byte) []byte {
 		return body
 	}
 	kind := companion[m.This.Type]
+	if kind == collectorKind {
+		f.pager.companionFor(m.This.Value)
+	}
 	if simulator.Map.Get(types.ManagedObjectReference{Type: kind, Value: m.This.Value}) == nil {
 		return body
 	}

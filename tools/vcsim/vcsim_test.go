@@ -4,7 +4,7 @@ package main
 // HTTPS. vcsim keeps its inventory in a package global, so all tests share one
 // instance and each uses its own hosts and VMs; the vCenter test runs last.
 //
-//	GO111MODULE=off GOPATH=/usr/share/gocode:/tmp/pe-gopath go test ./tools/vcsim
+//	GO111MODULE=off GOFLAGS= GOPATH=/usr/share/gocode:/tmp/powerevents-servers/gopath GOCACHE=/tmp/powerevents-servers/gocache go test ./tools/vcsim
 
 import (
 	"context"
@@ -20,6 +20,7 @@ import (
 	"github.com/vmware/govmomi"
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/view"
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/soap"
@@ -329,6 +330,144 @@ func TestRewriteVariants(t *testing.T) {
 	other := strings.Replace(body, "ShutdownGuest", "RebootGuest", -1)
 	if string(fr.rewrite([]byte(other))) != other {
 		t.Fatal("rewrote a method we do not override")
+	}
+}
+
+// retrieveAll reads name of every host and VM through a ContainerView with
+// RetrievePropertiesEx(maxObjects) and returns the first page's result.
+func retrieveAll(t *testing.T, c *govmomi.Client, maxObjects int32) *types.RetrieveResult {
+	t.Helper()
+	ctx := context.Background()
+	v, err := view.NewManager(c.Client).CreateContainerView(ctx, c.ServiceContent.RootFolder, []string{"HostSystem", "VirtualMachine"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Destroy(ctx)
+	res, err := methods.RetrievePropertiesEx(ctx, c.Client, &types.RetrievePropertiesEx{
+		This: c.ServiceContent.PropertyCollector,
+		SpecSet: []types.PropertyFilterSpec{{
+			PropSet: []types.PropertySpec{{Type: "HostSystem", PathSet: []string{"name"}}, {Type: "VirtualMachine", PathSet: []string{"name"}}},
+			ObjectSet: []types.ObjectSpec{{Obj: v.Reference(), Skip: types.NewBool(true), SelectSet: []types.BaseSelectionSpec{
+				&types.TraversalSpec{Type: "ContainerView", Path: "view"},
+			}}},
+		}},
+		Options: types.RetrieveOptions{MaxObjects: maxObjects},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Returnval
+}
+
+func continueRetrieve(c *govmomi.Client, token string) (*types.RetrieveResult, error) {
+	res, err := methods.ContinueRetrievePropertiesEx(context.Background(), c.Client,
+		&types.ContinueRetrievePropertiesEx{This: c.ServiceContent.PropertyCollector, Token: token})
+	if err != nil {
+		return nil, err
+	}
+	return &res.Returnval, nil
+}
+
+func cancelRetrieve(c *govmomi.Client, token string) error {
+	_, err := methods.CancelRetrievePropertiesEx(context.Background(), c.Client,
+		&types.CancelRetrievePropertiesEx{This: c.ServiceContent.PropertyCollector, Token: token})
+	return err
+}
+
+func TestPaging(t *testing.T) {
+	c, _ := connect(t)
+	all := len(testInst.sim.hosts) + len(testInst.sim.vms) // 4 + 13
+	pager := testInst.server.Handler.(*front).pager
+
+	if r := retrieveAll(t, c, 0); len(r.Objects) != all || r.Token != "" {
+		t.Fatalf("no maxObjects: %d objects, token %q; want all %d, no token", len(r.Objects), r.Token, all)
+	}
+
+	// maxObjects 5: pages of 5, 5, 5, 2; a token while objects remain.
+	seen := map[string]bool{}
+	var sizes []int
+	r := retrieveAll(t, c, 5)
+	token := r.Token
+	for {
+		sizes = append(sizes, len(r.Objects))
+		for _, o := range r.Objects {
+			seen[o.Obj.Value] = true
+		}
+		if r.Token == "" {
+			break
+		}
+		var err error
+		if r, err = continueRetrieve(c, r.Token); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fmt.Sprint(sizes) != "[5 5 5 2]" || len(seen) != all {
+		t.Fatalf("pages %v, %d distinct objects; want [5 5 5 2], %d", sizes, len(seen), all)
+	}
+	_, err := continueRetrieve(c, token)
+	wantFault(t, err, "InvalidArgument") // used up
+	_, err = continueRetrieve(c, "no-such-token")
+	wantFault(t, err, "InvalidArgument")
+
+	// Cancel discards the rest; the token is then unknown.
+	r = retrieveAll(t, c, 10)
+	if err = cancelRetrieve(c, r.Token); err != nil {
+		t.Fatal(err)
+	}
+	_, err = continueRetrieve(c, r.Token)
+	wantFault(t, err, "InvalidArgument")
+	wantFault(t, cancelRetrieve(c, r.Token), "InvalidArgument")
+
+	// A token belongs to its session.
+	r = retrieveAll(t, c, 10)
+	other, _ := connect(t)
+	_, err = continueRetrieve(other, r.Token)
+	wantFault(t, err, "InvalidArgument")
+	if rest, err := continueRetrieve(c, r.Token); err != nil || len(rest.Objects) != all-10 || rest.Token != "" {
+		t.Fatalf("rest after another session's try: %v %v", rest, err)
+	}
+
+	// A collector of the client's own (CreatePropertyCollector) pages too.
+	own, err := methods.CreatePropertyCollector(context.Background(), c.Client,
+		&types.CreatePropertyCollector{This: c.ServiceContent.PropertyCollector})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared := c.ServiceContent.PropertyCollector
+	c.ServiceContent.PropertyCollector = own.Returnval
+	r = retrieveAll(t, c, 10)
+	if len(r.Objects) != 10 || r.Token == "" {
+		t.Fatalf("own collector: %d objects, token %q", len(r.Objects), r.Token)
+	}
+	c.ServiceContent.PropertyCollector = shared
+	_, err = continueRetrieve(c, r.Token) // another collector's token
+	wantFault(t, err, "InvalidArgument")
+	c.ServiceContent.PropertyCollector = own.Returnval
+	if rest, err := continueRetrieve(c, r.Token); err != nil || len(rest.Objects) != all-10 {
+		t.Fatalf("own collector, rest: %v %v", rest, err)
+	}
+	c.ServiceContent.PropertyCollector = shared
+
+	// -max-page caps pages whatever the client asks, and pages a request without maxObjects.
+	pager.mu.Lock()
+	pager.maxPage = 7
+	pager.mu.Unlock()
+	defer func() {
+		pager.mu.Lock()
+		pager.maxPage = 0
+		pager.mu.Unlock()
+	}()
+	for _, ask := range []int32{0, 100} {
+		r = retrieveAll(t, c, ask)
+		if len(r.Objects) != 7 || r.Token == "" {
+			t.Fatalf("max-page 7, maxObjects %d: %d objects, token %q", ask, len(r.Objects), r.Token)
+		}
+		if err = cancelRetrieve(c, r.Token); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r = retrieveAll(t, c, 3); len(r.Objects) != 3 {
+		t.Fatalf("max-page 7, maxObjects 3: %d objects", len(r.Objects))
 	}
 }
 
