@@ -1,10 +1,6 @@
 using System.Collections.Concurrent;
-using System.Net;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using PowerEvents.Contracts;
 using PowerEvents.Testing;
@@ -81,20 +77,7 @@ public sealed class BusRecorder : IAsyncDisposable
 
 public static class Hosts
 {
-    public static async Task<WebApplication> StartAsync(WebApplication app)
-    {
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
-        using var http = new HttpClient { BaseAddress = new Uri(address) };
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (DateTime.UtcNow < deadline)
-        {
-            if ((await http.GetAsync("/health/ready")).StatusCode == HttpStatusCode.OK)
-                return app;
-            await Task.Delay(100);
-        }
-        throw new TimeoutException($"{address}/health/ready not OK after 30 s");
-    }
+    public static Task<WebApplication> StartAsync(WebApplication app) => InProcessHost.StartAsync(app);
 
     public static async Task StopAsync(WebApplication app)
     {

@@ -4,9 +4,6 @@ using System.Net;
 using System.Net.Sockets;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using PowerEvents.Contracts;
 using PowerEvents.IloActuator;
@@ -123,11 +120,7 @@ public sealed class ActuatorOverRabbitMqTests(RabbitMqFixture rabbit)
             "--Bmc:RetryBaseDelay=00:00:00.200",
             .. bmcArgs,
         ]);
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
-        using var http = new HttpClient { BaseAddress = new Uri(address) };
-        await RedfishClientTests.Eventually(async () => (await http.GetAsync("/health/ready")).StatusCode == HttpStatusCode.OK, 30);
-        return app;
+        return await InProcessHost.StartAsync(app);
     }
 
     /// <summary>A bus of the test's own that collects the actuator's outcome events from a queue of its own.</summary>

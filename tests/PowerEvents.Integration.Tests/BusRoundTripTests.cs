@@ -1,9 +1,5 @@
-using System.Net;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using PowerEvents.AlarmEvaluator;
 using PowerEvents.Contracts;
@@ -20,11 +16,9 @@ public sealed class BusRoundTripTests(RabbitMqFixture rabbit, PostgresFixture po
     [Fact]
     public async Task A_sample_published_by_the_poller_host_reaches_the_evaluator_host_consumer()
     {
-        await using var poller = await StartAsync(SensorPollerHost.Build([.. rabbit.HostArgs, "--Urls=http://127.0.0.1:0"]));
-        await using var evaluator = await StartAsync(AlarmEvaluatorHost.Build([.. rabbit.HostArgs, .. postgres.HostArgs, "--Urls=http://127.0.0.1:0"]));
-
-        await WaitUntilReadyAsync(poller);
-        await WaitUntilReadyAsync(evaluator);
+        // Both hosts must report ready (bus connected; PostgreSQL answering for the evaluator) before the publish.
+        await using var poller = await InProcessHost.StartAsync(SensorPollerHost.Build([.. rabbit.HostArgs, "--Urls=http://127.0.0.1:0"]));
+        await using var evaluator = await InProcessHost.StartAsync(AlarmEvaluatorHost.Build([.. rabbit.HostArgs, .. postgres.HostArgs, "--Urls=http://127.0.0.1:0"]));
 
         var received = new ConsumedObserver<TemperatureSampled>();
         using var _ = evaluator.Services.GetRequiredService<IBus>().ConnectConsumeMessageObserver(received);
@@ -38,27 +32,7 @@ public sealed class BusRoundTripTests(RabbitMqFixture rabbit, PostgresFixture po
         Assert.Contains("alarm-evaluator-temperature-sampled", await rabbit.QueueNamesAsync());
     }
 
-    static async Task<WebApplication> StartAsync(WebApplication app)
-    {
-        await app.StartAsync();
-        return app;
-    }
 
-    static async Task WaitUntilReadyAsync(WebApplication app)
-    {
-        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
-        using var http = new HttpClient { BaseAddress = new Uri(address) };
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        HttpStatusCode status = default;
-        while (DateTime.UtcNow < deadline)
-        {
-            status = (await http.GetAsync("/health/ready")).StatusCode;
-            if (status == HttpStatusCode.OK)
-                return;
-            await Task.Delay(100);
-        }
-        Assert.Fail($"{address}/health/ready still answers {status} after 30 s");
-    }
 
     sealed class ConsumedObserver<T> : IConsumeMessageObserver<T>
         where T : class

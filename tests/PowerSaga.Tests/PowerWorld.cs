@@ -145,22 +145,7 @@ sealed class PowerWorld : IAsyncDisposable
         return environment;
     }
 
-    static async Task WaitUntilReadyAsync(WebApplication app)
-    {
-        var address = app.Urls.First();
-        await Eventually(async () =>
-        {
-            try
-            {
-                using var response = await Http.GetAsync(new Uri(new Uri(address), "/health/ready"));
-                return response.IsSuccessStatusCode;
-            }
-            catch (HttpRequestException)
-            {
-                return false;
-            }
-        }, TimeSpan.FromSeconds(60), "service ready");
-    }
+    static Task WaitUntilReadyAsync(WebApplication app) => InProcessHost.WaitUntilReadyAsync(app, TimeSpan.FromSeconds(60));
 
     public const string BmcUsername = "pe-ilo";
     public const string BmcPassword = "pe-ilo-secret";

@@ -1,10 +1,6 @@
 using System.Collections.Concurrent;
-using System.Net;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using PowerEvents.Contracts;
 using PowerEvents.Testing;
@@ -56,7 +52,7 @@ public sealed class ActuatorOverBusTests(RabbitMqFixture rabbit) : IAsyncLifetim
             });
         });
         await _bus.StartAsync();
-        await WaitUntilReadyAsync(_actuator);
+        await InProcessHost.WaitUntilReadyAsync(_actuator);
     }
 
     public async Task DisposeAsync()
@@ -228,19 +224,4 @@ public sealed class ActuatorOverBusTests(RabbitMqFixture rabbit) : IAsyncLifetim
         Assert.False(bool.Parse(Soap.Text(active, "returnval")));
     }
 
-    static async Task WaitUntilReadyAsync(WebApplication app)
-    {
-        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
-        using var http = new HttpClient { BaseAddress = new Uri(address) };
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        HttpStatusCode status = default;
-        while (DateTime.UtcNow < deadline)
-        {
-            status = (await http.GetAsync("/health/ready")).StatusCode;
-            if (status == HttpStatusCode.OK)
-                return;
-            await Task.Delay(100);
-        }
-        Assert.Fail($"{address}/health/ready still answers {status} after 30 s");
-    }
 }
