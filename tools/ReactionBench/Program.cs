@@ -66,11 +66,14 @@ try
     await bus.StartAsync();
     try
     {
+        // Host names widen past 99 hosts (esx-001…): take each cluster's host from vcsim itself.
+        var hostOf = (await http.GetFromJsonAsync<Inventory>(new Uri(vcsim.ControlUrl!, "/state")) ?? throw new InvalidOperationException("no /state"))
+            .Hosts.ToDictionary(h => h.Cluster, h => h.Name);
         var latencies = new List<double>();
         var seq = 0L;
         for (var c = 1; c <= clusters; c++)
         {
-            var host = $"esx-{c:00}.pe.test";
+            var host = hostOf[$"cluster{c}"];
             var publishedAt = DateTimeOffset.UtcNow;
             await bus.Publish(new TemperatureSampled("bench", $"bench-sensor-{c}", $"zone-{c}", 40.0, publishedAt, publishedAt));
             var (arrivedAt, last) = await FirstShutdownGuestAsync(http, vcsim.ControlUrl!, host, seq, TimeSpan.FromSeconds(30));
@@ -138,4 +141,6 @@ static async Task WaitReadyAsync(HttpClient http, string address)
 }
 
 sealed record State(List<Entry> Journal);
+sealed record Inventory(List<HostState> Hosts);
+sealed record HostState(string Name, string Cluster);
 sealed record Entry(long Seq, string Time, string Kind, string Name, string? Host, string Event);
