@@ -41,7 +41,7 @@ case "$action" in
     pe_log "excursion started in zone $zone: $PE_DEMO_SENSORS read ${celsius:-40} °C (AlarmRaised expected in ~15 s)" ;;
   end)
     set_sensors "${celsius:-24}"
-    pe_log "excursion ended in zone $zone: $PE_DEMO_SENSORS read ${celsius:-24} °C (AlarmCleared expected in ~15 s)" ;;
+    pe_log "excursion ended in zone $zone: $PE_DEMO_SENSORS read ${celsius:-24} °C (AlarmCleared expected in ~15 s; power-on once the cluster has been off for the minimum off time)" ;;
   status)
     key="$(cat "$root/.run/secrets/meraki_api_key")"
     curl -fsS -H "Authorization: Bearer $key" \

@@ -136,12 +136,16 @@ vcsim_control="http://127.0.0.1:$PE_VCSIM_CONTROL_PORT"
 mapfile -t hosts < <(curl -fsS "$vcsim_control/state" | python3 -c \
   'import json,sys; [print(h["name"]) for h in json.load(sys.stdin)["hosts"] if h.get("cluster")]')
 [ ${#hosts[@]} -gt 0 ] || pe_die "vcsim reports no cluster hosts at $vcsim_control/state"
-# Off at start: the simulator does not follow vcsim, and a power-on after a shutdown must find the BMC off.
+# On at start, as the hosts are; BmcFollower (below) turns a BMC Off when its host shuts down in vcsim, and the BMC
+# brings the host back in vcsim when the saga powers it on.
 REDFISH_SIM_Password="$(cat "$secrets/bmc_password")" start RedfishSimulator "$logs/RedfishSimulator.log" \
   dotnet "$(dll tools/RedfishSimulator PowerEvents.RedfishSimulator)" --Count="${#hosts[@]}" --BasePort="$PE_BMC_BASE_PORT" \
-  --VcsimControlUrl="$vcsim_control" --Username=powerevents --BootDelay=00:00:05 --InitialPowerState=Off
+  --VcsimControlUrl="$vcsim_control" --Username=powerevents --BootDelay=00:00:05 --InitialPowerState=On
 bmc_ready() { [ "$(grep -c '^REDFISH_READY ' "$logs/RedfishSimulator.log")" -ge "${#hosts[@]}" ]; }
 wait_for RedfishSimulator 60 bmc_ready
+mapfile -t bmc_map < <(grep '^REDFISH_READY ' "$logs/RedfishSimulator.log" | sed -n 's/.* url=\([^ ]*\).* vcsimHost=\([^ ]*\).*/\2=\1/p')
+start BmcFollower "$logs/BmcFollower.log" python3 -u "$root/scripts/bmc-follow-vcsim.py" "$vcsim_control" "${bmc_map[@]}"
+wait_for BmcFollower 30 grep -q '^following ' "$logs/BmcFollower.log"
 
 webhook_url="http://127.0.0.1:$PE_WEBHOOK_PORT"
 Receiver__SigningSecret="$(cat "$secrets/webhook_signing_secret")" start WebhookReceiver "$logs/WebhookReceiver.log" \
@@ -181,6 +185,15 @@ evaluator_env=(
   Power__Clusters__0__MaintenanceDeadline=00:02:00
   Power__Clusters__0__HostShutdownDeadline=00:02:00
   Power__Clusters__0__InventoryDeadline=00:00:30
+  # The power-on after the clear: 20 s after the shutdown completed at the earliest (5 min by default), hosts 5 s
+  # apart, vCenter polled every 3 s for the hosts coming back.
+  Power__Clusters__0__MinimumOffTime=00:00:20
+  Power__Clusters__0__PowerOnStagger=00:00:05
+  Power__Clusters__0__ReconnectPollInterval=00:00:03
+  Power__Clusters__0__HostPowerOnDeadline=00:02:00
+  Power__Clusters__0__HostReconnectDeadline=00:02:00
+  Power__Clusters__0__ExitMaintenanceDeadline=00:01:00
+  Power__Clusters__0__PowerOnTierDeadline=00:01:00
 )
 for i in "${!demo_sensors[@]}"; do evaluator_env+=("AlarmEvaluator__Zones__0__Sensors__$i=${demo_sensors[$i]}"); done
 vcenter_env=(
@@ -261,7 +274,8 @@ $bmc_listing  Webhook receiver        $webhook_url/control/received  (what the N
 Drive a thermal excursion in zone $demo_zone and watch what happens (in another terminal):
   scripts/timeline.sh            # alarm transitions, saga steps, webhooks, hosts — as they happen
   scripts/excursion.sh start     # the zone's sensors read 40 °C: AlarmRaised after ~15 s
-  scripts/excursion.sh end       # back to 24 °C: AlarmCleared after ~15 s
+  scripts/excursion.sh end       # back to 24 °C: AlarmCleared after ~15 s; once the cluster has been off 20 s,
+                                 # the BMCs power the hosts on, maintenance mode is left and the VMs that ran start again
 
 Press Ctrl-C to stop.
 INFO

@@ -13,6 +13,9 @@ public sealed class LocalSystemOptions
     public string Zone { get; init; } = "server-room";
     public string Cluster { get; init; } = "cluster1";
 
+    /// <summary>The cluster's <c>Power:Clusters:0:MinimumOffTime</c>: short, so a test sees the power-on soon after the clear.</summary>
+    public TimeSpan MinimumOffTime { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary>More environment for one service (e.g. <c>["AlarmEvaluator"] = { ["Power__DryRun"] = "true" }</c>); wins over the defaults.</summary>
     public IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> ServiceEnvironment { get; init; } =
         new Dictionary<string, IReadOnlyDictionary<string, string>>();
@@ -36,9 +39,17 @@ public sealed class LocalSystem : IAsyncDisposable
     readonly Dictionary<string, ServiceProcess> _services = [];
     readonly string _secrets = Directory.CreateTempSubdirectory("pe-local-system-").FullName;
     readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(10) };
+    readonly HttpClient _bmcHttp;
+    Uri _vcsimControl = null!;
 
     LocalSystem()
     {
+        // The BMC simulators' control API on their HTTPS port: their certificates are pinned from the ready lines.
+        _bmcHttp = new HttpClient(new HttpClientHandler
+        {
+            ServerCertificateCustomValidationCallback = (_, certificate, _, _) => certificate is not null && Bmcs.Any(b =>
+                string.Equals(b.Fingerprint.Replace(":", "", StringComparison.Ordinal), certificate.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256), StringComparison.OrdinalIgnoreCase)),
+        }) { Timeout = TimeSpan.FromSeconds(10) };
     }
 
     public Uri MerakiUrl { get; private set; } = null!;
@@ -87,6 +98,7 @@ public sealed class LocalSystem : IAsyncDisposable
             new Dictionary<string, string> { ["Receiver__SigningSecret"] = signingSecret }));
 
         var control = options.Vcsim.ControlUrl ?? throw new InvalidOperationException("Start vcsim with -control 127.0.0.1:0 for a LocalSystem.");
+        _vcsimControl = control;
         using var vcsimState = JsonDocument.Parse(await _http.GetStringAsync(new Uri(control, "state")));
         var hosts = vcsimState.RootElement.GetProperty("hosts").EnumerateArray()
             .Where(h => h.GetProperty("cluster").GetString() == options.Cluster).Select(h => h.GetProperty("name").GetString()!).ToList();
@@ -95,7 +107,9 @@ public sealed class LocalSystem : IAsyncDisposable
         var bmcArgs = new List<string>();
         for (var i = 0; i < hosts.Count; i++)
             bmcArgs.AddRange([$"--Bmcs:{i}:Name={hosts[i]}", $"--Bmcs:{i}:VcsimHost={hosts[i]}", $"--Bmcs:{i}:Port=0",
-                $"--Bmcs:{i}:Username=powerevents", $"--Bmcs:{i}:VcsimControlUrl={control}", $"--Bmcs:{i}:BootDelay=00:00:01"]);
+                $"--Bmcs:{i}:Username=powerevents", $"--Bmcs:{i}:VcsimControlUrl={control}", $"--Bmcs:{i}:BootDelay=00:00:01",
+                // The hosts run: so do their servers. After a shutdown through vCenter see BmcsFollowHostsOffAsync.
+                $"--Bmcs:{i}:InitialPowerState=On"]);
         // The password through the environment, not the command line (visible in ps).
         var bmcs = Track(ToolProcess.Start("RedfishSimulator", bmcArgs,
             Enumerable.Range(0, hosts.Count).ToDictionary(i => $"REDFISH_SIM_Bmcs__{i}__Password", _ => bmcPassword)));
@@ -151,6 +165,8 @@ public sealed class LocalSystem : IAsyncDisposable
                 ["AlarmEvaluator__OutboxInterval"] = "00:00:01",
                 ["Power__Clusters__0__Name"] = options.Cluster,
                 ["Power__Clusters__0__Zone"] = options.Zone,
+                ["Power__Clusters__0__MinimumOffTime"] = options.MinimumOffTime.ToString("c", System.Globalization.CultureInfo.InvariantCulture),
+                ["Power__Clusters__0__ReconnectPollInterval"] = "00:00:00.500",
             },
             "VCenterActuator" => new Dictionary<string, string>
             {
@@ -195,6 +211,25 @@ public sealed class LocalSystem : IAsyncDisposable
                 new { networkId = Network, celsius, reportEverySeconds = 1 });
             response.EnsureSuccessStatusCode();
         }
+    }
+
+    /// <summary>
+    /// A real BMC reports Off once its server shut down (ESXi shut down through vCenter); the simulators do not see
+    /// that, so they are told: every BMC whose host vcsim shows powered off now reports Off. Returns those hosts.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> BmcsFollowHostsOffAsync()
+    {
+        using var state = JsonDocument.Parse(await _http.GetStringAsync(new Uri(_vcsimControl, "state")));
+        var off = state.RootElement.GetProperty("hosts").EnumerateArray()
+            .Where(h => h.GetProperty("powerState").GetString() != "poweredOn").Select(h => h.GetProperty("name").GetString()!).ToHashSet();
+        var followed = new List<string>();
+        foreach (var bmc in Bmcs.Where(b => off.Contains(b.Host)))
+        {
+            using var response = await _bmcHttp.PostAsJsonAsync(new Uri(bmc.Url, "control/power"), new { state = "Off" });
+            response.EnsureSuccessStatusCode();
+            followed.Add(bmc.Host);
+        }
+        return followed;
     }
 
     /// <summary>What the receiver got so far, in order: each call's generic payload and the receiver's signature verdict.</summary>
@@ -260,6 +295,7 @@ public sealed class LocalSystem : IAsyncDisposable
         foreach (var tool in _tools)
             await tool.DisposeAsync();
         _http.Dispose();
+        _bmcHttp.Dispose();
         Directory.Delete(_secrets, recursive: true);
     }
 }
