@@ -206,7 +206,7 @@ public static class RedfishEndpoints
         }
 
         var header = context.Request.Headers.Authorization.ToString();
-        if (header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
+        if (bmc.Options.BasicAuth && header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
         {
             try
             {

@@ -57,6 +57,9 @@ public sealed class SimulatedBmcOptions
     /// <summary>False: no SessionService and no <c>Links.Sessions</c> (HTTP Basic only), as several non-HPE BMCs and emulators.</summary>
     public bool? SessionService { get; set; }
 
+    /// <summary>False: HTTP Basic is refused (401), only sessions work (a BMC with Basic turned off).</summary>
+    public bool BasicAuth { get; set; } = true;
+
     /// <summary>How a chunked request body (no <c>Content-Length</c>) is treated; the profile's when null.</summary>
     public ChunkedBodyHandling? ChunkedBodies { get; set; }
 
