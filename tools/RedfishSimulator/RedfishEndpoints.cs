@@ -300,7 +300,7 @@ public static class RedfishEndpoints
         var resetType = value.GetValue<string>();
         if (!profile.ResetTypes.Contains(resetType, StringComparer.Ordinal))
         {
-            await ErrorAsync(context, bmc, 400, profile.Errors == ErrorStyle.Dmtf ? profile.BaseMessage("ActionParameterValueNotInList") : profile.VendorMessage("ActionParameterValueNotInList"), resetType, "ResetType", "ComputerSystem.Reset");
+            await ErrorAsync(context, bmc, 400, profile.Errors == ErrorStyle.Dmtf ? profile.BaseMessage(profile.ResetTypeNotInList) : profile.VendorMessage(profile.ResetTypeNotInList), resetType, "ResetType", "ComputerSystem.Reset");
             return;
         }
         var on = bmc.PowerState is "On" or "PoweringOn";

@@ -78,6 +78,9 @@ public sealed record VendorProfile
     public string OnWhileOnMessage { get; init; } = "InvalidOperationForSystemState";
     public bool OnWhileOnVendorMessage { get; init; } = true;
 
+    /// <summary>The message (without registry) for a reset type the system does not offer.</summary>
+    public string ResetTypeNotInList { get; init; } = "ActionParameterValueNotInList";
+
     public BootProgressStyle BootProgress { get; init; }
     public string AuthRealm { get; init; } = "Redfish";
 
@@ -121,6 +124,7 @@ public sealed record VendorProfile
             ResetTypes = ["On", "ForceOff", "GracefulRestart", "GracefulShutdown", "PushPowerButton", "Nmi"],
             ChunkedBodies = ChunkedBodyHandling.LengthRequired, BaseRegistry = "Base.1.0", VendorRegistry = "IDRAC.1.6",
             OnWhileOnStatus = 409, OnWhileOnMessage = "PSU501", MaxSessions = 6, AuthRealm = "RedfishService",
+            ResetTypeNotInList = "PropertyValueNotInList",
         },
         new VendorProfile
         {
@@ -129,7 +133,7 @@ public sealed record VendorProfile
             ResetTypes = ["On", "ForceOff", "ForceRestart", "GracefulShutdown", "PushPowerButton", "Nmi"],
             ChunkedBodies = ChunkedBodyHandling.LengthRequired, BaseRegistry = "Base.1.12", VendorRegistry = "IDRAC.2.8",
             OnWhileOnStatus = 409, OnWhileOnMessage = "PSU501", MaxSessions = 8, BootProgress = BootProgressStyle.DmtfBootProgress,
-            AuthRealm = "RedfishService",
+            AuthRealm = "RedfishService", ResetTypeNotInList = "PropertyValueNotInList",
         },
         new VendorProfile
         {
