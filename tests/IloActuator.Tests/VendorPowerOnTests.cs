@@ -142,7 +142,7 @@ public sealed class VendorPowerOnTests
         var result = await actuator.Redfish.PowerOnAsync(Bmcs.Host("esx-09", server), CancellationToken.None);
 
         Outcomes.Expect(PowerOnOutcome.Failed, result);
-        Assert.Contains($"esx-09: the BMC at {server.BaseUrl} answered 401 Unauthorized to GET /redfish/v1/Systems", result.Reason, StringComparison.Ordinal);
+        Assert.Contains($"esx-09: the BMC at {server.BaseUrl} answered 401 Unauthorized to GET /redfish/v1/Systems Base.1.13.ResourceAtUriUnauthorized", result.Reason, StringComparison.Ordinal);
         Assert.Contains("refused the credentials of user 'Administrator' with HTTP Basic", result.Reason, StringComparison.Ordinal);
         Assert.Contains("because the service root offers no sessions", result.Reason, StringComparison.Ordinal);
         Assert.DoesNotContain(Bmcs.Password, result.Reason, StringComparison.Ordinal);
@@ -187,11 +187,20 @@ public sealed class VendorPowerOnTests
     public void PushPowerButton_is_only_chosen_for_a_system_that_is_Off(string[]? advertised, string state, string? expected) =>
         Assert.Equal(expected, RedfishClient.ChooseResetType(advertised, state));
 
-    [Fact]
-    public async Task Retry_After_on_503_is_honoured_before_the_next_attempt()
+    [Theory]
+    [InlineData(503)]
+    [InlineData(429)]
+    public async Task Retry_After_is_honoured_before_the_next_attempt(int status)
     {
         await using var server = await Bmcs.StartAsync();
-        server.Bmc.Unavailable = true;
+        void Outage(bool on)
+        {
+            if (status == 503)
+                server.Bmc.Unavailable = on;
+            else
+                server.Bmc.TooManyRequests = on;
+        }
+        Outage(true);
         var options = Bmcs.FastOptions();
         options.RetryBaseDelay = TimeSpan.FromMilliseconds(20);
         using var actuator = new Bmcs.Actuator(options);
@@ -201,7 +210,7 @@ public sealed class VendorPowerOnTests
         var powerOn = actuator.Redfish.PowerOnAsync(Bmcs.Host("esx-01", server), CancellationToken.None);
         await RedfishClientTests.Eventually(() => server.Bmc.Requests.Count >= 1);
         await Task.Delay(300);
-        server.Bmc.Unavailable = false;
+        Outage(false);
         var result = await powerOn;
 
         Outcomes.Expect(PowerOnOutcome.PoweredOn, result);

@@ -30,6 +30,7 @@ public static class ControlEndpoints
         {
             if (request.Hang is { } hang) bmc.Hang = hang;
             if (request.Unavailable is { } unavailable) bmc.Unavailable = unavailable;
+            if (request.TooManyRequests is { } tooMany) bmc.TooManyRequests = tooMany;
             if (request.NeverBoots is { } neverBoots) bmc.NeverBoots = neverBoots;
             if (request.FailNextRequests is { } fail) bmc.FailNextRequests = fail;
             if (request.StaleOffReads is { } stale) bmc.StaleOffReads = stale;
@@ -59,7 +60,7 @@ public static class ControlEndpoints
 
     public sealed record PowerRequest(string State);
     public sealed record BootDelayRequest(TimeSpan BootDelay);
-    public sealed record FaultsRequest(bool? Hang, bool? Unavailable, bool? NeverBoots, int? FailNextRequests, int? StaleOffReads, string? Password, string? RedirectTo);
+    public sealed record FaultsRequest(bool? Hang, bool? Unavailable, bool? TooManyRequests, bool? NeverBoots, int? FailNextRequests, int? StaleOffReads, string? Password, string? RedirectTo);
     public sealed record OccupyRequest(int Count);
 }
 

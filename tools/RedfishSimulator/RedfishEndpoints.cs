@@ -63,6 +63,14 @@ public static class RedfishEndpoints
             return;
         }
 
+        if (bmc.TooManyRequests)
+        {
+            bmc.Record(method, path, "none");
+            context.Response.Headers.RetryAfter = profile.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            context.Response.StatusCode = 429;
+            return;
+        }
+
         if (bmc.TakeFailure())
         {
             bmc.Record(method, path, "none");
@@ -106,7 +114,7 @@ public static class RedfishEndpoints
         if (auth == "none")
         {
             context.Response.Headers.WWWAuthenticate = $"Basic realm=\"{profile.AuthRealm}\"";
-            await ErrorAsync(context, bmc, 401, profile.BaseMessage(profile.SessionService ? "NoValidSession" : "InsufficientPrivilege"));
+            await ErrorAsync(context, bmc, 401, profile.BaseMessage(profile.SessionService ? "NoValidSession" : "ResourceAtUriUnauthorized"));
             return;
         }
 

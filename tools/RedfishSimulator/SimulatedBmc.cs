@@ -51,6 +51,9 @@ public sealed class SimulatedBmc
     /// <summary>Every Redfish request answers 503 (service temporarily unavailable).</summary>
     public bool Unavailable { get; set; }
 
+    /// <summary>Every Redfish request answers 429 (too many requests), with <c>Retry-After</c>.</summary>
+    public bool TooManyRequests { get; set; }
+
     /// <summary>An accepted power-on never completes: the system stays <c>PoweringOn</c>.</summary>
     public bool NeverBoots { get; set; }
 
