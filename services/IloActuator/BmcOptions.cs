@@ -46,6 +46,12 @@ public sealed class BmcOptions : IValidatableObject
 
 public enum BmcAuthMode
 {
+    /// <summary>
+    /// A Redfish session where the service root offers one (<c>Links.Sessions</c>), HTTP Basic where it does not and
+    /// when the BMC's session table is full (<c>SessionLimitExceeded</c>); the outcome's reason says which and why.
+    /// </summary>
+    Auto,
+
     /// <summary>Redfish session (POST SessionService/Sessions, X-Auth-Token, DELETE when done): what HPE recommends.</summary>
     Session,
 
@@ -66,7 +72,7 @@ public sealed class BmcHostOptions : IValidatableObject
     /// <summary>The ComputerSystem's id (iLO: <c>1</c>); empty to take the only member of <c>/redfish/v1/Systems</c>.</summary>
     public string? SystemId { get; set; }
 
-    public BmcAuthMode AuthMode { get; set; } = BmcAuthMode.Session;
+    public BmcAuthMode AuthMode { get; set; } = BmcAuthMode.Auto;
 
     public string? Username { get; set; }
 

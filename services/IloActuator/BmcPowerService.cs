@@ -7,7 +7,8 @@ namespace PowerEvents.IloActuator;
 /// <summary>The actuator's port: power a host on (Redfish, else or after it Wake-on-LAN) or read its power state.</summary>
 public interface IBmcClient
 {
-    Task<PowerOnResult> PowerOnAsync(string host, CancellationToken cancellationToken);
+    /// <param name="progress">Told of each boot stage the BMC reports while the host powers on (where it reports any).</param>
+    Task<PowerOnResult> PowerOnAsync(string host, CancellationToken cancellationToken, Func<BootProgress, CancellationToken, Task>? progress = null);
 
     Task<HostPowerState> ReadPowerStateAsync(string host, CancellationToken cancellationToken);
 }
@@ -26,7 +27,8 @@ public sealed class BmcPowerService(
 {
     readonly ConcurrentDictionary<string, SemaphoreSlim> _hostLocks = new(StringComparer.OrdinalIgnoreCase);
 
-    public async Task<PowerOnResult> PowerOnAsync(string hostName, CancellationToken cancellationToken)
+    public async Task<PowerOnResult> PowerOnAsync(string hostName, CancellationToken cancellationToken,
+        Func<BootProgress, CancellationToken, Task>? progress = null)
     {
         if (Find(hostName) is not { } host)
             return new PowerOnResult(PowerOnOutcome.Failed,
@@ -40,7 +42,7 @@ public sealed class BmcPowerService(
                 return await WakeAsync(host, null, cancellationToken);
 
             logger.LogInformation("{Host}: powering on through the BMC at {Url} ({AuthMode} authentication)", host.Name, host.Url, host.AuthMode);
-            var result = await redfish.PowerOnAsync(host, cancellationToken);
+            var result = await redfish.PowerOnAsync(host, cancellationToken, progress);
             if (result.Outcome == PowerOnOutcome.Failed && host.FallbackToWakeOnLan)
                 return await WakeAsync(host, result.Reason, cancellationToken);
             if (result.Outcome != PowerOnOutcome.Failed)

@@ -98,6 +98,33 @@ public sealed class ActuatorOverRabbitMqTests(RabbitMqFixture rabbit)
         Assert.Equal(0, off.Bmc.ActiveSessions);
     }
 
+    [Fact]
+    public async Task Boot_progress_reported_by_the_BMC_is_published_while_the_host_powers_on()
+    {
+        await using var hpe = await Bmcs.StartAsync(o => { o.Name = "esx-01"; o.Profile = "ilo5"; o.BootDelay = TimeSpan.FromSeconds(1.5); });
+        await using var dell = await Bmcs.StartAsync(o => { o.Name = "esx-02"; o.Profile = "idrac9"; o.BootDelay = TimeSpan.FromSeconds(1.5); });
+        await using var actuator = await StartActuatorAsync([.. HostArgs(0, "esx-01", hpe), .. HostArgs(1, "esx-02", dell)]);
+        await using var bus = await OutcomeBus.StartAsync(rabbit);
+
+        var runId = Guid.NewGuid();
+        await bus.Bus.Publish(new PowerOnRequested(runId, "cluster1", "esx-01"));
+        await bus.Bus.Publish(new PowerOnRequested(runId, "cluster1", "esx-02"));
+        var hpeDone = await bus.WaitAsync<HostPowerOnCompleted>(m => m.RunId == runId && m.Host == "esx-01");
+        var dellDone = await bus.WaitAsync<HostPowerOnCompleted>(m => m.RunId == runId && m.Host == "esx-02");
+        var hpePost = await bus.WaitAsync<HostBootProgressReported>(m => m.RunId == runId && m.Host == "esx-01" && m.Stage == "POST");
+        var hpeOs = await bus.WaitAsync<HostBootProgressReported>(m => m.RunId == runId && m.Host == "esx-01" && m.Stage == "booting OS");
+        var dellPost = await bus.WaitAsync<HostBootProgressReported>(m => m.RunId == runId && m.Host == "esx-02" && m.Stage == "POST");
+
+        Assert.Equal(PowerOnOutcome.PoweredOn, hpeDone.Outcome);
+        Assert.Equal(PowerOnOutcome.PoweredOn, dellDone.Outcome);
+        Assert.StartsWith("Oem.Hpe.PostState InPost", hpePost.BmcState, StringComparison.Ordinal);
+        Assert.Equal("Oem.Hpe.PostState FinishedPost", hpeOs.BmcState);
+        Assert.StartsWith("BootProgress.LastState ", dellPost.BmcState, StringComparison.Ordinal);
+        Assert.Equal("cluster1", hpePost.Cluster);
+        // Published as it happened, not held back until the power-on's outcome.
+        Assert.True(hpePost.ReportedAt < hpeOs.ReportedAt && hpeOs.ReportedAt <= hpeDone.CompletedAt, "stages out of order");
+    }
+
     static IEnumerable<string> HostArgs(int index, string name, BmcServer server) =>
     [
         $"--Bmc:Hosts:{index}:Name={name}",
@@ -145,6 +172,7 @@ public sealed class ActuatorOverRabbitMqTests(RabbitMqFixture rabbit)
                     e.AutoDelete = true;
                     e.Handler<HostPowerOnCompleted>(context => { outcomes._received.Enqueue(context.Message); return Task.CompletedTask; });
                     e.Handler<HostPowerStateReported>(context => { outcomes._received.Enqueue(context.Message); return Task.CompletedTask; });
+                    e.Handler<HostBootProgressReported>(context => { outcomes._received.Enqueue(context.Message); return Task.CompletedTask; });
                 });
             });
             await outcomes.Bus.StartAsync();

@@ -92,14 +92,14 @@ public sealed class RedfishClientTests
     }
 
     [Fact]
-    public async Task When_every_session_slot_is_taken_the_login_is_retried_then_fails_with_the_session_limit()
+    public async Task In_Session_mode_a_full_session_table_is_retried_then_fails_with_the_session_limit()
     {
         await using var server = await Bmcs.StartAsync(o => o.MaxSessions = 2);
         server.Bmc.OccupySession();
         server.Bmc.OccupySession();
         using var actuator = new Bmcs.Actuator(Bmcs.FastOptions());
 
-        var result = await actuator.Redfish.PowerOnAsync(Bmcs.Host("esx-01", server), CancellationToken.None);
+        var result = await actuator.Redfish.PowerOnAsync(Bmcs.Host("esx-01", server, h => h.AuthMode = BmcAuthMode.Session), CancellationToken.None);
 
         Outcomes.Expect(PowerOnOutcome.Failed, result);
         Assert.Contains("no free session", result.Reason, StringComparison.Ordinal);
@@ -152,7 +152,7 @@ public sealed class RedfishClientTests
         var result = await actuator.Redfish.PowerOnAsync(Bmcs.Host("esx-01", server), CancellationToken.None);
 
         Outcomes.Expect(PowerOnOutcome.Failed, result);
-        Assert.Contains("did not report PowerState On within 00:00:01.5", result.Reason, StringComparison.Ordinal);
+        Assert.Contains($"esx-01: the BMC at {server.BaseUrl} did not report PowerState On within 00:00:01.5", result.Reason, StringComparison.Ordinal);
         Assert.Contains("last PowerState: PoweringOn", result.Reason, StringComparison.Ordinal);
         Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(1.4), TimeSpan.FromSeconds(8));
         Assert.Equal(0, server.Bmc.ActiveSessions);
@@ -206,7 +206,7 @@ public sealed class RedfishClientTests
     }
 
     [Fact]
-    public async Task A_system_that_does_not_offer_ResetType_On_fails_without_a_reset()
+    public async Task A_system_that_offers_no_reset_type_that_powers_on_fails_without_a_reset()
     {
         await using var server = await Bmcs.StartAsync(o => o.AllowableResetTypes = ["ForceOff", "ForceRestart"]);
         using var actuator = new Bmcs.Actuator(Bmcs.FastOptions());
@@ -214,7 +214,7 @@ public sealed class RedfishClientTests
         var result = await actuator.Redfish.PowerOnAsync(Bmcs.Host("esx-01", server), CancellationToken.None);
 
         Outcomes.Expect(PowerOnOutcome.Failed, result);
-        Assert.Contains("does not offer ResetType On", result.Reason, StringComparison.Ordinal);
+        Assert.Contains("offers no reset type that powers /redfish/v1/Systems/1 on (it allows ForceOff, ForceRestart", result.Reason, StringComparison.Ordinal);
         Assert.Empty(server.Bmc.ResetRequests);
         Assert.Equal(0, server.Bmc.ActiveSessions);
     }
@@ -230,7 +230,7 @@ public sealed class RedfishClientTests
         var poweredOn = await actuator.Redfish.PowerOnAsync(Bmcs.Host("esx-02", offersOn), CancellationToken.None);
 
         Outcomes.Expect(PowerOnOutcome.Failed, refused);
-        Assert.Contains("does not offer ResetType On", refused.Reason, StringComparison.Ordinal);
+        Assert.Contains("offers no reset type that powers", refused.Reason, StringComparison.Ordinal);
         Assert.Empty(server.Bmc.ResetRequests);
         Outcomes.Expect(PowerOnOutcome.PoweredOn, poweredOn);
         Assert.Contains(offersOn.Bmc.Requests, r => r.Path == "/redfish/v1/Systems/1/ResetActionInfo");

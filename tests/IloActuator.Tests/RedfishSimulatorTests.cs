@@ -127,11 +127,12 @@ public sealed class RedfishSimulatorTests
         return system.RootElement.GetProperty("PowerState").GetString();
     }
 
-    internal static HttpClient Client(BmcServer server, bool basic = false)
+    internal static HttpClient Client(BmcServer server, bool basic = false, bool followRedirects = true)
     {
         var fingerprint = server.Fingerprint!.Replace(":", "", StringComparison.Ordinal);
         var http = new HttpClient(new HttpClientHandler
         {
+            AllowAutoRedirect = followRedirects,
             ServerCertificateCustomValidationCallback = (_, certificate, _, _) =>
                 certificate is not null && certificate.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256) == fingerprint,
         })

@@ -16,8 +16,8 @@ public sealed class RedfishtoolCrossCheckTests
     {
         await using var server = await Bmcs.StartAsync();
 
-        var (readCode, system) = await RedfishtoolAsync(server, Bmcs.Password, "Systems", "-I", "1", "get");
-        var (resetCode, _) = await RedfishtoolAsync(server, Bmcs.Password, "Systems", "-I", "1", "reset", "On");
+        var (readCode, system) = await RedfishtoolAsync(server, Bmcs.Password, "Session", "Systems", "-I", "1", "get");
+        var (resetCode, _) = await RedfishtoolAsync(server, Bmcs.Password, "Session", "Systems", "-I", "1", "reset", "On");
 
         Assert.True(readCode == 0, system);
         using var json = JsonDocument.Parse(system);
@@ -28,22 +28,53 @@ public sealed class RedfishtoolCrossCheckTests
         Assert.Equal(0, server.Bmc.ActiveSessions);
     }
 
+    public static TheoryData<string> Profiles => [.. PowerEvents.RedfishSimulator.VendorProfile.All.Keys];
+
+    /// <summary>
+    /// Every vendor profile as redfishtool sees it: the Systems collection and the system parse, and a reset On
+    /// goes through (with a session where the profile has a SessionService, else Basic; following any redirect).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Profiles))]
+    public async Task DMTFs_redfishtool_reads_and_powers_on_every_vendor_profile(string profile)
+    {
+        await using var server = await Bmcs.StartAsync(o => o.Profile = profile);
+        var bmc = server.Bmc.Profile;
+        var auth = bmc.SessionService ? "Session" : "Basic";
+
+        var (listCode, collection) = await RedfishtoolAsync(server, Bmcs.Password, auth, "Systems");
+        var (readCode, system) = await RedfishtoolAsync(server, Bmcs.Password, auth, "Systems", "-I", bmc.SystemId, "get");
+        var (resetCode, resetOutput) = await RedfishtoolAsync(server, Bmcs.Password, auth, "Systems", "-I", bmc.SystemId, "reset", "On");
+
+        Assert.True(listCode == 0, collection);
+        using var members = JsonDocument.Parse(collection);
+        Assert.Equal(1, members.RootElement.GetProperty("Members@odata.count").GetInt32());
+        Assert.True(readCode == 0, system);
+        using var json = JsonDocument.Parse(system);
+        Assert.Equal(bmc.SystemId, json.RootElement.GetProperty("Id").GetString());
+        Assert.Equal("Off", json.RootElement.GetProperty("PowerState").GetString());
+        Assert.True(resetCode == 0, resetOutput);
+        Assert.Equal(["On"], server.Bmc.ResetRequests);
+        Assert.Equal(0, server.Bmc.ChunkedRequests);
+        Assert.Equal(0, server.Bmc.ActiveSessions);
+    }
+
     [Fact]
     public async Task DMTFs_redfishtool_is_refused_with_a_wrong_password()
     {
         await using var server = await Bmcs.StartAsync();
 
-        var (code, output) = await RedfishtoolAsync(server, "wrong", "Systems", "-I", "1", "get");
+        var (code, output) = await RedfishtoolAsync(server, "wrong", "Session", "Systems", "-I", "1", "get");
 
         Assert.NotEqual(0, code);
         Assert.Contains("401", output, StringComparison.Ordinal);
         Assert.Equal(1, server.Bmc.LoginFailures);
     }
 
-    static async Task<(int Code, string Output)> RedfishtoolAsync(PowerEvents.RedfishSimulator.BmcServer server, string password, params string[] command)
+    static async Task<(int Code, string Output)> RedfishtoolAsync(PowerEvents.RedfishSimulator.BmcServer server, string password, string auth, params string[] command)
     {
         var info = new ProcessStartInfo("redfishtool") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { "-r", $"{server.BaseUrl.Host}:{server.BaseUrl.Port}", "-u", Bmcs.Username, "-p", password, "-S", "Always", "-A", "Session", "-T", "10" })
+        foreach (var arg in new[] { "-r", $"{server.BaseUrl.Host}:{server.BaseUrl.Port}", "-u", Bmcs.Username, "-p", password, "-S", "Always", "-A", auth, "-T", "10" })
             info.ArgumentList.Add(arg);
         foreach (var arg in command)
             info.ArgumentList.Add(arg);

@@ -30,10 +30,12 @@ public static class ControlEndpoints
         {
             if (request.Hang is { } hang) bmc.Hang = hang;
             if (request.Unavailable is { } unavailable) bmc.Unavailable = unavailable;
+            if (request.TooManyRequests is { } tooMany) bmc.TooManyRequests = tooMany;
             if (request.NeverBoots is { } neverBoots) bmc.NeverBoots = neverBoots;
             if (request.FailNextRequests is { } fail) bmc.FailNextRequests = fail;
             if (request.StaleOffReads is { } stale) bmc.StaleOffReads = stale;
             if (request.Password is { } password) bmc.Password = password;
+            if (request.RedirectTo is { } redirect) bmc.RedirectTo = redirect.Length == 0 ? null : new Uri(redirect);
             return Results.Json(Snapshot(bmc));
         });
 
@@ -54,15 +56,15 @@ public static class ControlEndpoints
     public static BmcSnapshot Snapshot(SimulatedBmc bmc) => new(
         bmc.Options.Name, bmc.PowerState, bmc.ActiveSessions, bmc.SessionsCreated, bmc.SessionsDeleted,
         bmc.PeakSessions, bmc.LoginFailures, bmc.ResetRequests, bmc.VcsimNotifications, bmc.LastVcsimError,
-        bmc.Hang, bmc.Unavailable, bmc.NeverBoots, bmc.BootDelay);
+        bmc.Hang, bmc.Unavailable, bmc.NeverBoots, bmc.BootDelay, bmc.Profile.Key, bmc.ChunkedRequests, bmc.RedirectTo);
 
     public sealed record PowerRequest(string State);
     public sealed record BootDelayRequest(TimeSpan BootDelay);
-    public sealed record FaultsRequest(bool? Hang, bool? Unavailable, bool? NeverBoots, int? FailNextRequests, int? StaleOffReads, string? Password);
+    public sealed record FaultsRequest(bool? Hang, bool? Unavailable, bool? TooManyRequests, bool? NeverBoots, int? FailNextRequests, int? StaleOffReads, string? Password, string? RedirectTo);
     public sealed record OccupyRequest(int Count);
 }
 
 public sealed record BmcSnapshot(
     string Name, string PowerState, int ActiveSessions, int SessionsCreated, int SessionsDeleted, int PeakSessions,
     int LoginFailures, IReadOnlyList<string> ResetRequests, int VcsimNotifications, string? LastVcsimError,
-    bool Hang, bool Unavailable, bool NeverBoots, TimeSpan BootDelay);
+    bool Hang, bool Unavailable, bool NeverBoots, TimeSpan BootDelay, string Profile, int ChunkedRequests, Uri? RedirectTo);

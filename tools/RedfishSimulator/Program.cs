@@ -41,7 +41,7 @@ try
         servers.Add(server);
         // The line scripts and tests wait for; one per BMC.
         Console.WriteLine($"REDFISH_READY name={options.Name} url={server.BaseUrl} user={options.Username} " +
-            $"fingerprint={server.Fingerprint ?? "-"} vcsimHost={options.VcsimHost ?? "-"}");
+            $"fingerprint={server.Fingerprint ?? "-"} vcsimHost={options.VcsimHost ?? "-"} profile={server.Bmc.Profile.Key}");
     }
     await stop.Task;
 }

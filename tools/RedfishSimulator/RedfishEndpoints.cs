@@ -5,16 +5,16 @@ using System.Text.Json.Nodes;
 namespace PowerEvents.RedfishSimulator;
 
 /// <summary>
-/// The Redfish resources of one BMC, shaped as DMTF's schema and as HPE iLO answers them: the service root,
-/// the Systems collection, a ComputerSystem with its <c>#ComputerSystem.Reset</c> action, the SessionService
-/// with X-Auth-Token sessions (limited in number, timing out), HTTP Basic, and iLO's error bodies
-/// (<c>error.code = iLO.0.10.ExtendedInfo</c> with the message ids in <c>@Message.ExtendedInfo</c>).
+/// The Redfish resources of one BMC, shaped as DMTF's schema and as the chosen vendor answers them
+/// (<see cref="VendorProfile"/>): the service root, the Systems collection, a ComputerSystem with its
+/// <c>#ComputerSystem.Reset</c> action and boot progress, the SessionService with X-Auth-Token sessions (limited in
+/// number, timing out) where the vendor has one, HTTP Basic, the vendor's error bodies and message registries, and
+/// the web server's quirks (chunked bodies refused, trailing-slash redirects, URI case).
 /// </summary>
 public static class RedfishEndpoints
 {
-    // Registry versions as an iLO 5 2.x firmware reports them.
-    public const string Base = "Base.1.4";
-    public const string Ilo = "iLO.2.16";
+    const string SessionsPath = "/redfish/v1/SessionService/Sessions";
+    const string SystemsPrefix = "/redfish/v1/Systems/";
 
     public static void MapRedfish(this WebApplication app, SimulatedBmc bmc)
     {
@@ -24,7 +24,9 @@ public static class RedfishEndpoints
 
     static async Task HandleAsync(HttpContext context, SimulatedBmc bmc, string rawPath)
     {
-        var path = "/redfish/" + rawPath.Trim('/');
+        var profile = bmc.Profile;
+        var requested = context.Request.Path.Value ?? "/redfish";
+        var path = Canonical(bmc, "/redfish/" + rawPath.Trim('/'));
         var method = context.Request.Method;
 
         if (bmc.Hang)
@@ -35,20 +37,62 @@ public static class RedfishEndpoints
             return;
         }
 
+        if (bmc.RedirectTo is { } elsewhere)
+        {
+            // A misconfigured proxy or a BMC that sends clients to its "real" address: possibly another origin.
+            bmc.Record(method, path, "none");
+            context.Response.StatusCode = 307;
+            context.Response.Headers.Location = new Uri(elsewhere, requested + context.Request.QueryString).AbsoluteUri;
+            return;
+        }
+
+        if (profile.TrailingSlashRedirect && !requested.EndsWith('/'))
+        {
+            // As reported for early iLO 5 firmware: the canonical URI ends with a slash, everything else is redirected.
+            bmc.Record(method, path, "redirect");
+            context.Response.StatusCode = 308;
+            context.Response.Headers.Location = requested + "/" + context.Request.QueryString;
+            return;
+        }
+
         if (bmc.Unavailable)
         {
             bmc.Record(method, path, "none");
-            context.Response.Headers.RetryAfter = "1";
-            await ErrorAsync(context, 503, $"{Base}.ServiceTemporarilyUnavailable", "1");
+            context.Response.Headers.RetryAfter = profile.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await ErrorAsync(context, bmc, 503, profile.BaseMessage("ServiceTemporarilyUnavailable"), "1");
+            return;
+        }
+
+        if (bmc.TooManyRequests)
+        {
+            bmc.Record(method, path, "none");
+            context.Response.Headers.RetryAfter = profile.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            context.Response.StatusCode = 429;
             return;
         }
 
         if (bmc.TakeFailure())
         {
             bmc.Record(method, path, "none");
-            await ErrorAsync(context, 500, $"{Base}.InternalError");
+            await ErrorAsync(context, bmc, 500, profile.BaseMessage("InternalError"));
             return;
         }
+
+        // Embedded web servers without chunked decoding: a body must come with Content-Length.
+        var chunked = context.Request.ContentLength is null
+            && context.Request.Headers.TransferEncoding.ToString().Contains("chunked", StringComparison.OrdinalIgnoreCase);
+        if (chunked)
+            bmc.CountChunkedRequest();
+        if (chunked && profile.ChunkedBodies == ChunkedBodyHandling.LengthRequired)
+        {
+            bmc.Record(method, path, "none");
+            context.Response.StatusCode = 411;
+            context.Response.ContentType = "text/html";
+            context.Response.Headers.Connection = "close";
+            await context.Response.WriteAsync("<html><body><h1>411 Length Required</h1></body></html>", context.RequestAborted);
+            return;
+        }
+        var emptyBody = chunked && profile.ChunkedBodies == ChunkedBodyHandling.ReadAsEmpty;
 
         // Open to anyone, as the Redfish specification requires: the service root and session login.
         if (path is "/redfish" or "/redfish/v1" && HttpMethods.IsGet(method))
@@ -58,47 +102,46 @@ public static class RedfishEndpoints
             return;
         }
 
-        if (path == "/redfish/v1/SessionService/Sessions" && HttpMethods.IsPost(method))
+        if (path == SessionsPath && HttpMethods.IsPost(method) && profile.SessionService)
         {
             bmc.Record(method, path, "none");
-            await CreateSessionAsync(context, bmc);
+            await CreateSessionAsync(context, bmc, emptyBody);
             return;
         }
 
-        var (auth, session) = Authenticate(context, bmc);
+        var (auth, _) = Authenticate(context, bmc);
         bmc.Record(method, path, auth);
         if (auth == "none")
         {
-            context.Response.Headers.WWWAuthenticate = "Basic realm=\"iLO\"";
-            await ErrorAsync(context, 401, $"{Base}.NoValidSession");
+            context.Response.Headers.WWWAuthenticate = $"Basic realm=\"{profile.AuthRealm}\"";
+            await ErrorAsync(context, bmc, 401, profile.BaseMessage(profile.SessionService ? "NoValidSession" : "ResourceAtUriUnauthorized"));
             return;
         }
 
-        var systemPrefix = "/redfish/v1/Systems/";
         switch (path)
         {
             case "/redfish/v1/Systems" when HttpMethods.IsGet(method):
                 await JsonAsync(context, 200, SystemsCollection(bmc));
                 return;
-            case "/redfish/v1/SessionService" when HttpMethods.IsGet(method):
+            case "/redfish/v1/SessionService" when HttpMethods.IsGet(method) && profile.SessionService:
                 await JsonAsync(context, 200, SessionService(bmc));
                 return;
-            case "/redfish/v1/SessionService/Sessions" when HttpMethods.IsGet(method):
+            case SessionsPath when HttpMethods.IsGet(method) && profile.SessionService:
                 await JsonAsync(context, 200, SessionsCollection(bmc));
                 return;
         }
 
-        if (path.StartsWith("/redfish/v1/SessionService/Sessions/", StringComparison.Ordinal))
+        if (profile.SessionService && path.StartsWith(SessionsPath + "/", StringComparison.Ordinal))
         {
-            var id = path["/redfish/v1/SessionService/Sessions/".Length..];
+            var id = path[(SessionsPath.Length + 1)..];
             if (HttpMethods.IsDelete(method))
             {
                 if (!bmc.DeleteSession(id))
                 {
-                    await ErrorAsync(context, 404, $"{Base}.ResourceMissingAtURI", path);
+                    await ErrorAsync(context, bmc, 404, profile.BaseMessage("ResourceMissingAtURI"), path);
                     return;
                 }
-                await ErrorAsync(context, 200, $"{Base}.Success");
+                await ErrorAsync(context, bmc, 200, profile.BaseMessage("Success"));
                 return;
             }
             if (HttpMethods.IsGet(method) && bmc.Sessions.FirstOrDefault(s => s.Id == id) is { } found)
@@ -108,13 +151,13 @@ public static class RedfishEndpoints
             }
         }
 
-        if (path.StartsWith(systemPrefix, StringComparison.Ordinal))
+        if (path.StartsWith(SystemsPrefix, StringComparison.Ordinal))
         {
-            var rest = path[systemPrefix.Length..];
+            var rest = path[SystemsPrefix.Length..];
             var id = rest.Split('/')[0];
-            if (id != bmc.Options.SystemId && !bmc.Options.ExtraSystemIds.Contains(id))
+            if (id != profile.SystemId && !bmc.Options.ExtraSystemIds.Contains(id))
             {
-                await ErrorAsync(context, 404, $"{Base}.ResourceMissingAtURI", path);
+                await ErrorAsync(context, bmc, 404, profile.BaseMessage("ResourceMissingAtURI"), path);
                 return;
             }
             if (rest == id && HttpMethods.IsGet(method))
@@ -122,7 +165,12 @@ public static class RedfishEndpoints
                 await JsonAsync(context, 200, ComputerSystem(bmc, id));
                 return;
             }
-            if (rest == $"{id}/ResetActionInfo" && HttpMethods.IsGet(method) && bmc.Options.UseActionInfo)
+            if (rest == id && HttpMethods.IsPatch(method))
+            {
+                await PatchSystemAsync(context, bmc, emptyBody);
+                return;
+            }
+            if (rest == $"{id}/ResetActionInfo" && HttpMethods.IsGet(method) && profile.UseActionInfo)
             {
                 await JsonAsync(context, 200, ResetActionInfo(bmc, id));
                 return;
@@ -131,27 +179,42 @@ public static class RedfishEndpoints
             {
                 if (!HttpMethods.IsPost(method))
                 {
-                    await ErrorAsync(context, 405, $"{Ilo}.UnsupportedOperation");
+                    context.Response.Headers.Allow = "POST";
+                    await ErrorAsync(context, bmc, 405, profile.BaseMessage("OperationNotAllowed"));
                     return;
                 }
-                await ResetAsync(context, bmc, id);
+                await ResetAsync(context, bmc, id, emptyBody);
                 return;
             }
         }
 
-        await ErrorAsync(context, 404, $"{Base}.ResourceMissingAtURI", path);
+        await ErrorAsync(context, bmc, 404, profile.BaseMessage("ResourceMissingAtURI"), path);
+    }
+
+    /// <summary>
+    /// The path with its known segments spelt as the resource names them when the BMC ignores case (as iLO does);
+    /// unchanged otherwise, so that a wrongly cased URI is a 404 as on a case-sensitive BMC.
+    /// </summary>
+    static string Canonical(SimulatedBmc bmc, string path)
+    {
+        if (!bmc.Profile.CaseInsensitiveUris)
+            return path;
+        string[] vocabulary = ["redfish", "v1", "Systems", "SessionService", "Sessions", "Actions", "ComputerSystem.Reset", "ResetActionInfo",
+            bmc.Profile.SystemId, .. bmc.Options.ExtraSystemIds];
+        return string.Join('/', path.Split('/').Select(segment =>
+            vocabulary.FirstOrDefault(word => word.Equals(segment, StringComparison.OrdinalIgnoreCase)) ?? segment));
     }
 
     static (string Auth, SimulatedBmc.Session? Session) Authenticate(HttpContext context, SimulatedBmc bmc)
     {
-        if (context.Request.Headers.TryGetValue("X-Auth-Token", out var token) && token.ToString().Length > 0)
+        if (bmc.Profile.SessionService && context.Request.Headers.TryGetValue("X-Auth-Token", out var token) && token.ToString().Length > 0)
         {
             var session = bmc.FindByToken(token.ToString());
             return session is null ? ("none", null) : ("session", session);
         }
 
         var header = context.Request.Headers.Authorization.ToString();
-        if (header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
+        if (bmc.Options.BasicAuth && header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
         {
             try
             {
@@ -168,19 +231,20 @@ public static class RedfishEndpoints
         return ("none", null);
     }
 
-    static async Task CreateSessionAsync(HttpContext context, SimulatedBmc bmc)
+    static async Task CreateSessionAsync(HttpContext context, SimulatedBmc bmc, bool emptyBody)
     {
-        var body = await ReadJsonAsync(context);
+        var profile = bmc.Profile;
+        var body = emptyBody ? new JsonObject() : await ReadJsonAsync(context);
         if (body is null)
         {
-            await ErrorAsync(context, 400, $"{Base}.MalformedJSON");
+            await ErrorAsync(context, bmc, 400, profile.BaseMessage("MalformedJSON"));
             return;
         }
         var username = body["UserName"]?.GetValue<string>();
         var password = body["Password"]?.GetValue<string>();
         if (username is null || password is null)
         {
-            await ErrorAsync(context, 400, $"{Base}.PropertyMissing", username is null ? "UserName" : "Password");
+            await ErrorAsync(context, bmc, 400, profile.BaseMessage("PropertyMissing"), username is null ? "UserName" : "Password");
             return;
         }
 
@@ -188,80 +252,134 @@ public static class RedfishEndpoints
         switch (result.Status)
         {
             case SimulatedBmc.LoginStatus.BadCredentials:
-                await ErrorAsync(context, 401, $"{Base}.NoValidSession");
+                await ErrorAsync(context, bmc, 401, profile.BaseMessage("NoValidSession"));
                 return;
             case SimulatedBmc.LoginStatus.LimitReached:
-                await ErrorAsync(context, 503, $"{Base}.SessionLimitExceeded");
+                context.Response.Headers.RetryAfter = profile.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await ErrorAsync(context, bmc, 503, profile.BaseMessage("SessionLimitExceeded"));
                 return;
         }
 
         var session = result.Session!;
-        var location = $"{context.Request.Scheme}://{context.Request.Host}{Id(bmc, $"/redfish/v1/SessionService/Sessions/{session.Id}")}";
+        var location = $"{context.Request.Scheme}://{context.Request.Host}{Id(bmc, $"{SessionsPath}/{session.Id}")}";
         context.Response.Headers["X-Auth-Token"] = session.Token;
         context.Response.Headers.Location = location;
         await JsonAsync(context, 201, SessionResource(bmc, session));
     }
 
-    static async Task ResetAsync(HttpContext context, SimulatedBmc bmc, string systemId)
+    /// <summary><c>PowerState</c> is read-only in every vendor's schema: power changes only through the Reset action.</summary>
+    static async Task PatchSystemAsync(HttpContext context, SimulatedBmc bmc, bool emptyBody)
     {
-        var body = await ReadJsonAsync(context);
+        var profile = bmc.Profile;
+        var body = emptyBody ? new JsonObject() : await ReadJsonAsync(context);
         if (body is null)
         {
-            await ErrorAsync(context, 400, $"{Base}.MalformedJSON");
+            await ErrorAsync(context, bmc, 400, profile.BaseMessage("MalformedJSON"));
+            return;
+        }
+        var first = body.Select(p => p.Key).FirstOrDefault();
+        if (first is null)
+        {
+            await ErrorAsync(context, bmc, 400, profile.BaseMessage("PropertyMissing"), "PowerState");
+            return;
+        }
+        if (body.ContainsKey("PowerState"))
+        {
+            await ErrorAsync(context, bmc, 400, profile.BaseMessage("PropertyNotWritable"), "PowerState");
+            return;
+        }
+        await ErrorAsync(context, bmc, 400, profile.BaseMessage("PropertyUnknown"), first);
+    }
+
+    static async Task ResetAsync(HttpContext context, SimulatedBmc bmc, string systemId, bool emptyBody)
+    {
+        var profile = bmc.Profile;
+        var body = emptyBody ? new JsonObject() : await ReadJsonAsync(context);
+        if (body is null)
+        {
+            await ErrorAsync(context, bmc, 400, profile.BaseMessage("MalformedJSON"));
             return;
         }
         if (body["ResetType"] is not JsonValue value || value.GetValueKind() != JsonValueKind.String)
         {
-            await ErrorAsync(context, 400, $"{Base}.ActionParameterMissing", "ComputerSystem.Reset", "ResetType");
+            await ErrorAsync(context, bmc, 400, profile.BaseMessage("ActionParameterMissing"), "ComputerSystem.Reset", "ResetType");
             return;
         }
         var resetType = value.GetValue<string>();
-        if (!bmc.Options.AllowableResetTypes.Contains(resetType, StringComparer.Ordinal))
+        if (!profile.ResetTypes.Contains(resetType, StringComparer.Ordinal))
         {
-            await ErrorAsync(context, 400, $"{Ilo}.ActionParameterValueNotInList", resetType, "ResetType");
+            await ErrorAsync(context, bmc, 400, profile.Errors == ErrorStyle.Dmtf ? profile.BaseMessage(profile.ResetTypeNotInList) : profile.VendorMessage(profile.ResetTypeNotInList), resetType, "ResetType", "ComputerSystem.Reset");
             return;
         }
-        if (systemId != bmc.Options.SystemId)
+        var on = bmc.PowerState is "On" or "PoweringOn";
+        if (systemId != profile.SystemId)
         {
-            await ErrorAsync(context, 400, $"{Ilo}.InvalidOperationForSystemState", "Power is off");
+            await ErrorAsync(context, bmc, 400, profile.VendorMessage("InvalidOperationForSystemState"), "Power is off");
             return;
         }
         if (!bmc.TryReset(resetType))
         {
-            var state = bmc.PowerState is "On" or "PoweringOn" ? "Power is on" : "Power is off";
-            await ErrorAsync(context, 400, $"{Ilo}.InvalidOperationForSystemState", state);
+            if (resetType is "On" or "ForceOn" && on)
+            {
+                // How this vendor answers "On" for a running system: iLO 400 InvalidOperationForSystemState,
+                // iDRAC 409 PSU501 "Server is already powered ON", others a Base message or a no-op success.
+                var id = profile.OnWhileOnVendorMessage ? profile.VendorMessage(profile.OnWhileOnMessage) : profile.BaseMessage(profile.OnWhileOnMessage);
+                if (profile.OnWhileOnStatus is >= 200 and < 300)
+                {
+                    context.Response.StatusCode = profile.OnWhileOnStatus;
+                    return;
+                }
+                await ErrorAsync(context, bmc, profile.OnWhileOnStatus, id, "Power is on");
+                return;
+            }
+            await ErrorAsync(context, bmc, 400, profile.VendorMessage("InvalidOperationForSystemState"), on ? "Power is on" : "Power is off");
             return;
         }
-        await ErrorAsync(context, 200, $"{Base}.Success");
+        if (profile.Errors == ErrorStyle.Dmtf)
+        {
+            // DMTF services answer an accepted action with 204 No Content.
+            context.Response.StatusCode = 204;
+            return;
+        }
+        await ErrorAsync(context, bmc, 200, profile.BaseMessage("Success"));
     }
 
-    static JsonObject ServiceRoot(SimulatedBmc bmc) => new()
+    static JsonObject ServiceRoot(SimulatedBmc bmc)
     {
-        ["@odata.context"] = "/redfish/v1/$metadata#ServiceRoot.ServiceRoot",
-        ["@odata.id"] = Id(bmc, "/redfish/v1"),
-        ["@odata.type"] = "#ServiceRoot.v1_5_1.ServiceRoot",
-        ["Id"] = "RootService",
-        ["Name"] = "HPE RESTful Root Service",
-        ["RedfishVersion"] = "1.6.0",
-        ["Vendor"] = "HPE",
-        ["Product"] = "ProLiant DL380 Gen10 (simulated)",
-        ["UUID"] = StableGuid(bmc.Options.Name).ToString(),
-        ["Systems"] = Link(bmc, "/redfish/v1/Systems"),
-        ["SessionService"] = Link(bmc, "/redfish/v1/SessionService"),
-        ["Links"] = new JsonObject { ["Sessions"] = Link(bmc, "/redfish/v1/SessionService/Sessions") },
-        ["Oem"] = new JsonObject
+        var profile = bmc.Profile;
+        var root = new JsonObject
         {
-            ["Hpe"] = new JsonObject
+            ["@odata.context"] = "/redfish/v1/$metadata#ServiceRoot.ServiceRoot",
+            ["@odata.id"] = Id(bmc, "/redfish/v1"),
+            ["@odata.type"] = "#ServiceRoot.v1_5_1.ServiceRoot",
+            ["Id"] = "RootService",
+            ["Name"] = profile.ServiceRootName,
+            ["RedfishVersion"] = profile.RedfishVersion,
+            ["Vendor"] = profile.Vendor,
+            ["Product"] = $"{profile.Product} (simulated)",
+            ["UUID"] = StableGuid(bmc.Options.Name).ToString(),
+            ["Systems"] = Link(bmc, "/redfish/v1/Systems"),
+        };
+        if (profile.SessionService)
+        {
+            root["SessionService"] = Link(bmc, "/redfish/v1/SessionService");
+            root["Links"] = new JsonObject { ["Sessions"] = Link(bmc, SessionsPath) };
+        }
+        if (profile.Errors != ErrorStyle.Dmtf)
+            root["Oem"] = new JsonObject
             {
-                ["Manager"] = new JsonArray(new JsonObject { ["ManagerType"] = "iLO 5", ["ManagerFirmwareVersion"] = "2.90" }),
-            },
-        },
-    };
+                [profile.Errors == ErrorStyle.Ilo4 ? "Hp" : "Hpe"] = new JsonObject
+                {
+                    ["Manager"] = new JsonArray(new JsonObject { ["ManagerType"] = profile.Key.StartsWith("ilo4", StringComparison.Ordinal) ? "iLO 4" : profile.Key.StartsWith("ilo6", StringComparison.Ordinal) ? "iLO 6" : "iLO 5" }),
+                },
+            };
+        return root;
+    }
 
     static JsonObject SystemsCollection(SimulatedBmc bmc)
     {
         var members = new JsonArray();
-        foreach (var id in new[] { bmc.Options.SystemId }.Concat(bmc.Options.ExtraSystemIds))
+        foreach (var id in new[] { bmc.Profile.SystemId }.Concat(bmc.Options.ExtraSystemIds))
             members.Add(Link(bmc, $"/redfish/v1/Systems/{id}"));
         return new JsonObject
         {
@@ -275,28 +393,27 @@ public static class RedfishEndpoints
 
     static JsonObject ComputerSystem(SimulatedBmc bmc, string id)
     {
-        var state = id == bmc.Options.SystemId ? bmc.PowerState : "Off";
-        if (id == bmc.Options.SystemId && bmc.TakeStaleRead())
+        var profile = bmc.Profile;
+        var main = id == profile.SystemId;
+        var state = main ? bmc.PowerState : "Off";
+        if (main && bmc.TakeStaleRead())
             state = "Off";
-        var allowable = new JsonArray();
-        foreach (var type in bmc.Options.AllowableResetTypes)
-            allowable.Add(type);
-        return new JsonObject
+        var system = new JsonObject
         {
             ["@odata.context"] = "/redfish/v1/$metadata#ComputerSystem.ComputerSystem",
             ["@odata.id"] = Id(bmc, $"/redfish/v1/Systems/{id}"),
-            ["@odata.type"] = "#ComputerSystem.v1_10_0.ComputerSystem",
+            ["@odata.type"] = "#ComputerSystem.v1_13_0.ComputerSystem",
             ["Id"] = id,
             ["Name"] = "Computer System",
             ["HostName"] = bmc.Options.VcsimHost ?? bmc.Options.Name,
-            ["Manufacturer"] = "HPE",
-            ["Model"] = "ProLiant DL380 Gen10",
+            ["Manufacturer"] = profile.Manufacturer,
+            ["Model"] = profile.Model,
             ["SystemType"] = "Physical",
             ["PowerState"] = state,
             ["Status"] = new JsonObject { ["State"] = state == "On" ? "Enabled" : "Disabled", ["Health"] = "OK" },
             ["Actions"] = new JsonObject
             {
-                ["#ComputerSystem.Reset"] = bmc.Options.UseActionInfo
+                ["#ComputerSystem.Reset"] = profile.UseActionInfo
                     ? new JsonObject
                     {
                         ["target"] = Id(bmc, $"/redfish/v1/Systems/{id}/Actions/ComputerSystem.Reset"),
@@ -305,17 +422,34 @@ public static class RedfishEndpoints
                     : new JsonObject
                     {
                         ["target"] = Id(bmc, $"/redfish/v1/Systems/{id}/Actions/ComputerSystem.Reset"),
-                        ["ResetType@Redfish.AllowableValues"] = allowable,
+                        ["ResetType@Redfish.AllowableValues"] = ResetTypes(bmc),
                     },
             },
         };
+        var (postState, lastState) = main ? bmc.BootStage(state) : ("PowerOff", "None");
+        switch (profile.BootProgress)
+        {
+            case BootProgressStyle.HpePostState:
+                system["Oem"] = new JsonObject { [profile.Errors == ErrorStyle.Ilo4 ? "Hp" : "Hpe"] = new JsonObject { ["PostState"] = postState } };
+                break;
+            case BootProgressStyle.DmtfBootProgress:
+                system["BootProgress"] = new JsonObject { ["LastState"] = lastState };
+                break;
+        }
+        return system;
+    }
+
+    static JsonArray ResetTypes(SimulatedBmc bmc)
+    {
+        var allowable = new JsonArray();
+        foreach (var type in bmc.Profile.ResetTypes)
+            allowable.Add(type);
+        return allowable;
     }
 
     static JsonObject ResetActionInfo(SimulatedBmc bmc, string id)
     {
-        var allowable = new JsonArray();
-        foreach (var type in bmc.Options.AllowableResetTypes)
-            allowable.Add(type);
+        var allowable = ResetTypes(bmc);
         return new JsonObject
         {
             ["@odata.id"] = Id(bmc, $"/redfish/v1/Systems/{id}/ResetActionInfo"),
@@ -340,17 +474,17 @@ public static class RedfishEndpoints
         ["Name"] = "Session Service",
         ["ServiceEnabled"] = true,
         ["SessionTimeout"] = (int)bmc.Options.SessionTimeout.TotalSeconds,
-        ["Sessions"] = Link(bmc, "/redfish/v1/SessionService/Sessions"),
+        ["Sessions"] = Link(bmc, SessionsPath),
     };
 
     static JsonObject SessionsCollection(SimulatedBmc bmc)
     {
         var members = new JsonArray();
         foreach (var session in bmc.Sessions)
-            members.Add(Link(bmc, $"/redfish/v1/SessionService/Sessions/{session.Id}"));
+            members.Add(Link(bmc, $"{SessionsPath}/{session.Id}"));
         return new JsonObject
         {
-            ["@odata.id"] = Id(bmc, "/redfish/v1/SessionService/Sessions"),
+            ["@odata.id"] = Id(bmc, SessionsPath),
             ["@odata.type"] = "#SessionCollection.SessionCollection",
             ["Name"] = "Sessions",
             ["Members@odata.count"] = members.Count,
@@ -360,7 +494,7 @@ public static class RedfishEndpoints
 
     static JsonObject SessionResource(SimulatedBmc bmc, SimulatedBmc.Session session) => new()
     {
-        ["@odata.id"] = Id(bmc, $"/redfish/v1/SessionService/Sessions/{session.Id}"),
+        ["@odata.id"] = Id(bmc, $"{SessionsPath}/{session.Id}"),
         ["@odata.type"] = "#Session.v1_0_0.Session",
         ["Id"] = session.Id,
         ["Name"] = "User Session",
@@ -369,30 +503,61 @@ public static class RedfishEndpoints
 
     static JsonObject Link(SimulatedBmc bmc, string path) => new() { ["@odata.id"] = Id(bmc, path) };
 
-    static string Id(SimulatedBmc bmc, string path) => bmc.Options.TrailingSlashes ? path + "/" : path;
+    static string Id(SimulatedBmc bmc, string path) => bmc.Profile.TrailingSlashes ? path + "/" : path;
 
     static Guid StableGuid(string name) =>
         new(System.Security.Cryptography.MD5.HashData(Encoding.UTF8.GetBytes(name)));
 
-    /// <summary>iLO's extended error (also used for its 200 "Success" answers, as iLO does).</summary>
-    public static JsonObject ErrorBody(string messageId, params string[] args)
+    /// <summary>
+    /// The vendor's error body (iLO also uses it for its 200 "Success" answers): iLO's <c>iLO.0.10.ExtendedInfo</c>
+    /// code (iLO 4 adding a top-level <c>Messages</c> with <c>MessageID</c>), or DMTF's <c>GeneralError</c> form.
+    /// </summary>
+    public static JsonObject ErrorBody(VendorProfile profile, string messageId, params string[] args)
     {
-        var info = new JsonObject { ["MessageId"] = messageId };
-        if (args.Length > 0)
-            info["MessageArgs"] = new JsonArray(args.Select(a => (JsonNode?)JsonValue.Create(a)).ToArray());
-        return new JsonObject
+        JsonObject Info(string idProperty)
         {
-            ["error"] = new JsonObject
+            var info = new JsonObject { [idProperty] = messageId };
+            if (args.Length > 0)
+                info["MessageArgs"] = new JsonArray(args.Select(a => (JsonNode?)JsonValue.Create(a)).ToArray());
+            return info;
+        }
+
+        return profile.Errors switch
+        {
+            ErrorStyle.Ilo => new JsonObject
             {
-                ["code"] = "iLO.0.10.ExtendedInfo",
-                ["message"] = "See @Message.ExtendedInfo for more information.",
-                ["@Message.ExtendedInfo"] = new JsonArray(info),
+                ["error"] = new JsonObject
+                {
+                    ["code"] = "iLO.0.10.ExtendedInfo",
+                    ["message"] = "See @Message.ExtendedInfo for more information.",
+                    ["@Message.ExtendedInfo"] = new JsonArray(Info("MessageId")),
+                },
+            },
+            ErrorStyle.Ilo4 => new JsonObject
+            {
+                ["Messages"] = new JsonArray(Info("MessageID")),
+                ["Type"] = "ExtendedError.1.0.0",
+                ["error"] = new JsonObject
+                {
+                    ["@Message.ExtendedInfo"] = new JsonArray(Info("MessageID")),
+                    ["code"] = "iLO.0.10.ExtendedInfo",
+                    ["message"] = "See @Message.ExtendedInfo for more information.",
+                },
+            },
+            _ => new JsonObject
+            {
+                ["error"] = new JsonObject
+                {
+                    ["code"] = $"{profile.BaseRegistry}.GeneralError",
+                    ["message"] = "A general error has occurred. See ExtendedInfo for more information.",
+                    ["@Message.ExtendedInfo"] = new JsonArray(Info("MessageId")),
+                },
             },
         };
     }
 
-    static Task ErrorAsync(HttpContext context, int status, string messageId, params string[] args) =>
-        JsonAsync(context, status, ErrorBody(messageId, args));
+    static Task ErrorAsync(HttpContext context, SimulatedBmc bmc, int status, string messageId, params string[] args) =>
+        JsonAsync(context, status, ErrorBody(bmc.Profile, messageId, args));
 
     static async Task JsonAsync(HttpContext context, int status, JsonNode body)
     {

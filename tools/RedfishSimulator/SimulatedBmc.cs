@@ -14,17 +14,31 @@ public sealed class SimulatedBmc
     readonly List<string> _resets = [];
     readonly CancellationTokenSource _stopping = new();
     string _powerState;
+    DateTimeOffset _stateSince = DateTimeOffset.UtcNow;
     int _bootGeneration;
+    int _chunked;
 
     public SimulatedBmc(SimulatedBmcOptions options)
     {
         Options = options;
+        Profile = VendorProfile.Resolve(options);
         _powerState = options.InitialPowerState;
         Password = options.Password;
         BootDelay = options.BootDelay;
     }
 
     public SimulatedBmcOptions Options { get; }
+
+    /// <summary>The vendor behaviour in effect: the named profile with the options' explicit settings over it.</summary>
+    public VendorProfile Profile { get; }
+
+    /// <summary>Every Redfish request is answered <c>307</c> to the same path at this origin (a redirect elsewhere).</summary>
+    public Uri? RedirectTo { get; set; }
+
+    /// <summary>Requests that came with a chunked body (no <c>Content-Length</c>), whatever the profile did with them.</summary>
+    public int ChunkedRequests => Volatile.Read(ref _chunked);
+
+    internal void CountChunkedRequest() => Interlocked.Increment(ref _chunked);
 
     /// <summary>The password the BMC accepts now; changing it makes a client's configured one "wrong".</summary>
     public string Password { get; set; }
@@ -36,6 +50,9 @@ public sealed class SimulatedBmc
 
     /// <summary>Every Redfish request answers 503 (service temporarily unavailable).</summary>
     public bool Unavailable { get; set; }
+
+    /// <summary>Every Redfish request answers 429 (too many requests), with <c>Retry-After</c>.</summary>
+    public bool TooManyRequests { get; set; }
 
     /// <summary>An accepted power-on never completes: the system stays <c>PoweringOn</c>.</summary>
     public bool NeverBoots { get; set; }
@@ -105,8 +122,37 @@ public sealed class SimulatedBmc
         lock (_lock)
         {
             _bootGeneration++;
-            _powerState = state;
+            SetStateLocked(state);
         }
+    }
+
+    void SetStateLocked(string state)
+    {
+        _powerState = state;
+        _stateSince = DateTimeOffset.UtcNow;
+    }
+
+    /// <summary>
+    /// Boot progress as HPE's <c>PostState</c> and DMTF's <c>BootProgress.LastState</c> for the given power state: POST
+    /// in the first and second half of the boot delay, then the OS loader for one boot delay, then the OS running.
+    /// </summary>
+    internal (string PostState, string LastState) BootStage(string powerState)
+    {
+        TimeSpan since;
+        TimeSpan delay;
+        lock (_lock)
+        {
+            since = DateTimeOffset.UtcNow - _stateSince;
+            delay = BootDelay;
+        }
+        return powerState switch
+        {
+            "PoweringOn" when since < delay / 2 => ("InPost", "PrimaryProcessorInitializationStarted"),
+            "PoweringOn" => ("InPostDiscoveryComplete", "SystemHardwareInitializationComplete"),
+            "On" when since < delay => ("FinishedPost", "OSBootStarted"),
+            "On" => ("FinishedPost", "OSRunning"),
+            _ => ("PowerOff", "None"),
+        };
     }
 
     /// <summary>Applies a <c>ComputerSystem.Reset</c>; false when the system's power state forbids it (iLO: InvalidOperationForSystemState).</summary>
@@ -118,7 +164,7 @@ public sealed class SimulatedBmc
             var on = _powerState is "On" or "PoweringOn";
             switch (resetType)
             {
-                case "On":
+                case "On" or "ForceOn":
                     if (on)
                         return false;
                     StartBoot();
@@ -134,6 +180,10 @@ public sealed class SimulatedBmc
                         return false;
                     SetOffLocked();
                     return true;
+                case "PowerCycle":
+                    // DMTF: on an Off system PowerCycle powers it on; on a running one it goes off and on again.
+                    StartBoot();
+                    return true;
                 default:
                     // ForceRestart, GracefulRestart, Nmi: only meaningful on a running system.
                     return on;
@@ -144,13 +194,13 @@ public sealed class SimulatedBmc
     void SetOffLocked()
     {
         _bootGeneration++;
-        _powerState = "Off";
+        SetStateLocked("Off");
     }
 
     void StartBoot()
     {
         var generation = ++_bootGeneration;
-        _powerState = "PoweringOn";
+        SetStateLocked("PoweringOn");
         if (NeverBoots)
             return;
         var delay = BootDelay;
@@ -169,7 +219,7 @@ public sealed class SimulatedBmc
             {
                 if (generation != _bootGeneration || NeverBoots)
                     return;
-                _powerState = "On";
+                SetStateLocked("On");
             }
             await NotifyPoweredOnAsync();
         });
@@ -202,7 +252,7 @@ public sealed class SimulatedBmc
                 LoginFailures++;
                 return new LoginResult(LoginStatus.BadCredentials, null);
             }
-            if (_sessions.Count >= Options.MaxSessions)
+            if (_sessions.Count >= Profile.MaxSessions)
                 return new LoginResult(LoginStatus.LimitReached, null);
 
             var session = new Session(

@@ -21,8 +21,11 @@ public sealed class SimulatedBmcOptions
     public string Username { get; set; } = "Administrator";
     public string Password { get; set; } = "password";
 
-    /// <summary>Id of the computer system, as iLO: <c>1</c>.</summary>
-    public string SystemId { get; set; } = "1";
+    /// <summary>The vendor whose behaviour the BMC plays (<see cref="VendorProfile.All"/>: ilo4, ilo5, ilo5-early, ilo6, idrac8, idrac9, xcc, supermicro, cimc, minimal); ilo5 when empty.</summary>
+    public string? Profile { get; set; }
+
+    /// <summary>Id of the computer system; the profile's when null (iLO: <c>1</c>, iDRAC: <c>System.Embedded.1</c>).</summary>
+    public string? SystemId { get; set; }
 
     /// <summary>Extra systems listed in the Systems collection (to exercise a client's system selection).</summary>
     public List<string> ExtraSystemIds { get; set; } = [];
@@ -33,21 +36,35 @@ public sealed class SimulatedBmcOptions
     /// <summary>Time from an accepted <c>On</c> reset to <c>PowerState: On</c>; the system reports <c>PoweringOn</c> meanwhile.</summary>
     public TimeSpan BootDelay { get; set; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>Concurrent sessions the BMC accepts (iLO 5 accepts a small fixed number).</summary>
-    public int MaxSessions { get; set; } = 4;
+    /// <summary>Concurrent sessions the BMC accepts; the profile's when null.</summary>
+    public int? MaxSessions { get; set; }
 
     /// <summary>Idle time after which a session is removed (iLO's default is 30 minutes).</summary>
     public TimeSpan SessionTimeout { get; set; } = TimeSpan.FromMinutes(30);
 
-    /// <summary>The <c>ResetType@Redfish.AllowableValues</c> this system advertises (iLO 5's list by default).</summary>
-    public List<string> AllowableResetTypes { get; set; } =
-        ["On", "ForceOff", "GracefulShutdown", "ForceRestart", "Nmi", "PushPowerButton", "GracefulRestart"];
+    /// <summary>The <c>ResetType@Redfish.AllowableValues</c> this system advertises and accepts; the profile's when null.</summary>
+    public List<string>? AllowableResetTypes { get; set; }
 
     /// <summary>Advertise the reset types in a separate ActionInfo resource (<c>@Redfish.ActionInfo</c>) rather than inline, as many non-HPE BMCs do.</summary>
-    public bool UseActionInfo { get; set; }
+    public bool? UseActionInfo { get; set; }
 
     /// <summary>iLO 4 style: every <c>@odata.id</c> and action target ends with a slash.</summary>
-    public bool TrailingSlashes { get; set; }
+    public bool? TrailingSlashes { get; set; }
+
+    /// <summary>Answer a request without a trailing slash with <c>308</c> to the path with one (reported for early iLO 5 firmware).</summary>
+    public bool? TrailingSlashRedirect { get; set; }
+
+    /// <summary>False: no SessionService and no <c>Links.Sessions</c> (HTTP Basic only), as several non-HPE BMCs and emulators.</summary>
+    public bool? SessionService { get; set; }
+
+    /// <summary>False: HTTP Basic is refused (401), only sessions work (a BMC with Basic turned off).</summary>
+    public bool BasicAuth { get; set; } = true;
+
+    /// <summary>How a chunked request body (no <c>Content-Length</c>) is treated; the profile's when null.</summary>
+    public ChunkedBodyHandling? ChunkedBodies { get; set; }
+
+    /// <summary>Whether <c>/redfish/v1/systems/1</c> finds <c>/redfish/v1/Systems/1</c>; the profile's when null.</summary>
+    public bool? CaseInsensitiveUris { get; set; }
 
     /// <summary>vcsim's plain-HTTP control endpoint (e.g. <c>http://127.0.0.1:35444</c>): told when this system reaches On.</summary>
     public Uri? VcsimControlUrl { get; set; }
