@@ -23,6 +23,8 @@ type pager struct {
 	maxPage int // server-side cap on a page; 0: only the client's maxObjects
 	seq     int
 	pending map[string]*rest
+	// scope trims a result to what the session's endpoint shows (a host's own API: that host).
+	scope func(*simulator.Context, []types.ObjectContent) []types.ObjectContent
 }
 
 type rest struct {
@@ -99,6 +101,9 @@ func (o *collectorObj) RetrievePropertiesEx(ctx *simulator.Context, req *types.R
 		page = o.p.maxPage
 	}
 	r := body.Res.Returnval
+	if o.p.scope != nil {
+		r.Objects = o.p.scope(ctx, r.Objects)
+	}
 	if page == 0 || len(r.Objects) <= page {
 		return body
 	}

@@ -1,0 +1,361 @@
+package main
+
+// Each host's own API (https://<host>/sdk on a standalone ESXi, answering as a
+// HostAgent), over the same inventory as vCenter's endpoint: what a run needs
+// once vCenter's own VM is down. Opt-in with -esxi-base-port.
+//
+// A login here is checked against the host's own user and password and refused
+// while the host is in lockdown mode; the session it creates is only good on this
+// endpoint (and vCenter's sessions are not good here). Calls through such a
+// session see only this host, its compute resource and datacenter, and its VMs.
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"html"
+	"io"
+	"io/ioutil"
+	"log"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/soap"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+type esxEndpoint struct {
+	s     *sim
+	hi    *hostInfo
+	front *front
+	cert  tls.Certificate
+
+	mu   sync.Mutex
+	addr string // 127.0.0.1:port, fixed once known
+	ln   net.Listener
+	srv  *http.Server
+}
+
+// startEsxi opens one endpoint per host; the hosts are all up at this point.
+func (s *sim) startEsxi(f *front, cert tls.Certificate) error {
+	for _, hi := range s.hosts {
+		port := 0
+		if s.cfg.esxiBasePort > 0 {
+			port = s.cfg.esxiBasePort + hi.num - 1
+		}
+		e := &esxEndpoint{s: s, hi: hi, front: f, cert: cert, addr: fmt.Sprintf("127.0.0.1:%d", port)}
+		if err := e.open(); err != nil {
+			return fmt.Errorf("%s: %v", hi.name, err)
+		}
+		hi.esx = e
+	}
+	return nil
+}
+
+func (e *esxEndpoint) url() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return "https://" + e.addr + "/sdk"
+}
+
+func (e *esxEndpoint) open() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ln != nil {
+		return nil
+	}
+	ln, err := net.Listen("tcp", e.addr)
+	if err != nil {
+		return err
+	}
+	e.addr = ln.Addr().String()
+	e.ln = ln
+	e.srv = &http.Server{
+		Handler: e,
+		TLSConfig: &tls.Config{
+			Certificates: []tls.Certificate{e.cert},
+			NextProtos:   []string{"http/1.1"},
+		},
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
+		ErrorLog:     log.New(ioutil.Discard, "", 0),
+	}
+	go func(srv *http.Server) { _ = srv.ServeTLS(ln, "", "") }(e.srv)
+	return nil
+}
+
+// close: the host went down. New connections are refused at once; a request in
+// flight (the ShutdownHost_Task that took the host down) still gets its answer.
+func (e *esxEndpoint) close() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ln == nil {
+		return
+	}
+	e.ln.Close()
+	srv := e.srv
+	e.ln, e.srv = nil, nil
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}()
+}
+
+// sync follows the host's power: its API answers while it is powered on.
+func (e *esxEndpoint) sync(up bool) {
+	if !up {
+		e.close()
+		return
+	}
+	if err := e.open(); err != nil {
+		log.Printf("%s: own API: %v", e.hi.name, err)
+	}
+}
+
+// --- sessions ---
+
+// sessionHost is the host whose own API created the request's session; nil for vCenter's.
+func (s *sim) sessionHost(ctx *simulator.Context) *hostInfo {
+	if ctx == nil || ctx.Session == nil {
+		return nil
+	}
+	s.smu.Lock()
+	defer s.smu.Unlock()
+	return s.sessions[ctx.Session.Key]
+}
+
+func (s *sim) cookieHost(key string) (*hostInfo, bool) {
+	s.smu.Lock()
+	defer s.smu.Unlock()
+	hi, ok := s.sessions[key]
+	return hi, ok
+}
+
+// keepSessionCookie drops the session cookie unless the session belongs to
+// this endpoint (hi nil: vCenter's), so vcsim answers NotAuthenticated as a
+// host answers a vCenter session key and the other way round.
+func (s *sim) keepSessionCookie(r *http.Request, hi *hostInfo) {
+	cookies := r.Cookies()
+	keep := cookies[:0]
+	changed := false
+	for _, c := range cookies {
+		if c.Name == soap.SessionCookieName {
+			if owner, _ := s.cookieHost(c.Value); owner != hi {
+				changed = true
+				continue
+			}
+		}
+		keep = append(keep, c)
+	}
+	if !changed {
+		return
+	}
+	r.Header.Del("Cookie")
+	for _, c := range keep {
+		r.AddCookie(c)
+	}
+}
+
+func notFound(ref types.ManagedObjectReference) *soap.Fault {
+	return simulator.Fault("The object has already been deleted or has not been completely created", &types.ManagedObjectNotFound{Obj: ref})
+}
+
+// outOfScope: a host's own API knows no other host; s.mu held.
+func (s *sim) outOfScope(ctx *simulator.Context, hi *hostInfo) *soap.Fault {
+	if sh := s.sessionHost(ctx); sh != nil && sh != hi {
+		return notFound(hi.h.Self)
+	}
+	return nil
+}
+
+// vmOutOfScope: nor VMs registered on other hosts; s.mu held.
+func (s *sim) vmOutOfScope(ctx *simulator.Context, v *vmInfo) *soap.Fault {
+	if sh := s.sessionHost(ctx); sh != nil {
+		if _, hi := s.readVM(v); hi != sh {
+			return notFound(v.vm.Self)
+		}
+	}
+	return nil
+}
+
+// scopeObjects drops from a RetrievePropertiesEx result what a host's own API
+// does not have; the paging companion calls it.
+func (s *sim) scopeObjects(ctx *simulator.Context, objs []types.ObjectContent) []types.ObjectContent {
+	hi := s.sessionHost(ctx)
+	if hi == nil {
+		return objs
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := objs[:0:0]
+	for _, oc := range objs {
+		switch oc.Obj.Type {
+		case "HostSystem":
+			if oc.Obj.Value != hi.h.Self.Value {
+				continue
+			}
+		case "VirtualMachine":
+			v := s.vmByRef[oc.Obj.Value]
+			if v == nil {
+				continue
+			}
+			if _, vh := s.readVM(v); vh != hi {
+				continue
+			}
+		case "ClusterComputeResource", "ComputeResource":
+			if oc.Obj.Value != hi.cr.Value {
+				continue
+			}
+		case "Datacenter":
+			if oc.Obj.Value != hi.dc.Value {
+				continue
+			}
+		}
+		out = append(out, oc)
+	}
+	return out
+}
+
+// --- the endpoint's HTTP front ---
+
+var (
+	userNameEl = regexp.MustCompile(`(<(?:[A-Za-z_][\w.-]*:)?userName\b[^>]*>)([^<]*)(</)`)
+	passwordEl = regexp.MustCompile(`(<(?:[A-Za-z_][\w.-]*:)?password\b[^>]*>)([^<]*)(</)`)
+)
+
+func (e *esxEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if (r.URL.Path != "/sdk" && r.URL.Path != "/sdk/vimService") || r.Method != http.MethodPost {
+		e.front.next.ServeHTTP(w, r)
+		return
+	}
+	body, err := ioutil.ReadAll(io.LimitReader(r.Body, 64<<20))
+	r.Body.Close()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	e.s.keepSessionCookie(r, e.hi)
+	var out http.ResponseWriter = w
+	if m, err := simulator.UnmarshalBody(typeFunc, body); err == nil {
+		switch m.Name {
+		case "Login":
+			if req, ok := m.Body.(*types.Login); ok {
+				body = e.login(req, body)
+				out = &sessionCapture{ResponseWriter: w, s: e.s, hi: e.hi}
+			}
+		case "RetrieveServiceContent":
+			rec := &recorder{header: http.Header{}, code: http.StatusOK}
+			defer rec.flushAsHostAgent(w)
+			out = rec
+		}
+	}
+	body = e.front.rewrite(body)
+	r.Body = ioutil.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
+	e.front.next.ServeHTTP(out, r)
+}
+
+// login checks the host's own credentials and lockdown mode, then passes vcsim
+// the pair it accepts (or one it refuses, for its InvalidLogin fault). A host in
+// lockdown mode grants no direct logins (no exception users here).
+func (e *esxEndpoint) login(req *types.Login, body []byte) []byte {
+	s, hi := e.s, e.hi
+	s.mu.Lock()
+	lockdown := types.HostLockdownModeLockdownDisabled
+	simulator.Map.WithLock(hi.h, func() {
+		if hi.h.Config != nil && hi.h.Config.LockdownMode != "" {
+			lockdown = hi.h.Config.LockdownMode
+		}
+	})
+	user, pass, cause := s.cfg.username, s.cfg.password, ""
+	switch {
+	case lockdown != types.HostLockdownModeLockdownDisabled:
+		cause = string(lockdown)
+	case req.UserName != hi.user || req.Password != hi.pass:
+		cause = "wrong user name or password"
+	}
+	if cause != "" {
+		user, pass = "", ""
+		s.record(entry{Kind: "esxi", Name: hi.name, Event: "login", To: "refused", Cause: cause})
+	} else {
+		s.record(entry{Kind: "esxi", Name: hi.name, Event: "login", To: "accepted", Cause: req.UserName})
+	}
+	s.mu.Unlock()
+	body = userNameEl.ReplaceAll(body, []byte("${1}"+html.EscapeString(user)+"${3}"))
+	return passwordEl.ReplaceAll(body, []byte("${1}"+html.EscapeString(pass)+"${3}"))
+}
+
+// sessionCapture remembers the session a login on a host's own API created,
+// before the client can use it.
+type sessionCapture struct {
+	http.ResponseWriter
+	s    *sim
+	hi   *hostInfo
+	done bool
+}
+
+func (c *sessionCapture) capture() {
+	if c.done {
+		return
+	}
+	c.done = true
+	resp := http.Response{Header: c.Header()}
+	for _, ck := range resp.Cookies() {
+		if ck.Name == soap.SessionCookieName {
+			c.s.smu.Lock()
+			c.s.sessions[ck.Value] = c.hi
+			c.s.smu.Unlock()
+		}
+	}
+}
+
+func (c *sessionCapture) WriteHeader(code int) {
+	c.capture()
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *sessionCapture) Write(b []byte) (int, error) {
+	c.capture()
+	return c.ResponseWriter.Write(b)
+}
+
+// recorder holds a response so the ServiceContent can be made a host's.
+type recorder struct {
+	header http.Header
+	code   int
+	buf    bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header         { return r.header }
+func (r *recorder) WriteHeader(code int)        { r.code = code }
+func (r *recorder) Write(b []byte) (int, error) { return r.buf.Write(b) }
+
+var (
+	instanceUUIDEl = regexp.MustCompile(`<instanceUuid>[^<]*</instanceUuid>`)
+	hostAgentAbout = strings.NewReplacer(
+		"<name>VMware vCenter Server</name>", "<name>VMware ESXi</name>",
+		"VMware vCenter Server ", "VMware ESXi ",
+		"<productLineId>vpx</productLineId>", "<productLineId>embeddedEsx</productLineId>",
+		"<apiType>VirtualCenter</apiType>", "<apiType>HostAgent</apiType>",
+		"<licenseProductName>VMware VirtualCenter Server</licenseProductName>", "<licenseProductName>VMware ESX Server</licenseProductName>",
+	)
+)
+
+// flushAsHostAgent: about as an ESXi host reports it (apiType HostAgent,
+// productLineId embeddedEsx, no instanceUuid).
+func (r *recorder) flushAsHostAgent(w http.ResponseWriter) {
+	out := []byte(hostAgentAbout.Replace(r.buf.String()))
+	out = instanceUUIDEl.ReplaceAll(out, nil)
+	for k, v := range r.header {
+		w.Header()[k] = v
+	}
+	w.Header().Del("Content-Length")
+	w.WriteHeader(r.code)
+	_, _ = w.Write(out)
+}
