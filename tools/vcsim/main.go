@@ -165,7 +165,7 @@ func parseFlags(args []string) (*config, error) {
 // ReconfigureComputeResource_Task (HA, DRS, vSAN settings) and UpdateOptions
 // (journalled) go past vcsim's stock handlers.
 func (c *config) clusterFeatures() bool {
-	return c.topology != "" || c.vcls || c.ha || c.drs != "" || c.vsan || c.esxiBasePort != 0
+	return c.topology != "" || c.vcls || c.ha || c.drs != "" || c.vsan || c.esxiBasePort != 0 || c.lockdownExpr != ""
 }
 
 // defaultDatastoreDir prefers tmpfs: vcsim writes files for every VM, and on a

@@ -239,7 +239,7 @@ var (
 	companion = map[string]string{"HostSystem": hostKind, "VirtualMachine": vmKind, "PropertyCollector": collectorKind,
 		"ClusterComputeResource": clusterKind, "OptionManager": optionKind}
 	thisType = regexp.MustCompile(`<(?:[A-Za-z_][\w.-]*:)?_this\b[^>]*?\stype\s*=\s*["'](HostSystem|VirtualMachine|PropertyCollector|ClusterComputeResource|OptionManager)["']`)
-	typeFunc  = types.TypeFunc()
+	typeFunc = types.TypeFunc()
 )
 
 func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -109,11 +109,11 @@ type entry struct {
 
 func newSim(cfg *config) *sim {
 	return &sim{
-		cfg:        cfg,
-		hostByName: map[string]*hostInfo{},
-		hostByRef:  map[string]*hostInfo{},
-		vmByName:   map[string]*vmInfo{},
-		vmByRef:    map[string]*vmInfo{},
+		cfg:          cfg,
+		hostByName:   map[string]*hostInfo{},
+		hostByRef:    map[string]*hostInfo{},
+		vmByName:     map[string]*vmInfo{},
+		vmByRef:      map[string]*vmInfo{},
 		clusterByRef: map[string]*clusterInfo{},
 		sessions:     map[string]*hostInfo{},
 		evctx: &simulator.Context{
