@@ -224,6 +224,16 @@ func (s *sim) scopeObjects(ctx *simulator.Context, objs []types.ObjectContent) [
 
 // --- the endpoint's HTTP front ---
 
+// overriddenEsxi: on a host's own API the deprecated RetrieveProperties (which
+// govmomi's property.Collector uses) is trimmed to the host as well.
+var overriddenEsxi = func() map[string]string {
+	m := map[string]string{"RetrieveProperties": "PropertyCollector"}
+	for k, v := range overridden {
+		m[k] = v
+	}
+	return m
+}()
+
 var (
 	userNameEl = regexp.MustCompile(`(<(?:[A-Za-z_][\w.-]*:)?userName\b[^>]*>)([^<]*)(</)`)
 	passwordEl = regexp.MustCompile(`(<(?:[A-Za-z_][\w.-]*:)?password\b[^>]*>)([^<]*)(</)`)
@@ -243,6 +253,11 @@ func (e *esxEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.s.keepSessionCookie(r, e.hi)
 	var out http.ResponseWriter = w
 	if m, err := simulator.UnmarshalBody(typeFunc, body); err == nil {
+		if _, err := r.Cookie(soap.SessionCookieName); err != nil && m.Name != "Login" && m.Name != "RetrieveServiceContent" {
+			// vcsim lets property retrieval through without a session; a host does not.
+			notAuthenticated(w)
+			return
+		}
 		switch m.Name {
 		case "Login":
 			if req, ok := m.Body.(*types.Login); ok {
@@ -255,7 +270,7 @@ func (e *esxEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			out = rec
 		}
 	}
-	body = e.front.rewrite(body)
+	body = e.front.rewriteMethods(body, overriddenEsxi)
 	r.Body = ioutil.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
 	e.front.next.ServeHTTP(out, r)
@@ -358,4 +373,12 @@ func (r *recorder) flushAsHostAgent(w http.ResponseWriter) {
 	w.Header().Del("Content-Length")
 	w.WriteHeader(r.code)
 	_, _ = w.Write(out)
+}
+
+// notAuthenticated answers as vSphere does to a call without a valid session.
+func notAuthenticated(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	w.WriteHeader(http.StatusInternalServerError)
+	_, _ = io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?>
+<soapenv:Envelope xmlns:soapenc="http://schemas.xmlsoap.org/soap/encoding/" xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><soapenv:Fault><faultcode>ServerFaultCode</faultcode><faultstring>The session is not authenticated.</faultstring><detail><NotAuthenticatedFault xmlns="urn:vim25" xsi:type="NotAuthenticated"><object type="ServiceInstance">ServiceInstance</object><privilegeId>System.View</privilegeId></NotAuthenticatedFault></detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>`)
 }

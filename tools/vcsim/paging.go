@@ -151,3 +151,19 @@ func (o *collectorObj) CancelRetrievePropertiesEx(ctx *simulator.Context, req *t
 	}
 	return &methods.CancelRetrievePropertiesExBody{Res: &types.CancelRetrievePropertiesExResponse{}}
 }
+
+// RetrieveProperties (deprecated, never paged) reaches the companion only from a
+// host's own API, to be trimmed to that host.
+func (o *collectorObj) RetrieveProperties(ctx *simulator.Context, req *types.RetrieveProperties) soap.HasFault {
+	ref, pc := o.real(ctx)
+	if pc == nil {
+		return &methods.RetrievePropertiesBody{Fault_: simulator.Fault("", &types.ManagedObjectNotFound{Obj: ref})}
+	}
+	req.This, ctx.Caller = ref, &ref
+	var res soap.HasFault
+	ctx.Map.WithLock(pc, func() { res = pc.RetrieveProperties(ctx, req) })
+	if body, ok := res.(*methods.RetrievePropertiesBody); ok && body.Res != nil && o.p.scope != nil {
+		body.Res.Returnval = o.p.scope(ctx, body.Res.Returnval)
+	}
+	return res
+}

@@ -266,6 +266,11 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *front) rewrite(body []byte) []byte {
+	return f.rewriteMethods(body, overridden)
+}
+
+// rewriteMethods points _this at the companion for the given methods.
+func (f *front) rewriteMethods(body []byte, overridden map[string]string) []byte {
 	hit := false
 	for name := range overridden {
 		if bytes.Contains(body, []byte(name)) {
