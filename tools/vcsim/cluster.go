@@ -420,6 +420,33 @@ func (s *sim) migrate(v *vmInfo, from, to *hostInfo, cause string) {
 		SourceHost: types.HostEventArgument{Host: from.h.Self, EntityEventArgument: types.EntityEventArgument{Name: from.name}}}})
 }
 
+// --- HA ---
+
+// haRefuses is vSphere HA admission control refusing a power-on through
+// vCenter: with the cluster's failover capacity reserved (one host, or the
+// equivalent percentage), a cluster down to failoverLevel usable hosts has no
+// capacity left. A power-on through the host's own API is not checked, as on ESXi.
+func (s *sim) haRefuses(ci *clusterInfo) bool {
+	if ci == nil || !s.cfg.clusterFeatures() {
+		return false
+	}
+	das := s.clusterConfig(ci).DasConfig
+	if das.Enabled == nil || !*das.Enabled || das.AdmissionControlEnabled == nil || !*das.AdmissionControlEnabled {
+		return false
+	}
+	level := int(das.FailoverLevel)
+	if level < 1 {
+		level = 1
+	}
+	usable := 0
+	for _, hi := range ci.hosts {
+		if s.usable(hi) {
+			usable++
+		}
+	}
+	return usable <= level
+}
+
 // --- vSAN ---
 
 func (s *sim) vsanEnabled(ci *clusterInfo) bool {

@@ -671,6 +671,18 @@ func TestVsanDecommissionModes(t *testing.T) {
 		t.Fatalf("hosts %+v", st.Hosts)
 	}
 
+	// HA admission control: one usable host left cannot hold the failover capacity.
+	vm := object.NewVirtualMachine(c.Client, objects(t, c, "VirtualMachine")["vm-01-001"])
+	relocated := objects(t, c, "VirtualMachine")["vm-02-001"]
+	powerOff(t, c, relocated)
+	wantFault(t, wait(object.NewVirtualMachine(c.Client, relocated).PowerOn(ctx)), "InsufficientFailoverResourcesFault")
+	reconfigure(t, cl, &types.ClusterConfigSpecEx{DasConfig: &types.ClusterDasConfigInfo{Enabled: types.NewBool(false)}})
+	if err := wait(object.NewVirtualMachine(c.Client, relocated).PowerOn(ctx)); err != nil {
+		t.Fatalf("power-on with HA off: %v", err)
+	}
+	// A VM on a host in maintenance mode cannot start, whatever HA says.
+	wantFault(t, wait(vm.PowerOn(ctx)), "InvalidHostState")
+
 	// Resync state, set by the test and read by a client.
 	if code, body := ch.post(t, "/clusters/cluster1/vsan-resync", `{"bytesToSync": 1073741824, "objects": 12, "etaSeconds": 90}`); code != 200 {
 		t.Fatalf("resync: %d %s", code, body)

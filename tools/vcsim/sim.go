@@ -660,6 +660,8 @@ func (s *sim) powerOn(v *vmInfo, ctx *simulator.Context) *fault {
 	case mm || hi.entering:
 		ref := hi.h.Self
 		return &fault{&types.InvalidHostState{Host: &ref}, "The operation is not allowed in the current state of the host."}
+	case ctx != nil && s.sessionHost(ctx) == nil && s.haRefuses(hi.cl):
+		return &fault{&types.InsufficientFailoverResourcesFault{}, "Insufficient resources to satisfy configured failover level for vSphere HA."}
 	}
 	s.setVMPower(v, vmOn, "powerOn", ctx)
 	return nil
