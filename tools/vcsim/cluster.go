@@ -48,6 +48,11 @@ type clusterInfo struct {
 	retreatSeen time.Time // when the agent saw retreat mode; zero: not in retreat. Guarded by sim.mu
 	vclsSeq     int       // names of redeployed vCLS VMs
 	resync      resyncState
+
+	// vSAN cluster power API (vsanpower.go); guarded by sim.mu
+	powerAction bool     // powered off through it: the vCLS agent leaves the cluster alone
+	powerHA     bool     // HA was on before the power-off
+	powerInfra  []string // infraVMs of the power-off, powered on again at power-on
 }
 
 func (s *sim) addCluster(name string, ref, dc, vmFolder types.ManagedObjectReference) *clusterInfo {
@@ -243,7 +248,7 @@ func (s *sim) lastHost(ci *clusterInfo, hi *hostInfo) bool {
 // vclsBlocks: vCenter's agent would power this vCLS VM back on, so it keeps its
 // host from finishing maintenance mode.
 func (s *sim) vclsBlocks(v *vmInfo, hi *hostInfo) bool {
-	return v.isVcls && !s.vcenterDown.Load() && s.vclsEnabled(v.cl) && !s.lastHost(v.cl, hi)
+	return v.isVcls && !v.cl.powerAction && !s.vcenterDown.Load() && s.vclsEnabled(v.cl) && !s.lastHost(v.cl, hi)
 }
 
 // vclsTick is one round of vCenter's vCLS agent (EAM); s.mu held. The agent is
@@ -254,7 +259,7 @@ func (s *sim) vclsTick() {
 	}
 	now := time.Now()
 	for _, ci := range s.clusters {
-		if !ci.vcls {
+		if !ci.vcls || ci.powerAction {
 			continue
 		}
 		if !s.vclsEnabled(ci) {

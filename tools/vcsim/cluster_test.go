@@ -438,7 +438,9 @@ func TestHostOwnAPI(t *testing.T) {
 		t.Fatalf("vCenter shows lockdown %q", h.Config.LockdownMode)
 	}
 	st = ch.state(t)
-	if st.find(func(e entry) bool { return e.Kind == "esxi" && e.Event == "login" && e.To == "refused" && e.Cause == "lockdownNormal" }) < 0 {
+	if st.find(func(e entry) bool {
+		return e.Kind == "esxi" && e.Event == "login" && e.To == "refused" && e.Cause == "lockdownNormal"
+	}) < 0 {
 		t.Fatalf("no refused login in the journal: %+v", st.Journal)
 	}
 }
@@ -718,4 +720,119 @@ func TestDefaultsUnchanged(t *testing.T) {
 	if testInst.sim.cfg.clusterFeatures() {
 		t.Fatal("cluster features on by default")
 	}
+}
+
+// vsanPower calls VsanClusterPowerSystem.PerformClusterPowerAction on vCenter's /vsan.
+func vsanPower(t *testing.T, c *govmomi.Client, cluster types.ManagedObjectReference, target string, infra ...types.ManagedObjectReference) (int, string) {
+	t.Helper()
+	var vms strings.Builder
+	for _, ref := range infra {
+		fmt.Fprintf(&vms, `<infraVMs type="VirtualMachine">%s</infraVMs>`, ref.Value)
+	}
+	body := fmt.Sprintf(`<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><PerformClusterPowerAction xmlns="urn:vsan"><_this type="VsanClusterPowerSystem">vsan-cluster-power-system</_this><cluster type="ClusterComputeResource">%s</cluster><spec><targetPowerStatus>%s</targetPowerStatus><powerOffReason>cooling failure</powerOffReason>%s</spec></PerformClusterPowerAction></soapenv:Body></soapenv:Envelope>`,
+		cluster.Value, target, vms.String())
+	u := *c.URL()
+	u.Path = "/vsan"
+	req, _ := http.NewRequest(http.MethodPost, u.String(), strings.NewReader(body))
+	req.Header.Set("Content-Type", "text/xml")
+	for _, ck := range c.Client.Client.Jar.Cookies(c.URL()) {
+		req.AddCookie(ck)
+	}
+	hc := &http.Client{Transport: c.Client.Client.Client.Transport}
+	res, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := ioutil.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+func TestVsanClusterPowerAPI(t *testing.T) {
+	ch := startChild(t, typicalSmall...)
+	ctx := context.Background()
+	c := ch.vc(t)
+	cl := clusterRef(t, c)
+	vms := objects(t, c, "VirtualMachine")
+
+	// User VMs still on: refused before anything happens.
+	if code, body := vsanPower(t, c, cl.Reference(), "clusterPoweredOff", vms["dns"]); code != 500 || !strings.Contains(body, "VsanFault") || !strings.Contains(body, "vm-01-001") {
+		t.Fatalf("with user VMs on: %d %s", code, body)
+	}
+	for _, v := range ch.state(t).Vms {
+		if !v.Vcls && !v.Vcenter && v.Name != "dns" {
+			powerOff(t, c, vms[v.Name])
+		}
+	}
+	code, body := vsanPower(t, c, cl.Reference(), "clusterPoweredOff", vms["dns"])
+	if code != 200 || !strings.Contains(body, `<returnval type="Task">task-`) {
+		t.Fatalf("power off: %d %s", code, body)
+	}
+	eventually(t, 15*time.Second, "cluster powered off", func() bool {
+		st := ch.state(t)
+		return st.find(func(x entry) bool { return x.Kind == "vsanPower" && x.Event == "step" && x.To == "clusterPoweredOff" }) >= 0
+	})
+	st := ch.state(t)
+	if st.VcenterReachable {
+		t.Fatalf("vCenter still up: %+v", st.Journal)
+	}
+	for _, h := range st.Hosts {
+		if h.PowerState != string(hostOff) || !h.InMaintenance {
+			t.Fatalf("host %+v", h)
+		}
+	}
+	order := []string{"haDisabled", "supportedVMsPoweredOff", "hostsInfraVMsPoweredoff", "vcVMPoweredOff",
+		"vsanMemberShipUpdateDisabled", "vsanDOMPauseAllCCPsSet", "hostsInMM", "hostsPoweredOff", "clusterPoweredOff"}
+	last := -1
+	for _, step := range order {
+		i := st.find(func(x entry) bool { return x.Kind == "vsanPower" && x.Event == "step" && x.To == step })
+		if i <= last {
+			t.Fatalf("step %s at %d, after %d: %+v", step, i, last, st.Journal)
+		}
+		last = i
+	}
+	if i := st.find(func(x entry) bool { return x.Name == "dns" && x.To == string(vmOff) && x.Cause == "vsanPower" }); i < 0 {
+		t.Fatal("dns not powered off by the workflow")
+	}
+
+	// Back: hosts on (BMC), vCenter's host out of maintenance mode and vCenter on through its own API, then the API.
+	for _, h := range st.Hosts {
+		if code, body := ch.post(t, "/hosts/"+h.Name+"/power-on", ""); code != 200 {
+			t.Fatalf("power-on %s: %d %s", h.Name, code, body)
+		}
+	}
+	e, err := ch.esx(t, "esx-02.pe.test", "root", "esxpass")
+	if err != nil {
+		t.Fatal(err)
+	}
+	task, err := object.NewHostSystem(e.Client, objects(t, e, "HostSystem")["esx-02.pe.test"]).ExitMaintenanceMode(ctx, 0)
+	if err == nil {
+		err = task.Wait(ctx)
+	}
+	if err == nil {
+		task, err = object.NewVirtualMachine(e.Client, objects(t, e, "VirtualMachine")["vcsa"]).PowerOn(ctx)
+	}
+	if err == nil {
+		err = task.Wait(ctx)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 15*time.Second, "vCenter back", func() bool { return ch.state(t).VcenterReachable })
+	c = ch.vc(t)
+	if code, body := vsanPower(t, c, cl.Reference(), "clusterPoweredOn"); code != 200 {
+		t.Fatalf("power on: %d %s", code, body)
+	}
+	eventually(t, 15*time.Second, "cluster powered on, vCLS and dns running", func() bool {
+		st := ch.state(t)
+		if st.find(func(x entry) bool { return x.Kind == "vsanPower" && x.Event == "step" && x.To == "clusterPoweredOn" }) < 0 || st.vm("dns").PowerState != string(vmOn) {
+			return false
+		}
+		for _, h := range st.Hosts {
+			if h.InMaintenance || len(st.vclsOn(h.Name)) != 1 || st.vclsOn(h.Name)[0].PowerState != string(vmOn) {
+				return false
+			}
+		}
+		return st.Clusters[0].HaEnabled
+	})
 }

@@ -243,6 +243,15 @@ var (
 )
 
 func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/vsan" && f.sim.cfg.vsan {
+		if f.sim.vcenterDown.Load() {
+			http.Error(w, "vCenter Server is not running", http.StatusServiceUnavailable)
+			return
+		}
+		f.sim.keepSessionCookie(r, nil)
+		f.sim.serveVsan(w, r)
+		return
+	}
 	if r.URL.Path == "/sdk" || r.URL.Path == "/sdk/vimService" {
 		if f.sim.vcenterDown.Load() {
 			// vCenter's own VM is off: the API is gone, as for real.
