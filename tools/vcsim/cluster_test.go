@@ -93,6 +93,9 @@ func startChild(t *testing.T, args ...string) *child {
 			_ = cmd.Process.Kill()
 			<-done
 		}
+		if strings.Contains(logs.String(), "DATA RACE") { // go test -race
+			t.Errorf("data race in pe-vcsim")
+		}
 		if t.Failed() {
 			t.Logf("pe-vcsim log:\n%s", logs.String())
 		}
