@@ -55,6 +55,34 @@ type clusterInfo struct {
 	powerInfra  []string // infraVMs of the power-off, powered on again at power-on
 }
 
+// vcenterClusterRef gives a new, still empty cluster the kind of ID vCenter
+// gives clusters, domain-cN (vcsim says clustercomputeresource-N): clients build
+// the retreat-mode key config.vcls.clusters.domain-cN.enabled from it.
+func vcenterClusterRef(old types.ManagedObjectReference) types.ManagedObjectReference {
+	c := simulator.Map.Get(old).(*simulator.ClusterComputeResource)
+	ref := types.ManagedObjectReference{Type: old.Type, Value: "domain-c" + strings.TrimPrefix(old.Value, "clustercomputeresource-")}
+	simulator.Map.Remove(old)
+	c.Self = ref
+	simulator.Map.Put(c)
+	swap := func(refs []types.ManagedObjectReference) {
+		for i := range refs {
+			if refs[i] == old {
+				refs[i] = ref
+			}
+		}
+	}
+	if f, ok := simulator.Map.Get(*c.Parent).(*simulator.Folder); ok {
+		swap(f.ChildEntity)
+	}
+	if p, ok := simulator.Map.Get(*c.ResourcePool).(*simulator.ResourcePool); ok {
+		p.Owner = ref
+		if p.Parent != nil && *p.Parent == old {
+			p.Parent = &ref
+		}
+	}
+	return ref
+}
+
 func (s *sim) addCluster(name string, ref, dc, vmFolder types.ManagedObjectReference) *clusterInfo {
 	c := simulator.Map.Get(ref).(*simulator.ClusterComputeResource)
 	ci := &clusterInfo{name: name, ref: ref, dc: dc, vmFolder: vmFolder, c: c, vcls: s.cfg.vcls}

@@ -345,7 +345,22 @@ func TestTypicalSmallInventory(t *testing.T) {
 			t.Fatalf("vCLS managedBy %+v", o.Config.ManagedBy)
 		}
 	}
-	cfg := clusterConfig(t, clusterRef(t, c))
+	cl := clusterRef(t, c)
+	if !strings.HasPrefix(cl.Reference().Value, "domain-c") || st.Clusters[0].Moref != cl.Reference().Value {
+		t.Fatalf("cluster reference %v, state %q", cl.Reference(), st.Clusters[0].Moref)
+	}
+	if name, err := cl.ObjectName(context.Background()); err != nil || name != "cluster1" {
+		t.Fatalf("cluster name %q %v", name, err)
+	}
+	pool, err := cl.ResourcePool(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var po mo.ResourcePool
+	if err = pool.Properties(context.Background(), pool.Reference(), []string{"owner", "parent"}, &po); err != nil || po.Owner != cl.Reference() || *po.Parent != cl.Reference() {
+		t.Fatalf("pool owner %v parent %v: %v", po.Owner, po.Parent, err)
+	}
+	cfg := clusterConfig(t, cl)
 	switch {
 	case cfg.DasConfig.Enabled == nil || !*cfg.DasConfig.Enabled:
 		t.Fatal("HA off")

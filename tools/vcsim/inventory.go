@@ -92,6 +92,9 @@ func (s *sim) buildInventory(svc *simulator.Service, listenIP string) ([]string,
 			if err != nil {
 				return dirs, err
 			}
+			if cfg.clusterFeatures() {
+				cl = object.NewClusterComputeResource(c, vcenterClusterRef(cl.Reference()))
+			}
 			ci := s.addCluster(clName, cl.Reference(), dc.Reference(), folders.VmFolder.Reference())
 			for i := 0; i < cfg.hosts; i++ {
 				nhost++
