@@ -390,7 +390,7 @@ func TestHostOwnAPI(t *testing.T) {
 		t.Fatalf("about %+v", about)
 	}
 	hosts := objects(t, e, "HostSystem")
-	if len(hosts) != 1 || hosts["esx-02.pe.test"].Value == "" {
+	if len(hosts) != 1 || hosts["esx-02.pe.test"].Value != "ha-host" {
 		t.Fatalf("the host's own API shows hosts %v", hosts)
 	}
 	vms := objects(t, e, "VirtualMachine")
@@ -407,14 +407,24 @@ func TestHostOwnAPI(t *testing.T) {
 	}
 	c := ch.vc(t)
 	var o mo.VirtualMachine
-	if err = object.NewVirtualMachine(c.Client, vms["vm-02-001"]).Properties(ctx, vms["vm-02-001"], []string{"runtime.powerState"}, &o); err != nil {
+	ref := objects(t, c, "VirtualMachine")["vm-02-001"]
+	if err = object.NewVirtualMachine(c.Client, ref).Properties(ctx, ref, []string{"runtime.powerState"}, &o); err != nil {
 		t.Fatal(err)
 	}
 	if o.Runtime.PowerState != vmOff {
 		t.Fatalf("vCenter sees %s", o.Runtime.PowerState)
 	}
-	// Another host's VM, by its reference: unknown to this host.
-	other := objects(t, c, "VirtualMachine")["vm-01-001"]
+	// VMs have a host's IDs (numbers); vCenter's IDs mean nothing here.
+	inVC := objects(t, c, "VirtualMachine")
+	if vms["vm-02-002"].Value != strings.TrimPrefix(inVC["vm-02-002"].Value, "vm-") {
+		t.Fatalf("VM IDs: host %v, vCenter %v", vms["vm-02-002"], inVC["vm-02-002"])
+	}
+	_, err = object.NewVirtualMachine(e.Client, inVC["vm-02-002"]).PowerOff(ctx)
+	wantFault(t, err, "ManagedObjectNotFound")
+	_, err = object.NewHostSystem(e.Client, objects(t, c, "HostSystem")["esx-02.pe.test"]).EnterMaintenanceMode(ctx, 0, false, nil)
+	wantFault(t, err, "ManagedObjectNotFound")
+	// Another host's VM, by its number: unknown to this host.
+	other := types.ManagedObjectReference{Type: "VirtualMachine", Value: strings.TrimPrefix(inVC["vm-01-001"].Value, "vm-")}
 	_, err = object.NewVirtualMachine(e.Client, other).PowerOff(ctx)
 	wantFault(t, err, "ManagedObjectNotFound")
 	// A host session is no vCenter session, and the other way round.

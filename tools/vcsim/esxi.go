@@ -251,29 +251,81 @@ func (e *esxEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e.s.keepSessionCookie(r, e.hi)
-	var out http.ResponseWriter = w
+	body = e.fromHost(body)
+	rec := &recorder{header: http.Header{}, code: http.StatusOK}
+	name := ""
 	if m, err := simulator.UnmarshalBody(typeFunc, body); err == nil {
+		name = m.Name
 		if _, err := r.Cookie(soap.SessionCookieName); err != nil && m.Name != "Login" && m.Name != "RetrieveServiceContent" {
 			// vcsim lets property retrieval through without a session; a host does not.
 			notAuthenticated(w)
 			return
 		}
-		switch m.Name {
-		case "Login":
-			if req, ok := m.Body.(*types.Login); ok {
-				body = e.login(req, body)
-				out = &sessionCapture{ResponseWriter: w, s: e.s, hi: e.hi}
-			}
-		case "RetrieveServiceContent":
-			rec := &recorder{header: http.Header{}, code: http.StatusOK}
-			defer rec.flushAsHostAgent(w)
-			out = rec
+		if req, ok := m.Body.(*types.Login); ok && m.Name == "Login" {
+			body = e.login(req, body)
 		}
 	}
 	body = e.front.rewriteMethods(body, overriddenEsxi)
 	r.Body = ioutil.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
-	e.front.next.ServeHTTP(out, r)
+	e.front.next.ServeHTTP(rec, r)
+
+	out := rec.buf.Bytes()
+	switch name {
+	case "Login":
+		e.s.captureSession(rec.header, e.hi) // before the client can use it
+	case "RetrieveServiceContent":
+		out = asHostAgent(out)
+	}
+	out = e.toHost(out)
+	for k, v := range rec.header {
+		w.Header()[k] = v
+	}
+	w.Header().Del("Content-Length")
+	w.WriteHeader(rec.code)
+	_, _ = w.Write(out)
+}
+
+// esxRef matches the value of a HostSystem or VirtualMachine reference in SOAP.
+var esxRef = regexp.MustCompile(`(\btype\s*=\s*["'](HostSystem|VirtualMachine)["'][^>]*>)([^<]*)(<)`)
+
+const haHost = "ha-host"
+
+// toHost gives references the IDs an ESXi host uses: "ha-host" for itself and
+// a number for each VM (vCenter's vm-57 is 57 here).
+func (e *esxEndpoint) toHost(body []byte) []byte {
+	self := e.hi.h.Self.Value
+	return esxRef.ReplaceAllFunc(body, func(m []byte) []byte {
+		g := esxRef.FindSubmatch(m)
+		v := string(g[3])
+		switch {
+		case string(g[2]) == "HostSystem" && v == self:
+			v = haHost
+		case string(g[2]) == "VirtualMachine" && strings.HasPrefix(v, "vm-"):
+			v = v[3:]
+		default:
+			return m
+		}
+		return append(append(append([]byte{}, g[1]...), v...), g[4]...)
+	})
+}
+
+// fromHost maps them back; vCenter's IDs are unknown here, as on a real host.
+func (e *esxEndpoint) fromHost(body []byte) []byte {
+	self := e.hi.h.Self.Value
+	return esxRef.ReplaceAllFunc(body, func(m []byte) []byte {
+		g := esxRef.FindSubmatch(m)
+		v := string(g[3])
+		switch {
+		case string(g[2]) == "HostSystem" && v == haHost:
+			v = self
+		case string(g[2]) == "VirtualMachine" && v != "" && strings.Trim(v, "0123456789") == "":
+			v = "vm-" + v
+		default:
+			v = "unknown-on-host:" + v
+		}
+		return append(append(append([]byte{}, g[1]...), v...), g[4]...)
+	})
 }
 
 // login checks the host's own credentials and lockdown mode, then passes vcsim
@@ -306,41 +358,19 @@ func (e *esxEndpoint) login(req *types.Login, body []byte) []byte {
 	return passwordEl.ReplaceAll(body, []byte("${1}"+html.EscapeString(pass)+"${3}"))
 }
 
-// sessionCapture remembers the session a login on a host's own API created,
-// before the client can use it.
-type sessionCapture struct {
-	http.ResponseWriter
-	s    *sim
-	hi   *hostInfo
-	done bool
-}
-
-func (c *sessionCapture) capture() {
-	if c.done {
-		return
-	}
-	c.done = true
-	resp := http.Response{Header: c.Header()}
+// captureSession remembers the session a login on a host's own API created.
+func (s *sim) captureSession(h http.Header, hi *hostInfo) {
+	resp := http.Response{Header: h}
 	for _, ck := range resp.Cookies() {
 		if ck.Name == soap.SessionCookieName {
-			c.s.smu.Lock()
-			c.s.sessions[ck.Value] = c.hi
-			c.s.smu.Unlock()
+			s.smu.Lock()
+			s.sessions[ck.Value] = hi
+			s.smu.Unlock()
 		}
 	}
 }
 
-func (c *sessionCapture) WriteHeader(code int) {
-	c.capture()
-	c.ResponseWriter.WriteHeader(code)
-}
-
-func (c *sessionCapture) Write(b []byte) (int, error) {
-	c.capture()
-	return c.ResponseWriter.Write(b)
-}
-
-// recorder holds a response so the ServiceContent can be made a host's.
+// recorder holds a response for the changes a host's own API makes to it.
 type recorder struct {
 	header http.Header
 	code   int
@@ -362,17 +392,10 @@ var (
 	)
 )
 
-// flushAsHostAgent: about as an ESXi host reports it (apiType HostAgent,
+// asHostAgent: about as an ESXi host reports it (apiType HostAgent,
 // productLineId embeddedEsx, no instanceUuid).
-func (r *recorder) flushAsHostAgent(w http.ResponseWriter) {
-	out := []byte(hostAgentAbout.Replace(r.buf.String()))
-	out = instanceUUIDEl.ReplaceAll(out, nil)
-	for k, v := range r.header {
-		w.Header()[k] = v
-	}
-	w.Header().Del("Content-Length")
-	w.WriteHeader(r.code)
-	_, _ = w.Write(out)
+func asHostAgent(body []byte) []byte {
+	return instanceUUIDEl.ReplaceAll([]byte(hostAgentAbout.Replace(string(body))), nil)
 }
 
 // notAuthenticated answers as vSphere does to a call without a valid session.
