@@ -727,6 +727,12 @@ func TestVsanDecommissionModes(t *testing.T) {
 	if err != nil || r.BytesToSync != 1<<30 || r.Objects != 12 || ch.state(t).Clusters[0].Resync.EtaSeconds != 90 {
 		t.Fatalf("resync %+v %v", r, err)
 	}
+	// ... and through the vSAN API, as a client reads it from vCenter.
+	code, body := vsanCall(t, c, `<QuerySyncingVsanObjectsSummary xmlns="urn:vsan"><_this type="VsanObjectSystem">vsan-cluster-object-system</_this><cluster type="ClusterComputeResource">`+
+		cl.Reference().Value+`</cluster></QuerySyncingVsanObjectsSummary>`)
+	if code != 200 || !strings.Contains(body, "<totalObjectsToSync>12</totalObjectsToSync><totalBytesToSync>1073741824</totalBytesToSync><totalRecoveryETA>90</totalRecoveryETA>") {
+		t.Fatalf("QuerySyncingVsanObjectsSummary: %d %s", code, body)
+	}
 }
 
 // The preset's flags change nothing unless asked: the default inventory has none of it.
@@ -757,8 +763,14 @@ func vsanPower(t *testing.T, c *govmomi.Client, cluster types.ManagedObjectRefer
 	for _, ref := range infra {
 		fmt.Fprintf(&vms, `<infraVMs type="VirtualMachine">%s</infraVMs>`, ref.Value)
 	}
-	body := fmt.Sprintf(`<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><PerformClusterPowerAction xmlns="urn:vsan"><_this type="VsanClusterPowerSystem">vsan-cluster-power-system</_this><cluster type="ClusterComputeResource">%s</cluster><spec><targetPowerStatus>%s</targetPowerStatus><powerOffReason>cooling failure</powerOffReason>%s</spec></PerformClusterPowerAction></soapenv:Body></soapenv:Envelope>`,
-		cluster.Value, target, vms.String())
+	return vsanCall(t, c, fmt.Sprintf(`<PerformClusterPowerAction xmlns="urn:vsan"><_this type="VsanClusterPowerSystem">vsan-cluster-power-system</_this><cluster type="ClusterComputeResource">%s</cluster><spec><targetPowerStatus>%s</targetPowerStatus><powerOffReason>cooling failure</powerOffReason>%s</spec></PerformClusterPowerAction>`,
+		cluster.Value, target, vms.String()))
+}
+
+func vsanCall(t *testing.T, c *govmomi.Client, call string) (int, string) {
+	t.Helper()
+	body := `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>` +
+		call + `</soapenv:Body></soapenv:Envelope>`
 	u := *c.URL()
 	u.Path = "/vsan"
 	req, _ := http.NewRequest(http.MethodPost, u.String(), strings.NewReader(body))

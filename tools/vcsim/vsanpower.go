@@ -1,9 +1,9 @@
 package main
 
-// The vSAN cluster power API (vSAN 7.0 U3+): VsanClusterPowerSystem
-// ("vsan-cluster-power-system") on vCenter's vSAN management endpoint, /vsan.
-// govmomi 0.24 has no vSAN types, so the one method is read and answered as XML
-// here. Opt-in with -vsan.
+// vCenter's vSAN management endpoint, /vsan: the cluster power API (vSAN 7.0
+// U3+, VsanClusterPowerSystem "vsan-cluster-power-system") and the resync
+// summary (VsanObjectSystem "vsan-cluster-object-system"). govmomi 0.24 has no
+// vSAN types, so the two methods are read and answered as XML here. Opt-in with -vsan.
 
 import (
 	"fmt"
@@ -24,7 +24,7 @@ import (
 const vsanPowerStep = 100 * time.Millisecond
 
 var (
-	vsanMethodEl  = regexp.MustCompile(`<(?:[A-Za-z_][\w.-]*:)?(PerformClusterPowerAction)\b`)
+	vsanMethodEl  = regexp.MustCompile(`<(?:[A-Za-z_][\w.-]*:)?(PerformClusterPowerAction|QuerySyncingVsanObjectsSummary)\b`)
 	vsanThisEl    = regexp.MustCompile(`<(?:[A-Za-z_][\w.-]*:)?_this\b[^>]*>([^<]*)<`)
 	vsanClusterEl = regexp.MustCompile(`<(?:[A-Za-z_][\w.-]*:)?cluster\b[^>]*>([^<]*)<`)
 	vsanTargetEl  = regexp.MustCompile(`<(?:[A-Za-z_][\w.-]*:)?targetPowerStatus\b[^>]*>([^<]*)<`)
@@ -46,14 +46,19 @@ func (s *sim) serveVsan(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	first := func(re *regexp.Regexp) string {
+	first := func(re *regexp.Regexp) string { // the first match's text
 		if m := re.FindSubmatch(body); m != nil {
 			return html.UnescapeString(strings.TrimSpace(string(m[1])))
 		}
 		return ""
 	}
-	if vsanMethodEl.Find(body) == nil || first(vsanThisEl) != "vsan-cluster-power-system" {
-		vsanFault(w, "InvalidRequest", "Only VsanClusterPowerSystem.PerformClusterPowerAction on vsan-cluster-power-system is simulated.")
+	method := first(vsanMethodEl)
+	switch {
+	case method == "QuerySyncingVsanObjectsSummary" && first(vsanThisEl) == "vsan-cluster-object-system":
+		s.serveResyncSummary(w, first(vsanClusterEl))
+		return
+	case method != "PerformClusterPowerAction" || first(vsanThisEl) != "vsan-cluster-power-system":
+		vsanFault(w, "InvalidRequest", "Only PerformClusterPowerAction on vsan-cluster-power-system and QuerySyncingVsanObjectsSummary on vsan-cluster-object-system are simulated.")
 		return
 	}
 	var infra []string
@@ -255,4 +260,25 @@ func (s *sim) powerOnSteps(ci *clusterInfo, t *simulator.Task) []powerStep {
 		}},
 		{"clusterPoweredOn", func() { s.finishTask(t, nil) }},
 	}
+}
+
+// serveResyncSummary answers QuerySyncingVsanObjectsSummary with the resync
+// state set on the control endpoint (a VsanHostVsanObjectSyncQueryResult, summary only).
+func (s *sim) serveResyncSummary(w http.ResponseWriter, cluster string) {
+	s.mu.Lock()
+	ci := s.clusterByRef[cluster]
+	var r resyncState
+	vsan := ci != nil && s.vsanEnabled(ci)
+	if vsan {
+		r = ci.resync
+	}
+	s.mu.Unlock()
+	if !vsan {
+		vsanFault(w, "VsanFault", "vSAN is not enabled on "+cluster+".")
+		return
+	}
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	_, _ = fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><QuerySyncingVsanObjectsSummaryResponse xmlns="urn:vsan"><returnval xsi:type="VsanHostVsanObjectSyncQueryResult"><totalObjectsToSync>%d</totalObjectsToSync><totalBytesToSync>%d</totalBytesToSync><totalRecoveryETA>%d</totalRecoveryETA></returnval></QuerySyncingVsanObjectsSummaryResponse></soapenv:Body></soapenv:Envelope>`,
+		r.Objects, r.BytesToSync, r.EtaSeconds)
 }
