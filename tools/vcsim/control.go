@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -17,11 +18,16 @@ import (
 //	POST /hosts/{name}/power-on    host boots and reconnects (maintenance mode kept)
 //	POST /hosts/{name}/power-off   power cut: VMs die, host notResponding, power unknown
 //	POST /vms/{name}/power-on      power a VM on (e.g. the vCenter VM when /sdk is down)
+//	POST /hosts/{name}/lockdown    {"mode": "lockdownNormal"} (HostAccessManager.ChangeLockdownMode)
+//	POST /hosts/{name}/credentials {"username": ..., "password": ...} for the host's own API
+//	GET  /clusters/{name}          HA, DRS, vSAN and vCLS state of a cluster
+//	GET|POST /clusters/{name}/vsan-resync   vSAN objects resynchronising (what the vSAN health service reports)
 func (s *sim) controlHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/state", s.handleState)
 	mux.HandleFunc("/hosts/", s.handleHost)
 	mux.HandleFunc("/vms/", s.handleVM)
+	mux.HandleFunc("/clusters/", s.handleCluster)
 	return mux
 }
 
@@ -33,6 +39,22 @@ type hostState struct {
 	ConnectionState     string `json:"connectionState"`
 	InMaintenance       bool   `json:"inMaintenance"`
 	EnteringMaintenance bool   `json:"enteringMaintenance"`
+	LockdownMode        string `json:"lockdownMode,omitempty"`
+	EsxiURL             string `json:"esxiUrl,omitempty"` // the host's own API, with -esxi-base-port
+}
+
+type clusterState struct {
+	Name             string       `json:"name"`
+	Moref            string       `json:"moref"`
+	HaEnabled        bool         `json:"haEnabled"`
+	AdmissionControl bool         `json:"admissionControl"`
+	DrsEnabled       bool         `json:"drsEnabled"`
+	DrsBehavior      string       `json:"drsBehavior,omitempty"`
+	Vsan             bool         `json:"vsan"`
+	Vcls             bool         `json:"vcls"`
+	VclsEnabled      bool         `json:"vclsEnabled"` // false: retreat mode
+	VclsVms          []string     `json:"vclsVms"`
+	Resync           *resyncState `json:"resync,omitempty"`
 }
 
 type vmState struct {
@@ -44,14 +66,16 @@ type vmState struct {
 	ToolsRunning    bool   `json:"toolsRunning"`
 	Stuck           bool   `json:"stuck,omitempty"`
 	Vcenter         bool   `json:"vcenter,omitempty"`
+	Vcls            bool   `json:"vcls,omitempty"`
 	ShutdownDelayMs int64  `json:"shutdownDelayMs"`
 }
 
 type state struct {
-	VcenterReachable bool        `json:"vcenterReachable"`
-	Hosts            []hostState `json:"hosts"`
-	Vms              []vmState   `json:"vms"`
-	Journal          []entry     `json:"journal"`
+	VcenterReachable bool           `json:"vcenterReachable"`
+	Hosts            []hostState    `json:"hosts"`
+	Vms              []vmState      `json:"vms"`
+	Clusters         []clusterState `json:"clusters,omitempty"`
+	Journal          []entry        `json:"journal"`
 }
 
 func (s *sim) snapshot(since int) state {
@@ -62,7 +86,7 @@ func (s *sim) snapshot(since int) state {
 		st.Hosts = append(st.Hosts, s.hostState(hi))
 	}
 	for _, v := range s.vms {
-		vs := vmState{Name: v.name, Stuck: v.stuck, Vcenter: v.isVcenter, ShutdownDelayMs: v.delay.Milliseconds()}
+		vs := vmState{Name: v.name, Stuck: v.stuck, Vcenter: v.isVcenter, Vcls: v.isVcls, ShutdownDelayMs: v.delay.Milliseconds()}
 		simulator.Map.WithLock(v.vm, func() {
 			vs.PowerState = string(v.vm.Runtime.PowerState)
 			vs.ConnectionState = string(v.vm.Runtime.ConnectionState)
@@ -75,6 +99,11 @@ func (s *sim) snapshot(since int) state {
 			}
 		})
 		st.Vms = append(st.Vms, vs)
+	}
+	if s.cfg.clusterFeatures() {
+		for _, ci := range s.clusters {
+			st.Clusters = append(st.Clusters, s.clusterState(ci))
+		}
 	}
 	s.jmu.Lock()
 	if since < 0 {
@@ -95,8 +124,34 @@ func (s *sim) hostState(hi *hostInfo) hostState {
 		hs.PowerState = string(hi.h.Runtime.PowerState)
 		hs.ConnectionState = string(hi.h.Runtime.ConnectionState)
 		hs.InMaintenance = hi.h.Runtime.InMaintenanceMode
+		if s.cfg.clusterFeatures() && hi.h.Config != nil {
+			hs.LockdownMode = string(hi.h.Config.LockdownMode)
+		}
 	})
+	if hi.esx != nil {
+		hs.EsxiURL = hi.esx.url()
+	}
 	return hs
+}
+
+// clusterState needs s.mu held.
+func (s *sim) clusterState(ci *clusterInfo) clusterState {
+	cfg := s.clusterConfig(ci)
+	cs := clusterState{Name: ci.name, Moref: ci.ref.Value, Vcls: ci.vcls, VclsEnabled: s.vclsEnabled(ci), VclsVms: []string{},
+		HaEnabled:        cfg.DasConfig.Enabled != nil && *cfg.DasConfig.Enabled,
+		AdmissionControl: cfg.DasConfig.AdmissionControlEnabled != nil && *cfg.DasConfig.AdmissionControlEnabled,
+		DrsEnabled:       cfg.DrsConfig.Enabled != nil && *cfg.DrsConfig.Enabled,
+		DrsBehavior:      string(cfg.DrsConfig.DefaultVmBehavior),
+		Vsan:             s.vsanEnabled(ci),
+	}
+	for _, v := range s.vclsVMs(ci) {
+		cs.VclsVms = append(cs.VclsVms, v.name)
+	}
+	if cs.Vsan {
+		r := ci.resync
+		cs.Resync = &r
+	}
+	return cs
 }
 
 func (s *sim) handleState(w http.ResponseWriter, r *http.Request) {
@@ -119,7 +174,7 @@ func splitAction(path, prefix string) (name, action string, ok bool) {
 
 func (s *sim) handleHost(w http.ResponseWriter, r *http.Request) {
 	name, action, ok := splitAction(r.URL.Path, "/hosts/")
-	if !ok || (action != "power-on" && action != "power-off") {
+	if !ok || (action != "power-on" && action != "power-off" && action != "lockdown" && action != "credentials") {
 		http.NotFound(w, r)
 		return
 	}
@@ -130,6 +185,10 @@ func (s *sim) handleHost(w http.ResponseWriter, r *http.Request) {
 	hi := s.hostByName[name]
 	if hi == nil {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no host " + name})
+		return
+	}
+	if action == "lockdown" || action == "credentials" {
+		s.hostSetting(w, r, hi, action)
 		return
 	}
 	s.mu.Lock()
@@ -156,12 +215,13 @@ func (s *sim) handleVM(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "POST only", http.StatusMethodNotAllowed)
 		return
 	}
+	s.mu.Lock()
 	v := s.vmByName[name]
 	if v == nil {
+		s.mu.Unlock()
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no VM " + name})
 		return
 	}
-	s.mu.Lock()
 	var f *fault
 	if p, _ := s.readVM(v); p != vmOn {
 		f = s.powerOn(v, nil)
@@ -180,4 +240,90 @@ func writeJSON(w http.ResponseWriter, code int, v interface{}) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
+}
+
+// hostSetting changes what is set on the host itself: lockdown mode (as
+// HostAccessManager.ChangeLockdownMode through vCenter would) or the user and
+// password of its own API.
+func (s *sim) hostSetting(w http.ResponseWriter, r *http.Request, hi *hostInfo, action string) {
+	var req struct {
+		Mode     string `json:"mode"`
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if action == "credentials" {
+		if req.Username == "" {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "username is empty"})
+			return
+		}
+		hi.user, hi.pass = req.Username, req.Password
+		s.record(entry{Kind: "esxi", Name: hi.name, Event: "credentials", To: "changed", Cause: "control"})
+		writeJSON(w, http.StatusOK, s.hostState(hi))
+		return
+	}
+	mode := types.HostLockdownMode(req.Mode)
+	switch mode {
+	case types.HostLockdownModeLockdownDisabled, types.HostLockdownModeLockdownNormal, types.HostLockdownModeLockdownStrict:
+	default:
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "mode: lockdownDisabled, lockdownNormal or lockdownStrict"})
+		return
+	}
+	var from types.HostLockdownMode
+	simulator.Map.WithLock(hi.h, func() {
+		if hi.h.Config == nil {
+			return
+		}
+		from = hi.h.Config.LockdownMode
+		hi.h.Config.LockdownMode = mode
+		simulator.Map.Update(hi.h, []types.PropertyChange{{Name: "config.lockdownMode", Val: mode}})
+	})
+	if from != mode {
+		s.record(entry{Kind: "host", Name: hi.name, Event: "lockdown", From: string(from), To: string(mode), Cause: "control"})
+	}
+	writeJSON(w, http.StatusOK, s.hostState(hi))
+}
+
+func (s *sim) handleCluster(w http.ResponseWriter, r *http.Request) {
+	rest := strings.TrimPrefix(r.URL.Path, "/clusters/")
+	name, action := rest, ""
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		name, action = rest[:i], rest[i+1:]
+	}
+	var ci *clusterInfo
+	for _, c := range s.clusters {
+		if c.name == name {
+			ci = c
+		}
+	}
+	if ci == nil || (action != "" && action != "vsan-resync") {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no cluster " + name})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case action == "" && r.Method == http.MethodGet:
+		writeJSON(w, http.StatusOK, s.clusterState(ci))
+	case action == "vsan-resync" && r.Method == http.MethodGet:
+		writeJSON(w, http.StatusOK, ci.resync)
+	case action == "vsan-resync" && r.Method == http.MethodPost:
+		var req resyncState
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil || req.BytesToSync < 0 || req.Objects < 0 {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "want {bytesToSync, objects, etaSeconds}, none negative"})
+			return
+		}
+		from := ci.resync
+		ci.resync = req
+		s.record(entry{Kind: "cluster", Name: ci.name, Event: "vsanResync",
+			From: strconv.FormatInt(from.BytesToSync, 10), To: strconv.FormatInt(req.BytesToSync, 10), Cause: "control"})
+		writeJSON(w, http.StatusOK, ci.resync)
+	default:
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	}
 }

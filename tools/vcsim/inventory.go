@@ -57,7 +57,7 @@ func (s *sim) buildInventory(svc *simulator.Service, listenIP string) ([]string,
 		}
 		var hosts []placed
 
-		register := func(cluster string, t *object.Task, err error) error {
+		register := func(cl *clusterInfo, t *object.Task, err error) error {
 			if err != nil {
 				return err
 			}
@@ -67,8 +67,19 @@ func (s *sim) buildInventory(svc *simulator.Service, listenIP string) ([]string,
 			}
 			h := simulator.Map.Get(ref.(types.ManagedObjectReference)).(*simulator.HostSystem)
 			cr := simulator.Map.Get(*h.Parent).(mo.Entity)
-			hi := &hostInfo{h: h, name: h.Name, cluster: cluster, dc: dc.Reference(), dcName: dcName,
-				cr: cr.Entity().Self, crName: cr.Entity().Name}
+			hi := &hostInfo{h: h, name: h.Name, dc: dc.Reference(), dcName: dcName,
+				cr: cr.Entity().Self, crName: cr.Entity().Name, num: nhost, cl: cl,
+				user: cfg.esxiUser, pass: cfg.esxiPass}
+			if cl != nil {
+				hi.cluster = cl.name
+				cl.hosts = append(cl.hosts, hi)
+			}
+			if h.Config != nil {
+				h.Config.LockdownMode = types.HostLockdownModeLockdownDisabled
+				if cfg.lockdown != nil && cfg.lockdown.MatchString(hi.name) {
+					h.Config.LockdownMode = types.HostLockdownModeLockdownNormal
+				}
+			}
 			pool := poolOf(cr)
 			hosts = append(hosts, placed{hi, pool, fmt.Sprintf("%0*d", hw, nhost)})
 			return nil
@@ -81,10 +92,14 @@ func (s *sim) buildInventory(svc *simulator.Service, listenIP string) ([]string,
 			if err != nil {
 				return dirs, err
 			}
+			if cfg.clusterFeatures() {
+				cl = object.NewClusterComputeResource(c, vcenterClusterRef(cl.Reference()))
+			}
+			ci := s.addCluster(clName, cl.Reference(), dc.Reference(), folders.VmFolder.Reference())
 			for i := 0; i < cfg.hosts; i++ {
 				nhost++
 				t, err := cl.AddHost(ctx, types.HostConnectSpec{HostName: hostName(nhost, hw, cfg.domain)}, true, nil, nil)
-				if err = register(clName, t, err); err != nil {
+				if err = register(ci, t, err); err != nil {
 					return dirs, err
 				}
 			}
@@ -92,7 +107,7 @@ func (s *sim) buildInventory(svc *simulator.Service, listenIP string) ([]string,
 		for i := 0; i < cfg.standalone; i++ {
 			nhost++
 			t, err := folders.HostFolder.AddStandaloneHost(ctx, types.HostConnectSpec{HostName: hostName(nhost, hw, cfg.domain)}, true, nil, nil)
-			if err = register("", t, err); err != nil {
+			if err = register(nil, t, err); err != nil {
 				return dirs, err
 			}
 		}
@@ -119,12 +134,12 @@ func (s *sim) buildInventory(svc *simulator.Service, listenIP string) ([]string,
 		for _, p := range hosts {
 			hi := p.host
 			s.addHost(hi)
-			if s.vcenterHost == nil {
+			if hi.num == cfg.vcenterHost {
 				s.vcenterHost = hi
 			}
 			for j := 1; j <= cfg.vms; j++ {
 				name := fmt.Sprintf("vm-%s-%0*d", p.num, vw, j)
-				if err := s.createVM(ctx, c, folders.VmFolder, p.pool, hi, name, types.VirtualMachineGuestOsIdentifierOtherLinux64Guest); err != nil {
+				if _, err := s.createVM(ctx, c, folders.VmFolder, p.pool, hi, name, types.VirtualMachineGuestOsIdentifierOtherLinux64Guest, false); err != nil {
 					return dirs, err
 				}
 			}
@@ -139,7 +154,7 @@ func (s *sim) buildInventory(svc *simulator.Service, listenIP string) ([]string,
 			return dirs, err
 		}
 		pool := poolOf(simulator.Map.Get(hi.cr))
-		if err = s.createVM(ctx, c, folders.VmFolder, pool, hi, cfg.vcenterVM, types.VirtualMachineGuestOsIdentifierVmwarePhoton64Guest); err != nil {
+		if _, err = s.createVM(ctx, c, folders.VmFolder, pool, hi, cfg.vcenterVM, types.VirtualMachineGuestOsIdentifierVmwarePhoton64Guest, false); err != nil {
 			return dirs, err
 		}
 		v := s.vmByName[cfg.vcenterVM]
@@ -158,6 +173,10 @@ func (s *sim) buildInventory(svc *simulator.Service, listenIP string) ([]string,
 		om.Setting = append(om.Setting, &types.OptionValue{Key: "VirtualCenter.FQDN", Value: fqdn})
 	}
 
+	if err = s.buildExtras(ctx, c); err != nil {
+		return dirs, err
+	}
+	s.vim = c
 	s.registerCompanions()
 	return dirs, nil
 }
@@ -173,8 +192,10 @@ func poolOf(cr mo.Reference) types.ManagedObjectReference {
 	panic(fmt.Sprintf("unexpected compute resource %T", cr))
 }
 
+// createVM creates a powered-on VM; live: the simulator is serving, so it is
+// powered on through the journal and property updates instead of directly.
 func (s *sim) createVM(ctx context.Context, c *vim25.Client, folder *object.Folder, pool types.ManagedObjectReference,
-	hi *hostInfo, name string, guest types.VirtualMachineGuestOsIdentifier) error {
+	hi *hostInfo, name string, guest types.VirtualMachineGuestOsIdentifier, live bool) (*vmInfo, error) {
 	spec := types.VirtualMachineConfigSpec{
 		Name:     name,
 		GuestId:  string(guest),
@@ -185,11 +206,11 @@ func (s *sim) createVM(ctx context.Context, c *vim25.Client, folder *object.Fold
 	hostRef := hi.h.Self
 	t, err := folder.CreateVM(ctx, spec, object.NewResourcePool(c, pool), object.NewHostSystem(c, hostRef))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ref, err := taskResult(t)
 	if err != nil {
-		return fmt.Errorf("create %s: %v", name, err)
+		return nil, fmt.Errorf("create %s: %v", name, err)
 	}
 	vm := simulator.Map.Get(ref.(types.ManagedObjectReference)).(*simulator.VirtualMachine)
 	cfg := s.cfg
@@ -199,6 +220,12 @@ func (s *sim) createVM(ctx context.Context, c *vim25.Client, folder *object.Fold
 		delay: guestDelay(cfg.seed, name, cfg.guestMin, cfg.guestMax),
 	}
 	s.addVM(v)
+	if live {
+		vm.Guest.ToolsVersion = "12352"
+		vm.Guest.ToolsVersionStatus2 = string(types.VirtualMachineToolsVersionStatusGuestToolsCurrent)
+		vm.Guest.GuestId = spec.GuestId
+		return v, nil
+	}
 
 	// Power on directly: nobody is watching yet, and tasks would only cost time.
 	now := time.Now()
@@ -210,7 +237,7 @@ func (s *sim) createVM(ctx context.Context, c *vim25.Client, folder *object.Fold
 	vm.Guest.ToolsVersionStatus2 = string(types.VirtualMachineToolsVersionStatusGuestToolsCurrent)
 	vm.Guest.GuestId = spec.GuestId
 	simulator.Map.Update(vm, guestChanges(v, true))
-	return nil
+	return v, nil
 }
 
 // taskResult reads a finished vcsim task directly; vcsim runs these tasks

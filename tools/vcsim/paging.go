@@ -23,6 +23,8 @@ type pager struct {
 	maxPage int // server-side cap on a page; 0: only the client's maxObjects
 	seq     int
 	pending map[string]*rest
+	// scope trims a result to what the session's endpoint shows (a host's own API: that host).
+	scope func(*simulator.Context, []types.ObjectContent) []types.ObjectContent
 }
 
 type rest struct {
@@ -99,6 +101,9 @@ func (o *collectorObj) RetrievePropertiesEx(ctx *simulator.Context, req *types.R
 		page = o.p.maxPage
 	}
 	r := body.Res.Returnval
+	if o.p.scope != nil {
+		r.Objects = o.p.scope(ctx, r.Objects)
+	}
 	if page == 0 || len(r.Objects) <= page {
 		return body
 	}
@@ -145,4 +150,20 @@ func (o *collectorObj) CancelRetrievePropertiesEx(ctx *simulator.Context, req *t
 		return &methods.CancelRetrievePropertiesExBody{Fault_: simulator.Fault("unknown or expired token", f)}
 	}
 	return &methods.CancelRetrievePropertiesExBody{Res: &types.CancelRetrievePropertiesExResponse{}}
+}
+
+// RetrieveProperties (deprecated, never paged) reaches the companion only from a
+// host's own API, to be trimmed to that host.
+func (o *collectorObj) RetrieveProperties(ctx *simulator.Context, req *types.RetrieveProperties) soap.HasFault {
+	ref, pc := o.real(ctx)
+	if pc == nil {
+		return &methods.RetrievePropertiesBody{Fault_: simulator.Fault("", &types.ManagedObjectNotFound{Obj: ref})}
+	}
+	req.This, ctx.Caller = ref, &ref
+	var res soap.HasFault
+	ctx.Map.WithLock(pc, func() { res = pc.RetrieveProperties(ctx, req) })
+	if body, ok := res.(*methods.RetrievePropertiesBody); ok && body.Res != nil && o.p.scope != nil {
+		body.Res.Returnval = o.p.scope(ctx, body.Res.Returnval)
+	}
+	return res
 }

@@ -105,9 +105,24 @@ func start(cfg *config) (*instance, error) {
 		inst.close()
 		return nil, err
 	}
+	pg := newPager(cfg.maxPage)
+	pg.scope = s.scopeObjects
+	fr := &front{sim: s, pager: pg, next: mux}
+	if cfg.esxiBasePort != 0 {
+		if err = s.startEsxi(fr, cert); err != nil {
+			inst.close()
+			return nil, err
+		}
+	}
+	for _, ci := range s.clusters {
+		if ci.vcls {
+			s.runVclsAgent()
+			break
+		}
+	}
 
 	inst.server = &http.Server{
-		Handler: &front{sim: s, pager: newPager(cfg.maxPage), next: mux},
+		Handler: fr,
 		TLSConfig: &tls.Config{
 			Certificates: []tls.Certificate{cert},
 			NextProtos:   []string{"http/1.1"},
@@ -145,6 +160,11 @@ func (inst *instance) close() {
 	}
 	if inst.sim != nil {
 		inst.sim.stopTimers()
+		for _, hi := range inst.sim.hosts {
+			if hi.esx != nil {
+				hi.esx.close()
+			}
+		}
 	}
 	for _, d := range inst.cleanup {
 		_ = os.RemoveAll(d)
@@ -212,19 +232,33 @@ var (
 		"RetrievePropertiesEx":         "PropertyCollector",
 		"ContinueRetrievePropertiesEx": "PropertyCollector",
 		"CancelRetrievePropertiesEx":   "PropertyCollector",
+		// Registered only when the cluster features are in use; without a companion the call reaches vcsim.
+		"ReconfigureComputeResource_Task": "ClusterComputeResource",
+		"UpdateOptions":                   "OptionManager",
 	}
-	companion = map[string]string{"HostSystem": hostKind, "VirtualMachine": vmKind, "PropertyCollector": collectorKind}
-	thisType  = regexp.MustCompile(`<(?:[A-Za-z_][\w.-]*:)?_this\b[^>]*?\stype\s*=\s*["'](HostSystem|VirtualMachine|PropertyCollector)["']`)
-	typeFunc  = types.TypeFunc()
+	companion = map[string]string{"HostSystem": hostKind, "VirtualMachine": vmKind, "PropertyCollector": collectorKind,
+		"ClusterComputeResource": clusterKind, "OptionManager": optionKind}
+	thisType = regexp.MustCompile(`<(?:[A-Za-z_][\w.-]*:)?_this\b[^>]*?\stype\s*=\s*["'](HostSystem|VirtualMachine|PropertyCollector|ClusterComputeResource|OptionManager)["']`)
+	typeFunc = types.TypeFunc()
 )
 
 func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/vsan" && f.sim.cfg.vsan {
+		if f.sim.vcenterDown.Load() {
+			http.Error(w, "vCenter Server is not running", http.StatusServiceUnavailable)
+			return
+		}
+		f.sim.keepSessionCookie(r, nil)
+		f.sim.serveVsan(w, r)
+		return
+	}
 	if r.URL.Path == "/sdk" || r.URL.Path == "/sdk/vimService" {
 		if f.sim.vcenterDown.Load() {
 			// vCenter's own VM is off: the API is gone, as for real.
 			http.Error(w, "vCenter Server is not running", http.StatusServiceUnavailable)
 			return
 		}
+		f.sim.keepSessionCookie(r, nil)
 		if r.Method == http.MethodPost {
 			body, err := ioutil.ReadAll(io.LimitReader(r.Body, 64<<20))
 			r.Body.Close()
@@ -241,6 +275,11 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *front) rewrite(body []byte) []byte {
+	return f.rewriteMethods(body, overridden)
+}
+
+// rewriteMethods points _this at the companion for the given methods.
+func (f *front) rewriteMethods(body []byte, overridden map[string]string) []byte {
 	hit := false
 	for name := range overridden {
 		if bytes.Contains(body, []byte(name)) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/soap"
@@ -37,6 +38,11 @@ type hostInfo struct {
 	dcName  string
 	crName  string
 
+	num        int          // global host number (esx-NN)
+	cl         *clusterInfo // nil for a standalone host
+	user, pass string       // the host's own API credentials; guarded by sim.mu
+	esx        *esxEndpoint // nil unless -esxi-base-port
+
 	entering bool // EnterMaintenanceMode_Task running; guarded by sim.mu
 }
 
@@ -47,6 +53,9 @@ type vmInfo struct {
 	tools     bool // VMware Tools running while the VM is on
 	stuck     bool // accepts ShutdownGuest, never powers off by itself
 	isVcenter bool
+	isVcls    bool
+	cl        *clusterInfo // the vCLS VM's cluster
+	offSince  time.Time    // vCLS: when it went off; guarded by sim.mu
 	delay     time.Duration
 
 	timer *time.Timer // pending guest shutdown; guarded by sim.mu
@@ -70,6 +79,14 @@ type sim struct {
 
 	vcenterHost *hostInfo
 	vcenterDown atomic.Bool
+	vcenterGen  int // invalidates a pending vCenter boot; guarded by mu
+
+	clusters     []*clusterInfo
+	clusterByRef map[string]*clusterInfo
+	vim          *vim25.Client // in-process client for runtime inventory changes (vCLS VMs)
+
+	smu      sync.Mutex
+	sessions map[string]*hostInfo // session key -> host whose own API created it
 
 	jmu     sync.Mutex
 	journal []entry
@@ -92,11 +109,13 @@ type entry struct {
 
 func newSim(cfg *config) *sim {
 	return &sim{
-		cfg:        cfg,
-		hostByName: map[string]*hostInfo{},
-		hostByRef:  map[string]*hostInfo{},
-		vmByName:   map[string]*vmInfo{},
-		vmByRef:    map[string]*vmInfo{},
+		cfg:          cfg,
+		hostByName:   map[string]*hostInfo{},
+		hostByRef:    map[string]*hostInfo{},
+		vmByName:     map[string]*vmInfo{},
+		vmByRef:      map[string]*vmInfo{},
+		clusterByRef: map[string]*clusterInfo{},
+		sessions:     map[string]*hostInfo{},
 		evctx: &simulator.Context{
 			Context: context.Background(),
 			Session: &simulator.Session{UserSession: types.UserSession{UserName: "vpxd"}},
@@ -152,6 +171,12 @@ func (s *sim) registerCompanions() {
 	}
 	for _, v := range s.vms {
 		simulator.Map.Put(&vmObj{v.vm, s, v})
+	}
+	if s.cfg.clusterFeatures() {
+		for _, ci := range s.clusters {
+			simulator.Map.Put(&clusterObj{ci.c, s, ci})
+		}
+		simulator.Map.Put(&optionObj{simulator.Map.OptionManager(), s})
 	}
 }
 
@@ -264,7 +289,10 @@ func (s *sim) setVMPower(v *vmInfo, to types.VirtualMachinePowerState, cause str
 	}
 	s.record(entry{Kind: "vm", Name: v.name, Host: hostName, Event: "powerState", From: string(from), To: string(to), Cause: cause})
 	if v.isVcenter {
-		s.vcenterDown.Store(to != vmOn)
+		s.vcenterPower(to == vmOn)
+	}
+	if v.isVcls && to != vmOn {
+		v.offSince = time.Now()
 	}
 	if hi != nil {
 		ev := s.vmEvent(v, hi)
@@ -306,6 +334,9 @@ func (s *sim) setHostState(hi *hostInfo, power types.HostSystemPowerState, conn 
 	}
 	if fromC != conn {
 		s.record(entry{Kind: "host", Name: hi.name, Event: "connectionState", From: string(fromC), To: string(conn), Cause: cause})
+	}
+	if hi.esx != nil {
+		hi.esx.sync(power == hostOn)
 	}
 }
 
@@ -442,6 +473,9 @@ func (o *hostObj) ShutdownHostTask(ctx *simulator.Context, req *types.ShutdownHo
 	s, hi := o.s, o.hi
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if f := s.outOfScope(ctx, hi); f != nil {
+		return &methods.ShutdownHost_TaskBody{Fault_: f}
+	}
 	t := s.newTask(ctx, hi.h, hi.name, "ShutdownHost_Task", "shutdown")
 	_, conn, mm := s.readHost(hi)
 	var f *fault
@@ -483,6 +517,9 @@ func (o *hostObj) EnterMaintenanceModeTask(ctx *simulator.Context, req *types.En
 	s, hi := o.s, o.hi
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if f := s.outOfScope(ctx, hi); f != nil {
+		return &methods.EnterMaintenanceMode_TaskBody{Fault_: f}
+	}
 	t := s.newTask(ctx, hi.h, hi.name, "EnterMaintenanceMode_Task", "enterMaintenanceMode")
 	body := &methods.EnterMaintenanceMode_TaskBody{Res: &types.EnterMaintenanceMode_TaskResponse{Returnval: t.Self}}
 	_, conn, mm := s.readHost(hi)
@@ -494,21 +531,30 @@ func (o *hostObj) EnterMaintenanceModeTask(ctx *simulator.Context, req *types.En
 		s.finishTask(t, invalidState())
 		return body
 	}
+	op := &maintOp{t: t, evacuate: req.EvacuatePoweredOffVms != nil && *req.EvacuatePoweredOffVms, viaVC: s.sessionHost(ctx) == nil}
+	cause := ""
+	if s.vsanEnabled(hi.cl) {
+		action := vsanAction(req.MaintenanceSpec)
+		cause = "vsan:" + action
+		if f := s.vsanCheck(hi, action); f != nil {
+			s.record(entry{Kind: "host", Name: hi.name, Event: "maintenance", To: "failed", Cause: cause})
+			s.finishTask(t, f)
+			return body
+		}
+	}
 	hi.entering = true
-	s.record(entry{Kind: "host", Name: hi.name, Event: "maintenance", To: "entering"})
+	s.record(entry{Kind: "host", Name: hi.name, Event: "maintenance", To: "entering", Cause: cause})
 	s.post(ctx, &types.EnteringMaintenanceModeEvent{HostEvent: s.hostEvent(hi)})
 
-	var deadline time.Time
 	if req.Timeout > 0 {
-		deadline = time.Now().Add(time.Duration(req.Timeout) * time.Second)
+		op.deadline = time.Now().Add(time.Duration(req.Timeout) * time.Second)
 	}
-	evacuate := req.EvacuatePoweredOffVms != nil && *req.EvacuatePoweredOffVms
-	if !s.maintenanceStep(hi, t, deadline, evacuate) {
+	if !s.maintenanceStep(hi, op) {
 		go func() {
 			for {
 				time.Sleep(50 * time.Millisecond)
 				s.mu.Lock()
-				done := s.closed || s.maintenanceStep(hi, t, deadline, evacuate)
+				done := s.closed || s.maintenanceStep(hi, op)
 				s.mu.Unlock()
 				if done {
 					return
@@ -519,17 +565,28 @@ func (o *hostObj) EnterMaintenanceModeTask(ctx *simulator.Context, req *types.En
 	return body
 }
 
+type maintOp struct {
+	t        *simulator.Task
+	deadline time.Time
+	evacuate bool
+	viaVC    bool // asked through vCenter (DRS may act), not through the host's own API
+}
+
 // maintenanceStep finishes the EnterMaintenanceMode_Task when it can; s.mu held.
-func (s *sim) maintenanceStep(hi *hostInfo, t *simulator.Task, deadline time.Time, evacuate bool) bool {
+func (s *sim) maintenanceStep(hi *hostInfo, op *maintOp) bool {
+	t, deadline, evacuate := op.t, op.deadline, op.evacuate
 	if _, conn, _ := s.readHost(hi); conn != connected {
 		hi.entering = false
 		s.record(entry{Kind: "host", Name: hi.name, Event: "maintenance", To: "failed", Cause: "host not connected"})
 		s.finishTask(t, notConnected())
 		return true
 	}
+	if op.viaVC && s.drsActive(hi.cl) {
+		s.drsEvacuate(hi)
+	}
 	ready := true
 	for _, v := range s.vmsOn(hi) {
-		if p, _ := s.readVM(v); p == vmOn || evacuate {
+		if p, _ := s.readVM(v); p == vmOn || evacuate || s.vclsBlocks(v, hi) {
 			ready = false
 			break
 		}
@@ -554,6 +611,9 @@ func (o *hostObj) ExitMaintenanceModeTask(ctx *simulator.Context, req *types.Exi
 	s, hi := o.s, o.hi
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if f := s.outOfScope(ctx, hi); f != nil {
+		return &methods.ExitMaintenanceMode_TaskBody{Fault_: f}
+	}
 	t := s.newTask(ctx, hi.h, hi.name, "ExitMaintenanceMode_Task", "exitMaintenanceMode")
 	_, conn, mm := s.readHost(hi)
 	switch {
@@ -575,6 +635,9 @@ func (o *vmObj) PowerOnVMTask(ctx *simulator.Context, req *types.PowerOnVM_Task)
 	s, v := o.s, o.v
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if f := s.vmOutOfScope(ctx, v); f != nil {
+		return &methods.PowerOnVM_TaskBody{Fault_: f}
+	}
 	t := s.newTask(ctx, v.vm, v.name, "PowerOnVM_Task", "powerOn")
 	s.finishTask(t, s.powerOn(v, ctx))
 	return &methods.PowerOnVM_TaskBody{Res: &types.PowerOnVM_TaskResponse{Returnval: t.Self}}
@@ -597,6 +660,8 @@ func (s *sim) powerOn(v *vmInfo, ctx *simulator.Context) *fault {
 	case mm || hi.entering:
 		ref := hi.h.Self
 		return &fault{&types.InvalidHostState{Host: &ref}, "The operation is not allowed in the current state of the host."}
+	case ctx != nil && s.sessionHost(ctx) == nil && s.haRefuses(hi.cl):
+		return &fault{&types.InsufficientFailoverResourcesFault{}, "Insufficient resources to satisfy configured failover level for vSphere HA."}
 	}
 	s.setVMPower(v, vmOn, "powerOn", ctx)
 	return nil
@@ -606,6 +671,9 @@ func (o *vmObj) PowerOffVMTask(ctx *simulator.Context, req *types.PowerOffVM_Tas
 	s, v := o.s, o.v
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if f := s.vmOutOfScope(ctx, v); f != nil {
+		return &methods.PowerOffVM_TaskBody{Fault_: f}
+	}
 	t := s.newTask(ctx, v.vm, v.name, "PowerOffVM_Task", "powerOff")
 	power, hi := s.readVM(v)
 	switch {
@@ -636,6 +704,10 @@ func (o *vmObj) ShutdownGuest(ctx *simulator.Context, req *types.ShutdownGuest) 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	body := &methods.ShutdownGuestBody{}
+	if f := s.vmOutOfScope(ctx, v); f != nil {
+		body.Fault_ = f
+		return body
+	}
 	power, hi := s.readVM(v)
 	var f *fault
 	switch {

@@ -33,6 +33,13 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// The test binary doubles as pe-vcsim for tests that need their own
+	// inventory (vcsim's is a package global): see startChild.
+	if args := os.Getenv(childArgsEnv); args != "" {
+		os.Args = append([]string{"pe-vcsim"}, strings.Split(args, "\n")...)
+		main()
+		os.Exit(0)
+	}
 	cfg, err := parseFlags([]string{
 		"-listen", "127.0.0.1:0", "-control", "127.0.0.1:0",
 		"-hosts", "4", "-vms", "3", "-vcenter-vm", "vcenter",
