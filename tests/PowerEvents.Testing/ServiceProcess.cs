@@ -14,7 +14,8 @@ public sealed partial class ServiceProcess : IAsyncDisposable
 {
     readonly Process _process;
     readonly ConcurrentQueue<string> _output = new();
-    readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(5) };
+    // Generous: a plan preview reads a live inventory, which takes seconds on a loaded machine.
+    readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(60) };
 
     ServiceProcess(Process process, Uri baseAddress)
     {
