@@ -14,7 +14,8 @@ public sealed record AlertMap<TEvent>(Func<TEvent, AlertContent?> Map) where TEv
 /// <summary>
 /// Turns one event into an alert, logs it, and records it for every destination that takes its
 /// severity. Delivery happens afterwards, per destination (<see cref="DeliveryService"/>), so a slow or
-/// dead webhook never holds a bus message. A message id seen before is not recorded again.
+/// dead webhook never holds a bus message. A fact recorded before (the same event replayed under another
+/// message id, or the same message redelivered) is not recorded again.
 /// </summary>
 public sealed class AlertConsumer<TEvent>(
     AlertMap<TEvent> map,
@@ -32,6 +33,7 @@ public sealed class AlertConsumer<TEvent>(
 
         var alert = new Alert(
             context.MessageId ?? NewId.NextGuid(),
+            $"{typeof(TEvent).Name}/{content.Fact}",
             typeof(TEvent).Name,
             content.Severity,
             content.Title,
