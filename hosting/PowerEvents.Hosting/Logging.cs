@@ -30,6 +30,8 @@ public static class Logging
             .MinimumLevel.Override("Microsoft.Extensions.Diagnostics.HealthChecks", LogEventLevel.Fatal)
             .MinimumLevel.Override("System.Net.Http.HttpClient", LogEventLevel.Warning)
             .ReadFrom.Configuration(configuration)
+            // The host logs a start-up failure with its whole stack; ServiceDefaults.RunAsync reports it as one line.
+            .Filter.ByExcluding(IsHostStartFailure)
             .Enrich.FromLogContext()
             .Enrich.WithProperty("Service", serviceName);
 
@@ -37,6 +39,11 @@ public static class Logging
             ? logger.WriteTo.Console(new JsonFormatter(renderMessage: true)).CreateLogger()
             : logger.Enrich.With<CorrelationSuffixEnricher>().WriteTo.Console(outputTemplate: TextTemplate, formatProvider: System.Globalization.CultureInfo.InvariantCulture).CreateLogger();
     }
+
+    static bool IsHostStartFailure(LogEvent logEvent) =>
+        logEvent.MessageTemplate.Text == "Hosting failed to start"
+        && logEvent.Properties.TryGetValue("SourceContext", out var source)
+        && source is ScalarValue { Value: "Microsoft.Extensions.Hosting.Internal.Host" };
 
     /// <summary>Renders " corr=&lt;id&gt;" in text lines only when a correlation id is in scope.</summary>
     sealed class CorrelationSuffixEnricher : Serilog.Core.ILogEventEnricher

@@ -66,9 +66,8 @@ public static class AlertRegistration
         where TEvent : class
     {
         bus.AddSingleton(new AlertMap<TEvent>(map));
-        bus.AddConsumer<AlertConsumer<TEvent>>((context, consumer) =>
-                // Transient trouble (PostgreSQL restarting) is retried; what still fails is kept in the _error queue.
-                consumer.UseMessageRetry(r => r.Exponential(5, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(2))))
+        // PostgreSQL restarting is ridden out by the retry every endpoint gets (TransientFaults); anything else goes to _error.
+        bus.AddConsumer<AlertConsumer<TEvent>>()
             .Endpoint(e => e.Name = $"{NotifierHost.ServiceName}-{Kebab(typeof(TEvent).Name)}");
     }
 
