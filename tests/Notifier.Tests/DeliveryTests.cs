@@ -24,7 +24,9 @@ public sealed class DeliveryTests(RabbitMqFixture rabbit, PostgresFixture postgr
     IEnumerable<string> Destination(int index, string name, string format, string minimum = "info", string? path = null)
     {
         yield return $"--Notifier:Destinations:{index}:Name={Path(name)}";
-        yield return $"--Notifier:Destinations:{index}:Url={receiver.Url(path ?? Path(name))}";
+        yield return $"--Notifier:Destinations:{index}:Url={(format == "generic" ? receiver.Url(path ?? Path(name)) : receiver.ChatUrl(path ?? Path(name)))}";
+        // The test receiver speaks plain HTTP on loopback.
+        yield return $"--Notifier:Destinations:{index}:AllowHttp=true";
         yield return $"--Notifier:Destinations:{index}:Format={format}";
         yield return $"--Notifier:Destinations:{index}:MinimumSeverity={minimum}";
         if (format == "generic")
@@ -79,6 +81,7 @@ public sealed class DeliveryTests(RabbitMqFixture rabbit, PostgresFixture postgr
             Assert.False(receiver.Received(Path(name))[0].Headers.ContainsKey(WebhookSignature.HeaderName)));
 
         Assert.Contains(notifier.Logs.Lines, line => line.Contains("ALARM RAISED in zone server-room", StringComparison.Ordinal));
+        Assert.Contains(notifier.Logs.Lines, line => line.Contains($"Destination {Path("slack")} sends alerts unencrypted over http://", StringComparison.Ordinal));
         var queues = await rabbit.QueueNamesAsync();
         Assert.Contains("notifier-alarm-raised", queues);
         Assert.Contains("notifier-alarm-cleared", queues);

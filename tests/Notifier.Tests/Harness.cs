@@ -31,6 +31,13 @@ public sealed class ReceiverFixture : IAsyncLifetime
 
     public string Url(string path) => new Uri(BaseAddress, "hooks/" + path).ToString();
 
+    /// <summary>A URL standing in for Slack, Teams or Discord, which do not sign: the receiver takes it without a signature.</summary>
+    public string ChatUrl(string path)
+    {
+        State.AllowUnsigned("/hooks/" + path);
+        return Url(path);
+    }
+
     public IReadOnlyList<ReceivedCall> Received(string path) => State.Received("/hooks/" + path);
 
     public void Plan(string path, int status, int count, string? retryAfter = null) =>

@@ -14,7 +14,7 @@ public sealed class NotifierProcessTests(RabbitMqFixture rabbit, PostgresFixture
         var token = "SeCrEt" + Guid.NewGuid().ToString("N");
         var path = $"services/T0PROCESS/B0PROCESS/{token}";
         var secretFile = Path.GetTempFileName();
-        await File.WriteAllTextAsync(secretFile, receiver.Url(path) + "\n");
+        await File.WriteAllTextAsync(secretFile, receiver.ChatUrl(path) + "\n");
         try
         {
             var environment = new Dictionary<string, string?>
@@ -23,6 +23,7 @@ public sealed class NotifierProcessTests(RabbitMqFixture rabbit, PostgresFixture
                 ["Notifier__Destinations__0__Name"] = "ops-slack",
                 ["Notifier__Destinations__0__Format"] = "slack",
                 ["Notifier__Destinations__0__Url_FILE"] = secretFile,
+                ["Notifier__Destinations__0__AllowHttp"] = "true",
                 // As the aspnet container image sets it.
                 ["ASPNETCORE_HTTP_PORTS"] = "8080",
             };

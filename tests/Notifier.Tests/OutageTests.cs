@@ -15,7 +15,8 @@ public sealed class OutageTests(RabbitMqFixture rabbit, ReceiverFixture receiver
         await using var postgres = await PrivatePostgres.StartAsync();
         var path = "outage-" + Guid.NewGuid().ToString("N")[..8];
         await using var notifier = await NotifierHarness.StartAsync(rabbit, postgres.HostArgs, postgres.ConnectionString,
-            "--Notifier:Destinations:0:Name=outage", $"--Notifier:Destinations:0:Url={receiver.Url(path)}", "--Notifier:Destinations:0:Format=slack",
+            "--Notifier:Destinations:0:Name=outage", $"--Notifier:Destinations:0:Url={receiver.ChatUrl(path)}", "--Notifier:Destinations:0:Format=slack",
+            "--Notifier:Destinations:0:AllowHttp=true",
             "--Notifier:Delivery:PollInterval=00:00:01");
 
         await postgres.StopServerAsync();
