@@ -178,25 +178,27 @@ public static class ServiceDefaults
 
     static int ReportStartupFailure(Exception ex, Action<string, bool> report, Action<Exception> reportInFull)
     {
-        reportInFull(ex);
-
+        var exitCode = 2;
         // The options binder wraps conversion errors; its message names the key ("... at 'RabbitMq:Port' ...").
         var validation = ex as OptionsValidationException ?? ex.InnerException as OptionsValidationException;
         if (validation is not null)
         {
             foreach (var failure in validation.Failures)
                 report(failure, true);
-            return 2;
         }
-
-        if (ex is InvalidOperationException && ex.Message.Contains(':', StringComparison.Ordinal))
+        else if (ex is InvalidOperationException && ex.Message.Contains(':', StringComparison.Ordinal))
         {
             report(ex.Message, true);
-            return 2;
+        }
+        else
+        {
+            report(OneLine(ex), false);
+            exitCode = 1;
         }
 
-        report(OneLine(ex), false);
-        return 1;
+        // After the line that names the cause, so that it stays the first thing an operator reads.
+        reportInFull(ex);
+        return exitCode;
     }
 
     /// <summary>The exception and its causes as one line: "type: message ← type: message".</summary>
