@@ -201,7 +201,7 @@ public static class ServiceDefaults
         return exitCode;
     }
 
-    /// <summary>The exception and its causes as one line: "type: message ← type: message".</summary>
+    /// <summary>The exception and its causes as one line: "type: message &lt;- type: message".</summary>
     public static string OneLine(Exception exception)
     {
         var parts = new List<string>();
