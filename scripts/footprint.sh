@@ -84,7 +84,7 @@ per_service = {
     "IloActuator": {f"Bmc__Hosts__{i}__{k}": v for i in range(3) for k, v in
                     {"Name": f"esx-0{i+1}.pe.test", "Url": f"https://127.0.0.1:{35601+i}/", "Username": "u", "Password": "p"}.items()},
     "Notifier": {"Notifier__Destinations__0__Name": "hook", "Notifier__Destinations__0__Format": "generic",
-                 "Notifier__Destinations__0__Url": "http://127.0.0.1:9/hooks/x",
+                 "Notifier__Destinations__0__Url": "http://127.0.0.1:9/hooks/x", "Notifier__Destinations__0__AllowHttp": "true",
                  "Notifier__Destinations__0__SigningSecret": "footprint-signing-secret-0123456789abcdef"},
 }
 variants = {

@@ -216,6 +216,7 @@ notifier_env=(
   Notifier__Destinations__0__Name=local-receiver
   Notifier__Destinations__0__Format=generic
   Notifier__Destinations__0__Url="$webhook_url/hooks/powerevents"
+  Notifier__Destinations__0__AllowHttp=true
   Notifier__Destinations__0__SigningSecret_FILE="$secrets/webhook_signing_secret"
   Notifier__Delivery__PollInterval=00:00:05
 )

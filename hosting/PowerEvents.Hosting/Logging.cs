@@ -30,6 +30,7 @@ public static class Logging
             .MinimumLevel.Override("Microsoft.Extensions.Diagnostics.HealthChecks", LogEventLevel.Fatal)
             .MinimumLevel.Override("System.Net.Http.HttpClient", LogEventLevel.Warning)
             .ReadFrom.Configuration(configuration)
+            .Filter.ByExcluding(IsNoise)
             .Enrich.FromLogContext()
             .Enrich.WithProperty("Service", serviceName);
 
@@ -37,6 +38,20 @@ public static class Logging
             ? logger.WriteTo.Console(new JsonFormatter(renderMessage: true)).CreateLogger()
             : logger.Enrich.With<CorrelationSuffixEnricher>().WriteTo.Console(outputTemplate: TextTemplate, formatProvider: System.Globalization.CultureInfo.InvariantCulture).CreateLogger();
     }
+
+    /// <summary>
+    /// Lines that say nothing an operator can act on, next to the one line that does: the host's start-up failure
+    /// with its whole stack (ServiceDefaults.RunAsync reports it as one line), and MassTransit's warning that a bus
+    /// which never started could not be stopped.
+    /// </summary>
+    static bool IsNoise(LogEvent logEvent) => logEvent.MessageTemplate.Text switch
+    {
+        "Hosting failed to start" => logEvent.Properties.TryGetValue("SourceContext", out var source)
+            && source is ScalarValue { Value: "Microsoft.Extensions.Hosting.Internal.Host" },
+        "Failed to stop bus: {Address} ({Reason})" => logEvent.Properties.TryGetValue("Reason", out var reason)
+            && reason is ScalarValue { Value: "Not Started" },
+        _ => false,
+    };
 
     /// <summary>Renders " corr=&lt;id&gt;" in text lines only when a correlation id is in scope.</summary>
     sealed class CorrelationSuffixEnricher : Serilog.Core.ILogEventEnricher

@@ -31,5 +31,8 @@ public sealed class PostgresOptions
         Username = Username,
         Password = string.IsNullOrEmpty(Password) ? null : Password,
         ApplicationName = AppDomain.CurrentDomain.FriendlyName,
+        // Npgsql tries GSS encryption first by default; without Kerberos libraries (the aspnet image) that prints
+        // libgssapi_krb5 errors to stderr on every connection. Password authentication over the local network needs none.
+        GssEncryptionMode = GssEncryptionMode.Disable,
     }.ConnectionString;
 }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -46,12 +47,25 @@ public static class ServiceDefaults
         var commandLine = sources.ToList().FindIndex(s => s is Microsoft.Extensions.Configuration.CommandLine.CommandLineConfigurationSource);
         sources.Insert(commandLine < 0 ? sources.Count : commandLine, new SecretFileConfigurationSource());
 
+        // The aspnet image sets ASPNETCORE_HTTP_PORTS=8080; our Urls win anyway, so drop the ports instead of warning at every start.
+        if (!string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                [WebHostDefaults.HttpPortsKey] = null,
+                [WebHostDefaults.HttpsPortsKey] = null,
+            });
+
         var logger = Logging.CreateLogger(builder.Configuration, serviceName);
         builder.Logging.ClearProviders();
         builder.Logging.AddSerilog(logger, dispose: true);
 
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         builder.Services.AddValidatedOptions<RabbitMqOptions>(RabbitMqOptions.Section);
+
+        // Registered before any component's startup filter, so it stands in front of every endpoint they map.
+        builder.Services.AddValidatedOptions<OperatorApiOptions>(OperatorApiOptions.Section);
+        builder.Services.AddSingleton<OperatorAccess>();
+        builder.Services.AddTransient<IStartupFilter, OperatorAccessStartupFilter>();
 
         builder.Services.AddHealthChecks()
             .AddCheck("self", () => HealthCheckResult.Healthy(), tags: [LiveTag]);
@@ -66,6 +80,8 @@ public static class ServiceDefaults
         builder.Services.AddMassTransit(bus =>
         {
             bus.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter(serviceName, includeNamespace: false));
+            // MassTransit would otherwise post usage data to usage-tracking.masstransit.io: nothing leaves unasked.
+            bus.DisableUsageTelemetry();
             configureBus?.Invoke(bus);
 
             bus.UsingRabbitMq((context, cfg) =>
@@ -77,6 +93,8 @@ public static class ServiceDefaults
                     h.Password(rabbit.Password);
                 });
                 cfg.UseConsumeFilter(typeof(LogContextConsumeFilter<>), context);
+                // Every endpoint rides out a PostgreSQL or broker restart instead of dead-lettering the message.
+                cfg.UseMessageRetry(TransientFaults.Configure);
                 cfg.ConfigureEndpoints(context);
             });
         });
@@ -112,8 +130,9 @@ public static class ServiceDefaults
 
     /// <summary>
     /// Builds and runs a service until SIGTERM. A configuration or start-up failure, whether it shows
-    /// while building or while starting, is logged with the key it concerns and exits non-zero
-    /// (2 for configuration, 1 otherwise), so docker-compose shows why the service did not come up.
+    /// while building or while starting, is logged as one line (a line per key for configuration) and exits
+    /// non-zero (2 for configuration, 1 otherwise), so docker-compose shows why the service did not come up.
+    /// The stack trace follows only at Debug level (<c>Serilog__MinimumLevel__Default=Debug</c>).
     /// </summary>
     public static async Task<int> RunAsync(string[] args, Func<string[], WebApplication> build)
     {
@@ -127,11 +146,16 @@ public static class ServiceDefaults
         }
         catch (Exception ex)
         {
-            using var bootstrap = new LoggerConfiguration().WriteTo.Console(
-                outputTemplate: "[{Timestamp:yyyy-MM-dd HH:mm:ss.fff} {Level:u3}] PowerEvents.Startup: {Message:lj}{NewLine}",
-                formatProvider: System.Globalization.CultureInfo.InvariantCulture).CreateLogger();
-            return ReportStartupFailure(ex, (failure, isConfiguration) =>
-                bootstrap.Fatal(isConfiguration ? "Invalid configuration: {Failure}" : "Service failed to start: {Failure}", failure));
+            // The service's own logger may be what failed; the level comes from where an operator would set it.
+            var level = new ConfigurationBuilder().AddEnvironmentVariables().AddCommandLine(args).Build()["Serilog:MinimumLevel:Default"];
+            using var bootstrap = new LoggerConfiguration()
+                .MinimumLevel.Is(Enum.TryParse<Serilog.Events.LogEventLevel>(level, ignoreCase: true, out var parsed) ? parsed : Serilog.Events.LogEventLevel.Information)
+                .WriteTo.Console(
+                    outputTemplate: "[{Timestamp:yyyy-MM-dd HH:mm:ss.fff} {Level:u3}] PowerEvents.Startup: {Message:lj}{NewLine}{Exception}",
+                    formatProvider: System.Globalization.CultureInfo.InvariantCulture).CreateLogger();
+            return ReportStartupFailure(ex,
+                (failure, isConfiguration) => bootstrap.Fatal(isConfiguration ? "Invalid configuration: {Failure}" : "Service failed to start: {Failure}", failure),
+                exception => bootstrap.Debug(exception, "Start-up failure in full"));
         }
 
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("PowerEvents.Startup");
@@ -142,8 +166,9 @@ public static class ServiceDefaults
         }
         catch (Exception ex)
         {
-            return ReportStartupFailure(ex, (failure, isConfiguration) =>
-                log.LogCritical(isConfiguration ? "Invalid configuration: {Failure}" : "Service failed: {Failure}", failure));
+            return ReportStartupFailure(ex,
+                (failure, isConfiguration) => log.LogCritical(isConfiguration ? "Invalid configuration: {Failure}" : "Service failed: {Failure}", failure),
+                exception => log.LogDebug(exception, "Start-up failure in full"));
         }
         finally
         {
@@ -151,36 +176,48 @@ public static class ServiceDefaults
         }
     }
 
-    static int ReportStartupFailure(Exception ex, Action<string, bool> report)
+    static int ReportStartupFailure(Exception ex, Action<string, bool> report, Action<Exception> reportInFull)
     {
+        var exitCode = 2;
         // The options binder wraps conversion errors; its message names the key ("... at 'RabbitMq:Port' ...").
         var validation = ex as OptionsValidationException ?? ex.InnerException as OptionsValidationException;
         if (validation is not null)
         {
             foreach (var failure in validation.Failures)
                 report(failure, true);
-            return 2;
         }
-
-        if (ex is InvalidOperationException && ex.Message.Contains(':', StringComparison.Ordinal))
+        else if (ex is InvalidOperationException && ex.Message.Contains(':', StringComparison.Ordinal))
         {
             report(ex.Message, true);
-            return 2;
+        }
+        else
+        {
+            report(OneLine(ex), false);
+            exitCode = 1;
         }
 
-        report(ex.ToString(), false);
-        return 1;
+        // After the line that names the cause, so that it stays the first thing an operator reads.
+        reportInFull(ex);
+        return exitCode;
     }
 
-    static Task WriteHealth(HttpContext context, HealthReport report)
+    /// <summary>The exception and its causes as one line: "type: message &lt;- type: message".</summary>
+    public static string OneLine(Exception exception)
+    {
+        var parts = new List<string>();
+        for (Exception? e = exception; e is not null && parts.Count < 5; e = e.InnerException)
+            parts.Add($"{e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}");
+        return string.Join(" <- ", parts);
+    }
+
+    /// <summary>Status only: a check's description or exception (host names, driver messages) is for the log, not the network.</summary>
+    public static Task WriteHealth(HttpContext context, HealthReport report)
     {
         context.Response.ContentType = "application/json";
         return context.Response.WriteAsync(JsonSerializer.Serialize(new
         {
             status = report.Status.ToString(),
-            checks = report.Entries.ToDictionary(
-                e => e.Key,
-                e => new { status = e.Value.Status.ToString(), description = e.Value.Description }),
+            checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString() }),
         }));
     }
 }

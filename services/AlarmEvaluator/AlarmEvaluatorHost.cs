@@ -1,6 +1,7 @@
 using PowerEvents.AlarmEvaluator.Persistence;
 using PowerEvents.AlarmEvaluator.Power;
 using PowerEvents.AlarmEvaluator.Zones;
+using Microsoft.Extensions.Options;
 using PowerEvents.Hosting;
 
 namespace PowerEvents.AlarmEvaluator;
@@ -19,6 +20,7 @@ public static class AlarmEvaluatorHost
         });
         builder.AddPostgres();
         builder.Services.AddValidatedOptions<AlarmEvaluatorOptions>(AlarmEvaluatorOptions.Section);
+        builder.Services.AddSingleton<IValidateOptions<PowerOptions>, ClusterZoneValidator>();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ZoneDirectory>();
         builder.Services.AddSingleton<ZoneStore>();

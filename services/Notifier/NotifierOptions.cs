@@ -41,9 +41,14 @@ public sealed class DestinationOptions : IValidatableObject
     [RegularExpression("^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$", ErrorMessage = "must be 1-63 letters, digits, '-', '_' or '.'.")]
     public string Name { get; set; } = "";
 
-    /// <summary>A secret (Slack, Discord and Teams put their token in it): <c>Notifier__Destinations__N__Url</c> or <c>..._FILE</c>.</summary>
+    /// <summary>A secret (Slack, Discord and Teams put their token in it): <c>Notifier__Destinations__N__Url</c> or <c>..._FILE</c>. https:// unless <see cref="AllowHttp"/>.</summary>
     [Required]
     public string Url { get; set; } = "";
+
+    /// <summary>Lets this one destination use plain <c>http://</c> (a receiver on the same host or network); logged at start.</summary>
+    public bool AllowHttp { get; set; }
+
+    public bool IsPlainHttp => Uri.TryCreate(Url, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttp;
 
     // Strings, not enums: the binder silently drops a list item whose enum value does not convert,
     // which would make a mistyped destination vanish instead of stopping the service.
@@ -70,7 +75,10 @@ public sealed class DestinationOptions : IValidatableObject
         // The URL is a secret: say what is wrong with it, never what it is.
         if (!string.IsNullOrEmpty(Url)
             && (!Uri.TryCreate(Url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp)))
-            yield return new ValidationResult("must be an absolute http(s) URL.", [nameof(Url)]);
+            yield return new ValidationResult("must be an absolute https:// URL.", [nameof(Url)]);
+        else if (IsPlainHttp && !AllowHttp)
+            yield return new ValidationResult("must use https://: alerts (and a chat service's token in the URL) would cross the network in clear. " +
+                "For a receiver you trust on a local network, set AllowHttp=true on this destination.", [nameof(Url)]);
 
         if (Parse<WebhookFormat>(Format) is null)
             yield return new ValidationResult($"must be one of {string.Join(", ", Enum.GetNames<WebhookFormat>().Select(n => n.ToLowerInvariant()))}, not '{Format}'.", [nameof(Format)]);

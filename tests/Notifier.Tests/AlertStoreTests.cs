@@ -14,7 +14,11 @@ public sealed class AlertStoreTests(PostgresFixture postgres) : IAsyncDisposable
 
     AlertStore Store => new(_dataSource);
 
-    static Alerts.Alert NewAlert() => TestAlerts.Alert() with { Id = Guid.NewGuid() };
+    static Alerts.Alert NewAlert()
+    {
+        var id = Guid.NewGuid();
+        return TestAlerts.Alert() with { Id = id, Fact = $"AlarmRaised/{id}/server-room" };
+    }
 
     [Fact]
     public async Task An_alert_id_is_recorded_once()
@@ -28,6 +32,19 @@ public sealed class AlertStoreTests(PostgresFixture postgres) : IAsyncDisposable
         Assert.Equal(alert.Title, pending.Alert.Title);
         Assert.Equal(alert.Facts, pending.Alert.Facts);
         Assert.Equal(alert.Details.GetRawText(), pending.Alert.Details.GetRawText());
+    }
+
+    [Fact]
+    public async Task A_fact_is_recorded_once_whatever_message_carries_it()
+    {
+        var alert = NewAlert();
+        Assert.True(await Store.RecordAsync(alert, [_destination], CancellationToken.None));
+        Assert.False(await Store.RecordAsync(alert with { Id = Guid.NewGuid(), Summary = "replayed" }, [_destination], CancellationToken.None));
+        Assert.True(await Store.RecordAsync(alert with { Id = Guid.NewGuid(), Fact = alert.Fact + "-other" }, [_destination], CancellationToken.None));
+
+        await using var count = _dataSource.CreateCommand("SELECT count(*) FROM notifier.deliveries WHERE destination = @destination");
+        count.Parameters.AddWithValue("destination", _destination);
+        Assert.Equal(2L, await count.ExecuteScalarAsync());
     }
 
     [Fact]

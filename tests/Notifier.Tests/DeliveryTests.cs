@@ -1,4 +1,5 @@
 using System.Text.Json;
+using PowerEvents.Contracts;
 using PowerEvents.Notifier.Formatting;
 using PowerEvents.Testing;
 using Xunit;
@@ -23,7 +24,9 @@ public sealed class DeliveryTests(RabbitMqFixture rabbit, PostgresFixture postgr
     IEnumerable<string> Destination(int index, string name, string format, string minimum = "info", string? path = null)
     {
         yield return $"--Notifier:Destinations:{index}:Name={Path(name)}";
-        yield return $"--Notifier:Destinations:{index}:Url={receiver.Url(path ?? Path(name))}";
+        yield return $"--Notifier:Destinations:{index}:Url={(format == "generic" ? receiver.Url(path ?? Path(name)) : receiver.ChatUrl(path ?? Path(name)))}";
+        // The test receiver speaks plain HTTP on loopback.
+        yield return $"--Notifier:Destinations:{index}:AllowHttp=true";
         yield return $"--Notifier:Destinations:{index}:Format={format}";
         yield return $"--Notifier:Destinations:{index}:MinimumSeverity={minimum}";
         if (format == "generic")
@@ -78,6 +81,7 @@ public sealed class DeliveryTests(RabbitMqFixture rabbit, PostgresFixture postgr
             Assert.False(receiver.Received(Path(name))[0].Headers.ContainsKey(WebhookSignature.HeaderName)));
 
         Assert.Contains(notifier.Logs.Lines, line => line.Contains("ALARM RAISED in zone server-room", StringComparison.Ordinal));
+        Assert.Contains(notifier.Logs.Lines, line => line.Contains($"Destination {Path("slack")} sends alerts unencrypted over http://", StringComparison.Ordinal));
         var queues = await rabbit.QueueNamesAsync();
         Assert.Contains("notifier-alarm-raised", queues);
         Assert.Contains("notifier-alarm-cleared", queues);
@@ -196,6 +200,44 @@ public sealed class DeliveryTests(RabbitMqFixture rabbit, PostgresFixture postgr
 
         Assert.Single(receiver.Received(Path("generic")));
         Assert.Single(await notifier.DeliveriesAsync(id));
+    }
+
+    [Fact]
+    public async Task A_fact_replayed_under_new_message_ids_is_delivered_once()
+    {
+        // A restarted saga re-asks the step: the actuator answers again, with a new message id and time, or "already off".
+        await using var notifier = await NotifierHarness.StartAsync(rabbit, postgres, [.. Destination(0, "generic", "generic"), .. Delivery()]);
+        var run = Guid.NewGuid();
+        var at = new DateTimeOffset(2026, 12, 2, 10, 0, 0, TimeSpan.Zero);
+        var first = Guid.NewGuid();
+        var replays = new[] { Guid.NewGuid(), Guid.NewGuid() };
+        var otherHost = Guid.NewGuid();
+
+        await notifier.PublishAsync(new HostPoweredOff(run, "c1", "esx-01", StepOutcome.Done, null, at), first);
+        await Eventually.Until(() => receiver.Received(Path("generic")).Count == 1, Deadline, "the first delivery did not arrive");
+        await notifier.PublishAsync(new HostPoweredOff(run, "c1", "esx-01", StepOutcome.Done, null, at.AddSeconds(40)), replays[0]);
+        await notifier.PublishAsync(new HostPoweredOff(run, "c1", "esx-01", StepOutcome.AlreadyInState, null, at.AddSeconds(41)), replays[1]);
+        await notifier.PublishAsync(new HostPoweredOff(run, "c1", "esx-02", StepOutcome.Done, null, at.AddSeconds(42)), otherHost);
+
+        await Eventually.Until(() => receiver.Received(Path("generic")).Count == 2, Deadline, "the other host's alert did not arrive");
+        foreach (var replay in replays)
+            await Eventually.Until(() => notifier.Logs.Lines.Any(l => l.Contains($"Alert {replay}", StringComparison.Ordinal) && l.Contains("recorded before", StringComparison.Ordinal)),
+                Deadline, $"replay {replay} was not handled");
+        Assert.Equal([first.ToString(), otherHost.ToString()], receiver.Received(Path("generic")).Select(c => c.Headers[Payloads.DeliveryHeader]));
+        foreach (var replay in replays)
+            Assert.Empty(await notifier.DeliveriesAsync(replay));
+    }
+
+    [Fact]
+    public async Task A_power_on_whose_first_answer_was_lost_is_alerted_from_its_retry()
+    {
+        await using var notifier = await NotifierHarness.StartAsync(rabbit, postgres, [.. Destination(0, "slack", "slack"), .. Delivery()]);
+        var retry = Guid.NewGuid();
+
+        await notifier.PublishAsync(new HostPowerOnCompleted(Guid.NewGuid(), "c1", "esx-03", PowerOnOutcome.AlreadyOn, "BMC reports On", "redfish", DateTimeOffset.UtcNow), retry);
+
+        await Eventually.Until(() => receiver.Received(Path("slack")).Count == 1, Deadline, "the power-on was not alerted");
+        Assert.Contains("Host esx-03 powered on", receiver.Received(Path("slack"))[0].Body, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -31,6 +31,13 @@ public sealed class ReceiverFixture : IAsyncLifetime
 
     public string Url(string path) => new Uri(BaseAddress, "hooks/" + path).ToString();
 
+    /// <summary>A URL standing in for Slack, Teams or Discord, which do not sign: the receiver takes it without a signature.</summary>
+    public string ChatUrl(string path)
+    {
+        State.AllowUnsigned("/hooks/" + path);
+        return Url(path);
+    }
+
     public IReadOnlyList<ReceivedCall> Received(string path) => State.Received("/hooks/" + path);
 
     public void Plan(string path, int status, int count, string? retryAfter = null) =>
@@ -66,19 +73,22 @@ public sealed class NotifierHarness : IAsyncDisposable
 
     public LogCapture Logs { get; }
 
-    public static Task<NotifierHarness> StartAsync(RabbitMqFixture rabbit, PostgresFixture postgres, params string[] settings)
+    public static Task<NotifierHarness> StartAsync(RabbitMqFixture rabbit, PostgresFixture postgres, params string[] settings) =>
+        StartAsync(rabbit, postgres.HostArgs, postgres.ConnectionString, settings);
+
+    public static Task<NotifierHarness> StartAsync(RabbitMqFixture rabbit, IEnumerable<string> postgresArgs, string connectionString, params string[] settings)
     {
         // MassTransit keeps its log context in an AsyncLocal: a second host started in the same async flow
         // (a restart within one test) would inherit the first host's disposed logger factory.
         using (ExecutionContext.SuppressFlow())
-            return Task.Run(() => StartInCleanContextAsync(rabbit, postgres, settings));
+            return Task.Run(() => StartInCleanContextAsync(rabbit, postgresArgs, connectionString, settings));
     }
 
-    static async Task<NotifierHarness> StartInCleanContextAsync(RabbitMqFixture rabbit, PostgresFixture postgres, string[] settings)
+    static async Task<NotifierHarness> StartInCleanContextAsync(RabbitMqFixture rabbit, IEnumerable<string> postgresArgs, string connectionString, string[] settings)
     {
         var logs = new LogCapture();
         var app = NotifierHost.Build(
-            ["--urls=http://127.0.0.1:0", "--Serilog:MinimumLevel:Default=Warning", .. rabbit.HostArgs, .. postgres.HostArgs, .. settings],
+            ["--urls=http://127.0.0.1:0", "--Serilog:MinimumLevel:Default=Warning", .. rabbit.HostArgs, .. postgresArgs, .. settings],
             builder => builder.Logging.AddProvider(logs));
         await app.StartAsync();
 
@@ -92,7 +102,7 @@ public sealed class NotifierHarness : IAsyncDisposable
             h.Password(RabbitMqFixture.Password);
         }));
         await bus.StartAsync();
-        return new NotifierHarness(app, bus, postgres.ConnectionString, logs);
+        return new NotifierHarness(app, bus, connectionString, logs);
     }
 
     /// <summary>Publishes with a chosen message id, which is the alert's id (and what dedupe keys on).</summary>

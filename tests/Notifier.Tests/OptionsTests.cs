@@ -73,6 +73,19 @@ public sealed class OptionsTests
     }
 
     [Fact]
+    public async Task A_plain_http_url_needs_its_own_opt_in()
+    {
+        const string Url = "http://hooks.example.local/services/T0/B0/plain-secret";
+        var message = await StartFailure("--Notifier:Destinations:0:Name=ops", "--Notifier:Destinations:0:Format=slack", $"--Notifier:Destinations:0:Url={Url}");
+        Assert.StartsWith("Notifier:Destinations:0:Url: must use https://", message, StringComparison.Ordinal);
+        Assert.Contains("AllowHttp", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("plain-secret", message, StringComparison.Ordinal);
+
+        var optedIn = new NotifierOptions { Destinations = [new DestinationOptions { Name = "ops", Format = "slack", Url = Url, AllowHttp = true }] };
+        Assert.Empty(PowerEvents.Hosting.KeyedOptionsValidator<NotifierOptions>.Validate(optedIn, NotifierOptions.Section));
+    }
+
+    [Fact]
     public async Task A_zero_base_delay_names_its_key()
     {
         var message = await StartFailure("--Notifier:Delivery:BaseDelay=00:00:00");

@@ -71,7 +71,7 @@ public sealed class RoutingTests
 
     [Theory]
     [InlineData(PowerOnOutcome.PoweredOn, Severity.Info)]
-    [InlineData(PowerOnOutcome.AlreadyOn, null)]
+    [InlineData(PowerOnOutcome.AlreadyOn, Severity.Info)]
     [InlineData(PowerOnOutcome.WakeOnLanSent, Severity.Warning)]
     [InlineData(PowerOnOutcome.Failed, Severity.Critical)]
     public void A_host_that_did_not_power_on_is_critical(PowerOnOutcome outcome, Severity? expected)
@@ -93,6 +93,22 @@ public sealed class RoutingTests
         Assert.Null(Map(new HostEnteredMaintenance(Run, "cluster1", "esx-02.pe.test", StepOutcome.Done, null, At)));
         Assert.Null(Map(new HostExitedMaintenance(Run, "cluster1", "esx-02.pe.test", StepOutcome.AlreadyInState, null, At)));
         Assert.Equal(Severity.Warning, Map(new VmPoweredOn(Run, "cluster1", "vm-1", "web-01", StepOutcome.Failed, Fault, At))!.Severity);
+    }
+
+    [Fact]
+    public void A_fact_names_run_target_and_outcome_and_not_the_time_of_the_answer()
+    {
+        var done = Map(new HostPoweredOff(Run, "cluster1", "esx-02", StepOutcome.Done, null, At))!;
+        var later = Map(new HostPoweredOff(Run, "cluster1", "esx-02", StepOutcome.AlreadyInState, null, At.AddMinutes(1)))!;
+        var failed = Map(new HostPoweredOff(Run, "cluster1", "esx-02", StepOutcome.Failed, Fault, At))!;
+        var otherHost = Map(new HostPoweredOff(Run, "cluster1", "esx-03", StepOutcome.Done, null, At))!;
+        var otherRun = Map(new HostPoweredOff(Guid.NewGuid(), "cluster1", "esx-02", StepOutcome.Done, null, At))!;
+
+        Assert.Equal($"{Run}/esx-02/off", done.Fact);
+        Assert.Equal(done.Fact, later.Fact);
+        Assert.Equal(4, new[] { done, failed, otherHost, otherRun }.Select(c => c.Fact).Distinct().Count());
+        Assert.Equal(Map(new HostPowerOnCompleted(Run, "c", "esx-02", PowerOnOutcome.PoweredOn, "", "redfish", At))!.Fact,
+            Map(new HostPowerOnCompleted(Run, "c", "esx-02", PowerOnOutcome.AlreadyOn, "", "redfish", At.AddSeconds(5)))!.Fact);
     }
 
     [Fact]

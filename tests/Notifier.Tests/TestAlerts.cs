@@ -18,6 +18,7 @@ static class TestAlerts
     public static Alert Alert(Severity severity = Severity.Critical, string title = "ALARM RAISED in zone server-room",
         string summary = "High temperature in zone server-room: 36.2 °C against a threshold of 35.0 °C.", IReadOnlyList<AlertFact>? facts = null) => new(
         Guid.Parse("0b7c6a52-3f1e-4a4e-9d53-2f1f0c8e9a11"),
+        "AlarmRaised/6f1d2c3b-4a5e-4f60-8b7a-9c0d1e2f3a4b/server-room",
         "AlarmRaised",
         severity,
         title,

@@ -191,6 +191,7 @@ public sealed class LocalSystem : IAsyncDisposable
                 ["Notifier__Destinations__0__Name"] = "receiver",
                 ["Notifier__Destinations__0__Format"] = "generic",
                 ["Notifier__Destinations__0__Url"] = new Uri(ReceiverUrl, "hooks/powerevents").ToString(),
+                ["Notifier__Destinations__0__AllowHttp"] = "true",
                 ["Notifier__Destinations__0__SigningSecret_FILE"] = Path.Combine(_secrets, "webhook_signing_secret"),
                 ["Notifier__Delivery__PollInterval"] = "00:00:01",
             },

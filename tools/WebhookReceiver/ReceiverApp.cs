@@ -14,8 +14,10 @@ namespace PowerEvents.WebhookReceiver;
 /// Retry-After header (<c>"2"</c>, or <c>"date:+2"</c> for an HTTP date 2 s ahead); status 0 never answers.</item>
 /// <item><c>GET /control/received[?path=/hooks/a]</c>: what was received, in order. <c>DELETE /control/received</c> forgets it and the plans.</item>
 /// </list>
-/// With <c>Receiver:SigningSecret</c> set, generic payloads are verified (and refused with 401 when the
-/// signature is wrong or older than <c>Receiver:SignatureTolerance</c>), the way docs/notifier.md tells a receiver to.
+/// With <c>Receiver:SigningSecret</c> set, every call is verified the way docs/notifier.md tells a receiver to, and
+/// refused with 401 when its signature is missing, wrong or older than <c>Receiver:SignatureTolerance</c>. Paths that
+/// stand in for Slack, Teams or Discord (which are not signed) are exempt only when named: <c>Receiver:UnsignedPaths:N</c>
+/// (e.g. <c>/hooks/slack</c>), or <see cref="ReceiverState.AllowUnsigned"/> in a test.
 /// </summary>
 public static class ReceiverApp
 {
@@ -29,6 +31,8 @@ public static class ReceiverApp
         });
         builder.Services.AddSingleton<ReceiverState>();
         var app = builder.Build();
+        foreach (var path in app.Configuration.GetSection("Receiver:UnsignedPaths").Get<string[]>() ?? [])
+            app.Services.GetRequiredService<ReceiverState>().AllowUnsigned(path);
 
         var secret = app.Configuration["Receiver:SigningSecret"];
         var tolerance = app.Configuration.GetValue("Receiver:SignatureTolerance", TimeSpan.FromMinutes(5));
@@ -43,8 +47,8 @@ public static class ReceiverApp
             var headers = http.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
 
             string? signature = null;
-            if (secret is { Length: > 0 } && headers.TryGetValue("X-PowerEvents-Signature", out var header))
-                signature = SignatureVerifier.Check(secret, header, raw, receivedAt, tolerance);
+            if (secret is { Length: > 0 } && !state.IsUnsigned(path))
+                signature = SignatureVerifier.Check(secret, headers.GetValueOrDefault("X-PowerEvents-Signature"), raw, receivedAt, tolerance);
 
             var plan = state.TakeFailure(path);
             var status = plan?.Status ?? (signature is null or "valid" ? 200 : 401);
@@ -93,10 +97,16 @@ public sealed record FailurePlan(string? Path, int Status, int Count, string? Re
 public sealed class ReceiverState
 {
     readonly ConcurrentQueue<ReceivedCall> _received = new();
+    readonly ConcurrentDictionary<string, bool> _unsigned = new(StringComparer.Ordinal);
     readonly List<(FailurePlan Plan, int Left)> _plans = [];
     readonly Lock _lock = new();
 
     public void Record(ReceivedCall call) => _received.Enqueue(call);
+
+    /// <summary>Calls to this path (exactly, e.g. <c>/hooks/slack</c>) are taken without a signature: a chat format stands in here.</summary>
+    public void AllowUnsigned(string path) => _unsigned[path] = true;
+
+    public bool IsUnsigned(string path) => _unsigned.ContainsKey(path);
 
     public IReadOnlyList<ReceivedCall> Received(string? path = null) =>
         _received.Where(c => path is null || c.Path == path).ToList();

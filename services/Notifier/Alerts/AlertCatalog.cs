@@ -23,6 +23,7 @@ public static class AlertCatalog
             "A protective shutdown follows if the cluster's policy says so.",
             e.RaisedAt)
         {
+            Fact = Key(e.AlarmId, e.Zone),
             Zone = e.Zone,
             Facts = [Fact("Threshold", Celsius(e.ThresholdCelsius)), .. Readings(e.Readings)],
         });
@@ -33,15 +34,21 @@ public static class AlertCatalog
             $"Zone {e.Zone} is back below {Celsius(e.ThresholdCelsius)} ({Hottest(e.Readings)} now).",
             e.ClearedAt)
         {
+            Fact = Key(e.AlarmId, e.Zone),
             Zone = e.Zone,
             Facts = [Fact("Clear threshold", Celsius(e.ThresholdCelsius)), .. Readings(e.Readings)],
         });
         // Sensing health: a protection system that went blind must say so.
+        // These carry no run or episode id: the moment of the change is their identity.
         bus.AddAlert<SourceHealthChanged>(e => e.Healthy
             ? new AlertContent(Severity.Info, $"Sensor source {e.Source} recovered", $"{e.Source} answers with valid readings again.", e.ChangedAt)
+            {
+                Fact = Key(e.Source, "recovered", e.ChangedAt),
+            }
             : new AlertContent(Severity.Warning, $"Sensor source {e.Source} is failing",
                 $"{e.Source} gives no valid readings; zones that depend on it may go stale and cannot raise an alarm.", e.ChangedAt)
             {
+                Fact = Key(e.Source, "failing", e.ChangedAt),
                 Facts = [.. e.Problems.Take(5).Select(p => Fact("Problem", p))],
             });
 
@@ -49,59 +56,68 @@ public static class AlertCatalog
             ? new AlertContent(Severity.Warning, $"Zone {e.Zone} is stale",
                 $"Zone {e.Zone} has {e.FreshSensors} fresh sensor(s) of the {e.RequiredSensors} it needs; it cannot raise an alarm until they report again.", e.ChangedAt)
             {
+                Fact = Key(e.Zone, "stale", e.ChangedAt),
                 Zone = e.Zone,
             }
             : new AlertContent(Severity.Info, $"Zone {e.Zone} reports again", $"Zone {e.Zone} has {e.FreshSensors} fresh sensor(s) again.", e.ChangedAt)
             {
+                Fact = Key(e.Zone, "fresh", e.ChangedAt),
                 Zone = e.Zone,
             });
 
         // vCenter steps: routine successes are not alerts (a run shuts hundreds of VMs down); forced and failed are.
         bus.AddAlert<VmShutDown>(e => e.Outcome switch
         {
-            VmShutdownOutcome.Forced => Step(Severity.Warning, e.Cluster, e.RunId, e.CompletedAt,
+            VmShutdownOutcome.Forced => Step(Severity.Warning, e.Cluster, e.RunId, Key(e.RunId, e.VmId, "forced"), e.CompletedAt,
                 $"VM {e.VmName} was powered off hard", $"The guest shutdown of {e.VmName} did not finish (or Tools were not running); it was powered off.", e.Fault),
-            VmShutdownOutcome.Failed => Step(Severity.Critical, e.Cluster, e.RunId, e.CompletedAt,
+            VmShutdownOutcome.Failed => Step(Severity.Critical, e.Cluster, e.RunId, Key(e.RunId, e.VmId, "failed"), e.CompletedAt,
                 $"VM {e.VmName} could not be shut down", $"{e.VmName} is still running after every attempt.", e.Fault),
             _ => null,
         });
 
         bus.AddAlert<HostEnteredMaintenance>(e => e.Outcome == StepOutcome.Failed
-            ? Step(Severity.Critical, e.Cluster, e.RunId, e.CompletedAt,
+            ? Step(Severity.Critical, e.Cluster, e.RunId, Key(e.RunId, e.Host, "failed"), e.CompletedAt,
                 $"Host {e.Host} did not enter maintenance mode", $"{e.Host} could not be put into maintenance mode; it will not be powered off cleanly.", e.Fault)
             : null);
 
+        // "Already off" is the answer to a repeated request: the same fact as "powered off", so it is alerted
+        // when the first answer was lost and deduplicated when it was not.
         bus.AddAlert<HostPoweredOff>(e => e.Outcome switch
         {
-            StepOutcome.Failed => Step(Severity.Critical, e.Cluster, e.RunId, e.CompletedAt,
+            StepOutcome.Failed => Step(Severity.Critical, e.Cluster, e.RunId, Key(e.RunId, e.Host, "failed"), e.CompletedAt,
                 $"Host {e.Host} could not be powered off", $"{e.Host} is still running.", e.Fault),
-            StepOutcome.Done => Step(Severity.Info, e.Cluster, e.RunId, e.CompletedAt,
+            StepOutcome.Done => Step(Severity.Info, e.Cluster, e.RunId, Key(e.RunId, e.Host, "off"), e.CompletedAt,
                 $"Host {e.Host} powered off", $"{e.Host} was shut down through vCenter.", null),
+            StepOutcome.AlreadyInState => Step(Severity.Info, e.Cluster, e.RunId, Key(e.RunId, e.Host, "off"), e.CompletedAt,
+                $"Host {e.Host} powered off", $"{e.Host} is off (it was already off when the shutdown was asked).", null),
             _ => null,
         });
 
         bus.AddAlert<HostExitedMaintenance>(e => e.Outcome == StepOutcome.Failed
-            ? Step(Severity.Warning, e.Cluster, e.RunId, e.CompletedAt,
+            ? Step(Severity.Warning, e.Cluster, e.RunId, Key(e.RunId, e.Host, "failed"), e.CompletedAt,
                 $"Host {e.Host} is still in maintenance mode", $"{e.Host} could not leave maintenance mode; its VMs cannot start there.", e.Fault)
             : null);
 
         bus.AddAlert<VmPoweredOn>(e => e.Outcome == StepOutcome.Failed
-            ? Step(Severity.Warning, e.Cluster, e.RunId, e.CompletedAt,
+            ? Step(Severity.Warning, e.Cluster, e.RunId, Key(e.RunId, e.VmId, "failed"), e.CompletedAt,
                 $"VM {e.VmName} did not power on", $"{e.VmName} was running before the shutdown and could not be started again.", e.Fault)
             : null);
 
-        bus.AddAlert<ClusterInventoryFailed>(e => Step(Severity.Critical, e.Cluster, e.RunId, e.FailedAt,
+        bus.AddAlert<ClusterInventoryFailed>(e => Step(Severity.Critical, e.Cluster, e.RunId, Key(e.RunId, e.Cluster), e.FailedAt,
             $"Cannot read cluster {e.Cluster} from vCenter", $"The inventory of {e.Cluster} could not be read, so nothing can be planned for it.", e.Fault));
 
         // BMC power-on: a host that stays dark is the alert an operator must not miss.
+        // As for HostPoweredOff: "already on" after a retry is the same fact as "powered on".
         bus.AddAlert<HostPowerOnCompleted>(e => e.Outcome switch
         {
-            PowerOnOutcome.Failed => Step(Severity.Critical, e.Cluster, e.RunId, e.CompletedAt,
+            PowerOnOutcome.Failed => Step(Severity.Critical, e.Cluster, e.RunId, Key(e.RunId, e.Host, "failed"), e.CompletedAt,
                 $"Host {e.Host} did not power on", $"{e.Host} could not be powered on ({e.Method}): {e.Reason}", null),
-            PowerOnOutcome.WakeOnLanSent => Step(Severity.Warning, e.Cluster, e.RunId, e.CompletedAt,
+            PowerOnOutcome.WakeOnLanSent => Step(Severity.Warning, e.Cluster, e.RunId, Key(e.RunId, e.Host, "wake-on-lan"), e.CompletedAt,
                 $"Wake-on-LAN sent to {e.Host}", $"{e.Host} was sent a magic packet; nothing confirms it woke up. {e.Reason}", null),
-            PowerOnOutcome.PoweredOn => Step(Severity.Info, e.Cluster, e.RunId, e.CompletedAt,
+            PowerOnOutcome.PoweredOn => Step(Severity.Info, e.Cluster, e.RunId, Key(e.RunId, e.Host, "on"), e.CompletedAt,
                 $"Host {e.Host} powered on", $"{e.Host} was powered on through its BMC.", null),
+            PowerOnOutcome.AlreadyOn => Step(Severity.Info, e.Cluster, e.RunId, Key(e.RunId, e.Host, "on"), e.CompletedAt,
+                $"Host {e.Host} powered on", $"{e.Host} is on (its BMC reported it on before anything was asked).", null),
             _ => null,
         });
 
@@ -112,7 +128,7 @@ public static class AlertCatalog
             $"Zone {e.Zone} is in alarm: shutting down {e.VmsToShutDown} VM(s) in {e.Tiers.Count} tier(s) ({string.Join(" → ", e.Tiers)}), then {e.Hosts} host(s).",
             e.StartedAt)
         {
-            Cluster = e.Cluster, Zone = e.Zone, RunId = e.RunId,
+            Fact = Key(e.RunId), Cluster = e.Cluster, Zone = e.Zone, RunId = e.RunId,
         });
 
         // Forced and failed steps are alerted from the actuator's own outcome events above; these are the saga's decisions.
@@ -124,7 +140,7 @@ public static class AlertCatalog
                 $"{e.Step} of {e.Target} on cluster {e.Cluster}: {e.Outcome}. {e.Detail}".TrimEnd(),
                 e.At)
             {
-                Cluster = e.Cluster, RunId = e.RunId,
+                Fact = Key(e.RunId, e.Step, e.Target, e.Outcome), Cluster = e.Cluster, RunId = e.RunId,
             });
 
         bus.AddAlert<PowerRunCompleted>(e => new AlertContent(
@@ -135,7 +151,7 @@ public static class AlertCatalog
                 : $"Not everything went down as planned: {string.Join("; ", e.Failures.Take(5))}{(e.Failures.Count > 5 ? "; …" : "")}",
             e.CompletedAt)
         {
-            Cluster = e.Cluster, RunId = e.RunId,
+            Fact = Key(e.RunId), Cluster = e.Cluster, RunId = e.RunId,
             Facts = [Fact("Alarm cleared during the run", e.AlarmClearedDuringRun ? "yes" : "no"), .. e.Failures.Take(5).Select(f => Fact("Failure", f))],
         });
 
@@ -146,7 +162,7 @@ public static class AlertCatalog
             $"Zone {e.Zone} is clear: powering on {e.Hosts.Count} host(s), then {e.VmsToRestore} VM(s) that were running before the shutdown ({string.Join(" → ", e.Tiers)}).",
             e.StartedAt)
         {
-            Cluster = e.Cluster, Zone = e.Zone, RunId = e.RunId,
+            Fact = Key(e.RunId), Cluster = e.Cluster, Zone = e.Zone, RunId = e.RunId,
         });
 
         bus.AddAlert<PowerRestoreCompleted>(e =>
@@ -163,6 +179,7 @@ public static class AlertCatalog
                     : $"Not restored: {string.Join("; ", missing.Take(5))}{(missing.Count > 5 ? "; …" : "")}";
             return new AlertContent(severity, title, summary, e.CompletedAt)
             {
+                Fact = Key(e.RunId, e.Interrupted ? "interrupted" : "ended"),
                 Cluster = e.Cluster, RunId = e.RunId,
                 Facts = [.. missing.Take(5).Select(m => Fact("Not restored", m))],
             };
@@ -174,19 +191,30 @@ public static class AlertCatalog
             $"{e.VmName} (host {e.Host}) is shut down last; after it vCenter cannot put hosts into maintenance or power them off. Move it off the cluster.",
             e.DetectedAt)
         {
+            // A plan preview has no run: each preview is its own fact.
+            Fact = e.RunId == Guid.Empty ? Key("preview", e.VmName, e.DetectedAt) : Key(e.RunId, e.VmName),
             Cluster = e.Cluster, RunId = e.RunId == Guid.Empty ? null : e.RunId,
         });
     }
 
-    static AlertContent Step(Severity severity, string cluster, Guid runId, DateTimeOffset at, string title, string summary, VCenterFault? fault) =>
+    static AlertContent Step(Severity severity, string cluster, Guid runId, string fact, DateTimeOffset at, string title, string summary, VCenterFault? fault) =>
         new(severity, title, summary, at)
         {
+            Fact = fact,
             Cluster = cluster,
             RunId = runId,
             Facts = fault is null ? [] : [Fact("vSphere fault", $"{fault.Name}: {fault.Message}")],
         };
 
     static AlertFact Fact(string label, string value) => new(label, value);
+
+    /// <summary>A fact key from its parts, e.g. <c>&lt;run&gt;/esx-01/off</c>; the consumer prefixes the event type.</summary>
+    static string Key(params object[] parts) => string.Join('/', parts.Select(p => p switch
+    {
+        DateTimeOffset at => at.UtcDateTime.ToString("O", CultureInfo.InvariantCulture),
+        bool flag => flag ? "true" : "false",
+        _ => Convert.ToString(p, CultureInfo.InvariantCulture),
+    }));
 
     static string Celsius(double value) => value.ToString("0.0", CultureInfo.InvariantCulture) + " °C";
 

@@ -14,7 +14,8 @@ public sealed record AlertMap<TEvent>(Func<TEvent, AlertContent?> Map) where TEv
 /// <summary>
 /// Turns one event into an alert, logs it, and records it for every destination that takes its
 /// severity. Delivery happens afterwards, per destination (<see cref="DeliveryService"/>), so a slow or
-/// dead webhook never holds a bus message. A message id seen before is not recorded again.
+/// dead webhook never holds a bus message. A fact recorded before (the same event replayed under another
+/// message id, or the same message redelivered) is not recorded again.
 /// </summary>
 public sealed class AlertConsumer<TEvent>(
     AlertMap<TEvent> map,
@@ -32,6 +33,7 @@ public sealed class AlertConsumer<TEvent>(
 
         var alert = new Alert(
             context.MessageId ?? NewId.NextGuid(),
+            $"{typeof(TEvent).Name}/{content.Fact}",
             typeof(TEvent).Name,
             content.Severity,
             content.Title,
@@ -64,9 +66,8 @@ public static class AlertRegistration
         where TEvent : class
     {
         bus.AddSingleton(new AlertMap<TEvent>(map));
-        bus.AddConsumer<AlertConsumer<TEvent>>((context, consumer) =>
-                // Transient trouble (PostgreSQL restarting) is retried; what still fails is kept in the _error queue.
-                consumer.UseMessageRetry(r => r.Exponential(5, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(2))))
+        // PostgreSQL restarting is ridden out by the retry every endpoint gets (TransientFaults); anything else goes to _error.
+        bus.AddConsumer<AlertConsumer<TEvent>>()
             .Endpoint(e => e.Name = $"{NotifierHost.ServiceName}-{Kebab(typeof(TEvent).Name)}");
     }
 

@@ -18,7 +18,7 @@ public sealed class AlertRecorder(AlertStore store, DeliverySignals signals, IOp
         var destinations = options.Value.Destinations.Where(d => d.Accepts(alert.Severity)).Select(d => d.Name).ToList();
         if (!await store.RecordAsync(alert, destinations, cancellationToken))
         {
-            logger.LogInformation("Alert {AlertId} ({EventType}) was recorded before: a duplicate bus delivery, not sent again", alert.Id, alert.EventType);
+            logger.LogInformation("Alert {AlertId} ({Fact}) was recorded before: a replay of the same fact, not sent again", alert.Id, alert.Fact);
             return;
         }
 

@@ -13,8 +13,8 @@ public sealed record PendingDelivery(long DeliveryId, Alert Alert);
 public sealed record DeliveryOutcome(bool Delivered, int Attempts, int? StatusCode, string? Error);
 
 /// <summary>
-/// The Notifier's state in PostgreSQL (schema <c>notifier</c>): each alert once (its id is the bus message
-/// id, which is what makes duplicate bus deliveries harmless) and one delivery row per destination,
+/// The Notifier's state in PostgreSQL (schema <c>notifier</c>): each fact once (its <see cref="Alert.Fact"/> key is
+/// unique, which makes redeliveries and replays under new message ids harmless) and one delivery row per destination,
 /// <c>pending</c> → <c>delivered</c> or <c>failed</c>. Failed rows are kept: they are the dead letters.
 /// </summary>
 public sealed class AlertStore(NpgsqlDataSource dataSource)
@@ -43,6 +43,9 @@ public sealed class AlertStore(NpgsqlDataSource dataSource)
             updated_at  timestamptz NOT NULL DEFAULT now(),
             UNIQUE (alert_id, destination));
         CREATE INDEX IF NOT EXISTS deliveries_pending ON notifier.deliveries (destination, id) WHERE status = 'pending';
+        -- Added after the first release: rows recorded before it have no fact and are never matched.
+        ALTER TABLE notifier.alerts ADD COLUMN IF NOT EXISTS fact text;
+        CREATE UNIQUE INDEX IF NOT EXISTS alerts_fact ON notifier.alerts (fact);
         """;
 
     readonly SemaphoreSlim _schemaLock = new(1, 1);
@@ -71,7 +74,7 @@ public sealed class AlertStore(NpgsqlDataSource dataSource)
         }
     }
 
-    /// <summary>Records the alert and a pending delivery per destination; false when this alert id was recorded before.</summary>
+    /// <summary>Records the alert and a pending delivery per destination; false when its fact (or its id) was recorded before.</summary>
     public async Task<bool> RecordAsync(Alert alert, IReadOnlyList<string> destinations, CancellationToken cancellationToken)
     {
         await EnsureSchemaAsync(cancellationToken);
@@ -79,12 +82,13 @@ public sealed class AlertStore(NpgsqlDataSource dataSource)
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
         await using (var insert = new NpgsqlCommand("""
-            INSERT INTO notifier.alerts (id, event_type, severity, title, alert)
-            VALUES (@id, @event_type, @severity, @title, @alert)
-            ON CONFLICT (id) DO NOTHING
+            INSERT INTO notifier.alerts (id, fact, event_type, severity, title, alert)
+            VALUES (@id, @fact, @event_type, @severity, @title, @alert)
+            ON CONFLICT DO NOTHING
             """, connection, transaction))
         {
             insert.Parameters.AddWithValue("id", alert.Id);
+            insert.Parameters.AddWithValue("fact", alert.Fact);
             insert.Parameters.AddWithValue("event_type", alert.EventType);
             insert.Parameters.AddWithValue("severity", alert.Severity.ToString());
             insert.Parameters.AddWithValue("title", alert.Title);

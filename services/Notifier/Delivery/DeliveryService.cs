@@ -22,8 +22,12 @@ public sealed class DeliveryService(
         if (notifier.Destinations.Count == 0)
             logger.LogWarning("No destinations configured (Notifier:Destinations): alerts are logged and recorded, not sent");
         foreach (var d in notifier.Destinations)
+        {
             logger.LogInformation("Destination {Destination}: {Format} to {Url}, {MinimumSeverity} and above",
                 d.Name, d.FormatKind, UrlMask.Mask(d.Url), d.Minimum);
+            if (d.IsPlainHttp)
+                logger.LogWarning("Destination {Destination} sends alerts unencrypted over http:// (AllowHttp is set for it)", d.Name);
+        }
 
         var workers = notifier.Destinations.Select(d => Task.Run(() => RunDestinationAsync(d, stoppingToken), CancellationToken.None)).ToList();
         workers.Add(Task.Run(() => HousekeepingAsync(stoppingToken), CancellationToken.None));
