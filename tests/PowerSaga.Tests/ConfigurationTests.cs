@@ -31,6 +31,7 @@ public sealed class ConfigurationTests
             ["Postgres__Username"] = PostgresFixture.Username,
             ["Power__Clusters__0__Name"] = "cluster1",
             ["Power__Clusters__0__Zone"] = "room-a",
+            ["Power__Clusters__0__ExternalZone"] = "true",
             ["Power__Clusters__0__Tiers__0__Name"] = "apps",
             ["Power__Clusters__0__Tiers__0__VmNamePatterns__0"] = "^app-",
             ["Power__Clusters__0__GuestShutdownTimeout"] = "00:00:05",

@@ -51,6 +51,7 @@ sealed class PowerWorld : IAsyncDisposable
         ["StepRetries"] = "1",
         ["Clusters:0:Name"] = Cluster,
         ["Clusters:0:Zone"] = Zone,
+        ["Clusters:0:ExternalZone"] = "true", // these tests publish the zone's alarms themselves
         ["Clusters:0:DefaultTier"] = "apps",
         ["Clusters:0:Tiers:0:Name"] = "apps",
         ["Clusters:0:Tiers:0:VmNamePatterns:0"] = "-00[34]$",

@@ -62,7 +62,7 @@ const double powerOnOverheadTarget = 3.0;
             "--Serilog:MinimumLevel:Default=Warning",
             $"--Power:DeadlinePollInterval={(bootDelay is null ? "00:00:01" : pollInterval)}",
             "--Power:Clusters:0:MinimumOffTime=00:00:00", $"--Power:Clusters:0:ReconnectPollInterval={pollInterval}",
-            "--Power:Clusters:0:Name=cluster1", "--Power:Clusters:0:Zone=bench",
+            "--Power:Clusters:0:Name=cluster1", "--Power:Clusters:0:Zone=bench", "--Power:Clusters:0:ExternalZone=true",
             "--Power:Clusters:0:Tiers:0:Name=apps", "--Power:Clusters:0:Tiers:0:VmNamePatterns:0=-00[1-6]$",
             "--Power:Clusters:0:Tiers:1:Name=databases", "--Power:Clusters:0:Tiers:1:VmNamePatterns:0=-(00[7-9]|01[01])$",
             "--Power:Clusters:0:InfrastructureVmPatterns:0=-01[2-6]$",
