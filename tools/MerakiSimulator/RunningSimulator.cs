@@ -24,9 +24,15 @@ public sealed class RunningSimulator : IAsyncDisposable
 
     public World World { get; }
 
-    public static async Task<RunningSimulator> StartAsync(params string[] apiKeys)
+    /// <summary>The MT gateway's MQTT publishing (configured by <c>--Simulator:Mqtt:…</c> arguments).</summary>
+    public MqttGateway Mqtt => _app.Services.GetRequiredService<MqttGateway>();
+
+    public static Task<RunningSimulator> StartAsync(params string[] apiKeys) => StartAsync(apiKeys, []);
+
+    /// <param name="arguments">More settings, e.g. <c>--Simulator:Mqtt:Url=mqtt://127.0.0.1:1883</c>.</param>
+    public static async Task<RunningSimulator> StartAsync(IEnumerable<string> apiKeys, IEnumerable<string> arguments)
     {
-        var app = SimulatorApp.Build(["--urls=http://127.0.0.1:0", .. apiKeys.Select((k, i) => $"--Simulator:ApiKeys:{i}={k}")]);
+        var app = SimulatorApp.Build(["--urls=http://127.0.0.1:0", .. apiKeys.Select((k, i) => $"--Simulator:ApiKeys:{i}={k}"), .. arguments]);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
         return new RunningSimulator(app, new Uri(address.TrimEnd('/') + "/"));

@@ -11,6 +11,7 @@ public sealed class World(TimeProvider clock)
     readonly SortedDictionary<string, Sensor> _sensors = new(StringComparer.Ordinal);
     readonly List<Fault> _faults = [];
     readonly List<RequestRecord> _requests = [];
+    readonly List<GenericRequest> _genericRequests = [];
 
     public TimeProvider Clock => clock;
     public HashSet<string> ApiKeys { get; } = new(StringComparer.Ordinal);
@@ -18,6 +19,9 @@ public sealed class World(TimeProvider clock)
     public double Burst { get; set; } = 10;
     public GenericResponse Generic { get; set; } = new(200, """{"alarms":[]}""", "application/json");
     public (string Header, string Value)? GenericAuth { get; set; }
+
+    /// <summary>How long each readings/latest page takes to answer.</summary>
+    public TimeSpan PageLatency { get; set; }
 
     public void Reset()
     {
@@ -28,6 +32,7 @@ public sealed class World(TimeProvider clock)
             _sensors.Clear();
             _faults.Clear();
             _requests.Clear();
+            _genericRequests.Clear();
         }
     }
 
@@ -44,18 +49,19 @@ public sealed class World(TimeProvider clock)
     }
 
     /// <summary>Sets a sensor's temperature as of now (a new reading). With an interval the sensor keeps reporting it.</summary>
-    public void SetSensor(string serial, string networkId, double celsius, DateTimeOffset? ts, TimeSpan? reportEvery)
-        => SetSensor(serial, networkId, [celsius], ts, reportEvery);
+    public void SetSensor(string serial, string networkId, double celsius, DateTimeOffset? ts, TimeSpan? reportEvery, string? mac = null)
+        => SetSensor(serial, networkId, [celsius], ts, reportEvery, mac);
 
     /// <summary>A sensor whose successive reports cycle through <paramref name="pattern"/> (e.g. 36, 29, 36, … for flapping).</summary>
-    public void SetSensor(string serial, string networkId, double[] pattern, DateTimeOffset? ts, TimeSpan? reportEvery)
+    /// <param name="mac">The sensor's Bluetooth MAC, its name in MQTT topics; derived from the serial when not given.</param>
+    public void SetSensor(string serial, string networkId, double[] pattern, DateTimeOffset? ts, TimeSpan? reportEvery, string? mac = null)
     {
         if (pattern.Length == 0)
             throw new ArgumentException("at least one temperature", nameof(pattern));
         lock (_lock)
         {
             var now = clock.GetUtcNow();
-            _sensors[serial] = new Sensor(serial, networkId, pattern, ts ?? now, reportEvery, now);
+            _sensors[serial] = new Sensor(serial, networkId, pattern, ts ?? now, reportEvery, now) { Mac = mac ?? Sensor.MacOf(serial) };
         }
     }
 
@@ -136,6 +142,28 @@ public sealed class World(TimeProvider clock)
         }
     }
 
+    public void RecordGeneric(GenericRequest request)
+    {
+        lock (_lock)
+            _genericRequests.Add(request);
+    }
+
+    public IReadOnlyList<GenericRequest> GenericRequests()
+    {
+        lock (_lock)
+            return _genericRequests.ToList();
+    }
+
+    /// <summary>Every sensor's newest reading with its network (for MQTT publishing).</summary>
+    public IReadOnlyList<(Sensor Sensor, DateTimeOffset Ts, double Celsius)> AllReadings()
+    {
+        lock (_lock)
+        {
+            var now = clock.GetUtcNow();
+            return _sensors.Values.Select(s => (s, s.ReadingTime(now), s.CelsiusAt(now))).ToList();
+        }
+    }
+
     public void Record(RequestRecord request)
     {
         lock (_lock)
@@ -153,6 +181,16 @@ public sealed record Network(string Id, string OrganizationId, string Name, doub
 
 public sealed record Sensor(string Serial, string NetworkId, double[] Pattern, DateTimeOffset SetTs, TimeSpan? ReportEvery, DateTimeOffset SetAt)
 {
+    public string Mac { get; init; } = MacOf(Serial);
+
+    /// <summary>A stable, locally administered MAC per serial (the real one is on the sensor's label).</summary>
+    public static string MacOf(string serial)
+    {
+        var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(serial));
+        hash[0] = (byte)((hash[0] | 0x02) & 0xFE);
+        return string.Join(':', hash[..6].Select(b => b.ToString("x2", CultureInfo.InvariantCulture)));
+    }
+
     /// <summary>The temperature of the newest report.</summary>
     public double Celsius => Pattern[0];
 
@@ -195,6 +233,9 @@ public sealed class Organization(string id, string name, double ratePerSecond, d
 /// missingFields, staleTimestamp, wrongUnit, outOfRange, nullTemperature, redirect, foreignNextLink, slow.</summary>
 public sealed class Fault
 {
+    /// <summary>redirect / foreignNextLink: the other server's base URL (e.g. <c>http://127.0.0.1:5555/</c>); default: this API under another host name / evil.example.</summary>
+    public string? Target { get; set; }
+
     public string Kind { get; set; } = "status";
     public int Status { get; set; } = 500;
     public int RetryAfterSeconds { get; set; } = 1;
@@ -210,6 +251,8 @@ public sealed class Fault
 public sealed record RequestRecord(DateTimeOffset At, string Method, string PathAndQuery, int Status, string Auth);
 
 public sealed record GenericResponse(int Status, string Body, string ContentType);
+
+public sealed record GenericRequest(string Method, string? ContentType, IReadOnlyDictionary<string, string> Headers, string Body);
 
 static class Iso
 {
