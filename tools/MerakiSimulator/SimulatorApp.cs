@@ -330,7 +330,7 @@ public static class SimulatorApp
         {
             using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
             var body = await reader.ReadToEndAsync(context.RequestAborted);
-            world.RecordGeneric(new GenericRequest(context.Request.Method, context.Request.ContentType,
+            world.RecordGeneric(new GenericRequest(context.Request.Method, context.Request.Path + context.Request.QueryString, context.Request.ContentType,
                 context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase), body));
             if (world.GenericAuth is { } auth && context.Request.Headers[auth.Header].ToString() != auth.Value)
                 return Results.Json(new { error = "unauthorized" }, statusCode: StatusCodes.Status401Unauthorized);

@@ -16,7 +16,9 @@ public sealed class World(TimeProvider clock)
     public TimeProvider Clock => clock;
     public HashSet<string> ApiKeys { get; } = new(StringComparer.Ordinal);
     public double RatePerSecond { get; set; } = 10;
-    public double Burst { get; set; } = 10;
+    /// <summary>The bucket's size. Meraki: 10/s "with a burst of 10 additional requests in the first second,
+    /// a maximum of 30 requests in the first 2 seconds", i.e. a bucket of 20 refilled at 10 per second.</summary>
+    public double Burst { get; set; } = 20;
     public GenericResponse Generic { get; set; } = new(200, """{"alarms":[]}""", "application/json");
     public (string Header, string Value)? GenericAuth { get; set; }
 
@@ -252,7 +254,7 @@ public sealed record RequestRecord(DateTimeOffset At, string Method, string Path
 
 public sealed record GenericResponse(int Status, string Body, string ContentType);
 
-public sealed record GenericRequest(string Method, string? ContentType, IReadOnlyDictionary<string, string> Headers, string Body);
+public sealed record GenericRequest(string Method, string PathAndQuery, string? ContentType, IReadOnlyDictionary<string, string> Headers, string Body);
 
 static class Iso
 {
