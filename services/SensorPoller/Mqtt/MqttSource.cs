@@ -157,7 +157,7 @@ public sealed class MqttSource(MqttSourceOptions options, Func<object, Cancellat
         if (parts.Length != 4 || parts[1] != "ble" || parts[3] != "temperature" || parts[0].Length == 0 || parts[2].Length == 0)
             return (null, "topic", new SourceProblem("topic", $"unexpected topic {topic}"));
         var (network, mac) = (parts[0], parts[2]);
-        var sensor = options.SensorIds.TryGetValue(mac, out var id) ? id : mac;
+        var sensor = options.SensorIds.TryGetValue(MqttSourceOptions.MacKey(mac), out var id) ? id : mac;
         var key = $"{sensor}:mqtt";
         SourceProblem Problem(string what) => new(key, $"sensor {sensor}: {what}");
 

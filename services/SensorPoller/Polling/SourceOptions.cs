@@ -289,9 +289,13 @@ public sealed class MqttSourceOptions : SourceOptions
     /// <summary>Only these networks (one subscription each); all (<c>+</c>) when empty.</summary>
     public List<string> NetworkIds { get; set; } = [];
 
-    /// <summary>Sensor MAC (as in the topic) → the id the readings carry, e.g. its serial, so that MQTT and cloud
-    /// polling feed the same sensor of a zone. A MAC not listed keeps the MAC as its id.</summary>
+    /// <summary>Sensor MAC → the id the readings carry (its serial), so that MQTT and cloud polling feed the same
+    /// sensor of a zone. Keys are the MAC's 12 hex digits without separators (configuration keys cannot hold ':'),
+    /// e.g. <c>SensorIds:a4b1c2d3e4f5=Q3CA-AAAA-0001</c>. A MAC not listed keeps the MAC as its id.</summary>
     public Dictionary<string, string> SensorIds { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The MAC as a <see cref="SensorIds"/> key: hex digits only, lower case.</summary>
+    public static string MacKey(string mac) => new(mac.Where(Uri.IsHexDigit).Select(char.ToLowerInvariant).ToArray());
 
     /// <summary>Zone label on the events; the network id when empty.</summary>
     public string Zone { get; set; } = "";
@@ -306,6 +310,8 @@ public sealed class MqttSourceOptions : SourceOptions
             yield return new ValidationResult("Username and Password go together.", [nameof(Password)]);
         if (CertificateFingerprint is { Length: > 0 } fingerprint && NormalizeFingerprint(fingerprint) is null)
             yield return new ValidationResult("must be a SHA-256 fingerprint: 64 hex digits, colons allowed.", [nameof(CertificateFingerprint)]);
+        foreach (var mac in SensorIds.Keys.Where(k => k.Length != 12 || MacKey(k) != k.ToLowerInvariant()))
+            yield return new ValidationResult($"'{mac}' is not a MAC as 12 hex digits without separators.", [nameof(SensorIds)]);
         if (TopicPrefix.Contains('+', StringComparison.Ordinal) || TopicPrefix.Contains('#', StringComparison.Ordinal))
             yield return new ValidationResult("must not contain wildcards.", [nameof(TopicPrefix)]);
     }
