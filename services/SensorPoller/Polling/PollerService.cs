@@ -25,7 +25,7 @@ public sealed class PollerService(
         {
             foreach (var source in configured.AllSources.Where(s => s.AllowInsecureHttp))
                 logger.LogWarning("{Source}: AllowInsecureHttp is set: plain http:// (or mqtt://) is accepted and its credentials cross the network unencrypted", source.Name);
-            foreach (var source in CreateSources(configured, clients, paces))
+            foreach (var source in CreateSources(configured, clients, paces, clock, loggers))
                 loops.Add(new SourceLoop(source, Publish, clock, SourceLogger(source.Options.Name)).RunAsync(stoppingToken));
             foreach (var mqtt in configured.Mqtt)
                 loops.Add(new MqttSource(mqtt, Publish, clock, SourceLogger(mqtt.Name)).RunAsync(stoppingToken));
@@ -42,7 +42,9 @@ public sealed class PollerService(
 
     ILogger SourceLogger(string name) => loggers.CreateLogger($"PowerEvents.SensorPoller.Source.{name}");
 
-    IEnumerable<ISensorSource> CreateSources(SensorPollerOptions configured, List<HttpClient> clients, MerakiRateLimits paces)
+    /// <summary>The polled sources as the service runs them: Meraki sources paced by their organization's bucket
+    /// in <paramref name="paces"/>; the HttpClients created go to <paramref name="clients"/> (the caller disposes them).</summary>
+    public static IEnumerable<ISensorSource> CreateSources(SensorPollerOptions configured, List<HttpClient> clients, MerakiRateLimits paces, TimeProvider clock, ILoggerFactory loggers)
     {
         var plan = MerakiRateLimits.Plan(configured.Meraki);
         foreach (var meraki in configured.Meraki)
