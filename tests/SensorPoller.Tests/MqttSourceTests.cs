@@ -153,6 +153,42 @@ public sealed class MqttSourceTests(RabbitMqFixture rabbit) : IClassFixture<Rabb
     }
 
     [Fact]
+    public async Task A_dropped_broker_connection_is_reported_and_the_source_reconnects_on_its_own()
+    {
+        var (source, running, stop) = Start(Options());
+        try
+        {
+            await PublishUntilReceivedAsync(() => Published<TemperatureSampled>().Any());
+
+            // The broker drops the poller's connection (as at a broker restart): closed through the management API.
+            using var management = new HttpClient { BaseAddress = rabbit.ManagementApi };
+            management.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic",
+                Convert.ToBase64String(System.Text.Encoding.ASCII.GetBytes($"{RabbitMqFixture.Username}:{RabbitMqFixture.Password}")));
+            var connections = System.Text.Json.JsonDocument.Parse(await management.GetStringAsync($"vhosts/{Uri.EscapeDataString(rabbit.VirtualHost)}/connections"));
+            // Every MQTT connection of this test's virtual host: the poller's and the gateway's (which reconnects when it next publishes).
+            var poller = connections.RootElement.EnumerateArray()
+                .Where(c => c.GetProperty("protocol").GetString()?.Contains("MQTT", StringComparison.OrdinalIgnoreCase) == true)
+                .Select(c => c.GetProperty("name").GetString()!).ToList();
+            Assert.NotEmpty(poller);
+            foreach (var name in poller)
+                (await management.DeleteAsync($"connections/{Uri.EscapeDataString(name)}")).EnsureSuccessStatusCode();
+
+            await Until(() => Published<SourceHealthChanged>().Count() >= 2, "the loss and the reconnection reported");
+            Assert.Equal([false, true], Published<SourceHealthChanged>().Take(2).Select(h => h.Healthy));
+            Assert.Contains("connection to mqtt://127.0.0.1", Published<SourceHealthChanged>().First().Problems.Single(), StringComparison.Ordinal);
+
+            _sim.World.SetSensor("Q3CA-MQTT-0001", Network, 33.0, DateTimeOffset.UtcNow, null, "a4:b1:c2:d3:e4:f5");
+            await PublishUntilReceivedAsync(() => Published<TemperatureSampled>().Any(s => s.Celsius == 33.0));
+            Assert.True(source.Healthy);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await running;
+        }
+    }
+
+    [Fact]
     public async Task Wrong_credentials_are_reported_as_the_sources_failure_and_never_logged()
     {
         var (_, running, stop) = Start(Options(o => o.Password = "not-the-password"));

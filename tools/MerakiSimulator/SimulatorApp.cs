@@ -68,11 +68,13 @@ public static class SimulatorApp
             return;
         }
 
+        // Requests are recorded with the time they arrived (when the real API's limiter counts them).
+        var arrived = world.Clock.GetUtcNow();
         var auth = context.Request.Headers.Authorization.ToString() is { Length: > 0 } bearer ? "bearer"
             : context.Request.Headers.ContainsKey("X-Cisco-Meraki-API-Key") ? "x-cisco-meraki-api-key" : "none";
         context.Response.OnCompleted(() =>
         {
-            world.Record(new RequestRecord(world.Clock.GetUtcNow(), context.Request.Method,
+            world.Record(new RequestRecord(arrived, context.Request.Method,
                 path + context.Request.QueryString, context.Response.StatusCode, auth));
             return Task.CompletedTask;
         });

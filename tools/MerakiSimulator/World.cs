@@ -175,7 +175,7 @@ public sealed class World(TimeProvider clock)
     public IReadOnlyList<RequestRecord> Requests()
     {
         lock (_lock)
-            return _requests.ToList();
+            return _requests.OrderBy(r => r.At).ToList();
     }
 }
 
@@ -250,6 +250,7 @@ public sealed class Fault
     public bool Applies(string path) => PathContains.Length == 0 || path.Contains(PathContains, StringComparison.Ordinal);
 }
 
+/// <param name="At">When the request arrived.</param>
 public sealed record RequestRecord(DateTimeOffset At, string Method, string PathAndQuery, int Status, string Auth);
 
 public sealed record GenericResponse(int Status, string Body, string ContentType);
