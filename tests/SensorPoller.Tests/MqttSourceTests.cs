@@ -164,12 +164,17 @@ public sealed class MqttSourceTests(RabbitMqFixture rabbit) : IClassFixture<Rabb
             using var management = new HttpClient { BaseAddress = rabbit.ManagementApi };
             management.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic",
                 Convert.ToBase64String(System.Text.Encoding.ASCII.GetBytes($"{RabbitMqFixture.Username}:{RabbitMqFixture.Password}")));
-            var connections = System.Text.Json.JsonDocument.Parse(await management.GetStringAsync($"vhosts/{Uri.EscapeDataString(rabbit.VirtualHost)}/connections"));
-            // Every MQTT connection of this test's virtual host: the poller's and the gateway's (which reconnects when it next publishes).
-            var poller = connections.RootElement.EnumerateArray()
-                .Where(c => c.GetProperty("protocol").GetString()?.Contains("MQTT", StringComparison.OrdinalIgnoreCase) == true)
-                .Select(c => c.GetProperty("name").GetString()!).ToList();
-            Assert.NotEmpty(poller);
+            // Every MQTT connection of this test's virtual host: the poller's and the gateway's (which reconnects when it
+            // next publishes). The management API lists a connection once its statistics are collected (every 5 s).
+            var poller = new List<string>();
+            await Until(() =>
+            {
+                using var connections = System.Text.Json.JsonDocument.Parse(management.GetStringAsync($"vhosts/{Uri.EscapeDataString(rabbit.VirtualHost)}/connections").Result);
+                poller = connections.RootElement.EnumerateArray()
+                    .Where(c => c.TryGetProperty("protocol", out var protocol) && protocol.GetString()?.Contains("MQTT", StringComparison.OrdinalIgnoreCase) == true)
+                    .Select(c => c.GetProperty("name").GetString()!).ToList();
+                return poller.Count > 0;
+            }, "the MQTT connections listed by the management API");
             foreach (var name in poller)
                 (await management.DeleteAsync($"connections/{Uri.EscapeDataString(name)}")).EnsureSuccessStatusCode();
 
