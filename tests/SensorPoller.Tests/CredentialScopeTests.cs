@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using PowerEvents.Contracts;
 using PowerEvents.Hosting;
@@ -74,6 +75,33 @@ public sealed class CredentialScopeTests : IAsyncLifetime
 
         Assert.Contains($"redirect to http://127.0.0.1:{_attacker.Root.Port} refused", ex.Message, StringComparison.Ordinal);
         Assert.Empty(_attacker.World.Requests());
+    }
+
+    [Fact]
+    public async Task A_refused_redirect_is_logged_with_the_origins_only()
+    {
+        _api.World.AddFault(new Fault { Kind = "redirect", Target = _attacker.Root.ToString(), Remaining = 1 });
+        var log = new ListLogger();
+        var options = new MerakiSourceOptions { Name = "m", BaseUrl = _api.ApiBase, ApiKey = Key, OrganizationId = "1", AllowInsecureHttp = true, MaxRetries = 0 };
+
+        await Assert.ThrowsAsync<SourceException>(() => new MerakiClient(ResilientHttp.CreateClient(options, log), options).GetLatestTemperatureReadingsAsync(CancellationToken.None));
+
+        var warning = Assert.Single(log.Lines, l => l.Contains("refused", StringComparison.Ordinal));
+        Assert.Contains($"to http://127.0.0.1:{_attacker.Root.Port}", warning, StringComparison.Ordinal);
+        Assert.DoesNotContain(Key, warning, StringComparison.Ordinal);
+        Assert.DoesNotContain("perPage", warning, StringComparison.Ordinal);
+    }
+
+    sealed class ListLogger : ILogger
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<string> Lines { get; } = new();
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            Lines.Enqueue($"{logLevel}: {formatter(state, exception)}");
     }
 
     [Fact]

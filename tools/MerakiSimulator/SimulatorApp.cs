@@ -19,7 +19,8 @@ public static class SimulatorApp
     const string FirstToken = "0000-0000-0000";
     const string LastToken = "ZZZZ-ZZZZ-ZZZZ";
 
-    public static WebApplication Build(string[] args, TimeProvider? clock = null)
+    /// <param name="certificate">Serve https with this certificate (tests: a self-signed one the client pins).</param>
+    public static WebApplication Build(string[] args, TimeProvider? clock = null, System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -30,6 +31,8 @@ public static class SimulatorApp
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         if (builder.Configuration["urls"] is null && builder.Configuration["Urls"] is null)
             builder.WebHost.UseUrls("http://127.0.0.1:35480");
+        if (certificate is not null)
+            builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureHttpsDefaults(https => https.ServerCertificate = certificate));
 
         var world = new World(clock ?? TimeProvider.System);
         var settings = builder.Configuration.GetSection("Simulator");

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using MQTTnet;
 using MQTTnet.Protocol;
@@ -112,10 +111,8 @@ public sealed class MqttSource(MqttSourceOptions options, Func<object, Cancellat
             builder.WithTlsOptions(o =>
             {
                 o.UseTls().WithTargetHost(broker.Host);
-                if (MqttSourceOptions.NormalizeFingerprint(options.CertificateFingerprint ?? "") is { } pinned)
-                    // The broker's own self-signed certificate, pinned: only that certificate is accepted.
-                    o.WithCertificateValidationHandler(args => args.Certificate is { } certificate
-                        && Convert.ToHexString(SHA256.HashData(certificate.GetRawCertData())) == pinned);
+                // The broker's own self-signed certificate when pinned (only that one is accepted), else the trusted roots.
+                o.WithCertificateValidationHandler(args => options.AcceptsCertificate(args.Certificate, args.SslPolicyErrors));
             });
         return builder.Build();
     }

@@ -32,6 +32,7 @@ public static class ResilientHttp
             AllowAutoRedirect = false,
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             ConnectTimeout = options.RequestTimeout,
+            SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, errors) => options.AcceptsCertificate(certificate, errors) },
         };
         if (pace is not null)
             inner = new PacingHandler(pace) { InnerHandler = inner };

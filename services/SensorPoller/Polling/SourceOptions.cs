@@ -66,6 +66,23 @@ public abstract class SourceOptions : IValidatableObject
     /// link: <c>host</c>, <c>host:port</c> or <c>*.domain</c>, https only. Any other target is refused and logged.</summary>
     public List<string> AllowedHosts { get; set; } = [];
 
+    /// <summary>SHA-256 fingerprint of the server's own (self-signed) certificate, hex with or without colons: only that
+    /// certificate is accepted (for every host the source talks to). Empty: normal verification against the trusted roots.</summary>
+    public string? CertificateFingerprint { get; set; }
+
+    /// <summary>Upper-case hex without separators, or null when it is not a SHA-256 fingerprint.</summary>
+    public static string? NormalizeFingerprint(string value)
+    {
+        var hex = value.Replace(":", "", StringComparison.Ordinal).Replace(" ", "", StringComparison.Ordinal).Trim().ToUpperInvariant();
+        return hex.Length == 64 && hex.All(Uri.IsHexDigit) ? hex : null;
+    }
+
+    /// <summary>Checks a server certificate: the pinned one when <see cref="CertificateFingerprint"/> is set, else no TLS errors.</summary>
+    public bool AcceptsCertificate(System.Security.Cryptography.X509Certificates.X509Certificate? certificate, System.Net.Security.SslPolicyErrors errors) =>
+        NormalizeFingerprint(CertificateFingerprint ?? "") is { } pinned
+            ? certificate is not null && Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(certificate.GetRawCertData())) == pinned
+            : errors == System.Net.Security.SslPolicyErrors.None;
+
     /// <summary>A reading older than this (by its own timestamp) is rejected.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
     public TimeSpan MaxReadingAge { get; set; } = TimeSpan.FromMinutes(15);
@@ -88,6 +105,8 @@ public abstract class SourceOptions : IValidatableObject
             yield return new ValidationResult($"must be below MaxCelsius ({MaxCelsius}).", [nameof(MinCelsius)]);
         if (FailureBackoffMax < Interval)
             yield return new ValidationResult($"must be at least Interval ({Interval}).", [nameof(FailureBackoffMax)]);
+        if (CertificateFingerprint is { Length: > 0 } fingerprint && NormalizeFingerprint(fingerprint) is null)
+            yield return new ValidationResult("must be a SHA-256 fingerprint: 64 hex digits, colons allowed.", [nameof(CertificateFingerprint)]);
         foreach (var host in AllowedHosts.Where(h => !CredentialScope.IsValidPattern(h)))
             yield return new ValidationResult($"'{host}' is not a host name, host:port or *.domain.", [nameof(AllowedHosts)]);
     }
@@ -276,9 +295,6 @@ public sealed class MqttSourceOptions : SourceOptions
     /// <summary>From the environment or a *_FILE secret. Never logged.</summary>
     public string? Password { get; set; }
 
-    /// <summary>SHA-256 fingerprint of the broker's own (self-signed) certificate, hex with or without colons. Empty: normal verification.</summary>
-    public string? CertificateFingerprint { get; set; }
-
     /// <summary>The MQTT client id; unique per broker.</summary>
     public string? ClientId { get; set; }
 
@@ -308,18 +324,10 @@ public sealed class MqttSourceOptions : SourceOptions
             yield return result;
         if (string.IsNullOrEmpty(Username) != string.IsNullOrEmpty(Password))
             yield return new ValidationResult("Username and Password go together.", [nameof(Password)]);
-        if (CertificateFingerprint is { Length: > 0 } fingerprint && NormalizeFingerprint(fingerprint) is null)
-            yield return new ValidationResult("must be a SHA-256 fingerprint: 64 hex digits, colons allowed.", [nameof(CertificateFingerprint)]);
         foreach (var mac in SensorIds.Keys.Where(k => k.Length != 12 || MacKey(k) != k.ToLowerInvariant()))
             yield return new ValidationResult($"'{mac}' is not a MAC as 12 hex digits without separators.", [nameof(SensorIds)]);
         if (TopicPrefix.Contains('+', StringComparison.Ordinal) || TopicPrefix.Contains('#', StringComparison.Ordinal))
             yield return new ValidationResult("must not contain wildcards.", [nameof(TopicPrefix)]);
     }
 
-    /// <summary>Upper-case hex without separators, or null when it is not a SHA-256 fingerprint.</summary>
-    public static string? NormalizeFingerprint(string value)
-    {
-        var hex = value.Replace(":", "", StringComparison.Ordinal).Replace(" ", "", StringComparison.Ordinal).Trim().ToUpperInvariant();
-        return hex.Length == 64 && hex.All(Uri.IsHexDigit) ? hex : null;
-    }
 }
