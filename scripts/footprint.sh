@@ -77,7 +77,8 @@ common = {
 per_service = {
     "SensorPoller": {"SensorPoller__Meraki__0__Name": "meraki", "SensorPoller__Meraki__0__OrganizationId": "549236",
                      "SensorPoller__Meraki__0__BaseUrl": "http://127.0.0.1:9/api/v1/", "SensorPoller__Meraki__0__ApiKey": "footprint",
-                     "SensorPoller__Meraki__0__Interval": "00:10:00"},
+                     "SensorPoller__Meraki__0__Interval": "00:10:00",
+                     "SensorPoller__Meraki__0__AllowInsecureHttp": "true"},
     "AlarmEvaluator": {"AlarmEvaluator__Zones__0__Name": "server-room", "AlarmEvaluator__Zones__0__Sensors__0": "Q3CA-AAAA-0001"},
     "VCenterActuator": {"VCenter__Url": f"https://127.0.0.1:{env0['PE_VCSIM_PORT']}/sdk", "VCenter__Username": "user",
                         "VCenter__Password": "pass", "VCenter__CertificateFingerprint": env0["FP_VCSIM_FINGERPRINT"]},

@@ -164,6 +164,7 @@ poller_env=(
   SensorPoller__Meraki__0__OrganizationId=549236
   SensorPoller__Meraki__0__NetworkIds__0="$demo_network"
   SensorPoller__Meraki__0__Interval=00:00:05
+  SensorPoller__Meraki__0__AllowInsecureHttp=true
   SensorPoller__Meraki__0__ApiKey_FILE="$secrets/meraki_api_key"
 )
 # Short hold times for a demo: three readings 10 s apart above 35 °C (2 of 3 sensors) raise the alarm.

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Starts/stops the real servers the tests and the local run use: RabbitMQ (with the management UI),
+# Starts/stops the real servers the tests and the local run use: RabbitMQ (with the management UI and the
+# MQTT plugin, a local broker for Meraki MT telemetry on $PE_MQTT_PORT),
 # PostgreSQL 15 and vcsim, each on a private port with its data under $PE_STATE_DIR. Idempotent:
 # `start` leaves a server that already answers alone.
 #
@@ -33,15 +34,21 @@ rabbit_ready() {
 }
 
 start_rabbitmq() {
-  if rabbit_ready; then pe_log "rabbitmq already answers on $PE_RABBITMQ_PORT"; return; fi
+  if rabbit_ready; then
+    pe_log "rabbitmq already answers on $PE_RABBITMQ_PORT"
+    pe_port_open "$PE_MQTT_PORT" || pe_log "its MQTT listener (127.0.0.1:$PE_MQTT_PORT) is off: it was started before MQTT was added; \`$0 stop rabbitmq\` then start it again"
+    return
+  fi
   [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || pe_apt_install rabbitmq-server curl
   mkdir -p "$rabbit_dir/log" "$rabbit_dir/mnesia"
   : > "$rabbit_dir/rabbitmq-env.conf"
-  echo '[rabbitmq_management].' > "$rabbit_dir/enabled_plugins"
+  echo '[rabbitmq_management,rabbitmq_mqtt].' > "$rabbit_dir/enabled_plugins"
   cat > "$rabbit_dir/rabbitmq.conf" <<CONF
 listeners.tcp.default = 127.0.0.1:$PE_RABBITMQ_PORT
 management.tcp.ip = 127.0.0.1
 management.tcp.port = $PE_RABBITMQ_MGMT_PORT
+mqtt.listeners.tcp.default = 127.0.0.1:$PE_MQTT_PORT
+mqtt.allow_anonymous = false
 log.console = false
 log.file.level = info
 CONF
@@ -51,7 +58,8 @@ CONF
     if (( SECONDS - start > 120 )); then tail -20 "$rabbit_dir/server.out" >&2; pe_die "rabbitmq did not start"; fi
     sleep 1
   done
-  pe_log "rabbitmq up: amqp://127.0.0.1:$PE_RABBITMQ_PORT, management http://127.0.0.1:$PE_RABBITMQ_MGMT_PORT (guest/guest) in $((SECONDS - start)) s"
+  pe_wait_port "$PE_MQTT_PORT" 30 || pe_log "WARNING: the MQTT listener did not open on 127.0.0.1:$PE_MQTT_PORT"
+  pe_log "rabbitmq up: amqp://127.0.0.1:$PE_RABBITMQ_PORT, management http://127.0.0.1:$PE_RABBITMQ_MGMT_PORT (guest/guest), mqtt://127.0.0.1:$PE_MQTT_PORT in $((SECONDS - start)) s"
 }
 
 stop_rabbitmq() {

@@ -79,6 +79,8 @@ public sealed class SensingChainTests(RabbitMqFixture rabbit, PostgresFixture po
         "--SensorPoller:Meraki:0:MaxRetryAfter=00:00:00",
         "--SensorPoller:Meraki:0:FailureBackoffMax=00:00:01",
         "--SensorPoller:Meraki:0:MaxReadingAge=00:00:05",
+        // The simulator speaks plain http: the explicit opt-in every http source needs.
+        "--SensorPoller:Meraki:0:AllowInsecureHttp=true",
     ]));
 
     IReadOnlyList<TemperatureSampled> Consumed => _consumed.Where(s => s.SensorId.StartsWith(_serial, StringComparison.Ordinal)).ToList();
@@ -236,6 +238,7 @@ public sealed class SensingChainTests(RabbitMqFixture rabbit, PostgresFixture po
             "--SensorPoller:Http:0:AlarmStatePath=alarm.state",
             "--SensorPoller:Http:0:ActiveValues:0=ACTIVE",
             "--SensorPoller:Http:0:ClearedValues:0=NORMAL",
+            "--SensorPoller:Http:0:AllowInsecureHttp=true",
             "--SensorPoller:Http:0:Interval=00:00:00.200");
         await Hosts.UntilAsync(() => Task.FromResult(_sim.World.Requests().Count(r => r.PathAndQuery.StartsWith("/generic/", StringComparison.Ordinal)) >= 3),
             Wait, "the generic API polled while its alarm is NORMAL");

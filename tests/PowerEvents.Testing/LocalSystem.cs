@@ -152,6 +152,7 @@ public sealed class LocalSystem : IAsyncDisposable
                 ["SensorPoller__Meraki__0__OrganizationId"] = Organization,
                 ["SensorPoller__Meraki__0__NetworkIds__0"] = Network,
                 ["SensorPoller__Meraki__0__Interval"] = "00:00:01",
+                ["SensorPoller__Meraki__0__AllowInsecureHttp"] = "true", // the simulator speaks plain http
                 ["SensorPoller__Meraki__0__ApiKey_FILE"] = Path.Combine(_secrets, "meraki_api_key"),
             },
             "AlarmEvaluator" => new Dictionary<string, string>

@@ -12,6 +12,8 @@ public static class TestServers
     public static int RabbitMqPort => int.Parse(Env("PE_RABBITMQ_PORT", "35672"), System.Globalization.CultureInfo.InvariantCulture);
     public static int RabbitMqManagementPort => int.Parse(Env("PE_RABBITMQ_MGMT_PORT", "35673"), System.Globalization.CultureInfo.InvariantCulture);
     public static int PostgresPort => int.Parse(Env("PE_POSTGRES_PORT", "35432"), System.Globalization.CultureInfo.InvariantCulture);
+    /// <summary>RabbitMQ's MQTT listener (the rabbitmq_mqtt plugin), guest/guest on loopback.</summary>
+    public static int MqttPort => int.Parse(Env("PE_MQTT_PORT", "35883"), System.Globalization.CultureInfo.InvariantCulture);
     public static int VcsimPort => int.Parse(Env("PE_VCSIM_PORT", "35443"), System.Globalization.CultureInfo.InvariantCulture);
 
     public static Exception NotRunning(string server, string where, Exception? inner = null) => new InvalidOperationException(

@@ -133,4 +133,78 @@ public sealed class MerakiSimulatorTests : IAsyncLifetime
         // Q-1..Q-5 read 21..25 °C; the network alerts above 35 °C.
         Assert.Equal(0, body.RootElement.GetProperty("counts").GetProperty("temperature").GetInt32());
     }
+
+    [Fact]
+    public async Task A_network_the_key_cannot_read_answers_404_with_an_errors_array()
+    {
+        using var response = await Get("networks/N_OTHER_ORG/sensor/alerts/current/overview/byMetric");
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(JsonValueKind.Array, body.RootElement.GetProperty("errors").ValueKind);
+    }
+
+    [Fact]
+    public async Task A_redirect_fault_sends_the_client_to_another_host_as_asked()
+    {
+        _sim.World.AddFault(new Fault { Kind = "redirect", Target = "https://n42.meraki.example/", Remaining = 1 });
+        using var noFollow = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_sim.ApiBase, "organizations/1/sensor/readings/latest?perPage=3"));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Key);
+
+        using var response = await noFollow.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.TemporaryRedirect, response.StatusCode);
+        Assert.Equal("https://n42.meraki.example/api/v1/organizations/1/sensor/readings/latest?perPage=3", response.Headers.Location!.AbsoluteUri);
+    }
+
+    [Fact]
+    public async Task Each_organization_has_its_own_rate_limit()
+    {
+        _sim.World.RatePerSecond = 1;
+        _sim.World.Burst = 2;
+        _sim.World.AddOrganization("2", "Other");
+        _sim.World.AddOrganization("3", "Third");
+
+        var second = new List<HttpStatusCode>();
+        for (var i = 0; i < 3; i++)
+            second.Add((await Get("organizations/2/sensor/readings/latest")).StatusCode);
+        var third = (await Get("organizations/3/sensor/readings/latest")).StatusCode;
+
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests], second);
+        Assert.Equal(HttpStatusCode.OK, third);
+    }
+
+    [Fact]
+    public async Task Every_page_takes_the_configured_latency()
+    {
+        _sim.World.PageLatency = TimeSpan.FromMilliseconds(600);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var first = await Get("organizations/1/sensor/readings/latest?perPage=3");
+        using var second = await Get("organizations/1/sensor/readings/latest?perPage=3&startingAfter=Q-3");
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(1150), $"two pages in {clock.Elapsed}");
+    }
+
+    [Fact]
+    public async Task Posting_to_the_generic_api_records_the_body_and_headers()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(_sim.Root, "generic/alarms?x=1"))
+        {
+            Content = new StringContent("""{"jsonrpc":"2.0"}""", System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("X-Token", "t");
+        using var response = await _http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var recorded = Assert.Single(_sim.World.GenericRequests());
+        Assert.Equal(("POST", "/generic/alarms?x=1", """{"jsonrpc":"2.0"}""", "t"), (recorded.Method, recorded.PathAndQuery, recorded.Body, recorded.Headers["X-Token"]));
+    }
+
+    [Fact]
+    public async Task Without_a_broker_mqtt_publishing_is_refused_with_a_hint()
+    {
+        using var response = await _http.PostAsync(new Uri(_sim.Root, "_sim/mqtt/publish"), null);
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        Assert.Contains("Simulator:Mqtt:Url", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
 }

@@ -31,7 +31,7 @@ public sealed class MerakiSourceTests : IAsyncLifetime
         {
             Name = "meraki-7", BaseUrl = _sim.ApiBase, ApiKey = Key, OrganizationId = "7",
             RetryBaseDelay = TimeSpan.FromMilliseconds(10), MaxRetries = 1, Interval = TimeSpan.FromSeconds(10),
-            FailureBackoffMax = TimeSpan.FromSeconds(60),
+            FailureBackoffMax = TimeSpan.FromSeconds(60), AllowInsecureHttp = true,
         };
         configure?.Invoke(options);
         var source = new MerakiSource(options, new MerakiClient(ResilientHttp.CreateClient(options, NullLogger.Instance), options), TimeProvider.System);
@@ -83,7 +83,7 @@ public sealed class MerakiSourceTests : IAsyncLifetime
     [Fact]
     public async Task A_reading_whose_publish_failed_is_published_again_on_the_next_poll()
     {
-        var options = new MerakiSourceOptions { Name = "meraki-7", BaseUrl = _sim.ApiBase, ApiKey = Key, OrganizationId = "7" };
+        var options = new MerakiSourceOptions { Name = "meraki-7", BaseUrl = _sim.ApiBase, ApiKey = Key, OrganizationId = "7", AllowInsecureHttp = true };
         var source = new MerakiSource(options, new MerakiClient(ResilientHttp.CreateClient(options, NullLogger.Instance), options), TimeProvider.System);
         var brokerUp = false;
         var loop = new SourceLoop(source, (m, _) =>

@@ -40,11 +40,11 @@ public sealed class SensorPollerHostTests(RabbitMqFixture rabbit) : IClassFixtur
         var poller = SensorPollerHost.Build([
             .. rabbit.HostArgs, "--Urls=http://127.0.0.1:0",
             "--SensorPoller:Meraki:0:Name=big", $"--SensorPoller:Meraki:0:BaseUrl={sim.ApiBase}", $"--SensorPoller:Meraki:0:ApiKey={Key}",
-            "--SensorPoller:Meraki:0:OrganizationId=101", "--SensorPoller:Meraki:0:PerPage=500", "--SensorPoller:Meraki:0:Interval=00:00:01",
+            "--SensorPoller:Meraki:0:OrganizationId=101", "--SensorPoller:Meraki:0:PerPage=500", "--SensorPoller:Meraki:0:Interval=00:00:01", "--SensorPoller:Meraki:0:AllowInsecureHttp=true",
             "--SensorPoller:Meraki:1:Name=small", $"--SensorPoller:Meraki:1:BaseUrl={sim.ApiBase}", $"--SensorPoller:Meraki:1:ApiKey={Key}",
-            "--SensorPoller:Meraki:1:OrganizationId=202", "--SensorPoller:Meraki:1:Interval=00:00:00.250",
+            "--SensorPoller:Meraki:1:OrganizationId=202", "--SensorPoller:Meraki:1:Interval=00:00:00.250", "--SensorPoller:Meraki:1:AllowInsecureHttp=true",
             "--SensorPoller:Http:0:Name=racks", $"--SensorPoller:Http:0:Url={sim.Root}generic/alarms", "--SensorPoller:Http:0:ItemsPath=racks",
-            "--SensorPoller:Http:0:IdPath=id", "--SensorPoller:Http:0:TemperaturePath=t", "--SensorPoller:Http:0:Interval=00:00:00.500",
+            "--SensorPoller:Http:0:IdPath=id", "--SensorPoller:Http:0:TemperaturePath=t", "--SensorPoller:Http:0:Interval=00:00:00.500", "--SensorPoller:Http:0:AllowInsecureHttp=true",
         ]);
         try
         {

@@ -17,6 +17,7 @@ public sealed class SensorPollerProcessTests(RabbitMqFixture rabbit) : IClassFix
         environment["SensorPoller__Meraki__0__OrganizationId"] = "1";
         environment["SensorPoller__Meraki__0__Interval"] = "00:00:00.300";
         environment["SensorPoller__Meraki__0__ApiKey"] = apiKey;
+        environment["SensorPoller__Meraki__0__AllowInsecureHttp"] = "true";
         return environment;
     }
 
@@ -63,6 +64,8 @@ public sealed class SensorPollerProcessTests(RabbitMqFixture rabbit) : IClassFix
             await process.TerminateAsync(TimeSpan.FromSeconds(30));
 
             Assert.DoesNotContain(process.Output, line => line.Contains(wrongKey, StringComparison.Ordinal));
+            // The opt-in to plain http is said out loud at start.
+            Assert.Contains(process.Output, line => line.Contains("meraki-hq: AllowInsecureHttp is set", StringComparison.Ordinal));
             Assert.DoesNotContain(process.Output, line => line.Contains("plain-key-overridden", StringComparison.Ordinal));
         }
         finally

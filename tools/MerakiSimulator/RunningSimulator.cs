@@ -24,9 +24,39 @@ public sealed class RunningSimulator : IAsyncDisposable
 
     public World World { get; }
 
-    public static async Task<RunningSimulator> StartAsync(params string[] apiKeys)
+    /// <summary>The MT gateway's MQTT publishing (configured by <c>--Simulator:Mqtt:…</c> arguments).</summary>
+    public MqttGateway Mqtt => _app.Services.GetRequiredService<MqttGateway>();
+
+    public static Task<RunningSimulator> StartAsync(params string[] apiKeys) => StartAsync(apiKeys, []);
+
+    /// <summary>SHA-256 of the https certificate (<see cref="StartTlsAsync"/>), as a client pins it; null over http.</summary>
+    public string? CertificateFingerprint { get; private init; }
+
+    /// <summary>The simulator over https (https://127.0.0.1:port/) with a fresh self-signed certificate for 127.0.0.1.</summary>
+    public static async Task<RunningSimulator> StartTlsAsync(params string[] apiKeys)
     {
-        var app = SimulatorApp.Build(["--urls=http://127.0.0.1:0", .. apiKeys.Select((k, i) => $"--Simulator:ApiKeys:{i}={k}")]);
+        using var key = System.Security.Cryptography.RSA.Create(2048);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=127.0.0.1", key,
+            System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+        var names = new System.Security.Cryptography.X509Certificates.SubjectAlternativeNameBuilder();
+        names.AddIpAddress(System.Net.IPAddress.Loopback);
+        request.CertificateExtensions.Add(names.Build());
+        using var created = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        // Kestrel needs the private key in a form it can use on every platform: a PKCS#12 round trip.
+        var certificate = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12(created.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pkcs12), null);
+        var app = SimulatorApp.Build(["--urls=https://127.0.0.1:0", .. apiKeys.Select((k, i) => $"--Simulator:ApiKeys:{i}={k}")], certificate: certificate);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
+        return new RunningSimulator(app, new Uri(address.TrimEnd('/') + "/"))
+        {
+            CertificateFingerprint = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(certificate.RawData)),
+        };
+    }
+
+    /// <param name="arguments">More settings, e.g. <c>--Simulator:Mqtt:Url=mqtt://127.0.0.1:1883</c>.</param>
+    public static async Task<RunningSimulator> StartAsync(IEnumerable<string> apiKeys, IEnumerable<string> arguments)
+    {
+        var app = SimulatorApp.Build(["--urls=http://127.0.0.1:0", .. apiKeys.Select((k, i) => $"--Simulator:ApiKeys:{i}={k}"), .. arguments]);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
         return new RunningSimulator(app, new Uri(address.TrimEnd('/') + "/"));

@@ -19,7 +19,8 @@ public static class SimulatorApp
     const string FirstToken = "0000-0000-0000";
     const string LastToken = "ZZZZ-ZZZZ-ZZZZ";
 
-    public static WebApplication Build(string[] args, TimeProvider? clock = null)
+    /// <param name="certificate">Serve https with this certificate (tests: a self-signed one the client pins).</param>
+    public static WebApplication Build(string[] args, TimeProvider? clock = null, System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -30,6 +31,8 @@ public static class SimulatorApp
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         if (builder.Configuration["urls"] is null && builder.Configuration["Urls"] is null)
             builder.WebHost.UseUrls("http://127.0.0.1:35480");
+        if (certificate is not null)
+            builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureHttpsDefaults(https => https.ServerCertificate = certificate));
 
         var world = new World(clock ?? TimeProvider.System);
         var settings = builder.Configuration.GetSection("Simulator");
@@ -38,6 +41,8 @@ public static class SimulatorApp
         if (settings.GetValue("Demo", false))
             SeedDemo(world);
         builder.Services.AddSingleton(world);
+        builder.Services.AddSingleton(new MqttGateway(world, settings.GetSection("Mqtt")));
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<MqttGateway>());
 
         var app = builder.Build();
         app.Use((context, next) => MerakiGate(world, context, next));
@@ -53,7 +58,7 @@ public static class SimulatorApp
         world.AddOrganization("549236", "PowerEvents Demo");
         world.AddNetwork("N_24329156", "549236", "Main Office", 35);
         foreach (var serial in new[] { "Q3CA-AAAA-0001", "Q3CA-AAAA-0002", "Q3CA-AAAA-0003" })
-            world.SetSensor(serial, "N_24329156", 24, null, TimeSpan.FromSeconds(20));
+            world.SetSensor(serial, "N_24329156", 24, null, TimeSpan.FromSeconds(20), null);
     }
 
     /// <summary>Auth, rate limit and faults for /api/v1, in the order the real service applies them.</summary>
@@ -66,11 +71,13 @@ public static class SimulatorApp
             return;
         }
 
+        // Requests are recorded with the time they arrived (when the real API's limiter counts them).
+        var arrived = world.Clock.GetUtcNow();
         var auth = context.Request.Headers.Authorization.ToString() is { Length: > 0 } bearer ? "bearer"
             : context.Request.Headers.ContainsKey("X-Cisco-Meraki-API-Key") ? "x-cisco-meraki-api-key" : "none";
         context.Response.OnCompleted(() =>
         {
-            world.Record(new RequestRecord(world.Clock.GetUtcNow(), context.Request.Method,
+            world.Record(new RequestRecord(arrived, context.Request.Method,
                 path + context.Request.QueryString, context.Response.StatusCode, auth));
             return Task.CompletedTask;
         });
@@ -135,9 +142,12 @@ public static class SimulatorApp
                 await Errors(context, fault.Status, fault.Status == 429 ? "API rate limit exceeded for organization" : "Something went wrong");
                 return true;
             case "redirect":
-                // The real API redirects to an organization's shard host; the same API on another host name here.
-                var target = new UriBuilder(context.Request.Scheme, context.Request.Host.Host == "localhost" ? "127.0.0.1" : "localhost",
-                    context.Request.Host.Port ?? 80, path) { Query = context.Request.QueryString.Value?.TrimStart('?') ?? "" };
+                // The real API redirects to an organization's shard host; the same API on another host name here,
+                // or to the fault's Target (another server: an attacker's, in a test).
+                var target = fault.Target is { Length: > 0 } elsewhere
+                    ? new UriBuilder(new Uri(new Uri(elsewhere), path)) { Query = context.Request.QueryString.Value?.TrimStart('?') ?? "" }
+                    : new UriBuilder(context.Request.Scheme, context.Request.Host.Host == "localhost" ? "127.0.0.1" : "localhost",
+                        context.Request.Host.Port ?? 80, path) { Query = context.Request.QueryString.Value?.TrimStart('?') ?? "" };
                 context.Response.StatusCode = StatusCodes.Status307TemporaryRedirect;
                 context.Response.Headers.Location = target.Uri.AbsoluteUri;
                 return true;
@@ -197,6 +207,10 @@ public static class SimulatorApp
             else
                 page = all.Take(perPage).ToList();
 
+            // The real API takes its time per page (seconds for a large organization); every page, first to last.
+            if (world.PageLatency > TimeSpan.Zero)
+                await Task.Delay(world.PageLatency, world.Clock, context.RequestAborted);
+
             var fault = context.Items[nameof(Fault)] as Fault;
             var body = new JsonArray();
             foreach (var (sensor, network, ts) in page)
@@ -226,7 +240,7 @@ public static class SimulatorApp
                 links.Add(Link("next", page[^1].Sensor.Serial, null));
             links.Add(Link("last", null, LastToken));
             context.Response.Headers.Link = fault?.Kind == "foreignNextLink"
-                ? $"<https://evil.example/api/v1/organizations/{organizationId}/sensor/readings/latest?perPage={perPage}&startingAfter=x>; rel=next"
+                ? $"<{(fault.Target is { Length: > 0 } t ? t.TrimEnd('/') : "https://evil.example")}/api/v1/organizations/{organizationId}/sensor/readings/latest?perPage={perPage}&startingAfter=x>; rel=next"
                 : string.Join(", ", links);
             return Json(context, body, fault);
         });
@@ -316,8 +330,13 @@ public static class SimulatorApp
 
     static void MapGeneric(WebApplication app, World world)
     {
-        app.MapGet("/generic/alarms", (HttpContext context) =>
+        // GET, or POST with a JSON body (JSON-RPC such as Zabbix's): the body and headers are recorded for tests.
+        app.MapMethods("/generic/alarms", ["GET", "POST"], async (HttpContext context) =>
         {
+            using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
+            var body = await reader.ReadToEndAsync(context.RequestAborted);
+            world.RecordGeneric(new GenericRequest(context.Request.Method, context.Request.Path + context.Request.QueryString, context.Request.ContentType,
+                context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase), body));
             if (world.GenericAuth is { } auth && context.Request.Headers[auth.Header].ToString() != auth.Value)
                 return Results.Json(new { error = "unauthorized" }, statusCode: StatusCodes.Status401Unauthorized);
             var response = world.Generic;
@@ -338,8 +357,17 @@ public static class SimulatorApp
         sim.MapPut("/sensors/{serial}", (string serial, SensorBody body) =>
         {
             world.SetSensor(serial, body.NetworkId, body.Pattern is { Length: > 0 } pattern ? pattern : [body.Celsius], body.Ts,
-                body.ReportEverySeconds is { } s ? TimeSpan.FromSeconds(s) : null);
+                body.ReportEverySeconds is { } s ? TimeSpan.FromSeconds(s) : null, body.Mac);
             return Results.NoContent();
+        });
+        sim.MapPut("/latency", (LatencyBody body) => { world.PageLatency = TimeSpan.FromMilliseconds(body.PageMilliseconds); return Results.NoContent(); });
+        sim.MapPut("/rate-limit", (RateLimitBody body) => { world.RatePerSecond = body.RatePerSecond; world.Burst = body.Burst; return Results.NoContent(); });
+        sim.MapPost("/mqtt/publish", async (HttpContext context) =>
+        {
+            var gateway = context.RequestServices.GetRequiredService<MqttGateway>();
+            if (!gateway.Configured)
+                return Results.Json(new { errors = new[] { "no broker: start with --Simulator:Mqtt:Url=mqtt://host:port" } }, statusCode: StatusCodes.Status409Conflict);
+            return Results.Json(new { published = await gateway.PublishAsync(context.RequestAborted) });
         });
         sim.MapPost("/faults", (Fault fault) => { world.AddFault(fault); return Results.NoContent(); });
         sim.MapDelete("/faults", () => { world.ClearFaults(); return Results.NoContent(); });
@@ -362,5 +390,7 @@ public static class SimulatorApp
 
     public sealed record OrganizationBody(string Name);
     public sealed record NetworkBody(string OrganizationId, string Name, double? AlertAboveCelsius);
-    public sealed record SensorBody(string NetworkId, double Celsius, DateTimeOffset? Ts, double? ReportEverySeconds, double[]? Pattern);
+    public sealed record SensorBody(string NetworkId, double Celsius, DateTimeOffset? Ts, double? ReportEverySeconds, double[]? Pattern, string? Mac);
+    public sealed record LatencyBody(int PageMilliseconds);
+    public sealed record RateLimitBody(double RatePerSecond, double Burst);
 }

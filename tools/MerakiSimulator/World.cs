@@ -11,13 +11,19 @@ public sealed class World(TimeProvider clock)
     readonly SortedDictionary<string, Sensor> _sensors = new(StringComparer.Ordinal);
     readonly List<Fault> _faults = [];
     readonly List<RequestRecord> _requests = [];
+    readonly List<GenericRequest> _genericRequests = [];
 
     public TimeProvider Clock => clock;
     public HashSet<string> ApiKeys { get; } = new(StringComparer.Ordinal);
     public double RatePerSecond { get; set; } = 10;
-    public double Burst { get; set; } = 10;
+    /// <summary>The bucket's size. Meraki: 10/s "with a burst of 10 additional requests in the first second,
+    /// a maximum of 30 requests in the first 2 seconds", i.e. a bucket of 20 refilled at 10 per second.</summary>
+    public double Burst { get; set; } = 20;
     public GenericResponse Generic { get; set; } = new(200, """{"alarms":[]}""", "application/json");
     public (string Header, string Value)? GenericAuth { get; set; }
+
+    /// <summary>How long each readings/latest page takes to answer.</summary>
+    public TimeSpan PageLatency { get; set; }
 
     public void Reset()
     {
@@ -28,6 +34,7 @@ public sealed class World(TimeProvider clock)
             _sensors.Clear();
             _faults.Clear();
             _requests.Clear();
+            _genericRequests.Clear();
         }
     }
 
@@ -44,18 +51,19 @@ public sealed class World(TimeProvider clock)
     }
 
     /// <summary>Sets a sensor's temperature as of now (a new reading). With an interval the sensor keeps reporting it.</summary>
-    public void SetSensor(string serial, string networkId, double celsius, DateTimeOffset? ts, TimeSpan? reportEvery)
-        => SetSensor(serial, networkId, [celsius], ts, reportEvery);
+    public void SetSensor(string serial, string networkId, double celsius, DateTimeOffset? ts, TimeSpan? reportEvery, string? mac = null)
+        => SetSensor(serial, networkId, [celsius], ts, reportEvery, mac);
 
     /// <summary>A sensor whose successive reports cycle through <paramref name="pattern"/> (e.g. 36, 29, 36, … for flapping).</summary>
-    public void SetSensor(string serial, string networkId, double[] pattern, DateTimeOffset? ts, TimeSpan? reportEvery)
+    /// <param name="mac">The sensor's Bluetooth MAC, its name in MQTT topics; derived from the serial when not given.</param>
+    public void SetSensor(string serial, string networkId, double[] pattern, DateTimeOffset? ts, TimeSpan? reportEvery, string? mac = null)
     {
         if (pattern.Length == 0)
             throw new ArgumentException("at least one temperature", nameof(pattern));
         lock (_lock)
         {
             var now = clock.GetUtcNow();
-            _sensors[serial] = new Sensor(serial, networkId, pattern, ts ?? now, reportEvery, now);
+            _sensors[serial] = new Sensor(serial, networkId, pattern, ts ?? now, reportEvery, now) { Mac = mac ?? Sensor.MacOf(serial) };
         }
     }
 
@@ -136,6 +144,28 @@ public sealed class World(TimeProvider clock)
         }
     }
 
+    public void RecordGeneric(GenericRequest request)
+    {
+        lock (_lock)
+            _genericRequests.Add(request);
+    }
+
+    public IReadOnlyList<GenericRequest> GenericRequests()
+    {
+        lock (_lock)
+            return _genericRequests.ToList();
+    }
+
+    /// <summary>Every sensor's newest reading with its network (for MQTT publishing).</summary>
+    public IReadOnlyList<(Sensor Sensor, DateTimeOffset Ts, double Celsius)> AllReadings()
+    {
+        lock (_lock)
+        {
+            var now = clock.GetUtcNow();
+            return _sensors.Values.Select(s => (s, s.ReadingTime(now), s.CelsiusAt(now))).ToList();
+        }
+    }
+
     public void Record(RequestRecord request)
     {
         lock (_lock)
@@ -145,7 +175,7 @@ public sealed class World(TimeProvider clock)
     public IReadOnlyList<RequestRecord> Requests()
     {
         lock (_lock)
-            return _requests.ToList();
+            return _requests.OrderBy(r => r.At).ToList();
     }
 }
 
@@ -153,6 +183,16 @@ public sealed record Network(string Id, string OrganizationId, string Name, doub
 
 public sealed record Sensor(string Serial, string NetworkId, double[] Pattern, DateTimeOffset SetTs, TimeSpan? ReportEvery, DateTimeOffset SetAt)
 {
+    public string Mac { get; init; } = MacOf(Serial);
+
+    /// <summary>A stable, locally administered MAC per serial (the real one is on the sensor's label).</summary>
+    public static string MacOf(string serial)
+    {
+        var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(serial));
+        hash[0] = (byte)((hash[0] | 0x02) & 0xFE);
+        return string.Join(':', hash[..6].Select(b => b.ToString("x2", CultureInfo.InvariantCulture)));
+    }
+
     /// <summary>The temperature of the newest report.</summary>
     public double Celsius => Pattern[0];
 
@@ -195,6 +235,9 @@ public sealed class Organization(string id, string name, double ratePerSecond, d
 /// missingFields, staleTimestamp, wrongUnit, outOfRange, nullTemperature, redirect, foreignNextLink, slow.</summary>
 public sealed class Fault
 {
+    /// <summary>redirect / foreignNextLink: the other server's base URL (e.g. <c>http://127.0.0.1:5555/</c>); default: this API under another host name / evil.example.</summary>
+    public string? Target { get; set; }
+
     public string Kind { get; set; } = "status";
     public int Status { get; set; } = 500;
     public int RetryAfterSeconds { get; set; } = 1;
@@ -207,9 +250,12 @@ public sealed class Fault
     public bool Applies(string path) => PathContains.Length == 0 || path.Contains(PathContains, StringComparison.Ordinal);
 }
 
+/// <param name="At">When the request arrived.</param>
 public sealed record RequestRecord(DateTimeOffset At, string Method, string PathAndQuery, int Status, string Auth);
 
 public sealed record GenericResponse(int Status, string Body, string ContentType);
+
+public sealed record GenericRequest(string Method, string PathAndQuery, string? ContentType, IReadOnlyDictionary<string, string> Headers, string Body);
 
 static class Iso
 {

@@ -13,16 +13,25 @@ namespace PowerEvents.SensorPoller.Meraki;
 public sealed class MerakiClient(HttpClient http, MerakiSourceOptions options)
 {
     const int MaxPages = 10_000;
+    readonly CredentialScope _scope = CredentialScope.For(options);
 
-    /// <summary>GET /organizations/{id}/sensor/readings/latest?metrics[]=temperature, every page.</summary>
+    /// <summary>GET /organizations/{id}/sensor/readings/latest?metrics[]=temperature, every page (collected).</summary>
     public async Task<List<JsonElement>> GetLatestTemperatureReadingsAsync(CancellationToken cancellationToken)
+    {
+        var items = new List<JsonElement>();
+        await foreach (var page in GetLatestTemperatureReadingPagesAsync(cancellationToken))
+            items.AddRange(page);
+        return items;
+    }
+
+    /// <summary>The same, page by page, as each page arrives: a slow last page does not hold back the first.</summary>
+    public async IAsyncEnumerable<List<JsonElement>> GetLatestTemperatureReadingPagesAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var query = new List<string> { $"perPage={options.PerPage}", "metrics%5B%5D=temperature" };
         query.AddRange(options.NetworkIds.Select(id => "networkIds%5B%5D=" + Uri.EscapeDataString(id)));
         query.AddRange(options.Serials.Select(s => "serials%5B%5D=" + Uri.EscapeDataString(s)));
         Uri? next = new(Base, $"organizations/{Uri.EscapeDataString(options.OrganizationId)}/sensor/readings/latest?{string.Join('&', query)}");
 
-        var items = new List<JsonElement>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (var page = 0; next is not null; page++)
         {
@@ -33,14 +42,13 @@ public sealed class MerakiClient(HttpClient http, MerakiSourceOptions options)
             using var document = await ReadJsonAsync(response, cancellationToken);
             if (document.RootElement.ValueKind != JsonValueKind.Array)
                 throw new SourceException($"readings/latest answered a JSON {document.RootElement.ValueKind}, not an array");
-            items.AddRange(document.RootElement.EnumerateArray().Select(e => e.Clone()));
             var following = NextLink(response);
-            // The key goes with every page request: never to a host outside the API's own.
-            if (following is not null && !ResilientHttp.RedirectHandler.SameService(Base, following))
-                throw new SourceException($"next page link to another service ({following.Host}) refused");
+            // The key goes with every page request: never outside the configured origin and AllowedHosts.
+            if (following is not null && !_scope.Allows(following))
+                throw new SourceException($"next page link to {CredentialScope.Origin(following)} refused (not the configured origin nor an AllowedHosts entry)");
+            yield return document.RootElement.EnumerateArray().Select(e => e.Clone()).ToList();
             next = following;
         }
-        return items;
     }
 
     /// <summary>GET /networks/{id}/sensor/alerts/current/overview/byMetric.</summary>

@@ -6,56 +6,67 @@ using PowerEvents.SensorPoller.Polling;
 namespace PowerEvents.SensorPoller.Meraki;
 
 /// <summary>
-/// A Meraki organization as a source: each sensor's newest temperature becomes a <see cref="TemperatureSampled"/>
-/// (once per new timestamp), and each configured network's alert overview an <see cref="AlarmStateSampled"/>
-/// (<c>counts.temperature</c> sensors alerting: active when above zero).
+/// A Meraki organization as a source with separate signals: the readings (each sensor's newest temperature
+/// becomes a <see cref="TemperatureSampled"/>, once per new timestamp, published page by page) and each
+/// configured network's alert overview (an <see cref="AlarmStateSampled"/>, active when <c>counts.temperature</c>
+/// is above zero). A network the key cannot read fails its own signal, never the readings.
 /// </summary>
-public sealed class MerakiSource(MerakiSourceOptions options, MerakiClient client, TimeProvider clock) : ISensorSource
+public sealed class MerakiSource : ISensorSource
 {
-    // The API returns a sensor's newest reading on every poll until it reports again; publish it once.
-    readonly Dictionary<string, DateTimeOffset> _lastPublished = new(StringComparer.Ordinal);
+    readonly MerakiSourceOptions _options;
 
-    public SourceOptions Options => options;
-
-    public async Task<PollResult> PollAsync(CancellationToken cancellationToken)
+    public MerakiSource(MerakiSourceOptions options, MerakiClient client, TimeProvider clock)
     {
-        var messages = new List<object>();
-        var problems = new List<SourceProblem>();
-        var newest = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+        _options = options;
+        Signals = [new ReadingsSignal(options, client, clock), .. options.AlertNetworkIds.Select(id => new AlertOverviewSignal(options, client, clock, id))];
+    }
 
-        var items = await client.GetLatestTemperatureReadingsAsync(cancellationToken);
-        var receivedAt = clock.GetUtcNow();
-        foreach (var item in items)
+    public SourceOptions Options => _options;
+
+    public IReadOnlyList<ISignal> Signals { get; }
+
+    sealed class ReadingsSignal(MerakiSourceOptions options, MerakiClient client, TimeProvider clock) : ISignal
+    {
+        // The API returns a sensor's newest reading on every poll until it reports again; publish it once.
+        readonly Dictionary<string, DateTimeOffset> _lastPublished = new(StringComparer.Ordinal);
+
+        public string HealthName => options.Name;
+
+        public async Task<IReadOnlyList<SourceProblem>> PollAsync(Func<IReadOnlyList<object>, CancellationToken, Task> publish, CancellationToken cancellationToken)
         {
-            var result = ParseReading(options, item, receivedAt);
-            if (result.Problem is not null)
+            var problems = new List<SourceProblem>();
+            await foreach (var page in client.GetLatestTemperatureReadingPagesAsync(cancellationToken))
             {
-                problems.Add(result.Problem);
-                continue;
+                var receivedAt = clock.GetUtcNow();
+                var samples = new List<TemperatureSampled>();
+                foreach (var item in page)
+                {
+                    var (sample, problem) = ParseReading(options, item, receivedAt);
+                    if (problem is not null)
+                        problems.Add(problem);
+                    else if (sample is not null && !(_lastPublished.TryGetValue(sample.SensorId, out var last) && sample.SampledAt <= last))
+                        samples.Add(sample);
+                }
+                await publish(samples, cancellationToken);
+                foreach (var sample in samples)
+                    _lastPublished[sample.SensorId] = sample.SampledAt;
             }
-            if (result.Sample is not { } sample)
-                continue;
-            if (_lastPublished.TryGetValue(sample.SensorId, out var last) && sample.SampledAt <= last)
-                continue;
-            newest[sample.SensorId] = sample.SampledAt;
-            messages.Add(sample);
+            return problems;
         }
+    }
 
-        foreach (var networkId in options.AlertNetworkIds)
+    sealed class AlertOverviewSignal(MerakiSourceOptions options, MerakiClient client, TimeProvider clock, string networkId) : ISignal
+    {
+        public string HealthName => $"{options.Name}/alerts:{networkId}";
+
+        public async Task<IReadOnlyList<SourceProblem>> PollAsync(Func<IReadOnlyList<object>, CancellationToken, Task> publish, CancellationToken cancellationToken)
         {
             var overview = await client.GetCurrentAlertOverviewAsync(networkId, cancellationToken);
             var signal = ParseOverview(options.Name, networkId, overview, clock.GetUtcNow(), out var problem);
-            if (problem is not null)
-                problems.Add(problem);
             if (signal is not null)
-                messages.Add(signal);
+                await publish([signal], cancellationToken);
+            return problem is null ? [] : [problem];
         }
-
-        return new PollResult(messages, problems, () =>
-        {
-            foreach (var (sensor, at) in newest)
-                _lastPublished[sensor] = at;
-        });
     }
 
     /// <summary>One element of readings/latest: a sample, a problem, or nothing (a sensor without a temperature metric).</summary>
@@ -87,13 +98,9 @@ public sealed class MerakiSource(MerakiSourceOptions options, MerakiClient clien
             return (null, new SourceProblem($"{serial}:missing-fields", $"sensor {serial}: temperature reading without temperature.celsius"));
 
         var celsius = celsiusElement.GetDouble();
-        // Both units come with every reading; when they disagree, one of them is not what it says.
-        if (temperature.TryGetProperty("fahrenheit", out var fahrenheitElement) && fahrenheitElement.ValueKind == JsonValueKind.Number
-            && Math.Abs(celsius * 9 / 5 + 32 - fahrenheitElement.GetDouble()) > 0.5)
-            return (null, new SourceProblem($"{serial}:wrong-unit",
-                $"sensor {serial}: celsius {celsius} does not match fahrenheit {fahrenheitElement.GetDouble()} (wrong unit)"));
-
-        if (ReadingRules.Check(options, serial, celsius, ts, receivedAt) is { } problem)
+        double? fahrenheit = temperature.TryGetProperty("fahrenheit", out var fahrenheitElement) && fahrenheitElement.ValueKind == JsonValueKind.Number
+            ? fahrenheitElement.GetDouble() : null;
+        if ((ReadingRules.CheckUnits(serial, celsius, fahrenheit) ?? ReadingRules.Check(options, serial, celsius, ts, receivedAt)) is { } problem)
             return (null, problem);
 
         return (new TemperatureSampled(options.Name, serial, zone, celsius, ts, receivedAt), null);

@@ -17,25 +17,28 @@ public sealed class SourceException(string message, Exception? inner = null) : E
 
 /// <summary>
 /// Builds a source's HttpClient: per-attempt timeout, retries of 429 (after its Retry-After), 5xx,
-/// timeouts and network errors with exponential backoff and jitter (Polly.Core), and redirects followed
-/// by hand so the API key survives a redirect to the same service's other host (as Meraki's shards do).
+/// timeouts and network errors with exponential backoff and jitter (Polly.Core), redirects followed by hand
+/// only within the source's <see cref="CredentialScope"/> (HttpClient's own would drop the Authorization
+/// header but pass on every other header), and, for Meraki, every attempt paced by the organization's
+/// token bucket.
 /// </summary>
 public static class ResilientHttp
 {
-    public static HttpClient CreateClient(SourceOptions options, ILogger logger, HttpMessageHandler? primary = null)
+    public static HttpClient CreateClient(SourceOptions options, ILogger logger, HttpMessageHandler? primary = null, System.Threading.RateLimiting.RateLimiter? pace = null)
     {
         var pipeline = BuildPipeline(options, logger);
+        HttpMessageHandler inner = primary ?? new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            ConnectTimeout = options.RequestTimeout,
+            SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, errors) => options.AcceptsCertificate(certificate, errors) },
+        };
+        if (pace is not null)
+            inner = new PacingHandler(pace) { InnerHandler = inner };
         var handler = new ResilienceHandler(pipeline)
         {
-            InnerHandler = new RedirectHandler
-            {
-                InnerHandler = primary ?? new SocketsHttpHandler
-                {
-                    AllowAutoRedirect = false,
-                    PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-                    ConnectTimeout = options.RequestTimeout,
-                },
-            },
+            InnerHandler = new RedirectHandler(CredentialScope.For(options), options.Name, logger) { InnerHandler = inner },
         };
         // Deadlines are per attempt (the pipeline); the client itself must not cut a retrying request short.
         return new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
@@ -95,13 +98,25 @@ public static class ResilientHttp
                 (Handler: this, Request: request),
                 cancellationToken).AsTask();
 
-        // Sources only GET, so a request without content can be sent again as it is.
+        // The content (a POST's JSON body) is a buffered StringContent: it can be sent again as it is.
         Task<HttpResponseMessage> SendOnceAsync(HttpRequestMessage request, CancellationToken token) => base.SendAsync(request, token);
     }
 
-    /// <summary>Follows 301/302/303/307/308 keeping the headers when the target is the same service (same host,
-    /// a sibling under the same domain, or loopback); HttpClient's own redirects drop the Authorization header.</summary>
-    internal sealed class RedirectHandler : DelegatingHandler
+    /// <summary>Waits for a token of the organization's bucket before each attempt (retries and redirects count too).</summary>
+    sealed class PacingHandler(System.Threading.RateLimiting.RateLimiter pace) : DelegatingHandler
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            using var lease = await pace.AcquireAsync(1, cancellationToken);
+            if (!lease.IsAcquired)
+                throw new SourceException("the organization's request queue is full");
+            return await base.SendAsync(request, cancellationToken);
+        }
+    }
+
+    /// <summary>Follows 301/302/303/307/308 with the request's headers (the credentials) only inside the
+    /// source's <see cref="CredentialScope"/>; a redirect elsewhere is refused and logged, never followed.</summary>
+    internal sealed class RedirectHandler(CredentialScope scope, string source, ILogger logger) : DelegatingHandler
     {
         const int MaxRedirects = 5;
 
@@ -111,10 +126,17 @@ public static class ResilientHttp
             for (var hop = 0; hop < MaxRedirects && IsRedirect(response.StatusCode) && response.Headers.Location is { } location; hop++)
             {
                 var target = location.IsAbsoluteUri ? location : new Uri(request.RequestUri!, location);
-                if (!SameService(request.RequestUri!, target))
-                    throw new SourceException($"redirect to another service ({target.Host}) refused");
+                if (!scope.Allows(target))
+                {
+                    logger.LogWarning("{Source}: redirect from {From} to {To} refused: not the configured origin nor an AllowedHosts entry",
+                        source, CredentialScope.Origin(request.RequestUri!), CredentialScope.Origin(target));
+                    response.Dispose();
+                    throw new SourceException($"redirect to {CredentialScope.Origin(target)} refused (not the configured origin nor an AllowedHosts entry)");
+                }
                 response.Dispose();
-                var next = new HttpRequestMessage(HttpMethod.Get, target);
+                // 303 means "GET the answer there"; the others repeat the call (a JSON-RPC POST) at the new place.
+                var method = response.StatusCode == HttpStatusCode.SeeOther ? HttpMethod.Get : request.Method;
+                var next = new HttpRequestMessage(method, target) { Content = method == HttpMethod.Get ? null : request.Content };
                 foreach (var header in request.Headers)
                     next.Headers.TryAddWithoutValidation(header.Key, header.Value);
                 request = next;
@@ -124,15 +146,5 @@ public static class ResilientHttp
         }
 
         static bool IsRedirect(HttpStatusCode status) => (int)status is 301 or 302 or 303 or 307 or 308;
-
-        public static bool SameService(Uri from, Uri to)
-        {
-            if (from.Scheme == Uri.UriSchemeHttps && to.Scheme != Uri.UriSchemeHttps)
-                return false;
-            if (string.Equals(from.Host, to.Host, StringComparison.OrdinalIgnoreCase) || (from.IsLoopback && to.IsLoopback))
-                return true;
-            var labels = from.Host.Split('.');
-            return labels.Length >= 2 && to.Host.EndsWith("." + string.Join('.', labels[^2..]), StringComparison.OrdinalIgnoreCase);
-        }
     }
 }

@@ -1,18 +1,33 @@
+using PowerEvents.Contracts;
+
 namespace PowerEvents.SensorPoller.Polling;
 
-/// <summary>One configured source: a poll returns the messages to publish and what was wrong with the data.</summary>
+/// <summary>One configured source: one or more signals, each polled, failing and reported on its own.</summary>
 public interface ISensorSource
 {
     SourceOptions Options { get; }
 
-    /// <summary>Polls once. Throws when the whole poll failed (network, status, malformed JSON); per-item problems are returned.</summary>
-    Task<PollResult> PollAsync(CancellationToken cancellationToken);
+    /// <summary>The source's signals (Meraki: the readings, and each network's alert overview).</summary>
+    IReadOnlyList<ISignal> Signals { get; }
 }
 
-/// <param name="Messages">TemperatureSampled / AlarmStateSampled, validated.</param>
-/// <param name="Problems">Items rejected, keyed so that the same problem is logged once while it lasts.</param>
-/// <param name="Published">Called once every message was published: only then are the readings remembered as sent.</param>
-public sealed record PollResult(IReadOnlyList<object> Messages, IReadOnlyList<SourceProblem> Problems, Action? Published = null);
+/// <summary>
+/// One thing a source reads. Its health is its own: a failing secondary signal (an alert overview the key
+/// cannot read) never holds back the readings.
+/// </summary>
+public interface ISignal
+{
+    /// <summary>The name in <see cref="SourceHealthChanged"/> and logs: the source's name for its main signal,
+    /// <c>{source}/{signal}</c> for the others.</summary>
+    string HealthName { get; }
+
+    /// <summary>
+    /// Polls once. Valid messages go to <paramref name="publish"/> as soon as they are read (page by page);
+    /// a message counts as sent only once that call returned. Throws when the poll as a whole failed
+    /// (network, status, malformed JSON); problems with single items are returned.
+    /// </summary>
+    Task<IReadOnlyList<SourceProblem>> PollAsync(Func<IReadOnlyList<object>, CancellationToken, Task> publish, CancellationToken cancellationToken);
+}
 
 /// <param name="Key">Stable identity of the problem (e.g. <c>Q3CA-0001:wrong-unit</c>).</param>
 /// <param name="Description">What an operator reads.</param>
@@ -40,4 +55,13 @@ public static class ReadingRules
             return new($"{sensorId}:old", $"sensor {sensorId}: newest reading {sampledAt:O} is older than {options.MaxReadingAge}");
         return null;
     }
+
+    /// <summary>
+    /// A Celsius reading that may come with its Fahrenheit twin (Meraki sends both, over the API and MQTT):
+    /// when they disagree, one of them is not what it says.
+    /// </summary>
+    public static SourceProblem? CheckUnits(string sensorId, double celsius, double? fahrenheit) =>
+        fahrenheit is { } f && Math.Abs(celsius * 9 / 5 + 32 - f) > 0.5
+            ? new SourceProblem($"{sensorId}:wrong-unit", $"sensor {sensorId}: celsius {celsius} does not match fahrenheit {f} (wrong unit)")
+            : null;
 }

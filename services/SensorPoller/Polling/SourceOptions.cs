@@ -13,7 +13,10 @@ public sealed class SensorPollerOptions : IValidatableObject
     /// <summary>Generic HTTP/JSON alarm or temperature APIs (<c>SensorPoller:Http:0:...</c>).</summary>
     public List<HttpSourceOptions> Http { get; set; } = [];
 
-    public IEnumerable<SourceOptions> AllSources => Meraki.Cast<SourceOptions>().Concat(Http);
+    /// <summary>MQTT brokers carrying Meraki MT readings pushed by a local gateway (<c>SensorPoller:Mqtt:0:...</c>).</summary>
+    public List<MqttSourceOptions> Mqtt { get; set; } = [];
+
+    public IEnumerable<SourceOptions> AllSources => Meraki.Cast<SourceOptions>().Concat(Http).Concat(Mqtt);
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
@@ -49,9 +52,36 @@ public abstract class SourceOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan MaxRetryAfter { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>While a source keeps failing, the interval doubles up to this.</summary>
+    /// <summary>While a source keeps failing, the interval doubles up to this. Unset: the interval itself, so a
+    /// source is tried again within one interval of its API answering again (a longer cap delays recovery).</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "1.00:00:00")]
-    public TimeSpan FailureBackoffMax { get; set; } = TimeSpan.FromMinutes(10);
+    public TimeSpan? FailureBackoffMax { get; set; }
+
+    public TimeSpan EffectiveFailureBackoffMax => FailureBackoffMax ?? Interval;
+
+    /// <summary>Allows an <c>http://</c> URL for this source (a lab or a simulator); credentials then cross the network in clear. Logged at start.</summary>
+    public bool AllowInsecureHttp { get; set; }
+
+    /// <summary>Hosts besides the configured origin that may receive the credentials on a redirect or a next-page
+    /// link: <c>host</c>, <c>host:port</c> or <c>*.domain</c>, https only. Any other target is refused and logged.</summary>
+    public List<string> AllowedHosts { get; set; } = [];
+
+    /// <summary>SHA-256 fingerprint of the server's own (self-signed) certificate, hex with or without colons: only that
+    /// certificate is accepted (for every host the source talks to). Empty: normal verification against the trusted roots.</summary>
+    public string? CertificateFingerprint { get; set; }
+
+    /// <summary>Upper-case hex without separators, or null when it is not a SHA-256 fingerprint.</summary>
+    public static string? NormalizeFingerprint(string value)
+    {
+        var hex = value.Replace(":", "", StringComparison.Ordinal).Replace(" ", "", StringComparison.Ordinal).Trim().ToUpperInvariant();
+        return hex.Length == 64 && hex.All(Uri.IsHexDigit) ? hex : null;
+    }
+
+    /// <summary>Checks a server certificate: the pinned one when <see cref="CertificateFingerprint"/> is set, else no TLS errors.</summary>
+    public bool AcceptsCertificate(System.Security.Cryptography.X509Certificates.X509Certificate? certificate, System.Net.Security.SslPolicyErrors errors) =>
+        NormalizeFingerprint(CertificateFingerprint ?? "") is { } pinned
+            ? certificate is not null && Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(certificate.GetRawCertData())) == pinned
+            : errors == System.Net.Security.SslPolicyErrors.None;
 
     /// <summary>A reading older than this (by its own timestamp) is rejected.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
@@ -75,6 +105,24 @@ public abstract class SourceOptions : IValidatableObject
             yield return new ValidationResult($"must be below MaxCelsius ({MaxCelsius}).", [nameof(MinCelsius)]);
         if (FailureBackoffMax < Interval)
             yield return new ValidationResult($"must be at least Interval ({Interval}).", [nameof(FailureBackoffMax)]);
+        if (CertificateFingerprint is { Length: > 0 } fingerprint && NormalizeFingerprint(fingerprint) is null)
+            yield return new ValidationResult("must be a SHA-256 fingerprint: 64 hex digits, colons allowed.", [nameof(CertificateFingerprint)]);
+        foreach (var host in AllowedHosts.Where(h => !CredentialScope.IsValidPattern(h)))
+            yield return new ValidationResult($"'{host}' is not a host name, host:port or *.domain.", [nameof(AllowedHosts)]);
+    }
+
+    /// <summary>The URL scheme check every source shares: https, or http with <see cref="AllowInsecureHttp"/>.</summary>
+    protected IEnumerable<ValidationResult> ValidateUrl(Uri? url, string property, params string[] schemes)
+    {
+        if (url is null)
+            yield break;
+        if (!url.IsAbsoluteUri || !schemes.Contains(url.Scheme))
+            yield return new ValidationResult($"must be an absolute {schemes[0]}:// URL.", [property]);
+        else if (!string.IsNullOrEmpty(url.UserInfo))
+            // URLs are logged; credentials belong in their own (secret) keys.
+            yield return new ValidationResult("must not contain credentials.", [property]);
+        else if (url.Scheme == schemes[^1] && schemes.Length > 1 && !AllowInsecureHttp)
+            yield return new ValidationResult($"is {url.Scheme}://; use {schemes[0]}:// (or set AllowInsecureHttp=true for a lab or a simulator).", [property]);
     }
 }
 
@@ -101,6 +149,14 @@ public sealed class MerakiSourceOptions : SourceOptions
     /// <summary>Networks whose current alert overview (<c>counts.temperature</c>) is published as an alarm signal <c>alerts:{networkId}</c>.</summary>
     public List<string> AlertNetworkIds { get; set; } = [];
 
+    /// <summary>Client-side pace for the organization: requests per second, shared by every source and signal
+    /// that uses this organization (Meraki allows 10 per second per organization). 429 stays the exception.</summary>
+    public double RequestsPerSecond { get; set; } = 10;
+
+    /// <summary>Requests that may go at once after a quiet spell (the token bucket's size).</summary>
+    [Range(1, 1000)]
+    public int Burst { get; set; } = 10;
+
     /// <summary>Page size of readings/latest (3 to 1000).</summary>
     [Range(3, 1000)]
     public int PerPage { get; set; } = 1000;
@@ -109,8 +165,10 @@ public sealed class MerakiSourceOptions : SourceOptions
     {
         foreach (var result in base.Validate(validationContext))
             yield return result;
-        if (!BaseUrl.IsAbsoluteUri || BaseUrl.Scheme is not ("https" or "http"))
-            yield return new ValidationResult("must be an absolute http(s) URL.", [nameof(BaseUrl)]);
+        foreach (var result in ValidateUrl(BaseUrl, nameof(BaseUrl), "https", "http"))
+            yield return result;
+        if (RequestsPerSecond < 0.01 || RequestsPerSecond > 1000)
+            yield return new ValidationResult("must be between 0.01 and 1000.", [nameof(RequestsPerSecond)]);
     }
 }
 
@@ -122,6 +180,23 @@ public sealed class HttpSourceOptions : SourceOptions
 {
     [Required]
     public Uri Url { get; set; } = null!;
+
+    /// <summary><c>GET</c> (default) or <c>POST</c> (JSON-RPC APIs such as Zabbix).</summary>
+    [RegularExpression("^(GET|POST|get|post)$", ErrorMessage = "GET or POST.")]
+    public string Method { get; set; } = "GET";
+
+    /// <summary>The JSON body sent with POST (e.g. a JSON-RPC call). Not secret: credentials go in <see cref="Headers"/>.</summary>
+    public string? Body { get; set; }
+
+    /// <summary>Request headers, e.g. <c>Headers:Authorization=Bearer …</c>; values from the environment or a *_FILE secret. Never logged.</summary>
+    public Dictionary<string, string> Headers { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The API lists only what is alarming now (Alertmanager, Zabbix problem.get): an expected id that is
+    /// absent from a successful answer is published as cleared.</summary>
+    public bool AbsentMeansCleared { get; set; }
+
+    /// <summary>With <see cref="AbsentMeansCleared"/>: the ids cleared when absent (besides <see cref="FixedId"/> and ids seen active before).</summary>
+    public List<string> SignalIds { get; set; } = [];
 
     /// <summary>Header that carries the credential (e.g. <c>Authorization</c>, <c>X-Api-Key</c>).</summary>
     public string? AuthHeaderName { get; set; }
@@ -151,28 +226,49 @@ public sealed class HttpSourceOptions : SourceOptions
     /// <summary>Values (compared as text, case-insensitive) that mean "alarm active".</summary>
     public List<string> ActiveValues { get; set; } = [];
 
-    /// <summary>Values that mean "alarm cleared". Anything else is rejected as unknown.</summary>
+    /// <summary>Values that mean "alarm cleared". Anything else is rejected as unknown (optional with <see cref="AbsentMeansCleared"/>).</summary>
     public List<string> ClearedValues { get; set; } = [];
 
-    /// <summary>Path of the item's timestamp (ISO 8601 or Unix seconds); without it the time of receipt is used and no age check applies.</summary>
+    /// <summary>Path of the item's timestamp (ISO 8601, or Unix seconds as a number or a string); without it the time of receipt is used and no age check applies.</summary>
     public string? TimestampPath { get; set; }
 
     public override IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         foreach (var result in base.Validate(validationContext))
             yield return result;
-        if (Url is not null && (!Url.IsAbsoluteUri || Url.Scheme is not ("https" or "http")))
-            yield return new ValidationResult("must be an absolute http(s) URL.", [nameof(Url)]);
-        if (string.IsNullOrWhiteSpace(TemperaturePath) && string.IsNullOrWhiteSpace(AlarmStatePath))
-            yield return new ValidationResult("set TemperaturePath, AlarmStatePath or both.", [nameof(TemperaturePath)]);
-        if (!string.IsNullOrWhiteSpace(AlarmStatePath) && (ActiveValues.Count == 0 || ClearedValues.Count == 0))
-            yield return new ValidationResult("an alarm state needs both ActiveValues and ClearedValues.", [nameof(ActiveValues)]);
+        foreach (var result in ValidateUrl(Url, nameof(Url), "https", "http"))
+            yield return result;
+        if (string.IsNullOrWhiteSpace(TemperaturePath) && string.IsNullOrWhiteSpace(AlarmStatePath) && !AbsentMeansCleared)
+            yield return new ValidationResult("set TemperaturePath, AlarmStatePath, AbsentMeansCleared or a combination.", [nameof(TemperaturePath)]);
+        if (!string.IsNullOrWhiteSpace(AlarmStatePath) && (ActiveValues.Count == 0 || (ClearedValues.Count == 0 && !AbsentMeansCleared)))
+            yield return new ValidationResult("an alarm state needs ActiveValues and ClearedValues (ClearedValues is optional with AbsentMeansCleared).", [nameof(ActiveValues)]);
+        if (AbsentMeansCleared && string.IsNullOrWhiteSpace(FixedId) && SignalIds.Count == 0)
+            yield return new ValidationResult("AbsentMeansCleared needs FixedId or SignalIds: the ids to clear when the API no longer lists them.", [nameof(SignalIds)]);
+        if (AbsentMeansCleared && string.IsNullOrWhiteSpace(ItemsPath))
+            yield return new ValidationResult("AbsentMeansCleared needs ItemsPath (the list of what is alarming now).", [nameof(ItemsPath)]);
+        if (Method.Equals("GET", StringComparison.OrdinalIgnoreCase) && Body is not null)
+            yield return new ValidationResult("a Body needs Method=POST.", [nameof(Body)]);
+        if (Body is not null && !IsJson(Body))
+            yield return new ValidationResult("must be JSON.", [nameof(Body)]);
+        if (string.IsNullOrEmpty(AuthHeaderName) != string.IsNullOrEmpty(AuthHeaderValue))
+            yield return new ValidationResult("AuthHeaderName and AuthHeaderValue go together.", [nameof(AuthHeaderValue)]);
         if (ActiveValues.Intersect(ClearedValues, StringComparer.OrdinalIgnoreCase).Any())
             yield return new ValidationResult("a value cannot mean both active and cleared.", [nameof(ClearedValues)]);
         if (string.IsNullOrWhiteSpace(IdPath) && string.IsNullOrWhiteSpace(FixedId))
             yield return new ValidationResult("set IdPath or FixedId.", [nameof(IdPath)]);
-        if (string.IsNullOrEmpty(AuthHeaderName) != string.IsNullOrEmpty(AuthHeaderValue))
-            yield return new ValidationResult("AuthHeaderName and AuthHeaderValue go together.", [nameof(AuthHeaderValue)]);
+    }
+
+    static bool IsJson(string text)
+    {
+        try
+        {
+            using var _ = System.Text.Json.JsonDocument.Parse(text);
+            return true;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return false;
+        }
     }
 }
 
@@ -180,4 +276,58 @@ public enum TemperatureUnit
 {
     Celsius,
     Fahrenheit,
+}
+
+/// <summary>
+/// A broker to which Meraki MR/MV gateways publish MT readings (Meraki's MT MQTT telemetry:
+/// <c>meraki/v1/mt/{networkId}/ble/{sensorMac}/temperature</c>). Works while the Meraki cloud or the site's
+/// internet link is down. <see cref="SourceOptions.Interval"/> is the longest wait between reconnection attempts.
+/// </summary>
+public sealed class MqttSourceOptions : SourceOptions
+{
+    /// <summary><c>mqtts://broker:8883</c> (TLS), or <c>mqtt://broker:1883</c> with AllowInsecureHttp.</summary>
+    [Required]
+    public Uri BrokerUrl { get; set; } = null!;
+
+    /// <summary>From the environment or a *_FILE secret. RabbitMQ: <c>vhost:user</c> picks a virtual host.</summary>
+    public string? Username { get; set; }
+
+    /// <summary>From the environment or a *_FILE secret. Never logged.</summary>
+    public string? Password { get; set; }
+
+    /// <summary>The MQTT client id; unique per broker.</summary>
+    public string? ClientId { get; set; }
+
+    /// <summary>The topic root the gateways publish under (the broker settings in the Meraki dashboard).</summary>
+    [Required]
+    public string TopicPrefix { get; set; } = "meraki/v1/mt";
+
+    /// <summary>Only these networks (one subscription each); all (<c>+</c>) when empty.</summary>
+    public List<string> NetworkIds { get; set; } = [];
+
+    /// <summary>Sensor MAC → the id the readings carry (its serial), so that MQTT and cloud polling feed the same
+    /// sensor of a zone. Keys are the MAC's 12 hex digits without separators (configuration keys cannot hold ':'),
+    /// e.g. <c>SensorIds:a4b1c2d3e4f5=Q3CA-AAAA-0001</c>. A MAC not listed keeps the MAC as its id.</summary>
+    public Dictionary<string, string> SensorIds { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The MAC as a <see cref="SensorIds"/> key: hex digits only, lower case.</summary>
+    public static string MacKey(string mac) => new(mac.Where(Uri.IsHexDigit).Select(char.ToLowerInvariant).ToArray());
+
+    /// <summary>Zone label on the events; the network id when empty.</summary>
+    public string Zone { get; set; } = "";
+
+    public override IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        foreach (var result in base.Validate(validationContext))
+            yield return result;
+        foreach (var result in ValidateUrl(BrokerUrl, nameof(BrokerUrl), "mqtts", "mqtt"))
+            yield return result;
+        if (string.IsNullOrEmpty(Username) != string.IsNullOrEmpty(Password))
+            yield return new ValidationResult("Username and Password go together.", [nameof(Password)]);
+        foreach (var mac in SensorIds.Keys.Where(k => k.Length != 12 || MacKey(k) != k.ToLowerInvariant()))
+            yield return new ValidationResult($"'{mac}' is not a MAC as 12 hex digits without separators.", [nameof(SensorIds)]);
+        if (TopicPrefix.Contains('+', StringComparison.Ordinal) || TopicPrefix.Contains('#', StringComparison.Ordinal))
+            yield return new ValidationResult("must not contain wildcards.", [nameof(TopicPrefix)]);
+    }
+
 }
