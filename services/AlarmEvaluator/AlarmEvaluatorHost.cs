@@ -22,6 +22,7 @@ public static class AlarmEvaluatorHost
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ZoneDirectory>();
         builder.Services.AddSingleton<ZoneStore>();
+        builder.Services.AddSchemaMigrations(ZoneStore.Schema);
         builder.Services.AddSingleton<OutboxDispatcher>();
         builder.Services.AddSingleton<ZoneSampleHandler>();
         builder.Services.AddHostedService<ZoneWatchdog>();

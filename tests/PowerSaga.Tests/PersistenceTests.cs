@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using PowerEvents.AlarmEvaluator.Power;
+using PowerEvents.Hosting;
 using PowerEvents.Testing;
 using Xunit;
 
@@ -19,12 +20,10 @@ public sealed class PersistenceTests : IAsyncLifetime
     {
         await _postgres.InitializeAsync();
         _dataSource = NpgsqlDataSource.Create(_postgres.ConnectionString);
-        var services = new Microsoft.Extensions.DependencyInjection.ServiceCollection()
-            .AddDbContext<PowerDbContext>(o => o.UseNpgsql(_dataSource))
-            .BuildServiceProvider();
-        var schema = new PowerSchema(_dataSource, services.GetRequiredService<Microsoft.Extensions.DependencyInjection.IServiceScopeFactory>(), NullLogger<PowerSchema>.Instance);
-        await schema.StartAsync(CancellationToken.None);
-        await schema.StartAsync(CancellationToken.None); // idempotent: a restart finds the tables there
+        await PowerSchema.Migrations.EnsureAppliedAsync(_dataSource, CancellationToken.None);
+        // A restart (a new process: a fresh runner) finds every version recorded and applies nothing.
+        Assert.Equal(0, await new SchemaMigrations(PowerSchema.Migrations.Component, PowerSchema.Migrations.Migrations)
+            .EnsureAppliedAsync(_dataSource, CancellationToken.None));
     }
 
     public async Task DisposeAsync()

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using PowerEvents.AlarmEvaluator.Power;
 using PowerEvents.Contracts;
+using PowerEvents.Hosting;
 using Xunit;
 
 namespace PowerEvents.PowerSaga.Tests;
@@ -37,13 +38,13 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
             .AddSingleton<IValidateOptions<PowerOptions>>(new PowerEvents.Hosting.KeyedOptionsValidator<PowerOptions>("Power"))
             .AddMassTransitTestHarness(x =>
             {
-                x.AddSagaStateMachine<PowerStateMachine, PowerSagaState>();
+                x.AddSagaStateMachine<PowerStateMachine, PowerSagaState, PowerSagaDefinition>();
                 x.AddConsumer<ZoneAlarmConsumer>();
                 x.AddHandler<ClusterInventoryRequested>(async c =>
                 {
                     _commands.Enqueue(c.Message);
                     await c.Publish(Inventories.Mixed(c.Message.RunId) with { Cluster = c.Message.Cluster });
-                });
+                }).Endpoint(e => e.Name = CommandRoutes.QueueOf<ClusterInventoryRequested>());
                 x.AddHandler<VmShutdownRequested>(async c =>
                 {
                     _commands.Enqueue(c.Message);
@@ -53,36 +54,36 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
                     await c.Publish(new VmShutDown(c.Message.RunId, c.Message.Cluster, c.Message.VmId, c.Message.VmName,
                         vcenter ? VmShutdownOutcome.Failed : VmShutdownOutcome.Graceful,
                         vcenter ? new VCenterFault("Unreachable", "ShutdownGuest was accepted; vCenter went away") : null, DateTimeOffset.UtcNow));
-                });
+                }).Endpoint(e => e.Name = CommandRoutes.QueueOf<VmShutdownRequested>());
                 x.AddHandler<HostMaintenanceRequested>(async c =>
                 {
                     _commands.Enqueue(c.Message);
                     await c.Publish(new HostEnteredMaintenance(c.Message.RunId, c.Message.Cluster, c.Message.Host, StepOutcome.Done, null, DateTimeOffset.UtcNow));
-                });
+                }).Endpoint(e => e.Name = CommandRoutes.QueueOf<HostMaintenanceRequested>());
                 x.AddHandler<HostShutdownRequested>(async c =>
                 {
                     _commands.Enqueue(c.Message);
                     await c.Publish(new HostPoweredOff(c.Message.RunId, c.Message.Cluster, c.Message.Host, StepOutcome.Done, null, DateTimeOffset.UtcNow));
-                });
+                }).Endpoint(e => e.Name = CommandRoutes.QueueOf<HostShutdownRequested>());
                 x.AddHandler<PowerOnRequested>(async c =>
                 {
                     _commands.Enqueue(c.Message);
                     if (_silentBmcs.Contains(c.Message.Host))
                         return;
                     await c.Publish(new HostPowerOnCompleted(c.Message.RunId, c.Message.Cluster, c.Message.Host, PowerOnOutcome.PoweredOn, "", "redfish", DateTimeOffset.UtcNow));
-                });
+                }).Endpoint(e => e.Name = CommandRoutes.QueueOf<PowerOnRequested>());
                 x.AddHandler<HostExitMaintenanceRequested>(async c =>
                 {
                     _commands.Enqueue(c.Message);
                     await c.Publish(new HostExitedMaintenance(c.Message.RunId, c.Message.Cluster, c.Message.Host, StepOutcome.Done, null, DateTimeOffset.UtcNow));
-                });
+                }).Endpoint(e => e.Name = CommandRoutes.QueueOf<HostExitMaintenanceRequested>());
                 x.AddHandler<VmPowerOnRequested>(async c =>
                 {
                     _commands.Enqueue(c.Message);
                     if (_silentPowerOn.Contains(c.Message.VmName))
                         return;
                     await c.Publish(new VmPoweredOn(c.Message.RunId, c.Message.Cluster, c.Message.VmId, c.Message.VmName, StepOutcome.Done, null, DateTimeOffset.UtcNow));
-                });
+                }).Endpoint(e => e.Name = CommandRoutes.QueueOf<VmPowerOnRequested>());
             })
             .BuildServiceProvider(true);
         _harness = _provider.GetRequiredService<ITestHarness>();
@@ -139,7 +140,7 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
         await RaiseAlarm("room-b");
 
         Assert.True(await _harness.Consumed.Any<AlarmRaised>());
-        Assert.False(await _harness.Published.Any<ClusterShutdownRequested>());
+        Assert.False(await _harness.Sent.Any<ClusterShutdownRequested>());
         Assert.Null(_saga.Sagas.Contains(ClusterId));
     }
 
@@ -203,7 +204,7 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
         var completed = (await _harness.Published.SelectAsync<PowerRunCompleted>().First()).Context.Message;
         Assert.Equal(["vm-shutdown misc: no outcome"], completed.Failures);
         Assert.True(await _harness.Published.Any<PowerRunStepFailed>(x => x.Context.Message.Target == "misc" && x.Context.Message.Outcome == "HardPowerOff"));
-        Assert.True(await _harness.Published.Any<VmShutdownRequested>(x => x.Context.Message.VmName == "misc" && x.Context.Message.GuestShutdownTimeout == TimeSpan.Zero));
+        Assert.True(await _harness.Sent.Any<VmShutdownRequested>(x => x.Context.Message.VmName == "misc" && x.Context.Message.GuestShutdownTimeout == TimeSpan.Zero));
     }
 
     [Fact]

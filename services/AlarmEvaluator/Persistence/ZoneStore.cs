@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
+using PowerEvents.Hosting;
 using PowerEvents.AlarmEvaluator.Zones;
 using PowerEvents.Contracts;
 
@@ -14,22 +15,26 @@ namespace PowerEvents.AlarmEvaluator.Persistence;
 /// </summary>
 public sealed class ZoneStore(NpgsqlDataSource dataSource, ILogger<ZoneStore> logger)
 {
-    const string Schema = """
-        CREATE TABLE IF NOT EXISTS alarm_zone_state (
-            zone        text PRIMARY KEY,
-            state       jsonb NOT NULL,
-            updated_at  timestamptz NOT NULL
-        );
-        CREATE TABLE IF NOT EXISTS alarm_outbox (
-            seq           bigserial PRIMARY KEY,
-            message_id    uuid NOT NULL UNIQUE,
-            message_type  text NOT NULL,
-            payload       jsonb NOT NULL,
-            created_at    timestamptz NOT NULL,
-            published_at  timestamptz
-        );
-        CREATE INDEX IF NOT EXISTS alarm_outbox_pending ON alarm_outbox (seq) WHERE published_at IS NULL;
-        """;
+    /// <summary>The zone tables as versioned migrations (component <c>zones</c>), run by the hosting library's one runner.</summary>
+    public static readonly SchemaMigrations Schema = new("zones",
+    [
+        new Migration(1, "zone state and outbox", """
+            CREATE TABLE IF NOT EXISTS alarm_zone_state (
+                zone        text PRIMARY KEY,
+                state       jsonb NOT NULL,
+                updated_at  timestamptz NOT NULL
+            );
+            CREATE TABLE IF NOT EXISTS alarm_outbox (
+                seq           bigserial PRIMARY KEY,
+                message_id    uuid NOT NULL UNIQUE,
+                message_type  text NOT NULL,
+                payload       jsonb NOT NULL,
+                created_at    timestamptz NOT NULL,
+                published_at  timestamptz
+            );
+            CREATE INDEX IF NOT EXISTS alarm_outbox_pending ON alarm_outbox (seq) WHERE published_at IS NULL;
+            """),
+    ]);
 
     static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -38,34 +43,11 @@ public sealed class ZoneStore(NpgsqlDataSource dataSource, ILogger<ZoneStore> lo
         typeof(AlarmRaised), typeof(AlarmCleared), typeof(ZoneStalenessChanged),
     }.ToDictionary(t => t.Name, StringComparer.Ordinal);
 
-    readonly SemaphoreSlim _schemaLock = new(1, 1);
-    volatile bool _schemaReady;
-
-    /// <summary>Creates the tables if they are missing; safe to run from several instances at once.</summary>
+    /// <summary>Applies the zone migrations if this process has not yet (a sample can arrive before the start finished).</summary>
     public async Task EnsureSchemaAsync(CancellationToken cancellationToken)
     {
-        if (_schemaReady)
-            return;
-        await _schemaLock.WaitAsync(cancellationToken);
-        try
-        {
-            if (_schemaReady)
-                return;
-            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            // Serialises concurrent first starts: CREATE ... IF NOT EXISTS alone can still race on the catalog.
-            await using (var gate = new NpgsqlCommand("SELECT pg_advisory_xact_lock(7420001)", connection, transaction))
-                await gate.ExecuteNonQueryAsync(cancellationToken);
-            await using (var create = new NpgsqlCommand(Schema, connection, transaction))
-                await create.ExecuteNonQueryAsync(cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
-            _schemaReady = true;
+        if (await Schema.EnsureAppliedAsync(dataSource, cancellationToken) > 0)
             logger.LogInformation("Zone state schema ready");
-        }
-        finally
-        {
-            _schemaLock.Release();
-        }
     }
 
     /// <summary>Runs one step of a zone under its row lock; returns the decision (its events are in the outbox once this returns).</summary>

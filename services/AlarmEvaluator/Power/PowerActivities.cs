@@ -41,7 +41,7 @@ static class PowerActivities
             Sync(saga);
             machine.Logger.LogWarning("Cluster {Cluster}: alarm {AlarmId} in zone {Zone}, shutdown run {RunId} begins{DryRun}",
                 cluster.Name, c.Message.AlarmId, c.Message.Zone, saga.RunId, machine.Options.DryRun ? " (DRY RUN: nothing will be touched)" : "");
-            await c.Publish(new ClusterInventoryRequested(saga.RunId.Value, cluster.Name));
+            await c.Send(new ClusterInventoryRequested(saga.RunId.Value, cluster.Name));
         });
 
     public static EventActivityBinder<PowerSagaState, ClusterInventoryCaptured> PlanRun(
@@ -89,7 +89,7 @@ static class PowerActivities
                 run.Step++;
                 run.Deadline = now + machine.ClusterOf(c.Saga).InventoryDeadline;
                 run.Record(now, ShutdownPolicy.InventoryStep, run.Cluster, "Requested", $"attempt {run.InventoryAttempts}");
-                await c.Publish(new ClusterInventoryRequested(run.RunId, run.Cluster));
+                await c.Send(new ClusterInventoryRequested(run.RunId, run.Cluster));
             }
             await Apply(c, machine, Power.Progress.None, journalStart);
         });
@@ -212,13 +212,13 @@ static class PowerActivities
         var run = saga.Run!;
 
         foreach (var host in progress.PowerOns)
-            await c.Publish(new PowerOnRequested(run.RunId, run.Cluster, host.Name));
+            await c.Send(new PowerOnRequested(run.RunId, run.Cluster, host.Name));
         if (progress.ReadInventory)
-            await c.Publish(new ClusterInventoryRequested(run.RunId, run.Cluster));
+            await c.Send(new ClusterInventoryRequested(run.RunId, run.Cluster));
         foreach (var host in progress.ExitMaintenance)
-            await c.Publish(new HostExitMaintenanceRequested(run.RunId, run.Cluster, host.Name));
+            await c.Send(new HostExitMaintenanceRequested(run.RunId, run.Cluster, host.Name));
         foreach (var vm in progress.VmPowerOns)
-            await c.Publish(new VmPowerOnRequested(run.RunId, run.Cluster, vm.Id, vm.Name));
+            await c.Send(new VmPowerOnRequested(run.RunId, run.Cluster, vm.Id, vm.Name));
 
         await PublishNoteworthy(c, machine, run, journalStart);
         Sync(saga);
@@ -226,7 +226,7 @@ static class PowerActivities
         {
             // Drained: the hosts that were booting are up; the shutdown starts through the saga's own queue (from Restored).
             await PublishRestoreCompleted(c, run);
-            await c.Publish(new ClusterShutdownRequested(saga.CorrelationId, run.Cluster, run.Zone,
+            await c.Send(new ClusterShutdownRequested(saga.CorrelationId, run.Cluster, run.Zone,
                 run.Restore.DrainAlarmId ?? Guid.Empty, run.Restore.DrainAlarmRaisedAt ?? machine.Now));
         }
         else if (run.Phase == RunPhase.Restored && saga.CurrentState != machine.Restored.Name)
@@ -273,7 +273,7 @@ static class PowerActivities
             if (run.Phase == RunPhase.Inventory)
             {
                 run.Record(machine.Now, "resume", run.Cluster, "Resumed", "evaluator restarted: asking again for the inventory");
-                await c.Publish(new ClusterInventoryRequested(run.RunId, run.Cluster));
+                await c.Send(new ClusterInventoryRequested(run.RunId, run.Cluster));
                 return;
             }
             machine.Logger.LogInformation("Cluster {Cluster}: run {RunId} resumed after a restart at step {Step} ({Phase})", run.Cluster, run.RunId, run.Step, run.Phase);
@@ -300,11 +300,11 @@ static class PowerActivities
         var cluster = machine.ClusterOf(saga);
 
         foreach (var vm in progress.VmShutdowns)
-            await c.Publish(new VmShutdownRequested(run.RunId, run.Cluster, vm.Id, vm.Name, vm.HardPowerOff ? TimeSpan.Zero : cluster.GuestShutdownTimeout));
+            await c.Send(new VmShutdownRequested(run.RunId, run.Cluster, vm.Id, vm.Name, vm.HardPowerOff ? TimeSpan.Zero : cluster.GuestShutdownTimeout));
         foreach (var host in progress.Maintenance)
-            await c.Publish(new HostMaintenanceRequested(run.RunId, run.Cluster, host.Name));
+            await c.Send(new HostMaintenanceRequested(run.RunId, run.Cluster, host.Name));
         foreach (var host in progress.HostShutdowns)
-            await c.Publish(new HostShutdownRequested(run.RunId, run.Cluster, host.Name));
+            await c.Send(new HostShutdownRequested(run.RunId, run.Cluster, host.Name));
 
         await PublishNoteworthy(c, machine, run, journalStart);
 

@@ -14,6 +14,8 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
 {
     public PowerStateMachine(IOptions<PowerOptions> options, TimeProvider clock, ILogger<PowerStateMachine> logger)
     {
+        // Commands go to the queue of the service that carries them out (sent, not published).
+        PowerEvents.Hosting.CommandRoutes.EnsureMapped();
         Options = options.Value;
         Clock = clock;
         Logger = logger;

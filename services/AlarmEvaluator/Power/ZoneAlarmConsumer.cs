@@ -2,6 +2,7 @@ using MassTransit;
 using Microsoft.Extensions.Options;
 using PowerEvents.AlarmEvaluator.Persistence;
 using PowerEvents.Contracts;
+using PowerEvents.Hosting;
 
 namespace PowerEvents.AlarmEvaluator.Power;
 
@@ -22,7 +23,7 @@ public sealed class ZoneAlarmConsumer(IOptions<PowerOptions> options, ILogger<Zo
         if (clusters.Count == 0)
             logger.LogInformation("Alarm {AlarmId} in zone {Zone}: no protected cluster in this zone", alarm.AlarmId, alarm.Zone);
         foreach (var cluster in clusters)
-            await context.Publish(new ClusterShutdownRequested(PowerIds.ForCluster(cluster.Name), cluster.Name, alarm.Zone, alarm.AlarmId, alarm.RaisedAt));
+            await context.Send(new ClusterShutdownRequested(PowerIds.ForCluster(cluster.Name), cluster.Name, alarm.Zone, alarm.AlarmId, alarm.RaisedAt));
     }
 
     public async Task Consume(ConsumeContext<AlarmCleared> context)
@@ -31,7 +32,7 @@ public sealed class ZoneAlarmConsumer(IOptions<PowerOptions> options, ILogger<Zo
         if (await ContradictedAsync(alarm.Zone, alarm.AlarmId, raised: false, context.CancellationToken))
             return;
         foreach (var cluster in ClustersIn(alarm.Zone))
-            await context.Publish(new ClusterAlarmCleared(PowerIds.ForCluster(cluster.Name), cluster.Name, alarm.Zone, alarm.AlarmId, alarm.ClearedAt));
+            await context.Send(new ClusterAlarmCleared(PowerIds.ForCluster(cluster.Name), cluster.Name, alarm.Zone, alarm.AlarmId, alarm.ClearedAt));
     }
 
     /// <summary>True when the zone's saved state says otherwise: not in this alarm (raised), or in alarm again (cleared).</summary>
@@ -67,7 +68,7 @@ public sealed class ZoneAlarmConsumerDefinition : ConsumerDefinition<ZoneAlarmCo
 /// <summary>The saga's endpoint: retry (optimistic concurrency conflicts, a database blip) and the in-memory outbox, so nothing is published for a transition that was not saved.</summary>
 public sealed class PowerSagaDefinition : SagaDefinition<PowerSagaState>
 {
-    public PowerSagaDefinition() => EndpointName = "alarm-evaluator-power-saga";
+    public PowerSagaDefinition() => EndpointName = CommandRoutes.PowerSagaQueue;
 
     protected override void ConfigureSaga(IReceiveEndpointConfigurator endpointConfigurator, ISagaConfigurator<PowerSagaState> sagaConfigurator,
         IRegistrationContext context)
