@@ -24,6 +24,7 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
     readonly HashSet<string> _silent = [];
     readonly HashSet<string> _silentPowerOn = [];
     readonly HashSet<string> _silentBmcs = [];
+    readonly HashSet<string> _alreadyOnBmcs = [];
     ServiceProvider _provider = null!;
     ITestHarness _harness = null!;
     ISagaStateMachineTestHarness<PowerStateMachine, PowerSagaState> _saga = null!;
@@ -70,7 +71,8 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
                     _commands.Enqueue(c.Message);
                     if (_silentBmcs.Contains(c.Message.Host))
                         return;
-                    await c.Publish(new HostPowerOnCompleted(c.Message.RunId, c.Message.Cluster, c.Message.Host, PowerOnOutcome.PoweredOn, "", "redfish", DateTimeOffset.UtcNow));
+                    var outcome = _alreadyOnBmcs.Contains(c.Message.Host) ? PowerOnOutcome.AlreadyOn : PowerOnOutcome.PoweredOn;
+                    await c.Publish(new HostPowerOnCompleted(c.Message.RunId, c.Message.Cluster, c.Message.Host, outcome, "", "redfish", DateTimeOffset.UtcNow));
                 }).Endpoint(e => e.Name = CommandRoutes.QueueOf<PowerOnRequested>());
                 x.AddHandler<HostExitMaintenanceRequested>(async c =>
                 {
@@ -310,6 +312,23 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
         Assert.Empty(completed.VmsNotRestored);
         Assert.False(completed.Interrupted);
         Assert.True(await _harness.Published.Any<PowerRestoreStarted>(x => x.Context.Message.VmsToRestore == 7));
+    }
+
+    [Fact]
+    public async Task A_host_the_bmc_reports_already_on_after_this_run_powered_it_off_is_published_as_powered_on_by_this_run()
+    {
+        // The actuator switched esx-01 on, died before publishing, and answered the redelivered request AlreadyOn.
+        _alreadyOnBmcs.Add("esx-01");
+        var waiting = await ShutDownThenClear();
+
+        await DeadlinePasses(DeadlineOf(waiting));
+        var saga = await WaitFor(s => s.CurrentState == _machine.Restored.Name, "restored");
+
+        var facts = _harness.Published.Select<HostPowerOnCompleted>()
+            .Select(x => x.Context.Message).Where(m => m.Outcome == PowerOnOutcome.PoweredOn && m.RunId == saga.RunId).ToList();
+        Assert.Equal(["esx-01", "esx-02"], facts.Select(f => f.Host).Order());
+        Assert.Contains($"powered on by run {saga.RunId}", facts.Single(f => f.Host == "esx-01").Reason, StringComparison.Ordinal);
+        Assert.Empty((await _harness.Published.SelectAsync<PowerRestoreCompleted>().First()).Context.Message.HostsNotRestored);
     }
 
     [Fact]

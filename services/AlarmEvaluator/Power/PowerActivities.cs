@@ -176,6 +176,29 @@ static class PowerActivities
             await ApplyRestore(c, machine, PowerOnPolicy.Advance(run, machine.ClusterOf(c.Saga), machine.Now), journalStart);
         });
 
+    /// <summary>
+    /// A BMC's answer. <c>AlreadyOn</c> for a host this run powered off is still the fact "this host of this run powered
+    /// on" (the actuator was restarted, or the broker redelivered, after it had switched the host on and before its
+    /// <c>PoweredOn</c> was published): that fact is published as <c>PoweredOn</c> so the alert is never lost. Its
+    /// identity is the run and the host, for the Notifier to alert it once. The saga ignores its own copy (not news).
+    /// </summary>
+    public static EventActivityBinder<PowerSagaState, HostPowerOnCompleted> HostPowerOnProgress(
+        this EventActivityBinder<PowerSagaState, HostPowerOnCompleted> binder, PowerStateMachine machine) =>
+        binder.ThenAsync(async c =>
+        {
+            var run = c.Saga.Run!;
+            var journalStart = run.Journal.Count;
+            if (!PowerOnPolicy.RecordHostPowerOn(run, c.Message, machine.Options.StepRetries, machine.Now))
+                return;
+            if (PowerOnPolicy.PoweredOnByThisRun(run, c.Message))
+                await c.Publish(c.Message with
+                {
+                    Outcome = PowerOnOutcome.PoweredOn,
+                    Reason = $"powered on by run {run.RunId}: its BMC reported On when asked again ({c.Message.Reason})".Replace(" ()", "", StringComparison.Ordinal),
+                });
+            await ApplyRestore(c, machine, PowerOnPolicy.Advance(run, machine.ClusterOf(c.Saga), machine.Now), journalStart);
+        });
+
     public static EventActivityBinder<PowerSagaState, PowerRunDeadlineReached> RestoreDeadline(
         this EventActivityBinder<PowerSagaState, PowerRunDeadlineReached> binder, PowerStateMachine machine) =>
         binder.ThenAsync(async c =>

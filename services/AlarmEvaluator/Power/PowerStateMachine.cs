@@ -100,7 +100,7 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
         // Late outcomes of power-on steps are still recorded, hence also after the power-on.
         During([PoweringOnHosts, WaitingForHosts, ExitingMaintenance, PoweringOnVms, Restored],
             When(HostPowerOnCompleted, c => c.Message.RunId == c.Saga.RunId)
-                .PowerOnProgress(this, (run, c) => PowerOnPolicy.RecordHostPowerOn(run, c.Message, Options.StepRetries, Now)),
+                .HostPowerOnProgress(this),
             When(HostExitedMaintenance, c => c.Message.RunId == c.Saga.RunId)
                 .PowerOnProgress(this, (run, c) => PowerOnPolicy.RecordExitMaintenance(run, c.Message, Options.StepRetries, Now)),
             When(VmPoweredOn, c => c.Message.RunId == c.Saga.RunId)
