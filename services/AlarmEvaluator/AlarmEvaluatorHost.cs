@@ -21,9 +21,9 @@ public static class AlarmEvaluatorHost
         builder.Services.AddValidatedOptions<AlarmEvaluatorOptions>(AlarmEvaluatorOptions.Section);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ZoneDirectory>();
+        builder.Services.AddOutbox();
         builder.Services.AddSingleton<ZoneStore>();
         builder.Services.AddSchemaMigrations(ZoneStore.Schema);
-        builder.Services.AddSingleton<OutboxDispatcher>();
         builder.Services.AddSingleton<ZoneSampleHandler>();
         builder.Services.AddHostedService<ZoneWatchdog>();
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using PowerEvents.AlarmEvaluator.Power;
+using PowerEvents.Contracts;
 using PowerEvents.Hosting;
 using PowerEvents.Testing;
 using Xunit;
@@ -89,6 +90,44 @@ public sealed class PersistenceTests : IAsyncLifetime
         b.CurrentState = "ShutDown";
         b.Version++;
         await Assert.ThrowsAsync<DbUpdateConcurrencyException>(() => second.SaveChangesAsync());
+    }
+
+    [Fact]
+    public async Task The_outbox_keeps_only_committed_messages_and_delivers_each_once_commands_to_their_queue()
+    {
+        var runId = Guid.NewGuid();
+        await using (var connection = await _dataSource.OpenConnectionAsync())
+        {
+            await using (var rolledBack = await connection.BeginTransactionAsync())
+            {
+                await Outbox.WriteAsync(_dataSource, connection, rolledBack, [new HostShutdownRequested(runId, "cluster1", "never")], CancellationToken.None);
+                await rolledBack.RollbackAsync();
+            }
+            await using var committed = await connection.BeginTransactionAsync();
+            await Outbox.WriteAsync(_dataSource, connection, committed,
+                [new HostShutdownRequested(runId, "cluster1", "esx-01"), new PowerRunCompleted(runId, "cluster1", [], false, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow)],
+                CancellationToken.None);
+            await committed.CommitAsync();
+        }
+
+        // A process that died after the commit: the next one delivers, in order, and only once.
+        var delivered = new List<OutboxMessage>();
+        Task Deliver(OutboxMessage m, CancellationToken _)
+        {
+            delivered.Add(m);
+            return Task.CompletedTask;
+        }
+        while (await Outbox.PublishPendingAsync(_dataSource, Deliver, CancellationToken.None) > 0)
+        {
+        }
+        await Outbox.PublishPendingAsync(_dataSource, Deliver, CancellationToken.None);
+
+        var ours = delivered.Where(m => m.Message is HostShutdownRequested { RunId: var r } && r == runId || m.Message is PowerRunCompleted { RunId: var c } && c == runId).ToList();
+        Assert.Equal(2, ours.Count);
+        Assert.Equal("esx-01", Assert.IsType<HostShutdownRequested>(ours[0].Message).Host);
+        Assert.Equal(CommandRoutes.QueueOf<HostShutdownRequested>(), ours[0].Destination);
+        Assert.Null(ours[1].Destination); // an event: published
+        Assert.Equal(2, ours.Select(m => m.MessageId).Distinct().Count());
     }
 
     [Fact]

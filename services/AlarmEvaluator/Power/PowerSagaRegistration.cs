@@ -21,6 +21,7 @@ public static class PowerSagaRegistration
         bus.AddValidatedOptions<PowerOptions>(PowerOptions.Section);
         bus.TryAddSingleton(TimeProvider.System);
         bus.AddDbContext<PowerDbContext>((sp, o) => o.UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>()));
+        bus.AddOutbox();
         bus.AddSchemaMigrations(PowerSchema.Migrations);
         bus.AddHostedService<DeadlineWatchdog>();
         bus.AddTransient<IStartupFilter, PlanPreviewStartupFilter>();
