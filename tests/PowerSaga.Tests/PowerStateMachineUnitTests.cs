@@ -332,6 +332,34 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_zone_transition_older_than_the_newest_seen_is_stale_and_changes_nothing()
+    {
+        var t0 = DateTimeOffset.UtcNow.AddMinutes(-10);
+        var first = new AlarmRaised(Guid.NewGuid(), "room-a", t0, 35, [], Sequence: 1);
+        await _harness.Bus.Publish(first);
+        var down = await WaitFor(s => s.CurrentState == _machine.ShutDown.Name, "shut down");
+        await _harness.Bus.Publish(new AlarmCleared(first.AlarmId, "room-a", t0.AddMinutes(1), 30, [], Sequence: 2));
+        var waiting = await WaitFor(s => s.CurrentState == _machine.WaitingToPowerOn.Name, "waiting to power on");
+
+        // The first raise again (redelivered after its clear): it must not cancel the power-on nor start a run.
+        await _harness.Bus.Publish(first);
+        var deadline = DateTime.UtcNow + Wait;
+        while (_saga.Consumed.Select<ClusterShutdownRequested>().Count(x => x.Context.Message.AlarmId == first.AlarmId) < 2 && DateTime.UtcNow < deadline)
+            await Task.Delay(20);
+        Assert.Equal(2, _saga.Consumed.Select<ClusterShutdownRequested>().Count(x => x.Context.Message.AlarmId == first.AlarmId));
+        await _harness.InactivityTask;
+        var after = _saga.Sagas.Contains(ClusterId)!;
+        Assert.Equal(_machine.WaitingToPowerOn.Name, after.CurrentState);
+        Assert.Equal(down.RunId, after.RunId);
+        Assert.Equal(2, after.ZoneSequence);
+        Assert.Equal(waiting.Deadline, after.Deadline);
+
+        // A new transition (3) is acted on: the power-on is cancelled.
+        await _harness.Bus.Publish(new AlarmRaised(Guid.NewGuid(), "room-a", t0.AddMinutes(2), 35, [], Sequence: 3));
+        await WaitFor(s => s.CurrentState == _machine.ShutDown.Name && s.ZoneSequence == 3, "power-on cancelled by transition 3");
+    }
+
+    [Fact]
     public async Task An_alarm_before_the_minimum_off_time_passed_cancels_the_power_on()
     {
         var waiting = await ShutDownThenClear();

@@ -27,6 +27,8 @@ public sealed class PowerDbContext(DbContextOptions<PowerDbContext> options) : D
         saga.Property(x => x.StartedAt).HasColumnName("started_at");
         saga.Property(x => x.CompletedAt).HasColumnName("completed_at");
         saga.Property(x => x.AlarmClearedAt).HasColumnName("alarm_cleared_at");
+        saga.Property(x => x.ZoneSequence).HasColumnName("zone_sequence");
+        saga.Property(x => x.ZoneTransitionAt).HasColumnName("zone_transition_at");
         saga.Property(x => x.Step).HasColumnName("step");
         saga.Property(x => x.Deadline).HasColumnName("deadline");
         saga.Property(x => x.Run).HasColumnName("run").HasColumnType("jsonb")

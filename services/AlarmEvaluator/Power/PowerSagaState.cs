@@ -20,6 +20,12 @@ public sealed class PowerSagaState : SagaStateMachineInstance
     public DateTimeOffset? CompletedAt { get; set; }
     public DateTimeOffset? AlarmClearedAt { get; set; }
 
+    /// <summary>The newest zone transition this cluster has acted on (<c>ZoneSequence</c> of its alarms); older ones are stale.</summary>
+    public long? ZoneSequence { get; set; }
+
+    /// <summary>When that transition happened (a zone whose count restarted, e.g. its state was wiped, is newer in time).</summary>
+    public DateTimeOffset? ZoneTransitionAt { get; set; }
+
     /// <summary>The current step's number and deadline, copied from the run so that the watchdog can query them.</summary>
     public int Step { get; set; }
     public DateTimeOffset? Deadline { get; set; }

@@ -38,5 +38,10 @@ public static class PowerSchema
             );
             CREATE INDEX IF NOT EXISTS power_run_history_run ON power_run_history (run_id, id);
             """),
+        // The zone's transition number travels in the alarm (the saga no longer reads the zone's table).
+        new Migration(2, "zone sequence", """
+            ALTER TABLE power_saga ADD COLUMN IF NOT EXISTS zone_sequence bigint NULL;
+            ALTER TABLE power_saga ADD COLUMN IF NOT EXISTS zone_transition_at timestamptz NULL;
+            """),
     ]);
 }
