@@ -131,6 +131,25 @@ public sealed class PersistenceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_later_version_of_a_component_applies_only_what_is_new_in_order()
+    {
+        var component = $"test-{Guid.NewGuid():N}";
+        var table = $"t_{Guid.NewGuid():N}";
+        var v1 = new Migration(1, "table", $"CREATE TABLE {table} (id int PRIMARY KEY);");
+        Assert.Equal(1, await new SchemaMigrations(component, [v1]).EnsureAppliedAsync(_dataSource, CancellationToken.None));
+
+        // The next release adds a column: only version 2 runs (version 1 would fail: the table exists).
+        var v2 = new Migration(2, "column", $"ALTER TABLE {table} ADD COLUMN name text NOT NULL DEFAULT 'x';");
+        Assert.Equal(1, await new SchemaMigrations(component, [v2, v1]).EnsureAppliedAsync(_dataSource, CancellationToken.None));
+
+        await using var command = _dataSource.CreateCommand("SELECT array_agg(version ORDER BY version) FROM schema_migrations WHERE component = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = component });
+        var versions = (int[])(await command.ExecuteScalarAsync())!;
+        Assert.Equal([1, 2], versions);
+        Assert.Throws<ArgumentException>(() => new SchemaMigrations(component, [v1, v1 with { Name = "again" }]));
+    }
+
+    [Fact]
     public void Cluster_ids_are_stable_and_ignore_case()
     {
         Assert.Equal(PowerIds.ForCluster("cluster1"), PowerIds.ForCluster("CLUSTER1"));

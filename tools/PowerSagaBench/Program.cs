@@ -100,7 +100,7 @@ const double powerOnOverheadTarget = 3.0;
         var clock = Stopwatch.StartNew();
         await bus.Publish(new AlarmRaised(Guid.NewGuid(), "bench", DateTimeOffset.UtcNow, 35, []));
         await bus.StopAsync();
-        await WaitStateAsync(postgres.ConnectionString, "ShutDown", TimeSpan.FromMinutes(3));
+        await PowerEvents.PowerSagaBench.ScaleRun.WaitStateAsync(postgres.ConnectionString, "ShutDown", TimeSpan.FromMinutes(3));
         var makespan = clock.Elapsed.TotalSeconds;
 
         var state = await new HttpClient().GetFromJsonAsync<State>(new Uri(vcsim.ControlUrl!, "/state")) ?? throw new InvalidOperationException("no /state");
@@ -172,7 +172,7 @@ static async Task<double> PowerOnAsync(RabbitMqFixture rabbit, PostgresFixture p
         var clock = Stopwatch.StartNew();
         await bus.Publish(new AlarmCleared(Guid.NewGuid(), "bench", DateTimeOffset.UtcNow, 30, []));
         await bus.StopAsync();
-        await WaitStateAsync(postgres.ConnectionString, "Restored", TimeSpan.FromMinutes(3));
+        await PowerEvents.PowerSagaBench.ScaleRun.WaitStateAsync(postgres.ConnectionString, "Restored", TimeSpan.FromMinutes(3));
         var makespan = clock.Elapsed.TotalSeconds;
 
         var after = await http.GetFromJsonAsync<State>(new Uri(vcsim.ControlUrl!, "/state")) ?? throw new InvalidOperationException("no /state");
@@ -213,27 +213,6 @@ static async Task WaitReadyAsync(string address)
         await Task.Delay(100);
     }
     throw new TimeoutException($"{address} not ready");
-}
-
-static async Task WaitStateAsync(string connectionString, string state, TimeSpan timeout)
-{
-    await using var dataSource = NpgsqlDataSource.Create(connectionString);
-    var deadline = DateTime.UtcNow + timeout;
-    while (DateTime.UtcNow < deadline)
-    {
-        try
-        {
-            await using var command = dataSource.CreateCommand("SELECT current_state FROM power_saga");
-            if (await command.ExecuteScalarAsync() is string current && current == state)
-                return;
-        }
-        catch (PostgresException ex) when (ex.SqlState == "42P01")
-        {
-            // Table not created yet.
-        }
-        await Task.Delay(50);
-    }
-    throw new TimeoutException($"the saga did not reach {state}");
 }
 
 sealed record State(List<HostState> Hosts, List<VmState> Vms, List<Entry> Journal);

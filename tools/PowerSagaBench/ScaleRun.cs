@@ -165,7 +165,8 @@ static class ScaleRun
         File.ReadLines($"/proc/{pid}/status").Where(l => l.StartsWith("VmHWM:", StringComparison.Ordinal))
             .Select(l => long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0).Single();
 
-    static async Task WaitStateAsync(string connectionString, string state, TimeSpan timeout)
+    /// <summary>Waits for the saga row's state (both modes of the command).</summary>
+    internal static async Task WaitStateAsync(string connectionString, string state, TimeSpan timeout)
     {
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
         var deadline = DateTime.UtcNow + timeout;
@@ -185,9 +186,4 @@ static class ScaleRun
         }
         throw new TimeoutException($"the saga did not reach {state} within {timeout}");
     }
-
-    sealed record State(List<HostState> Hosts, List<VmState> Vms, List<Entry> Journal);
-    sealed record HostState(string Name, string PowerState);
-    sealed record VmState(string Name, string PowerState, int ShutdownDelayMs);
-    sealed record Entry(string Time, string Kind, string Name, string Event, string To, string? Cause);
 }
