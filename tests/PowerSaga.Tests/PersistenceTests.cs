@@ -1,6 +1,4 @@
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using PowerEvents.AlarmEvaluator.Power;
 using PowerEvents.Contracts;

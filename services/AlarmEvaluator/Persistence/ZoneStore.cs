@@ -3,7 +3,6 @@ using Npgsql;
 using NpgsqlTypes;
 using PowerEvents.Hosting;
 using PowerEvents.AlarmEvaluator.Zones;
-using PowerEvents.Contracts;
 
 namespace PowerEvents.AlarmEvaluator.Persistence;
 
