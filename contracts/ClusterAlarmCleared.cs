@@ -6,9 +6,11 @@ namespace PowerEvents.Contracts;
 /// <param name="Zone">The zone that cleared.</param>
 /// <param name="AlarmId">The alarm episode that ended.</param>
 /// <param name="ClearedAt">When the alarm cleared.</param>
+/// <param name="ZoneSequence">The zone's transition number (<see cref="AlarmRaised.Sequence"/>): the saga ignores a transition older than one it has seen.</param>
 public sealed record ClusterAlarmCleared(
     Guid ClusterId,
     string Cluster,
     string Zone,
     Guid AlarmId,
-    DateTimeOffset ClearedAt);
+    DateTimeOffset ClearedAt,
+    long? ZoneSequence = null);

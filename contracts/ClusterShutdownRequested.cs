@@ -6,9 +6,11 @@ namespace PowerEvents.Contracts;
 /// <param name="Zone">The zone in alarm.</param>
 /// <param name="AlarmId">The alarm episode that asked for it.</param>
 /// <param name="RequestedAt">When the alarm was raised.</param>
+/// <param name="ZoneSequence">The zone's transition number (<see cref="AlarmRaised.Sequence"/>): the saga ignores a transition older than one it has seen.</param>
 public sealed record ClusterShutdownRequested(
     Guid ClusterId,
     string Cluster,
     string Zone,
     Guid AlarmId,
-    DateTimeOffset RequestedAt);
+    DateTimeOffset RequestedAt,
+    long? ZoneSequence = null);

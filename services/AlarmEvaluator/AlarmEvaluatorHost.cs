@@ -23,8 +23,9 @@ public static class AlarmEvaluatorHost
         builder.Services.AddSingleton<IValidateOptions<PowerOptions>, ClusterZoneValidator>();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ZoneDirectory>();
+        builder.Services.AddOutbox();
         builder.Services.AddSingleton<ZoneStore>();
-        builder.Services.AddSingleton<OutboxDispatcher>();
+        builder.Services.AddSchemaMigrations(ZoneStore.Schema);
         builder.Services.AddSingleton<ZoneSampleHandler>();
         builder.Services.AddHostedService<ZoneWatchdog>();
 

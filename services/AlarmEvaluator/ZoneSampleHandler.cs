@@ -1,3 +1,4 @@
+using PowerEvents.Hosting;
 using PowerEvents.AlarmEvaluator.Persistence;
 using PowerEvents.AlarmEvaluator.Zones;
 
@@ -7,7 +8,7 @@ namespace PowerEvents.AlarmEvaluator;
 public sealed class ZoneSampleHandler(
     ZoneDirectory zones,
     ZoneStore store,
-    OutboxDispatcher outbox,
+    OutboxPublisher outbox,
     TimeProvider clock,
     ILogger<ZoneSampleHandler> logger)
 {

@@ -148,6 +148,11 @@ public sealed class ZoneEvaluatorTests
         Assert.Equal([("A", 20.0), ("B", 37.25)], clear.Readings.Select(r => (r.SensorId, r.Celsius)));
         Assert.Equal(raise.AlarmId, clear.AlarmId);
         Assert.Equal(30, clear.ThresholdCelsius);
+
+        // Each transition counts the zone's sequence up (it travels to the saga instead of the saga reading this state).
+        Assert.Equal(1, raise.Sequence);
+        Assert.Equal(2, clear.Sequence);
+        Assert.Equal(2, state.Sequence);
     }
 
     [Theory]

@@ -3,6 +3,7 @@ using Npgsql;
 using PowerEvents.AlarmEvaluator.Persistence;
 using PowerEvents.AlarmEvaluator.Zones;
 using PowerEvents.Contracts;
+using PowerEvents.Hosting;
 using PowerEvents.Testing;
 using Xunit;
 
@@ -15,6 +16,10 @@ public sealed class ZoneStoreTests(PostgresFixture postgres)
     static readonly DateTimeOffset T0 = DateTimeOffset.UtcNow;
 
     ZoneStore NewStore() => new(NpgsqlDataSource.Create(postgres.ConnectionString), NullLogger<ZoneStore>.Instance);
+
+    /// <summary>What a restarted process's outbox publisher does: deliver the pending rows (the project's one outbox).</summary>
+    Task PublishPendingAsync(Func<object, Guid, CancellationToken, Task> publish) =>
+        Outbox.PublishPendingAsync(NpgsqlDataSource.Create(postgres.ConnectionString), (m, token) => publish(m.Message, m.MessageId, token), CancellationToken.None);
 
     static ZoneEvaluator Zone(params string[] sensors) =>
         new(new ZoneOptions { Name = $"zone-{Guid.NewGuid():N}"[..20], Sensors = [.. sensors], ConsecutiveSamples = 3 }, T0);
@@ -64,8 +69,8 @@ public sealed class ZoneStoreTests(PostgresFixture postgres)
 
         var published = new List<(object Message, Guid Id)>();
         var restarted = NewStore();
-        await restarted.PublishPendingAsync((m, id, _) => { published.Add((m, id)); return Task.CompletedTask; }, CancellationToken.None);
-        await restarted.PublishPendingAsync((m, id, _) => { published.Add((m, id)); return Task.CompletedTask; }, CancellationToken.None);
+        await PublishPendingAsync((m, id, _) => { published.Add((m, id)); return Task.CompletedTask; });
+        await PublishPendingAsync((m, id, _) => { published.Add((m, id)); return Task.CompletedTask; });
 
         var ours = published.Where(p => p.Message is AlarmRaised r && r.Zone == zone.Zone.Name).ToList();
         var raised = (AlarmRaised)Assert.Single(ours).Message;
@@ -79,19 +84,19 @@ public sealed class ZoneStoreTests(PostgresFixture postgres)
         var zone = Zone("A");
         var store = NewStore();
         // Publish whatever earlier tests left, so only this zone's rows remain.
-        await store.PublishPendingAsync((_, _, _) => Task.CompletedTask, CancellationToken.None);
+        await PublishPendingAsync((_, _, _) => Task.CompletedTask);
         for (var i = 0; i < 3; i++)
             await Step(store, zone, Hot("A", i));
 
         var attempted = new List<Guid>();
-        await Assert.ThrowsAsync<InvalidOperationException>(() => store.PublishPendingAsync((_, id, _) =>
+        await Assert.ThrowsAsync<InvalidOperationException>(() => PublishPendingAsync((_, id, _) =>
         {
             attempted.Add(id);
             throw new InvalidOperationException("broker gone");
-        }, CancellationToken.None));
+        }));
 
         var retried = new List<(object Message, Guid Id)>();
-        await NewStore().PublishPendingAsync((m, id, _) => { retried.Add((m, id)); return Task.CompletedTask; }, CancellationToken.None);
+        await PublishPendingAsync((m, id, _) => { retried.Add((m, id)); return Task.CompletedTask; });
         var (message, id) = Assert.Single(retried);
         Assert.Equal(attempted.Single(), id);
         Assert.Equal(zone.Zone.Name, Assert.IsType<AlarmRaised>(message).Zone);

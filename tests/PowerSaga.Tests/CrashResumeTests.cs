@@ -133,6 +133,8 @@ public sealed class CrashResumeTests
         await world.BmcsFollowHostsOffAsync();
         await world.ClearAlarmAsync();
         await world.WaitForStateAsync("PoweringOnHosts", TimeSpan.FromSeconds(30));
+        // The transition's commands are in the outbox with its row; killed once they are out, the BMCs are at work.
+        await PowerWorld.Eventually(async () => await OutboxPendingAsync(world) == 0, TimeSpan.FromSeconds(30), "power-on commands delivered");
         await Kill9Async(evaluator);
         // The BMCs finish booting while the saga is dead: their outcomes wait in the saga's durable queue.
         await PowerWorld.Eventually(async () => (await world.StateAsync()).Hosts.All(h => h.PowerState == "poweredOn"), TimeSpan.FromSeconds(30), "hosts on");
@@ -150,5 +152,13 @@ public sealed class CrashResumeTests
         var history = await world.HistoryAsync(saga.RunId!.Value);
         Assert.Equal(2, history.Count(h => h.Step == "host-power-on" && h.Outcome == "Requested"));
         Assert.Contains(history, h => h.Step == "restore" && h.Outcome == "Completed");
+    }
+
+    static async Task<long> OutboxPendingAsync(PowerWorld world)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(world.Postgres.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand("SELECT count(*) FROM outbox WHERE published_at IS NULL", connection);
+        return (long)(await command.ExecuteScalarAsync())!;
     }
 }

@@ -1,8 +1,8 @@
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using PowerEvents.AlarmEvaluator.Power;
+using PowerEvents.Contracts;
+using PowerEvents.Hosting;
 using PowerEvents.Testing;
 using Xunit;
 
@@ -19,12 +19,10 @@ public sealed class PersistenceTests : IAsyncLifetime
     {
         await _postgres.InitializeAsync();
         _dataSource = NpgsqlDataSource.Create(_postgres.ConnectionString);
-        var services = new Microsoft.Extensions.DependencyInjection.ServiceCollection()
-            .AddDbContext<PowerDbContext>(o => o.UseNpgsql(_dataSource))
-            .BuildServiceProvider();
-        var schema = new PowerSchema(_dataSource, services.GetRequiredService<Microsoft.Extensions.DependencyInjection.IServiceScopeFactory>(), NullLogger<PowerSchema>.Instance);
-        await schema.StartAsync(CancellationToken.None);
-        await schema.StartAsync(CancellationToken.None); // idempotent: a restart finds the tables there
+        await PowerSchema.Migrations.EnsureAppliedAsync(_dataSource, CancellationToken.None);
+        // A restart (a new process: a fresh runner) finds every version recorded and applies nothing.
+        Assert.Equal(0, await new SchemaMigrations(PowerSchema.Migrations.Component, PowerSchema.Migrations.Migrations)
+            .EnsureAppliedAsync(_dataSource, CancellationToken.None));
     }
 
     public async Task DisposeAsync()
@@ -90,6 +88,63 @@ public sealed class PersistenceTests : IAsyncLifetime
         b.CurrentState = "ShutDown";
         b.Version++;
         await Assert.ThrowsAsync<DbUpdateConcurrencyException>(() => second.SaveChangesAsync());
+    }
+
+    [Fact]
+    public async Task The_outbox_keeps_only_committed_messages_and_delivers_each_once_commands_to_their_queue()
+    {
+        var runId = Guid.NewGuid();
+        await using (var connection = await _dataSource.OpenConnectionAsync())
+        {
+            await using (var rolledBack = await connection.BeginTransactionAsync())
+            {
+                await Outbox.WriteAsync(_dataSource, connection, rolledBack, [new HostShutdownRequested(runId, "cluster1", "never")], CancellationToken.None);
+                await rolledBack.RollbackAsync();
+            }
+            await using var committed = await connection.BeginTransactionAsync();
+            await Outbox.WriteAsync(_dataSource, connection, committed,
+                [new HostShutdownRequested(runId, "cluster1", "esx-01"), new PowerRunCompleted(runId, "cluster1", [], false, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow)],
+                CancellationToken.None);
+            await committed.CommitAsync();
+        }
+
+        // A process that died after the commit: the next one delivers, in order, and only once.
+        var delivered = new List<OutboxMessage>();
+        Task Deliver(OutboxMessage m, CancellationToken _)
+        {
+            delivered.Add(m);
+            return Task.CompletedTask;
+        }
+        while (await Outbox.PublishPendingAsync(_dataSource, Deliver, CancellationToken.None) > 0)
+        {
+        }
+        await Outbox.PublishPendingAsync(_dataSource, Deliver, CancellationToken.None);
+
+        var ours = delivered.Where(m => m.Message is HostShutdownRequested { RunId: var r } && r == runId || m.Message is PowerRunCompleted { RunId: var c } && c == runId).ToList();
+        Assert.Equal(2, ours.Count);
+        Assert.Equal("esx-01", Assert.IsType<HostShutdownRequested>(ours[0].Message).Host);
+        Assert.Equal(CommandRoutes.QueueOf<HostShutdownRequested>(), ours[0].Destination);
+        Assert.Null(ours[1].Destination); // an event: published
+        Assert.Equal(2, ours.Select(m => m.MessageId).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task A_later_version_of_a_component_applies_only_what_is_new_in_order()
+    {
+        var component = $"test-{Guid.NewGuid():N}";
+        var table = $"t_{Guid.NewGuid():N}";
+        var v1 = new Migration(1, "table", $"CREATE TABLE {table} (id int PRIMARY KEY);");
+        Assert.Equal(1, await new SchemaMigrations(component, [v1]).EnsureAppliedAsync(_dataSource, CancellationToken.None));
+
+        // The next release adds a column: only version 2 runs (version 1 would fail: the table exists).
+        var v2 = new Migration(2, "column", $"ALTER TABLE {table} ADD COLUMN name text NOT NULL DEFAULT 'x';");
+        Assert.Equal(1, await new SchemaMigrations(component, [v2, v1]).EnsureAppliedAsync(_dataSource, CancellationToken.None));
+
+        await using var command = _dataSource.CreateCommand("SELECT array_agg(version ORDER BY version) FROM schema_migrations WHERE component = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = component });
+        var versions = (int[])(await command.ExecuteScalarAsync())!;
+        Assert.Equal([1, 2], versions);
+        Assert.Throws<ArgumentException>(() => new SchemaMigrations(component, [v1, v1 with { Name = "again" }]));
     }
 
     [Fact]

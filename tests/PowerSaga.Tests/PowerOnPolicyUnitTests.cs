@@ -67,6 +67,25 @@ public sealed class PowerOnPolicyUnitTests
     }
 
     [Fact]
+    public void Already_on_is_powered_on_by_this_run_only_for_a_host_this_run_powered_off()
+    {
+        var run = ShutDownRun();
+        run.Hosts.Single(h => h.Name == "esx-01").Shutdown = StepStatus.Done;
+        run.Hosts.Single(h => h.Name == "esx-02").Shutdown = StepStatus.Failed;
+        PowerOnPolicy.Schedule(run, _cluster, T0, T0, T0);
+        PowerOnPolicy.Begin(run, _cluster, T0.AddMinutes(5));
+
+        var first = BmcAnswer(run, "esx-01", PowerOnOutcome.AlreadyOn);
+        var second = BmcAnswer(run, "esx-02", PowerOnOutcome.AlreadyOn);
+        Assert.True(PowerOnPolicy.RecordHostPowerOn(run, first, 1, T0));
+        Assert.True(PowerOnPolicy.RecordHostPowerOn(run, second, 1, T0));
+
+        Assert.True(PowerOnPolicy.PoweredOnByThisRun(run, first));
+        Assert.False(PowerOnPolicy.PoweredOnByThisRun(run, second)); // never powered off: it was simply still on
+        Assert.False(PowerOnPolicy.PoweredOnByThisRun(run, BmcAnswer(run, "esx-01"))); // PoweredOn is published by the actuator itself
+    }
+
+    [Fact]
     public void A_completed_power_on_is_not_carried_again()
     {
         var run = ShutDownRun();

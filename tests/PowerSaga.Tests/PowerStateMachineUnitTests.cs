@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using PowerEvents.AlarmEvaluator.Power;
 using PowerEvents.Contracts;
+using PowerEvents.Hosting;
 using Xunit;
 
 namespace PowerEvents.PowerSaga.Tests;
@@ -23,6 +24,7 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
     readonly HashSet<string> _silent = [];
     readonly HashSet<string> _silentPowerOn = [];
     readonly HashSet<string> _silentBmcs = [];
+    readonly HashSet<string> _alreadyOnBmcs = [];
     ServiceProvider _provider = null!;
     ITestHarness _harness = null!;
     ISagaStateMachineTestHarness<PowerStateMachine, PowerSagaState> _saga = null!;
@@ -37,13 +39,13 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
             .AddSingleton<IValidateOptions<PowerOptions>>(new PowerEvents.Hosting.KeyedOptionsValidator<PowerOptions>("Power"))
             .AddMassTransitTestHarness(x =>
             {
-                x.AddSagaStateMachine<PowerStateMachine, PowerSagaState>();
+                x.AddSagaStateMachine<PowerStateMachine, PowerSagaState, PowerSagaDefinition>();
                 x.AddConsumer<ZoneAlarmConsumer>();
                 x.AddHandler<ClusterInventoryRequested>(async c =>
                 {
                     _commands.Enqueue(c.Message);
                     await c.Publish(Inventories.Mixed(c.Message.RunId) with { Cluster = c.Message.Cluster });
-                });
+                }).Endpoint(e => e.Name = CommandRoutes.QueueOf<ClusterInventoryRequested>());
                 x.AddHandler<VmShutdownRequested>(async c =>
                 {
                     _commands.Enqueue(c.Message);
@@ -53,36 +55,37 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
                     await c.Publish(new VmShutDown(c.Message.RunId, c.Message.Cluster, c.Message.VmId, c.Message.VmName,
                         vcenter ? VmShutdownOutcome.Failed : VmShutdownOutcome.Graceful,
                         vcenter ? new VCenterFault("Unreachable", "ShutdownGuest was accepted; vCenter went away") : null, DateTimeOffset.UtcNow));
-                });
+                }).Endpoint(e => e.Name = CommandRoutes.QueueOf<VmShutdownRequested>());
                 x.AddHandler<HostMaintenanceRequested>(async c =>
                 {
                     _commands.Enqueue(c.Message);
                     await c.Publish(new HostEnteredMaintenance(c.Message.RunId, c.Message.Cluster, c.Message.Host, StepOutcome.Done, null, DateTimeOffset.UtcNow));
-                });
+                }).Endpoint(e => e.Name = CommandRoutes.QueueOf<HostMaintenanceRequested>());
                 x.AddHandler<HostShutdownRequested>(async c =>
                 {
                     _commands.Enqueue(c.Message);
                     await c.Publish(new HostPoweredOff(c.Message.RunId, c.Message.Cluster, c.Message.Host, StepOutcome.Done, null, DateTimeOffset.UtcNow));
-                });
+                }).Endpoint(e => e.Name = CommandRoutes.QueueOf<HostShutdownRequested>());
                 x.AddHandler<PowerOnRequested>(async c =>
                 {
                     _commands.Enqueue(c.Message);
                     if (_silentBmcs.Contains(c.Message.Host))
                         return;
-                    await c.Publish(new HostPowerOnCompleted(c.Message.RunId, c.Message.Cluster, c.Message.Host, PowerOnOutcome.PoweredOn, "", "redfish", DateTimeOffset.UtcNow));
-                });
+                    var outcome = _alreadyOnBmcs.Contains(c.Message.Host) ? PowerOnOutcome.AlreadyOn : PowerOnOutcome.PoweredOn;
+                    await c.Publish(new HostPowerOnCompleted(c.Message.RunId, c.Message.Cluster, c.Message.Host, outcome, "", "redfish", DateTimeOffset.UtcNow));
+                }).Endpoint(e => e.Name = CommandRoutes.QueueOf<PowerOnRequested>());
                 x.AddHandler<HostExitMaintenanceRequested>(async c =>
                 {
                     _commands.Enqueue(c.Message);
                     await c.Publish(new HostExitedMaintenance(c.Message.RunId, c.Message.Cluster, c.Message.Host, StepOutcome.Done, null, DateTimeOffset.UtcNow));
-                });
+                }).Endpoint(e => e.Name = CommandRoutes.QueueOf<HostExitMaintenanceRequested>());
                 x.AddHandler<VmPowerOnRequested>(async c =>
                 {
                     _commands.Enqueue(c.Message);
                     if (_silentPowerOn.Contains(c.Message.VmName))
                         return;
                     await c.Publish(new VmPoweredOn(c.Message.RunId, c.Message.Cluster, c.Message.VmId, c.Message.VmName, StepOutcome.Done, null, DateTimeOffset.UtcNow));
-                });
+                }).Endpoint(e => e.Name = CommandRoutes.QueueOf<VmPowerOnRequested>());
             })
             .BuildServiceProvider(true);
         _harness = _provider.GetRequiredService<ITestHarness>();
@@ -139,7 +142,7 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
         await RaiseAlarm("room-b");
 
         Assert.True(await _harness.Consumed.Any<AlarmRaised>());
-        Assert.False(await _harness.Published.Any<ClusterShutdownRequested>());
+        Assert.False(await _harness.Sent.Any<ClusterShutdownRequested>());
         Assert.Null(_saga.Sagas.Contains(ClusterId));
     }
 
@@ -203,7 +206,7 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
         var completed = (await _harness.Published.SelectAsync<PowerRunCompleted>().First()).Context.Message;
         Assert.Equal(["vm-shutdown misc: no outcome"], completed.Failures);
         Assert.True(await _harness.Published.Any<PowerRunStepFailed>(x => x.Context.Message.Target == "misc" && x.Context.Message.Outcome == "HardPowerOff"));
-        Assert.True(await _harness.Published.Any<VmShutdownRequested>(x => x.Context.Message.VmName == "misc" && x.Context.Message.GuestShutdownTimeout == TimeSpan.Zero));
+        Assert.True(await _harness.Sent.Any<VmShutdownRequested>(x => x.Context.Message.VmName == "misc" && x.Context.Message.GuestShutdownTimeout == TimeSpan.Zero));
     }
 
     [Fact]
@@ -309,6 +312,51 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
         Assert.Empty(completed.VmsNotRestored);
         Assert.False(completed.Interrupted);
         Assert.True(await _harness.Published.Any<PowerRestoreStarted>(x => x.Context.Message.VmsToRestore == 7));
+    }
+
+    [Fact]
+    public async Task A_host_the_bmc_reports_already_on_after_this_run_powered_it_off_is_published_as_powered_on_by_this_run()
+    {
+        // The actuator switched esx-01 on, died before publishing, and answered the redelivered request AlreadyOn.
+        _alreadyOnBmcs.Add("esx-01");
+        var waiting = await ShutDownThenClear();
+
+        await DeadlinePasses(DeadlineOf(waiting));
+        var saga = await WaitFor(s => s.CurrentState == _machine.Restored.Name, "restored");
+
+        var facts = _harness.Published.Select<HostPowerOnCompleted>()
+            .Select(x => x.Context.Message).Where(m => m.Outcome == PowerOnOutcome.PoweredOn && m.RunId == saga.RunId).ToList();
+        Assert.Equal(["esx-01", "esx-02"], facts.Select(f => f.Host).Order());
+        Assert.Contains($"powered on by run {saga.RunId}", facts.Single(f => f.Host == "esx-01").Reason, StringComparison.Ordinal);
+        Assert.Empty((await _harness.Published.SelectAsync<PowerRestoreCompleted>().First()).Context.Message.HostsNotRestored);
+    }
+
+    [Fact]
+    public async Task A_zone_transition_older_than_the_newest_seen_is_stale_and_changes_nothing()
+    {
+        var t0 = DateTimeOffset.UtcNow.AddMinutes(-10);
+        var first = new AlarmRaised(Guid.NewGuid(), "room-a", t0, 35, [], Sequence: 1);
+        await _harness.Bus.Publish(first);
+        var down = await WaitFor(s => s.CurrentState == _machine.ShutDown.Name, "shut down");
+        await _harness.Bus.Publish(new AlarmCleared(first.AlarmId, "room-a", t0.AddMinutes(1), 30, [], Sequence: 2));
+        var waiting = await WaitFor(s => s.CurrentState == _machine.WaitingToPowerOn.Name, "waiting to power on");
+
+        // The first raise again (redelivered after its clear): it must not cancel the power-on nor start a run.
+        await _harness.Bus.Publish(first);
+        var deadline = DateTime.UtcNow + Wait;
+        while (_saga.Consumed.Select<ClusterShutdownRequested>().Count(x => x.Context.Message.AlarmId == first.AlarmId) < 2 && DateTime.UtcNow < deadline)
+            await Task.Delay(20);
+        Assert.Equal(2, _saga.Consumed.Select<ClusterShutdownRequested>().Count(x => x.Context.Message.AlarmId == first.AlarmId));
+        await _harness.InactivityTask;
+        var after = _saga.Sagas.Contains(ClusterId)!;
+        Assert.Equal(_machine.WaitingToPowerOn.Name, after.CurrentState);
+        Assert.Equal(down.RunId, after.RunId);
+        Assert.Equal(2, after.ZoneSequence);
+        Assert.Equal(waiting.Deadline, after.Deadline);
+
+        // A new transition (3) is acted on: the power-on is cancelled.
+        await _harness.Bus.Publish(new AlarmRaised(Guid.NewGuid(), "room-a", t0.AddMinutes(2), 35, [], Sequence: 3));
+        await WaitFor(s => s.CurrentState == _machine.ShutDown.Name && s.ZoneSequence == 3, "power-on cancelled by transition 3");
     }
 
     [Fact]

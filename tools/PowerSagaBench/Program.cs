@@ -4,6 +4,7 @@
 // measured makespan against the physical limit: sum over tiers of the slowest guest shutdown, plus the host steps.
 //
 //   dotnet run --project tools/PowerSagaBench -c Release [-- --seed 1 --poll-interval 00:00:00.250]
+//   dotnet run --project tools/PowerSagaBench -c Release -- --hosts 16 --vms 64 [--max-parallel 1000]   (issue 11: see ScaleRun)
 //
 // --power-on 00:00:05 (a BMC boot delay) adds the way back: one HTTPS Redfish simulator per host (pinned, telling vcsim
 // when its server is On) and the IloActuator; after the shutdown, AlarmCleared (minimum off time zero) → saga Restored,
@@ -26,6 +27,10 @@ using PowerEvents.VCenterActuator;
 var seed = 1;
 var pollInterval = "00:00:00.250";
 TimeSpan? bootDelay = null;
+int? scaleHosts = null;
+var scaleVms = 64;
+var maxParallel = 1000;
+var timeout = TimeSpan.FromMinutes(30);
 for (var i = 0; i + 1 < args.Length; i += 2)
 {
     switch (args[i])
@@ -33,9 +38,17 @@ for (var i = 0; i + 1 < args.Length; i += 2)
         case "--seed": seed = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
         case "--poll-interval": pollInterval = args[i + 1]; break;
         case "--power-on": bootDelay = TimeSpan.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
-        default: throw new ArgumentException($"unknown option {args[i]} (use --seed, --poll-interval, --power-on BOOT_DELAY)");
+        case "--hosts": scaleHosts = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+        case "--vms": scaleVms = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+        case "--max-parallel": maxParallel = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+        case "--timeout": timeout = TimeSpan.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+        default: throw new ArgumentException($"unknown option {args[i]} (use --seed, --poll-interval, --power-on BOOT_DELAY; or --hosts H [--vms V --max-parallel P --timeout T])");
     }
 }
+
+// The issue-11 scenarios (services as processes, defaults): --hosts 4 --vms 16, --hosts 16 --vms 64, --hosts 64 --vms 64.
+if (scaleHosts is { } h)
+    return await PowerEvents.PowerSagaBench.ScaleRun.RunAsync(h, scaleVms, maxParallel, seed, timeout);
 
 // Tiers by the VM's index on its host: 001-006 apps, 007-011 databases, 012-016 infrastructure (20-24 VMs each).
 string[][] tiers = [["001", "002", "003", "004", "005", "006"], ["007", "008", "009", "010", "011"], ["012", "013", "014", "015", "016"]];
@@ -87,7 +100,7 @@ const double powerOnOverheadTarget = 3.0;
         var clock = Stopwatch.StartNew();
         await bus.Publish(new AlarmRaised(Guid.NewGuid(), "bench", DateTimeOffset.UtcNow, 35, []));
         await bus.StopAsync();
-        await WaitStateAsync(postgres.ConnectionString, "ShutDown", TimeSpan.FromMinutes(3));
+        await PowerEvents.PowerSagaBench.ScaleRun.WaitStateAsync(postgres.ConnectionString, "ShutDown", TimeSpan.FromMinutes(3));
         var makespan = clock.Elapsed.TotalSeconds;
 
         var state = await new HttpClient().GetFromJsonAsync<State>(new Uri(vcsim.ControlUrl!, "/state")) ?? throw new InvalidOperationException("no /state");
@@ -159,7 +172,7 @@ static async Task<double> PowerOnAsync(RabbitMqFixture rabbit, PostgresFixture p
         var clock = Stopwatch.StartNew();
         await bus.Publish(new AlarmCleared(Guid.NewGuid(), "bench", DateTimeOffset.UtcNow, 30, []));
         await bus.StopAsync();
-        await WaitStateAsync(postgres.ConnectionString, "Restored", TimeSpan.FromMinutes(3));
+        await PowerEvents.PowerSagaBench.ScaleRun.WaitStateAsync(postgres.ConnectionString, "Restored", TimeSpan.FromMinutes(3));
         var makespan = clock.Elapsed.TotalSeconds;
 
         var after = await http.GetFromJsonAsync<State>(new Uri(vcsim.ControlUrl!, "/state")) ?? throw new InvalidOperationException("no /state");
@@ -200,27 +213,6 @@ static async Task WaitReadyAsync(string address)
         await Task.Delay(100);
     }
     throw new TimeoutException($"{address} not ready");
-}
-
-static async Task WaitStateAsync(string connectionString, string state, TimeSpan timeout)
-{
-    await using var dataSource = NpgsqlDataSource.Create(connectionString);
-    var deadline = DateTime.UtcNow + timeout;
-    while (DateTime.UtcNow < deadline)
-    {
-        try
-        {
-            await using var command = dataSource.CreateCommand("SELECT current_state FROM power_saga");
-            if (await command.ExecuteScalarAsync() is string current && current == state)
-                return;
-        }
-        catch (PostgresException ex) when (ex.SqlState == "42P01")
-        {
-            // Table not created yet.
-        }
-        await Task.Delay(50);
-    }
-    throw new TimeoutException($"the saga did not reach {state}");
 }
 
 sealed record State(List<HostState> Hosts, List<VmState> Vms, List<Entry> Journal);

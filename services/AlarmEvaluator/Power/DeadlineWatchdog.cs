@@ -62,7 +62,7 @@ public sealed class DeadlineWatchdog(
                 foreach (var resumed in active)
                 {
                     logger.LogWarning("Run {RunId} was active when the evaluator stopped; asking again for its outstanding steps", resumed.RunId);
-                    await bus.Publish(resumed, cancellationToken);
+                    await bus.Send(resumed, cancellationToken);
                 }
                 return;
             }
@@ -99,7 +99,7 @@ public sealed class DeadlineWatchdog(
                 continue;
             _reported[key] = now;
             logger.LogInformation("Run {RunId}: step {Step} deadline {Deadline:O} passed", deadline.RunId, deadline.Step, deadline.Deadline);
-            await bus.Publish(deadline, cancellationToken);
+            await bus.Send(deadline, cancellationToken);
         }
     }
 }

@@ -1,11 +1,28 @@
 using MassTransit;
 using PowerEvents.Contracts;
+using PowerEvents.Hosting;
 
 namespace PowerEvents.AlarmEvaluator.Power;
 
 /// <summary>The saga's behaviour chains, named as steps. Each applies a policy decision and publishes what it asks for.</summary>
 static class PowerActivities
 {
+    /// <summary>
+    /// Every message of a transition goes out this way. On the saga's PostgreSQL repository it is written to the project's
+    /// outbox in the transaction that saves the row (delivered after the commit, a crash delivers at restart); elsewhere
+    /// (the in-memory test harness) it is sent or published at once. Commands go to their queue (<see cref="CommandRoutes"/>).
+    /// </summary>
+    static Task Emit<T>(this ConsumeContext c, T message)
+        where T : class
+    {
+        if (c.TryGetPayload<PowerSagaOutbox>(out var outbox))
+        {
+            outbox.Messages.Add(message);
+            return Task.CompletedTask;
+        }
+        return CommandRoutes.Queues.ContainsKey(typeof(T)) ? c.Send(message) : c.Publish(message);
+    }
+
     public static EventActivityBinder<PowerSagaState, ClusterShutdownRequested> StartRun(
         this EventActivityBinder<PowerSagaState, ClusterShutdownRequested> binder, PowerStateMachine machine) =>
         binder.ThenAsync(async c =>
@@ -41,7 +58,7 @@ static class PowerActivities
             Sync(saga);
             machine.Logger.LogWarning("Cluster {Cluster}: alarm {AlarmId} in zone {Zone}, shutdown run {RunId} begins{DryRun}",
                 cluster.Name, c.Message.AlarmId, c.Message.Zone, saga.RunId, machine.Options.DryRun ? " (DRY RUN: nothing will be touched)" : "");
-            await c.Publish(new ClusterInventoryRequested(saga.RunId.Value, cluster.Name));
+            await c.Emit(new ClusterInventoryRequested(saga.RunId.Value, cluster.Name));
         });
 
     public static EventActivityBinder<PowerSagaState, ClusterInventoryCaptured> PlanRun(
@@ -64,13 +81,13 @@ static class PowerActivities
 
             var progress = ShutdownPolicy.Start(run, cluster, now);
 
-            await c.Publish(new PowerRunStarted(run.RunId, run.Cluster, run.Zone, run.Tiers.Select(t => t.Name).ToList(),
+            await c.Emit(new PowerRunStarted(run.RunId, run.Cluster, run.Zone, run.Tiers.Select(t => t.Name).ToList(),
                 run.AllVms.Count(), run.Hosts.Count(h => h.WasPoweredOn), run.DryRun, now));
             foreach (var vcenter in run.AllVms.Where(v => v.IsVCenter))
             {
                 machine.Logger.LogCritical("Cluster {Cluster}: vCenter's own VM {Vm} runs on the protected cluster (host {Host}). It is shut down last; " +
                     "after it vCenter cannot carry out the host steps. Full handling of this case is not built yet", run.Cluster, vcenter.Name, vcenter.Host);
-                await c.Publish(new VCenterVmOnProtectedCluster(run.RunId, run.Cluster, vcenter.Name, vcenter.Host, now));
+                await c.Emit(new VCenterVmOnProtectedCluster(run.RunId, run.Cluster, vcenter.Name, vcenter.Host, now));
             }
             await Apply(c, machine, progress, journalStart);
         });
@@ -89,7 +106,7 @@ static class PowerActivities
                 run.Step++;
                 run.Deadline = now + machine.ClusterOf(c.Saga).InventoryDeadline;
                 run.Record(now, ShutdownPolicy.InventoryStep, run.Cluster, "Requested", $"attempt {run.InventoryAttempts}");
-                await c.Publish(new ClusterInventoryRequested(run.RunId, run.Cluster));
+                await c.Emit(new ClusterInventoryRequested(run.RunId, run.Cluster));
             }
             await Apply(c, machine, Power.Progress.None, journalStart);
         });
@@ -157,7 +174,7 @@ static class PowerActivities
             var journalStart = run.Journal.Count;
             var progress = PowerOnPolicy.Begin(run, machine.ClusterOf(c.Saga), now);
             machine.Logger.LogWarning("Cluster {Cluster}: zone {Zone} clear, minimum off time passed; power-on of run {RunId} begins", run.Cluster, run.Zone, run.RunId);
-            await c.Publish(new PowerRestoreStarted(run.RunId, run.Cluster, run.Zone, run.Restore.Hosts.Select(h => h.Name).ToList(),
+            await c.Emit(new PowerRestoreStarted(run.RunId, run.Cluster, run.Zone, run.Restore.Hosts.Select(h => h.Name).ToList(),
                 run.Restore.AllVms.Count(), run.Restore.Tiers.Select(t => t.Name).ToList(), now));
             await ApplyRestore(c, machine, progress, journalStart);
         });
@@ -173,6 +190,29 @@ static class PowerActivities
             var journalStart = run.Journal.Count;
             if (!record(run, c))
                 return;
+            await ApplyRestore(c, machine, PowerOnPolicy.Advance(run, machine.ClusterOf(c.Saga), machine.Now), journalStart);
+        });
+
+    /// <summary>
+    /// A BMC's answer. <c>AlreadyOn</c> for a host this run powered off is still the fact "this host of this run powered
+    /// on" (the actuator was restarted, or the broker redelivered, after it had switched the host on and before its
+    /// <c>PoweredOn</c> was published): that fact is published as <c>PoweredOn</c> so the alert is never lost. Its
+    /// identity is the run and the host, for the Notifier to alert it once. The saga ignores its own copy (not news).
+    /// </summary>
+    public static EventActivityBinder<PowerSagaState, HostPowerOnCompleted> HostPowerOnProgress(
+        this EventActivityBinder<PowerSagaState, HostPowerOnCompleted> binder, PowerStateMachine machine) =>
+        binder.ThenAsync(async c =>
+        {
+            var run = c.Saga.Run!;
+            var journalStart = run.Journal.Count;
+            if (!PowerOnPolicy.RecordHostPowerOn(run, c.Message, machine.Options.StepRetries, machine.Now))
+                return;
+            if (PowerOnPolicy.PoweredOnByThisRun(run, c.Message))
+                await c.Emit(c.Message with
+                {
+                    Outcome = PowerOnOutcome.PoweredOn,
+                    Reason = $"powered on by run {run.RunId}: its BMC reported On when asked again ({c.Message.Reason})".Replace(" ()", "", StringComparison.Ordinal),
+                });
             await ApplyRestore(c, machine, PowerOnPolicy.Advance(run, machine.ClusterOf(c.Saga), machine.Now), journalStart);
         });
 
@@ -212,13 +252,13 @@ static class PowerActivities
         var run = saga.Run!;
 
         foreach (var host in progress.PowerOns)
-            await c.Publish(new PowerOnRequested(run.RunId, run.Cluster, host.Name));
+            await c.Emit(new PowerOnRequested(run.RunId, run.Cluster, host.Name));
         if (progress.ReadInventory)
-            await c.Publish(new ClusterInventoryRequested(run.RunId, run.Cluster));
+            await c.Emit(new ClusterInventoryRequested(run.RunId, run.Cluster));
         foreach (var host in progress.ExitMaintenance)
-            await c.Publish(new HostExitMaintenanceRequested(run.RunId, run.Cluster, host.Name));
+            await c.Emit(new HostExitMaintenanceRequested(run.RunId, run.Cluster, host.Name));
         foreach (var vm in progress.VmPowerOns)
-            await c.Publish(new VmPowerOnRequested(run.RunId, run.Cluster, vm.Id, vm.Name));
+            await c.Emit(new VmPowerOnRequested(run.RunId, run.Cluster, vm.Id, vm.Name));
 
         await PublishNoteworthy(c, machine, run, journalStart);
         Sync(saga);
@@ -226,7 +266,7 @@ static class PowerActivities
         {
             // Drained: the hosts that were booting are up; the shutdown starts through the saga's own queue (from Restored).
             await PublishRestoreCompleted(c, run);
-            await c.Publish(new ClusterShutdownRequested(saga.CorrelationId, run.Cluster, run.Zone,
+            await c.Emit(new ClusterShutdownRequested(saga.CorrelationId, run.Cluster, run.Zone,
                 run.Restore.DrainAlarmId ?? Guid.Empty, run.Restore.DrainAlarmRaisedAt ?? machine.Now));
         }
         else if (run.Phase == RunPhase.Restored && saga.CurrentState != machine.Restored.Name)
@@ -247,7 +287,7 @@ static class PowerActivities
     {
         var failures = PowerOnPolicy.Failures(run);
         var completedAt = run.Restore.CompletedAt!.Value;
-        return c.Publish(new PowerRestoreCompleted(run.RunId, run.Cluster,
+        return c.Emit(new PowerRestoreCompleted(run.RunId, run.Cluster,
             failures.Where(f => f.StartsWith("host ", StringComparison.Ordinal)).ToList(),
             failures.Where(f => f.StartsWith(PowerOnPolicy.VmPowerOnStep, StringComparison.Ordinal)).ToList(),
             run.Restore.Interrupted, run.Restore.StartedAt ?? completedAt, completedAt));
@@ -259,7 +299,7 @@ static class PowerActivities
         foreach (var entry in run.Journal.Skip(journalStart).Where(ShutdownPolicy.IsNoteworthy))
         {
             machine.Logger.LogWarning("Cluster {Cluster}: {Step} {Target} {Outcome} {Detail}", entry.Cluster, entry.Step, entry.Target, entry.Outcome, entry.Detail);
-            await c.Publish(new PowerRunStepFailed(run.RunId, run.Cluster, entry.Step, entry.Target, entry.Outcome, entry.Detail, entry.At));
+            await c.Emit(new PowerRunStepFailed(run.RunId, run.Cluster, entry.Step, entry.Target, entry.Outcome, entry.Detail, entry.At));
         }
     }
 
@@ -273,7 +313,7 @@ static class PowerActivities
             if (run.Phase == RunPhase.Inventory)
             {
                 run.Record(machine.Now, "resume", run.Cluster, "Resumed", "evaluator restarted: asking again for the inventory");
-                await c.Publish(new ClusterInventoryRequested(run.RunId, run.Cluster));
+                await c.Emit(new ClusterInventoryRequested(run.RunId, run.Cluster));
                 return;
             }
             machine.Logger.LogInformation("Cluster {Cluster}: run {RunId} resumed after a restart at step {Step} ({Phase})", run.Cluster, run.RunId, run.Step, run.Phase);
@@ -300,11 +340,11 @@ static class PowerActivities
         var cluster = machine.ClusterOf(saga);
 
         foreach (var vm in progress.VmShutdowns)
-            await c.Publish(new VmShutdownRequested(run.RunId, run.Cluster, vm.Id, vm.Name, vm.HardPowerOff ? TimeSpan.Zero : cluster.GuestShutdownTimeout));
+            await c.Emit(new VmShutdownRequested(run.RunId, run.Cluster, vm.Id, vm.Name, vm.HardPowerOff ? TimeSpan.Zero : cluster.GuestShutdownTimeout));
         foreach (var host in progress.Maintenance)
-            await c.Publish(new HostMaintenanceRequested(run.RunId, run.Cluster, host.Name));
+            await c.Emit(new HostMaintenanceRequested(run.RunId, run.Cluster, host.Name));
         foreach (var host in progress.HostShutdowns)
-            await c.Publish(new HostShutdownRequested(run.RunId, run.Cluster, host.Name));
+            await c.Emit(new HostShutdownRequested(run.RunId, run.Cluster, host.Name));
 
         await PublishNoteworthy(c, machine, run, journalStart);
 
@@ -316,7 +356,7 @@ static class PowerActivities
             machine.Logger.Log(failures.Count == 0 ? LogLevel.Information : LogLevel.Error,
                 "Cluster {Cluster}: shutdown run {RunId} completed with {Failures} failure(s): {FailureList}",
                 run.Cluster, run.RunId, failures.Count, string.Join("; ", failures));
-            await c.Publish(new PowerRunCompleted(run.RunId, run.Cluster, failures, saga.AlarmClearedAt is not null, saga.StartedAt ?? saga.CompletedAt.Value, saga.CompletedAt.Value));
+            await c.Emit(new PowerRunCompleted(run.RunId, run.Cluster, failures, saga.AlarmClearedAt is not null, saga.StartedAt ?? saga.CompletedAt.Value, saga.CompletedAt.Value));
             if (saga.AlarmClearedAt is { } clearedAt && PowerOnPolicy.Schedule(run, cluster, saga.CompletedAt.Value, clearedAt, machine.Now))
                 Sync(saga);
         }

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.ChangeTracking;
 
 namespace PowerEvents.AlarmEvaluator.Power;
 
@@ -12,6 +11,21 @@ public sealed class PowerDbContext(DbContextOptions<PowerDbContext> options) : D
 
     public DbSet<PowerSagaState> Sagas => Set<PowerSagaState>();
     public DbSet<PowerRunHistoryRow> History => Set<PowerRunHistoryRow>();
+
+    public override Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
+    {
+        // The run is plain data mutated in place: its text is refreshed once here, then EF compares strings.
+        foreach (var entry in ChangeTracker.Entries<PowerSagaState>())
+            entry.Entity.CaptureRun();
+        return base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+    }
+
+    public override int SaveChanges(bool acceptAllChangesOnSuccess)
+    {
+        foreach (var entry in ChangeTracker.Entries<PowerSagaState>())
+            entry.Entity.CaptureRun();
+        return base.SaveChanges(acceptAllChangesOnSuccess);
+    }
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -27,17 +41,12 @@ public sealed class PowerDbContext(DbContextOptions<PowerDbContext> options) : D
         saga.Property(x => x.StartedAt).HasColumnName("started_at");
         saga.Property(x => x.CompletedAt).HasColumnName("completed_at");
         saga.Property(x => x.AlarmClearedAt).HasColumnName("alarm_cleared_at");
+        saga.Property(x => x.ZoneSequence).HasColumnName("zone_sequence");
+        saga.Property(x => x.ZoneTransitionAt).HasColumnName("zone_transition_at");
         saga.Property(x => x.Step).HasColumnName("step");
         saga.Property(x => x.Deadline).HasColumnName("deadline");
-        saga.Property(x => x.Run).HasColumnName("run").HasColumnType("jsonb")
-            .HasConversion(
-                run => run == null ? null : JsonSerializer.Serialize(run, Json),
-                json => json == null ? null : JsonSerializer.Deserialize<PowerRun>(json, Json),
-                // The run is mutated in place: compare by its JSON so that every change is saved.
-                new ValueComparer<PowerRun?>(
-                    (a, b) => JsonSerializer.Serialize(a, Json) == JsonSerializer.Serialize(b, Json),
-                    run => JsonSerializer.Serialize(run, Json).GetHashCode(StringComparison.Ordinal),
-                    run => run == null ? null : JsonSerializer.Deserialize<PowerRun>(JsonSerializer.Serialize(run, Json), Json)));
+        saga.Ignore(x => x.Run);
+        saga.Property(x => x.RunJson).HasColumnName("run").HasColumnType("jsonb").HasField("_runJson").UsePropertyAccessMode(PropertyAccessMode.Field);
 
         var history = modelBuilder.Entity<PowerRunHistoryRow>();
         history.ToTable("power_run_history");

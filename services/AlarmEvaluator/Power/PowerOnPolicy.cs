@@ -249,6 +249,15 @@ public static class PowerOnPolicy
         return true;
     }
 
+    /// <summary>
+    /// An <c>AlreadyOn</c> answer (just recorded) for a host this run powered off: someone switched it on since, and only
+    /// this run asked — the fact is "powered on by this run", whatever the repeated request found.
+    /// </summary>
+    public static bool PoweredOnByThisRun(PowerRun run, HostPowerOnCompleted outcome) =>
+        outcome.Outcome == PowerOnOutcome.AlreadyOn
+        && FindHost(run.Restore, outcome.Host) is { PowerOn: StepStatus.Done }
+        && run.Hosts.Any(h => h.Shutdown == StepStatus.Done && string.Equals(h.Name, outcome.Host, StringComparison.OrdinalIgnoreCase));
+
     /// <summary>A reconnect poll's answer: hosts vCenter sees connected and powered on are back. True while the poll matters.</summary>
     public static bool RecordInventory(PowerRun run, ClusterInventoryCaptured inventory, DateTimeOffset now)
     {

@@ -17,10 +17,12 @@ public static class PowerSagaRegistration
     /// </summary>
     public static IBusRegistrationConfigurator AddPowerSaga(this IBusRegistrationConfigurator bus)
     {
+        CommandRoutes.EnsureMapped();
         bus.AddValidatedOptions<PowerOptions>(PowerOptions.Section);
         bus.TryAddSingleton(TimeProvider.System);
         bus.AddDbContext<PowerDbContext>((sp, o) => o.UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>()));
-        bus.AddHostedService<PowerSchema>();
+        bus.AddOutbox();
+        bus.AddSchemaMigrations(PowerSchema.Migrations);
         bus.AddHostedService<DeadlineWatchdog>();
         bus.AddTransient<IStartupFilter, PlanPreviewStartupFilter>();
 

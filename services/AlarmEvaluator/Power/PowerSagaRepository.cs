@@ -3,6 +3,9 @@ using MassTransit.Context;
 using MassTransit.Middleware;
 using MassTransit.Saga;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+using Npgsql;
+using PowerEvents.Hosting;
 
 namespace PowerEvents.AlarmEvaluator.Power;
 
@@ -12,7 +15,8 @@ namespace PowerEvents.AlarmEvaluator.Power;
 /// otherwise collide), and the <c>version</c> column still guards every update (a conflict throws, the endpoint's
 /// retry handles the message again). The run's pending history lines are written in the same transaction as the row.
 /// </summary>
-public sealed class PowerSagaRepositoryContextFactory(PowerDbContext db, ISagaConsumeContextFactory<PowerDbContext, PowerSagaState> factory)
+public sealed class PowerSagaRepositoryContextFactory(
+    PowerDbContext db, ISagaConsumeContextFactory<PowerDbContext, PowerSagaState> factory, NpgsqlDataSource dataSource, OutboxPublisher publisher)
     : ISagaRepositoryContextFactory<PowerSagaState>, IQuerySagaRepositoryContextFactory<PowerSagaState>, ILoadSagaRepositoryContextFactory<PowerSagaState>
 {
     public void Probe(ProbeContext context) => context.Add("persistence", "postgresql-efcore");
@@ -20,10 +24,28 @@ public sealed class PowerSagaRepositoryContextFactory(PowerDbContext db, ISagaCo
     public async Task Send<T>(ConsumeContext<T> context, IPipe<SagaRepositoryContext<PowerSagaState, T>> next)
         where T : class
     {
+        // A fresh outbox per attempt: a retried message (concurrency conflict) must not carry the failed attempt's messages.
+        var outbox = context.GetOrAddPayload(() => new PowerSagaOutbox());
+        outbox.Messages.Clear();
         await using var transaction = await db.Database.BeginTransactionAsync(context.CancellationToken);
-        var repositoryContext = new PowerSagaRepositoryContext<T>(db, context, factory);
+        var repositoryContext = new PowerSagaRepositoryContext<T>(db, context, factory, dataSource, outbox);
         await next.Send(repositoryContext);
         await transaction.CommitAsync(context.CancellationToken);
+        var written = outbox.Written;
+        outbox.Messages.Clear();
+        outbox.Written = false;
+        if (!written)
+            return;
+        // Delivered before the message is acknowledged (as MassTransit's in-memory outbox did), so a step's command is out
+        // as soon as its row says it was asked. A broker hiccup leaves the rows to the publisher's own loop.
+        try
+        {
+            await publisher.PublishPendingAsync(context.CancellationToken);
+        }
+        catch (Exception) when (!context.CancellationToken.IsCancellationRequested)
+        {
+            publisher.Kick();
+        }
     }
 
     public Task SendQuery<T>(ConsumeContext<T> context, ISagaQuery<PowerSagaState> query, IPipe<SagaRepositoryQueryContext<PowerSagaState, T>> next)
@@ -45,13 +67,18 @@ sealed class PowerSagaRepositoryContext<TMessage> : ConsumeContextScope<TMessage
     readonly PowerDbContext db;
     readonly ConsumeContext<TMessage> context;
     readonly ISagaConsumeContextFactory<PowerDbContext, PowerSagaState> factory;
+    readonly NpgsqlDataSource dataSource;
+    readonly PowerSagaOutbox outbox;
 
-    public PowerSagaRepositoryContext(PowerDbContext db, ConsumeContext<TMessage> context, ISagaConsumeContextFactory<PowerDbContext, PowerSagaState> factory)
+    public PowerSagaRepositoryContext(PowerDbContext db, ConsumeContext<TMessage> context, ISagaConsumeContextFactory<PowerDbContext, PowerSagaState> factory,
+        NpgsqlDataSource dataSource, PowerSagaOutbox outbox)
         : base(context, db)
     {
         this.db = db;
         this.context = context;
         this.factory = factory;
+        this.dataSource = dataSource;
+        this.outbox = outbox;
     }
 
     public Task<SagaConsumeContext<PowerSagaState, TMessage>> Add(PowerSagaState instance) =>
@@ -78,6 +105,7 @@ sealed class PowerSagaRepositoryContext<TMessage> : ConsumeContextScope<TMessage
         db.Sagas.Add(sagaContext.Saga);
         AddHistory(sagaContext.Saga);
         await db.SaveChangesAsync(CancellationToken);
+        await WriteOutboxAsync();
     }
 
     public async Task Update(SagaConsumeContext<PowerSagaState> sagaContext)
@@ -85,6 +113,19 @@ sealed class PowerSagaRepositoryContext<TMessage> : ConsumeContextScope<TMessage
         sagaContext.Saga.Version++;
         AddHistory(sagaContext.Saga);
         await db.SaveChangesAsync(CancellationToken);
+        await WriteOutboxAsync();
+    }
+
+    /// <summary>The transition's messages, in the transaction that saves its row.</summary>
+    async Task WriteOutboxAsync()
+    {
+        if (outbox.Messages.Count == 0)
+            return;
+        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+        var transaction = (NpgsqlTransaction)db.Database.CurrentTransaction!.GetDbTransaction();
+        await Outbox.WriteAsync(dataSource, connection, transaction, outbox.Messages, CancellationToken);
+        outbox.Messages.Clear();
+        outbox.Written = true;
     }
 
     public async Task Delete(SagaConsumeContext<PowerSagaState> sagaContext)
@@ -128,6 +169,15 @@ sealed class PowerSagaQueryContext(PowerDbContext db, CancellationToken cancella
         var ids = await db.Sagas.AsNoTracking().Where(query.FilterExpression).Select(x => x.CorrelationId).ToListAsync(cancellationToken);
         return new DefaultSagaRepositoryQueryContext<PowerSagaState>(this, ids);
     }
+}
+
+/// <summary>The messages a transition emits (<c>PowerActivities.Emit</c>), written to the outbox with its row.</summary>
+public sealed class PowerSagaOutbox
+{
+    public List<object> Messages { get; } = [];
+
+    /// <summary>Rows were written in this message's transaction: the publisher is kicked after the commit.</summary>
+    public bool Written { get; set; }
 }
 
 /// <summary>Wraps a message and a saga row for the state machine.</summary>

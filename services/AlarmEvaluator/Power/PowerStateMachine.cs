@@ -14,6 +14,8 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
 {
     public PowerStateMachine(IOptions<PowerOptions> options, TimeProvider clock, ILogger<PowerStateMachine> logger)
     {
+        // Commands go to the queue of the service that carries them out (sent, not published).
+        PowerEvents.Hosting.CommandRoutes.EnsureMapped();
         Options = options.Value;
         Clock = clock;
         Logger = logger;
@@ -34,29 +36,29 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
         Event(() => VmPoweredOn, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
 
         Initially(
-            When(ShutdownRequested)
+            When(ShutdownRequested, c => Accept(c.Saga, c.Message.ZoneSequence, c.Message.RequestedAt, c.Message.Zone, c.Message.AlarmId))
                 .StartRun(this)
                 .TransitionTo(CapturingInventory));
 
         // A new alarm after a finished run starts a new run: the cluster may have been brought back by hand, and
         // protection comes first. The finished run is kept as PreviousRun (with what it still owes the power-on).
         During(ShutDown, Restored,
-            When(ShutdownRequested)
+            When(ShutdownRequested, c => Accept(c.Saga, c.Message.ZoneSequence, c.Message.RequestedAt, c.Message.Zone, c.Message.AlarmId))
                 .StartRun(this)
                 .TransitionTo(CapturingInventory));
         During(ShutDown,
-            When(AlarmCleared)
+            When(AlarmCleared, c => Accept(c.Saga, c.Message.ZoneSequence, c.Message.ClearedAt, c.Message.Zone, c.Message.AlarmId))
                 .SchedulePowerOn(this));
 
         During(CapturingInventory, ShuttingDownVms, EnteringMaintenance, ShuttingDownHosts,
             // One run at a time: a second alarm changes nothing, except that the zone is no longer clear.
-            When(ShutdownRequested)
+            When(ShutdownRequested, c => Accept(c.Saga, c.Message.ZoneSequence, c.Message.RequestedAt, c.Message.Zone, c.Message.AlarmId))
                 .Then(c =>
                 {
                     c.Saga.AlarmClearedAt = null;
                     c.Saga.Run?.Record(Now, "alarm", c.Message.Zone, "AlreadyRunning", $"alarm {c.Message.AlarmId} raised again during the run");
                 }),
-            When(AlarmCleared)
+            When(AlarmCleared, c => Accept(c.Saga, c.Message.ZoneSequence, c.Message.ClearedAt, c.Message.Zone, c.Message.AlarmId))
                 .Then(c =>
                 {
                     c.Saga.AlarmClearedAt ??= c.Message.ClearedAt;
@@ -68,7 +70,7 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
 
         // Waiting for the minimum off time; an alarm in between cancels the power-on (the zone did not stay clear).
         During(WaitingToPowerOn,
-            When(ShutdownRequested)
+            When(ShutdownRequested, c => Accept(c.Saga, c.Message.ZoneSequence, c.Message.RequestedAt, c.Message.Zone, c.Message.AlarmId))
                 .CancelPowerOn(this),
             When(DeadlineReached, c => c.Message.Step == c.Saga.Step && c.Message.RunId == c.Saga.RunId)
                 .BeginPowerOn(this),
@@ -79,7 +81,7 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
 
         // Powering on: an alarm stops it (no further power-on step) and shuts down what is up, on a fresh inventory.
         During(PoweringOnHosts, WaitingForHosts, ExitingMaintenance, PoweringOnVms,
-            When(ShutdownRequested)
+            When(ShutdownRequested, c => Accept(c.Saga, c.Message.ZoneSequence, c.Message.RequestedAt, c.Message.Zone, c.Message.AlarmId))
                 .InterruptPowerOn(this)
                 .If(c => c.Saga.Run!.Phase == RunPhase.Restored, now => now
                     .StartRun(this)
@@ -98,7 +100,7 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
         // Late outcomes of power-on steps are still recorded, hence also after the power-on.
         During([PoweringOnHosts, WaitingForHosts, ExitingMaintenance, PoweringOnVms, Restored],
             When(HostPowerOnCompleted, c => c.Message.RunId == c.Saga.RunId)
-                .PowerOnProgress(this, (run, c) => PowerOnPolicy.RecordHostPowerOn(run, c.Message, Options.StepRetries, Now)),
+                .HostPowerOnProgress(this),
             When(HostExitedMaintenance, c => c.Message.RunId == c.Saga.RunId)
                 .PowerOnProgress(this, (run, c) => PowerOnPolicy.RecordExitMaintenance(run, c.Message, Options.StepRetries, Now)),
             When(VmPoweredOn, c => c.Message.RunId == c.Saga.RunId)
@@ -161,6 +163,27 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
     internal TimeProvider Clock { get; }
     internal ILogger Logger { get; }
     internal DateTimeOffset Now => Clock.GetUtcNow();
+
+    /// <summary>
+    /// A zone transition newer than the newest this cluster has acted on is acted on (and becomes the newest). One that is
+    /// not newer — by number and by time — is stale (a raise redelivered after its clear, a clear overtaken by a new raise,
+    /// the same transition twice): logged and ignored. A transition without a number (a drill published by hand, the
+    /// saga's own restart after a drain) is acted on; so is a lower number with a later time (the zone's count restarted).
+    /// </summary>
+    internal bool Accept(PowerSagaState saga, long? sequence, DateTimeOffset at, string zone, Guid alarmId)
+    {
+        if (sequence is not { } number)
+            return true;
+        if (saga.ZoneSequence is { } newest && number <= newest && saga.ZoneTransitionAt is { } newestAt && at <= newestAt)
+        {
+            Logger.LogWarning("Cluster {Cluster}: ignoring a stale transition {Sequence} of zone {Zone} (alarm {AlarmId}): transition {Newest} was seen already",
+                saga.Cluster, number, zone, alarmId, newest);
+            return false;
+        }
+        saga.ZoneSequence = number;
+        saga.ZoneTransitionAt = at;
+        return true;
+    }
 
     internal ClusterOptions ClusterOf(PowerSagaState saga) =>
         Options.FindCluster(saga.Cluster) ?? throw new InvalidOperationException($"Power:Clusters: cluster '{saga.Cluster}' is no longer configured");

@@ -91,8 +91,9 @@ public sealed class ZoneEvaluator(ZoneOptions zone, DateTimeOffset startedAt, Fu
             state.InAlarm = true;
             state.AlarmId = alarmId;
             state.ChangedAt = now;
+            state.Sequence++;
             return new ZoneDecision(Verdict.Accepted, Staleness: staleness,
-                Raised: new AlarmRaised(alarmId, zone.Name, now, zone.HighCelsius, Readings(fresh), Signals(fresh)));
+                Raised: new AlarmRaised(alarmId, zone.Name, now, zone.HighCelsius, Readings(fresh), Signals(fresh), state.Sequence));
         }
 
         // Clear once the high quorum can no longer be met by the fresh sensors that are not confirmed low.
@@ -100,7 +101,8 @@ public sealed class ZoneEvaluator(ZoneOptions zone, DateTimeOffset startedAt, Fu
         if (low < fresh.Count - zone.Quorum + 1)
             return new ZoneDecision(Verdict.Accepted, Staleness: staleness);
 
-        var cleared = new AlarmCleared(state.AlarmId ?? _newAlarmId(), zone.Name, now, zone.LowCelsius, Readings(fresh), Signals(fresh));
+        state.Sequence++;
+        var cleared = new AlarmCleared(state.AlarmId ?? _newAlarmId(), zone.Name, now, zone.LowCelsius, Readings(fresh), Signals(fresh), state.Sequence);
         state.InAlarm = false;
         state.AlarmId = null;
         state.ChangedAt = now;

@@ -19,6 +19,9 @@ public sealed class ZoneState
     public Guid? AlarmId { get; set; }
     public bool Stale { get; set; }
     public DateTimeOffset? ChangedAt { get; set; }
+
+    /// <summary>Counts every raise and clear of the zone; travels in <c>AlarmRaised.Sequence</c> / <c>AlarmCleared.Sequence</c>.</summary>
+    public long Sequence { get; set; }
     public Dictionary<string, SensorState> Sensors { get; set; } = new(StringComparer.Ordinal);
 }
 

@@ -1,3 +1,4 @@
+using PowerEvents.Hosting;
 using Microsoft.Extensions.Options;
 using PowerEvents.AlarmEvaluator.Persistence;
 
@@ -10,7 +11,7 @@ namespace PowerEvents.AlarmEvaluator.Zones;
 public sealed class ZoneWatchdog(
     ZoneDirectory zones,
     ZoneStore store,
-    OutboxDispatcher outbox,
+    OutboxPublisher outbox,
     IOptions<AlarmEvaluatorOptions> options,
     TimeProvider clock,
     ILogger<ZoneWatchdog> logger) : BackgroundService

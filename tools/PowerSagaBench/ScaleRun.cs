@@ -1,0 +1,189 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using MassTransit;
+using Npgsql;
+using PowerEvents.Contracts;
+using PowerEvents.Testing;
+
+namespace PowerEvents.PowerSagaBench;
+
+/// <summary>
+/// The issue-11 scenarios: H hosts × V VMs, 3 tiers, <c>MaxParallelPerTier</c> as given (1,000 by default) and every
+/// other setting at its default (the actuator's poll interval and step concurrency included). The AlarmEvaluator and
+/// the VCenterActuator run as their own processes (Release build output), so their CPU time and peak RSS are theirs alone.
+/// Prints the makespan against the physical limit, the outcome-recorded latency (the actuator's <c>CompletedAt</c> →
+/// the saga's history row), the AlarmEvaluator's CPU seconds per 1,000 outcomes, the saga header row's size and each
+/// service's peak RSS.
+/// </summary>
+static class ScaleRun
+{
+    const double HostShutdownDelay = 1.0;
+
+    public static async Task<int> RunAsync(int hosts, int vmsPerHost, int maxParallel, int seed, TimeSpan timeout)
+    {
+        var rabbit = new RabbitMqFixture();
+        var postgres = new PostgresFixture();
+        await rabbit.InitializeAsync();
+        await postgres.InitializeAsync();
+        try
+        {
+            await using var vcsim = await VcsimProcess.StartAsync(["-hosts", hosts.ToString(CultureInfo.InvariantCulture),
+                "-vms", vmsPerHost.ToString(CultureInfo.InvariantCulture), "-control", "127.0.0.1:0",
+                "-guest-shutdown-min", "2s", "-guest-shutdown-max", "5s", "-host-shutdown-delay", "1s", "-seed", seed.ToString(CultureInfo.InvariantCulture)]);
+
+            // Three tiers by the VM's index on its host (vcsim names VMs vm-HH-NNN).
+            var tiers = Enumerable.Range(0, 3)
+                .Select(t => Enumerable.Range(1, vmsPerHost).Where(i => (i - 1) * 3 / vmsPerHost == t).Select(i => i.ToString("000", CultureInfo.InvariantCulture)).ToArray())
+                .ToArray();
+            var power = new Dictionary<string, string?>
+            {
+                ["Power__Clusters__0__Name"] = "cluster1", ["Power__Clusters__0__Zone"] = "bench",
+                ["Power__Clusters__0__Tiers__0__Name"] = "apps", ["Power__Clusters__0__Tiers__0__VmNamePatterns__0"] = $"-({string.Join('|', tiers[0])})$",
+                ["Power__Clusters__0__Tiers__1__Name"] = "databases", ["Power__Clusters__0__Tiers__1__VmNamePatterns__0"] = $"-({string.Join('|', tiers[1])})$",
+                ["Power__Clusters__0__InfrastructureVmPatterns__0"] = $"-({string.Join('|', tiers[2])})$",
+                ["Power__Clusters__0__MaxParallelPerTier"] = maxParallel.ToString(CultureInfo.InvariantCulture),
+                ["Serilog__MinimumLevel__Default"] = "Warning",
+            };
+            foreach (var (key, value) in rabbit.Environment.Concat(postgres.Environment))
+                power[key] = value;
+            var actuatorSettings = new Dictionary<string, string?>
+            {
+                ["VCenter__Url"] = vcsim.Url.ToString(), ["VCenter__Username"] = VcsimProcess.Username, ["VCenter__Password"] = VcsimProcess.Password,
+                ["VCenter__CertificateFingerprint"] = vcsim.Fingerprint, ["Serilog__MinimumLevel__Default"] = "Warning",
+            };
+            foreach (var (key, value) in rabbit.Environment)
+                actuatorSettings[key] = value;
+
+            await using var actuator = ServiceProcess.Start("VCenterActuator", actuatorSettings);
+            await using var evaluator = ServiceProcess.Start("AlarmEvaluator", power);
+            await actuator.WaitUntilReadyAsync(TimeSpan.FromSeconds(90));
+            await evaluator.WaitUntilReadyAsync(TimeSpan.FromSeconds(90));
+            using (var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) })
+                (await http.GetAsync(new Uri(evaluator.BaseAddress, "power/plan/cluster1"))).EnsureSuccessStatusCode();
+
+            // The actuator's outcomes as it reports them: when it saw each VM off.
+            var seen = new ConcurrentDictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+            var bus = Bus.Factory.CreateUsingRabbitMq(cfg =>
+            {
+                cfg.Host("127.0.0.1", (ushort)rabbit.Port, rabbit.VirtualHost, h =>
+                {
+                    h.Username(RabbitMqFixture.Username);
+                    h.Password(RabbitMqFixture.Password);
+                });
+                cfg.ReceiveEndpoint($"power-saga-bench-{Guid.NewGuid():N}", e =>
+                {
+                    e.AutoDelete = true;
+                    e.Durable = false;
+                    e.Handler<VmShutDown>(c =>
+                    {
+                        seen.TryAdd(c.Message.VmName, c.Message.CompletedAt);
+                        return Task.CompletedTask;
+                    });
+                });
+            });
+            await bus.StartAsync();
+
+            var cpuBefore = CpuSeconds(evaluator.ProcessId);
+            var clock = Stopwatch.StartNew();
+            await bus.Publish(new AlarmRaised(Guid.NewGuid(), "bench", DateTimeOffset.UtcNow, 35, []));
+            await WaitStateAsync(postgres.ConnectionString, "ShutDown", timeout);
+            var makespan = clock.Elapsed.TotalSeconds;
+            var cpu = CpuSeconds(evaluator.ProcessId) - cpuBefore;
+            await bus.StopAsync();
+
+            var state = await new HttpClient().GetFromJsonAsync<State>(new Uri(vcsim.ControlUrl!, "/state")) ?? throw new InvalidOperationException("no /state");
+            var allOff = state.Vms.All(v => v.PowerState == "poweredOff") && state.Hosts.All(h => h.PowerState == "poweredOff");
+            var forced = state.Journal.Count(e => e.Kind == "vm" && e.Event == "powerState" && e.To == "poweredOff" && e.Cause != "guestShutdown");
+
+            // Physical limit: per tier, the slowest guest, or its total guest time spread over the parallel bound if that is longer.
+            var tierLimits = tiers.Select(t =>
+            {
+                var delays = state.Vms.Where(v => t.Any(s => v.Name.EndsWith("-" + s, StringComparison.Ordinal))).Select(v => v.ShutdownDelayMs / 1000.0).ToList();
+                return Math.Max(delays.Max(), delays.Sum() / maxParallel);
+            }).ToList();
+            var limit = tierLimits.Sum() + HostShutdownDelay;
+
+            var (latencies, header, runText, outcomes) = await SagaFiguresAsync(postgres.ConnectionString, seen);
+            latencies.Sort();
+            double Percentile(double p) => latencies.Count == 0 ? double.NaN : latencies[Math.Min(latencies.Count - 1, (int)Math.Ceiling(p * latencies.Count) - 1)];
+            var load = File.ReadAllText("/proc/loadavg").Split(' ').Take(3);
+
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{hosts} hosts x {vmsPerHost} VMs = {hosts * vmsPerHost} VMs, 3 tiers, MaxParallelPerTier {maxParallel}, other settings default, seed {seed}\n" +
+                $"  physical limit {limit:0.00} s ({string.Join(" + ", tierLimits.Select(t => t.ToString("0.00", CultureInfo.InvariantCulture)))} + host {HostShutdownDelay:0.0}); " +
+                $"makespan (AlarmRaised -> saga ShutDown) {makespan:0.00} s = {makespan / limit:0.00} x limit; everything off: {allOff}; forced power-offs {forced}\n" +
+                $"  outcome recorded after the actuator saw it: p50 {Percentile(0.50) * 1000:0} ms, p99 {Percentile(0.99) * 1000:0} ms, max {Percentile(1.0) * 1000:0} ms ({latencies.Count} VM outcomes)\n" +
+                $"  AlarmEvaluator CPU {cpu:0.00} s for {outcomes} outcomes = {cpu / Math.Max(1, outcomes) * 1000:0.00} s per 1,000 outcomes\n" +
+                $"  saga header row {header} bytes (of which run jsonb as text {runText} bytes)\n" +
+                $"  peak RSS: AlarmEvaluator {PeakRssMb(evaluator.ProcessId):0} MB, VCenterActuator {PeakRssMb(actuator.ProcessId):0} MB\n" +
+                $"  load average {string.Join(" ", load)}"));
+            return allOff ? 0 : 1;
+        }
+        finally
+        {
+            await postgres.DisposeAsync();
+            await rabbit.DisposeAsync();
+        }
+    }
+
+    static async Task<(List<double> Latencies, long Header, long RunText, int Outcomes)> SagaFiguresAsync(string connectionString, ConcurrentDictionary<string, DateTimeOffset> seen)
+    {
+        await using var dataSource = NpgsqlDataSource.Create(connectionString);
+        var latencies = new List<double>();
+        var outcomes = 0;
+        await using (var command = dataSource.CreateCommand("""
+            SELECT step, target, min(at) FROM power_run_history
+            WHERE step IN ('vm-shutdown', 'host-maintenance', 'host-shutdown') AND outcome IN ('Graceful', 'Forced', 'AlreadyOff', 'Done', 'AlreadyInState', 'Failed')
+            GROUP BY step, target
+            """))
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                outcomes++;
+                if (reader.GetString(0) == "vm-shutdown" && seen.TryGetValue(reader.GetString(1), out var sawAt))
+                    latencies.Add((reader.GetFieldValue<DateTimeOffset>(2) - sawAt).TotalSeconds);
+            }
+        }
+        await using var size = dataSource.CreateCommand("SELECT pg_column_size(s.*), coalesce(octet_length(s.run::text), 0) FROM power_saga s");
+        await using var sizes = await size.ExecuteReaderAsync();
+        await sizes.ReadAsync();
+        return (latencies, sizes.GetInt32(0), sizes.GetInt32(1), outcomes);
+    }
+
+    /// <summary>User + system CPU of a process so far (Linux /proc, clock ticks of 1/100 s).</summary>
+    static double CpuSeconds(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
+    }
+
+    static double PeakRssMb(int pid) =>
+        File.ReadLines($"/proc/{pid}/status").Where(l => l.StartsWith("VmHWM:", StringComparison.Ordinal))
+            .Select(l => long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0).Single();
+
+    /// <summary>Waits for the saga row's state (both modes of the command).</summary>
+    internal static async Task WaitStateAsync(string connectionString, string state, TimeSpan timeout)
+    {
+        await using var dataSource = NpgsqlDataSource.Create(connectionString);
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                await using var command = dataSource.CreateCommand("SELECT current_state FROM power_saga");
+                if (await command.ExecuteScalarAsync() is string current && current == state)
+                    return;
+            }
+            catch (PostgresException ex) when (ex.SqlState == "42P01")
+            {
+                // Table not created yet.
+            }
+            await Task.Delay(200);
+        }
+        throw new TimeoutException($"the saga did not reach {state} within {timeout}");
+    }
+}
