@@ -19,6 +19,7 @@ public static class NotifierHost
 
         builder.Services.AddValidatedOptions<NotifierOptions>(NotifierOptions.Section);
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSchemaMigrations(AlertStore.Schema);
         builder.Services.AddSingleton<AlertStore>();
         builder.Services.AddSingleton<AlertRecorder>();
         builder.Services.AddSingleton<DeliverySignals>();

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Npgsql;
 using NpgsqlTypes;
+using PowerEvents.Hosting;
 using PowerEvents.Notifier.Alerts;
 
 namespace PowerEvents.Notifier.Delivery;
@@ -21,58 +22,40 @@ public sealed class AlertStore(NpgsqlDataSource dataSource)
 {
     static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
 
-    // json, not jsonb: the event's details keep their order as published.
-    const string Schema = """
-        SELECT pg_advisory_xact_lock(7000007);
-        CREATE SCHEMA IF NOT EXISTS notifier;
-        CREATE TABLE IF NOT EXISTS notifier.alerts (
-            id          uuid PRIMARY KEY,
-            event_type  text NOT NULL,
-            severity    text NOT NULL,
-            title       text NOT NULL,
-            alert       json NOT NULL,
-            received_at timestamptz NOT NULL DEFAULT now());
-        CREATE TABLE IF NOT EXISTS notifier.deliveries (
-            id          bigserial PRIMARY KEY,
-            alert_id    uuid NOT NULL REFERENCES notifier.alerts (id) ON DELETE CASCADE,
-            destination text NOT NULL,
-            status      text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
-            attempts    integer NOT NULL DEFAULT 0,
-            last_status integer,
-            last_error  text,
-            updated_at  timestamptz NOT NULL DEFAULT now(),
-            UNIQUE (alert_id, destination));
-        CREATE INDEX IF NOT EXISTS deliveries_pending ON notifier.deliveries (destination, id) WHERE status = 'pending';
-        -- Added after the first release: rows recorded before it have no fact and are never matched.
-        ALTER TABLE notifier.alerts ADD COLUMN IF NOT EXISTS fact text;
-        CREATE UNIQUE INDEX IF NOT EXISTS alerts_fact ON notifier.alerts (fact);
-        """;
+    /// <summary>The Notifier's tables as versioned migrations (component <c>notifier</c>), run by the hosting library's one runner.</summary>
+    public static readonly SchemaMigrations Schema = new("notifier",
+    [
+        // json, not jsonb: the event's details keep their order as published.
+        new Migration(1, "alerts and deliveries", """
+            CREATE SCHEMA IF NOT EXISTS notifier;
+            CREATE TABLE IF NOT EXISTS notifier.alerts (
+                id          uuid PRIMARY KEY,
+                event_type  text NOT NULL,
+                severity    text NOT NULL,
+                title       text NOT NULL,
+                alert       json NOT NULL,
+                received_at timestamptz NOT NULL DEFAULT now());
+            CREATE TABLE IF NOT EXISTS notifier.deliveries (
+                id          bigserial PRIMARY KEY,
+                alert_id    uuid NOT NULL REFERENCES notifier.alerts (id) ON DELETE CASCADE,
+                destination text NOT NULL,
+                status      text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
+                attempts    integer NOT NULL DEFAULT 0,
+                last_status integer,
+                last_error  text,
+                updated_at  timestamptz NOT NULL DEFAULT now(),
+                UNIQUE (alert_id, destination));
+            CREATE INDEX IF NOT EXISTS deliveries_pending ON notifier.deliveries (destination, id) WHERE status = 'pending';
+            """),
+        // Alerts once per fact: rows recorded before it have no fact and are never matched.
+        new Migration(2, "alert facts", """
+            ALTER TABLE notifier.alerts ADD COLUMN IF NOT EXISTS fact text;
+            CREATE UNIQUE INDEX IF NOT EXISTS alerts_fact ON notifier.alerts (fact);
+            """),
+    ]);
 
-    readonly SemaphoreSlim _schemaLock = new(1, 1);
-    volatile bool _schemaReady;
-
-    /// <summary>Creates the schema on first use (idempotent; retried on the next call if PostgreSQL was not there).</summary>
-    public async Task EnsureSchemaAsync(CancellationToken cancellationToken)
-    {
-        if (_schemaReady)
-            return;
-        await _schemaLock.WaitAsync(cancellationToken);
-        try
-        {
-            if (_schemaReady)
-                return;
-            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            await using (var command = new NpgsqlCommand(Schema, connection, transaction))
-                await command.ExecuteNonQueryAsync(cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
-            _schemaReady = true;
-        }
-        finally
-        {
-            _schemaLock.Release();
-        }
-    }
+    /// <summary>Applies the migrations if this process has not yet (an event can arrive before the start finished).</summary>
+    public Task EnsureSchemaAsync(CancellationToken cancellationToken) => Schema.EnsureAppliedAsync(dataSource, cancellationToken);
 
     /// <summary>Records the alert and a pending delivery per destination; false when its fact (or its id) was recorded before.</summary>
     public async Task<bool> RecordAsync(Alert alert, IReadOnlyList<string> destinations, CancellationToken cancellationToken)
