@@ -39,12 +39,23 @@ public sealed class PropertyCollector(VimConnection connection)
         return objects.SingleOrDefault() ?? throw new VCenterException(VCenterException.ManagedObjectNotFound, $"{obj} does not exist");
     }
 
-    async Task<List<ObjectContent>> RetrieveAsync(XElement objectSet, IReadOnlyList<PropertySpec> properties, int pageSize, CancellationToken ct)
+    /// <summary>Properties of several objects (of the types <paramref name="properties"/> names) in one round trip per page.</summary>
+    public Task<List<ObjectContent>> RetrieveManyAsync(IReadOnlyCollection<MoRef> objects, IReadOnlyList<PropertySpec> properties, CancellationToken ct)
+    {
+        var types = objects.Select(o => o.Type).ToHashSet(StringComparer.Ordinal);
+        return RetrieveAsync(objects.Select(o => Soap.El("objectSet", o.ToXml("obj"), Soap.El("skip", "false"))),
+            [.. properties.Where(p => types.Contains(p.Type))], Math.Max(objects.Count, 1), ct);
+    }
+
+    Task<List<ObjectContent>> RetrieveAsync(XElement objectSet, IReadOnlyList<PropertySpec> properties, int pageSize, CancellationToken ct) =>
+        RetrieveAsync([objectSet], properties, pageSize, ct);
+
+    async Task<List<ObjectContent>> RetrieveAsync(IEnumerable<XElement> objectSets, IReadOnlyList<PropertySpec> properties, int pageSize, CancellationToken ct)
     {
         var content = await connection.ContentAsync(ct);
         var specSet = Soap.El("specSet",
             properties.Select(p => Soap.El("propSet", Soap.El("type", p.Type), Soap.El("all", "false"), p.Paths.Select(path => Soap.El("pathSet", path)))),
-            objectSet);
+            objectSets);
         var response = await connection.InvokeAsync("RetrievePropertiesEx", content.PropertyCollector,
             [specSet, Soap.El("options", Soap.El("maxObjects", Soap.Invariant(pageSize)))], ct);
 
