@@ -1,0 +1,77 @@
+using PowerEvents.Contracts;
+using PowerEvents.Testing;
+using PowerEvents.VCenterActuator.Vim;
+using Xunit;
+
+namespace PowerEvents.VCenterActuator.Tests;
+
+/// <summary>
+/// Waiting steps learn what they wait for from one WaitForUpdatesEx stream per session (a ListView of the watched
+/// objects under one PropertyFilter): the calls a step makes do not grow with how long it waits.
+/// </summary>
+public sealed class PushTests : IAsyncLifetime
+{
+    VcsimProcess _vcsim = null!;
+
+    public async Task InitializeAsync() => _vcsim = await VcsimProcess.StartAsync([
+        "-hosts", "2", "-vms", "10", "-control", "127.0.0.1:0", "-guest-shutdown-min", "1s", "-guest-shutdown-max", "2s"]);
+
+    public async Task DisposeAsync() => await _vcsim.DisposeAsync();
+
+    [Fact]
+    public async Task Twenty_guest_shutdowns_wait_on_one_update_stream_without_polling()
+    {
+        var options = Vcenter.Options(_vcsim);
+        await using var connection = Vcenter.Connection(options);
+        var client = Vcenter.Client(connection, options);
+        var steps = Vcenter.Steps(client, options);
+        var vms = (await client.GetClusterInventoryAsync("cluster1", CancellationToken.None)).Vms;
+        var readsBefore = connection.Calls("RetrievePropertiesEx");
+
+        var outcomes = await Task.WhenAll(vms.Select(vm =>
+            steps.ShutDownVmAsync(new VmShutdownRequested(Guid.NewGuid(), "cluster1", vm.Id, vm.Name, null), CancellationToken.None)));
+
+        Assert.All(outcomes, o => Assert.Equal(VmShutdownOutcome.Graceful, o.Outcome));
+        Assert.Equal(20, outcomes.Length);
+        // One collector, one view, one filter for the session, however many steps wait.
+        Assert.Equal((1, 1, 1), (connection.Calls("CreatePropertyCollector"), connection.Calls("CreateListView"), connection.Calls("CreateFilter")));
+        Assert.Equal(20, connection.Calls("ShutdownGuest"));
+        // Each step reads its VM once before acting; the rest is one read per batch of VMs joining the view, never a poll.
+        var reads = connection.Calls("RetrievePropertiesEx") - readsBefore;
+        Assert.InRange(reads, 20, 20 + connection.Calls("ModifyListView"));
+        // Every long poll but the one still open came back with changes: none was spent per VM or per tick.
+        Assert.InRange(connection.Calls("WaitForUpdatesEx"), 1, client.Watcher.UpdateSets + 2);
+        Assert.True(connection.Calls("WaitForUpdatesEx") < outcomes.Length, $"{connection.Calls("WaitForUpdatesEx")} long polls for {outcomes.Length} VMs");
+        await Vcenter.Eventually(() => Task.FromResult(client.Watcher.Count == 0), TimeSpan.FromSeconds(10), "the VMs left the view");
+    }
+
+    [Fact]
+    public async Task A_session_lost_while_steps_wait_is_replaced_the_view_made_again_and_the_steps_still_finish()
+    {
+        var options = Vcenter.Options(_vcsim);
+        await using var connection = Vcenter.Connection(options);
+        var client = Vcenter.Client(connection, options);
+        var steps = Vcenter.Steps(client, options);
+        var vms = (await client.GetClusterInventoryAsync("cluster1", CancellationToken.None)).Vms.Take(4).ToList();
+
+        var running = vms.Select(vm =>
+            steps.ShutDownVmAsync(new VmShutdownRequested(Guid.NewGuid(), "cluster1", vm.Id, vm.Name, null), CancellationToken.None)).ToList();
+        await Vcenter.Eventually(async () => (await VcsimState.ReadAsync(_vcsim)).Journal.Count(e => e.Event == "shutdownGuest") == vms.Count,
+            TimeSpan.FromSeconds(20), "every guest asked to shut down");
+        await using (var admin = Vcenter.Connection(options))
+        {
+            var content = await admin.ContentAsync(CancellationToken.None);
+            await admin.InvokeAsync("TerminateSession", content.SessionManager, [Soap.El("sessionId", connection.SessionKey!)], CancellationToken.None);
+        }
+        var outcomes = await Task.WhenAll(running);
+        // A step that starts after the loss is served by the new session's stream.
+        var late = vms[0];
+        var poweredOn = await steps.PowerOnVmAsync(new VmPowerOnRequested(Guid.NewGuid(), "cluster1", late.Id, late.Name), CancellationToken.None);
+
+        Assert.All(outcomes, o => Assert.Equal(VmShutdownOutcome.Graceful, o.Outcome));
+        Assert.Equal(StepOutcome.Done, poweredOn.Outcome);
+        Assert.Equal(2, connection.Logins);
+        await Vcenter.Eventually(() => Task.FromResult(connection.Calls("CreateFilter") == 2), TimeSpan.FromSeconds(20), "the filter made again in the new session");
+        Assert.Equal(vms.Count, connection.Calls("ShutdownGuest"));
+    }
+}
