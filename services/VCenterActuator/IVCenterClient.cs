@@ -11,6 +11,12 @@ public interface IVCenterClient
     /// <summary>A VM's power and Tools state; ManagedObjectNotFound if there is no such VM.</summary>
     Task<VmState> GetVmAsync(string vmId, CancellationToken ct);
 
+    /// <summary>Keeps the object (<c>VirtualMachine</c>, <c>HostSystem</c>) on the update stream until disposed: a step's reads and waits share it.</summary>
+    IDisposable Watch(string type, string id);
+
+    /// <summary>A VM's state from the update stream: VMs that start being watched together are read together, in one call.</summary>
+    Task<VmState> ReadVmAsync(string vmId, CancellationToken ct);
+
     /// <summary>
     /// Waits, without polling (vCenter pushes the changes), until the VM's state satisfies <paramref name="until"/> or
     /// <paramref name="timeout"/> passes; returns whether it did and the latest state.

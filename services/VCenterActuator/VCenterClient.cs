@@ -79,6 +79,11 @@ public sealed class VCenterClient(VimConnection connection, IOptions<VCenterOpti
     public async Task<VmState> GetVmAsync(string vmId, CancellationToken ct) =>
         ToVm(await _collector.RetrieveOneAsync(Vm(vmId), VmStatePaths, ct));
 
+    public IDisposable Watch(string type, string id) => _watcher.Hold(new MoRef(type, id));
+
+    public async Task<VmState> ReadVmAsync(string vmId, CancellationToken ct) =>
+        (await WaitForVmAsync(vmId, _ => true, _options.RequestTimeout, ct)).Vm;
+
     public async Task<(bool Met, VmState Vm)> WaitForVmAsync(string vmId, Func<VmState, bool> until, TimeSpan timeout, CancellationToken ct)
     {
         var (met, latest) = await _watcher.WaitAsync(Vm(vmId), content => until(ToVm(content)), timeout, ct);

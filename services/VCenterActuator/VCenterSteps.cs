@@ -96,11 +96,12 @@ public sealed class VCenterSteps
         }
 
         var checkedHistory = false;
+        using var watch = _client.Watch("VirtualMachine", command.VmId);
         try
         {
             return await _retry.ExecuteAsync(async token =>
             {
-                var vm = await _client.GetVmAsync(command.VmId, token);
+                var vm = await _client.ReadVmAsync(command.VmId, token);
                 if (!checkedHistory && !guestRequested && forcedBecause is null && (vm.IsOff || vm.ShuttingDown))
                 {
                     // Off or shutting down before this process did anything: perhaps it did, before a restart.

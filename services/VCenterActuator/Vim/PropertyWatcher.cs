@@ -20,6 +20,8 @@ public sealed class PropertyWatcher
         new("Task", "info.state", "info.error"),
     ];
 
+    static readonly TimeSpan RemovalDelay = TimeSpan.FromSeconds(1);
+
     readonly VimConnection _connection;
     readonly PropertyCollector _collector;
     readonly ILogger _logger;
@@ -68,22 +70,15 @@ public sealed class PropertyWatcher
     /// </summary>
     public async Task<(bool Met, ObjectContent? Latest)> WaitAsync(MoRef obj, Func<ObjectContent, bool> until, TimeSpan timeout, CancellationToken ct)
     {
-        EnsureStarted();
         var waiter = new Waiter(until);
-        Watched watched;
+        var watched = Acquire(obj);
         lock (_gate)
         {
-            if (!_watched.TryGetValue(obj, out watched!) || watched.Gone is not null)
-                _watched[obj] = watched = new Watched();
-            watched.Leases++;
-            if (!_toRemove.Remove(obj) && !watched.InView)
-                _toAdd.Add(obj);
             if (watched.Known && until(watched.Snapshot(obj)))
                 waiter.Done.TrySetResult(watched.Snapshot(obj));
             else
                 watched.Waiters.Add(waiter);
         }
-        _pending.Release();
 
         try
         {
@@ -97,17 +92,56 @@ public sealed class PropertyWatcher
         finally
         {
             lock (_gate)
-            {
                 watched.Waiters.Remove(waiter);
-                if (--watched.Leases == 0)
-                {
-                    if (watched.InView)
-                        _toRemove.Add(obj);
-                    else if (_toAdd.Remove(obj) || watched.Gone is not null)
-                        _watched.Remove(obj);
-                }
-            }
-            _pending.Release();
+            Release(obj, watched);
+        }
+    }
+
+    /// <summary>Keeps <paramref name="obj"/> in the view until disposed, so that a step's several waits and reads share one entry.</summary>
+    public IDisposable Hold(MoRef obj)
+    {
+        var watched = Acquire(obj);
+        return new Lease(() => Release(obj, watched));
+    }
+
+    Watched Acquire(MoRef obj)
+    {
+        EnsureStarted();
+        Watched watched;
+        lock (_gate)
+        {
+            if (!_watched.TryGetValue(obj, out watched!) || watched.Gone is not null)
+                _watched[obj] = watched = new Watched();
+            watched.Leases++;
+            if (!_toRemove.Remove(obj) && !watched.InView)
+                _toAdd.Add(obj);
+        }
+        _pending.Release();
+        return watched;
+    }
+
+    void Release(MoRef obj, Watched watched)
+    {
+        lock (_gate)
+        {
+            if (--watched.Leases > 0)
+                return;
+            if (watched.InView)
+                _toRemove.Add(obj);
+            else if (_toAdd.Remove(obj) || watched.Gone is not null)
+                _watched.Remove(obj);
+        }
+        _pending.Release();
+    }
+
+    sealed class Lease(Action release) : IDisposable
+    {
+        int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+                release();
         }
     }
 
@@ -164,13 +198,16 @@ public sealed class PropertyWatcher
     async Task ModifyLoopAsync()
     {
         var stopping = _connection.Stopping;
+        var lastRemoval = DateTime.MinValue;
         while (!stopping.IsCancellationRequested)
         {
             Session? session = null;
             List<MoRef> add, remove;
             try
             {
-                await _pending.WaitAsync(stopping);
+                // Objects leaving the view are not urgent (they only cost updates nobody reads): they go at most once a
+                // second, or with the next objects coming in.
+                await _pending.WaitAsync(RemovalDelay, stopping);
                 while (_pending.CurrentCount > 0)
                     await _pending.WaitAsync(stopping); // one batch for every request that came in meanwhile
                 session = await SessionAsync(stopping);
@@ -189,9 +226,14 @@ public sealed class PropertyWatcher
             lock (_gate)
             {
                 add = [.. _toAdd];
-                remove = [.. _toRemove];
                 _toAdd.Clear();
-                _toRemove.Clear();
+                remove = [];
+                if (add.Count > 0 || DateTime.UtcNow - lastRemoval >= RemovalDelay)
+                {
+                    remove = [.. _toRemove];
+                    _toRemove.Clear();
+                    lastRemoval = DateTime.UtcNow;
+                }
             }
             if (add.Count == 0 && remove.Count == 0)
                 continue;
