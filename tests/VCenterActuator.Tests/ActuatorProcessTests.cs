@@ -60,25 +60,11 @@ public sealed class ActuatorProcessTests(RabbitMqFixture rabbit)
 
             var failed = new TaskCompletionSource<ClusterInventoryFailed>(TaskCreationOptions.RunContinuationsAsynchronously);
             var run = Guid.NewGuid();
-            var bus = Bus.Factory.CreateUsingRabbitMq(cfg =>
+            var bus = await StartBusAsync<ClusterInventoryFailed>(message =>
             {
-                cfg.Host("127.0.0.1", (ushort)rabbit.Port, rabbit.VirtualHost, h =>
-                {
-                    h.Username(RabbitMqFixture.Username);
-                    h.Password(RabbitMqFixture.Password);
-                });
-                cfg.ReceiveEndpoint($"vcenter-actuator-process-tests-{Guid.NewGuid():N}", e =>
-                {
-                    e.AutoDelete = true;
-                    e.Handler<ClusterInventoryFailed>(context =>
-                    {
-                        if (context.Message.RunId == run)
-                            failed.TrySetResult(context.Message);
-                        return Task.CompletedTask;
-                    });
-                });
+                if (message.RunId == run)
+                    failed.TrySetResult(message);
             });
-            await bus.StartAsync();
             try
             {
                 await bus.Publish(new ClusterInventoryRequested(run, "cluster1"));
@@ -161,24 +147,7 @@ public sealed class ActuatorProcessTests(RabbitMqFixture rabbit)
         where T : class
     {
         var outcomes = new System.Collections.Concurrent.ConcurrentQueue<T>();
-        var bus = Bus.Factory.CreateUsingRabbitMq(cfg =>
-        {
-            cfg.Host("127.0.0.1", (ushort)rabbit.Port, rabbit.VirtualHost, h =>
-            {
-                h.Username(RabbitMqFixture.Username);
-                h.Password(RabbitMqFixture.Password);
-            });
-            cfg.ReceiveEndpoint($"vcenter-actuator-crash-tests-{Guid.NewGuid():N}", e =>
-            {
-                e.AutoDelete = true;
-                e.Handler<T>(context =>
-                {
-                    outcomes.Enqueue(context.Message);
-                    return Task.CompletedTask;
-                });
-            });
-        });
-        await bus.StartAsync();
+        var bus = await StartBusAsync<T>(outcomes.Enqueue);
         try
         {
             var environment = Environment(vcsim);
@@ -214,6 +183,31 @@ public sealed class ActuatorProcessTests(RabbitMqFixture rabbit)
         {
             await bus.StopAsync();
         }
+    }
+
+    /// <summary>A bus of the test's own on the fixture's broker, handing every <typeparamref name="T"/> to <paramref name="received"/>.</summary>
+    async Task<IBusControl> StartBusAsync<T>(Action<T> received)
+        where T : class
+    {
+        var bus = Bus.Factory.CreateUsingRabbitMq(cfg =>
+        {
+            cfg.Host("127.0.0.1", (ushort)rabbit.Port, rabbit.VirtualHost, h =>
+            {
+                h.Username(RabbitMqFixture.Username);
+                h.Password(RabbitMqFixture.Password);
+            });
+            cfg.ReceiveEndpoint($"vcenter-actuator-process-tests-{Guid.NewGuid():N}", e =>
+            {
+                e.AutoDelete = true;
+                e.Handler<T>(context =>
+                {
+                    received(context.Message);
+                    return Task.CompletedTask;
+                });
+            });
+        });
+        await bus.StartAsync();
+        return bus;
     }
 
     static async Task<VmInventory> VmAsync(VcsimProcess vcsim, string name)

@@ -23,9 +23,7 @@ public sealed class PushTests : IAsyncLifetime
     {
         var options = Vcenter.Options(_vcsim);
         await using var connection = Vcenter.Connection(options);
-        var client = Vcenter.Client(connection, options);
-        var steps = Vcenter.Steps(client, options);
-        var vms = (await client.GetClusterInventoryAsync("cluster1", CancellationToken.None)).Vms;
+        var (client, steps, vms) = await StepsAsync(connection, options);
         var readsBefore = connection.Calls("RetrievePropertiesEx");
 
         var outcomes = await Task.WhenAll(vms.Select(vm =>
@@ -51,9 +49,8 @@ public sealed class PushTests : IAsyncLifetime
     {
         var options = Vcenter.Options(_vcsim);
         await using var connection = Vcenter.Connection(options);
-        var client = Vcenter.Client(connection, options);
-        var steps = Vcenter.Steps(client, options);
-        var vms = (await client.GetClusterInventoryAsync("cluster1", CancellationToken.None)).Vms.Take(4).ToList();
+        var (_, steps, all) = await StepsAsync(connection, options);
+        var vms = all.Take(4).ToList();
 
         var running = vms.Select(vm =>
             steps.ShutDownVmAsync(new VmShutdownRequested(Guid.NewGuid(), "cluster1", vm.Id, vm.Name, null), CancellationToken.None)).ToList();
@@ -74,5 +71,11 @@ public sealed class PushTests : IAsyncLifetime
         Assert.Equal(2, connection.Logins);
         await Vcenter.Eventually(() => Task.FromResult(connection.Calls("CreateFilter") == 2), TimeSpan.FromSeconds(20), "the filter made again in the new session");
         Assert.Equal(vms.Count, connection.Calls("ShutdownGuest"));
+    }
+
+    static async Task<(VCenterClient Client, VCenterSteps Steps, IReadOnlyList<VmInventory> Vms)> StepsAsync(VimConnection connection, VCenterOptions options)
+    {
+        var client = Vcenter.Client(connection, options);
+        return (client, Vcenter.Steps(client, options), (await client.GetClusterInventoryAsync("cluster1", CancellationToken.None)).Vms);
     }
 }

@@ -373,17 +373,7 @@ public sealed class PropertyWatcher
         }
     }
 
-    static XElement FilterSpec(MoRef view) =>
-        Soap.El("spec",
-            Properties.Select(p => Soap.El("propSet", Soap.El("type", p.Type), Soap.El("all", "false"), p.Paths.Select(path => Soap.El("pathSet", path)))),
-            Soap.El("objectSet",
-                view.ToXml("obj"),
-                Soap.El("skip", "true"),
-                Soap.El("selectSet", new XAttribute(Soap.Xsi + "type", "TraversalSpec"),
-                    Soap.El("name", "view"),
-                    Soap.El("type", "ListView"),
-                    Soap.El("path", "view"),
-                    Soap.El("skip", "false"))));
+    static XElement FilterSpec(MoRef view) => Soap.El("spec", PropertyCollector.PropSets(Properties), PropertyCollector.ViewObjectSet(view));
 
     async Task FailedAsync(string method, Session? session, VCenterException ex, CancellationToken ct)
     {
