@@ -60,7 +60,7 @@ return 0;
 
 static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
 
-sealed record Settings(int Hosts, int VmsPerHost, int Runs, int PageSize, bool Shutdowns = false)
+sealed record Settings(int Hosts, int VmsPerHost, int Runs, int PageSize, bool Shutdowns = false, int? MaxCalls = null)
 {
     public static Settings Parse(string[] args)
     {
@@ -75,7 +75,8 @@ sealed record Settings(int Hosts, int VmsPerHost, int Runs, int PageSize, bool S
                 "--runs" => settings with { Runs = value },
                 "--page-size" => settings with { PageSize = value },
                 "--shutdowns" => settings with { Shutdowns = value != 0 },
-                _ => throw new ArgumentException($"unknown option {args[i]} (use --hosts, --vms-per-host, --runs, --page-size, --shutdowns)"),
+                "--max-calls" => settings with { MaxCalls = value },
+                _ => throw new ArgumentException($"unknown option {args[i]} (use --hosts, --vms-per-host, --runs, --page-size, --shutdowns, --max-calls)"),
             };
         }
         return settings.Runs >= 1 ? settings : throw new ArgumentException("--runs must be at least 1");
@@ -92,6 +93,8 @@ static class ShutdownBench
             "-control", "127.0.0.1:0", "-guest-shutdown-min", "2s", "-guest-shutdown-max", "5s"], TimeSpan.FromMinutes(5));
         // Defaults throughout: only where vCenter is and who we are.
         var options = new VCenterOptions { Url = vcsim.Url, Username = VcsimProcess.Username, Password = VcsimProcess.Password, CertificateFingerprint = vcsim.Fingerprint };
+        if (settings.MaxCalls is { } calls)
+            options.MaxConcurrentCalls = calls; // to compare; the figures in docs/benchmarks.md are at the default
         await using var connection = new VimConnection(Options.Create(options), NullLogger<VimConnection>.Instance);
         var client = new VCenterClient(connection, Options.Create(options));
         var steps = new VCenterSteps(client, Options.Create(options), new OutcomeMemory(), NullLogger<VCenterSteps>.Instance);
@@ -114,7 +117,7 @@ static class ShutdownBench
         var graceful = outcomes.Count(o => o.Outcome == VmShutdownOutcome.Graceful);
         var lastOff = offAt.Values.Max() - offAt.Values.Min();
 
-        Console.WriteLine($"{count} guest shutdowns at once (guests 2-5 s), default settings (MaxConcurrentSteps {options.MaxConcurrentSteps}, MaxConcurrentCalls {options.MaxConcurrentCalls}):");
+        Console.WriteLine($"{count} guest shutdowns at once (guests 2-5 s), {(settings.MaxCalls is null ? "default settings" : "settings")} (MaxConcurrentSteps {options.MaxConcurrentSteps}, MaxConcurrentCalls {options.MaxConcurrentCalls}):");
         Console.WriteLine($"  {graceful} graceful; makespan {makespan.TotalSeconds:F1} s (first to last VM off in vcsim: {lastOff.TotalSeconds:F1} s; " +
             $"first to last ShutdownGuest: {(asked.Max() - asked.Min()).TotalSeconds:F1} s)");
         Console.WriteLine($"  VM off in vcsim -> outcome: p50 {Percentile(latencies, 0.50):F0} ms, p99 {Percentile(latencies, 0.99):F0} ms, max {latencies[^1]:F0} ms");
