@@ -185,9 +185,10 @@ public sealed class VCenterSteps
         _memory.RunOnceAsync($"poweron/{command.RunId}/{command.VmId}", async () =>
         {
             var issued = false;
+            using var watch = _client.Watch("VirtualMachine", command.VmId);
             var (outcome, fault) = await RunStepAsync(async token =>
             {
-                var vm = await _client.GetVmAsync(command.VmId, token);
+                var vm = await _client.ReadVmAsync(command.VmId, token);
                 if (vm.IsOn)
                     return issued ? StepOutcome.Done : StepOutcome.AlreadyInState;
                 issued = true;
