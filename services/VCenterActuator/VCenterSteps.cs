@@ -209,20 +209,23 @@ public sealed class VCenterSteps
             return new VmPoweredOn(command.RunId, command.Cluster, command.VmId, command.VmName, outcome, fault, DateTimeOffset.UtcNow);
         }, outcome => outcome.Outcome != StepOutcome.Failed);
 
-    public Task<HostEnteredMaintenance> EnterMaintenanceAsync(HostMaintenanceRequested command, CancellationToken ct) =>
+    /// <param name="sentAt">As for <see cref="ShutDownVmAsync"/>: a maintenance task queued since then is this step's.</param>
+    public Task<HostEnteredMaintenance> EnterMaintenanceAsync(HostMaintenanceRequested command, CancellationToken ct, DateTime? sentAt = null) =>
         _memory.RunOnceAsync($"enter-maintenance/{command.RunId}/{command.Cluster}/{command.Host}", async () =>
         {
+            var since = sentAt ?? DateTime.UtcNow;
             var issued = false;
             var (outcome, fault) = await RunStepAsync(async token =>
             {
                 var host = await _client.FindHostAsync(command.Cluster, command.Host, token);
+                var earlier = issued ? null : await EarlierTaskAsync(host.Id, "HostSystem.enterMaintenanceMode", since, token);
                 if (host.InMaintenanceMode)
-                    return issued ? StepOutcome.Done : StepOutcome.AlreadyInState;
-                if (!issued && await _client.FindRecentTaskAsync("HostSystem", host.Id, "HostSystem.enterMaintenanceMode", token) is { Running: true } earlier)
+                    return issued || earlier is not null ? StepOutcome.Done : StepOutcome.AlreadyInState;
+                if (earlier is { Running: true })
                 {
                     // Started before a restart: follow that task rather than start another (vCenter would refuse it anyway).
                     issued = true;
-                    _logger.LogInformation("Host {Host}: following {Task}, started before a restart", command.Host, earlier.Id);
+                    _logger.LogInformation("Host {Host}: EnterMaintenanceMode_Task {Task} was started before a restart; following it", command.Host, earlier.Id);
                     await _client.FollowTaskAsync(earlier.Id, $"EnterMaintenanceMode_Task on {command.Host}", _options.MaintenanceTimeout, token);
                     return StepOutcome.Done;
                 }
@@ -233,6 +236,15 @@ public sealed class VCenterSteps
             Log($"Host {command.Host} enter maintenance mode", outcome, fault);
             return new HostEnteredMaintenance(command.RunId, command.Cluster, command.Host, outcome, fault, DateTimeOffset.UtcNow);
         }, outcome => outcome.Outcome != StepOutcome.Failed);
+
+    /// <summary>
+    /// A task of this kind on the host that a previous life of this service may have started for this command: one still
+    /// running, or one that succeeded after the command was sent. Older successes belong to other runs.
+    /// </summary>
+    async Task<RecentTask?> EarlierTaskAsync(string hostId, string descriptionId, DateTime since, CancellationToken ct) =>
+        await _client.FindRecentTaskAsync("HostSystem", hostId, descriptionId, ct) is { } task && (task.Running || task.QueuedAt >= since)
+            ? task
+            : null;
 
     public Task<HostExitedMaintenance> ExitMaintenanceAsync(HostExitMaintenanceRequested command, CancellationToken ct) =>
         _memory.RunOnceAsync($"exit-maintenance/{command.RunId}/{command.Cluster}/{command.Host}", async () =>
@@ -260,14 +272,8 @@ public sealed class VCenterSteps
             var (outcome, fault) = await RunStepAsync(async token =>
             {
                 var host = await _client.FindHostAsync(command.Cluster, command.Host, token);
-                RecentTask? earlier = null;
-                if (!issued)
-                {
-                    // The task a previous life of this service started, if any (a crash must not shut a host down twice).
-                    earlier = await _client.FindRecentTaskAsync("HostSystem", host.Id, "HostSystem.shutdown", token);
-                    if (earlier is { Running: false } && !(earlier.QueuedAt >= since))
-                        earlier = null; // finished before this command was sent: another run's
-                }
+                // The task a previous life of this service started, if any (a crash must not shut a host down twice).
+                var earlier = issued ? null : await EarlierTaskAsync(host.Id, "HostSystem.shutdown", since, token);
                 if (IsDown(host))
                     return issued || earlier is not null ? StepOutcome.Done : StepOutcome.AlreadyInState;
                 if (host.ConnectionState != VimStates.Connected)

@@ -137,13 +137,36 @@ public sealed class ActuatorProcessTests(RabbitMqFixture rabbit)
         Assert.Single(await VcsimState.JournalAsync(vcsim, vm.Name, "shutdownGuest"));
     }
 
+    [Fact]
+    public async Task Killed_while_a_host_enters_maintenance_and_restarted_the_actuator_follows_the_running_task()
+    {
+        // The host's VM still runs, so vCenter's EnterMaintenanceMode_Task waits for it (no DRS).
+        await using var vcsim = await VcsimProcess.StartAsync(["-hosts", "2", "-vms", "1", "-control", "127.0.0.1:0"]);
+        const string host = "esx-01.pe.test";
+        var vm = await VmAsync(vcsim, "vm-01-001");
+        var run = Guid.NewGuid();
+
+        var outcome = await CrashDuringAsync<HostEnteredMaintenance>(vcsim, new HostMaintenanceRequested(run, "cluster1", host), host, "maintenance",
+            o => o.RunId == run && o.Host == host,
+            afterRestart: async restarted =>
+            {
+                await restarted.WaitForOutputAsync(line => line.Contains("was started before a restart", StringComparison.Ordinal), Wait);
+                var options = Vcenter.Options(vcsim);
+                await using var connection = Vcenter.Connection(options);
+                await Vcenter.Client(connection, options).PowerOffVmAsync(vm.Id, TimeSpan.FromSeconds(10), CancellationToken.None);
+            });
+
+        Assert.Equal((StepOutcome.Done, null), (outcome.Message.Outcome, outcome.Message.Fault));
+        Assert.Equal(["entering", "entered"], (await VcsimState.JournalAsync(vcsim, host, "maintenance")).Select(e => e.To));
+    }
+
     /// <summary>
     /// Sends <paramref name="command"/> to the actuator's queue, kills the actuator (SIGKILL) once vcsim's journal shows it
     /// acted on <paramref name="entity"/>, starts it again and returns the outcome the restarted one published for the
     /// redelivered command.
     /// </summary>
     async Task<(T Message, ServiceProcess Restarted)> CrashDuringAsync<T>(VcsimProcess vcsim, object command, string entity, string journalEvent,
-        Func<T, bool> match, Func<Task>? whileDown = null)
+        Func<T, bool> match, Func<Task>? whileDown = null, Func<ServiceProcess, Task>? afterRestart = null)
         where T : class
     {
         var outcomes = new System.Collections.Concurrent.ConcurrentQueue<T>();
@@ -174,6 +197,8 @@ public sealed class ActuatorProcessTests(RabbitMqFixture rabbit)
 
             var restarted = ServiceProcess.Start("VCenterActuator", environment);
             await restarted.WaitUntilReadyAsync(Wait);
+            if (afterRestart is not null)
+                await afterRestart(restarted);
             await Vcenter.Eventually(() => Task.FromResult(outcomes.Any(match)), Wait, $"{typeof(T).Name} after the restart");
             await restarted.TerminateAsync(Wait);
             await restarted.DisposeAsync();
