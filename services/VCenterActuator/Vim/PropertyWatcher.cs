@@ -124,8 +124,8 @@ public sealed class PropertyWatcher
     {
         lock (_gate)
         {
-            if (--watched.Leases > 0)
-                return;
+            if (--watched.Leases > 0 || !ReferenceEquals(_watched.GetValueOrDefault(obj), watched))
+                return; // still wanted, or an entry for an object vCenter did not know, since replaced
             if (watched.InView)
                 _toRemove.Add(obj);
             else if (_toAdd.Remove(obj) || watched.Gone is not null)
@@ -187,9 +187,9 @@ public sealed class PropertyWatcher
             {
                 version = ""; // start over from the current state of every object in the filter
             }
-            catch (VCenterException ex)
+            catch (Exception ex) when (!stopping.IsCancellationRequested)
             {
-                await FailedAsync("WaitForUpdatesEx", current, ex, stopping);
+                await FailedAsync("WaitForUpdatesEx", current, AsFault(ex), stopping);
             }
         }
     }
@@ -216,9 +216,9 @@ public sealed class PropertyWatcher
             {
                 return;
             }
-            catch (VCenterException ex)
+            catch (Exception ex) when (!stopping.IsCancellationRequested)
             {
-                await FailedAsync("CreateFilter", session, ex, stopping);
+                await FailedAsync("CreateFilter", session, AsFault(ex), stopping);
                 _pending.Release();
                 continue;
             }
@@ -244,8 +244,11 @@ public sealed class PropertyWatcher
                 {
                     foreach (var obj in add)
                     {
-                        if (_watched.TryGetValue(obj, out var watched))
-                            watched.InView = true;
+                        if (!_watched.TryGetValue(obj, out var watched))
+                            continue;
+                        watched.InView = true;
+                        if (watched.Leases == 0)
+                            _toRemove.Add(obj); // its step ended while it was being added
                     }
                     foreach (var obj in remove)
                     {
@@ -265,7 +268,7 @@ public sealed class PropertyWatcher
             {
                 return;
             }
-            catch (VCenterException ex)
+            catch (Exception ex) when (!stopping.IsCancellationRequested)
             {
                 lock (_gate)
                 {
@@ -274,7 +277,7 @@ public sealed class PropertyWatcher
                     foreach (var obj in remove.Where(o => _watched.TryGetValue(o, out var w) && w.InView && w.Leases == 0))
                         _toRemove.Add(obj);
                 }
-                await FailedAsync("ModifyListView", session, ex, stopping);
+                await FailedAsync("ModifyListView", session, AsFault(ex), stopping);
                 _pending.Release();
             }
         }
@@ -374,6 +377,10 @@ public sealed class PropertyWatcher
     }
 
     static XElement FilterSpec(MoRef view) => Soap.El("spec", PropertyCollector.PropSets(Properties), PropertyCollector.ViewObjectSet(view));
+
+    /// <summary>Anything unexpected (an answer we cannot read) is handled like a transient fault: the stream must not stop.</summary>
+    static VCenterException AsFault(Exception ex) =>
+        ex as VCenterException ?? new VCenterException("InvalidResponse", $"vCenter update stream: {ex.GetType().Name}: {ex.Message}", isTransient: true, ex);
 
     async Task FailedAsync(string method, Session? session, VCenterException ex, CancellationToken ct)
     {
