@@ -384,20 +384,27 @@ public sealed class PropertyWatcher
 
     async Task FailedAsync(string method, Session? session, VCenterException ex, CancellationToken ct)
     {
+        var failures = Interlocked.Increment(ref _failures);
         if (session is not null && (ex.Is(VCenterException.ManagedObjectNotFound) || ex.FaultName == VCenterException.NotAuthenticated))
         {
-            // Our collector, view or filter is gone: the session ended and a new one began.
+            // Our collector, view or filter is gone: the session ended and a new one began. Made again at once (both
+            // loops may meet the loss); if that keeps failing, after a backoff (never a tight loop against vCenter).
+            // Waiters keep waiting: the new stream reads their objects afresh.
             Interlocked.CompareExchange(ref _session, null, session);
             _logger.LogInformation("vCenter update stream lost ({Fault}); making it again", ex.FaultName);
-            return;
+            if (failures <= 2)
+                return;
         }
-        // Waiters cannot know what happens meanwhile: they fail as a poll would have, and their steps retry or report it.
-        lock (_gate)
+        else
         {
-            foreach (var waiter in _watched.Values.SelectMany(w => w.Waiters))
-                waiter.Done.TrySetException(ex);
+            // Waiters cannot know what happens meanwhile: they fail as a poll would have, and their steps retry or report it.
+            lock (_gate)
+            {
+                foreach (var waiter in _watched.Values.SelectMany(w => w.Waiters))
+                    waiter.Done.TrySetException(ex);
+            }
         }
-        var delay = TimeSpan.FromTicks(Math.Min(_retryDelay.Ticks << Math.Min(Interlocked.Increment(ref _failures) - 1, 10), _maxRetryDelay.Ticks));
+        var delay = TimeSpan.FromTicks(Math.Min(_retryDelay.Ticks << Math.Min(failures - 1, 10), _maxRetryDelay.Ticks));
         _logger.LogWarning("vCenter update stream: {Method} failed ({Fault}: {Message}); again in {Delay}", method, ex.FaultName, ex.Message, delay);
         try
         {
