@@ -11,6 +11,33 @@ public interface IVCenterClient
     /// <summary>A VM's power and Tools state; ManagedObjectNotFound if there is no such VM.</summary>
     Task<VmState> GetVmAsync(string vmId, CancellationToken ct);
 
+    /// <summary>Keeps the object (<c>VirtualMachine</c>, <c>HostSystem</c>) on the update stream until disposed: a step's reads and waits share it.</summary>
+    IDisposable Watch(string type, string id);
+
+    /// <summary>A VM's state from the update stream: VMs that start being watched together are read together, in one call.</summary>
+    Task<VmState> ReadVmAsync(string vmId, CancellationToken ct);
+
+    /// <summary>
+    /// Waits, without polling (vCenter pushes the changes), until the VM's state satisfies <paramref name="until"/> or
+    /// <paramref name="timeout"/> passes; returns whether it did and the latest state.
+    /// </summary>
+    Task<(bool Met, VmState Vm)> WaitForVmAsync(string vmId, Func<VmState, bool> until, TimeSpan timeout, CancellationToken ct);
+
+    /// <summary>As <see cref="WaitForVmAsync"/>, for a host.</summary>
+    Task<(bool Met, HostInventory Host)> WaitForHostAsync(string hostId, Func<HostInventory, bool> until, TimeSpan timeout, CancellationToken ct);
+
+    /// <summary>
+    /// The latest of the entity's recent tasks with this <c>descriptionId</c> (e.g. <c>HostSystem.shutdown</c>) that is
+    /// queued, running or succeeded; null if there is none. A task started before a crash is found this way.
+    /// </summary>
+    Task<RecentTask?> FindRecentTaskAsync(string entityType, string entityId, string descriptionId, CancellationToken ct);
+
+    /// <summary>Follows an existing task until it ends (success returns, error throws its fault).</summary>
+    Task FollowTaskAsync(string taskId, string what, TimeSpan timeout, CancellationToken ct);
+
+    /// <summary>What vCenter's events say our account did to the VM since it last powered on.</summary>
+    Task<VmShutdownHistory> GetShutdownHistoryAsync(string vmId, CancellationToken ct);
+
     /// <summary><c>ShutdownGuest</c>: asks the guest OS to shut down and returns at once.</summary>
     Task ShutdownGuestAsync(string vmId, CancellationToken ct);
 
@@ -39,11 +66,23 @@ public interface IVCenterClient
 public sealed record ClusterInventory(IReadOnlyList<HostInventory> Hosts, IReadOnlyList<VmInventory> Vms);
 
 /// <summary>What the VM steps need to know about a VM right now.</summary>
-public sealed record VmState(string Id, string Name, string PowerState, bool ToolsRunning)
+public sealed record VmState(string Id, string Name, string PowerState, bool ToolsRunning, string GuestState = "")
 {
+    /// <summary>The guest is shutting down (someone asked it to).</summary>
+    public bool ShuttingDown => GuestState == "shuttingDown";
+
     public bool IsOn => PowerState == VimStates.PoweredOn;
     public bool IsOff => PowerState == VimStates.PoweredOff;
 }
+
+/// <summary>A task vCenter still lists for an entity, and when it was queued (vCenter's clock, UTC).</summary>
+public sealed record RecentTask(string Id, string State, DateTime? QueuedAt)
+{
+    public bool Running => State is "queued" or "running";
+}
+
+/// <summary>From vCenter's events since the VM last powered on: when our account asked its guest to shut down, and when it powered it off (UTC).</summary>
+public sealed record VmShutdownHistory(DateTime? GuestShutdownAskedAt, DateTime? PoweredOffByUsAt);
 
 /// <summary>vSphere enumeration values the steps compare with.</summary>
 public static class VimStates

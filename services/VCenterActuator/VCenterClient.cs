@@ -6,14 +6,20 @@ using PowerEvents.VCenterActuator.Vim;
 namespace PowerEvents.VCenterActuator;
 
 /// <summary>The vSphere Web Services calls PowerEvents needs, over one <see cref="VimConnection"/>.</summary>
-public sealed class VCenterClient(VimConnection connection, IOptions<VCenterOptions> options) : IVCenterClient
+public sealed class VCenterClient(VimConnection connection, IOptions<VCenterOptions> options, ILogger<VCenterClient>? logger = null) : IVCenterClient
 {
     static readonly string[] HostPaths = ["name", "runtime.connectionState", "runtime.powerState", "runtime.inMaintenanceMode"];
     static readonly string[] VmPaths = ["name", "runtime.powerState", "guest.toolsRunningStatus", "runtime.host", "parent", "guest.hostName", "guest.ipAddress"];
-    static readonly string[] VmStatePaths = ["name", "runtime.powerState", "guest.toolsRunningStatus"];
+    static readonly string[] VmStatePaths = ["name", "runtime.powerState", "guest.toolsRunningStatus", "guest.guestState"];
+    static readonly string[] TaskPaths = ["info.descriptionId", "info.entity", "info.state", "info.queueTime", "info.completeTime"];
+
+    /// <summary>How much longer than vCenter's own task timeout we wait, so that vCenter's fault (<c>Timedout</c>) is the one reported.</summary>
+    static readonly TimeSpan TaskGrace = TimeSpan.FromSeconds(5);
 
     readonly PropertyCollector _collector = new(connection);
     readonly VCenterOptions _options = options.Value;
+    readonly PropertyWatcher _watcher = new(connection, options.Value,
+        (ILogger?)logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
     // Managed object ids are stable for the life of an object, so names resolve once.
     readonly ConcurrentDictionary<string, MoRef> _clusters = new(StringComparer.Ordinal);
     readonly ConcurrentDictionary<(string Cluster, string Host), string> _hosts = new();
@@ -67,10 +73,91 @@ public sealed class VCenterClient(VimConnection connection, IOptions<VCenterOpti
         return names;
     }
 
-    public async Task<VmState> GetVmAsync(string vmId, CancellationToken ct)
+    /// <summary>The update stream the waits use (one long poll for the session).</summary>
+    public PropertyWatcher Watcher => _watcher;
+
+    public async Task<VmState> GetVmAsync(string vmId, CancellationToken ct) =>
+        ToVm(await _collector.RetrieveOneAsync(Vm(vmId), VmStatePaths, ct));
+
+    public IDisposable Watch(string type, string id) => _watcher.Hold(new MoRef(type, id));
+
+    public async Task<VmState> ReadVmAsync(string vmId, CancellationToken ct) =>
+        (await WaitForVmAsync(vmId, _ => true, _options.RequestTimeout, ct)).Vm;
+
+    public async Task<(bool Met, VmState Vm)> WaitForVmAsync(string vmId, Func<VmState, bool> until, TimeSpan timeout, CancellationToken ct)
     {
-        var vm = await _collector.RetrieveOneAsync(Vm(vmId), VmStatePaths, ct);
-        return new VmState(vmId, vm.Text("name"), vm.Text("runtime.powerState"), vm.Text("guest.toolsRunningStatus") == VimStates.ToolsRunning);
+        var (met, latest) = await _watcher.WaitAsync(Vm(vmId), content => until(ToVm(content)), timeout, ct);
+        return (met, latest is null ? await GetVmAsync(vmId, ct) : ToVm(latest));
+    }
+
+    public async Task<(bool Met, HostInventory Host)> WaitForHostAsync(string hostId, Func<HostInventory, bool> until, TimeSpan timeout, CancellationToken ct)
+    {
+        var (met, latest) = await _watcher.WaitAsync(Host(hostId), content => until(ToHost(content)), timeout, ct);
+        return (met, latest is null ? await GetHostAsync(hostId, ct) : ToHost(latest));
+    }
+
+    static VmState ToVm(ObjectContent vm) => new(vm.Obj.Value, vm.Text("name"), vm.Text("runtime.powerState"),
+        vm.Text("guest.toolsRunningStatus") == VimStates.ToolsRunning, vm.Text("guest.guestState"));
+
+    public async Task<RecentTask?> FindRecentTaskAsync(string entityType, string entityId, string descriptionId, CancellationToken ct)
+    {
+        var entity = new MoRef(entityType, entityId);
+        var tasks = RefsOf(await _collector.RetrieveOneAsync(entity, ["recentTask"], ct), "recentTask");
+        if (tasks.Count == 0)
+        {
+            // Servers that do not keep the entity's own list (vcsim) still keep the TaskManager's.
+            var content = await connection.ContentAsync(ct);
+            tasks = RefsOf(await _collector.RetrieveOneAsync(content.TaskManager, ["recentTask"], ct), "recentTask");
+        }
+        if (tasks.Count == 0)
+            return null;
+
+        var latest = (await _collector.RetrieveManyAsync(tasks, [new PropertySpec("Task", TaskPaths)], ct))
+            .Where(t => t.Text("info.descriptionId") == descriptionId && t.Ref("info.entity") == entity)
+            .Where(t => t.Text("info.state") is "queued" or "running" or "success")
+            .OrderByDescending(t => Time(t, "info.queueTime"))
+            .FirstOrDefault();
+        if (latest is null)
+            return null;
+        return new RecentTask(latest.Obj.Value, latest.Text("info.state"), Time(latest, "info.queueTime"));
+    }
+
+    static List<MoRef> RefsOf(ObjectContent content, string path) =>
+        content.Properties.TryGetValue(path, out var list) ? [.. list.Elements().Select(MoRef.FromXml)] : [];
+
+    static DateTime? Time(ObjectContent content, string path) =>
+        content.Properties.TryGetValue(path, out var value)
+            ? DateTime.Parse(value.Value, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AdjustToUniversal)
+            : null;
+
+    public Task FollowTaskAsync(string taskId, string what, TimeSpan timeout, CancellationToken ct) =>
+        FollowAsync(new MoRef("Task", taskId), what, timeout, ct);
+
+    public async Task<VmShutdownHistory> GetShutdownHistoryAsync(string vmId, CancellationToken ct)
+    {
+        var content = await connection.ContentAsync(ct);
+        var response = await connection.InvokeAsync("QueryEvents", content.EventManager,
+            [Soap.El("filter",
+                Soap.El("entity", Vm(vmId).ToXml("entity"), Soap.El("recursion", "self")),
+                ((string[])["VmPoweredOnEvent", "VmGuestShutdownEvent", "VmPoweredOffEvent"]).Select(id => Soap.El("eventTypeId", id)))], ct);
+        var events = response.Elements(Soap.Vim + "returnval")
+            .Select(e => (Type: Soap.XsiType(e) ?? "", Key: long.Parse(Soap.Text(e, "key"), System.Globalization.CultureInfo.InvariantCulture),
+                Created: DateTime.Parse(Soap.Text(e, "createdTime"), System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AdjustToUniversal),
+                Ours: IsUs(Soap.Text(e, "userName"))))
+            .OrderBy(e => e.Key)
+            .ToList();
+        // Only what happened since the VM last powered on tells why it is off now.
+        var sinceOn = events.Skip(events.FindLastIndex(e => e.Type == "VmPoweredOnEvent") + 1).ToList();
+        DateTime? First(string type) => sinceOn.Where(e => e.Type == type && e.Ours).Select(e => (DateTime?)e.Created).FirstOrDefault();
+        return new VmShutdownHistory(First("VmGuestShutdownEvent"), First("VmPoweredOffEvent"));
+    }
+
+    /// <summary>Whether an event's user is our account (vCenter may write <c>DOMAIN\user</c> for <c>user@domain</c>).</summary>
+    bool IsUs(string userName)
+    {
+        static string Bare(string name) => name.Split('\\')[^1].Split('@')[0];
+        return string.Equals(userName, _options.Username, StringComparison.OrdinalIgnoreCase)
+            || string.Equals(Bare(userName), Bare(_options.Username), StringComparison.OrdinalIgnoreCase);
     }
 
     public async Task ShutdownGuestAsync(string vmId, CancellationToken ct) =>
@@ -110,40 +197,34 @@ public sealed class VCenterClient(VimConnection connection, IOptions<VCenterOpti
     public Task EnterMaintenanceModeAsync(string hostId, TimeSpan timeout, CancellationToken ct) =>
         RunTaskAsync("EnterMaintenanceMode_Task", Host(hostId),
             [Soap.El("timeout", Soap.Invariant((int)Math.Ceiling(timeout.TotalSeconds))), Soap.El("evacuatePoweredOffVms", "false")],
-            timeout + _options.PollInterval, ct);
+            timeout + TaskGrace, ct);
 
     public Task ExitMaintenanceModeAsync(string hostId, TimeSpan timeout, CancellationToken ct) =>
         RunTaskAsync("ExitMaintenanceMode_Task", Host(hostId),
-            [Soap.El("timeout", Soap.Invariant((int)Math.Ceiling(timeout.TotalSeconds)))], timeout + _options.PollInterval, ct);
+            [Soap.El("timeout", Soap.Invariant((int)Math.Ceiling(timeout.TotalSeconds)))], timeout + TaskGrace, ct);
 
     public Task ShutdownHostAsync(string hostId, bool force, TimeSpan timeout, CancellationToken ct) =>
         RunTaskAsync("ShutdownHost_Task", Host(hostId), [Soap.El("force", force ? "true" : "false")], timeout, ct);
 
-    /// <summary>Starts a task and follows its <c>info.state</c> until success (returns) or error (throws its fault).</summary>
+    /// <summary>Starts a task and follows it to its end (see <see cref="FollowAsync"/>).</summary>
     async Task RunTaskAsync(string method, MoRef target, IReadOnlyList<System.Xml.Linq.XElement> arguments, TimeSpan timeout, CancellationToken ct)
     {
         var response = await connection.InvokeAsync(method, target, arguments, ct);
         var task = MoRef.FromXml(response.Element(Soap.Vim + "returnval")
             ?? throw new VCenterException("InvalidResponse", $"{method} returned no task"));
+        await FollowAsync(task, $"{method} on {target}", timeout, ct);
+    }
 
-        var deadline = DateTime.UtcNow + timeout;
-        var delay = TimeSpan.FromMilliseconds(50);
-        while (true)
+    /// <summary>Waits for the task's <c>info.state</c> to become success (returns) or error (throws its fault), as vCenter pushes it.</summary>
+    async Task FollowAsync(MoRef task, string what, TimeSpan timeout, CancellationToken ct)
+    {
+        var (met, info) = await _watcher.WaitAsync(task, t => t.Text("info.state") is "success" or "error", timeout, ct);
+        if (!met)
+            throw new VCenterException(VCenterException.Timeout, $"{what} still {info?.Text("info.state") ?? "unknown"} after {timeout}");
+        if (info!.Text("info.state") == "error")
         {
-            var info = await _collector.RetrieveOneAsync(task, ["info.state", "info.error"], ct);
-            switch (info.Text("info.state"))
-            {
-                case "success":
-                    return;
-                case "error":
-                    var error = info.Properties.GetValueOrDefault("info.error");
-                    throw Soap.Fault(error?.Element(Soap.Vim + "fault"), error is null ? $"{method} failed" : Soap.Text(error, "localizedMessage"));
-            }
-
-            if (DateTime.UtcNow >= deadline)
-                throw new VCenterException(VCenterException.Timeout, $"{method} on {target} still {info.Text("info.state")} after {timeout}");
-            await Task.Delay(delay, ct);
-            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.PollInterval.Ticks));
+            var error = info.Properties.GetValueOrDefault("info.error");
+            throw Soap.Fault(error?.Element(Soap.Vim + "fault"), error is null ? $"{what} failed" : Soap.Text(error, "localizedMessage"));
         }
     }
 

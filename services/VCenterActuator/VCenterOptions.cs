@@ -29,9 +29,13 @@ public sealed class VCenterOptions : IValidatableObject
     [Range(1, 64)]
     public int MaxConcurrentCalls { get; set; } = 8;
 
-    /// <summary>Most steps (commands) worked on at once per command type; they spend most of their time waiting.</summary>
-    [Range(1, 1000)]
-    public int MaxConcurrentSteps { get; set; } = 32;
+    /// <summary>
+    /// Most steps (commands) worked on at once per command type (and the RabbitMQ prefetch). A waiting step costs no
+    /// thread and no call (vCenter pushes the changes it waits for), so this is a memory bound, not a load on vCenter:
+    /// <see cref="MaxConcurrentCalls"/> bounds that.
+    /// </summary>
+    [Range(1, 10_000)]
+    public int MaxConcurrentSteps { get; set; } = 2_000;
 
     /// <summary>One SOAP call's time limit.</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(60);
@@ -46,7 +50,7 @@ public sealed class VCenterOptions : IValidatableObject
     /// <summary>Power off hard, without trying a guest shutdown, a VM whose VMware Tools are not running. False: such a VM fails with ToolsUnavailable.</summary>
     public bool HardPowerOffWithoutTools { get; set; } = true;
 
-    /// <summary>How often a VM's power state and a task's state are read while waiting.</summary>
+    /// <summary>Unused since the steps wait on vCenter's update stream; kept so that existing settings still load.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Deadline for entering or leaving maintenance mode (also passed to vCenter as the task's timeout).</summary>

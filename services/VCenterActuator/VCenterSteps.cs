@@ -49,11 +49,13 @@ public sealed class VCenterSteps
         _retry = pipeline.Build();
     }
 
-    public Task<VmShutDown> ShutDownVmAsync(VmShutdownRequested command, CancellationToken ct) =>
-        _memory.RunOnceAsync($"shutdown/{command.RunId}/{command.VmId}", () => ShutDownVmOnceAsync(command, ct),
+    /// <param name="sentAt">When the command was first sent (a redelivery keeps it): what our account did to the VM since
+    /// then, before a restart of this service, is this step's doing. Null: only what this call does.</param>
+    public Task<VmShutDown> ShutDownVmAsync(VmShutdownRequested command, CancellationToken ct, DateTime? sentAt = null) =>
+        _memory.RunOnceAsync($"shutdown/{command.RunId}/{command.VmId}", () => ShutDownVmOnceAsync(command, sentAt ?? DateTime.UtcNow, ct),
             outcome => outcome.Outcome != VmShutdownOutcome.Failed);
 
-    async Task<VmShutDown> ShutDownVmOnceAsync(VmShutdownRequested command, CancellationToken ct)
+    async Task<VmShutDown> ShutDownVmOnceAsync(VmShutdownRequested command, DateTime sentAt, CancellationToken ct)
     {
         var timeout = command.GuestShutdownTimeout ?? _options.GuestShutdownTimeout;
         var guestRequested = false;
@@ -93,11 +95,20 @@ public sealed class VCenterSteps
             return Outcome(VmShutdownOutcome.Forced, because);
         }
 
+        var checkedHistory = false;
+        using var watch = _client.Watch("VirtualMachine", command.VmId);
         try
         {
             return await _retry.ExecuteAsync(async token =>
             {
-                var vm = await _client.GetVmAsync(command.VmId, token);
+                var vm = await _client.ReadVmAsync(command.VmId, token);
+                if (!checkedHistory && !guestRequested && forcedBecause is null && (vm.IsOff || vm.ShuttingDown))
+                {
+                    // Off or shutting down before this process did anything: perhaps it did, before a restart.
+                    // vCenter's events say whether our account asked the guest, or powered it off, since it last started.
+                    checkedHistory = true;
+                    Recall(await _client.GetShutdownHistoryAsync(command.VmId, token), vm);
+                }
                 if (vm.IsOff)
                     return WhenOff();
                 if (forcedBecause is not null)
@@ -126,7 +137,8 @@ public sealed class VCenterSteps
                     _logger.LogInformation("VM {VmName} ({VmId}): guest shutdown requested, waiting up to {Timeout}", command.VmName, command.VmId, timeout);
                 }
 
-                if (await WaitForVmOffAsync(command.VmId, guestDeadline!.Value, token))
+                // vCenter pushes the power state (one update stream for every waiting step): no polling here.
+                if ((await _client.WaitForVmAsync(command.VmId, v => v.IsOff, guestDeadline!.Value - DateTime.UtcNow, token)).Met)
                     return WhenOff();
                 return await PowerOffAsync(new VCenterFault(VCenterException.Timeout, $"The guest did not power off within {timeout} of ShutdownGuest"), token);
 
@@ -149,18 +161,23 @@ public sealed class VCenterSteps
         {
             return Outcome(VmShutdownOutcome.Failed, Fault(ex));
         }
-    }
 
-    async Task<bool> WaitForVmOffAsync(string vmId, DateTime deadline, CancellationToken ct)
-    {
-        while (true)
+        void Recall(VmShutdownHistory history, VmState vm)
         {
-            if ((await _client.GetVmAsync(vmId, ct)).IsOff)
-                return true;
-            var left = deadline - DateTime.UtcNow;
-            if (left <= TimeSpan.Zero)
-                return false;
-            await Task.Delay(left < _options.PollInterval ? left : _options.PollInterval, ct);
+            // Shutting down on our request: follow it, never ask twice. Off: our doing only if done for this command.
+            if (history.GuestShutdownAskedAt is { } asked && (vm.ShuttingDown || asked >= sentAt))
+            {
+                guestRequested = true;
+                guestDeadline = DateTime.SpecifyKind(asked, DateTimeKind.Utc) + timeout;
+                _logger.LogInformation("VM {VmName} ({VmId}): its guest shutdown was requested at {Asked}, before a restart; following it",
+                    command.VmName, command.VmId, asked);
+            }
+            if (history.PoweredOffByUsAt >= sentAt && vm.IsOff)
+            {
+                forcedBecause = guestRequested
+                    ? new VCenterFault(VCenterException.Timeout, $"The guest did not power off within {timeout} of ShutdownGuest")
+                    : new VCenterFault(VCenterException.ToolsUnavailable, "VMware Tools is not running in this virtual machine.");
+            }
         }
     }
 
@@ -168,9 +185,10 @@ public sealed class VCenterSteps
         _memory.RunOnceAsync($"poweron/{command.RunId}/{command.VmId}", async () =>
         {
             var issued = false;
+            using var watch = _client.Watch("VirtualMachine", command.VmId);
             var (outcome, fault) = await RunStepAsync(async token =>
             {
-                var vm = await _client.GetVmAsync(command.VmId, token);
+                var vm = await _client.ReadVmAsync(command.VmId, token);
                 if (vm.IsOn)
                     return issued ? StepOutcome.Done : StepOutcome.AlreadyInState;
                 issued = true;
@@ -191,15 +209,26 @@ public sealed class VCenterSteps
             return new VmPoweredOn(command.RunId, command.Cluster, command.VmId, command.VmName, outcome, fault, DateTimeOffset.UtcNow);
         }, outcome => outcome.Outcome != StepOutcome.Failed);
 
-    public Task<HostEnteredMaintenance> EnterMaintenanceAsync(HostMaintenanceRequested command, CancellationToken ct) =>
+    /// <param name="sentAt">As for <see cref="ShutDownVmAsync"/>: a maintenance task queued since then is this step's.</param>
+    public Task<HostEnteredMaintenance> EnterMaintenanceAsync(HostMaintenanceRequested command, CancellationToken ct, DateTime? sentAt = null) =>
         _memory.RunOnceAsync($"enter-maintenance/{command.RunId}/{command.Cluster}/{command.Host}", async () =>
         {
+            var since = sentAt ?? DateTime.UtcNow;
             var issued = false;
             var (outcome, fault) = await RunStepAsync(async token =>
             {
                 var host = await _client.FindHostAsync(command.Cluster, command.Host, token);
+                var earlier = issued ? null : await EarlierTaskAsync(host.Id, "HostSystem.enterMaintenanceMode", since, token);
                 if (host.InMaintenanceMode)
-                    return issued ? StepOutcome.Done : StepOutcome.AlreadyInState;
+                    return issued || earlier is not null ? StepOutcome.Done : StepOutcome.AlreadyInState;
+                if (earlier is { Running: true })
+                {
+                    // Started before a restart: follow that task rather than start another (vCenter would refuse it anyway).
+                    issued = true;
+                    _logger.LogInformation("Host {Host}: EnterMaintenanceMode_Task {Task} was started before a restart; following it", command.Host, earlier.Id);
+                    await _client.FollowTaskAsync(earlier.Id, $"EnterMaintenanceMode_Task on {command.Host}", _options.MaintenanceTimeout, token);
+                    return StepOutcome.Done;
+                }
                 issued = true;
                 await _client.EnterMaintenanceModeAsync(host.Id, _options.MaintenanceTimeout, token);
                 return StepOutcome.Done;
@@ -207,6 +236,15 @@ public sealed class VCenterSteps
             Log($"Host {command.Host} enter maintenance mode", outcome, fault);
             return new HostEnteredMaintenance(command.RunId, command.Cluster, command.Host, outcome, fault, DateTimeOffset.UtcNow);
         }, outcome => outcome.Outcome != StepOutcome.Failed);
+
+    /// <summary>
+    /// A task of this kind on the host that a previous life of this service may have started for this command: one still
+    /// running, or one that succeeded after the command was sent. Older successes belong to other runs.
+    /// </summary>
+    async Task<RecentTask?> EarlierTaskAsync(string hostId, string descriptionId, DateTime since, CancellationToken ct) =>
+        await _client.FindRecentTaskAsync("HostSystem", hostId, descriptionId, ct) is { } task && (task.Running || task.QueuedAt >= since)
+            ? task
+            : null;
 
     public Task<HostExitedMaintenance> ExitMaintenanceAsync(HostExitMaintenanceRequested command, CancellationToken ct) =>
         _memory.RunOnceAsync($"exit-maintenance/{command.RunId}/{command.Cluster}/{command.Host}", async () =>
@@ -225,30 +263,39 @@ public sealed class VCenterSteps
             return new HostExitedMaintenance(command.RunId, command.Cluster, command.Host, outcome, fault, DateTimeOffset.UtcNow);
         }, outcome => outcome.Outcome != StepOutcome.Failed);
 
-    public Task<HostPoweredOff> ShutDownHostAsync(HostShutdownRequested command, CancellationToken ct) =>
+    /// <param name="sentAt">As for <see cref="ShutDownVmAsync"/>: a shutdown task queued since then is this step's.</param>
+    public Task<HostPoweredOff> ShutDownHostAsync(HostShutdownRequested command, CancellationToken ct, DateTime? sentAt = null) =>
         _memory.RunOnceAsync($"shutdown-host/{command.RunId}/{command.Cluster}/{command.Host}", async () =>
         {
+            var since = sentAt ?? DateTime.UtcNow;
             var issued = false;
             var (outcome, fault) = await RunStepAsync(async token =>
             {
                 var host = await _client.FindHostAsync(command.Cluster, command.Host, token);
+                // The task a previous life of this service started, if any (a crash must not shut a host down twice).
+                var earlier = issued ? null : await EarlierTaskAsync(host.Id, "HostSystem.shutdown", since, token);
                 if (IsDown(host))
-                    return issued ? StepOutcome.Done : StepOutcome.AlreadyInState;
+                    return issued || earlier is not null ? StepOutcome.Done : StepOutcome.AlreadyInState;
                 if (host.ConnectionState != VimStates.Connected)
                     throw new VCenterException("HostNotConnected", $"vCenter cannot reach host {command.Host} ({host.ConnectionState})");
-                var deadline = DateTime.UtcNow + _options.HostShutdownTimeout;
+                if (!issued && earlier is not null)
+                {
+                    issued = true;
+                    _logger.LogInformation("Host {Host}: ShutdownHost_Task {Task} was started before a restart ({State}); following it",
+                        command.Host, earlier.Id, earlier.State);
+                    if (earlier.Running)
+                        await _client.FollowTaskAsync(earlier.Id, $"ShutdownHost_Task on {command.Host}", _options.HostShutdownTimeout, token);
+                }
                 if (!issued)
                 {
                     await _client.ShutdownHostAsync(host.Id, _options.ForceHostShutdown, _options.HostShutdownTimeout, token);
                     issued = true;
                 }
                 // The task ends when the host accepted the command; it is off once vCenter reports it off or stops hearing from it.
-                while ((host = await _client.GetHostAsync(host.Id, token)) is { PowerState: not VimStates.PoweredOff, ConnectionState: VimStates.Connected })
-                {
-                    if (DateTime.UtcNow >= deadline)
-                        throw new VCenterException(VCenterException.Timeout, $"Host {command.Host} still {host.PowerState}/{host.ConnectionState} {_options.HostShutdownTimeout} after ShutdownHost_Task");
-                    await Task.Delay(_options.PollInterval, token);
-                }
+                var (down, last) = await _client.WaitForHostAsync(host.Id,
+                    h => h is not { PowerState: not VimStates.PoweredOff, ConnectionState: VimStates.Connected }, _options.HostShutdownTimeout, token);
+                if (!down)
+                    throw new VCenterException(VCenterException.Timeout, $"Host {command.Host} still {last.PowerState}/{last.ConnectionState} {_options.HostShutdownTimeout} after ShutdownHost_Task");
                 return StepOutcome.Done;
             }, ct);
             Log($"Host {command.Host} shutdown", outcome, fault);

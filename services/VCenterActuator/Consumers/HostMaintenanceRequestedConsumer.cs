@@ -6,5 +6,5 @@ namespace PowerEvents.VCenterActuator.Consumers;
 public sealed class HostMaintenanceRequestedConsumer(VCenterSteps steps) : IConsumer<HostMaintenanceRequested>
 {
     public async Task Consume(ConsumeContext<HostMaintenanceRequested> context) =>
-        await context.Publish(await steps.EnterMaintenanceAsync(context.Message, context.CancellationToken));
+        await context.Publish(await steps.EnterMaintenanceAsync(context.Message, context.CancellationToken, context.SentTime));
 }

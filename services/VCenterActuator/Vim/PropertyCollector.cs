@@ -20,16 +20,22 @@ public sealed class PropertyCollector(VimConnection connection)
 {
     /// <summary>Every object a container view holds, page by page (one round trip per page).</summary>
     public Task<List<ObjectContent>> RetrieveViewAsync(MoRef view, IReadOnlyList<PropertySpec> properties, int pageSize, CancellationToken ct) =>
-        RetrieveAsync(
-            Soap.El("objectSet",
-                view.ToXml("obj"),
-                Soap.El("skip", "true"),
-                Soap.El("selectSet", new XAttribute(Soap.Xsi + "type", "TraversalSpec"),
-                    Soap.El("name", "view"),
-                    Soap.El("type", "ContainerView"),
-                    Soap.El("path", "view"),
-                    Soap.El("skip", "false"))),
-            properties, pageSize, ct);
+        RetrieveAsync(ViewObjectSet(view), properties, pageSize, ct);
+
+    /// <summary>The objects a view (<c>ContainerView</c>, <c>ListView</c>) holds, not the view itself.</summary>
+    public static XElement ViewObjectSet(MoRef view) =>
+        Soap.El("objectSet",
+            view.ToXml("obj"),
+            Soap.El("skip", "true"),
+            Soap.El("selectSet", new XAttribute(Soap.Xsi + "type", "TraversalSpec"),
+                Soap.El("name", "view"),
+                Soap.El("type", view.Type),
+                Soap.El("path", "view"),
+                Soap.El("skip", "false")));
+
+    /// <summary>The <c>propSet</c> elements of a PropertyFilterSpec.</summary>
+    public static IEnumerable<XElement> PropSets(IEnumerable<PropertySpec> properties) =>
+        properties.Select(p => Soap.El("propSet", Soap.El("type", p.Type), Soap.El("all", "false"), p.Paths.Select(path => Soap.El("pathSet", path))));
 
     /// <summary>Properties of one object; ManagedObjectNotFound if it does not exist.</summary>
     public async Task<ObjectContent> RetrieveOneAsync(MoRef obj, IReadOnlyList<string> paths, CancellationToken ct)
@@ -39,12 +45,21 @@ public sealed class PropertyCollector(VimConnection connection)
         return objects.SingleOrDefault() ?? throw new VCenterException(VCenterException.ManagedObjectNotFound, $"{obj} does not exist");
     }
 
-    async Task<List<ObjectContent>> RetrieveAsync(XElement objectSet, IReadOnlyList<PropertySpec> properties, int pageSize, CancellationToken ct)
+    /// <summary>Properties of several objects (of the types <paramref name="properties"/> names) in one round trip per page.</summary>
+    public Task<List<ObjectContent>> RetrieveManyAsync(IReadOnlyCollection<MoRef> objects, IReadOnlyList<PropertySpec> properties, CancellationToken ct)
+    {
+        var types = objects.Select(o => o.Type).ToHashSet(StringComparer.Ordinal);
+        return RetrieveAsync(objects.Select(o => Soap.El("objectSet", o.ToXml("obj"), Soap.El("skip", "false"))),
+            [.. properties.Where(p => types.Contains(p.Type))], Math.Max(objects.Count, 1), ct);
+    }
+
+    Task<List<ObjectContent>> RetrieveAsync(XElement objectSet, IReadOnlyList<PropertySpec> properties, int pageSize, CancellationToken ct) =>
+        RetrieveAsync([objectSet], properties, pageSize, ct);
+
+    async Task<List<ObjectContent>> RetrieveAsync(IEnumerable<XElement> objectSets, IReadOnlyList<PropertySpec> properties, int pageSize, CancellationToken ct)
     {
         var content = await connection.ContentAsync(ct);
-        var specSet = Soap.El("specSet",
-            properties.Select(p => Soap.El("propSet", Soap.El("type", p.Type), Soap.El("all", "false"), p.Paths.Select(path => Soap.El("pathSet", path)))),
-            objectSet);
+        var specSet = Soap.El("specSet", PropSets(properties), objectSets);
         var response = await connection.InvokeAsync("RetrievePropertiesEx", content.PropertyCollector,
             [specSet, Soap.El("options", Soap.El("maxObjects", Soap.Invariant(pageSize)))], ct);
 

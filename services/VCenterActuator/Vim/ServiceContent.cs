@@ -9,18 +9,24 @@ public sealed record ServiceContent(
     MoRef ViewManager,
     MoRef SessionManager,
     MoRef Setting,
+    MoRef TaskManager,
+    MoRef EventManager,
     string ApiVersion,
     string FullName)
 {
+    public MoRef ServiceInstance { get; } = new("ServiceInstance", "ServiceInstance");
+
     public static ServiceContent Parse(XElement response)
     {
         var content = response.Element(Soap.Vim + "returnval")
             ?? throw new VCenterException("InvalidResponse", "RetrieveServiceContent returned nothing");
         MoRef Ref(string name) => MoRef.FromXml(content.Element(Soap.Vim + name)
             ?? throw new VCenterException("InvalidResponse", $"ServiceContent has no {name}"));
+        // vCenter always names these; a minimal server may leave them out, and their ids are fixed.
+        MoRef Optional(string name, string type) => content.Element(Soap.Vim + name) is { } element ? MoRef.FromXml(element) : new MoRef(type, type);
         var about = content.Element(Soap.Vim + "about");
         return new ServiceContent(
-            Ref("rootFolder"), Ref("propertyCollector"), Ref("viewManager"), Ref("sessionManager"), Ref("setting"),
+            Ref("rootFolder"), Ref("propertyCollector"), Ref("viewManager"), Ref("sessionManager"), Ref("setting"), Optional("taskManager", "TaskManager"), Optional("eventManager", "EventManager"),
             about is null ? "" : Soap.Text(about, "apiVersion"),
             about is null ? "" : Soap.Text(about, "fullName"));
     }

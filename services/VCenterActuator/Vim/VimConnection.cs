@@ -10,7 +10,8 @@ namespace PowerEvents.VCenterActuator.Vim;
 /// <summary>
 /// One vCenter session over SOAP: logs in on first use, sends the <c>vmware_soap_session</c> cookie with every
 /// call, logs in again once when vCenter answers <c>NotAuthenticated</c> (an expired or terminated session),
-/// and logs out on dispose. At most <see cref="VCenterOptions.MaxConcurrentCalls"/> calls are in flight.
+/// and logs out on dispose. At most <see cref="VCenterOptions.MaxConcurrentCalls"/> calls are in flight, plus the
+/// session's one <c>WaitForUpdatesEx</c> long poll (<see cref="PropertyWatcher"/>).
 /// </summary>
 public sealed class VimConnection : IAsyncDisposable
 {
@@ -23,6 +24,8 @@ public sealed class VimConnection : IAsyncDisposable
     readonly SemaphoreSlim _inFlight;
     readonly SemaphoreSlim _loginLock = new(1, 1);
     readonly Uri _url;
+    readonly CancellationTokenSource _lifetime = new();
+    readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _calls = new(StringComparer.Ordinal);
 
     byte[]? _pin;
     ServiceContent? _content;
@@ -48,6 +51,15 @@ public sealed class VimConnection : IAsyncDisposable
         _inFlight = new SemaphoreSlim(_options.MaxConcurrentCalls, _options.MaxConcurrentCalls);
         _http = new HttpClient(handler ?? CreateHandler(_options), disposeHandler: true) { Timeout = _options.RequestTimeout };
     }
+
+    /// <summary>Cancelled when the connection is disposed: background work on this session (the update stream) stops.</summary>
+    public CancellationToken Stopping => _lifetime.Token;
+
+    /// <summary>Counts logins: session-scoped objects (collectors, views, filters) made before a change are gone.</summary>
+    public int SessionGeneration => Volatile.Read(ref _sessionGeneration);
+
+    /// <summary>SOAP requests sent so far for one method (e.g. <c>RetrievePropertiesEx</c>).</summary>
+    public long Calls(string method) => _calls.GetValueOrDefault(method);
 
     /// <summary>The configured SOAP endpoint.</summary>
     public Uri Url => _url;
@@ -77,18 +89,25 @@ public sealed class VimConnection : IAsyncDisposable
     }
 
     /// <summary>Calls a method in the session, logging in first (or again, once, if the session was lost).</summary>
-    public async Task<XElement> InvokeAsync(string method, MoRef @this, IReadOnlyList<XElement> arguments, CancellationToken ct)
+    public Task<XElement> InvokeAsync(string method, MoRef @this, IReadOnlyList<XElement> arguments, CancellationToken ct) =>
+        InvokeAsync(method, @this, arguments, longPoll: false, ct);
+
+    /// <summary>
+    /// As above; a <paramref name="longPoll"/> call (the session's one <c>WaitForUpdatesEx</c>) does not take one of the
+    /// <see cref="VCenterOptions.MaxConcurrentCalls"/> slots, which are for calls that answer at once.
+    /// </summary>
+    public async Task<XElement> InvokeAsync(string method, MoRef @this, IReadOnlyList<XElement> arguments, bool longPoll, CancellationToken ct)
     {
         var generation = await EnsureLoggedInAsync(ct);
         try
         {
-            return await SendAsync(method, @this, arguments, _cookie, ct);
+            return await SendAsync(method, @this, arguments, _cookie, ct, longPoll: longPoll);
         }
         catch (VCenterException ex) when (ex.FaultName == VCenterException.NotAuthenticated)
         {
             _logger.LogInformation("vCenter session is no longer valid ({Method}); logging in again", method);
             await LoginAsync(generation, ct);
-            return await SendAsync(method, @this, arguments, _cookie, ct);
+            return await SendAsync(method, @this, arguments, _cookie, ct, longPoll: longPoll);
         }
     }
 
@@ -156,8 +175,9 @@ public sealed class VimConnection : IAsyncDisposable
     }
 
     async Task<XElement> SendAsync(string method, MoRef @this, IReadOnlyList<XElement> arguments, string? cookie,
-        CancellationToken ct, Action<HttpResponseMessage>? onResponse = null)
+        CancellationToken ct, Action<HttpResponseMessage>? onResponse = null, bool longPoll = false)
     {
+        _calls.AddOrUpdate(method, 1, (_, n) => n + 1);
         var body = Soap.Request(method, @this, arguments).ToString(SaveOptions.DisableFormatting);
         using var request = new HttpRequestMessage(HttpMethod.Post, _url)
         {
@@ -167,15 +187,19 @@ public sealed class VimConnection : IAsyncDisposable
         if (cookie is not null)
             request.Headers.TryAddWithoutValidation("Cookie", $"{CookieName}={cookie}");
 
-        await _inFlight.WaitAsync(ct);
+        if (!longPoll)
+            await _inFlight.WaitAsync(ct);
         string text;
         HttpStatusCode status;
         try
         {
             Interlocked.Increment(ref _roundTrips);
-            var now = Interlocked.Increment(ref _inFlightNow);
-            for (var peak = _inFlightPeak; now > peak; peak = _inFlightPeak)
-                Interlocked.CompareExchange(ref _inFlightPeak, now, peak);
+            if (!longPoll)
+            {
+                var now = Interlocked.Increment(ref _inFlightNow);
+                for (var peak = _inFlightPeak; now > peak; peak = _inFlightPeak)
+                    Interlocked.CompareExchange(ref _inFlightPeak, now, peak);
+            }
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, ct);
             status = response.StatusCode;
             text = await response.Content.ReadAsStringAsync(ct);
@@ -197,8 +221,11 @@ public sealed class VimConnection : IAsyncDisposable
         }
         finally
         {
-            Interlocked.Decrement(ref _inFlightNow);
-            _inFlight.Release();
+            if (!longPoll)
+            {
+                Interlocked.Decrement(ref _inFlightNow);
+                _inFlight.Release();
+            }
         }
 
         return ParseResponse(method, status, text);
@@ -267,7 +294,7 @@ public sealed class VimConnection : IAsyncDisposable
             UseCookies = false, // the session cookie is ours to manage: one per session, dropped on re-login
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             ConnectTimeout = TimeSpan.FromSeconds(Math.Min(15, options.RequestTimeout.TotalSeconds)),
-            MaxConnectionsPerServer = options.MaxConcurrentCalls,
+            MaxConnectionsPerServer = options.MaxConcurrentCalls + 1, // + the update stream's long poll
             AutomaticDecompression = DecompressionMethods.GZip | DecompressionMethods.Deflate,
             SslOptions = new SslClientAuthenticationOptions
             {
@@ -278,10 +305,12 @@ public sealed class VimConnection : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await _lifetime.CancelAsync();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         await LogoutAsync(cts.Token);
         _http.Dispose();
         _inFlight.Dispose();
         _loginLock.Dispose();
+        _lifetime.Dispose();
     }
 }
