@@ -44,12 +44,14 @@ public static class ConsoleAuth
             .AddPolicy(Roles.OperatePolicy, p => p.RequireRole(Roles.Operator, Roles.Admin))
             .AddPolicy(Roles.AdminPolicy, p => p.RequireRole(Roles.Admin));
 
-        builder.Services.AddAntiforgery(o => o.HeaderName = CsrfHeader);
-        builder.Services.AddOptions<AntiforgeryOptions>().Configure<IOptions<ConsoleOptions>>((o, console) =>
+        builder.Services.AddAntiforgery(o =>
         {
+            o.HeaderName = CsrfHeader;
             o.Cookie.Name = "pe-console-csrf";
             o.Cookie.SameSite = SameSiteMode.Strict;
-            o.Cookie.SecurePolicy = console.Value.SecureCookies ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest;
+            // Antiforgery refuses to run over http with Always. This cookie is only half of the CSRF pair (worthless
+            // without the page's token and the session), so it follows the request; the session cookie stays Secure.
+            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
         });
         builder.Services.AddSingleton<AccountStore>();
         builder.Services.AddSingleton<AuditLog>();

@@ -41,7 +41,8 @@ public static class HostStatusModel
             (DesiredPower.On, Heartbeat.On, Heartbeat.None) => ActualStatus.Crashed,
             (DesiredPower.On, Heartbeat.None, Heartbeat.On) => ActualStatus.On,
             (DesiredPower.Off, Heartbeat.On, Heartbeat.On) => ActualStatus.BeforeStopping,
-            (DesiredPower.Off, Heartbeat.On, Heartbeat.Stopping) => ActualStatus.Stopping,
+            // The table lists Stopping for this row; the definitions make any Stopping past the standby time ShutdownDelayed.
+            (DesiredPower.Off, Heartbeat.On, Heartbeat.Stopping) => withinStandby ? ActualStatus.Stopping : ActualStatus.ShutdownDelayed,
             (DesiredPower.Off, Heartbeat.On, Heartbeat.None) => ActualStatus.Crashed,
             (DesiredPower.Off, Heartbeat.Stopping, Heartbeat.On) => ActualStatus.ManuallyOn,
             (DesiredPower.Off, Heartbeat.Stopping, Heartbeat.Stopping) => withinStandby ? ActualStatus.Stopping : ActualStatus.ShutdownDelayed,
