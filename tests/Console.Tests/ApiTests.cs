@@ -124,7 +124,7 @@ public sealed class ApiTests(ConsoleFixture console)
         Assert.True(command.OverrideMinimumOffTime);
         Assert.Equal("room is cool, checked on site", command.OverrideReason);
 
-        // Standby time (2 s here): no second power action right after the first.
+        // Standby time (5 min): no second power action right after the first.
         using var again = await admin.PostAsync("api/clusters/cluster-min/shutdown-now", new { confirm = "cluster-min", reason = "changed my mind" });
         Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
         Assert.Contains("standby", await again.Content.ReadAsStringAsync(), StringComparison.Ordinal);
