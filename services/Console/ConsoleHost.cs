@@ -29,6 +29,7 @@ public static class ConsoleHost
         builder.Services.AddSingleton<OperatorCommands>();
         builder.Services.AddSingleton<PowerWindowStore>();
         builder.Services.AddHostedService<PowerWindowService>();
+        builder.Services.AddHealthChecks().AddCheck<ReadModelHealthCheck>("read-model", tags: [ServiceDefaults.ReadyTag]);
         builder.AddConsoleAuth();
         builder.Services.AddOpenApi();
 

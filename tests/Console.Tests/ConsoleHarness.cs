@@ -37,6 +37,8 @@ public sealed class ConsoleFixture : IAsyncLifetime
 
     public ConcurrentQueue<object> SagaCommands { get; } = new();
 
+    public string ConnectionString => postgres.ConnectionString;
+
     /// <summary>http://localhost:port — browsers keep Secure cookies on localhost.</summary>
     public Uri BaseAddress { get; private set; } = null!;
 

@@ -124,6 +124,8 @@ public sealed class ConsoleReadModel(ConsoleOptions options, TimeProvider clock)
             {
                 host.Connection = h.ConnectionState;
                 host.InMaintenance = h.InMaintenanceMode;
+                // vCenter's view is a heartbeat too: connected and on, or not answering.
+                Report(m.Cluster, h.Name, on ? Heartbeat.On : Heartbeat.None, m.CapturedAt, $"vCenter: {h.ConnectionState}, {h.PowerState}");
             }
         }
         foreach (var v in m.Vms)
