@@ -127,6 +127,8 @@ public sealed class BrowserTests(ConsoleFixture console) : IAsyncLifetime
         await Shot(page, "05-confirm-power-on");
         await dialog.GetByTestId("confirm-go").ClickAsync();
         await Assertions.Expect(page.GetByTestId("toast")).ToContainTextAsync("power-on-now sent");
+        // Audited with who and why, and shown with the cluster.
+        await Assertions.Expect(page.GetByTestId("cluster-" + cluster).GetByTestId("cluster-audit")).ToContainTextAsync("admin: power-on-now — room back to normal");
         await Eventually.TrueAsync(() => Task.FromResult(console.SagaCommands.OfType<ClusterPowerOnNowRequested>().Any(c => c.Cluster == cluster)),
             "the power-on did not reach the saga's queue");
         var command = console.SagaCommands.OfType<ClusterPowerOnNowRequested>().Single(c => c.Cluster == cluster);

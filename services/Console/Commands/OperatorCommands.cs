@@ -35,7 +35,7 @@ public sealed class OperatorCommands(ISendEndpointProvider sendEndpoints, Consol
     public async Task<ActionResult> ExecuteAsync(string user, string cluster, ClusterAction action, ActionRequest request, CancellationToken cancellationToken)
     {
         var refusal = Check(cluster, action, request);
-        var reason = request.OverrideMinimumOffTime ? $"{request.Reason} (minimum off time overridden: {request.OverrideReason})" : request.Reason;
+        var reason = request.OverrideMinimumOffTime ? $"{request.Reason} (minimum off time overridden: {request.OverrideReason})" : request.Reason ?? "";
         if (refusal is not null)
         {
             await audit.WriteAsync(user, Name(action), cluster, reason, $"refused: {refusal}", cancellationToken);
@@ -91,7 +91,7 @@ public sealed class OperatorCommands(ISendEndpointProvider sendEndpoints, Consol
             ClusterAction.Drill => new ClusterDrillRequested(id, cluster, user, reason, now),
             ClusterAction.ShutdownNow => new ClusterShutdownNowRequested(id, cluster, user, reason, now),
             ClusterAction.PowerOnNow => new ClusterPowerOnNowRequested(id, cluster, user, reason, request.OverrideMinimumOffTime,
-                request.OverrideMinimumOffTime ? request.OverrideReason.Trim() : "", now),
+                request.OverrideMinimumOffTime ? request.OverrideReason?.Trim() ?? "" : "", now),
             _ => new PowerOnCancelRequested(id, cluster, user, reason, now),
         };
     }

@@ -133,6 +133,11 @@ function clusterBlock(c, windows) {
       h('button', { type: 'button', class: a.danger ? 'danger' : '', 'data-testid': `action-${slug(c.name)}-${a.id}`, onclick: () => openDialog(c.name, a) }, a.label))));
   }
   block.append(windowsBlock(c.name, windows || []));
+  const recent = (state.audit || []).filter((e) => e.cluster === c.name).slice(0, 5);
+  if (recent.length) {
+    block.append(h('details', { class: 'windows' }, h('summary', {}, `Recent actions (${recent.length})`),
+      h('ul', { class: 'plain', 'data-testid': 'cluster-audit' }, recent.map((e) => h('li', {}, `${fmtDate(e.at)} ${e.user}: ${e.action} — ${e.reason} → ${e.outcome}`)))));
+  }
   return block;
 }
 
@@ -271,6 +276,8 @@ async function tick() {
     const s = await stateResponse.json();
     const runs = await runsResponse.json();
     await Promise.all([refreshHistories(s.zones), refreshWindows(s.clusters)]);
+    const auditDue = !tick.auditAt || Date.now() - tick.auditAt > 4000;
+    if (auditDue) state.audit = await (await api('/audit?limit=30')).json();
     document.getElementById('zone-list').replaceChildren(...(s.zones.length ? s.zones.map(zoneCard) : [h('p', {}, 'No readings yet.')]));
     document.getElementById('source-list').replaceChildren(...s.sources.map((x) => h('li', { class: x.healthy ? 'ok' : 'bad' },
       `${x.name}: ${x.healthy ? 'healthy' : 'failing'} since ${fmtTime(x.changedAt)}`, x.problems.length ? ' — ' + x.problems.join('; ') : '')));
@@ -279,10 +286,9 @@ async function tick() {
     document.getElementById('run-list').replaceChildren(...(runs.length ? runs.map(runBlock) : [h('p', {}, 'No run yet.')]));
     for (const d of document.querySelectorAll('details.run')) if (openRuns.has(d.dataset.testid)) d.open = true;
     attention(s.clusters);
-    if (!tick.auditAt || Date.now() - tick.auditAt > 4000) {
+    if (auditDue) {
       tick.auditAt = Date.now();
-      const audit = await (await api('/audit?limit=30')).json();
-      document.querySelector('#audit-table tbody').replaceChildren(...audit.map((a) => h('tr', {},
+      document.querySelector('#audit-table tbody').replaceChildren(...state.audit.map((a) => h('tr', {},
         h('td', {}, fmtDate(a.at)), h('td', {}, a.user), h('td', {}, a.action), h('td', {}, a.cluster || ''), h('td', {}, a.reason), h('td', {}, a.outcome))));
     }
     live.className = 'live ok';
