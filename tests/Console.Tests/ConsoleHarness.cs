@@ -70,7 +70,7 @@ public sealed class ConsoleFixture : IAsyncLifetime
             {
                 var app = ConsoleHost.Build(
                 [
-                    "--urls=http://127.0.0.1:0", "--Serilog:MinimumLevel:Default=Warning", .. rabbit.HostArgs, .. postgres.HostArgs,
+                    "--urls=http://127.0.0.1:0", "--environment=Development", "--Serilog:MinimumLevel:Default=Warning", .. rabbit.HostArgs, .. postgres.HostArgs,
                     $"--Console:AdminPassword={AdminPassword}", "--Console:MinimumOffTime=01:00:00",
                     "--Console:MaxFailedLogins=3", "--Console:LockoutDuration=00:10:00",
                 ]);

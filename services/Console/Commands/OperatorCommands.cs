@@ -18,7 +18,7 @@ public sealed record ActionResult(bool Accepted, string Message);
 /// standby time between power actions), audits it either way, and sends the command to the saga's queue. The saga
 /// remains the one that decides and orders; these checks spare the operator a refusal from it.
 /// </summary>
-public sealed class OperatorCommands(ISendEndpointProvider sendEndpoints, ConsoleReadModel model, AuditLog audit,
+public sealed class OperatorCommands(IBus bus, ConsoleReadModel model, AuditLog audit,
     IOptions<ConsoleOptions> options, TimeProvider clock)
 {
     readonly Dictionary<string, DateTimeOffset> _lastPowerAction = new(StringComparer.OrdinalIgnoreCase);
@@ -99,7 +99,7 @@ public sealed class OperatorCommands(ISendEndpointProvider sendEndpoints, Consol
     /// <summary>Commands go to the saga's one queue (never published): only the saga acts on them.</summary>
     public async Task SendAsync(object command, CancellationToken cancellationToken)
     {
-        var endpoint = await sendEndpoints.GetSendEndpoint(new Uri($"queue:{options.Value.SagaCommandQueue}"));
+        var endpoint = await bus.GetSendEndpoint(new Uri($"queue:{options.Value.SagaCommandQueue}"));
         await endpoint.Send(command, command.GetType(), cancellationToken);
     }
 }

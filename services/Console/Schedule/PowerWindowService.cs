@@ -9,7 +9,7 @@ namespace PowerEvents.Console.Schedule;
 
 /// <summary>Carries out due power windows by sending the same commands an operator would; skips (and alerts) while an alarm holds.</summary>
 public sealed class PowerWindowService(PowerWindowStore store, ConsoleReadModel model, OperatorCommands commands, AuditLog audit,
-    IPublishEndpoint publish, IOptions<ConsoleOptions> options, TimeProvider clock, ILogger<PowerWindowService> log) : BackgroundService
+    IBus publish, IOptions<ConsoleOptions> options, TimeProvider clock, ILogger<PowerWindowService> log) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
