@@ -234,6 +234,7 @@ console_env=(
   Console__Zones__0__LowCelsius=30
   Console__MinimumOffTime=00:00:20
 )
+for i in "${!demo_sensors[@]}"; do console_env+=("Console__Zones__0__Sensors__$i=${demo_sensors[$i]}"); done
 
 for service in "${services[@]}"; do
   case $service in

@@ -70,4 +70,7 @@ public sealed class ZoneThresholds
     public string Name { get; set; } = "";
     public double? HighCelsius { get; set; }
     public double? LowCelsius { get; set; }
+
+    /// <summary>The sensors of the zone as the AlarmEvaluator configures them (a reading's own zone is only its source's label).</summary>
+    public List<string> Sensors { get; set; } = [];
 }

@@ -150,6 +150,21 @@ public sealed class ApiTests(ConsoleFixture console)
     }
 
     [Fact]
+    public async Task A_sensor_is_shown_in_the_evaluators_zone_once_an_alarm_names_it()
+    {
+        var now = DateTimeOffset.UtcNow;
+        // The poller labels a reading with its source's name (the Meraki network); the evaluator's zone is its own.
+        await console.PublishAsync(new TemperatureSampled("meraki", "Q2-MOVE", "Main Office", 33, now.AddMinutes(-1), now));
+        await console.PublishAsync(new AlarmRaised(Guid.NewGuid(), "zone-move", now, 32, [new SensorReading("Q2-MOVE", 33, now)]));
+        await console.PublishAsync(new TemperatureSampled("meraki", "Q2-MOVE", "Main Office", 34, now, now));
+        using var admin = await console.ClientAsync();
+        await Eventually.TrueAsync(async () => (await admin.GetJsonAsync<StateView>("api/state"))!.Zones
+            .Any(z => z.Name == "zone-move" && z.Sensors.Any(s => s.Id == "Q2-MOVE" && s.Celsius == 34)), "sensor not in the evaluator's zone");
+        var history = await admin.GetJsonAsync<ZoneHistoryView>("api/zones/zone-move/history");
+        Assert.Equal(2, Assert.Single(history!.Sensors).Points.Count);
+    }
+
+    [Fact]
     public async Task The_OpenAPI_document_describes_the_API()
     {
         using var client = await console.ClientAsync(user: null);

@@ -14,6 +14,10 @@ public sealed class ConsoleReadModel(ConsoleOptions options, TimeProvider clock)
     readonly Dictionary<string, SourceState> _sources = new(StringComparer.OrdinalIgnoreCase);
     readonly Dictionary<string, ClusterState> _clusters = new(StringComparer.OrdinalIgnoreCase);
     readonly Dictionary<Guid, RunState> _runs = [];
+    // The evaluator's zone of each sensor: from configuration, then from the readings carried by alarm events.
+    readonly Dictionary<string, string> _sensorZone = options.Zones
+        .SelectMany(z => z.Sensors.Select(sensor => (sensor, zone: z.Name)))
+        .ToDictionary(x => x.sensor, x => x.zone, StringComparer.OrdinalIgnoreCase);
 
     public void Apply(object message)
     {
@@ -23,11 +27,13 @@ public sealed class ConsoleReadModel(ConsoleOptions options, TimeProvider clock)
             {
                 case TemperatureSampled m: OnSample(m); break;
                 case AlarmRaised m:
+                    AssignSensors(m.Zone, m.Readings);
                     var raised = Zone(m.Zone);
                     raised.Alarm = new AlarmView(m.AlarmId, true, m.RaisedAt, m.ThresholdCelsius);
                     raised.HighCelsius = m.ThresholdCelsius;
                     break;
                 case AlarmCleared m:
+                    AssignSensors(m.Zone, m.Readings);
                     var cleared = Zone(m.Zone);
                     cleared.Alarm = new AlarmView(m.AlarmId, false, m.ClearedAt, m.ThresholdCelsius);
                     cleared.LowCelsius = m.ThresholdCelsius;
@@ -100,7 +106,7 @@ public sealed class ConsoleReadModel(ConsoleOptions options, TimeProvider clock)
 
     void OnSample(TemperatureSampled m)
     {
-        var zone = Zone(m.Zone);
+        var zone = Zone(_sensorZone.GetValueOrDefault(m.SensorId) ?? m.Zone);
         if (!zone.Sensors.TryGetValue(m.SensorId, out var sensor))
             zone.Sensors[m.SensorId] = sensor = new SensorState(m.SensorId, m.Source);
         var cutoff = clock.GetUtcNow() - options.HistoryLength;
@@ -110,6 +116,23 @@ public sealed class ConsoleReadModel(ConsoleOptions options, TimeProvider clock)
         var old = sensor.History.FindIndex(p => p.At >= cutoff);
         if (old > 0)
             sensor.History.RemoveRange(0, old);
+    }
+
+    /// <summary>Moves sensors (with their history) from their source's label to the evaluator's zone once it is known.</summary>
+    void AssignSensors(string zoneName, IReadOnlyList<SensorReading> readings)
+    {
+        foreach (var reading in readings)
+        {
+            _sensorZone[reading.SensorId] = zoneName;
+            foreach (var other in _zones.Values.Where(z => !z.Name.Equals(zoneName, StringComparison.OrdinalIgnoreCase)).ToList())
+            {
+                if (!other.Sensors.Remove(reading.SensorId, out var sensor))
+                    continue;
+                Zone(zoneName).Sensors[reading.SensorId] = sensor;
+                if (other.Sensors.Count == 0 && other.Alarm is null && other.Stale is null)
+                    _zones.Remove(other.Name);
+            }
+        }
     }
 
     void OnInventory(ClusterInventoryCaptured m)
