@@ -36,3 +36,55 @@ public sealed class ReadModelTests(ConsoleFixture console)
         Assert.Equal(2, model.Runs(50).Single(r => r.RunId == run).Steps.Count);
     }
 }
+
+/// <summary>The read model alone, fed events in the order the saga and actuators publish them.</summary>
+public sealed class ReadModelSequenceTests
+{
+    static readonly DateTimeOffset T0 = DateTimeOffset.Parse("2026-12-02T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
+
+    [Fact]
+    public void Hosts_first_named_by_a_run_go_Stopping_then_OFF_and_come_back_Starting_then_ON()
+    {
+        var clock = new FixedClock(T0);
+        var model = new ConsoleReadModel(new ConsoleOptions(), clock);
+        var run = Guid.NewGuid();
+        string Status() => model.Snapshot().Clusters.Single().Hosts.Single().Actual;
+
+        // The saga's inventory is a request/response, never on the bus: the first the console hears of a host is a step.
+        model.Apply(new PowerRunStarted(run, "c1", "z1", ["all"], 0, 1, false, T0));
+        model.Apply(new HostEnteredMaintenance(run, "c1", "esx-1", StepOutcome.Done, null, T0.AddSeconds(10)));
+        clock.Now = T0.AddSeconds(11);
+        Assert.Equal("Stopping", Status());
+        model.Apply(new HostPoweredOff(run, "c1", "esx-1", StepOutcome.Done, null, T0.AddSeconds(20)));
+        model.Apply(new PowerRunCompleted(run, "c1", [], false, T0, T0.AddSeconds(21)));
+        Assert.Equal("OFF", Status());
+
+        model.Apply(new PowerRestoreStarted(run, "c1", "z1", ["esx-1"], 0, ["all"], T0.AddMinutes(2)));
+        clock.Now = T0.AddMinutes(3);
+        Assert.Equal("Starting", Status());
+        clock.Now = T0.AddMinutes(8);
+        Assert.Equal("StartupDelayed", Status());
+        model.Apply(new HostPowerOnCompleted(run, "c1", "esx-1", PowerOnOutcome.PoweredOn, "ok", "redfish", T0.AddMinutes(8)));
+        Assert.Equal("ON", Status());
+    }
+
+    [Fact]
+    public void A_drill_does_not_change_a_hosts_status()
+    {
+        var model = new ConsoleReadModel(new ConsoleOptions(), new FixedClock(T0));
+        var drill = Guid.NewGuid();
+        model.Apply(new ClusterInventoryCaptured(drill, "c1", [new HostInventory("h1", "esx-1", "connected", "poweredOn", false)], [], T0));
+        model.Apply(new PowerRunStarted(drill, "c1", "z1", ["all"], 0, 1, true, T0));
+        model.Apply(new HostEnteredMaintenance(drill, "c1", "esx-1", StepOutcome.Done, null, T0));
+        model.Apply(new HostPoweredOff(drill, "c1", "esx-1", StepOutcome.Done, null, T0));
+        var host = model.Snapshot().Clusters.Single().Hosts.Single();
+        Assert.Equal(("ON", "ON"), (host.Desired, host.Actual));
+        Assert.True(model.Runs(5).Single().DryRun);
+    }
+
+    sealed class FixedClock(DateTimeOffset now) : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = now;
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+}

@@ -198,7 +198,10 @@ public sealed class ConsoleReadModel(ConsoleOptions options, TimeProvider clock)
             _ => (Heartbeat?)null,
         };
         if (heartbeat is { } beat)
+        {
+            Host(m.Cluster, m.Host, firstSeenOn: beat == Heartbeat.On);
             Report(m.Cluster, m.Host, beat, m.ReportedAt, $"BMC PowerState {m.PowerState}");
+        }
         else
             Host(m.Cluster, m.Host).Note = $"BMC PowerState {m.PowerState}";
     }
@@ -240,11 +243,32 @@ public sealed class ConsoleReadModel(ConsoleOptions options, TimeProvider clock)
         return cluster;
     }
 
-    HostState Host(string cluster, string name)
+    /// <summary>
+    /// The host, created when first named. The saga answers its inventory request directly (not on the bus), so a host is
+    /// often first named by a run's step: one the run is shutting down was on and is wanted off; one a power-on brings
+    /// back was off and is wanted on.
+    /// </summary>
+    HostState Host(string cluster, string name, bool firstSeenOn = false)
     {
         var owner = Cluster(cluster);
-        if (!owner.Hosts.TryGetValue(name, out var host))
-            owner.Hosts[name] = host = new HostState(name, HostTracker.FirstSeen(false, clock.GetUtcNow()));
+        if (owner.Hosts.TryGetValue(name, out var host))
+            return host;
+        var run = _runs.Values.Where(r => !r.DryRun && r.Cluster.Equals(cluster, StringComparison.OrdinalIgnoreCase))
+            .OrderByDescending(r => r.StartedAt).FirstOrDefault();
+        HostTracker tracker;
+        if (run is { CompletedAt: null })
+        {
+            tracker = HostTracker.FirstSeen(poweredOn: true, run.StartedAt);
+            tracker.SetDesired(DesiredPower.Off, run.StartedAt);
+        }
+        else if (run is { CompletedAt: { } offAt, RestoreStartedAt: { } restoreAt, RestoreCompletedAt: null })
+        {
+            tracker = HostTracker.FirstSeen(poweredOn: false, offAt);
+            tracker.SetDesired(DesiredPower.On, restoreAt);
+        }
+        else
+            tracker = HostTracker.FirstSeen(firstSeenOn, clock.GetUtcNow());
+        owner.Hosts[name] = host = new HostState(name, tracker);
         return host;
     }
 
