@@ -31,6 +31,8 @@ public sealed class ConsoleFixture : IAsyncLifetime
 
     public const string AdminPassword = "admin-password-for-tests";
     public const string SagaQueue = "alarm-evaluator-power-commands";
+    public const string ScheduleAlarmCluster = "cluster-sched-alarm";
+    public const string ScheduleAlarmZone = "zone-sched";
 
     WebApplication _app = null!;
     IBusControl _bus = null!;
@@ -73,6 +75,8 @@ public sealed class ConsoleFixture : IAsyncLifetime
                     "--urls=http://127.0.0.1:0", "--environment=Development", "--Serilog:MinimumLevel:Default=Warning", .. rabbit.HostArgs, .. postgres.HostArgs,
                     $"--Console:AdminPassword={AdminPassword}", "--Console:MinimumOffTime=01:00:00",
                     "--Console:MaxFailedLogins=3", "--Console:LockoutDuration=00:10:00",
+                    "--Console:ScheduleTick=00:00:01", "--Console:TimeZone=UTC",
+                    $"--Console:Clusters:0:Name={ScheduleAlarmCluster}", $"--Console:Clusters:0:Zones:0={ScheduleAlarmZone}",
                 ]);
                 return await InProcessHost.StartAsync(app);
             });
