@@ -29,7 +29,7 @@ secrets="$run/secrets"
 mkdir -p "$logs" "$secrets"
 chmod 700 "$secrets"
 
-services=(SensorPoller AlarmEvaluator VCenterActuator IloActuator Notifier)
+services=(SensorPoller AlarmEvaluator VCenterActuator IloActuator Notifier Console)
 declare -A ports
 for i in "${!services[@]}"; do ports[${services[$i]}]=$((PE_SERVICE_BASE_PORT + 1 + i)); done
 
@@ -94,6 +94,8 @@ psql_local() { psql -h 127.0.0.1 -p "$PE_POSTGRES_PORT" -U powerevents -d powere
 if $fresh; then
   pe_log "--fresh: dropping the local run's alarm, notifier and saga state"
   psql_local "DROP TABLE IF EXISTS alarm_zone_state, alarm_outbox, power_saga, power_run_history; DROP SCHEMA IF EXISTS notifier CASCADE;"
+  # The console's read model only (its accounts, tokens, audit trail and power windows are kept).
+  psql_local "DELETE FROM console_events" 2>/dev/null || true
 fi
 
 # Secrets of this run: fresh random values in files only this user can read, handed over as *_FILE.
@@ -101,6 +103,7 @@ new_secret() { [ -s "$secrets/$1" ] || (umask 077; head -c 48 /dev/urandom | bas
 new_secret meraki_api_key
 new_secret bmc_password
 new_secret webhook_signing_secret
+new_secret console_admin_password  # the console's first account (admin); kept across runs like the account itself
 
 # start <name> <log> <command...>: one process, its own log, remembered for stop_all.
 start() {
@@ -221,6 +224,19 @@ notifier_env=(
   Notifier__Destinations__0__SigningSecret_FILE="$secrets/webhook_signing_secret"
   Notifier__Delivery__PollInterval=00:00:05
 )
+# The operator console (docs/console.md): the demo cluster and zone known beforehand, the saga's minimum off time.
+# SecureCookies stays on: browsers keep Secure cookies on http://localhost.
+console_env=(
+  Console__AdminUser=admin
+  Console__AdminPassword_FILE="$secrets/console_admin_password"
+  Console__Clusters__0__Name=cluster1
+  Console__Clusters__0__Zones__0="$demo_zone"
+  Console__Zones__0__Name="$demo_zone"
+  Console__Zones__0__HighCelsius=35
+  Console__Zones__0__LowCelsius=30
+  Console__MinimumOffTime=00:00:20
+)
+for i in "${!demo_sensors[@]}"; do console_env+=("Console__Zones__0__Sensors__$i=${demo_sensors[$i]}"); done
 
 for service in "${services[@]}"; do
   case $service in
@@ -229,6 +245,7 @@ for service in "${services[@]}"; do
     VCenterActuator) extra=("${vcenter_env[@]}") ;;
     IloActuator) extra=("${bmc_env[@]}") ;;
     Notifier) extra=("${notifier_env[@]}") ;;
+    Console) extra=("${console_env[@]}") ;;
   esac
   start "$service" "$logs/$service.log" env Urls="http://127.0.0.1:${ports[$service]}" "${extra[@]}" \
     dotnet "$(dll "services/$service" "PowerEvents.$service")"
@@ -256,6 +273,7 @@ PE_WEBHOOK_URL=$webhook_url
 PE_VCSIM_CONTROL_URL=$vcsim_control
 PE_BMC_URLS="$(grep '^REDFISH_READY ' "$logs/RedfishSimulator.log" | sed -n 's/.* url=\([^ ]*\).*/\1/p' | tr '\n' ' ')"
 PE_ALARM_EVALUATOR_URL=http://127.0.0.1:${ports[AlarmEvaluator]}
+PE_CONSOLE_URL=http://localhost:${ports[Console]}/
 ENV
 
 cat <<INFO
@@ -270,6 +288,8 @@ PowerEvents is running.
 $bmc_listing  Webhook receiver        $webhook_url/control/received  (what the Notifier sent, signatures checked)
   Services (health)       $(for s in "${services[@]}"; do printf '%s :%s  ' "$s" "${ports[$s]}"; done)
                           e.g. http://127.0.0.1:${ports[AlarmEvaluator]}/health/ready
+  Operator console        http://localhost:${ports[Console]}/   log in as admin, password in $secrets/console_admin_password
+                          (OpenAPI: http://localhost:${ports[Console]}/openapi/v1.json; docs/console.md)
   Logs                    $logs/<name>.log   (tail -f $logs/*.log)
   Secrets of this run     $secrets/ (random, handed to the services as *_FILE)
 

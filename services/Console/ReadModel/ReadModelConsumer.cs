@@ -1,0 +1,49 @@
+using MassTransit;
+using PowerEvents.Contracts;
+
+namespace PowerEvents.Console.ReadModel;
+
+/// <summary>Every event the console follows goes through here: stored, then applied to the read model.</summary>
+public sealed class ReadModelConsumer(EventLog events) :
+    IConsumer<TemperatureSampled>, IConsumer<AlarmRaised>, IConsumer<AlarmCleared>, IConsumer<ZoneStalenessChanged>,
+    IConsumer<SourceHealthChanged>, IConsumer<ClusterInventoryCaptured>, IConsumer<PowerRunStarted>, IConsumer<VmShutDown>,
+    IConsumer<HostEnteredMaintenance>, IConsumer<HostPoweredOff>, IConsumer<PowerRunStepFailed>, IConsumer<PowerRunCompleted>,
+    IConsumer<PowerRestoreStarted>, IConsumer<HostPowerOnCompleted>, IConsumer<HostBootProgressReported>,
+    IConsumer<HostExitedMaintenance>, IConsumer<VmPoweredOn>, IConsumer<PowerRestoreCompleted>, IConsumer<HostPowerStateReported>,
+    IConsumer<ScheduledPowerWindowSkipped>
+{
+    public Task Consume(ConsumeContext<TemperatureSampled> context) => events.AppendAsync(context.Message, context.CancellationToken);
+    public Task Consume(ConsumeContext<AlarmRaised> context) => events.AppendAsync(context.Message, context.CancellationToken);
+    public Task Consume(ConsumeContext<AlarmCleared> context) => events.AppendAsync(context.Message, context.CancellationToken);
+    public Task Consume(ConsumeContext<ZoneStalenessChanged> context) => events.AppendAsync(context.Message, context.CancellationToken);
+    public Task Consume(ConsumeContext<SourceHealthChanged> context) => events.AppendAsync(context.Message, context.CancellationToken);
+    public Task Consume(ConsumeContext<ClusterInventoryCaptured> context) => events.AppendAsync(context.Message, context.CancellationToken);
+    public Task Consume(ConsumeContext<PowerRunStarted> context) => events.AppendAsync(context.Message, context.CancellationToken);
+    public Task Consume(ConsumeContext<VmShutDown> context) => events.AppendAsync(context.Message, context.CancellationToken);
+    public Task Consume(ConsumeContext<HostEnteredMaintenance> context) => events.AppendAsync(context.Message, context.CancellationToken);
+    public Task Consume(ConsumeContext<HostPoweredOff> context) => events.AppendAsync(context.Message, context.CancellationToken);
+    public Task Consume(ConsumeContext<PowerRunStepFailed> context) => events.AppendAsync(context.Message, context.CancellationToken);
+    public Task Consume(ConsumeContext<PowerRunCompleted> context) => events.AppendAsync(context.Message, context.CancellationToken);
+    public Task Consume(ConsumeContext<PowerRestoreStarted> context) => events.AppendAsync(context.Message, context.CancellationToken);
+    public Task Consume(ConsumeContext<HostPowerOnCompleted> context) => events.AppendAsync(context.Message, context.CancellationToken);
+    public Task Consume(ConsumeContext<HostBootProgressReported> context) => events.AppendAsync(context.Message, context.CancellationToken);
+    public Task Consume(ConsumeContext<HostExitedMaintenance> context) => events.AppendAsync(context.Message, context.CancellationToken);
+    public Task Consume(ConsumeContext<VmPoweredOn> context) => events.AppendAsync(context.Message, context.CancellationToken);
+    public Task Consume(ConsumeContext<PowerRestoreCompleted> context) => events.AppendAsync(context.Message, context.CancellationToken);
+    public Task Consume(ConsumeContext<HostPowerStateReported> context) => events.AppendAsync(context.Message, context.CancellationToken);
+    public Task Consume(ConsumeContext<ScheduledPowerWindowSkipped> context) => events.AppendAsync(context.Message, context.CancellationToken);
+}
+
+public sealed class ReadModelConsumerDefinition : ConsumerDefinition<ReadModelConsumer>
+{
+    public ReadModelConsumerDefinition()
+    {
+        // One at a time: the read model applies events in the order they arrive.
+        ConcurrentMessageLimit = 1;
+    }
+
+    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<ReadModelConsumer> consumerConfigurator, IRegistrationContext context)
+    {
+        endpointConfigurator.UseMessageRetry(r => r.Intervals(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5)));
+    }
+}

@@ -1,0 +1,90 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using PowerEvents.Console.Persistence;
+using PowerEvents.Console.ReadModel;
+using PowerEvents.Contracts;
+using Xunit;
+
+namespace PowerEvents.Console.Tests;
+
+[Collection(ConsoleCollection.Name)]
+public sealed class ReadModelTests(ConsoleFixture console)
+{
+    [Fact]
+    public async Task A_restarted_console_rebuilds_its_read_model_from_its_own_table()
+    {
+        var run = Guid.NewGuid();
+        var now = DateTimeOffset.UtcNow;
+        await console.PublishAsync(new ClusterInventoryCaptured(run, "cluster-replay", [new HostInventory("host-1", "esx-r1", "connected", "poweredOn", false)], [], now));
+        await console.PublishAsync(new PowerRunStarted(run, "cluster-replay", "zone-replay", ["all"], 0, 1, false, now));
+        await console.PublishAsync(new HostEnteredMaintenance(run, "cluster-replay", "esx-r1", StepOutcome.Done, null, now));
+        await console.PublishAsync(new HostPoweredOff(run, "cluster-replay", "esx-r1", StepOutcome.Done, null, now));
+        using (var client = await console.ClientAsync())
+            await Eventually.TrueAsync(async () => (await client.GetJsonAsync<List<RunView>>("api/runs?limit=50"))!.Any(r => r.RunId == run && r.Steps.Count == 2), "run not shown");
+
+        // A second read model over the same table, as after a restart.
+        await using var dataSource = NpgsqlDataSource.Create(console.ConnectionString);
+        var options = new ConsoleOptions();
+        var model = new ConsoleReadModel(options, TimeProvider.System);
+        using var events = new EventLog(dataSource, new ConsoleSchema(dataSource), model, options, TimeProvider.System, NullLogger<EventLog>.Instance);
+        await events.StartAsync(CancellationToken.None);
+        await events.Replayed.WaitAsync(TimeSpan.FromSeconds(30));
+        await events.StopAsync(CancellationToken.None);
+
+        var host = model.Snapshot().Clusters.Single(c => c.Name == "cluster-replay").Hosts.Single();
+        Assert.Equal(("OFF", "OFF"), (host.Desired, host.Actual));
+        Assert.Equal(2, model.Runs(50).Single(r => r.RunId == run).Steps.Count);
+    }
+}
+
+/// <summary>The read model alone, fed events in the order the saga and actuators publish them.</summary>
+public sealed class ReadModelSequenceTests
+{
+    static readonly DateTimeOffset T0 = DateTimeOffset.Parse("2026-12-02T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
+
+    [Fact]
+    public void Hosts_first_named_by_a_run_go_Stopping_then_OFF_and_come_back_Starting_then_ON()
+    {
+        var clock = new FixedClock(T0);
+        var model = new ConsoleReadModel(new ConsoleOptions(), clock);
+        var run = Guid.NewGuid();
+        string Status() => model.Snapshot().Clusters.Single().Hosts.Single().Actual;
+
+        // The saga's inventory is a request/response, never on the bus: the first the console hears of a host is a step.
+        model.Apply(new PowerRunStarted(run, "c1", "z1", ["all"], 0, 1, false, T0));
+        model.Apply(new HostEnteredMaintenance(run, "c1", "esx-1", StepOutcome.Done, null, T0.AddSeconds(10)));
+        clock.Now = T0.AddSeconds(11);
+        Assert.Equal("Stopping", Status());
+        model.Apply(new HostPoweredOff(run, "c1", "esx-1", StepOutcome.Done, null, T0.AddSeconds(20)));
+        model.Apply(new PowerRunCompleted(run, "c1", [], false, T0, T0.AddSeconds(21)));
+        Assert.Equal("OFF", Status());
+
+        model.Apply(new PowerRestoreStarted(run, "c1", "z1", ["esx-1"], 0, ["all"], T0.AddMinutes(2)));
+        clock.Now = T0.AddMinutes(3);
+        Assert.Equal("Starting", Status());
+        clock.Now = T0.AddMinutes(8);
+        Assert.Equal("StartupDelayed", Status());
+        model.Apply(new HostPowerOnCompleted(run, "c1", "esx-1", PowerOnOutcome.PoweredOn, "ok", "redfish", T0.AddMinutes(8)));
+        Assert.Equal("ON", Status());
+    }
+
+    [Fact]
+    public void A_drill_does_not_change_a_hosts_status()
+    {
+        var model = new ConsoleReadModel(new ConsoleOptions(), new FixedClock(T0));
+        var drill = Guid.NewGuid();
+        model.Apply(new ClusterInventoryCaptured(drill, "c1", [new HostInventory("h1", "esx-1", "connected", "poweredOn", false)], [], T0));
+        model.Apply(new PowerRunStarted(drill, "c1", "z1", ["all"], 0, 1, true, T0));
+        model.Apply(new HostEnteredMaintenance(drill, "c1", "esx-1", StepOutcome.Done, null, T0));
+        model.Apply(new HostPoweredOff(drill, "c1", "esx-1", StepOutcome.Done, null, T0));
+        var host = model.Snapshot().Clusters.Single().Hosts.Single();
+        Assert.Equal(("ON", "ON"), (host.Desired, host.Actual));
+        Assert.True(model.Runs(5).Single().DryRun);
+    }
+
+    sealed class FixedClock(DateTimeOffset now) : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = now;
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+}
