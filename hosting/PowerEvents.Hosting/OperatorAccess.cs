@@ -92,3 +92,14 @@ sealed class OperatorAccessStartupFilter : IStartupFilter
         next(app);
     };
 }
+
+public static class OperatorAccessRegistration
+{
+    /// <summary>For a service with its own authentication (the Console): its endpoints are not behind the operator token.</summary>
+    public static IServiceCollection RemoveOperatorAccessGuard(this IServiceCollection services)
+    {
+        foreach (var descriptor in services.Where(d => d.ImplementationType == typeof(OperatorAccessStartupFilter)).ToList())
+            services.Remove(descriptor);
+        return services;
+    }
+}

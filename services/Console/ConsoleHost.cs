@@ -22,7 +22,10 @@ public static class ConsoleHost
         builder.Services.AddValidatedOptions<ConsoleOptions>(ConsoleOptions.Section);
         builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<ConsoleOptions>>().Value);
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSchemaMigrations(ConsoleSchema.Schema);
         builder.Services.AddSingleton<ConsoleSchema>();
+        // The console has its own accounts, cookies and tokens (Auth/): the operator-token guard of the other services does not apply.
+        builder.Services.RemoveOperatorAccessGuard();
         builder.Services.AddSingleton<ConsoleReadModel>();
         builder.Services.AddSingleton<EventLog>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<EventLog>());
