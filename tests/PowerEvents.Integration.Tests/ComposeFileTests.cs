@@ -18,13 +18,13 @@ public sealed class ComposeFileTests
     }
 
     [Fact]
-    public async Task It_declares_the_brokers_and_the_five_services()
+    public async Task It_declares_the_brokers_and_the_six_services()
     {
         var (exitCode, output) = await ComposeAsync("--env-file", Path.Combine(Root, ".env.example"), "config", "--services");
 
         Assert.True(exitCode == 0, output);
         Assert.Equal(
-            ["alarm-evaluator", "ilo-actuator", "notifier", "postgres", "rabbitmq", "sensor-poller", "vcenter-actuator"],
+            ["alarm-evaluator", "console", "ilo-actuator", "notifier", "postgres", "rabbitmq", "sensor-poller", "vcenter-actuator"],
             output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Order());
     }
 
@@ -34,7 +34,7 @@ public sealed class ComposeFileTests
         var (exitCode, output) = await ComposeAsync("--env-file", Path.Combine(Root, ".env.example"), "config");
         Assert.True(exitCode == 0, output);
 
-        foreach (var service in new[] { "sensor-poller", "alarm-evaluator", "vcenter-actuator", "ilo-actuator", "notifier" })
+        foreach (var service in new[] { "sensor-poller", "alarm-evaluator", "vcenter-actuator", "ilo-actuator", "notifier", "console" })
         {
             var block = ServiceBlock(output, service);
             Assert.Contains("restart: unless-stopped", block, StringComparison.Ordinal);
@@ -87,7 +87,7 @@ public sealed class ComposeFileTests
         Assert.Contains("vcenter_password", declared.Keys);
         Assert.All(declared.Values, path => Assert.StartsWith(Path.Combine(Root, "secrets") + "/", path, StringComparison.Ordinal));
 
-        foreach (var service in new[] { "sensor-poller", "vcenter-actuator", "ilo-actuator", "notifier" })
+        foreach (var service in new[] { "sensor-poller", "vcenter-actuator", "ilo-actuator", "notifier", "console" })
         {
             var block = ServiceBlock(output, service);
             var files = System.Text.RegularExpressions.Regex.Matches(block, @"_FILE: /run/secrets/(\w+)").Select(m => m.Groups[1].Value).ToList();
@@ -106,7 +106,7 @@ public sealed class ComposeFileTests
         var (exitCode, output) = await ComposeAsync("--env-file", Path.Combine(Root, ".env.example"), "config");
         Assert.True(exitCode == 0, output);
 
-        foreach (var service in new[] { "sensor-poller", "alarm-evaluator", "vcenter-actuator", "ilo-actuator", "notifier" })
+        foreach (var service in new[] { "sensor-poller", "alarm-evaluator", "vcenter-actuator", "ilo-actuator", "notifier", "console" })
             Assert.Contains($"- {Path.Combine(Root, "config")}:/app/config:ro", ServiceBlock(output, service), StringComparison.Ordinal);
     }
 
@@ -124,7 +124,7 @@ public sealed class ComposeFileTests
             Assert.Contains("healthcheck:", ServiceBlock(output, server), StringComparison.Ordinal);
             Assert.Matches(@"mem_limit: \d+m", ServiceBlock(output, server));
         }
-        foreach (var service in new[] { "alarm-evaluator", "notifier" })
+        foreach (var service in new[] { "alarm-evaluator", "notifier", "console" })
             Assert.Matches(@"postgres:\s+condition: service_healthy", ServiceBlock(output, service));
     }
 
