@@ -141,7 +141,7 @@ stop_postgres() {
 }
 
 status() {
-  rabbit_ready && echo "rabbitmq: up (amqp 127.0.0.1:$PE_RABBITMQ_PORT, ui http://127.0.0.1:$PE_RABBITMQ_MGMT_PORT)" || echo "rabbitmq: down"
+  rabbit_ready && echo "rabbitmq: up (amqp 127.0.0.1:$PE_RABBITMQ_PORT, ui http://127.0.0.1:$PE_RABBITMQ_MGMT_PORT, mqtt $PE_MQTT_PORT, mqtts $PE_MQTTS_PORT)" || { rabbit_answers && echo "rabbitmq: up without its MQTT listeners (start restarts it)" || echo "rabbitmq: down"; }
   pg_ready && echo "postgres: up (127.0.0.1:$PE_POSTGRES_PORT)" || echo "postgres: down"
   "$here/vcsim.sh" status >/dev/null 2>&1 && echo "vcsim: up (https://127.0.0.1:$PE_VCSIM_PORT/sdk)" || echo "vcsim: down"
 }
