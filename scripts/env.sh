@@ -6,6 +6,7 @@ export PE_RABBITMQ_MGMT_PORT="${PE_RABBITMQ_MGMT_PORT:-35673}"
 export PE_POSTGRES_PORT="${PE_POSTGRES_PORT:-35432}"
 export PE_VCSIM_PORT="${PE_VCSIM_PORT:-35443}"
 export PE_MQTT_PORT="${PE_MQTT_PORT:-35883}" # RabbitMQ's MQTT plugin (Meraki MT telemetry)
+export PE_MQTTS_PORT="${PE_MQTTS_PORT:-35884}" # the same over TLS (a throwaway CA under $PE_STATE_DIR/tls)
 
 pe_log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 pe_die() { pe_log "ERROR: $*"; exit 1; }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts/stops the real servers the tests and the local run use: RabbitMQ (with the management UI and the
-# MQTT plugin, a local broker for Meraki MT telemetry on $PE_MQTT_PORT),
+# MQTT plugin, a local broker for Meraki MT telemetry on $PE_MQTT_PORT, and over TLS on $PE_MQTTS_PORT with a
+# throwaway CA generated once under $PE_STATE_DIR/tls),
 # PostgreSQL 15 and vcsim, each on a private port with its data under $PE_STATE_DIR. Idempotent:
 # `start` leaves a server that already answers alone.
 #
@@ -28,18 +29,46 @@ rabbit_env() {
   export RABBITMQ_PID_FILE="$rabbit_dir/rabbitmq.pid"
 }
 
-rabbit_ready() {
+rabbit_answers() {
   curl -fsS -u guest:guest "http://127.0.0.1:$PE_RABBITMQ_MGMT_PORT/api/overview" >/dev/null 2>&1 \
     && pe_port_open "$PE_RABBITMQ_PORT"
+}
+
+# Ready means every listener the tests use: an instance started by an older version of this script (without MQTT or
+# its TLS listener) answers but is not ready, and `start` replaces it.
+rabbit_ready() {
+  rabbit_answers && pe_port_open "$PE_MQTT_PORT" && pe_port_open "$PE_MQTTS_PORT"
+}
+
+# A throwaway CA and a server certificate for 127.0.0.1/localhost, made once (never committed): the MQTT TLS
+# listener's, and what the tests pin (by its SHA-256 fingerprint) or trust.
+rabbit_tls() {
+  local dir="$PE_STATE_DIR/tls"
+  [ -s "$dir/server.pem" ] && [ -s "$dir/server.key" ] && [ -s "$dir/ca.pem" ] && return 0
+  command -v openssl >/dev/null || pe_apt_install openssl
+  mkdir -p "$dir"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=PowerEvents test CA" \
+    -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$dir/server.key" -out "$dir/server.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' > "$dir/server.ext"
+  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial -days 3650 \
+    -extfile "$dir/server.ext" -out "$dir/server.pem" 2>/dev/null
+  rm -f "$dir/server.csr" "$dir/server.ext"
+  chmod 600 "$dir/ca.key"
+  pe_log "generated a test CA and a server certificate for 127.0.0.1/localhost in $dir"
 }
 
 start_rabbitmq() {
   if rabbit_ready; then
     pe_log "rabbitmq already answers on $PE_RABBITMQ_PORT"
-    pe_port_open "$PE_MQTT_PORT" || pe_log "its MQTT listener (127.0.0.1:$PE_MQTT_PORT) is off: it was started before MQTT was added; \`$0 stop rabbitmq\` then start it again"
     return
   fi
+  if rabbit_answers; then
+    pe_log "rabbitmq on $PE_RABBITMQ_PORT lacks its MQTT listeners (127.0.0.1:$PE_MQTT_PORT, TLS 127.0.0.1:$PE_MQTTS_PORT): restarting it"
+    stop_rabbitmq
+  fi
   [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || pe_apt_install rabbitmq-server curl
+  rabbit_tls
   mkdir -p "$rabbit_dir/log" "$rabbit_dir/mnesia"
   : > "$rabbit_dir/rabbitmq-env.conf"
   echo '[rabbitmq_management,rabbitmq_mqtt].' > "$rabbit_dir/enabled_plugins"
@@ -48,7 +77,13 @@ listeners.tcp.default = 127.0.0.1:$PE_RABBITMQ_PORT
 management.tcp.ip = 127.0.0.1
 management.tcp.port = $PE_RABBITMQ_MGMT_PORT
 mqtt.listeners.tcp.default = 127.0.0.1:$PE_MQTT_PORT
+mqtt.listeners.ssl.default = 127.0.0.1:$PE_MQTTS_PORT
 mqtt.allow_anonymous = false
+ssl_options.cacertfile = $PE_STATE_DIR/tls/ca.pem
+ssl_options.certfile = $PE_STATE_DIR/tls/server.pem
+ssl_options.keyfile = $PE_STATE_DIR/tls/server.key
+ssl_options.verify = verify_none
+ssl_options.fail_if_no_peer_cert = false
 log.console = false
 log.file.level = info
 CONF
@@ -58,8 +93,7 @@ CONF
     if (( SECONDS - start > 120 )); then tail -20 "$rabbit_dir/server.out" >&2; pe_die "rabbitmq did not start"; fi
     sleep 1
   done
-  pe_wait_port "$PE_MQTT_PORT" 30 || pe_log "WARNING: the MQTT listener did not open on 127.0.0.1:$PE_MQTT_PORT"
-  pe_log "rabbitmq up: amqp://127.0.0.1:$PE_RABBITMQ_PORT, management http://127.0.0.1:$PE_RABBITMQ_MGMT_PORT (guest/guest), mqtt://127.0.0.1:$PE_MQTT_PORT in $((SECONDS - start)) s"
+  pe_log "rabbitmq up: amqp://127.0.0.1:$PE_RABBITMQ_PORT, management http://127.0.0.1:$PE_RABBITMQ_MGMT_PORT (guest/guest), mqtt://127.0.0.1:$PE_MQTT_PORT, mqtts://127.0.0.1:$PE_MQTTS_PORT (CA $PE_STATE_DIR/tls/ca.pem) in $((SECONDS - start)) s"
 }
 
 stop_rabbitmq() {
@@ -107,7 +141,7 @@ stop_postgres() {
 }
 
 status() {
-  rabbit_ready && echo "rabbitmq: up (amqp 127.0.0.1:$PE_RABBITMQ_PORT, ui http://127.0.0.1:$PE_RABBITMQ_MGMT_PORT)" || echo "rabbitmq: down"
+  rabbit_ready && echo "rabbitmq: up (amqp 127.0.0.1:$PE_RABBITMQ_PORT, ui http://127.0.0.1:$PE_RABBITMQ_MGMT_PORT, mqtt $PE_MQTT_PORT, mqtts $PE_MQTTS_PORT)" || { rabbit_answers && echo "rabbitmq: up without its MQTT listeners (start restarts it)" || echo "rabbitmq: down"; }
   pg_ready && echo "postgres: up (127.0.0.1:$PE_POSTGRES_PORT)" || echo "postgres: down"
   "$here/vcsim.sh" status >/dev/null 2>&1 && echo "vcsim: up (https://127.0.0.1:$PE_VCSIM_PORT/sdk)" || echo "vcsim: down"
 }

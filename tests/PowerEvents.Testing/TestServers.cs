@@ -14,6 +14,14 @@ public static class TestServers
     public static int PostgresPort => int.Parse(Env("PE_POSTGRES_PORT", "35432"), System.Globalization.CultureInfo.InvariantCulture);
     /// <summary>RabbitMQ's MQTT listener (the rabbitmq_mqtt plugin), guest/guest on loopback.</summary>
     public static int MqttPort => int.Parse(Env("PE_MQTT_PORT", "35883"), System.Globalization.CultureInfo.InvariantCulture);
+    /// <summary>The same MQTT listener over TLS, with the server certificate in <see cref="MqttServerCertificateFile"/>.</summary>
+    public static int MqttsPort => int.Parse(Env("PE_MQTTS_PORT", "35884"), System.Globalization.CultureInfo.InvariantCulture);
+    /// <summary>The throwaway CA and server certificate (for 127.0.0.1/localhost) test-servers.sh generates once.</summary>
+    public static string TlsDirectory => Path.Combine(StateDir, "tls");
+    /// <summary>PEM: the certificate RabbitMQ's TLS listeners present (issued by <see cref="TestCaFile"/>).</summary>
+    public static string MqttServerCertificateFile => Path.Combine(TlsDirectory, "server.pem");
+    /// <summary>PEM: the self-signed test CA, trusted by nothing on the machine.</summary>
+    public static string TestCaFile => Path.Combine(TlsDirectory, "ca.pem");
     public static int VcsimPort => int.Parse(Env("PE_VCSIM_PORT", "35443"), System.Globalization.CultureInfo.InvariantCulture);
 
     public static Exception NotRunning(string server, string where, Exception? inner = null) => new InvalidOperationException(

@@ -28,6 +28,16 @@ public sealed class MqttSourceTests(RabbitMqFixture rabbit) : IClassFixture<Rabb
 
     string MqttUser => $"{rabbit.VirtualHost}:{RabbitMqFixture.Username}";
     Uri Broker => new($"mqtt://127.0.0.1:{TestServers.MqttPort}");
+    static Uri TlsBroker => new($"mqtts://127.0.0.1:{TestServers.MqttsPort}");
+
+    /// <summary>SHA-256 of a PEM certificate test-servers.sh generated, as an operator writes it (colons, lower case).</summary>
+    static string Fingerprint(string pemFile)
+    {
+        if (!File.Exists(pemFile))
+            throw TestServers.NotRunning("rabbitmq", $"mqtts://127.0.0.1:{TestServers.MqttsPort} (no {pemFile})");
+        using var certificate = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificateFromFile(pemFile);
+        return string.Join(':', Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(certificate.RawData)).Chunk(2).Select(c => new string(c))).ToLowerInvariant();
+    }
 
     public async Task InitializeAsync()
     {
@@ -53,9 +63,9 @@ public sealed class MqttSourceTests(RabbitMqFixture rabbit) : IClassFixture<Rabb
         return options;
     }
 
-    (MqttSource Source, Task Running, CancellationTokenSource Stop) Start(MqttSourceOptions options)
+    (MqttSource Source, Task Running, CancellationTokenSource Stop) Start(MqttSourceOptions options, CancellationTokenSource? stop = null)
     {
-        var stop = new CancellationTokenSource();
+        stop ??= new CancellationTokenSource();
         var source = new MqttSource(options, (m, _) => { _published.Enqueue(m); return Task.CompletedTask; }, TimeProvider.System, NullLogger.Instance);
         return (source, source.RunAsync(stop.Token), stop);
     }
@@ -251,17 +261,7 @@ public sealed class MqttSourceTests(RabbitMqFixture rabbit) : IClassFixture<Rabb
     public async Task The_poller_host_reads_an_mqtt_source_configured_like_any_other_and_publishes_to_the_bus()
     {
         var received = new ConcurrentQueue<TemperatureSampled>();
-        var bus = Bus.Factory.CreateUsingRabbitMq(cfg =>
-        {
-            cfg.Host("127.0.0.1", (ushort)rabbit.Port, rabbit.VirtualHost, h => { h.Username(RabbitMqFixture.Username); h.Password(RabbitMqFixture.Password); });
-            cfg.ReceiveEndpoint($"test-mqtt-samples-{Guid.NewGuid():N}", e =>
-            {
-                e.AutoDelete = true;
-                e.Durable = false;
-                e.Handler<TemperatureSampled>(c => { received.Enqueue(c.Message); return Task.CompletedTask; });
-            });
-        });
-        await bus.StartAsync();
+        var bus = await StartBusAsync(received);
         var poller = SensorPollerHost.Build([
             .. rabbit.HostArgs, "--Urls=http://127.0.0.1:0",
             "--SensorPoller:Mqtt:0:Name=mqtt-site", $"--SensorPoller:Mqtt:0:BrokerUrl={Broker}", "--SensorPoller:Mqtt:0:AllowInsecureHttp=true",
@@ -280,6 +280,123 @@ public sealed class MqttSourceTests(RabbitMqFixture rabbit) : IClassFixture<Rabb
         {
             await poller.StopAsync();
             await poller.DisposeAsync();
+            await bus.StopAsync();
+        }
+    }
+
+    /// <summary>A bus client in this fixture's virtual host collecting the samples the poller publishes.</summary>
+    async Task<IBusControl> StartBusAsync(ConcurrentQueue<TemperatureSampled> received)
+    {
+        var bus = Bus.Factory.CreateUsingRabbitMq(cfg =>
+        {
+            cfg.Host("127.0.0.1", (ushort)rabbit.Port, rabbit.VirtualHost, h => { h.Username(RabbitMqFixture.Username); h.Password(RabbitMqFixture.Password); });
+            cfg.ReceiveEndpoint($"test-mqtt-samples-{Guid.NewGuid():N}", e =>
+            {
+                e.AutoDelete = true;
+                e.Durable = false;
+                e.Handler<TemperatureSampled>(c => { received.Enqueue(c.Message); return Task.CompletedTask; });
+            });
+        });
+        await bus.StartAsync();
+        return bus;
+    }
+
+    [Fact]
+    public async Task Over_tls_with_the_brokers_certificate_pinned_a_reading_arrives()
+    {
+        var (source, running, stop) = Start(Options(o =>
+        {
+            o.BrokerUrl = TlsBroker;
+            o.AllowInsecureHttp = false;
+            o.CertificateFingerprint = Fingerprint(TestServers.MqttServerCertificateFile);
+        }));
+        try
+        {
+            // The gateway publishes on the plain listener; the broker routes it to the poller's TLS session.
+            await PublishUntilReceivedAsync(() => Published<TemperatureSampled>().Any());
+            var sample = Published<TemperatureSampled>().First();
+            Assert.Equal(("mqtt-local", "Q3CA-MQTT-0001", 31.5), (sample.Source, sample.SensorId, sample.Celsius));
+            Assert.True(source.Healthy);
+            Assert.Empty(Published<SourceHealthChanged>());
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await running;
+        }
+    }
+
+    [Theory]
+    // Pinned to another certificate (the test CA's): refused although nothing else is wrong with the broker's.
+    [InlineData(true, "is not the pinned one")]
+    // Not pinned: the certificate must chain to a trusted root, and the throwaway self-signed test CA is trusted by nothing.
+    [InlineData(false, "is not trusted (RemoteCertificateChainErrors)")]
+    public async Task A_tls_broker_whose_certificate_is_refused_is_reported_with_the_reason_and_gives_no_reading(bool wrongPin, string reason)
+    {
+        var serverFingerprint = Fingerprint(TestServers.MqttServerCertificateFile);
+        using var stop = new CancellationTokenSource();
+        var (refused, refusedRunning, _) = Start(Options(o =>
+        {
+            o.BrokerUrl = TlsBroker;
+            o.AllowInsecureHttp = false;
+            o.CertificateFingerprint = wrongPin ? Fingerprint(TestServers.TestCaFile) : null;
+        }), stop);
+        // The same subscription without TLS: proves the gateway's readings were there to be had.
+        var (_, controlRunning, _) = Start(Options(o => o.Name = "mqtt-control"), stop);
+        try
+        {
+            await Until(() => Published<SourceHealthChanged>().Any(h => h.Source == "mqtt-local"), "the refusal reported");
+            var failed = Published<SourceHealthChanged>().First(h => h.Source == "mqtt-local");
+            Assert.False(failed.Healthy);
+            var problem = Assert.Single(failed.Problems);
+            Assert.Contains($"cannot connect to mqtts://127.0.0.1:{TestServers.MqttsPort}: TLS: the server's certificate", problem, StringComparison.Ordinal);
+            Assert.Contains(reason, problem, StringComparison.Ordinal);
+            if (wrongPin)
+                Assert.Contains(serverFingerprint.Replace(":", "", StringComparison.Ordinal).ToUpperInvariant(), problem, StringComparison.Ordinal);
+
+            await PublishUntilReceivedAsync(() => Published<TemperatureSampled>().Any(s => s.Source == "mqtt-control"));
+            Assert.DoesNotContain(Published<TemperatureSampled>(), s => s.Source == "mqtt-local");
+            Assert.False(refused.Healthy);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await Task.WhenAll(refusedRunning, controlRunning);
+        }
+    }
+
+    [Fact]
+    public async Task The_poller_process_takes_the_brokers_password_from_a_secret_file_and_reads_over_pinned_tls()
+    {
+        const string decoy = "plain-password-overridden-by-the-file";
+        var secret = Path.GetTempFileName();
+        await File.WriteAllTextAsync(secret, RabbitMqFixture.Password + "\n");
+        var received = new ConcurrentQueue<TemperatureSampled>();
+        var bus = await StartBusAsync(received);
+        try
+        {
+            var environment = rabbit.Environment.ToDictionary(e => e.Key, e => (string?)e.Value);
+            environment["SensorPoller__Mqtt__0__Name"] = "mqtt-tls";
+            environment["SensorPoller__Mqtt__0__BrokerUrl"] = TlsBroker.ToString();
+            environment["SensorPoller__Mqtt__0__CertificateFingerprint"] = Fingerprint(TestServers.MqttServerCertificateFile);
+            environment["SensorPoller__Mqtt__0__Username"] = MqttUser;
+            environment["SensorPoller__Mqtt__0__Password"] = decoy;
+            environment["SensorPoller__Mqtt__0__Password_FILE"] = secret;
+            environment["SensorPoller__Mqtt__0__NetworkIds__0"] = Network;
+            environment["SensorPoller__Mqtt__0__SensorIds__a4b1c2d3e4f5"] = "Q3CA-MQTT-0001";
+            await using var process = ServiceProcess.Start("SensorPoller", environment);
+
+            await PublishUntilReceivedAsync(() => !received.IsEmpty);
+            var sample = received.First();
+            Assert.Equal(("mqtt-tls", "Q3CA-MQTT-0001", 31.5), (sample.Source, sample.SensorId, sample.Celsius));
+            await process.TerminateAsync(TimeSpan.FromSeconds(30));
+            Assert.Contains(process.Output, line => line.Contains($"connected to mqtts://127.0.0.1:{TestServers.MqttsPort}", StringComparison.Ordinal));
+            // Connected with the file's password (the plain variable's would be refused), and logged neither.
+            Assert.DoesNotContain(process.Output, line => line.Contains(decoy, StringComparison.Ordinal));
+        }
+        finally
+        {
+            File.Delete(secret);
             await bus.StopAsync();
         }
     }

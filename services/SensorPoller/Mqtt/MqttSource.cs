@@ -20,6 +20,7 @@ public sealed class MqttSource(MqttSourceOptions options, Func<object, Cancellat
     readonly Dictionary<string, SourceProblem> _problems = new(StringComparer.Ordinal);
     readonly Dictionary<string, DateTimeOffset> _lastPublished = new(StringComparer.Ordinal);
     readonly SemaphoreSlim _gate = new(1, 1);
+    string? _certificateProblem;
 
     public bool Healthy => _health.Healthy;
 
@@ -44,6 +45,7 @@ public sealed class MqttSource(MqttSourceOptions options, Func<object, Cancellat
                 using (var attempt = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken))
                 {
                     attempt.CancelAfter(options.RequestTimeout);
+                    _certificateProblem = null;
                     await client.ConnectAsync(ClientOptions(), attempt.Token);
                     var subscribe = new MqttClientSubscribeOptionsBuilder();
                     foreach (var topic in Topics())
@@ -65,7 +67,8 @@ public sealed class MqttSource(MqttSourceOptions options, Func<object, Cancellat
             catch (Exception ex)
             {
                 failures++;
-                await UpdateHealthAsync(ConnectionProblem, $"cannot connect to {CredentialScope.Origin(broker)}: {ex.GetBaseException().Message}", stoppingToken);
+                var reason = _certificateProblem is { } certificate ? $"TLS: {certificate}" : ex.GetBaseException().Message;
+                await UpdateHealthAsync(ConnectionProblem, $"cannot connect to {CredentialScope.Origin(broker)}: {reason}", stoppingToken);
             }
             finally
             {
@@ -112,7 +115,12 @@ public sealed class MqttSource(MqttSourceOptions options, Func<object, Cancellat
             {
                 o.UseTls().WithTargetHost(broker.Host);
                 // The broker's own self-signed certificate when pinned (only that one is accepted), else the trusted roots.
-                o.WithCertificateValidationHandler(args => options.AcceptsCertificate(args.Certificate, args.SslPolicyErrors));
+                o.WithCertificateValidationHandler(args =>
+                {
+                    // Kept for the failure report: the TLS exception itself only says "rejected by the callback".
+                    _certificateProblem = options.CertificateProblem(args.Certificate, args.SslPolicyErrors);
+                    return _certificateProblem is null;
+                });
             });
         return builder.Build();
     }

@@ -79,9 +79,18 @@ public abstract class SourceOptions : IValidatableObject
 
     /// <summary>Checks a server certificate: the pinned one when <see cref="CertificateFingerprint"/> is set, else no TLS errors.</summary>
     public bool AcceptsCertificate(System.Security.Cryptography.X509Certificates.X509Certificate? certificate, System.Net.Security.SslPolicyErrors errors) =>
-        NormalizeFingerprint(CertificateFingerprint ?? "") is { } pinned
-            ? certificate is not null && Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(certificate.GetRawCertData())) == pinned
-            : errors == System.Net.Security.SslPolicyErrors.None;
+        CertificateProblem(certificate, errors) is null;
+
+    /// <summary>Why <see cref="AcceptsCertificate"/> refuses a server certificate (null: accepted); fingerprints are public, safe to report.</summary>
+    public string? CertificateProblem(System.Security.Cryptography.X509Certificates.X509Certificate? certificate, System.Net.Security.SslPolicyErrors errors)
+    {
+        if (NormalizeFingerprint(CertificateFingerprint ?? "") is not { } pinned)
+            return errors == System.Net.Security.SslPolicyErrors.None ? null : $"the server's certificate is not trusted ({errors}); pin it with CertificateFingerprint if it is self-signed";
+        if (certificate is null)
+            return "the server sent no certificate";
+        var actual = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(certificate.GetRawCertData()));
+        return actual == pinned ? null : $"the server's certificate (SHA-256 {actual}) is not the pinned one ({pinned})";
+    }
 
     /// <summary>A reading older than this (by its own timestamp) is rejected.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
