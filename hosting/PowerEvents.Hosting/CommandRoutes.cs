@@ -33,7 +33,7 @@ public static class CommandRoutes
         [typeof(VsanResyncCheckRequested)] = $"{VCenterActuator}-vsan-resync-check-requested",
         [typeof(EsxiHostLoginCheckRequested)] = $"{VCenterActuator}-esxi-host-login-check-requested",
         [typeof(EsxiHostShutdownRequested)] = $"{VCenterActuator}-esxi-host-shutdown-requested",
-        [typeof(VCenterStartRequested)] = $"{VCenterActuator}-v-center-start-requested",
+        [typeof(VCenterStartRequested)] = $"{VCenterActuator}-vcenter-start-requested",
         [typeof(PowerOnRequested)] = $"{IloActuator}-power-on-requested",
         [typeof(PowerStateRequested)] = $"{IloActuator}-power-state-requested",
         [typeof(ClusterShutdownRequested)] = PowerSagaQueue,
