@@ -255,6 +255,20 @@ public sealed class ClusterStepTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Without_force_the_host_is_not_shut_down_while_a_vm_still_runs_on_it_and_the_vm_is_named()
+    {
+        _options.GuestShutdownTimeout = TimeSpan.FromMilliseconds(500);
+
+        var off = await Steps().ShutDownEsxiHostAsync(new EsxiHostShutdownRequested(Guid.NewGuid(), Cluster, VCenterHost, Vsan: true, Force: false), CancellationToken.None);
+
+        Assert.Equal((StepOutcome.Failed, VCenterException.InvalidState, false), (off.Outcome, off.Fault?.Name, off.EnteredMaintenance));
+        Assert.Contains("vcsa", off.Fault!.Message, StringComparison.Ordinal);
+        var state = await ReadStateAsync();
+        Assert.Equal(("poweredOn", false), (state.Hosts.Single(h => h.Name == VCenterHost).PowerState, state.Hosts.Single(h => h.Name == VCenterHost).InMaintenance));
+        Assert.DoesNotContain(state.Journal, e => e.Name == VCenterHost && e.Event == "shutdownHost");
+    }
+
+    [Fact]
     public void Each_new_command_goes_to_the_queue_of_the_consumer_that_carries_it_out()
     {
         var vcenter = new KebabCaseEndpointNameFormatter(CommandRoutes.VCenterActuator, includeNamespace: false);
