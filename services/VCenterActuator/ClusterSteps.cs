@@ -288,10 +288,11 @@ public sealed partial class VCenterSteps
         {
             var timeout = command.Timeout ?? _options.VCenterStartTimeout;
             IReadOnlyList<string> connected = [];
+            string? startedOn = null;
             VCenterStarted Outcome(StepOutcome outcome, VCenterFault? fault = null)
             {
                 Log($"vCenter VM {command.VmName} start through ESXi host {command.Host}", outcome, fault);
-                return new VCenterStarted(command.RunId, command.Cluster, command.Host, command.VmName, outcome, connected, fault, DateTimeOffset.UtcNow);
+                return new VCenterStarted(command.RunId, command.Cluster, command.Host, command.VmName, outcome, connected, fault, DateTimeOffset.UtcNow, startedOn);
             }
 
             // Already up (a repeated step, or vCenter was never down): nothing to do on the host.
@@ -301,33 +302,60 @@ public sealed partial class VCenterSteps
                 return Outcome(StepOutcome.AlreadyInState);
             }
 
+            var hostName = command.Host;
             try
             {
-                await _retry.ExecuteAsync(async token =>
+                // The planned host first; the VM may have moved since the plan (DRS): then any other configured host that has it.
+                var candidates = new[] { command.Host }.Concat(_options.Hosts.Keys.Where(h => !string.Equals(h, command.Host, StringComparison.OrdinalIgnoreCase)));
+                VCenterException? notFound = null;
+                foreach (var candidate in candidates)
                 {
-                    var esxi = _esxi.Client(command.Host);
-                    var host = await esxi.GetHostAsync(EsxiHosts.HostId, token);
-                    if (host.InMaintenanceMode)
-                        await esxi.ExitMaintenanceModeAsync(EsxiHosts.HostId, _options.MaintenanceTimeout, token);
-                    var vm = (await esxi.ListVmsAsync(token)).FirstOrDefault(v => string.Equals(v.Name, command.VmName, StringComparison.OrdinalIgnoreCase))
-                        ?? throw new VCenterException(VCenterException.NotFound, $"ESXi host {command.Host} has no VM named {command.VmName} (moved since the plan?)");
-                    if (!vm.IsOn)
+                    hostName = candidate;
+                    try
                     {
-                        try
-                        {
-                            await esxi.PowerOnVmAsync(vm.Id, _options.PowerTaskTimeout, token);
-                        }
-                        catch (VCenterException ex) when (ex.Is(VCenterException.InvalidPowerState))
-                        {
-                            // Powered on meanwhile: what we wanted.
-                        }
+                        await _retry.ExecuteAsync(async token => await PowerOnThroughHostAsync(candidate, token), ct);
+                        startedOn = candidate;
+                        notFound = null;
+                        break;
                     }
-                    return true;
-                }, ct);
+                    catch (VCenterException ex) when (ex.FaultName == VCenterException.NotFound && candidate != command.Host)
+                    {
+                        notFound = ex;
+                    }
+                    catch (VCenterException ex) when (ex.FaultName == VCenterException.NotFound)
+                    {
+                        notFound = ex;
+                        _logger.LogWarning("vCenter's VM {Vm} is not on {Host} as planned; looking on the other configured hosts", command.VmName, command.Host);
+                    }
+                }
+                if (notFound is not null)
+                    throw new VCenterException(VCenterException.NotFound, $"No configured ESXi host has vCenter's VM {command.VmName} (planned on {command.Host})");
             }
             catch (VCenterException ex)
             {
-                return Outcome(StepOutcome.Failed, await HostFaultAsync(command.Cluster, command.Host, ex, ct));
+                return Outcome(StepOutcome.Failed, await HostFaultAsync(command.Cluster, hostName, ex, ct));
+            }
+
+            async Task<bool> PowerOnThroughHostAsync(string name, CancellationToken token)
+            {
+                var esxi = _esxi.Client(name);
+                var vm = (await esxi.ListVmsAsync(token)).FirstOrDefault(v => string.Equals(v.Name, command.VmName, StringComparison.OrdinalIgnoreCase))
+                    ?? throw new VCenterException(VCenterException.NotFound, $"ESXi host {name} has no VM named {command.VmName}");
+                var host = await esxi.GetHostAsync(EsxiHosts.HostId, token);
+                if (host.InMaintenanceMode)
+                    await esxi.ExitMaintenanceModeAsync(EsxiHosts.HostId, _options.MaintenanceTimeout, token);
+                if (!vm.IsOn)
+                {
+                    try
+                    {
+                        await esxi.PowerOnVmAsync(vm.Id, _options.PowerTaskTimeout, token);
+                    }
+                    catch (VCenterException ex) when (ex.Is(VCenterException.InvalidPowerState))
+                    {
+                        // Powered on meanwhile: what we wanted.
+                    }
+                }
+                return true;
             }
 
             var deadline = DateTime.UtcNow + timeout;

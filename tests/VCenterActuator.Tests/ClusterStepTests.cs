@@ -227,7 +227,7 @@ public sealed class ClusterStepTests : IAsyncLifetime
         await PostAsync($"/hosts/{VCenterHost}/power-on");
         var started = await steps.StartVCenterAsync(new VCenterStartRequested(run, Cluster, VCenterHost, vcsa.Name), CancellationToken.None);
 
-        Assert.Equal((StepOutcome.Done, null), (started.Outcome, started.Fault));
+        Assert.Equal((StepOutcome.Done, null, VCenterHost), (started.Outcome, started.Fault, started.StartedOn));
         Assert.Equal(3, started.HostsConnected.Count);
         state = await ReadStateAsync();
         Assert.True(state.VcenterReachable);
@@ -239,6 +239,21 @@ public sealed class ClusterStepTests : IAsyncLifetime
 
         var again = await Steps().StartVCenterAsync(new VCenterStartRequested(Guid.NewGuid(), Cluster, VCenterHost, vcsa.Name), CancellationToken.None);
         Assert.Equal(StepOutcome.AlreadyInState, again.Outcome);
+    }
+
+    [Fact]
+    public async Task Where_vcenters_vm_moved_since_the_plan_the_start_finds_it_on_another_configured_host()
+    {
+        var steps = Steps();
+        var run = Guid.NewGuid();
+        var vcsa = (await _client.GetClusterInventoryAsync(Cluster, CancellationToken.None)).Vms.Single(v => v.IsVCenter);
+        await steps.ShutDownVmAsync(new VmShutdownRequested(run, Cluster, vcsa.Id, vcsa.Name, null), CancellationToken.None);
+        await Vcenter.Eventually(async () => !(await ReadStateAsync()).VcenterReachable, TimeSpan.FromSeconds(20), "vCenter's VM off");
+
+        var started = await steps.StartVCenterAsync(new VCenterStartRequested(run, Cluster, "esx-01.pe.test", vcsa.Name), CancellationToken.None);
+
+        Assert.Equal((StepOutcome.Done, null, VCenterHost), (started.Outcome, started.Fault, started.StartedOn));
+        Assert.True((await ReadStateAsync()).VcenterReachable);
     }
 
     [Fact]
