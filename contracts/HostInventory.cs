@@ -6,9 +6,12 @@ namespace PowerEvents.Contracts;
 /// <param name="ConnectionState">vSphere's <c>runtime.connectionState</c>: connected, disconnected, notResponding.</param>
 /// <param name="PowerState">vSphere's <c>runtime.powerState</c>: poweredOn, poweredOff, standBy, unknown.</param>
 /// <param name="InMaintenanceMode">vSphere's <c>runtime.inMaintenanceMode</c>.</param>
+/// <param name="LockdownMode">vSphere's <c>config.lockdownMode</c>: lockdownDisabled, lockdownNormal, lockdownStrict (the
+/// last two refuse direct logins to the host's own API); null when not read.</param>
 public sealed record HostInventory(
     string Id,
     string Name,
     string ConnectionState,
     string PowerState,
-    bool InMaintenanceMode);
+    bool InMaintenanceMode,
+    string? LockdownMode = null);

@@ -9,6 +9,8 @@ namespace PowerEvents.Contracts;
 /// <param name="Folder">The VM's folder as an inventory path below the root, e.g. <c>dc1/vm/tier-1</c>.</param>
 /// <param name="IsVCenter">This VM is the vCenter the actuator talks to (its guest host name is vCenter's
 /// <c>VirtualCenter.FQDN</c>, or its guest name or IP is the configured URL's host): it must go down last.</param>
+/// <param name="IsVcls">A vSphere Cluster Services VM (<c>config.managedBy.extensionKey</c> is <c>com.vmware.vim.eam</c>):
+/// vCenter's agent owns it; never a tenant VM, never shut down or restored by a run (retreat mode removes it).</param>
 public sealed record VmInventory(
     string Id,
     string Name,
@@ -16,4 +18,5 @@ public sealed record VmInventory(
     bool ToolsRunning,
     string Host,
     string Folder,
-    bool IsVCenter);
+    bool IsVCenter,
+    bool IsVcls = false);

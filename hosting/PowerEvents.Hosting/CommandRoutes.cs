@@ -26,6 +26,14 @@ public static class CommandRoutes
         [typeof(HostMaintenanceRequested)] = $"{VCenterActuator}-host-maintenance-requested",
         [typeof(HostExitMaintenanceRequested)] = $"{VCenterActuator}-host-exit-maintenance-requested",
         [typeof(HostShutdownRequested)] = $"{VCenterActuator}-host-shutdown-requested",
+        [typeof(VclsRetreatRequested)] = $"{VCenterActuator}-vcls-retreat-requested",
+        [typeof(VclsRestoreRequested)] = $"{VCenterActuator}-vcls-restore-requested",
+        [typeof(ClusterHaDrsDisableRequested)] = $"{VCenterActuator}-cluster-ha-drs-disable-requested",
+        [typeof(ClusterHaDrsRestoreRequested)] = $"{VCenterActuator}-cluster-ha-drs-restore-requested",
+        [typeof(VsanResyncCheckRequested)] = $"{VCenterActuator}-vsan-resync-check-requested",
+        [typeof(EsxiHostLoginCheckRequested)] = $"{VCenterActuator}-esxi-host-login-check-requested",
+        [typeof(EsxiHostShutdownRequested)] = $"{VCenterActuator}-esxi-host-shutdown-requested",
+        [typeof(VCenterStartRequested)] = $"{VCenterActuator}-vcenter-start-requested",
         [typeof(PowerOnRequested)] = $"{IloActuator}-power-on-requested",
         [typeof(PowerStateRequested)] = $"{IloActuator}-power-state-requested",
         [typeof(ClusterShutdownRequested)] = PowerSagaQueue,
@@ -43,6 +51,14 @@ public static class CommandRoutes
         Map<HostMaintenanceRequested>();
         Map<HostExitMaintenanceRequested>();
         Map<HostShutdownRequested>();
+        Map<VclsRetreatRequested>();
+        Map<VclsRestoreRequested>();
+        Map<ClusterHaDrsDisableRequested>();
+        Map<ClusterHaDrsRestoreRequested>();
+        Map<VsanResyncCheckRequested>();
+        Map<EsxiHostLoginCheckRequested>();
+        Map<EsxiHostShutdownRequested>();
+        Map<VCenterStartRequested>();
         Map<PowerOnRequested>();
         Map<PowerStateRequested>();
         Map<ClusterShutdownRequested>();

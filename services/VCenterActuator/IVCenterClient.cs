@@ -54,7 +54,31 @@ public interface IVCenterClient
     Task<HostInventory> GetHostAsync(string hostId, CancellationToken ct);
 
     /// <summary><c>EnterMaintenanceMode_Task</c> (vCenter's own timeout set to <paramref name="timeout"/>), followed until it ends.</summary>
-    Task EnterMaintenanceModeAsync(string hostId, TimeSpan timeout, CancellationToken ct);
+    Task EnterMaintenanceModeAsync(string hostId, TimeSpan timeout, CancellationToken ct, string? vsanObjectAction = null);
+
+    /// <summary>The cluster's id, HA/DRS settings and whether it has vSAN (<c>configurationEx</c>).</summary>
+    Task<(Vim.MoRef Cluster, ClusterHaDrsSettings HaDrs, bool Vsan)> ReadClusterConfigAsync(string cluster, CancellationToken ct);
+
+    /// <summary>An advanced setting of vCenter; null when it does not exist.</summary>
+    Task<string?> QueryOptionAsync(string key, CancellationToken ct);
+
+    /// <summary>Sets an advanced setting of vCenter.</summary>
+    Task UpdateOptionAsync(string key, string value, CancellationToken ct);
+
+    /// <summary>The cluster's vCLS VMs now.</summary>
+    Task<IReadOnlyList<VmState>> ListVclsVmsAsync(string cluster, CancellationToken ct);
+
+    /// <summary><c>ReconfigureComputeResource_Task</c>: only the non-null fields change.</summary>
+    Task ReconfigureHaDrsAsync(string cluster, bool? haEnabled, bool? admissionControl, bool? drsEnabled, string? drsBehavior, CancellationToken ct);
+
+    /// <summary>The cluster's vSAN resync figures.</summary>
+    Task<VsanResync> QueryVsanResyncAsync(string cluster, CancellationToken ct);
+
+    /// <summary>The cluster's hosts now (with lockdown mode).</summary>
+    Task<IReadOnlyList<HostInventory>> ListHostsAsync(string cluster, CancellationToken ct);
+
+    /// <summary>Every VM the endpoint lists (a host's own API: its VMs).</summary>
+    Task<IReadOnlyList<VmState>> ListVmsAsync(CancellationToken ct);
 
     /// <summary><c>ExitMaintenanceMode_Task</c>, followed until it ends.</summary>
     Task ExitMaintenanceModeAsync(string hostId, TimeSpan timeout, CancellationToken ct);
@@ -63,7 +87,13 @@ public interface IVCenterClient
     Task ShutdownHostAsync(string hostId, bool force, TimeSpan timeout, CancellationToken ct);
 }
 
-public sealed record ClusterInventory(IReadOnlyList<HostInventory> Hosts, IReadOnlyList<VmInventory> Vms);
+public sealed record ClusterInventory(IReadOnlyList<HostInventory> Hosts, IReadOnlyList<VmInventory> Vms, ClusterSettings? Settings = null);
+
+/// <summary>vSAN's resync figures for a cluster.</summary>
+public sealed record VsanResync(long Objects, long Bytes, long EtaSeconds)
+{
+    public bool Idle => Objects == 0 && Bytes == 0;
+}
 
 /// <summary>What the VM steps need to know about a VM right now.</summary>
 public sealed record VmState(string Id, string Name, string PowerState, bool ToolsRunning, string GuestState = "")

@@ -19,6 +19,14 @@ public static class VCenterActuatorHost
             bus.AddConsumer<HostExitMaintenanceRequestedConsumer>(typeof(HostExitMaintenanceRequestedConsumerDefinition));
             bus.AddConsumer<HostShutdownRequestedConsumer>(typeof(HostShutdownRequestedConsumerDefinition));
             bus.AddConsumer<ClusterInventoryRequestedConsumer>(typeof(ClusterInventoryRequestedConsumerDefinition));
+            bus.AddConsumer<VclsRetreatRequestedConsumer>(typeof(VclsRetreatRequestedConsumerDefinition));
+            bus.AddConsumer<VclsRestoreRequestedConsumer>(typeof(VclsRestoreRequestedConsumerDefinition));
+            bus.AddConsumer<ClusterHaDrsDisableRequestedConsumer>(typeof(ClusterHaDrsDisableRequestedConsumerDefinition));
+            bus.AddConsumer<ClusterHaDrsRestoreRequestedConsumer>(typeof(ClusterHaDrsRestoreRequestedConsumerDefinition));
+            bus.AddConsumer<VsanResyncCheckRequestedConsumer>(typeof(VsanResyncCheckRequestedConsumerDefinition));
+            bus.AddConsumer<EsxiHostShutdownRequestedConsumer>(typeof(EsxiHostShutdownRequestedConsumerDefinition));
+            bus.AddConsumer<VCenterStartRequestedConsumer>(typeof(VCenterStartRequestedConsumerDefinition));
+            bus.AddConsumer<EsxiHostLoginCheckRequestedConsumer>(typeof(EsxiHostLoginCheckRequestedConsumerDefinition));
         });
 
         builder.Services.AddValidatedOptions<VCenterOptions>(VCenterOptions.Section);
@@ -26,6 +34,7 @@ public static class VCenterActuatorHost
         builder.Services.AddSingleton<VimConnection>();
         builder.Services.AddSingleton<IVCenterClient, VCenterClient>();
         builder.Services.AddSingleton<OutcomeMemory>();
+        builder.Services.AddSingleton<EsxiHosts>();
         builder.Services.AddSingleton<VCenterSteps>();
 
         var app = builder.Build();

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Xml.Linq;
 using Microsoft.Extensions.Options;
 using PowerEvents.Contracts;
 using PowerEvents.VCenterActuator.Vim;
@@ -9,7 +10,12 @@ namespace PowerEvents.VCenterActuator;
 public sealed class VCenterClient(VimConnection connection, IOptions<VCenterOptions> options, ILogger<VCenterClient>? logger = null) : IVCenterClient
 {
     static readonly string[] HostPaths = ["name", "runtime.connectionState", "runtime.powerState", "runtime.inMaintenanceMode"];
-    static readonly string[] VmPaths = ["name", "runtime.powerState", "guest.toolsRunningStatus", "runtime.host", "parent", "guest.hostName", "guest.ipAddress"];
+    static readonly string[] VmPaths = ["name", "runtime.powerState", "guest.toolsRunningStatus", "runtime.host", "parent", "guest.hostName", "guest.ipAddress", "config.managedBy"];
+    static readonly string[] InventoryHostPaths = [.. HostPaths, "config.lockdownMode"];
+    static readonly string[] VclsPaths = ["name", "runtime.powerState", "config.managedBy"];
+
+    /// <summary>vCenter's agent manager, the owner (<c>config.managedBy.extensionKey</c>) of vCLS VMs.</summary>
+    const string VclsExtensionKey = "com.vmware.vim.eam";
     static readonly string[] VmStatePaths = ["name", "runtime.powerState", "guest.toolsRunningStatus", "guest.guestState"];
     static readonly string[] TaskPaths = ["info.descriptionId", "info.entity", "info.state", "info.queueTime", "info.completeTime"];
 
@@ -28,9 +34,10 @@ public sealed class VCenterClient(VimConnection connection, IOptions<VCenterOpti
     public async Task<ClusterInventory> GetClusterInventoryAsync(string cluster, CancellationToken ct)
     {
         var (clusterRef, folders) = await ReadTopologyAsync(cluster, ct);
-        var objects = await ReadViewAsync(clusterRef, [new PropertySpec("HostSystem", HostPaths), new PropertySpec("VirtualMachine", VmPaths)], ct);
+        var objects = await ReadViewAsync(clusterRef, [new PropertySpec("HostSystem", InventoryHostPaths), new PropertySpec("VirtualMachine", VmPaths)], ct);
 
-        var hosts = objects.Where(o => o.Obj.Type == "HostSystem").Select(ToHost).ToList();
+        var hosts = objects.Where(o => o.Obj.Type == "HostSystem")
+            .Select(o => ToHost(o) with { LockdownMode = o.Properties.ContainsKey("config.lockdownMode") ? o.Text("config.lockdownMode") : null }).ToList();
         var hostNames = hosts.ToDictionary(h => h.Id, h => h.Name, StringComparer.Ordinal);
         var vcenterNames = await VCenterNamesAsync(ct);
         var vms = objects.Where(o => o.Obj.Type == "VirtualMachine").Select(o => new VmInventory(
@@ -40,8 +47,112 @@ public sealed class VCenterClient(VimConnection connection, IOptions<VCenterOpti
             o.Text("guest.toolsRunningStatus") == VimStates.ToolsRunning,
             o.Ref("runtime.host") is { } host ? hostNames.GetValueOrDefault(host.Value, "") : "",
             o.Ref("parent") is { } parent ? folders.PathOf(parent.Value) : "",
-            vcenterNames.Contains(o.Text("guest.hostName")) || vcenterNames.Contains(o.Text("guest.ipAddress")))).ToList();
-        return new ClusterInventory(hosts, vms);
+            vcenterNames.Contains(o.Text("guest.hostName")) || vcenterNames.Contains(o.Text("guest.ipAddress")),
+            IsVcls(o))).ToList();
+        var (_, haDrs, vsan) = await ReadClusterConfigAsync(cluster, ct);
+        var settings = new ClusterSettings(clusterRef.Value, haDrs, vsan, vms.Any(v => v.IsVcls), await QueryOptionAsync(VclsSettingKey(clusterRef.Value), ct));
+        return new ClusterInventory(hosts, vms, settings);
+    }
+
+    static bool IsVcls(ObjectContent vm) =>
+        vm.Properties.TryGetValue("config.managedBy", out var managedBy) && Soap.Text(managedBy, "extensionKey") == VclsExtensionKey;
+
+    /// <summary>vCenter's advanced setting for a cluster's vCLS (false: retreat mode).</summary>
+    public static string VclsSettingKey(string clusterId) => $"config.vcls.clusters.{clusterId}.enabled";
+
+    /// <summary>The cluster's id, HA/DRS settings and whether it has vSAN, from <c>configurationEx</c>.</summary>
+    public async Task<(MoRef Cluster, ClusterHaDrsSettings HaDrs, bool Vsan)> ReadClusterConfigAsync(string cluster, CancellationToken ct)
+    {
+        var clusterRef = await ClusterRefAsync(cluster, ct);
+        var config = (await _collector.RetrieveOneAsync(clusterRef, ["configurationEx"], ct)).Properties.GetValueOrDefault("configurationEx");
+        XElement? Part(string name) => config?.Element(Soap.Vim + name);
+        bool Flag(XElement? parent, string name) => parent?.Element(Soap.Vim + name) is { } e && bool.Parse(e.Value);
+        var das = Part("dasConfig");
+        var drs = Part("drsConfig");
+        return (clusterRef,
+            new ClusterHaDrsSettings(Flag(das, "enabled"), Flag(das, "admissionControlEnabled"), Flag(drs, "enabled"), drs is null ? "" : Soap.Text(drs, "defaultVmBehavior")),
+            Flag(Part("vsanConfigInfo"), "enabled"));
+    }
+
+    async Task<MoRef> ClusterRefAsync(string cluster, CancellationToken ct) =>
+        _clusters.TryGetValue(cluster, out var cached) ? cached : (await ReadTopologyAsync(cluster, ct)).Cluster;
+
+    /// <summary>An advanced setting of vCenter (<c>OptionManager.QueryOptions</c>); null when it does not exist (<c>InvalidName</c>).</summary>
+    public async Task<string?> QueryOptionAsync(string key, CancellationToken ct)
+    {
+        var content = await connection.ContentAsync(ct);
+        try
+        {
+            var options = await connection.InvokeAsync("QueryOptions", content.Setting, [Soap.El("name", key)], ct);
+            return options.Elements(Soap.Vim + "returnval").Where(o => Soap.Text(o, "key") == key).Select(o => Soap.Text(o, "value")).FirstOrDefault();
+        }
+        catch (VCenterException ex) when (ex.FaultName == "InvalidName")
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Sets an advanced setting of vCenter to a string (<c>OptionManager.UpdateOptions</c>).</summary>
+    public async Task UpdateOptionAsync(string key, string value, CancellationToken ct)
+    {
+        var content = await connection.ContentAsync(ct);
+        await connection.InvokeAsync("UpdateOptions", content.Setting,
+            [Soap.El("changedValue", new XAttribute(Soap.Xsi + "type", "OptionValue"), Soap.El("key", key),
+                Soap.El("value", new XAttribute(Soap.Xsi + "type", "xsd:string"), value))], ct);
+    }
+
+    /// <summary>The cluster's vCLS VMs (name, power state) as vCenter lists them now.</summary>
+    public async Task<IReadOnlyList<VmState>> ListVclsVmsAsync(string cluster, CancellationToken ct)
+    {
+        var clusterRef = await ClusterRefAsync(cluster, ct);
+        return (await ReadViewAsync(clusterRef, [new PropertySpec("VirtualMachine", VclsPaths)], ct))
+            .Where(IsVcls)
+            .Select(o => new VmState(o.Obj.Value, o.Text("name"), o.Text("runtime.powerState"), false))
+            .ToList();
+    }
+
+    /// <summary>
+    /// <c>ReconfigureComputeResource_Task</c> with a <c>ClusterConfigSpecEx</c> (modify=true): only the given fields change.
+    /// </summary>
+    public async Task ReconfigureHaDrsAsync(string cluster, bool? haEnabled, bool? admissionControl, bool? drsEnabled, string? drsBehavior, CancellationToken ct)
+    {
+        var clusterRef = await ClusterRefAsync(cluster, ct);
+        XElement? das = haEnabled is null && admissionControl is null ? null : Soap.El("dasConfig",
+            haEnabled is { } ha ? Soap.El("enabled", ha ? "true" : "false") : null,
+            admissionControl is { } ac ? Soap.El("admissionControlEnabled", ac ? "true" : "false") : null);
+        XElement? drs = drsEnabled is null && string.IsNullOrEmpty(drsBehavior) ? null : Soap.El("drsConfig",
+            drsEnabled is { } on ? Soap.El("enabled", on ? "true" : "false") : null,
+            string.IsNullOrEmpty(drsBehavior) ? null : Soap.El("defaultVmBehavior", drsBehavior));
+        await RunTaskAsync("ReconfigureComputeResource_Task", clusterRef,
+            [Soap.El("spec", new XAttribute(Soap.Xsi + "type", "ClusterConfigSpecEx"), das, drs), Soap.El("modify", "true")],
+            _options.PowerTaskTimeout, ct);
+    }
+
+    /// <summary>The cluster's vSAN resync (<c>QuerySyncingVsanObjectsSummary</c> on vCenter's <c>/vsan</c> endpoint).</summary>
+    public async Task<VsanResync> QueryVsanResyncAsync(string cluster, CancellationToken ct)
+    {
+        var clusterRef = await ClusterRefAsync(cluster, ct);
+        var response = await connection.InvokeVsanAsync("QuerySyncingVsanObjectsSummary", new MoRef("VsanObjectSystem", "vsan-cluster-object-system"),
+            [clusterRef.ToXml("cluster"), Soap.El("syncingObjectsFilter", Soap.El("numberOfObjects", "0"))], ct);
+        var result = response.Element(Soap.Vsan + "returnval") ?? throw new VCenterException("InvalidResponse", "QuerySyncingVsanObjectsSummary returned nothing");
+        long Number(string name) => long.TryParse((string?)result.Element(Soap.Vsan + name), System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : 0;
+        return new VsanResync(Number("totalObjectsToSync"), Number("totalBytesToSync"), Number("totalRecoveryETA"));
+    }
+
+    /// <summary>The hosts of a cluster as vCenter sees them now.</summary>
+    public async Task<IReadOnlyList<HostInventory>> ListHostsAsync(string cluster, CancellationToken ct)
+    {
+        var clusterRef = await ClusterRefAsync(cluster, ct);
+        return (await ReadViewAsync(clusterRef, [new PropertySpec("HostSystem", InventoryHostPaths)], ct))
+            .Select(o => ToHost(o) with { LockdownMode = o.Properties.ContainsKey("config.lockdownMode") ? o.Text("config.lockdownMode") : null })
+            .ToList();
+    }
+
+    /// <summary>Every VM this endpoint lists (on a host's own API: the host's VMs), with its power state.</summary>
+    public async Task<IReadOnlyList<VmState>> ListVmsAsync(CancellationToken ct)
+    {
+        var content = await connection.ContentAsync(ct);
+        return (await ReadViewAsync(content.RootFolder, [new PropertySpec("VirtualMachine", VmStatePaths)], ct)).Select(ToVm).ToList();
     }
 
     /// <summary>
@@ -183,7 +294,7 @@ public sealed class VCenterClient(VimConnection connection, IOptions<VCenterOpti
             }
         }
 
-        var clusterRef = _clusters.TryGetValue(cluster, out var cached) ? cached : (await ReadTopologyAsync(cluster, ct)).Cluster;
+        var clusterRef = await ClusterRefAsync(cluster, ct);
         var hosts = (await ReadViewAsync(clusterRef, [new PropertySpec("HostSystem", HostPaths)], ct)).Select(ToHost).ToList();
         foreach (var host in hosts)
             _hosts[(cluster, host.Name)] = host.Id;
@@ -194,9 +305,10 @@ public sealed class VCenterClient(VimConnection connection, IOptions<VCenterOpti
     public async Task<HostInventory> GetHostAsync(string hostId, CancellationToken ct) =>
         ToHost(await _collector.RetrieveOneAsync(Host(hostId), HostPaths, ct));
 
-    public Task EnterMaintenanceModeAsync(string hostId, TimeSpan timeout, CancellationToken ct) =>
+    public Task EnterMaintenanceModeAsync(string hostId, TimeSpan timeout, CancellationToken ct, string? vsanObjectAction = null) =>
         RunTaskAsync("EnterMaintenanceMode_Task", Host(hostId),
-            [Soap.El("timeout", Soap.Invariant((int)Math.Ceiling(timeout.TotalSeconds))), Soap.El("evacuatePoweredOffVms", "false")],
+            [Soap.El("timeout", Soap.Invariant((int)Math.Ceiling(timeout.TotalSeconds))), Soap.El("evacuatePoweredOffVms", "false"),
+                vsanObjectAction is null ? null : Soap.El("maintenanceSpec", Soap.El("vsanMode", Soap.El("objectAction", vsanObjectAction)))],
             timeout + TaskGrace, ct);
 
     public Task ExitMaintenanceModeAsync(string hostId, TimeSpan timeout, CancellationToken ct) =>
@@ -207,9 +319,9 @@ public sealed class VCenterClient(VimConnection connection, IOptions<VCenterOpti
         RunTaskAsync("ShutdownHost_Task", Host(hostId), [Soap.El("force", force ? "true" : "false")], timeout, ct);
 
     /// <summary>Starts a task and follows it to its end (see <see cref="FollowAsync"/>).</summary>
-    async Task RunTaskAsync(string method, MoRef target, IReadOnlyList<System.Xml.Linq.XElement> arguments, TimeSpan timeout, CancellationToken ct)
+    async Task RunTaskAsync(string method, MoRef target, IReadOnlyList<XElement?> arguments, TimeSpan timeout, CancellationToken ct)
     {
-        var response = await connection.InvokeAsync(method, target, arguments, ct);
+        var response = await connection.InvokeAsync(method, target, [.. arguments.OfType<XElement>()], ct);
         var task = MoRef.FromXml(response.Element(Soap.Vim + "returnval")
             ?? throw new VCenterException("InvalidResponse", $"{method} returned no task"));
         await FollowAsync(task, $"{method} on {target}", timeout, ct);

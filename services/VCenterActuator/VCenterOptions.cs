@@ -67,6 +67,28 @@ public sealed class VCenterOptions : IValidatableObject
 
     public VCenterRetryOptions Retry { get; set; } = new();
 
+    /// <summary>Deadline for a cluster's vCLS VMs to go after retreat mode is set (vCenter: within about a minute).</summary>
+    public TimeSpan VclsRetreatTimeout { get; set; } = TimeSpan.FromMinutes(3);
+
+    /// <summary>Deadline for a vSAN resync to finish before the hosts go down.</summary>
+    public TimeSpan VsanResyncTimeout { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>How often the resync figures are asked for while waiting (vSAN pushes nothing).</summary>
+    public TimeSpan VsanResyncPollInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Deadline, from vCenter's VM powering on, for vCenter to answer a login and see its hosts connected.</summary>
+    public TimeSpan VCenterStartTimeout { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>How often vCenter is tried while it starts (it answers nothing until its services run).</summary>
+    public TimeSpan VCenterStartPollInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// ESXi hosts reached through their own API (<c>https://&lt;host&gt;/sdk</c>), by the host's name as vCenter knows it:
+    /// <c>VCenter:Hosts:&lt;name&gt;:Username</c>, <c>…:Password</c> (or <c>VCenter__Hosts__&lt;name&gt;__Password_FILE</c>),
+    /// <c>…:CertificateFingerprint</c>, <c>…:Url</c>. Needed for the host that runs vCenter's VM.
+    /// </summary>
+    public Dictionary<string, EsxiHostOptions> Hosts { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (Url is not null && (!Url.IsAbsoluteUri || Url.Scheme != Uri.UriSchemeHttps))
@@ -76,12 +98,56 @@ public sealed class VCenterOptions : IValidatableObject
                      (nameof(RequestTimeout), RequestTimeout), (nameof(GuestShutdownTimeout), GuestShutdownTimeout),
                      (nameof(PollInterval), PollInterval), (nameof(MaintenanceTimeout), MaintenanceTimeout),
                      (nameof(PowerTaskTimeout), PowerTaskTimeout), (nameof(HostShutdownTimeout), HostShutdownTimeout),
+                     (nameof(VclsRetreatTimeout), VclsRetreatTimeout), (nameof(VsanResyncTimeout), VsanResyncTimeout),
+                     (nameof(VsanResyncPollInterval), VsanResyncPollInterval), (nameof(VCenterStartTimeout), VCenterStartTimeout),
+                     (nameof(VCenterStartPollInterval), VCenterStartPollInterval),
                  })
         {
             if (value <= TimeSpan.Zero)
                 yield return new ValidationResult("must be a positive duration (e.g. 00:00:30)", [name]);
         }
+        foreach (var (name, host) in Hosts)
+        {
+            if (host.Url is { } url && (!url.IsAbsoluteUri || url.Scheme != Uri.UriSchemeHttps))
+                yield return new ValidationResult("must be an absolute https:// URL (the host's /sdk endpoint)", [$"{nameof(Hosts)}:{name}:{nameof(EsxiHostOptions.Url)}"]);
+            if (!System.Text.RegularExpressions.Regex.IsMatch(host.CertificateFingerprint, "^$|^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$"))
+                yield return new ValidationResult("must be a SHA-256 fingerprint", [$"{nameof(Hosts)}:{name}:{nameof(EsxiHostOptions.CertificateFingerprint)}"]);
+        }
     }
+
+    /// <summary>The options of a connection to one host's own API (the vCenter settings for timeouts and limits).</summary>
+    public VCenterOptions ForHost(string name, EsxiHostOptions host) => new()
+    {
+        Url = host.Url ?? new Uri($"https://{name}/sdk"),
+        Username = host.Username,
+        Password = host.Password,
+        CertificateFingerprint = host.CertificateFingerprint,
+        MaxConcurrentCalls = Math.Min(MaxConcurrentCalls, 4),
+        MaxConcurrentSteps = MaxConcurrentSteps,
+        RequestTimeout = RequestTimeout,
+        InventoryPageSize = InventoryPageSize,
+        GuestShutdownTimeout = GuestShutdownTimeout,
+        MaintenanceTimeout = MaintenanceTimeout,
+        PowerTaskTimeout = PowerTaskTimeout,
+        HostShutdownTimeout = HostShutdownTimeout,
+        ForceHostShutdown = ForceHostShutdown,
+        Retry = Retry,
+    };
+}
+
+/// <summary>One ESXi host's own API (configuration <c>VCenter:Hosts:&lt;name&gt;</c>). The password is a secret: never logged.</summary>
+public sealed class EsxiHostOptions
+{
+    /// <summary>The host's SOAP endpoint; default <c>https://&lt;name&gt;/sdk</c>.</summary>
+    public Uri? Url { get; set; }
+
+    public string Username { get; set; } = "";
+
+    /// <summary>From configuration or a file named by <c>VCenter__Hosts__&lt;name&gt;__Password_FILE</c>.</summary>
+    public string Password { get; set; } = "";
+
+    /// <summary>SHA-256 fingerprint of the host's certificate (ESXi's is self-signed unless replaced); empty: chain validation.</summary>
+    public string CertificateFingerprint { get; set; } = "";
 }
 
 /// <summary>Retries of calls that are safe to repeat (reads, and steps that re-check state first).</summary>

@@ -12,17 +12,19 @@ namespace PowerEvents.VCenterActuator;
 /// answering 503) starts again from the state check, which makes it safe to repeat; when it gives up it
 /// reports the fault instead of throwing.
 /// </summary>
-public sealed class VCenterSteps
+public sealed partial class VCenterSteps
 {
     readonly IVCenterClient _client;
     readonly VCenterOptions _options;
     readonly ILogger<VCenterSteps> _logger;
     readonly OutcomeMemory _memory;
     readonly ResiliencePipeline _retry;
+    readonly EsxiHosts _esxi;
 
-    public VCenterSteps(IVCenterClient client, IOptions<VCenterOptions> options, OutcomeMemory memory, ILogger<VCenterSteps> logger)
+    public VCenterSteps(IVCenterClient client, IOptions<VCenterOptions> options, OutcomeMemory memory, ILogger<VCenterSteps> logger, EsxiHosts? esxi = null)
     {
         _client = client;
+        _esxi = esxi ?? new EsxiHosts(options, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
         _options = options.Value;
         _memory = memory;
         _logger = logger;
@@ -230,7 +232,7 @@ public sealed class VCenterSteps
                     return StepOutcome.Done;
                 }
                 issued = true;
-                await _client.EnterMaintenanceModeAsync(host.Id, _options.MaintenanceTimeout, token);
+                await _client.EnterMaintenanceModeAsync(host.Id, _options.MaintenanceTimeout, token, await VsanObjectActionAsync(command, token));
                 return StepOutcome.Done;
             }, ct);
             Log($"Host {command.Host} enter maintenance mode", outcome, fault);
@@ -313,7 +315,9 @@ public sealed class VCenterSteps
             var inventory = await _retry.ExecuteAsync(async token => await _client.GetClusterInventoryAsync(command.Cluster, token), ct);
             _logger.LogInformation("Inventory of cluster {Cluster}: {Hosts} hosts, {Vms} VMs ({On} powered on)",
                 command.Cluster, inventory.Hosts.Count, inventory.Vms.Count, inventory.Vms.Count(v => v.PowerState == VimStates.PoweredOn));
-            return new InventoryOutcome(new ClusterInventoryCaptured(command.RunId, command.Cluster, inventory.Hosts, inventory.Vms, DateTimeOffset.UtcNow), null);
+            var vcenter = inventory.Vms.FirstOrDefault(v => v.IsVCenter);
+            return new InventoryOutcome(new ClusterInventoryCaptured(command.RunId, command.Cluster, inventory.Hosts, inventory.Vms, DateTimeOffset.UtcNow,
+                inventory.Settings, vcenter?.Name, vcenter?.Host), null);
         }
         catch (VCenterException ex)
         {

@@ -49,6 +49,10 @@ public sealed class ActuatorOverBusTests(RabbitMqFixture rabbit) : IAsyncLifetim
                 Collect<HostPoweredOff>(e);
                 Collect<ClusterInventoryCaptured>(e);
                 Collect<ClusterInventoryFailed>(e);
+                Collect<ClusterHaDrsDisabled>(e);
+                Collect<ClusterHaDrsRestored>(e);
+                Collect<VsanResyncChecked>(e);
+                Collect<EsxiHostLoginChecked>(e);
             });
         });
         await _bus.StartAsync();
@@ -103,6 +107,25 @@ public sealed class ActuatorOverBusTests(RabbitMqFixture rabbit) : IAsyncLifetim
 
     Task<VmShutDown> ShutDownAsync(VmInventory vm, Guid run) =>
         ReplyAsync<VmShutDown>(new VmShutdownRequested(run, "cluster1", vm.Id, vm.Name, null), e => e.RunId == run && e.VmId == vm.Id);
+
+    [Fact]
+    public async Task The_cluster_commands_are_carried_out_over_the_bus_and_ha_drs_come_back_as_recorded()
+    {
+        var run = Guid.NewGuid();
+        var before = (await InventoryAsync()).Settings!;
+
+        var disabled = await ReplyAsync<ClusterHaDrsDisabled>(new ClusterHaDrsDisableRequested(run, "cluster1"), e => e.RunId == run);
+        Assert.NotEqual(StepOutcome.Failed, disabled.Outcome);
+        Assert.Equal(before.HaDrs, disabled.Previous);
+        var restored = await ReplyAsync<ClusterHaDrsRestored>(new ClusterHaDrsRestoreRequested(run, "cluster1", disabled.Previous!), e => e.RunId == run);
+        Assert.NotEqual(StepOutcome.Failed, restored.Outcome);
+        Assert.Equal(before.HaDrs, (await InventoryAsync()).Settings!.HaDrs);
+
+        var resync = await ReplyAsync<VsanResyncChecked>(new VsanResyncCheckRequested(run, "cluster1"), e => e.RunId == run);
+        Assert.Equal(VsanResyncOutcome.NotVsan, resync.Outcome);
+        var login = await ReplyAsync<EsxiHostLoginChecked>(new EsxiHostLoginCheckRequested(run, "cluster1", "esx-01.pe.test"), e => e.RunId == run);
+        Assert.Equal(EsxiLoginOutcome.NoCredentials, login.Outcome);
+    }
 
     [Fact]
     public async Task An_inventory_request_is_answered_with_the_clusters_hosts_and_vms()

@@ -120,9 +120,10 @@ public sealed class InventoryTests
 
     /// <summary>
     /// Once per session: service content, login, vCenter's own name (QueryOptions). Per inventory: create, retrieve,
-    /// destroy for the topology view and for the cluster view; each further page is one more round trip.
+    /// destroy for the topology view and for the cluster view; the cluster's settings (its configurationEx, and the vCLS
+    /// advanced setting through QueryOptions); each further page is one more round trip.
     /// </summary>
-    const long OnePageRoundTrips = 9;
+    const long OnePageRoundTrips = 11;
 
     static async Task<(int Hosts, int Vms, int DistinctVms, long RoundTrips)> CountRoundTripsAsync(
         int hosts, int vmsPerHost, Action<VCenterOptions>? configure = null, string[]? extraArguments = null)

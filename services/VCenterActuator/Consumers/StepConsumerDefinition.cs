@@ -39,3 +39,19 @@ public sealed class HostExitMaintenanceRequestedConsumerDefinition(IOptions<VCen
 public sealed class HostShutdownRequestedConsumerDefinition(IOptions<VCenterOptions> options) : StepConsumerDefinition<HostShutdownRequestedConsumer>(options);
 
 public sealed class ClusterInventoryRequestedConsumerDefinition(IOptions<VCenterOptions> options) : StepConsumerDefinition<ClusterInventoryRequestedConsumer>(options);
+
+public sealed class VclsRetreatRequestedConsumerDefinition(IOptions<VCenterOptions> options) : StepConsumerDefinition<VclsRetreatRequestedConsumer>(options);
+
+public sealed class VclsRestoreRequestedConsumerDefinition(IOptions<VCenterOptions> options) : StepConsumerDefinition<VclsRestoreRequestedConsumer>(options);
+
+public sealed class ClusterHaDrsDisableRequestedConsumerDefinition(IOptions<VCenterOptions> options) : StepConsumerDefinition<ClusterHaDrsDisableRequestedConsumer>(options);
+
+public sealed class ClusterHaDrsRestoreRequestedConsumerDefinition(IOptions<VCenterOptions> options) : StepConsumerDefinition<ClusterHaDrsRestoreRequestedConsumer>(options);
+
+public sealed class VsanResyncCheckRequestedConsumerDefinition(IOptions<VCenterOptions> options) : StepConsumerDefinition<VsanResyncCheckRequestedConsumer>(options);
+
+public sealed class EsxiHostShutdownRequestedConsumerDefinition(IOptions<VCenterOptions> options) : StepConsumerDefinition<EsxiHostShutdownRequestedConsumer>(options);
+
+public sealed class VCenterStartRequestedConsumerDefinition(IOptions<VCenterOptions> options) : StepConsumerDefinition<VCenterStartRequestedConsumer>(options);
+
+public sealed class EsxiHostLoginCheckRequestedConsumerDefinition(IOptions<VCenterOptions> options) : StepConsumerDefinition<EsxiHostLoginCheckRequestedConsumer>(options);

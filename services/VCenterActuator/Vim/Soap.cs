@@ -8,6 +8,8 @@ public static class Soap
 {
     public static readonly XNamespace Envelope = "http://schemas.xmlsoap.org/soap/envelope/";
     public static readonly XNamespace Vim = "urn:vim25";
+    /// <summary>vCenter's vSAN management service (<c>/vsan</c>).</summary>
+    public static readonly XNamespace Vsan = "urn:vsan";
     public static readonly XNamespace Xsi = "http://www.w3.org/2001/XMLSchema-instance";
     public static readonly XNamespace Xsd = "http://www.w3.org/2001/XMLSchema";
 

@@ -111,6 +111,27 @@ public sealed class VimConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Calls a method of vCenter's vSAN management service (<c>/vsan</c> beside <c>/sdk</c>, namespace <c>urn:vsan</c>) in this
+    /// session; its answer's elements are in <c>urn:vsan</c>.
+    /// </summary>
+    public async Task<XElement> InvokeVsanAsync(string method, MoRef @this, IReadOnlyList<XElement> arguments, CancellationToken ct)
+    {
+        var generation = await EnsureLoggedInAsync(ct);
+        try
+        {
+            return await SendAsync(method, @this, arguments, _cookie, ct, vsan: true);
+        }
+        catch (VCenterException ex) when (ex.FaultName == VCenterException.NotAuthenticated)
+        {
+            await LoginAsync(generation, ct);
+            return await SendAsync(method, @this, arguments, _cookie, ct, vsan: true);
+        }
+    }
+
+    /// <summary>Whether a login with the configured credentials is accepted now (a new session replaces any old one).</summary>
+    public async Task LoginNowAsync(CancellationToken ct) => await LoginAsync(Volatile.Read(ref _sessionGeneration), ct, force: true);
+
     async Task<int> EnsureLoggedInAsync(CancellationToken ct)
     {
         var generation = Volatile.Read(ref _sessionGeneration);
@@ -121,12 +142,12 @@ public sealed class VimConnection : IAsyncDisposable
     }
 
     /// <summary>Logs in unless another caller already replaced the session <paramref name="staleGeneration"/> stood for.</summary>
-    async Task LoginAsync(int staleGeneration, CancellationToken ct)
+    async Task LoginAsync(int staleGeneration, CancellationToken ct, bool force = false)
     {
         await _loginLock.WaitAsync(ct);
         try
         {
-            if (_cookie is not null && _sessionGeneration != staleGeneration)
+            if (!force && _cookie is not null && _sessionGeneration != staleGeneration)
                 return;
 
             var content = await ContentAsync(ct);
@@ -175,15 +196,22 @@ public sealed class VimConnection : IAsyncDisposable
     }
 
     async Task<XElement> SendAsync(string method, MoRef @this, IReadOnlyList<XElement> arguments, string? cookie,
-        CancellationToken ct, Action<HttpResponseMessage>? onResponse = null, bool longPoll = false)
+        CancellationToken ct, Action<HttpResponseMessage>? onResponse = null, bool longPoll = false, bool vsan = false)
     {
         _calls.AddOrUpdate(method, 1, (_, n) => n + 1);
-        var body = Soap.Request(method, @this, arguments).ToString(SaveOptions.DisableFormatting);
-        using var request = new HttpRequestMessage(HttpMethod.Post, _url)
+        var document = Soap.Request(method, @this, arguments);
+        if (vsan)
+        {
+            // The vSAN service's elements are in its own namespace, arguments included.
+            foreach (var element in document.Descendants().Where(e => e.Name.Namespace == Soap.Vim).ToList())
+                element.Name = Soap.Vsan + element.Name.LocalName;
+        }
+        var body = document.ToString(SaveOptions.DisableFormatting);
+        using var request = new HttpRequestMessage(HttpMethod.Post, vsan ? new Uri(_url, "/vsan") : _url)
         {
             Content = new StringContent(body, Encoding.UTF8, "text/xml"),
         };
-        request.Headers.TryAddWithoutValidation("SOAPAction", _soapAction);
+        request.Headers.TryAddWithoutValidation("SOAPAction", vsan ? "urn:vsan/" + (_content?.ApiVersion ?? "") : _soapAction);
         if (cookie is not null)
             request.Headers.TryAddWithoutValidation("Cookie", $"{CookieName}={cookie}");
 
@@ -228,10 +256,10 @@ public sealed class VimConnection : IAsyncDisposable
             }
         }
 
-        return ParseResponse(method, status, text);
+        return ParseResponse(method, status, text, vsan ? Soap.Vsan : Soap.Vim);
     }
 
-    XElement ParseResponse(string method, HttpStatusCode status, string text)
+    XElement ParseResponse(string method, HttpStatusCode status, string text, XNamespace ns)
     {
         XDocument document;
         try
@@ -257,7 +285,7 @@ public sealed class VimConnection : IAsyncDisposable
             throw exception;
         }
 
-        var result = body.Element(Soap.Vim + $"{method}Response")
+        var result = body.Element(ns + $"{method}Response")
             ?? throw new VCenterException("InvalidResponse", $"vCenter answered {method} without {method}Response");
         ThrowIfPropertiesNeedASession(result);
         return result;
