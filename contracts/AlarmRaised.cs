@@ -7,10 +7,12 @@ namespace PowerEvents.Contracts;
 /// <param name="ThresholdCelsius">The high threshold that was crossed.</param>
 /// <param name="Readings">The temperature readings that caused the transition.</param>
 /// <param name="Signals">The alarm-state votes (generic alarm APIs, Meraki alert overview) that took part, if any.</param>
+/// <param name="Reason">Why, when not simply the threshold crossed: an early warning in <c>act</c> mode says it was predicted.</param>
 public sealed record AlarmRaised(
     Guid AlarmId,
     string Zone,
     DateTimeOffset RaisedAt,
     double ThresholdCelsius,
     IReadOnlyList<SensorReading> Readings,
-    IReadOnlyList<AlarmSignalReading>? Signals = null);
+    IReadOnlyList<AlarmSignalReading>? Signals = null,
+    string? Reason = null);

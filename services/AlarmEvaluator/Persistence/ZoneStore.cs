@@ -35,7 +35,7 @@ public sealed class ZoneStore(NpgsqlDataSource dataSource, ILogger<ZoneStore> lo
 
     public static readonly IReadOnlyDictionary<string, Type> MessageTypes = new[]
     {
-        typeof(AlarmRaised), typeof(AlarmCleared), typeof(ZoneStalenessChanged),
+        typeof(AlarmRaised), typeof(AlarmCleared), typeof(ZoneStalenessChanged), typeof(ZoneEarlyWarningChanged),
     }.ToDictionary(t => t.Name, StringComparer.Ordinal);
 
     readonly SemaphoreSlim _schemaLock = new(1, 1);

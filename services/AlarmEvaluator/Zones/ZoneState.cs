@@ -19,6 +19,8 @@ public sealed class ZoneState
     public Guid? AlarmId { get; set; }
     public bool Stale { get; set; }
     public DateTimeOffset? ChangedAt { get; set; }
+    /// <summary>An early-warning episode is open (published once when it opened).</summary>
+    public bool EarlyWarning { get; set; }
     public Dictionary<string, SensorState> Sensors { get; set; } = new(StringComparer.Ordinal);
 }
 
@@ -33,4 +35,6 @@ public sealed class SensorState
     public int Streak { get; set; }
     /// <summary>Sensor timestamp of the first sample of the streak.</summary>
     public DateTimeOffset StreakSince { get; set; }
+    /// <summary>Recent temperatures for the early warning's slope (only kept while it is on, and only within its window).</summary>
+    public List<TrendPoint>? Trend { get; set; }
 }
