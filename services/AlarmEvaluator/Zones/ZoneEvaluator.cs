@@ -83,7 +83,7 @@ public sealed class ZoneEvaluator(ZoneOptions zone, DateTimeOffset startedAt, Fu
         if (!enough)
             return new ZoneDecision(Verdict.Accepted, Staleness: staleness);
 
-        var (earlyWarning, predicted) = EarlyWarning(state, fresh, now);
+        var (earlyWarning, predicted, stillPredicted) = EarlyWarning(state, fresh, now);
         if (!state.InAlarm)
         {
             var high = fresh.Where(s => IsConfirmed(s.Value, Level.High)).ToList();
@@ -100,8 +100,9 @@ public sealed class ZoneEvaluator(ZoneOptions zone, DateTimeOffset startedAt, Fu
         }
 
         // Clear once the high quorum can no longer be met by the fresh sensors that are not confirmed low.
+        // A predicted alarm (act) also waits until the prediction no longer holds: the room is still heating below the threshold.
         var low = fresh.Count(s => IsConfirmed(s.Value, Level.Low));
-        if (low < fresh.Count - zone.Quorum + 1)
+        if (low < fresh.Count - zone.Quorum + 1 || stillPredicted)
             return new ZoneDecision(Verdict.Accepted, Staleness: staleness, EarlyWarning: earlyWarning);
 
         var cleared = new AlarmCleared(state.AlarmId ?? _newAlarmId(), zone.Name, now, zone.LowCelsius, Readings(fresh), Signals(fresh));
@@ -115,24 +116,28 @@ public sealed class ZoneEvaluator(ZoneOptions zone, DateTimeOffset startedAt, Fu
     /// The early warning over the fresh sensors: in <c>warn</c> mode the episode's start or end (once each); in <c>act</c>
     /// mode the reason to raise the alarm now (null when the prediction does not call for it).
     /// </summary>
-    (ZoneEarlyWarningChanged? Change, string? RaiseBecause) EarlyWarning(ZoneState state, List<KeyValuePair<string, SensorState>> fresh, DateTimeOffset now)
+    (ZoneEarlyWarningChanged? Change, string? RaiseBecause, bool HoldAlarm) EarlyWarning(ZoneState state, List<KeyValuePair<string, SensorState>> fresh, DateTimeOffset now)
     {
         var options = zone.EarlyWarning;
         if (options.ModeKind == EarlyWarningMode.Off)
-            return (null, null);
+            return (null, null, false);
         var forecast = RiseForecast.Forecast(
             fresh.Where(s => s.Value.Trend is { Count: > 0 }).Select(s => (s.Key, (IReadOnlyList<TrendPoint>)s.Value.Trend!)),
             zone.HighCelsius, zone.Quorum, options);
-        var episode = RiseForecast.Episode(forecast, state.EarlyWarning, options);
 
         if (options.ModeKind == EarlyWarningMode.Act)
-            return (null, episode == true && !state.InAlarm ? Predicted(forecast!) : null);
+        {
+            // In alarm, the clear factor applies (hysteresis), as for an open warning.
+            var predicted = RiseForecast.Episode(forecast, state.InAlarm, options) == true;
+            return (null, predicted && !state.InAlarm ? Predicted(forecast!) : null, predicted);
+        }
 
+        var episode = RiseForecast.Episode(forecast, state.EarlyWarning, options);
         if (episode is not { } open || open == state.EarlyWarning || (open && state.InAlarm))
-            return (null, null);
+            return (null, null, false);
         state.EarlyWarning = open;
         return (new ZoneEarlyWarningChanged(zone.Name, open, forecast!.TimeToHigh, options.LeadTime,
-            forecast.TimeToHigh is null ? null : forecast.Deciding.RisePerMinute, zone.HighCelsius, Readings(fresh), now), null);
+            forecast.TimeToHigh is null ? null : forecast.Deciding.RisePerMinute, zone.HighCelsius, Readings(fresh), now), null, false);
     }
 
     string Predicted(ZoneForecast forecast) =>
