@@ -61,7 +61,7 @@ public sealed class EarlyWarningOptions : IValidatableObject
 /// <summary>One temperature reading kept for the slope, on the sensor's own clock.</summary>
 public sealed record TrendPoint(DateTimeOffset At, double Celsius);
 
-/// <summary>A sensor's fitted trend: its rate of rise and the fitted temperature at its newest reading.</summary>
+/// <summary>A sensor's fitted trend: its rate of rise (the slope's lower bound) and the fitted temperature at its newest reading.</summary>
 public sealed record SensorTrend(string SensorId, double RisePerMinute, double FittedCelsius, DateTimeOffset At, TimeSpan? TimeToHigh);
 
 /// <summary>
@@ -73,6 +73,8 @@ public sealed record ZoneForecast(TimeSpan? TimeToHigh, SensorTrend Deciding, IR
 /// <summary>Rate-of-rise prediction, pure: least squares per sensor, then the quorum over sensors.</summary>
 public static class RiseForecast
 {
+    const double UncertaintySigmas = 3;
+
     /// <summary>
     /// The least-squares trend of one sensor's points in the window ending at its newest point; null with too few
     /// points or too short a span (a slope from two close readings is noise).
@@ -98,8 +100,16 @@ public static class RiseForecast
         }
         if (sxx <= 0)
             return null;
-        var slope = sxy / sxx;
-        var fitted = meanY - slope * meanX;
+        var fittedSlope = sxy / sxx;
+        var fitted = meanY - fittedSlope * meanX;
+
+        // The rate counted is the slope's lower bound (minus three standard errors): noise around a flat line
+        // gives a slope too, but an uncertain one; a real ramp's is certain and barely reduced.
+        var residuals = 0.0;
+        for (var i = 0; i < xs.Count; i++)
+            residuals += Math.Pow(ys[i] - (fitted + fittedSlope * xs[i]), 2);
+        var standardError = Math.Sqrt(residuals / (xs.Count - 2) / sxx);
+        var slope = fittedSlope - UncertaintySigmas * standardError;
 
         TimeSpan? timeToHigh = fitted >= highCelsius ? TimeSpan.Zero
             : slope > 0 ? TimeSpan.FromMinutes(Math.Min((highCelsius - fitted) / slope, TimeSpan.MaxValue.TotalMinutes / 2))
