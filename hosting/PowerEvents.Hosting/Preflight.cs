@@ -38,8 +38,11 @@ public sealed record PreflightOutcome(bool Ok, string Reason)
     public static PreflightOutcome Failed(string reason) => new(false, reason);
 }
 
-/// <summary>One read-only check of one target (a BMC, a source, a destination).</summary>
-public sealed record PreflightProbe(string Kind, string Target, Func<CancellationToken, Task<PreflightOutcome>> RunAsync);
+/// <summary>
+/// One read-only check of one target (a BMC, a source, a destination). A null outcome means "not now" (the target is
+/// busy with the real thing, e.g. a BMC in the middle of a power-on): nothing is published and the next interval tries again.
+/// </summary>
+public sealed record PreflightProbe(string Kind, string Target, Func<CancellationToken, Task<PreflightOutcome?>> RunAsync);
 
 /// <summary>A service's preflight checks: one probe per configured target. A probe never writes anything.</summary>
 public interface IPreflightCheck
@@ -73,11 +76,11 @@ public sealed class PreflightService(
     }
 
     /// <summary>Runs one probe and publishes its result; a probe that throws or overruns has failed, it never stops the loop.</summary>
-    public async Task<PreflightCheckCompleted> RunAsync(PreflightProbe probe, CancellationToken stoppingToken)
+    public async Task<PreflightCheckCompleted?> RunAsync(PreflightProbe probe, CancellationToken stoppingToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         deadline.CancelAfter(options.Value.Timeout);
-        PreflightOutcome outcome;
+        PreflightOutcome? outcome;
         try
         {
             outcome = await probe.RunAsync(deadline.Token);
@@ -92,7 +95,7 @@ public sealed class PreflightService(
             logger.LogWarning("Preflight {Kind} {Target}: the check itself failed ({Error})", probe.Kind, probe.Target, ex.GetType().Name);
             outcome = PreflightOutcome.Failed($"the check failed unexpectedly ({ex.GetType().Name})");
         }
-        return new PreflightCheckCompleted(serviceName, probe.Kind, probe.Target, outcome.Ok, outcome.Reason, clock.GetUtcNow());
+        return outcome is null ? null : new PreflightCheckCompleted(serviceName, probe.Kind, probe.Target, outcome.Ok, outcome.Reason, clock.GetUtcNow());
     }
 
     async Task RunAndPublishAsync(PreflightProbe probe, CancellationToken stoppingToken)
@@ -100,6 +103,11 @@ public sealed class PreflightService(
         try
         {
             var result = await RunAsync(probe, stoppingToken);
+            if (result is null)
+            {
+                logger.LogInformation("Preflight {Kind} {Target}: skipped this time (busy)", probe.Kind, probe.Target);
+                return;
+            }
             if (result.Ok)
                 logger.LogInformation("Preflight {Kind} {Target}: ok ({Reason})", result.Kind, result.Target, result.Reason);
             else

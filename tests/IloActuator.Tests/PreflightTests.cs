@@ -110,6 +110,35 @@ public sealed class PreflightTests(RabbitMqFixture rabbit) : IAsyncLifetime
         Assert.DoesNotContain(_results, r => r.Target == $"{target}-wol");
     }
 
+    [Fact]
+    public async Task A_BMC_in_the_middle_of_a_power_on_is_skipped_not_reported_as_failing()
+    {
+        var target = $"esx-{Guid.NewGuid():N}"[..12];
+        await using var booting = await Bmcs.StartAsync(o => { o.Name = "esx-01"; o.BootDelay = TimeSpan.FromSeconds(4); });
+
+        // A preflight that waited for the power-on's lock would overrun its 300 ms and report a false failure.
+        await using var actuator = await InProcessHost.StartAsync(IloActuatorHost.Build(
+        [
+            .. rabbit.HostArgs,
+            "--Urls=http://127.0.0.1:0",
+            "--Bmc:PowerOnTimeout=00:00:20",
+            "--Bmc:PollInterval=00:00:00.100",
+            "--Preflight:Interval=00:00:00.200",
+            "--Preflight:Timeout=00:00:00.300",
+            .. HostArgs(0, target, booting),
+        ]));
+        var before = await WaitAsync(r => r.Target == target);
+        Assert.True(before.Ok, before.Reason);
+
+        await _bus.Publish(new PowerOnRequested(Guid.NewGuid(), "cluster1", target));
+        await Hosts.UntilAsync(() => Task.FromResult(booting.Bmc.ResetRequests.Count > 0), "the power-on sent");
+        await Hosts.UntilAsync(() => Task.FromResult(booting.Bmc.PowerState == "On"), "the host on");
+        var after = await WaitAsync(r => r.Target == target && r.Reason.Contains("PowerState On", StringComparison.Ordinal));
+
+        Assert.True(after.Ok, after.Reason);
+        Assert.DoesNotContain(_results, r => r.Target == target && !r.Ok);
+    }
+
     static class Hosts
     {
         public static async Task UntilAsync(Func<Task<bool>> condition, string what)

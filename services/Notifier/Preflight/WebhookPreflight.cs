@@ -19,7 +19,7 @@ public sealed class WebhookPreflight(IOptions<NotifierOptions> options) : IPrefl
     public IEnumerable<PreflightProbe> Probes() => options.Value.Destinations
         .Select(d => new PreflightProbe(Kind, d.Name, token => ProbeAsync(d, token)));
 
-    static async Task<PreflightOutcome> ProbeAsync(DestinationOptions destination, CancellationToken cancellationToken)
+    static async Task<PreflightOutcome?> ProbeAsync(DestinationOptions destination, CancellationToken cancellationToken)
     {
         var uri = new Uri(destination.Url);
         var origin = UrlMask.Mask(uri.GetLeftPart(UriPartial.Authority));

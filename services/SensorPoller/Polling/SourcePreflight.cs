@@ -19,7 +19,7 @@ public sealed class SourcePreflight(IOptions<SensorPollerOptions> options, TimeP
         options.Value.Meraki.Select(m => new PreflightProbe(Kind, m.Name, token => MerakiAsync(m, token)))
             .Concat(options.Value.Http.Select(h => new PreflightProbe(Kind, h.Name, token => GenericAsync(h, token))));
 
-    async Task<PreflightOutcome> MerakiAsync(MerakiSourceOptions meraki, CancellationToken cancellationToken)
+    async Task<PreflightOutcome?> MerakiAsync(MerakiSourceOptions meraki, CancellationToken cancellationToken)
     {
         using var http = ResilientHttp.CreateClient(meraki, Logger(meraki.Name));
         try
@@ -33,7 +33,7 @@ public sealed class SourcePreflight(IOptions<SensorPollerOptions> options, TimeP
         }
     }
 
-    async Task<PreflightOutcome> GenericAsync(HttpSourceOptions generic, CancellationToken cancellationToken)
+    async Task<PreflightOutcome?> GenericAsync(HttpSourceOptions generic, CancellationToken cancellationToken)
     {
         using var http = ResilientHttp.CreateClient(generic, Logger(generic.Name));
         try
