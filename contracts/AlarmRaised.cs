@@ -10,6 +10,7 @@ namespace PowerEvents.Contracts;
 /// <param name="Sequence">The zone's transition number: each raise and each clear of the zone counts it up by one, so a
 /// consumer can tell an older transition (redelivered, or overtaken) from the newest without reading the zone's state.
 /// Null from a publisher that does not count (a drill published by hand).</param>
+/// <param name="Reason">Why, when not simply the threshold crossed: an early warning in <c>act</c> mode says it was predicted.</param>
 public sealed record AlarmRaised(
     Guid AlarmId,
     string Zone,
@@ -17,4 +18,5 @@ public sealed record AlarmRaised(
     double ThresholdCelsius,
     IReadOnlyList<SensorReading> Readings,
     IReadOnlyList<AlarmSignalReading>? Signals = null,
-    long? Sequence = null);
+    long? Sequence = null,
+    string? Reason = null);

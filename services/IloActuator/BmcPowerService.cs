@@ -11,6 +11,9 @@ public interface IBmcClient
     Task<PowerOnResult> PowerOnAsync(string host, CancellationToken cancellationToken, Func<BootProgress, CancellationToken, Task>? progress = null);
 
     Task<HostPowerState> ReadPowerStateAsync(string host, CancellationToken cancellationToken);
+
+    /// <summary>A request for this host is under way (a power-on can hold it for minutes): a preflight stays out of its way.</summary>
+    bool IsBusy(string host);
 }
 
 public sealed record HostPowerState(bool Reachable, string PowerState, string Reason);
@@ -54,6 +57,8 @@ public sealed class BmcPowerService(
             hostLock.Release();
         }
     }
+
+    public bool IsBusy(string hostName) => _hostLocks.TryGetValue(hostName, out var hostLock) && hostLock.CurrentCount == 0;
 
     public async Task<HostPowerState> ReadPowerStateAsync(string hostName, CancellationToken cancellationToken)
     {

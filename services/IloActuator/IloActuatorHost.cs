@@ -20,6 +20,7 @@ public static class IloActuatorHost
         builder.Services.AddSingleton<RedfishClient>();
         builder.Services.AddSingleton<WakeOnLanSender>();
         builder.Services.AddSingleton<IBmcClient, BmcPowerService>();
+        builder.Services.AddPreflight<BmcPreflight>(ServiceName);
         var app = builder.Build();
         app.MapDefaultEndpoints();
         return app;

@@ -14,7 +14,11 @@ public static class NotifierHost
     /// <param name="configure">Lets a test add to the builder (e.g. a log capture) before the host is built.</param>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure)
     {
-        var builder = ServiceDefaults.CreateBuilder(ServiceName, args, bus => bus.AddAlerts());
+        var builder = ServiceDefaults.CreateBuilder(ServiceName, args, bus =>
+        {
+            bus.AddAlerts();
+            bus.AddConsumer<Preflight.PreflightConsumer>().Endpoint(e => e.Name = $"{ServiceName}-preflight-check-completed");
+        });
         builder.AddPostgres();
 
         builder.Services.AddValidatedOptions<NotifierOptions>(NotifierOptions.Section);
@@ -25,6 +29,8 @@ public static class NotifierHost
         builder.Services.AddSingleton<DeliverySignals>();
         builder.Services.AddSingleton<WebhookSender>();
         builder.Services.AddHostedService<DeliveryService>();
+        builder.Services.AddSingleton<Preflight.PreflightSchema>();
+        builder.Services.AddPreflight<Preflight.WebhookPreflight>(ServiceName);
         builder.Services.AddHttpClient(WebhookSender.HttpClientName, client =>
             {
                 client.Timeout = Timeout.InfiniteTimeSpan; // Polly times each attempt.

@@ -14,6 +14,7 @@ public static class SensorPollerHost
         builder.Services.AddValidatedOptions<SensorPollerOptions>(SensorPollerOptions.Section);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddHostedService<PollerService>();
+        builder.Services.AddPreflight<SourcePreflight>(ServiceName);
         var app = builder.Build();
         app.MapDefaultEndpoints();
         return app;

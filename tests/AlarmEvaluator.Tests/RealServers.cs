@@ -36,6 +36,7 @@ public sealed class BusRecorder : IAsyncDisposable
                 e.Handler<AlarmRaised>(Record);
                 e.Handler<AlarmCleared>(Record);
                 e.Handler<ZoneStalenessChanged>(Record);
+                e.Handler<ZoneEarlyWarningChanged>(Record);
                 e.Handler<SourceHealthChanged>(Record);
             });
         });

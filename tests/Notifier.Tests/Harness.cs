@@ -124,6 +124,16 @@ public sealed class NotifierHarness : IAsyncDisposable
         return rows;
     }
 
+    /// <summary>When the Notifier last stored a result of the preflight check <paramref name="key"/> (service/kind/target), or null.</summary>
+    public async Task<DateTimeOffset?> PreflightCheckedAtAsync(string key)
+    {
+        await using var connection = new NpgsqlConnection(_connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT checked_at FROM notifier.preflight_checks WHERE check_key = @key", connection);
+        command.Parameters.AddWithValue("key", key);
+        return await command.ExecuteScalarAsync() is DateTime at ? new DateTimeOffset(at, TimeSpan.Zero) : null;
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _bus.StopAsync();

@@ -166,6 +166,12 @@ public static class SimulatorApp
             id = o.Id, name = o.Name, url = $"https://n1.meraki.com/o/{o.Id}/manage/organization/overview", api = new { enabled = true },
         })));
 
+        // What a key may read: 404 for an organization it has no access to (the real API's answer), as for one that does not exist.
+        api.MapGet("/organizations/{organizationId}", async (HttpContext context, string organizationId) =>
+            world.FindOrganization(organizationId) is { } o
+                ? Results.Json(new { id = o.Id, name = o.Name, url = $"https://n1.meraki.com/o/{o.Id}/manage/organization/overview", api = new { enabled = true } })
+                : await NotFound(context));
+
         api.MapGet("/organizations/{organizationId}/networks", async (HttpContext context, string organizationId) =>
         {
             if (world.FindOrganization(organizationId) is null)
@@ -356,8 +362,11 @@ public static class SimulatorApp
         });
         sim.MapPut("/sensors/{serial}", (string serial, SensorBody body) =>
         {
-            world.SetSensor(serial, body.NetworkId, body.Pattern is { Length: > 0 } pattern ? pattern : [body.Celsius], body.Ts,
-                body.ReportEverySeconds is { } s ? TimeSpan.FromSeconds(s) : null, body.Mac);
+            if (body.RisePerSecond is { } rise && body.ReportEverySeconds is { } every)
+                world.SetRamp(serial, body.NetworkId, body.Celsius, rise, TimeSpan.FromSeconds(every), body.Pattern);
+            else
+                world.SetSensor(serial, body.NetworkId, body.Pattern is { Length: > 0 } pattern ? pattern : [body.Celsius], body.Ts,
+                    body.ReportEverySeconds is { } s ? TimeSpan.FromSeconds(s) : null, body.Mac);
             return Results.NoContent();
         });
         sim.MapPut("/latency", (LatencyBody body) => { world.PageLatency = TimeSpan.FromMilliseconds(body.PageMilliseconds); return Results.NoContent(); });
@@ -390,7 +399,8 @@ public static class SimulatorApp
 
     public sealed record OrganizationBody(string Name);
     public sealed record NetworkBody(string OrganizationId, string Name, double? AlertAboveCelsius);
-    public sealed record SensorBody(string NetworkId, double Celsius, DateTimeOffset? Ts, double? ReportEverySeconds, double[]? Pattern, string? Mac);
+    /// <param name="RisePerSecond">With <paramref name="ReportEverySeconds"/>: a ramp from <paramref name="Celsius"/>, the pattern as noise.</param>
+    public sealed record SensorBody(string NetworkId, double Celsius, DateTimeOffset? Ts, double? ReportEverySeconds, double[]? Pattern, string? Mac, double? RisePerSecond = null);
     public sealed record LatencyBody(int PageMilliseconds);
     public sealed record RateLimitBody(double RatePerSecond, double Burst);
 }

@@ -67,6 +67,20 @@ public sealed class World(TimeProvider clock)
         }
     }
 
+    /// <summary>
+    /// A temperature ramp, as a room heats when its cooling fails: <paramref name="startCelsius"/> now, rising
+    /// <paramref name="risePerSecond"/> per second of sensor time, with <paramref name="noise"/> added in turn to successive reports.
+    /// </summary>
+    public void SetRamp(string serial, string networkId, double startCelsius, double risePerSecond, TimeSpan reportEvery, double[]? noise = null)
+    {
+        lock (_lock)
+        {
+            var now = clock.GetUtcNow();
+            var pattern = noise is { Length: > 0 } ? noise.Select(n => startCelsius + n).ToArray() : [startCelsius];
+            _sensors[serial] = new Sensor(serial, networkId, pattern, now, reportEvery, now) { RisePerSecond = risePerSecond };
+        }
+    }
+
     public Organization? FindOrganization(string id)
     {
         lock (_lock)
@@ -100,7 +114,7 @@ public sealed class World(TimeProvider clock)
             return _sensors.Values
                 .Select(s => (Sensor: s, Network: _networks.GetValueOrDefault(s.NetworkId)))
                 .Where(x => x.Network is not null && x.Network.OrganizationId == organizationId)
-                .Select(x => (x.Sensor with { Pattern = [x.Sensor.CelsiusAt(now)] }, x.Network!, x.Sensor.ReadingTime(now)))
+                .Select(x => (x.Sensor with { Pattern = [x.Sensor.CelsiusAt(now)], RisePerSecond = 0 }, x.Network!, x.Sensor.ReadingTime(now)))
                 .ToList();
         }
     }
@@ -196,8 +210,12 @@ public sealed record Sensor(string Serial, string NetworkId, double[] Pattern, D
     /// <summary>The temperature of the newest report.</summary>
     public double Celsius => Pattern[0];
 
+    /// <summary>A ramp's rise per second of sensor time (0: the pattern alone).</summary>
+    public double RisePerSecond { get; init; }
+
     public double CelsiusAt(DateTimeOffset now) =>
-        ReportEvery is { } every && every > TimeSpan.Zero && now > SetAt ? Pattern[(long)((now - SetAt) / every) % Pattern.Length] : Pattern[0];
+        (ReportEvery is { } every && every > TimeSpan.Zero && now > SetAt ? Pattern[(long)((now - SetAt) / every) % Pattern.Length] : Pattern[0])
+        + RisePerSecond * (ReadingTime(now) - SetTs).TotalSeconds;
 
     /// <summary>A sensor that reports periodically has a new timestamp every interval; otherwise its one reading keeps its time.</summary>
     public DateTimeOffset ReadingTime(DateTimeOffset now)

@@ -8,9 +8,12 @@ public static class TransitionLog
         if (decision.Staleness is { } s)
             logger.LogWarning("Zone {Zone} is {Staleness}: {Fresh} fresh sensor(s), {Required} needed",
                 s.Zone, s.Stale ? "STALE" : "fresh again", s.FreshSensors, s.RequiredSensors);
+        if (decision.EarlyWarning is { } w)
+            logger.LogWarning("Early warning in zone {Zone} {Change}: predicted {Predicted} to {Threshold} °C, lead time {LeadTime}",
+                w.Zone, w.Active ? "OPENED" : "closed", w.PredictedTimeToHigh?.ToString() ?? "never", w.ThresholdCelsius, w.LeadTime);
         if (decision.Raised is { } r)
-            logger.LogWarning("ALARM RAISED in zone {Zone} ({AlarmId}): at or above {Threshold} °C: {Readings}",
-                r.Zone, r.AlarmId, r.ThresholdCelsius, Describe(r.Readings, r.Signals));
+            logger.LogWarning("ALARM RAISED in zone {Zone} ({AlarmId}): {Why}: {Readings}",
+                r.Zone, r.AlarmId, r.Reason ?? $"at or above {r.ThresholdCelsius} °C", Describe(r.Readings, r.Signals));
         if (decision.Cleared is { } c)
             logger.LogWarning("Alarm cleared in zone {Zone} ({AlarmId}): below {Threshold} °C: {Readings}",
                 c.Zone, c.AlarmId, c.ThresholdCelsius, Describe(c.Readings, c.Signals));

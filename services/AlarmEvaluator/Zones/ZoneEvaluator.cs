@@ -26,14 +26,16 @@ public sealed record ZoneDecision(
     Verdict Verdict,
     AlarmRaised? Raised = null,
     AlarmCleared? Cleared = null,
-    ZoneStalenessChanged? Staleness = null)
+    ZoneStalenessChanged? Staleness = null,
+    ZoneEarlyWarningChanged? EarlyWarning = null)
 {
-    public bool HasTransition => Raised is not null || Cleared is not null || Staleness is not null;
+    public bool HasTransition => Raised is not null || Cleared is not null || Staleness is not null || EarlyWarning is not null;
 
     public IEnumerable<object> Events()
     {
         // Staleness first: "zone fresh again" explains the raise that follows it.
         if (Staleness is not null) yield return Staleness;
+        if (EarlyWarning is not null) yield return EarlyWarning;
         if (Raised is not null) yield return Raised;
         if (Cleared is not null) yield return Cleared;
     }
@@ -81,33 +83,69 @@ public sealed class ZoneEvaluator(ZoneOptions zone, DateTimeOffset startedAt, Fu
         if (!enough)
             return new ZoneDecision(Verdict.Accepted, Staleness: staleness);
 
+        var (earlyWarning, predicted, stillPredicted) = EarlyWarning(state, fresh, now);
         if (!state.InAlarm)
         {
             var high = fresh.Where(s => IsConfirmed(s.Value, Level.High)).ToList();
-            if (high.Count < zone.Quorum)
-                return new ZoneDecision(Verdict.Accepted, Staleness: staleness);
+            if (high.Count < zone.Quorum && predicted is null)
+                return new ZoneDecision(Verdict.Accepted, Staleness: staleness, EarlyWarning: earlyWarning);
 
             var alarmId = _newAlarmId();
             state.InAlarm = true;
             state.AlarmId = alarmId;
             state.ChangedAt = now;
             state.Sequence++;
-            return new ZoneDecision(Verdict.Accepted, Staleness: staleness,
-                Raised: new AlarmRaised(alarmId, zone.Name, now, zone.HighCelsius, Readings(fresh), Signals(fresh), state.Sequence));
+            return new ZoneDecision(Verdict.Accepted, Staleness: staleness, EarlyWarning: earlyWarning,
+                Raised: new AlarmRaised(alarmId, zone.Name, now, zone.HighCelsius, Readings(fresh), Signals(fresh), state.Sequence,
+                    high.Count < zone.Quorum ? predicted : null));
         }
 
         // Clear once the high quorum can no longer be met by the fresh sensors that are not confirmed low.
+        // A predicted alarm (act) also waits until the prediction no longer holds: the room is still heating below the threshold.
         var low = fresh.Count(s => IsConfirmed(s.Value, Level.Low));
-        if (low < fresh.Count - zone.Quorum + 1)
-            return new ZoneDecision(Verdict.Accepted, Staleness: staleness);
+        if (low < fresh.Count - zone.Quorum + 1 || stillPredicted)
+            return new ZoneDecision(Verdict.Accepted, Staleness: staleness, EarlyWarning: earlyWarning);
 
         state.Sequence++;
         var cleared = new AlarmCleared(state.AlarmId ?? _newAlarmId(), zone.Name, now, zone.LowCelsius, Readings(fresh), Signals(fresh), state.Sequence);
         state.InAlarm = false;
         state.AlarmId = null;
         state.ChangedAt = now;
-        return new ZoneDecision(Verdict.Accepted, Staleness: staleness, Cleared: cleared);
+        return new ZoneDecision(Verdict.Accepted, Staleness: staleness, EarlyWarning: earlyWarning, Cleared: cleared);
     }
+
+    /// <summary>
+    /// The early warning over the fresh sensors: in <c>warn</c> mode the episode's start or end (once each); in <c>act</c>
+    /// mode the reason to raise the alarm now (null when the prediction does not call for it).
+    /// </summary>
+    (ZoneEarlyWarningChanged? Change, string? RaiseBecause, bool HoldAlarm) EarlyWarning(ZoneState state, List<KeyValuePair<string, SensorState>> fresh, DateTimeOffset now)
+    {
+        var options = zone.EarlyWarning;
+        if (options.ModeKind == EarlyWarningMode.Off)
+            return (null, null, false);
+        var forecast = RiseForecast.Forecast(
+            fresh.Where(s => s.Value.Trend is { Count: > 0 }).Select(s => (s.Key, (IReadOnlyList<TrendPoint>)s.Value.Trend!)),
+            zone.HighCelsius, zone.Quorum, options);
+
+        if (options.ModeKind == EarlyWarningMode.Act)
+        {
+            // In alarm, the clear factor applies (hysteresis), as for an open warning.
+            var predicted = RiseForecast.Episode(forecast, state.InAlarm, options) == true;
+            return (null, predicted && !state.InAlarm ? Predicted(forecast!) : null, predicted);
+        }
+
+        var episode = RiseForecast.Episode(forecast, state.EarlyWarning, options);
+        if (episode is not { } open || open == state.EarlyWarning || (open && state.InAlarm))
+            return (null, null, false);
+        state.EarlyWarning = open;
+        return (new ZoneEarlyWarningChanged(zone.Name, open, forecast!.TimeToHigh, options.LeadTime,
+            forecast.TimeToHigh is null ? null : forecast.Deciding.RisePerMinute, zone.HighCelsius, Readings(fresh), now), null, false);
+    }
+
+    string Predicted(ZoneForecast forecast) =>
+        $"predicted: {zone.Quorum} sensor(s) reach {zone.HighCelsius:0.0} °C in {forecast.TimeToHigh!.Value.TotalMinutes:0.0} min " +
+        $"({forecast.Deciding.SensorId} rising {forecast.Deciding.RisePerMinute:0.00} °C/min), sooner than the estimated shutdown " +
+        $"{zone.EarlyWarning.EstimatedShutdown} plus the margin {zone.EarlyWarning.Margin}";
 
     Verdict Accept(ZoneState state, Sample sample, DateTimeOffset now)
     {
@@ -136,10 +174,11 @@ public sealed class ZoneEvaluator(ZoneOptions zone, DateTimeOffset startedAt, Fu
             if (!continues)
                 previous.StreakSince = sample.SampledAt;
             previous.Level = level;
+            KeepTrend(previous, sample);
             return Verdict.Accepted;
         }
 
-        state.Sensors[sample.SensorId] = new SensorState
+        var added = new SensorState
         {
             Celsius = sample.Celsius,
             Active = sample.Active,
@@ -148,7 +187,22 @@ public sealed class ZoneEvaluator(ZoneOptions zone, DateTimeOffset startedAt, Fu
             Streak = 1,
             StreakSince = sample.SampledAt,
         };
+        KeepTrend(added, sample);
+        state.Sensors[sample.SensorId] = added;
         return Verdict.Accepted;
+    }
+
+    /// <summary>Keeps the window of temperatures the early warning fits its slope to; nothing when it is off.</summary>
+    void KeepTrend(SensorState sensor, Sample sample)
+    {
+        if (zone.EarlyWarning.ModeKind == EarlyWarningMode.Off || sample.Celsius is not { } celsius)
+        {
+            sensor.Trend = null;
+            return;
+        }
+        sensor.Trend ??= [];
+        sensor.Trend.Add(new TrendPoint(sample.SampledAt, celsius));
+        sensor.Trend.RemoveAll(p => sample.SampledAt - p.At > zone.EarlyWarning.Window);
     }
 
     Level Classify(Sample sample) =>

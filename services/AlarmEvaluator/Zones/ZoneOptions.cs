@@ -67,6 +67,10 @@ public sealed class ZoneOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan MaxClockSkew { get; set; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>Predicting the high threshold from the rate of rise (off by default).</summary>
+    [Required]
+    public EarlyWarningOptions EarlyWarning { get; set; } = new();
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (LowCelsius >= HighCelsius)

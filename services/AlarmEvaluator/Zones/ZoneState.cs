@@ -22,6 +22,8 @@ public sealed class ZoneState
 
     /// <summary>Counts every raise and clear of the zone; travels in <c>AlarmRaised.Sequence</c> / <c>AlarmCleared.Sequence</c>.</summary>
     public long Sequence { get; set; }
+    /// <summary>An early-warning episode is open (published once when it opened).</summary>
+    public bool EarlyWarning { get; set; }
     public Dictionary<string, SensorState> Sensors { get; set; } = new(StringComparer.Ordinal);
 }
 
@@ -36,4 +38,6 @@ public sealed class SensorState
     public int Streak { get; set; }
     /// <summary>Sensor timestamp of the first sample of the streak.</summary>
     public DateTimeOffset StreakSince { get; set; }
+    /// <summary>Recent temperatures for the early warning's slope (only kept while it is on, and only within its window).</summary>
+    public List<TrendPoint>? Trend { get; set; }
 }

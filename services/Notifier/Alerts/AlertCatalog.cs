@@ -18,8 +18,10 @@ public static class AlertCatalog
     {
         bus.AddAlert<AlarmRaised>(e => new AlertContent(
             Severity.Critical,
-            $"ALARM RAISED in zone {e.Zone}",
-            $"High temperature in zone {e.Zone}: {Hottest(e.Readings)} against a threshold of {Celsius(e.ThresholdCelsius)}. " +
+            $"ALARM RAISED in zone {e.Zone}{(e.Reason is null ? "" : " (predicted)")}",
+            (e.Reason is null
+                ? $"High temperature in zone {e.Zone}: {Hottest(e.Readings)} against a threshold of {Celsius(e.ThresholdCelsius)}. "
+                : $"Zone {e.Zone} is at {Hottest(e.Readings)} and heating too fast to wait for {Celsius(e.ThresholdCelsius)}: {e.Reason}. ") +
             "A protective shutdown follows if the cluster's policy says so.",
             e.RaisedAt)
         {
@@ -27,6 +29,23 @@ public static class AlertCatalog
             Zone = e.Zone,
             Facts = [Fact("Threshold", Celsius(e.ThresholdCelsius)), .. Readings(e.Readings)],
         });
+
+        // Early warning (warn mode): published once per episode by the evaluator, so alerted once per episode here.
+        bus.AddAlert<ZoneEarlyWarningChanged>(e => e.Active
+            ? new AlertContent(Severity.Warning, $"EARLY WARNING in zone {e.Zone}: {Celsius(e.ThresholdCelsius)} predicted in {Minutes(e.PredictedTimeToHigh)}",
+                $"Zone {e.Zone} is heating ({e.RisePerMinute ?? 0:0.00} °C/min): its sensors' quorum is predicted to reach {Celsius(e.ThresholdCelsius)} " +
+                $"in {Minutes(e.PredictedTimeToHigh)}, sooner than a shutdown takes ({Minutes(e.LeadTime)} with the margin). No alarm yet: check the cooling now.", e.ChangedAt)
+            {
+                Fact = Key(e.Zone, "early-warning", e.ChangedAt),
+                Zone = e.Zone,
+                Facts = [.. Readings(e.Readings)],
+            }
+            : new AlertContent(Severity.Info, $"Early warning over in zone {e.Zone}",
+                $"Zone {e.Zone} is no longer predicted to reach {Celsius(e.ThresholdCelsius)} within a shutdown's time.", e.ChangedAt)
+            {
+                Fact = Key(e.Zone, "early-warning-over", e.ChangedAt),
+                Zone = e.Zone,
+            });
 
         bus.AddAlert<AlarmCleared>(e => new AlertContent(
             Severity.Info,
@@ -215,6 +234,8 @@ public static class AlertCatalog
         bool flag => flag ? "true" : "false",
         _ => Convert.ToString(p, CultureInfo.InvariantCulture),
     }));
+
+    static string Minutes(TimeSpan? value) => value is { } v ? v.TotalMinutes.ToString("0.0", CultureInfo.InvariantCulture) + " min" : "never";
 
     static string Celsius(double value) => value.ToString("0.0", CultureInfo.InvariantCulture) + " °C";
 

@@ -31,6 +31,12 @@ public sealed class AlertConsumer<TEvent>(
         if (content is null)
             return;
 
+        await RecordAsync(context, content, recorder, logger);
+    }
+
+    /// <summary>Builds the alert for an event's content, logs it and records it (also for consumers that decide with state of their own).</summary>
+    public static async Task RecordAsync(ConsumeContext<TEvent> context, AlertContent content, AlertRecorder recorder, ILogger logger)
+    {
         var alert = new Alert(
             context.MessageId ?? NewId.NextGuid(),
             $"{typeof(TEvent).Name}/{content.Fact}",

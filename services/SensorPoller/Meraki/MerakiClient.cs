@@ -6,7 +6,7 @@ using PowerEvents.SensorPoller.Polling;
 namespace PowerEvents.SensorPoller.Meraki;
 
 /// <summary>
-/// The two Meraki Dashboard API v1 calls the poller needs. Follows the <c>Link: rel=next</c> header to
+/// The Meraki Dashboard API v1 calls the poller needs. Follows the <c>Link: rel=next</c> header to
 /// the last page (absolute URLs, possibly on another host of the same service), and turns error statuses
 /// and malformed bodies into <see cref="SourceException"/> carrying Meraki's own <c>errors</c> text.
 /// </summary>
@@ -58,6 +58,15 @@ public sealed class MerakiClient(HttpClient http, MerakiSourceOptions options)
         using var response = await SendAsync(uri, cancellationToken);
         using var document = await ReadJsonAsync(response, cancellationToken);
         return document.RootElement.Clone();
+    }
+
+    /// <summary>GET /organizations/{id}: the cheapest read that proves the key is valid and may see the organization (preflight).</summary>
+    public async Task<string> GetOrganizationNameAsync(CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(new Uri(Base, $"organizations/{Uri.EscapeDataString(options.OrganizationId)}"), cancellationToken);
+        using var document = await ReadJsonAsync(response, cancellationToken);
+        return document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("name", out var name)
+            ? name.ToString() : "";
     }
 
     Uri Base => options.BaseUrl.AbsoluteUri.EndsWith('/') ? options.BaseUrl : new Uri(options.BaseUrl.AbsoluteUri + "/");

@@ -1,0 +1,143 @@
+using System.Globalization;
+using MassTransit;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using PowerEvents.Contracts;
+using PowerEvents.Hosting;
+using PowerEvents.Notifier.Alerts;
+using PowerEvents.Notifier.Delivery;
+
+namespace PowerEvents.Notifier.Preflight;
+
+/// <summary>
+/// Turns preflight results into alerts on change, with a reminder while a check keeps failing
+/// (<see cref="PreflightAlertPolicy"/>). The last state per check lives in <c>notifier.preflight_checks</c>, locked per
+/// check for the step; the alert is recorded before the state is saved and its fact is derived from that state, so a
+/// redelivered result decides the same alert again and the alert store keeps it once.
+/// </summary>
+public sealed class PreflightConsumer(
+    NpgsqlDataSource dataSource,
+    PreflightSchema schema,
+    AlertRecorder recorder,
+    IOptions<PreflightOptions> options,
+    ILogger<PreflightConsumer> logger) : IConsumer<PreflightCheckCompleted>
+{
+    public async Task Consume(ConsumeContext<PreflightCheckCompleted> context)
+    {
+        var result = context.Message;
+        var key = $"{result.Service}/{result.Kind}/{result.Target}";
+        var token = context.CancellationToken;
+        await schema.EnsureAsync(token);
+
+        await using var connection = await dataSource.OpenConnectionAsync(token);
+        await using var transaction = await connection.BeginTransactionAsync(token);
+        await using (var insert = new NpgsqlCommand("INSERT INTO notifier.preflight_checks (check_key) VALUES ($1) ON CONFLICT DO NOTHING", connection, transaction))
+        {
+            insert.Parameters.Add(new NpgsqlParameter { Value = key });
+            await insert.ExecuteNonQueryAsync(token);
+        }
+
+        PreflightCheckState? previous = null;
+        await using (var select = new NpgsqlCommand(
+            "SELECT ok, since, checked_at, alerted_at FROM notifier.preflight_checks WHERE check_key = $1 FOR UPDATE", connection, transaction))
+        {
+            select.Parameters.Add(new NpgsqlParameter { Value = key });
+            await using var reader = await select.ExecuteReaderAsync(token);
+            if (await reader.ReadAsync(token) && !reader.IsDBNull(0))
+                previous = new PreflightCheckState(reader.GetBoolean(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetFieldValue<DateTimeOffset>(2),
+                    reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3));
+        }
+
+        var (next, alert) = PreflightAlertPolicy.Decide(previous, result, options.Value.RemindEvery);
+        if (alert != PreflightAlertKind.None)
+            await AlertConsumer<PreflightCheckCompleted>.RecordAsync(context, Content(key, result, next, alert), recorder, logger);
+
+        await using (var update = new NpgsqlCommand(
+            "UPDATE notifier.preflight_checks SET ok = $2, since = $3, checked_at = $4, alerted_at = $5 WHERE check_key = $1", connection, transaction))
+        {
+            update.Parameters.Add(new NpgsqlParameter { Value = key });
+            update.Parameters.Add(new NpgsqlParameter { Value = next.Ok });
+            update.Parameters.Add(new NpgsqlParameter { Value = next.Since });
+            update.Parameters.Add(new NpgsqlParameter { Value = next.CheckedAt });
+            update.Parameters.Add(new NpgsqlParameter { Value = (object?)next.AlertedAt ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
+            await update.ExecuteNonQueryAsync(token);
+        }
+        await transaction.CommitAsync(token);
+    }
+
+    /// <summary>The alert for a decision; its fact names the check and the moment that identifies this alert.</summary>
+    public static AlertContent Content(string key, PreflightCheckCompleted result, PreflightCheckState state, PreflightAlertKind kind)
+    {
+        var what = $"{result.Kind} {result.Target}";
+        return kind switch
+        {
+            PreflightAlertKind.Failing => new AlertContent(Severity.Warning, $"Preflight FAILED: {what}",
+                $"{result.Reason}. {Advice(result.Kind)}", result.CheckedAt)
+            {
+                Fact = $"{key}/failing/{Stamp(state.Since)}",
+                Facts = [new AlertFact("Checked by", result.Service)],
+            },
+            PreflightAlertKind.StillFailing => new AlertContent(Severity.Warning, $"Preflight still failing: {what}",
+                $"Failing since {state.Since.UtcDateTime:yyyy-MM-dd HH:mm} UTC: {result.Reason}. {Advice(result.Kind)}", result.CheckedAt)
+            {
+                Fact = $"{key}/reminder/{Stamp(state.AlertedAt!.Value)}",
+                Facts = [new AlertFact("Checked by", result.Service)],
+            },
+            _ => new AlertContent(Severity.Info, $"Preflight passes again: {what}", result.Reason, result.CheckedAt)
+            {
+                Fact = $"{key}/recovered/{Stamp(state.Since)}",
+                Facts = [new AlertFact("Checked by", result.Service)],
+            },
+        };
+    }
+
+    static string Advice(string kind) => kind switch
+    {
+        "bmc" => "Until fixed, this host cannot be powered on again after a shutdown: check the BMC's address, credentials (Bmc:Hosts) and certificate pin (docs/operations.md).",
+        "sensor-source" => "Until fixed, the zones this source feeds may go stale and cannot raise an alarm: check its key, organization and address (docs/operations.md).",
+        "webhook" => "Until fixed, alerts to this destination may not arrive: check its host, network path and certificate (docs/operations.md).",
+        _ => "See docs/operations.md.",
+    };
+
+    static string Stamp(DateTimeOffset at) => at.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
+}
+
+/// <summary>The table of the last state per check, created on first use.</summary>
+public sealed class PreflightSchema(NpgsqlDataSource dataSource)
+{
+    const string Schema = """
+        SELECT pg_advisory_xact_lock(7000008);
+        CREATE SCHEMA IF NOT EXISTS notifier;
+        CREATE TABLE IF NOT EXISTS notifier.preflight_checks (
+            check_key   text PRIMARY KEY,
+            ok          boolean,
+            since       timestamptz,
+            checked_at  timestamptz,
+            alerted_at  timestamptz);
+        """;
+
+    readonly SemaphoreSlim _lock = new(1, 1);
+    volatile bool _schemaReady;
+
+    public async Task EnsureAsync(CancellationToken cancellationToken)
+    {
+        if (_schemaReady)
+            return;
+        await _lock.WaitAsync(cancellationToken);
+        try
+        {
+            if (_schemaReady)
+                return;
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await using (var command = new NpgsqlCommand(Schema, connection, transaction))
+                await command.ExecuteNonQueryAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            _schemaReady = true;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+}
