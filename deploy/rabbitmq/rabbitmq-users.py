@@ -6,7 +6,7 @@ Idempotent: run at every start (docker-compose service rabbitmq-users, scripts/r
 from <passwords-dir>/rabbitmq_<user>_password (the Docker secret) and never printed. Standard library only: it runs
 in the rabbitmq management image.
 
-  rabbitmq-users.py --api http://rabbitmq:15672/api --vhost / --admin-user admin --admin-password-file F --passwords DIR
+  rabbitmq-users.py --api http://rabbitmq:15672/api --vhost / --admin-user admin --admin-password-env VAR --passwords DIR
 """
 import argparse, base64, json, os, sys, time, urllib.error, urllib.parse, urllib.request
 
@@ -22,14 +22,20 @@ def main():
     p.add_argument("--api", required=True)
     p.add_argument("--vhost", default="/")
     p.add_argument("--admin-user", required=True)
-    p.add_argument("--admin-password-file", required=True)
+    p.add_argument("--admin-password-file", help="file holding the admin password")
+    p.add_argument("--admin-password-env", help="environment variable holding the admin password")
     p.add_argument("--passwords", required=True, help="directory of rabbitmq_<user>_password files")
     p.add_argument("--users", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "users.json"))
     p.add_argument("--wait", type=int, default=120, help="seconds to wait for the management API")
     a = p.parse_args()
 
     spec = json.load(open(a.users))
-    admin_password = open(a.admin_password_file).read().strip()
+    if a.admin_password_env:
+        admin_password = os.environ.get(a.admin_password_env, "")
+    elif a.admin_password_file:
+        admin_password = open(a.admin_password_file).read().strip()
+    else:
+        sys.exit("rabbitmq-users: --admin-password-file or --admin-password-env is required")
     auth = "Basic " + base64.b64encode(f"{a.admin_user}:{admin_password}".encode()).decode()
     vhost = urllib.parse.quote(a.vhost, safe="")
 
