@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using PowerEvents.Contracts;
 using PowerEvents.Hosting;
 using PowerEvents.IloActuator;
@@ -108,6 +109,64 @@ public sealed class BrokerAccountsOverRabbitMqTests(RabbitMqFixture rabbit)
         Assert.Equal(2, observer.All<ForgedCommandRefused>().Count());
     }
 
+    [Theory]
+    [InlineData("sensor-poller")]
+    [InlineData("notifier")]
+    [InlineData("vcenter-actuator")]
+    [InlineData("alarm-evaluator")]
+    public async Task A_service_runs_its_endpoints_and_publishes_its_events_under_its_own_account(string service)
+    {
+        var account = await rabbit.AddAccountAsync(service);
+        await using var observer = await ObserverBus.StartAsync(rabbit);
+        var app = ServiceDefaults.CreateBuilder(service, [.. rabbit.HostArgsFor(account), "--Urls=http://127.0.0.1:0"],
+            bus => bus.AddConsumer<SourceHealthChangedEcho>()).Build();
+        app.MapDefaultEndpoints();
+        await using var host = await InProcessHost.StartAsync(app);
+
+        var source = Guid.NewGuid().ToString("N");
+        await using (var admin = await StartBusAsync(null, null))
+            await admin.Publish(new SourceHealthChanged(source, false, ["probe"], DateTimeOffset.UtcNow));
+        await observer.WaitAsync<ZoneStalenessChanged>(m => m.Zone == source);
+    }
+
+    [Fact]
+    public async Task The_saga_account_asks_for_an_inventory_and_the_vcenter_actuator_account_answers_it()
+    {
+        var saga = await rabbit.AddAccountAsync("alarm-evaluator");
+        var vcenter = await rabbit.AddAccountAsync("vcenter-actuator");
+        CommandRoutes.EnsureMapped();
+        var actuatorApp = ServiceDefaults.CreateBuilder("vcenter-actuator",
+            [.. rabbit.HostArgsFor(vcenter), $"--Bus:CommandOrigin={saga.Username}", "--Urls=http://127.0.0.1:0"],
+            bus => bus.AddConsumer<ClusterInventoryRequestedConsumer>()).Build();
+        actuatorApp.MapDefaultEndpoints();
+        await using var actuator = await InProcessHost.StartAsync(actuatorApp);
+        var sagaApp = ServiceDefaults.CreateBuilder("alarm-evaluator", [.. rabbit.HostArgsFor(saga), "--Urls=http://127.0.0.1:0"],
+            bus => bus.AddRequestClient<ClusterInventoryRequested>()).Build();
+        sagaApp.MapDefaultEndpoints();
+        await using var sagaHost = await InProcessHost.StartAsync(sagaApp);
+
+        using var scope = sagaHost.Services.CreateScope();
+        var client = scope.ServiceProvider.GetRequiredService<IRequestClient<ClusterInventoryRequested>>();
+        var runId = Guid.NewGuid();
+        var response = await client.GetResponse<ClusterInventoryCaptured>(new ClusterInventoryRequested(runId, "cluster1"), timeout: RequestTimeout.After(s: 30));
+
+        Assert.Equal((runId, "cluster1"), (response.Message.RunId, response.Message.Cluster));
+    }
+
+    /// <summary>Stands in for a service's consumer: consumes an event, publishes another.</summary>
+    public sealed class SourceHealthChangedEcho : IConsumer<SourceHealthChanged>
+    {
+        public Task Consume(ConsumeContext<SourceHealthChanged> context) =>
+            context.Publish(new ZoneStalenessChanged(context.Message.Source, true, 0, 1, DateTimeOffset.UtcNow));
+    }
+
+    /// <summary>Stands in for the VCenterActuator's inventory consumer (same queue name, same origin check).</summary>
+    public sealed class ClusterInventoryRequestedConsumer : IConsumer<ClusterInventoryRequested>
+    {
+        public Task Consume(ConsumeContext<ClusterInventoryRequested> context) =>
+            context.RespondAsync(new ClusterInventoryCaptured(context.Message.RunId, context.Message.Cluster, [], [], DateTimeOffset.UtcNow));
+    }
+
     async Task<WebApplication> StartActuatorAsync(BrokerAccount account, BrokerAccount saga, PowerEvents.RedfishSimulator.BmcServer bmc) =>
         await InProcessHost.StartAsync(IloActuatorHost.Build(
         [
@@ -147,6 +206,9 @@ public sealed class BrokerAccountsOverRabbitMqTests(RabbitMqFixture rabbit)
     sealed class StartedBus(IBusControl bus) : IAsyncDisposable
     {
         public Task<ISendEndpoint> GetSendEndpoint(Uri address) => bus.GetSendEndpoint(address);
+
+        public Task Publish<T>(T message)
+            where T : class => bus.Publish(message);
 
         public async ValueTask DisposeAsync()
         {
@@ -215,6 +277,7 @@ public sealed class BrokerAccountsOverRabbitMqTests(RabbitMqFixture rabbit)
                     e.AutoDelete = true;
                     e.Handler<HostPowerOnCompleted>(c => { observer._received.Enqueue(c.Message); return Task.CompletedTask; });
                     e.Handler<ForgedCommandRefused>(c => { observer._received.Enqueue(c.Message); return Task.CompletedTask; });
+                    e.Handler<ZoneStalenessChanged>(c => { observer._received.Enqueue(c.Message); return Task.CompletedTask; });
                 });
             });
             await observer._bus.StartAsync();
