@@ -100,9 +100,18 @@ public sealed class BrokerAccountsOverRabbitMqTests(RabbitMqFixture rabbit)
         Assert.Empty(bmc.Bmc.ResetRequests);
         Assert.False(observer.Received<HostPowerOnCompleted>(m => m.RunId == runId));
 
-        // The saga's account: carried out, and the outcome published under the actuator's account.
-        await using (var sagaBus = await StartBusAsync(saga, "alarm-evaluator"))
-            await (await sagaBus.GetSendEndpoint(new Uri($"queue:{PowerOnQueue}"))).Send(new PowerOnRequested(runId, "cluster1", "esx-01"));
+        // The saga's account, sending as the saga does, from the handling of a message (ConsumeContext.Send): carried
+        // out, and the outcome published under the actuator's account.
+        var trigger = Guid.NewGuid().ToString("N");
+        await using var sagaBus = await StartBusAsync(saga, "alarm-evaluator", cfg => cfg.ReceiveEndpoint($"alarm-evaluator-relay-{trigger}", e =>
+        {
+            e.AutoDelete = true;
+            e.Handler<SourceHealthChanged>(c => c.Message.Source == trigger
+                ? c.Send(new Uri($"queue:{PowerOnQueue}"), new PowerOnRequested(runId, "cluster1", "esx-01"))
+                : Task.CompletedTask);
+        }));
+        await using (var admin = await StartBusAsync(null, null))
+            await admin.Publish(new SourceHealthChanged(trigger, false, ["relay"], DateTimeOffset.UtcNow));
         var done = await observer.WaitAsync<HostPowerOnCompleted>(m => m.RunId == runId);
         Assert.Equal(PowerOnOutcome.PoweredOn, done.Outcome);
         Assert.Equal("On", bmc.Bmc.PowerState);
@@ -184,7 +193,7 @@ public sealed class BrokerAccountsOverRabbitMqTests(RabbitMqFixture rabbit)
         ]));
 
     /// <summary>A bus as a service has it (hosting's user_id stamp, the bus endpoint under its prefix); null: the admin account, unstamped.</summary>
-    async Task<StartedBus> StartBusAsync(BrokerAccount? account, string? service)
+    async Task<StartedBus> StartBusAsync(BrokerAccount? account, string? service, Action<IRabbitMqBusFactoryConfigurator>? configure = null)
     {
         var bus = Bus.Factory.CreateUsingRabbitMq(cfg =>
         {
@@ -198,6 +207,7 @@ public sealed class BrokerAccountsOverRabbitMqTests(RabbitMqFixture rabbit)
                 cfg.OverrideDefaultBusEndpointQueueName($"{service}-bus-{Guid.NewGuid():N}");
                 cfg.ConfigureSend(s => s.UseFilter(new BrokerUserIdFilter(account.Username)));
             }
+            configure?.Invoke(cfg);
         });
         await bus.StartAsync();
         return new StartedBus(bus);
