@@ -105,6 +105,15 @@ new_secret bmc_password
 new_secret webhook_signing_secret
 new_secret console_admin_password  # the console's first account (admin); kept across runs like the account itself
 
+# One broker account per service and the read-only 'operator', as docker-compose creates them (docs/deploy.md,
+# "Broker accounts"): the permissions of deploy/rabbitmq/users.json on this run's virtual host; guest is the admin.
+for account in alarm_evaluator vcenter_actuator ilo_actuator sensor_poller notifier console operator; do
+  new_secret "rabbitmq_${account}_password"
+done
+printf '%s' guest > "$secrets/rabbitmq_admin_password"
+python3 "$root/deploy/rabbitmq/rabbitmq-users.py" --api "$mgmt" --vhost "$vhost" --admin-user guest \
+  --admin-password-file "$secrets/rabbitmq_admin_password" --passwords "$secrets" >/dev/null
+
 # start <name> <log> <command...>: one process, its own log, remembered for stop_all.
 start() {
   local name=$1 log=$2; shift 2
@@ -157,7 +166,9 @@ wait_for WebhookReceiver 60 curl -fsS "$webhook_url/health"
 
 # --- The five services, configured against the simulators through environment variables -----------
 export DOTNET_ENVIRONMENT=Development
-export RabbitMq__Host=127.0.0.1 RabbitMq__Port="$PE_RABBITMQ_PORT" RabbitMq__VirtualHost="$vhost" RabbitMq__Username=guest RabbitMq__Password=guest
+export RabbitMq__Host=127.0.0.1 RabbitMq__Port="$PE_RABBITMQ_PORT" RabbitMq__VirtualHost="$vhost"
+# Actuators carry out commands from the saga's account only.
+export Bus__CommandOrigin=alarm-evaluator
 export Postgres__Host=127.0.0.1 Postgres__Port="$PE_POSTGRES_PORT" Postgres__Database=powerevents Postgres__Username=powerevents
 
 demo_zone=server-room
@@ -247,6 +258,9 @@ for service in "${services[@]}"; do
     Notifier) extra=("${notifier_env[@]}") ;;
     Console) extra=("${console_env[@]}") ;;
   esac
+  # Its own broker account: SensorPoller -> sensor-poller, secrets/rabbitmq_sensor_poller_password.
+  account=$(sed -E 's/([a-z])([A-Z])/\1-\2/g' <<<"$service" | tr 'A-Z' 'a-z')
+  extra+=(RabbitMq__Username="$account" RabbitMq__Password_FILE="$secrets/rabbitmq_${account//-/_}_password")
   start "$service" "$logs/$service.log" env Urls="http://127.0.0.1:${ports[$service]}" "${extra[@]}" \
     dotnet "$(dll "services/$service" "PowerEvents.$service")"
 done
@@ -279,7 +293,7 @@ ENV
 cat <<INFO
 
 PowerEvents is running.
-  RabbitMQ management UI  http://127.0.0.1:$PE_RABBITMQ_MGMT_PORT  (guest / guest), virtual host $vhost
+  RabbitMQ management UI  http://127.0.0.1:$PE_RABBITMQ_MGMT_PORT  (guest / guest, or operator / $secrets/rabbitmq_operator_password), virtual host $vhost
   PostgreSQL              127.0.0.1:$PE_POSTGRES_PORT database powerevents, user powerevents
   vcsim (vSphere API)     https://127.0.0.1:$PE_VCSIM_PORT/sdk  (user / pass); state: $vcsim_control/state
   Meraki simulator        $meraki_url/api/v1  (org 549236, network $demo_network, zone $demo_zone: ${demo_sensors[*]})

@@ -42,6 +42,12 @@ public static class CommandRoutes
         [typeof(PowerRunResumed)] = PowerSagaQueue,
     };
 
+    /// <summary>The commands that make an actuator act: only the power saga's account may send them (<see cref="CommandOriginFilter{T}"/>).</summary>
+    public static readonly IReadOnlySet<Type> ActuatorCommands = Queues
+        .Where(q => q.Value.StartsWith(VCenterActuator + "-", StringComparison.Ordinal) || q.Value.StartsWith(IloActuator + "-", StringComparison.Ordinal))
+        .Select(q => q.Key)
+        .ToHashSet();
+
     static readonly Lazy<bool> Mapped = new(() =>
     {
         // EndpointConvention is process-wide; map once (several services may share a test process).

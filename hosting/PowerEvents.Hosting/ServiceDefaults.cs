@@ -61,6 +61,7 @@ public static class ServiceDefaults
 
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         builder.Services.AddValidatedOptions<RabbitMqOptions>(RabbitMqOptions.Section);
+        builder.Services.AddValidatedOptions<BusOptions>(BusOptions.Section);
 
         // Registered before any component's startup filter, so it stands in front of every endpoint they map.
         builder.Services.AddValidatedOptions<OperatorApiOptions>(OperatorApiOptions.Section);
@@ -83,6 +84,7 @@ public static class ServiceDefaults
             // MassTransit would otherwise post usage data to usage-tracking.masstransit.io: nothing leaves unasked.
             bus.DisableUsageTelemetry();
             configureBus?.Invoke(bus);
+            bus.AddConfigureEndpointsCallback(WarnWithoutCommandOrigin);
 
             bus.UsingRabbitMq((context, cfg) =>
             {
@@ -92,7 +94,12 @@ public static class ServiceDefaults
                     h.Username(rabbit.Username);
                     h.Password(rabbit.Password);
                 });
+                // Least privilege on the bus (docs/deploy.md, "Broker accounts"): the temporary bus endpoint under the
+                // service's own prefix, which its broker account may use; every message stamped with that account.
+                cfg.OverrideDefaultBusEndpointQueueName($"{serviceName}-bus-{Guid.NewGuid():N}");
+                cfg.ConfigureSend(s => s.UseFilter(new BrokerUserIdFilter(rabbit.Username)));
                 cfg.UseConsumeFilter(typeof(LogContextConsumeFilter<>), context);
+                cfg.UseConsumeFilter(typeof(CommandOriginFilter<>), context);
                 // Every endpoint rides out a PostgreSQL or broker restart instead of dead-lettering the message.
                 cfg.UseMessageRetry(TransientFaults.Configure);
                 cfg.ConfigureEndpoints(context);
@@ -100,6 +107,18 @@ public static class ServiceDefaults
         });
 
         return builder;
+    }
+
+    /// <summary>Warns at start when an actuator's command queue has no origin check (one shared broker account).</summary>
+    static void WarnWithoutCommandOrigin(IRegistrationContext context, string queueName, IReceiveEndpointConfigurator endpoint)
+    {
+        if (!CommandRoutes.Queues.Any(q => q.Value == queueName && CommandRoutes.ActuatorCommands.Contains(q.Key)))
+            return;
+        if (!string.IsNullOrEmpty(context.GetRequiredService<IOptions<BusOptions>>().Value.CommandOrigin))
+            return;
+        context.GetRequiredService<ILoggerFactory>().CreateLogger("PowerEvents.Bus").LogWarning(
+            "{Queue}: Bus:CommandOrigin is not set, so commands are carried out whichever broker account sent them (one shared account); set it to the power saga's account (docs/deploy.md)",
+            queueName);
     }
 
     /// <summary>PostgreSQL for services that keep state: a data source, and a readiness check that it answers.</summary>

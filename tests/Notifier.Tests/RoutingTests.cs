@@ -112,6 +112,19 @@ public sealed class RoutingTests
     }
 
     [Fact]
+    public void A_forged_command_refused_by_an_actuator_is_a_critical_alert_naming_the_account()
+    {
+        var messageId = Guid.NewGuid();
+        var alert = Map(new ForgedCommandRefused("vcenter-actuator", "VmShutdownRequested", "sensor-poller", "alarm-evaluator", messageId, At))!;
+        var unstamped = Map(new ForgedCommandRefused("ilo-actuator", "PowerOnRequested", "", "alarm-evaluator", null, At))!;
+
+        Assert.Equal(Severity.Critical, alert.Severity);
+        Assert.Contains("sensor-poller", alert.Summary, StringComparison.Ordinal);
+        Assert.Equal($"vcenter-actuator/VmShutdownRequested/{messageId}", alert.Fact);
+        Assert.Contains("(none)", unstamped.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_failing_source_and_a_stale_zone_are_warnings_and_their_recovery_is_info()
     {
         var failing = Map(new SourceHealthChanged("meraki-hq", false, ["HTTP 500 after 3 attempts"], At))!;

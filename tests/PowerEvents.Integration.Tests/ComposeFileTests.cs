@@ -24,7 +24,7 @@ public sealed class ComposeFileTests
 
         Assert.True(exitCode == 0, output);
         Assert.Equal(
-            ["alarm-evaluator", "console", "ilo-actuator", "notifier", "postgres", "rabbitmq", "sensor-poller", "vcenter-actuator"],
+            ["alarm-evaluator", "console", "ilo-actuator", "notifier", "postgres", "rabbitmq", "rabbitmq-users", "sensor-poller", "vcenter-actuator"],
             output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Order());
     }
 
@@ -98,6 +98,29 @@ public sealed class ComposeFileTests
                 Assert.Contains($"- source: {secret}", block, StringComparison.Ordinal);
             }
         }
+    }
+
+    [Fact]
+    public async Task Each_service_connects_with_a_broker_account_of_its_own_created_before_it_starts()
+    {
+        var (exitCode, output) = await ComposeAsync("--env-file", Path.Combine(Root, ".env.example"), "config");
+        Assert.True(exitCode == 0, output);
+
+        using var users = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "deploy", "rabbitmq", "users.json")));
+        var setup = ServiceBlock(output, "rabbitmq-users");
+        foreach (var service in new[] { "sensor-poller", "alarm-evaluator", "vcenter-actuator", "ilo-actuator", "notifier" })
+        {
+            var block = ServiceBlock(output, service);
+            var secret = $"rabbitmq_{service.Replace('-', '_')}_password";
+            Assert.Contains($"RabbitMq__Username: {service}", block, StringComparison.Ordinal);
+            Assert.Contains($"RabbitMq__Password_FILE: /run/secrets/{secret}", block, StringComparison.Ordinal);
+            Assert.Contains("Bus__CommandOrigin: alarm-evaluator", block, StringComparison.Ordinal);
+            Assert.Matches(@"rabbitmq-users:\s+condition: service_completed_successfully", block);
+            Assert.Contains($"- source: {secret}", setup, StringComparison.Ordinal);
+            Assert.True(users.RootElement.GetProperty("users").TryGetProperty(service, out _), $"{service} has no permissions in users.json");
+        }
+        Assert.Contains("- source: rabbitmq_operator_password", setup, StringComparison.Ordinal);
+        Assert.Equal("monitoring", users.RootElement.GetProperty("users").GetProperty("operator").GetProperty("tags").GetString());
     }
 
     [Fact]

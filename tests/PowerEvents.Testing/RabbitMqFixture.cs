@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
+using System.Text.Json;
 using Xunit;
 
 namespace PowerEvents.Testing;
@@ -61,6 +62,42 @@ public sealed class RabbitMqFixture : IAsyncLifetime
             new { configure = ".*", write = ".*", read = ".*" })).EnsureSuccessStatusCode();
     }
 
+    readonly List<string> _accounts = [];
+
+    /// <summary>
+    /// A broker account of this fixture's own with the permissions <c>deploy/rabbitmq/users.json</c> gives
+    /// <paramref name="account"/> (e.g. <c>alarm-evaluator</c>) on this virtual host: the deployment's least-privilege
+    /// matrix, under a name unique to the fixture (accounts are broker-wide). Deleted with the fixture.
+    /// </summary>
+    public async Task<BrokerAccount> AddAccountAsync(string account)
+    {
+        using var spec = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(TestServers.RepositoryRoot, "deploy", "rabbitmq", "users.json")));
+        var patterns = spec.RootElement.GetProperty("patterns").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!);
+        var rights = spec.RootElement.GetProperty("users").GetProperty(account);
+        string Expand(string key) => patterns.Aggregate(rights.GetProperty(key).GetString()!, (r, p) => r.Replace("{" + p.Key + "}", p.Value, StringComparison.Ordinal));
+
+        var created = new BrokerAccount($"{VirtualHost}-{account}", Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)));
+        _accounts.Add(created.Username);
+        (await _management.PutAsJsonAsync($"users/{created.Username}", new
+        {
+            password = created.Password,
+            tags = rights.TryGetProperty("tags", out var tags) ? tags.GetString() : "",
+        })).EnsureSuccessStatusCode();
+        (await _management.PutAsJsonAsync($"permissions/{VirtualHost}/{created.Username}",
+            new { configure = Expand("configure"), write = Expand("write"), read = Expand("read") })).EnsureSuccessStatusCode();
+        return created;
+    }
+
+    /// <summary>Configuration for a service host connecting as <paramref name="account"/>, as command-line arguments.</summary>
+    public IEnumerable<string> HostArgsFor(BrokerAccount account) =>
+    [
+        "--RabbitMq:Host=127.0.0.1",
+        $"--RabbitMq:Port={Port}",
+        $"--RabbitMq:VirtualHost={VirtualHost}",
+        $"--RabbitMq:Username={account.Username}",
+        $"--RabbitMq:Password={account.Password}",
+    ];
+
     /// <summary>Names of the queues in this fixture's virtual host (as the management UI shows them).</summary>
     public async Task<IReadOnlyList<string>> QueueNamesAsync()
     {
@@ -72,6 +109,8 @@ public sealed class RabbitMqFixture : IAsyncLifetime
     {
         try
         {
+            foreach (var account in _accounts)
+                await _management.DeleteAsync($"users/{account}");
             await _management.DeleteAsync($"vhosts/{VirtualHost}");
         }
         finally
@@ -81,4 +120,10 @@ public sealed class RabbitMqFixture : IAsyncLifetime
     }
 
     sealed record QueueInfo(string Name);
+}
+
+/// <summary>A broker account made by <see cref="RabbitMqFixture.AddAccountAsync"/>.</summary>
+public sealed record BrokerAccount(string Username, string Password)
+{
+    public override string ToString() => Username;
 }

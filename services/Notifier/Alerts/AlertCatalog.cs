@@ -71,6 +71,17 @@ public static class AlertCatalog
                 Facts = [.. e.Problems.Take(5).Select(p => Fact("Problem", p))],
             });
 
+        // Someone with broker access tried to make an actuator act outside a power run (issue 15): refused, but an operator must know.
+        bus.AddAlert<ForgedCommandRefused>(e => new AlertContent(
+            Severity.Critical,
+            $"{e.Service} refused a forged {e.Command}",
+            $"A {e.Command} reached {e.Service} from broker account '{(e.SentBy.Length > 0 ? e.SentBy : "(none)")}' instead of '{e.ExpectedOrigin}'; " +
+            "nothing was done. Someone with broker credentials tried to command the cluster: check who holds them (docs/deploy.md, broker accounts).",
+            e.RefusedAt)
+        {
+            Fact = Key(e.Service, e.Command, e.MessageId?.ToString() ?? e.RefusedAt.ToString("O", CultureInfo.InvariantCulture)),
+        });
+
         bus.AddAlert<ZoneStalenessChanged>(e => e.Stale
             ? new AlertContent(Severity.Warning, $"Zone {e.Zone} is stale",
                 $"Zone {e.Zone} has {e.FreshSensors} fresh sensor(s) of the {e.RequiredSensors} it needs; it cannot raise an alarm until they report again.", e.ChangedAt)
