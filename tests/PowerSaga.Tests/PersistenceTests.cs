@@ -44,17 +44,29 @@ public sealed class PersistenceTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task The_run_is_stored_as_json_and_changes_inside_it_are_saved()
+    public async Task The_run_header_is_json_without_vms_each_vm_step_is_a_row_and_a_change_is_saved()
     {
+        var added = NewSaga();
         await using (var db = Context())
         {
-            db.Sagas.Add(NewSaga());
+            db.Sagas.Add(added);
             await db.SaveChangesAsync();
+        }
+
+        await using (var connection = await _dataSource.OpenConnectionAsync())
+        {
+            await using var header = new NpgsqlCommand("SELECT run::text FROM power_saga", connection);
+            var json = (string)(await header.ExecuteScalarAsync())!;
+            Assert.DoesNotContain("\"vms\"", json, StringComparison.Ordinal);
+            await using var steps = new NpgsqlCommand("SELECT count(*) FROM power_step WHERE run_id = $1 AND kind = 'vm-shutdown'", connection);
+            steps.Parameters.Add(new NpgsqlParameter { Value = added.RunId!.Value });
+            Assert.Equal(added.Run!.AllVms.Count(), (long)(await steps.ExecuteScalarAsync())!);
         }
 
         await using (var db = Context())
         {
             var saga = await db.Sagas.SingleAsync();
+            await db.LoadStepsAsync(saga);
             saga.Run!.Tiers[0].Vms[0].Status = StepStatus.Done;
             saga.Version++;
             await db.SaveChangesAsync();
@@ -63,6 +75,7 @@ public sealed class PersistenceTests : IAsyncLifetime
         await using (var db = Context())
         {
             var saga = await db.Sagas.SingleAsync();
+            await db.LoadStepsAsync(saga);
             Assert.Equal(StepStatus.Done, saga.Run!.Tiers[0].Vms[0].Status);
             Assert.Equal(["default", "apps", "databases", "infrastructure", "vcenter"], saga.Run.Tiers.Select(t => t.Name));
         }
