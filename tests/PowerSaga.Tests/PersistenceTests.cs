@@ -36,10 +36,12 @@ public sealed class PersistenceTests : IAsyncLifetime
     static PowerSagaState NewSaga()
     {
         var runId = Guid.NewGuid();
+        var run = ShutdownPlanner.Plan(Inventories.Cluster(), Inventories.Mixed(runId), runId, "room-a", false);
+        run.Restore = RestorePlanner.Plan(Inventories.Cluster(), run, new RestoreRun());
         return new PowerSagaState
         {
             CorrelationId = PowerIds.ForCluster("cluster1"), CurrentState = "ShuttingDownVms", Version = 1, Cluster = "cluster1", RunId = runId,
-            Run = ShutdownPlanner.Plan(Inventories.Cluster(), Inventories.Mixed(runId), runId, "room-a", false),
+            Run = run,
         };
     }
 
@@ -58,9 +60,14 @@ public sealed class PersistenceTests : IAsyncLifetime
             await using var header = new NpgsqlCommand("SELECT run::text FROM power_saga", connection);
             var json = (string)(await header.ExecuteScalarAsync())!;
             Assert.DoesNotContain("\"vms\"", json, StringComparison.Ordinal);
+            Assert.All(added.Run!.AllVms, vm => Assert.DoesNotContain($"\"{vm.Id}\"", json, StringComparison.Ordinal));
             await using var steps = new NpgsqlCommand("SELECT count(*) FROM power_step WHERE run_id = $1 AND kind = 'vm-shutdown'", connection);
             steps.Parameters.Add(new NpgsqlParameter { Value = added.RunId!.Value });
             Assert.Equal(added.Run!.AllVms.Count(), (long)(await steps.ExecuteScalarAsync())!);
+            await using var restore = new NpgsqlCommand("SELECT count(*) FROM power_step WHERE run_id = $1 AND kind = 'vm-power-on'", connection);
+            restore.Parameters.Add(new NpgsqlParameter { Value = added.RunId!.Value });
+            Assert.Equal(added.Run.Restore.AllVms.Count(), (long)(await restore.ExecuteScalarAsync())!);
+            Assert.NotEmpty(added.Run.Restore.AllVms);
         }
 
         await using (var db = Context())
