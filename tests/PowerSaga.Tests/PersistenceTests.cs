@@ -89,6 +89,46 @@ public sealed class PersistenceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_header_saved_with_its_vms_before_the_step_rows_existed_keeps_them_and_the_next_save_moves_them_into_rows()
+    {
+        var legacy = NewSaga();
+        await using (var connection = await _dataSource.OpenConnectionAsync())
+        {
+            // As the previous version stored a run: every VM inside the jsonb, no power_step row.
+            await using var insert = new NpgsqlCommand(
+                "INSERT INTO power_saga (correlation_id, current_state, version, cluster, run_id, step, run) VALUES ($1, 'ShuttingDownVms', 1, 'cluster1', $2, 1, $3::jsonb)",
+                connection);
+            insert.Parameters.Add(new NpgsqlParameter { Value = legacy.CorrelationId });
+            insert.Parameters.Add(new NpgsqlParameter { Value = legacy.RunId!.Value });
+            insert.Parameters.Add(new NpgsqlParameter { Value = System.Text.Json.JsonSerializer.Serialize(legacy.Run, new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web)
+            {
+                Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
+            }) });
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        await using (var db = Context())
+        {
+            var saga = await db.Sagas.SingleAsync();
+            await db.LoadStepsAsync(saga);
+            Assert.Equal(legacy.Run!.AllVms.Select(v => v.Id), saga.Run!.AllVms.Select(v => v.Id));
+            saga.Run.Tiers[0].Vms[0].Status = StepStatus.Requested;
+            saga.Version++;
+            await db.SaveChangesAsync();
+        }
+
+        await using (var db = Context())
+        {
+            var saga = await db.Sagas.SingleAsync();
+            Assert.DoesNotContain("\"vms\"", saga.RunJson, StringComparison.Ordinal);
+            await db.LoadStepsAsync(saga);
+            Assert.Equal(legacy.Run!.AllVms.Select(v => v.Id), saga.Run!.AllVms.Select(v => v.Id));
+            Assert.Equal(legacy.Run.Restore.AllVms.Select(v => v.Id), saga.Run.Restore.AllVms.Select(v => v.Id));
+            Assert.Equal(StepStatus.Requested, saga.Run.Tiers[0].Vms[0].Status);
+        }
+    }
+
+    [Fact]
     public async Task A_save_over_a_row_changed_since_it_was_read_fails_with_a_concurrency_conflict()
     {
         await using (var db = Context())

@@ -44,8 +44,10 @@ public sealed class PowerSagaState : SagaStateMachineInstance
             {
                 if (_runJson is not null && _stepsRead is null)
                     throw new InvalidOperationException("The run's steps were not read (PowerSagaState.LoadStepsAsync)");
-                _run = _runJson is null ? null : System.Text.Json.JsonSerializer.Deserialize<PowerRun>(_runJson, PowerDbContext.HeaderJson);
-                if (_run is not null && _stepsRead is not null)
+                // Read with the full contract: a header saved before the steps had rows of their own still carries its
+                // VMs (a run in flight during the upgrade); they are kept, and the next save moves them into rows.
+                _run = _runJson is null ? null : System.Text.Json.JsonSerializer.Deserialize<PowerRun>(_runJson, PowerDbContext.Json);
+                if (_run is not null && _stepsRead is not null && !PowerSteps.Rows(_run).Any())
                     PowerSteps.Attach(_run, _stepsRead.Values);
                 _runRead = true;
             }
