@@ -36,25 +36,44 @@ public sealed class PersistenceTests : IAsyncLifetime
     static PowerSagaState NewSaga()
     {
         var runId = Guid.NewGuid();
+        var run = ShutdownPlanner.Plan(Inventories.Cluster(), Inventories.Mixed(runId), runId, "room-a", false);
+        run.Restore = RestorePlanner.Plan(Inventories.Cluster(), run, new RestoreRun());
         return new PowerSagaState
         {
             CorrelationId = PowerIds.ForCluster("cluster1"), CurrentState = "ShuttingDownVms", Version = 1, Cluster = "cluster1", RunId = runId,
-            Run = ShutdownPlanner.Plan(Inventories.Cluster(), Inventories.Mixed(runId), runId, "room-a", false),
+            Run = run,
         };
     }
 
     [Fact]
-    public async Task The_run_is_stored_as_json_and_changes_inside_it_are_saved()
+    public async Task The_run_header_is_json_without_vms_each_vm_step_is_a_row_and_a_change_is_saved()
     {
+        var added = NewSaga();
         await using (var db = Context())
         {
-            db.Sagas.Add(NewSaga());
+            db.Sagas.Add(added);
             await db.SaveChangesAsync();
+        }
+
+        await using (var connection = await _dataSource.OpenConnectionAsync())
+        {
+            await using var header = new NpgsqlCommand("SELECT run::text FROM power_saga", connection);
+            var json = (string)(await header.ExecuteScalarAsync())!;
+            Assert.DoesNotContain("\"vms\"", json, StringComparison.Ordinal);
+            Assert.All(added.Run!.AllVms, vm => Assert.DoesNotContain($"\"{vm.Id}\"", json, StringComparison.Ordinal));
+            await using var steps = new NpgsqlCommand("SELECT count(*) FROM power_step WHERE run_id = $1 AND kind = 'vm-shutdown'", connection);
+            steps.Parameters.Add(new NpgsqlParameter { Value = added.RunId!.Value });
+            Assert.Equal(added.Run!.AllVms.Count(), (long)(await steps.ExecuteScalarAsync())!);
+            await using var restore = new NpgsqlCommand("SELECT count(*) FROM power_step WHERE run_id = $1 AND kind = 'vm-power-on'", connection);
+            restore.Parameters.Add(new NpgsqlParameter { Value = added.RunId!.Value });
+            Assert.Equal(added.Run.Restore.AllVms.Count(), (long)(await restore.ExecuteScalarAsync())!);
+            Assert.NotEmpty(added.Run.Restore.AllVms);
         }
 
         await using (var db = Context())
         {
             var saga = await db.Sagas.SingleAsync();
+            await db.LoadStepsAsync(saga);
             saga.Run!.Tiers[0].Vms[0].Status = StepStatus.Done;
             saga.Version++;
             await db.SaveChangesAsync();
@@ -63,8 +82,49 @@ public sealed class PersistenceTests : IAsyncLifetime
         await using (var db = Context())
         {
             var saga = await db.Sagas.SingleAsync();
+            await db.LoadStepsAsync(saga);
             Assert.Equal(StepStatus.Done, saga.Run!.Tiers[0].Vms[0].Status);
             Assert.Equal(["default", "apps", "databases", "infrastructure", "vcenter"], saga.Run.Tiers.Select(t => t.Name));
+        }
+    }
+
+    [Fact]
+    public async Task A_header_saved_with_its_vms_before_the_step_rows_existed_keeps_them_and_the_next_save_moves_them_into_rows()
+    {
+        var legacy = NewSaga();
+        await using (var connection = await _dataSource.OpenConnectionAsync())
+        {
+            // As the previous version stored a run: every VM inside the jsonb, no power_step row.
+            await using var insert = new NpgsqlCommand(
+                "INSERT INTO power_saga (correlation_id, current_state, version, cluster, run_id, step, run) VALUES ($1, 'ShuttingDownVms', 1, 'cluster1', $2, 1, $3::jsonb)",
+                connection);
+            insert.Parameters.Add(new NpgsqlParameter { Value = legacy.CorrelationId });
+            insert.Parameters.Add(new NpgsqlParameter { Value = legacy.RunId!.Value });
+            insert.Parameters.Add(new NpgsqlParameter { Value = System.Text.Json.JsonSerializer.Serialize(legacy.Run, new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web)
+            {
+                Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
+            }) });
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        await using (var db = Context())
+        {
+            var saga = await db.Sagas.SingleAsync();
+            await db.LoadStepsAsync(saga);
+            Assert.Equal(legacy.Run!.AllVms.Select(v => v.Id), saga.Run!.AllVms.Select(v => v.Id));
+            saga.Run.Tiers[0].Vms[0].Status = StepStatus.Requested;
+            saga.Version++;
+            await db.SaveChangesAsync();
+        }
+
+        await using (var db = Context())
+        {
+            var saga = await db.Sagas.SingleAsync();
+            Assert.DoesNotContain("\"vms\"", saga.RunJson, StringComparison.Ordinal);
+            await db.LoadStepsAsync(saga);
+            Assert.Equal(legacy.Run!.AllVms.Select(v => v.Id), saga.Run!.AllVms.Select(v => v.Id));
+            Assert.Equal(legacy.Run.Restore.AllVms.Select(v => v.Id), saga.Run.Restore.AllVms.Select(v => v.Id));
+            Assert.Equal(StepStatus.Requested, saga.Run.Tiers[0].Vms[0].Status);
         }
     }
 

@@ -46,5 +46,30 @@ public sealed class PlanPreviewTests
         using var response = await Http.GetAsync(new Uri(new Uri(evaluator.Urls.First()), "/power/plan/nope"));
 
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.DoesNotContain("cluster1", await response.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task Concurrent_reads_of_one_key_share_one_read_and_the_next_read_after_it_is_fresh()
+    {
+        var reads = new PowerEvents.AlarmEvaluator.Power.SharedReads<int>();
+        var started = 0;
+        var gate = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task<int> Read()
+        {
+            Interlocked.Increment(ref started);
+            return gate.Task;
+        }
+
+        var first = reads.GetAsync("Cluster1", Read, CancellationToken.None);
+        var second = reads.GetAsync("cluster1", Read, CancellationToken.None);
+        var other = reads.GetAsync("cluster2", () => Task.FromResult(7), CancellationToken.None);
+        gate.SetResult(42);
+
+        var shared = await Task.WhenAll(first, second);
+        Assert.Equal([42, 42], shared);
+        Assert.Equal(7, await other);
+        Assert.Equal(1, started);
+        Assert.Equal(5, await reads.GetAsync("cluster1", () => Task.FromResult(5), CancellationToken.None));
     }
 }

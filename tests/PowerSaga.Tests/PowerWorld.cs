@@ -268,6 +268,17 @@ sealed class PowerWorld : IAsyncDisposable
         return new SagaRow(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetGuid(1), reader.GetInt32(2), reader.IsDBNull(3) ? null : reader.GetString(3));
     }
 
+    /// <summary>How many steps of <paramref name="kind"/> the run has (its rows in <c>power_step</c>).</summary>
+    public async Task<long> StepCountAsync(Guid runId, string kind)
+    {
+        await using var connection = new NpgsqlConnection(Postgres.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT count(*) FROM power_step WHERE run_id = $1 AND kind = $2", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = runId });
+        command.Parameters.Add(new NpgsqlParameter { Value = kind });
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
     public sealed record HistoryRow(string Step, string Target, string Outcome, string Detail);
 
     public async Task<IReadOnlyList<HistoryRow>> HistoryAsync(Guid runId)

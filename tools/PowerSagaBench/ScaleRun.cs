@@ -39,7 +39,7 @@ static class ScaleRun
                 .ToArray();
             var power = new Dictionary<string, string?>
             {
-                ["Power__Clusters__0__Name"] = "cluster1", ["Power__Clusters__0__Zone"] = "bench",
+                ["Power__Clusters__0__Name"] = "cluster1", ["Power__Clusters__0__Zone"] = "bench", ["Power__Clusters__0__ExternalZone"] = "true",
                 ["Power__Clusters__0__Tiers__0__Name"] = "apps", ["Power__Clusters__0__Tiers__0__VmNamePatterns__0"] = $"-({string.Join('|', tiers[0])})$",
                 ["Power__Clusters__0__Tiers__1__Name"] = "databases", ["Power__Clusters__0__Tiers__1__VmNamePatterns__0"] = $"-({string.Join('|', tiers[1])})$",
                 ["Power__Clusters__0__InfrastructureVmPatterns__0"] = $"-({string.Join('|', tiers[2])})$",

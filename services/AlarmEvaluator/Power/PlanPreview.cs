@@ -30,16 +30,20 @@ sealed class PlanPreviewStartupFilter : IStartupFilter
         if (options.FindCluster(name) is not { } cluster)
         {
             http.Response.StatusCode = StatusCodes.Status404NotFound;
-            await http.Response.WriteAsJsonAsync(new { error = $"no protected cluster named '{name}'", clusters = options.Clusters.Select(c => c.Name) });
+            // The names of the protected clusters are not disclosed to whoever guesses a wrong one.
+            await http.Response.WriteAsJsonAsync(new { error = "no protected cluster by that name" });
             return;
         }
 
         var client = http.RequestServices.GetRequiredService<IRequestClient<ClusterInventoryRequested>>();
+        var reads = http.RequestServices.GetRequiredService<SharedReads<Response<ClusterInventoryCaptured, ClusterInventoryFailed>>>();
         try
         {
+            // Concurrent previews of one cluster share one inventory read (an inventory of thousands of VMs is not cheap).
             // A fresh run id: the saga ignores this inventory, whatever it is doing.
-            var response = await client.GetResponse<ClusterInventoryCaptured, ClusterInventoryFailed>(
-                new ClusterInventoryRequested(NewId.NextGuid(), cluster.Name), http.RequestAborted, RequestTimeout.After(ms: (int)cluster.InventoryDeadline.TotalMilliseconds));
+            var response = await reads.GetAsync(cluster.Name, () => client.GetResponse<ClusterInventoryCaptured, ClusterInventoryFailed>(
+                new ClusterInventoryRequested(NewId.NextGuid(), cluster.Name), CancellationToken.None, RequestTimeout.After(ms: (int)cluster.InventoryDeadline.TotalMilliseconds)),
+                http.RequestAborted);
             if (response.Is(out Response<ClusterInventoryCaptured>? captured))
             {
                 await http.Response.WriteAsJsonAsync(Describe(cluster, options, captured!.Message), PowerDbContext.Json);
@@ -83,3 +87,28 @@ public sealed record PlanPreviewVm(string Name, string Id, string Host, bool Too
 
 public sealed record PlanPreviewDeadlines(int MaxParallelPerTier, TimeSpan GuestShutdownTimeout, TimeSpan TierDeadline,
     TimeSpan MaintenanceDeadline, TimeSpan HostShutdownDeadline, TimeSpan InventoryDeadline);
+
+/// <summary>
+/// One read in flight per key: callers that ask while it runs share its result; the next caller after it ended starts
+/// a fresh one (a preview is of the cluster now, not cached). A caller that gives up does not cancel the others' read.
+/// </summary>
+public sealed class SharedReads<T>
+{
+    readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Task<T>>> _inFlight = new(StringComparer.OrdinalIgnoreCase);
+
+    public async Task<T> GetAsync(string key, Func<Task<T>> read, CancellationToken cancellationToken)
+    {
+        var lazy = _inFlight.GetOrAdd(key, k => new Lazy<Task<T>>(async () =>
+        {
+            try
+            {
+                return await read();
+            }
+            finally
+            {
+                _inFlight.TryRemove(k, out _);
+            }
+        }));
+        return await lazy.Value.WaitAsync(cancellationToken);
+    }
+}

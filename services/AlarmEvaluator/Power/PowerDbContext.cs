@@ -1,6 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+using Npgsql;
 
 namespace PowerEvents.AlarmEvaluator.Power;
 
@@ -12,19 +15,76 @@ public sealed class PowerDbContext(DbContextOptions<PowerDbContext> options) : D
     public DbSet<PowerSagaState> Sagas => Set<PowerSagaState>();
     public DbSet<PowerRunHistoryRow> History => Set<PowerRunHistoryRow>();
 
-    public override Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
+    /// <summary>The run's header as stored in <c>power_saga.run</c>: the VM steps are rows of their own (<see cref="PowerSteps"/>).</summary>
+    internal static readonly JsonSerializerOptions HeaderJson = new(Json)
     {
-        // The run is plain data mutated in place: its text is refreshed once here, then EF compares strings.
-        foreach (var entry in ChangeTracker.Entries<PowerSagaState>())
-            entry.Entity.CaptureRun();
-        return base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+        TypeInfoResolver = new DefaultJsonTypeInfoResolver
+        {
+            Modifiers =
+            {
+                info =>
+                {
+                    if (info.Type == typeof(TierRun) || info.Type == typeof(RestoreTier))
+                    {
+                        var vms = info.Properties.FirstOrDefault(p => p.Name == "vms");
+                        if (vms is not null)
+                            info.Properties.Remove(vms);
+                    }
+                },
+            },
+        },
+    };
+
+    public override async Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
+    {
+        // The run is plain data mutated in place: its header text is refreshed once here, then EF compares strings;
+        // its step rows are written in the same transaction (only those that changed).
+        var sagas = ChangeTracker.Entries<PowerSagaState>().Select(e => (e.Entity, e.State)).ToList();
+        foreach (var (saga, _) in sagas)
+            saga.CaptureRun();
+        if (sagas.Count == 0)
+            return await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+
+        var own = Database.CurrentTransaction is null ? await Database.BeginTransactionAsync(cancellationToken) : null;
+        try
+        {
+            var written = await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+            var connection = (NpgsqlConnection)Database.GetDbConnection();
+            var transaction = (NpgsqlTransaction)Database.CurrentTransaction!.GetDbTransaction();
+            foreach (var (saga, state) in sagas)
+            {
+                if (state == EntityState.Deleted)
+                    await PowerSteps.DeleteAllAsync(connection, transaction, saga.CorrelationId, cancellationToken);
+                else
+                    await saga.SaveStepsAsync(connection, transaction, cancellationToken);
+            }
+            if (own is not null)
+                await own.CommitAsync(cancellationToken);
+            return written;
+        }
+        finally
+        {
+            if (own is not null)
+                await own.DisposeAsync();
+        }
     }
 
-    public override int SaveChanges(bool acceptAllChangesOnSuccess)
+    public override int SaveChanges(bool acceptAllChangesOnSuccess) =>
+        SaveChangesAsync(acceptAllChangesOnSuccess).GetAwaiter().GetResult();
+
+    /// <summary>Reads the step rows of a saga read without the repository (which reads them itself).</summary>
+    public async Task LoadStepsAsync(PowerSagaState saga, CancellationToken cancellationToken = default)
     {
-        foreach (var entry in ChangeTracker.Entries<PowerSagaState>())
-            entry.Entity.CaptureRun();
-        return base.SaveChanges(acceptAllChangesOnSuccess);
+        await Database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            await saga.LoadStepsAsync((NpgsqlConnection)Database.GetDbConnection(),
+                (NpgsqlTransaction?)Database.CurrentTransaction?.GetDbTransaction(), cancellationToken);
+        }
+        finally
+        {
+            await Database.CloseConnectionAsync();
+        }
     }
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)

@@ -80,6 +80,7 @@ public sealed class PowerRun
     [JsonIgnore]
     public List<HistoryEntry> Journal { get; } = [];
 
+    [JsonIgnore]
     public IEnumerable<VmRun> AllVms => Tiers.SelectMany(t => t.Vms);
 
     public void Record(DateTimeOffset at, string step, string target, string outcome, string detail = "") =>
@@ -154,8 +155,10 @@ public sealed class RestoreRun
     public Guid? DrainAlarmId { get; set; }
     public DateTimeOffset? DrainAlarmRaisedAt { get; set; }
 
+    [JsonIgnore]
     public IEnumerable<RestoreVm> AllVms => Tiers.SelectMany(t => t.Vms);
 
+    [JsonIgnore]
     public bool IsEmpty => Hosts.Count == 0 && !AllVms.Any();
 }
 

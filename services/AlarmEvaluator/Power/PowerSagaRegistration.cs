@@ -25,6 +25,7 @@ public static class PowerSagaRegistration
         bus.AddSchemaMigrations(PowerSchema.Migrations);
         bus.AddHostedService<DeadlineWatchdog>();
         bus.AddTransient<IStartupFilter, PlanPreviewStartupFilter>();
+        bus.TryAddSingleton<SharedReads<Response<ClusterInventoryCaptured, ClusterInventoryFailed>>>();
 
         bus.AddConsumer<ZoneAlarmConsumer, ZoneAlarmConsumerDefinition>();
         bus.AddSagaStateMachine<PowerStateMachine, PowerSagaState, PowerSagaDefinition>()

@@ -96,6 +96,9 @@ sealed class PowerSagaRepositoryContext<TMessage> : ConsumeContextScope<TMessage
         var instance = await db.Sagas
             .FromSql($"SELECT * FROM power_saga WHERE correlation_id = {correlationId} FOR UPDATE")
             .SingleOrDefaultAsync(CancellationToken);
+        if (instance is not null)
+            await instance.LoadStepsAsync((NpgsqlConnection)db.Database.GetDbConnection(),
+                (NpgsqlTransaction)db.Database.CurrentTransaction!.GetDbTransaction(), CancellationToken);
         return instance is null ? null! : await factory.CreateSagaConsumeContext(db, context, instance, SagaConsumeContextMode.Load);
     }
 
@@ -161,8 +164,13 @@ sealed class PowerSagaRepositoryContext<TMessage> : ConsumeContextScope<TMessage
 sealed class PowerSagaQueryContext(PowerDbContext db, CancellationToken cancellationToken)
     : BasePipeContext(cancellationToken), QuerySagaRepositoryContext<PowerSagaState>, LoadSagaRepositoryContext<PowerSagaState>
 {
-    public async Task<PowerSagaState> Load(Guid correlationId) =>
-        (await db.Sagas.AsNoTracking().SingleOrDefaultAsync(x => x.CorrelationId == correlationId, CancellationToken))!;
+    public async Task<PowerSagaState> Load(Guid correlationId)
+    {
+        var instance = await db.Sagas.AsNoTracking().SingleOrDefaultAsync(x => x.CorrelationId == correlationId, CancellationToken);
+        if (instance is not null)
+            await db.LoadStepsAsync(instance, CancellationToken);
+        return instance!;
+    }
 
     public async Task<SagaRepositoryQueryContext<PowerSagaState>> Query(ISagaQuery<PowerSagaState> query, CancellationToken cancellationToken = default)
     {

@@ -31,9 +31,9 @@ public sealed class PowerSagaState : SagaStateMachineInstance
     public DateTimeOffset? Deadline { get; set; }
 
     /// <summary>
-    /// The run, read from <see cref="RunJson"/> on first use and written back once per save (<see cref="CaptureRun"/>,
-    /// called by <see cref="PowerDbContext"/>): EF Core compares and stores the text, instead of serialising the whole
-    /// run several times per message through a value comparer.
+    /// The run: its header (everything but the VM steps) in <see cref="RunJson"/>, its VM steps in <c>power_step</c>
+    /// (<see cref="PowerSteps"/>), read by <see cref="LoadStepsAsync"/> and written back by <see cref="PowerDbContext"/>
+    /// once per save: only the step rows that changed, so an outcome rewrites one row, not the whole run.
     /// </summary>
     [System.ComponentModel.DataAnnotations.Schema.NotMapped]
     public PowerRun? Run
@@ -42,7 +42,13 @@ public sealed class PowerSagaState : SagaStateMachineInstance
         {
             if (!_runRead)
             {
+                if (_runJson is not null && _stepsRead is null)
+                    throw new InvalidOperationException("The run's steps were not read (PowerSagaState.LoadStepsAsync)");
+                // Read with the full contract: a header saved before the steps had rows of their own still carries its
+                // VMs (a run in flight during the upgrade); they are kept, and the next save moves them into rows.
                 _run = _runJson is null ? null : System.Text.Json.JsonSerializer.Deserialize<PowerRun>(_runJson, PowerDbContext.Json);
+                if (_run is not null && _stepsRead is not null && !PowerSteps.Rows(_run).Any())
+                    PowerSteps.Attach(_run, _stepsRead.Values);
                 _runRead = true;
             }
             return _run;
@@ -54,7 +60,7 @@ public sealed class PowerSagaState : SagaStateMachineInstance
         }
     }
 
-    /// <summary>The <c>run</c> jsonb column as stored.</summary>
+    /// <summary>The <c>run</c> jsonb column as stored: the run without its VM steps.</summary>
     public string? RunJson
     {
         get => _runJson;
@@ -70,11 +76,37 @@ public sealed class PowerSagaState : SagaStateMachineInstance
     bool _runRead;
     string? _runJson;
 
-    /// <summary>Serialises the run into <see cref="RunJson"/> if it was read or set (once per save).</summary>
+    /// <summary>The step rows as last read or written: a save writes the difference.</summary>
+    Dictionary<(Guid RunId, string Kind, string Target), PowerStepRow>? _stepsRead;
+
+    /// <summary>Reads the step rows of the runs the header names (the run and the one before it).</summary>
+    public async Task LoadStepsAsync(Npgsql.NpgsqlConnection connection, Npgsql.NpgsqlTransaction? transaction, CancellationToken cancellationToken)
+    {
+        _stepsRead = [];
+        _runRead = false;
+        if (_runJson is null)
+            return;
+        var header = System.Text.Json.JsonSerializer.Deserialize<PowerRun>(_runJson, PowerDbContext.HeaderJson);
+        var runIds = PowerSteps.Runs(header).Select(r => r.RunId).ToList();
+        foreach (var row in await PowerSteps.ReadAsync(connection, transaction, runIds, cancellationToken))
+            _stepsRead[(row.RunId, row.Kind, row.Target)] = row;
+    }
+
+    /// <summary>Serialises the run's header into <see cref="RunJson"/> if it was read or set (once per save).</summary>
     public void CaptureRun()
     {
         if (_runRead)
-            _runJson = _run is null ? null : System.Text.Json.JsonSerializer.Serialize(_run, PowerDbContext.Json);
+            _runJson = _run is null ? null : System.Text.Json.JsonSerializer.Serialize(_run, PowerDbContext.HeaderJson);
+    }
+
+    /// <summary>Writes the step rows that changed since they were read (nothing when the run was not touched).</summary>
+    public async Task SaveStepsAsync(Npgsql.NpgsqlConnection connection, Npgsql.NpgsqlTransaction? transaction, CancellationToken cancellationToken)
+    {
+        if (!_runRead)
+            return;
+        var now = PowerSteps.Rows(_run);
+        await PowerSteps.WriteAsync(connection, transaction, CorrelationId, _stepsRead ?? [], now, cancellationToken);
+        _stepsRead = now;
     }
 }
 

@@ -43,5 +43,29 @@ public static class PowerSchema
             ALTER TABLE power_saga ADD COLUMN IF NOT EXISTS zone_sequence bigint NULL;
             ALTER TABLE power_saga ADD COLUMN IF NOT EXISTS zone_transition_at timestamptz NULL;
             """),
+        // Each step of a run is its own row (issue 11): an outcome rewrites one row, not the run; the header keeps no VM.
+        new Migration(3, "per-step rows", """
+            CREATE TABLE power_step (
+                run_id         uuid NOT NULL,
+                kind           text NOT NULL,
+                target         text NOT NULL,
+                saga_id        uuid NOT NULL,
+                stage          integer NOT NULL,
+                ord            integer NOT NULL,
+                name           text NOT NULL,
+                host           text NOT NULL,
+                folder         text NOT NULL,
+                tools_running  boolean NOT NULL,
+                is_vcenter     boolean NOT NULL,
+                status         text NOT NULL,
+                attempts       integer NOT NULL,
+                outcome        text NOT NULL,
+                detail         text NOT NULL,
+                hard_power_off boolean NOT NULL,
+                PRIMARY KEY (run_id, kind, target)
+            );
+            CREATE INDEX power_step_saga ON power_step (saga_id);
+            CREATE INDEX power_step_open ON power_step (run_id, kind, stage) WHERE status IN ('Pending', 'Requested', 'Late');
+            """),
     ]);
 }

@@ -1,0 +1,162 @@
+using Npgsql;
+
+namespace PowerEvents.AlarmEvaluator.Power;
+
+/// <summary>One step of a run as its row in <c>power_step</c>; identity is (run, kind, target).</summary>
+public readonly record struct PowerStepRow(
+    Guid RunId, string Kind, string Target, int Stage, int Ord, string Name, string Host, string Folder, bool ToolsRunning, bool IsVCenter,
+    StepStatus Status, int Attempts, string Outcome, string Detail, bool HardPowerOff);
+
+/// <summary>
+/// The run's VM steps (shutdown and power-on, of the run and of the run before it) live in <c>power_step</c>, one row
+/// each, not in the saga's header: a save writes only the rows that changed since they were read (one row per outcome),
+/// and the header's size does not grow with the cluster.
+/// </summary>
+public static class PowerSteps
+{
+    public const string VmShutdown = "vm-shutdown";
+    public const string VmPowerOn = "vm-power-on";
+
+    /// <summary>The runs whose steps a header carries: the run and the one before it (one level only).</summary>
+    public static IEnumerable<PowerRun> Runs(PowerRun? run)
+    {
+        if (run is null)
+            yield break;
+        yield return run;
+        if (run.PreviousRun is { } previous && previous.RunId != run.RunId)
+            yield return previous;
+    }
+
+    /// <summary>Every step row of <paramref name="run"/> and the run before it, as they are now in memory.</summary>
+    public static Dictionary<(Guid RunId, string Kind, string Target), PowerStepRow> Rows(PowerRun? run)
+    {
+        var rows = new Dictionary<(Guid, string, string), PowerStepRow>();
+        foreach (var r in Runs(run))
+        {
+            for (var stage = 0; stage < r.Tiers.Count; stage++)
+            {
+                var vms = r.Tiers[stage].Vms;
+                for (var ord = 0; ord < vms.Count; ord++)
+                {
+                    var v = vms[ord];
+                    rows[(r.RunId, VmShutdown, v.Id)] = new PowerStepRow(r.RunId, VmShutdown, v.Id, stage, ord, v.Name, v.Host, v.Folder, v.ToolsRunning,
+                        v.IsVCenter, v.Status, v.Attempts, v.Outcome, v.Detail, v.HardPowerOff);
+                }
+            }
+            for (var stage = 0; stage < r.Restore.Tiers.Count; stage++)
+            {
+                var vms = r.Restore.Tiers[stage].Vms;
+                for (var ord = 0; ord < vms.Count; ord++)
+                {
+                    var v = vms[ord];
+                    rows[(r.RunId, VmPowerOn, v.Id)] = new PowerStepRow(r.RunId, VmPowerOn, v.Id, stage, ord, v.Name, v.Host, "", false,
+                        v.IsVCenter, v.Status, v.Attempts, v.Outcome, v.Detail, false);
+                }
+            }
+        }
+        return rows;
+    }
+
+    /// <summary>Puts rows read from the table back into the header's (VM-less) tiers.</summary>
+    public static void Attach(PowerRun run, IEnumerable<PowerStepRow> rows)
+    {
+        var runs = Runs(run).ToDictionary(r => r.RunId);
+        foreach (var row in rows.OrderBy(r => r.Stage).ThenBy(r => r.Ord))
+        {
+            if (!runs.TryGetValue(row.RunId, out var owner))
+                continue;
+            if (row.Kind == VmShutdown && row.Stage < owner.Tiers.Count)
+                owner.Tiers[row.Stage].Vms.Add(new VmRun
+                {
+                    Id = row.Target, Name = row.Name, Host = row.Host, Folder = row.Folder, ToolsRunning = row.ToolsRunning, IsVCenter = row.IsVCenter,
+                    Status = row.Status, Attempts = row.Attempts, Outcome = row.Outcome, Detail = row.Detail, HardPowerOff = row.HardPowerOff,
+                });
+            else if (row.Kind == VmPowerOn && row.Stage < owner.Restore.Tiers.Count)
+                owner.Restore.Tiers[row.Stage].Vms.Add(new RestoreVm
+                {
+                    Id = row.Target, Name = row.Name, Host = row.Host, IsVCenter = row.IsVCenter,
+                    Status = row.Status, Attempts = row.Attempts, Outcome = row.Outcome, Detail = row.Detail,
+                });
+        }
+    }
+
+    public static async Task<List<PowerStepRow>> ReadAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlyList<Guid> runIds, CancellationToken cancellationToken)
+    {
+        var rows = new List<PowerStepRow>();
+        if (runIds.Count == 0)
+            return rows;
+        await using var command = new NpgsqlCommand(
+            "SELECT run_id, kind, target, stage, ord, name, host, folder, tools_running, is_vcenter, status, attempts, outcome, detail, hard_power_off " +
+            "FROM power_step WHERE run_id = ANY($1)", connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter { Value = runIds.ToArray() });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+            rows.Add(new PowerStepRow(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3), reader.GetInt32(4),
+                reader.GetString(5), reader.GetString(6), reader.GetString(7), reader.GetBoolean(8), reader.GetBoolean(9),
+                Enum.Parse<StepStatus>(reader.GetString(10)), reader.GetInt32(11), reader.GetString(12), reader.GetString(13), reader.GetBoolean(14)));
+        return rows;
+    }
+
+    /// <summary>
+    /// Writes what changed between <paramref name="read"/> (the rows as loaded) and <paramref name="now"/>: one upsert
+    /// of the new and changed rows, one delete of the rows no longer part of the run (a run dropped from the header).
+    /// </summary>
+    public static async Task WriteAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, Guid sagaId,
+        IReadOnlyDictionary<(Guid RunId, string Kind, string Target), PowerStepRow> read,
+        IReadOnlyDictionary<(Guid RunId, string Kind, string Target), PowerStepRow> now, CancellationToken cancellationToken)
+    {
+        var changed = now.Values.Where(r => !read.TryGetValue((r.RunId, r.Kind, r.Target), out var before) || before != r).ToList();
+        var gone = read.Keys.Where(k => !now.ContainsKey(k)).ToList();
+
+        if (changed.Count > 0)
+        {
+            await using var upsert = new NpgsqlCommand("""
+                INSERT INTO power_step (saga_id, run_id, kind, target, stage, ord, name, host, folder, tools_running, is_vcenter,
+                                        status, attempts, outcome, detail, hard_power_off)
+                SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::text[], $5::int[], $6::int[], $7::text[], $8::text[], $9::text[],
+                                         $10::boolean[], $11::boolean[], $12::text[], $13::int[], $14::text[], $15::text[], $16::boolean[])
+                ON CONFLICT (run_id, kind, target) DO UPDATE SET
+                    saga_id = excluded.saga_id, stage = excluded.stage, ord = excluded.ord, name = excluded.name, host = excluded.host,
+                    folder = excluded.folder, tools_running = excluded.tools_running, is_vcenter = excluded.is_vcenter, status = excluded.status,
+                    attempts = excluded.attempts, outcome = excluded.outcome, detail = excluded.detail, hard_power_off = excluded.hard_power_off
+                """, connection, transaction);
+            upsert.Parameters.Add(new NpgsqlParameter { Value = sagaId });
+            upsert.Parameters.Add(new NpgsqlParameter { Value = changed.Select(r => r.RunId).ToArray() });
+            upsert.Parameters.Add(new NpgsqlParameter { Value = changed.Select(r => r.Kind).ToArray() });
+            upsert.Parameters.Add(new NpgsqlParameter { Value = changed.Select(r => r.Target).ToArray() });
+            upsert.Parameters.Add(new NpgsqlParameter { Value = changed.Select(r => r.Stage).ToArray() });
+            upsert.Parameters.Add(new NpgsqlParameter { Value = changed.Select(r => r.Ord).ToArray() });
+            upsert.Parameters.Add(new NpgsqlParameter { Value = changed.Select(r => r.Name).ToArray() });
+            upsert.Parameters.Add(new NpgsqlParameter { Value = changed.Select(r => r.Host).ToArray() });
+            upsert.Parameters.Add(new NpgsqlParameter { Value = changed.Select(r => r.Folder).ToArray() });
+            upsert.Parameters.Add(new NpgsqlParameter { Value = changed.Select(r => r.ToolsRunning).ToArray() });
+            upsert.Parameters.Add(new NpgsqlParameter { Value = changed.Select(r => r.IsVCenter).ToArray() });
+            upsert.Parameters.Add(new NpgsqlParameter { Value = changed.Select(r => r.Status.ToString()).ToArray() });
+            upsert.Parameters.Add(new NpgsqlParameter { Value = changed.Select(r => r.Attempts).ToArray() });
+            upsert.Parameters.Add(new NpgsqlParameter { Value = changed.Select(r => r.Outcome).ToArray() });
+            upsert.Parameters.Add(new NpgsqlParameter { Value = changed.Select(r => r.Detail).ToArray() });
+            upsert.Parameters.Add(new NpgsqlParameter { Value = changed.Select(r => r.HardPowerOff).ToArray() });
+            await upsert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        if (gone.Count > 0)
+        {
+            await using var delete = new NpgsqlCommand("""
+                DELETE FROM power_step s USING unnest($1::uuid[], $2::text[], $3::text[]) AS d(run_id, kind, target)
+                WHERE s.run_id = d.run_id AND s.kind = d.kind AND s.target = d.target
+                """, connection, transaction);
+            delete.Parameters.Add(new NpgsqlParameter { Value = gone.Select(k => k.RunId).ToArray() });
+            delete.Parameters.Add(new NpgsqlParameter { Value = gone.Select(k => k.Kind).ToArray() });
+            delete.Parameters.Add(new NpgsqlParameter { Value = gone.Select(k => k.Target).ToArray() });
+            await delete.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>A deleted saga takes its steps with it.</summary>
+    public static async Task DeleteAllAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, Guid sagaId, CancellationToken cancellationToken)
+    {
+        await using var delete = new NpgsqlCommand("DELETE FROM power_step WHERE saga_id = $1", connection, transaction);
+        delete.Parameters.Add(new NpgsqlParameter { Value = sagaId });
+        await delete.ExecuteNonQueryAsync(cancellationToken);
+    }
+}
