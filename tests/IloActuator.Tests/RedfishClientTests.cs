@@ -267,7 +267,10 @@ public sealed class RedfishClientTests
     public async Task Reading_the_power_state_changes_nothing()
     {
         await using var server = await Bmcs.StartAsync();
-        using var actuator = new Bmcs.Actuator(Bmcs.FastOptions(Bmcs.Host("esx-01", await Task.FromResult(server))));
+        var options = Bmcs.FastOptions(Bmcs.Host("esx-01", await Task.FromResult(server)));
+        // The logout is best effort within twice the request timeout; 1 s was too short for a first TLS call under load.
+        options.RequestTimeout = TimeSpan.FromSeconds(30);
+        using var actuator = new Bmcs.Actuator(options);
 
         var state = await actuator.Service.ReadPowerStateAsync("esx-01", CancellationToken.None);
 
