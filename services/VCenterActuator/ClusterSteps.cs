@@ -30,8 +30,7 @@ public sealed partial class VCenterSteps
             var set = false;
             var (outcome, fault) = await RunStepAsync(async token =>
             {
-                var (cluster, _, _) = await _client.ReadClusterConfigAsync(command.Cluster, token);
-                var key = VCenterClient.VclsSettingKey(cluster.Value);
+                var key = await VclsKeyAsync(command.Cluster, token);
                 var current = await _client.QueryOptionAsync(key, token);
                 if (!set)
                     previous = current;
@@ -58,6 +57,10 @@ public sealed partial class VCenterSteps
             return new VclsRetreatEntered(command.RunId, command.Cluster, outcome, previous, fault, DateTimeOffset.UtcNow);
         }, outcome => outcome.Outcome != StepOutcome.Failed);
 
+    /// <summary>The cluster's retreat-mode setting, named by its managed object id (<c>config.vcls.clusters.domain-cN.enabled</c>).</summary>
+    async Task<string> VclsKeyAsync(string cluster, CancellationToken token) =>
+        VCenterClient.VclsSettingKey((await _client.ReadClusterConfigAsync(cluster, token)).Cluster.Value);
+
     static bool IsFalse(string? value) => string.Equals(value, "false", StringComparison.OrdinalIgnoreCase);
 
     public Task<VclsRestored> RestoreVclsAsync(VclsRestoreRequested command, CancellationToken ct) =>
@@ -69,8 +72,7 @@ public sealed partial class VCenterSteps
             var set = false;
             var (outcome, fault) = await RunStepAsync(async token =>
             {
-                var (cluster, _, _) = await _client.ReadClusterConfigAsync(command.Cluster, token);
-                var key = VCenterClient.VclsSettingKey(cluster.Value);
+                var key = await VclsKeyAsync(command.Cluster, token);
                 var current = await _client.QueryOptionAsync(key, token);
                 if (!set)
                     replaced = current;
