@@ -150,7 +150,7 @@ public sealed class LocalSystemTests(ITestOutputHelper output) : IAsyncLifetime
         throw new TimeoutException($"{name} not off within {Transition}:\n{system.AllOutput}");
     }
 
-    static async Task<(Dictionary<string, string> Hosts, Dictionary<string, string> Vms)> VcsimStateAsync(VcsimProcess vcsim)
+    internal static async Task<(Dictionary<string, string> Hosts, Dictionary<string, string> Vms)> VcsimStateAsync(VcsimProcess vcsim)
     {
         using var http = new HttpClient();
         using var state = JsonDocument.Parse(await http.GetStringAsync(new Uri(vcsim.ControlUrl!, "state")));
