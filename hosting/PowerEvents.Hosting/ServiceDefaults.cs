@@ -57,7 +57,7 @@ public static class ServiceDefaults
 
         var logger = Logging.CreateLogger(builder.Configuration, serviceName);
         builder.Logging.ClearProviders();
-        builder.Logging.AddSerilog(logger, dispose: true);
+        builder.Services.AddSerilog(logger, dispose: true);
 
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         builder.Services.AddValidatedOptions<RabbitMqOptions>(RabbitMqOptions.Section);
