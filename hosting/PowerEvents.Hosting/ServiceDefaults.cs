@@ -15,7 +15,7 @@ using Serilog;
 
 namespace PowerEvents.Hosting;
 
-/// <summary>What every PowerEvents service gets in one call: logging, the bus, health, validated options.</summary>
+/// <summary>What every PowerEvents service gets in one call: logging, the bus, health, metrics, validated options.</summary>
 public static class ServiceDefaults
 {
     public const string LiveTag = "live";
@@ -67,6 +67,8 @@ public static class ServiceDefaults
         builder.Services.AddValidatedOptions<OperatorApiOptions>(OperatorApiOptions.Section);
         builder.Services.AddSingleton<OperatorAccess>();
         builder.Services.AddTransient<IStartupFilter, OperatorAccessStartupFilter>();
+
+        PrometheusMetrics.Add(builder);
 
         builder.Services.AddHealthChecks()
             .AddCheck("self", () => HealthCheckResult.Healthy(), tags: [LiveTag]);
@@ -131,7 +133,8 @@ public static class ServiceDefaults
         return builder;
     }
 
-    /// <summary><c>/health/live</c>: the process runs. <c>/health/ready</c>: the bus is connected and, where used, PostgreSQL answers.</summary>
+    /// <summary><c>/health/live</c>: the process runs. <c>/health/ready</c>: the bus is connected and, where used, PostgreSQL answers.
+    /// <c>/metrics</c>: Prometheus metrics, behind the operator guard like every endpoint but the health checks.</summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
         app.MapHealthChecks("/health/live", new HealthCheckOptions
@@ -144,6 +147,7 @@ public static class ServiceDefaults
             Predicate = check => check.Tags.Contains(ReadyTag),
             ResponseWriter = WriteHealth,
         });
+        PrometheusMetrics.Map(app);
         return app;
     }
 

@@ -34,6 +34,7 @@ public static class ResilientHttp
             ConnectTimeout = options.RequestTimeout,
             SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, errors) => options.AcceptsCertificate(certificate, errors) },
         };
+        inner = new PollerMetrics.RequestCounter(options.Name) { InnerHandler = inner };
         if (pace is not null)
             inner = new PacingHandler(pace) { InnerHandler = inner };
         var handler = new ResilienceHandler(pipeline)
