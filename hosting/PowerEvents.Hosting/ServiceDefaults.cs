@@ -57,7 +57,9 @@ public static class ServiceDefaults
 
         var logger = Logging.CreateLogger(builder.Configuration, serviceName);
         builder.Logging.ClearProviders();
-        builder.Services.AddSerilog(logger, dispose: true);
+        // A provider, not Serilog.Extensions.Hosting's replacement logger factory: Logging:LogLevel filters keep
+        // working and a test's own provider still sees every line.
+        builder.Logging.AddSerilog(logger, dispose: true);
 
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         builder.Services.AddValidatedOptions<RabbitMqOptions>(RabbitMqOptions.Section);
