@@ -65,7 +65,7 @@ public static class PrometheusMetrics
 
     internal static void Add(WebApplicationBuilder builder)
     {
-        builder.Services.AddValidatedOptions<MetricsOptions>(MetricsOptions.Section);
+        builder.Services.AddValidatedOptions<MetricsOptions, MetricsOptionsValidator>(MetricsOptions.Section);
         StartMeterBridge();
         var options = builder.Configuration.GetSection(MetricsOptions.Section).Get<MetricsOptions>() ?? new MetricsOptions();
         if (options is { Enabled: true, Port: { } port and > 0 and <= 65535 })

@@ -62,11 +62,11 @@ public static class ServiceDefaults
         builder.Logging.AddSerilog(logger, dispose: true);
 
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
-        builder.Services.AddValidatedOptions<RabbitMqOptions>(RabbitMqOptions.Section);
+        builder.Services.AddValidatedOptions<RabbitMqOptions, RabbitMqOptionsValidator>(RabbitMqOptions.Section);
         builder.Services.AddValidatedOptions<BusOptions>(BusOptions.Section);
 
         // Registered before any component's startup filter, so it stands in front of every endpoint they map.
-        builder.Services.AddValidatedOptions<OperatorApiOptions>(OperatorApiOptions.Section);
+        builder.Services.AddValidatedOptions<OperatorApiOptions, OperatorApiOptionsValidator>(OperatorApiOptions.Section);
         builder.Services.AddSingleton<OperatorAccess>();
         builder.Services.AddTransient<IStartupFilter, OperatorAccessStartupFilter>();
 
@@ -128,7 +128,7 @@ public static class ServiceDefaults
     /// <summary>PostgreSQL for services that keep state: a data source, and a readiness check that it answers.</summary>
     public static WebApplicationBuilder AddPostgres(this WebApplicationBuilder builder)
     {
-        builder.Services.AddValidatedOptions<PostgresOptions>(PostgresOptions.Section);
+        builder.Services.AddValidatedOptions<PostgresOptions, PostgresOptionsValidator>(PostgresOptions.Section);
         builder.Services.AddSingleton(sp =>
             NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<PostgresOptions>>().Value.ToConnectionString()));
         builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: [ReadyTag]);
