@@ -82,13 +82,13 @@ public static class ResilientHttp
     }
 
     /// <summary>Retry-After as a delay (seconds or an HTTP date); null when absent, so the backoff applies.</summary>
-    public static TimeSpan? RetryAfter(HttpResponseMessage? response)
+    public static TimeSpan? RetryAfter(HttpResponseMessage? response, TimeProvider? time = null)
     {
         var header = response?.Headers.RetryAfter;
         if (header?.Delta is { } delta)
             return delta;
         if (header?.Date is { } date)
-            return date - DateTimeOffset.UtcNow is var wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
+            return date - (time ?? TimeProvider.System).GetUtcNow() is var wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
         return null;
     }
 
