@@ -60,4 +60,38 @@ public sealed class OperatorAccessHostTests
             await app.StopAsync();
         }
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Metrics_answer_only_with_the_token_also_where_a_service_removed_the_guard(bool guardRemoved)
+    {
+        var builder = ServiceDefaults.CreateBuilder("metrics-guard-test",
+        [
+            "--urls=http://127.0.0.1:0", "--RabbitMq:Host=127.0.0.1", "--RabbitMq:Port=1", "--RabbitMq:Username=u", "--RabbitMq:Password=p",
+            $"--OperatorApi:Token={Token}", "--Serilog:MinimumLevel:Default=Fatal",
+        ]);
+        if (guardRemoved)
+            builder.Services.RemoveOperatorAccessGuard();
+        await using var app = builder.Build();
+        app.MapDefaultEndpoints();
+        await app.StartAsync();
+        try
+        {
+            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+            using var http = new HttpClient { BaseAddress = new Uri(address) };
+
+            using var anonymous = await http.GetAsync("/metrics");
+            Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/metrics") { Headers = { Authorization = new AuthenticationHeaderValue("Bearer", Token) } };
+            using var authorized = await http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, authorized.StatusCode);
+            Assert.Contains("process_cpu_seconds_total", await authorized.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await app.StopAsync();
+        }
+    }
 }
