@@ -94,4 +94,36 @@ public sealed class OperatorAccessHostTests
             await app.StopAsync();
         }
     }
+
+    [Fact]
+    public async Task A_configured_metrics_port_serves_metrics_without_the_token_and_nothing_else()
+    {
+        var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        var builder = ServiceDefaults.CreateBuilder("metrics-port-test",
+        [
+            "--urls=http://127.0.0.1:0", "--RabbitMq:Host=127.0.0.1", "--RabbitMq:Port=1", "--RabbitMq:Username=u", "--RabbitMq:Password=p",
+            $"--OperatorApi:Token={Token}", "--Serilog:MinimumLevel:Default=Fatal", $"--Metrics:Port={port}", "--Metrics:Host=127.0.0.1",
+        ]);
+        builder.Services.AddTransient<IStartupFilter, ComponentEndpoint>();
+        await using var app = builder.Build();
+        app.MapDefaultEndpoints();
+        await app.StartAsync();
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+
+            using var metrics = await http.GetAsync("/metrics");
+            Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
+            Assert.Contains("process_cpu_seconds_total", await metrics.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            using var other = await http.GetAsync("/power/plan/cluster1");
+            Assert.Equal(HttpStatusCode.NotFound, other.StatusCode);
+        }
+        finally
+        {
+            await app.StopAsync();
+        }
+    }
 }
