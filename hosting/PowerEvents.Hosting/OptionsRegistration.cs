@@ -22,6 +22,36 @@ public static class OptionsRegistration
             .BindConfiguration(section, o => o.ErrorOnUnknownConfiguration = false)
             .ValidateOnStart();
     }
+
+    /// <summary>
+    /// As <see cref="AddValidatedOptions{T}(IServiceCollection, string)"/>, validated by a source-generated
+    /// <c>[OptionsValidator]</c> (no reflection) instead. Only for flat options: the generated validator reports a
+    /// nested member by its own name, without the path (<c>Zones:0:…</c>) an operator needs, and does not enter dictionaries.
+    /// </summary>
+    public static OptionsBuilder<T> AddValidatedOptions<T, TValidator>(this IServiceCollection services, string section)
+        where T : class
+        where TValidator : class, IValidateOptions<T>, new()
+    {
+        services.AddSingleton<IValidateOptions<T>>(new SectionKeyedValidator<T>(new TValidator(), section));
+        services.AddSingleton<IValidateOptions<T>>(sp => new ListBindingValidator<T>(sp.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>(), section));
+        return services.AddOptions<T>()
+            .BindConfiguration(section, o => o.ErrorOnUnknownConfiguration = false)
+            .ValidateOnStart();
+    }
+}
+
+/// <summary>Reports a generated validator's <c>Member: message</c> failures as <c>Section:Member: message</c>, the configuration key.</summary>
+public sealed class SectionKeyedValidator<T>(IValidateOptions<T> generated, string section) : IValidateOptions<T>
+    where T : class
+{
+    public ValidateOptionsResult Validate(string? name, T options)
+    {
+        // The section as the name: default messages then read "The field RabbitMq.Port must be …".
+        var result = generated.Validate(section, options);
+        return result.Failed
+            ? ValidateOptionsResult.Fail(result.Failures!.Select(f => $"{section}:{f}"))
+            : result;
+    }
 }
 
 /// <summary>
@@ -102,3 +132,10 @@ public sealed class KeyedOptionsValidator<T>(string section) : IValidateOptions<
             || type == typeof(Guid) || type == typeof(Uri);
     }
 }
+
+// Source-generated validators (no reflection) for the flat options every service binds.
+[OptionsValidator] public sealed partial class RabbitMqOptionsValidator : IValidateOptions<RabbitMqOptions>;
+[OptionsValidator] public sealed partial class PostgresOptionsValidator : IValidateOptions<PostgresOptions>;
+[OptionsValidator] public sealed partial class OperatorApiOptionsValidator : IValidateOptions<OperatorApiOptions>;
+[OptionsValidator] public sealed partial class MetricsOptionsValidator : IValidateOptions<MetricsOptions>;
+[OptionsValidator] public sealed partial class PreflightOptionsValidator : IValidateOptions<PreflightOptions>;

@@ -146,7 +146,7 @@ public static class PreflightRegistration
         services.AddSingleton<IPreflightCheck, TCheck>();
         if (services.Any(d => d.ServiceType == typeof(PreflightService)))
             return services;
-        services.AddValidatedOptions<PreflightOptions>(PreflightOptions.Section);
+        services.AddValidatedOptions<PreflightOptions, PreflightOptionsValidator>(PreflightOptions.Section);
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<PreflightService>(sp, serviceName));
         services.AddHostedService(sp => sp.GetRequiredService<PreflightService>());

@@ -15,7 +15,7 @@ using Serilog;
 
 namespace PowerEvents.Hosting;
 
-/// <summary>What every PowerEvents service gets in one call: logging, the bus, health, validated options.</summary>
+/// <summary>What every PowerEvents service gets in one call: logging, the bus, health, metrics, validated options.</summary>
 public static class ServiceDefaults
 {
     public const string LiveTag = "live";
@@ -57,16 +57,20 @@ public static class ServiceDefaults
 
         var logger = Logging.CreateLogger(builder.Configuration, serviceName);
         builder.Logging.ClearProviders();
+        // A provider, not Serilog.Extensions.Hosting's replacement logger factory: Logging:LogLevel filters keep
+        // working and a test's own provider still sees every line.
         builder.Logging.AddSerilog(logger, dispose: true);
 
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
-        builder.Services.AddValidatedOptions<RabbitMqOptions>(RabbitMqOptions.Section);
+        builder.Services.AddValidatedOptions<RabbitMqOptions, RabbitMqOptionsValidator>(RabbitMqOptions.Section);
         builder.Services.AddValidatedOptions<BusOptions>(BusOptions.Section);
 
         // Registered before any component's startup filter, so it stands in front of every endpoint they map.
-        builder.Services.AddValidatedOptions<OperatorApiOptions>(OperatorApiOptions.Section);
+        builder.Services.AddValidatedOptions<OperatorApiOptions, OperatorApiOptionsValidator>(OperatorApiOptions.Section);
         builder.Services.AddSingleton<OperatorAccess>();
         builder.Services.AddTransient<IStartupFilter, OperatorAccessStartupFilter>();
+
+        PrometheusMetrics.Add(builder);
 
         builder.Services.AddHealthChecks()
             .AddCheck("self", () => HealthCheckResult.Healthy(), tags: [LiveTag]);
@@ -124,14 +128,15 @@ public static class ServiceDefaults
     /// <summary>PostgreSQL for services that keep state: a data source, and a readiness check that it answers.</summary>
     public static WebApplicationBuilder AddPostgres(this WebApplicationBuilder builder)
     {
-        builder.Services.AddValidatedOptions<PostgresOptions>(PostgresOptions.Section);
+        builder.Services.AddValidatedOptions<PostgresOptions, PostgresOptionsValidator>(PostgresOptions.Section);
         builder.Services.AddSingleton(sp =>
             NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<PostgresOptions>>().Value.ToConnectionString()));
         builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: [ReadyTag]);
         return builder;
     }
 
-    /// <summary><c>/health/live</c>: the process runs. <c>/health/ready</c>: the bus is connected and, where used, PostgreSQL answers.</summary>
+    /// <summary><c>/health/live</c>: the process runs. <c>/health/ready</c>: the bus is connected and, where used, PostgreSQL answers.
+    /// <c>/metrics</c>: Prometheus metrics, behind the operator guard like every endpoint but the health checks.</summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
         app.MapHealthChecks("/health/live", new HealthCheckOptions
@@ -144,6 +149,7 @@ public static class ServiceDefaults
             Predicate = check => check.Tags.Contains(ReadyTag),
             ResponseWriter = WriteHealth,
         });
+        PrometheusMetrics.Map(app);
         return app;
     }
 

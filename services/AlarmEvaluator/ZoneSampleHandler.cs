@@ -25,7 +25,13 @@ public sealed class ZoneSampleHandler(
             return;
         }
 
-        var decision = await store.StepAsync(zone, state => zone.Apply(state, sample, clock.GetUtcNow()), cancellationToken);
+        ZoneState? committed = null;
+        var decision = await store.StepAsync(zone, state =>
+        {
+            committed = state;
+            return zone.Apply(state, sample, clock.GetUtcNow());
+        }, cancellationToken);
+        ZoneMetrics.Observe(committed!, decision, fromSample: true);
         if (decision.Verdict is not (Verdict.Accepted or Verdict.Duplicate))
             logger.LogInformation("Zone {Zone}: reading of {SensorId} at {SampledAt:O} ignored: {Verdict}",
                 zone.Zone.Name, sample.SensorId, sample.SampledAt, decision.Verdict);

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net.Security;
-using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
+using PowerEvents.Hosting;
 
 namespace PowerEvents.IloActuator;
 
@@ -20,7 +20,6 @@ public sealed class BmcHttpClients(IOptions<BmcOptions> options) : IDisposable
 
     static Entry Create(BmcHostOptions host, BmcOptions options)
     {
-        var pinned = host.CertificateFingerprint is { Length: > 0 } configured ? BmcHostOptions.NormalizeFingerprint(configured) : null;
         var entry = new Entry();
         var handler = new SocketsHttpHandler
         {
@@ -33,17 +32,8 @@ public sealed class BmcHttpClients(IOptions<BmcOptions> options) : IDisposable
             AllowAutoRedirect = false,
             SslOptions = new SslClientAuthenticationOptions
             {
-                RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
-                {
-                    if (certificate is null)
-                        return false;
-                    var seen = Convert.ToHexString(certificate.GetCertHash(HashAlgorithmName.SHA256));
-                    entry.LastFingerprint = string.Join(':', Enumerable.Range(0, seen.Length / 2).Select(i => seen.Substring(i * 2, 2)));
-                    // A pin replaces chain and name checks: it names exactly one certificate.
-                    return pinned is not null
-                        ? CryptographicOperations.FixedTimeEquals(Convert.FromHexString(seen), Convert.FromHexString(pinned))
-                        : errors == SslPolicyErrors.None;
-                },
+                RemoteCertificateValidationCallback = CertificatePinning.Callback(host.CertificateFingerprint,
+                    seen => entry.LastFingerprint = CertificatePinning.WithColons(seen)),
             },
         };
         entry.Client = new HttpClient(handler)

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using PowerEvents.Hosting;
 using System.Net;
 using System.Net.NetworkInformation;
 
@@ -114,19 +115,13 @@ public sealed class BmcHostOptions : IValidatableObject
                 yield return new ValidationResult("is required when Url is set (Bmc__Hosts__N__Password or _FILE)", [nameof(Password)]);
         }
 
-        if (CertificateFingerprint is { Length: > 0 } fingerprint && NormalizeFingerprint(fingerprint) is null)
+        if (!CertificatePinning.IsValidSetting(CertificateFingerprint))
             yield return new ValidationResult("must be a SHA-256 fingerprint: 64 hex digits, colons allowed", [nameof(CertificateFingerprint)]);
 
         if (FallbackToWakeOnLan && !HasWakeOnLan)
             yield return new ValidationResult("needs WakeOnLan:Mac", [nameof(FallbackToWakeOnLan)]);
     }
 
-    /// <summary>Upper-case hex without separators, or null when it is not a SHA-256 fingerprint.</summary>
-    public static string? NormalizeFingerprint(string value)
-    {
-        var hex = value.Replace(":", "", StringComparison.Ordinal).Replace(" ", "", StringComparison.Ordinal).Trim().ToUpperInvariant();
-        return hex.Length == 64 && hex.All(Uri.IsHexDigit) ? hex : null;
-    }
 }
 
 /// <summary>Wake-on-LAN target of one host (<c>Bmc:Hosts:N:WakeOnLan</c>).</summary>

@@ -16,6 +16,7 @@ public static class IloActuatorHost
             bus.AddConsumer<PowerStateRequestedConsumer, PowerStateRequestedConsumerDefinition>();
         });
         builder.Services.AddValidatedOptions<BmcOptions>(BmcOptions.Section);
+        builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<BmcHttpClients>();
         builder.Services.AddSingleton<RedfishClient>();
         builder.Services.AddSingleton<WakeOnLanSender>();

@@ -8,17 +8,17 @@ namespace PowerEvents.IloActuator;
 /// Powers one host on and always answers with <see cref="HostPowerOnCompleted"/>, also when it failed; meanwhile
 /// publishes <see cref="HostBootProgressReported"/> for each boot stage the BMC reports.
 /// </summary>
-public sealed class PowerOnRequestedConsumer(IBmcClient bmc, IBus bus) : IConsumer<PowerOnRequested>
+public sealed class PowerOnRequestedConsumer(IBmcClient bmc, IBus bus, TimeProvider clock) : IConsumer<PowerOnRequested>
 {
     public async Task Consume(ConsumeContext<PowerOnRequested> context)
     {
         var request = context.Message;
         // Through the bus, not the consume context: the context's outbox would hold progress back until the power-on ends.
         var result = await bmc.PowerOnAsync(request.Host, context.CancellationToken, (progress, cancellationToken) =>
-            bus.Publish(new HostBootProgressReported(request.RunId, request.Cluster, request.Host, progress.Stage, progress.BmcState, DateTimeOffset.UtcNow),
+            bus.Publish(new HostBootProgressReported(request.RunId, request.Cluster, request.Host, progress.Stage, progress.BmcState, clock.GetUtcNow()),
                 cancellationToken));
         await context.Publish(new HostPowerOnCompleted(
-            request.RunId, request.Cluster, request.Host, result.Outcome, result.Reason, result.Method, DateTimeOffset.UtcNow));
+            request.RunId, request.Cluster, request.Host, result.Outcome, result.Reason, result.Method, clock.GetUtcNow()));
     }
 }
 

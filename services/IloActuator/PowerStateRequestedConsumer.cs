@@ -5,14 +5,14 @@ using PowerEvents.Contracts;
 namespace PowerEvents.IloActuator;
 
 /// <summary>Reads a host's power state without changing it (preflight) and answers with <see cref="HostPowerStateReported"/>.</summary>
-public sealed class PowerStateRequestedConsumer(IBmcClient bmc) : IConsumer<PowerStateRequested>
+public sealed class PowerStateRequestedConsumer(IBmcClient bmc, TimeProvider clock) : IConsumer<PowerStateRequested>
 {
     public async Task Consume(ConsumeContext<PowerStateRequested> context)
     {
         var request = context.Message;
         var state = await bmc.ReadPowerStateAsync(request.Host, context.CancellationToken);
         await context.Publish(new HostPowerStateReported(
-            request.RunId, request.Cluster, request.Host, state.Reachable, state.PowerState, state.Reason, DateTimeOffset.UtcNow));
+            request.RunId, request.Cluster, request.Host, state.Reachable, state.PowerState, state.Reason, clock.GetUtcNow()));
     }
 }
 

@@ -40,15 +40,19 @@ public sealed class RedfishClient
     readonly BmcHttpClients _clients;
     readonly BmcOptions _options;
     readonly ILogger<RedfishClient> _logger;
+    readonly TimeProvider _time;
     readonly ResiliencePipeline<HttpResponseMessage> _retrying;
     readonly ResiliencePipeline<HttpResponseMessage> _once;
 
-    public RedfishClient(BmcHttpClients clients, IOptions<BmcOptions> options, ILogger<RedfishClient> logger)
+    public RedfishClient(BmcHttpClients clients, IOptions<BmcOptions> options, ILogger<RedfishClient> logger, TimeProvider? time = null)
     {
         _clients = clients;
         _options = options.Value;
         _logger = logger;
+        _time = time ?? TimeProvider.System;
 
+        // Not Microsoft.Extensions.Http.Resilience's handler: what may be repeated is decided per call (a login POST may,
+        // a ComputerSystem.Reset POST never), and every attempt is rebuilt with the session token of that moment.
         // Reads, logins and logouts are safe to repeat: retried on no answer, 5xx, 429 and "no free session" (503),
         // after the BMC's Retry-After where it sends one.
         _retrying = new ResiliencePipelineBuilder<HttpResponseMessage>()
@@ -84,7 +88,7 @@ public sealed class RedfishClient
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_options.PowerOnTimeout);
-        var clock = Stopwatch.StartNew();
+        var started = _time.GetTimestamp();
         string? lastState = null;
         BootProgress? lastProgress = null;
         var bmc = $"the BMC at {host.Url}";
@@ -152,7 +156,7 @@ public sealed class RedfishClient
                 if (lastState == "On")
                     return new PowerOnResult(PowerOnOutcome.PoweredOn,
                         $"{host.Name}: powered on through {bmc} (ComputerSystem.Reset {resetType} on {system.Uri.AbsolutePath}); PowerState On after " +
-                        $"{clock.Elapsed.TotalSeconds.ToString("F1", System.Globalization.CultureInfo.InvariantCulture)} s" +
+                        $"{_time.GetElapsedTime(started).TotalSeconds.ToString("F1", System.Globalization.CultureInfo.InvariantCulture)} s" +
                         (lastProgress is null ? "" : $", boot progress: {lastProgress.Stage} ({lastProgress.BmcState})") +
                         $" ({conversation.Authentication})", "redfish");
             }
@@ -250,10 +254,10 @@ public sealed class RedfishClient
         RedfishException.HasMessage(ids, "SessionLimitExceeded") || RedfishException.HasMessage(ids, "CreateLimitReachedForResource");
 
     /// <summary>The BMC's <c>Retry-After</c> (seconds or a date), at most a minute; null to back off exponentially.</summary>
-    static TimeSpan? RetryAfter(HttpResponseMessage? response)
+    TimeSpan? RetryAfter(HttpResponseMessage? response)
     {
         var header = response?.Headers.RetryAfter;
-        var delay = header?.Delta ?? (header?.Date is { } date ? date - DateTimeOffset.UtcNow : null);
+        var delay = header?.Delta ?? (header?.Date is { } date ? date - _time.GetUtcNow() : null);
         if (delay is not { } wait)
             return null;
         return wait < TimeSpan.Zero ? TimeSpan.Zero : wait > MaxRetryAfter ? MaxRetryAfter : wait;

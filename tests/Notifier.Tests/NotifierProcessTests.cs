@@ -1,4 +1,5 @@
 using MassTransit;
+using PowerEvents.Contracts;
 using PowerEvents.Testing;
 using Xunit;
 
@@ -77,5 +78,66 @@ public sealed class NotifierProcessTests(RabbitMqFixture rabbit, PostgresFixture
         await using var debug = ServiceProcess.Start("Notifier", environment);
         Assert.Equal(2, await debug.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         Assert.Contains(debug.Output, l => l.TrimStart().StartsWith("at Microsoft.Extensions.Configuration.ConfigurationBinder", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Metrics_count_webhook_deliveries_and_follow_a_run_through_its_phases_and_steps()
+    {
+        var token = "SeCrEt" + Guid.NewGuid().ToString("N");
+        var path = $"services/T0METRIC/B0METRIC/{token}";
+        var environment = rabbit.Environment.Concat(postgres.Environment).ToDictionary(e => e.Key, e => (string?)e.Value);
+        environment["Notifier__Destinations__0__Name"] = "ops-slack";
+        environment["Notifier__Destinations__0__Format"] = "slack";
+        environment["Notifier__Destinations__0__Url"] = receiver.ChatUrl(path);
+        environment["Notifier__Destinations__0__AllowHttp"] = "true";
+        await using var notifier = ServiceProcess.Start("Notifier", environment);
+        await notifier.WaitUntilReadyAsync(TimeSpan.FromSeconds(45));
+
+        var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host("127.0.0.1", (ushort)rabbit.Port, rabbit.VirtualHost, h =>
+        {
+            h.Username(RabbitMqFixture.Username);
+            h.Password(RabbitMqFixture.Password);
+        }));
+        await bus.StartAsync();
+        try
+        {
+            const string destination = "destination=\"ops-slack\"";
+            var before = await MetricsScrape.ReadAsync(notifier.BaseAddress);
+            var cluster = $"metrics-{Guid.NewGuid():N}"[..16];
+            var run = Guid.NewGuid();
+            var start = DateTimeOffset.UtcNow;
+
+            await bus.Publish(new PowerRunStarted(run, cluster, "server-room", ["all"], 1, 1, false, start));
+            var running = await MetricsScrape.UntilAsync(notifier.BaseAddress,
+                m => m.Sum("powerevents_run_phase", $"cluster=\"{cluster}\"", "phase=\"shutdown\"") == 1,
+                TimeSpan.FromSeconds(30), "the shutdown phase is not shown");
+            Assert.Equal(0, running.Sum("powerevents_run_phase", $"cluster=\"{cluster}\"", "phase=\"off\""));
+
+            await bus.Publish(new VmShutDown(run, cluster, "vm-1", "app-01", VmShutdownOutcome.Graceful, null, start.AddSeconds(20)));
+            await bus.Publish(new HostPoweredOff(run, cluster, "esx-01", StepOutcome.Done, null, start.AddSeconds(50)));
+            await bus.Publish(new PowerRunCompleted(run, cluster, [], false, start, start.AddSeconds(60)));
+
+            var after = await MetricsScrape.UntilAsync(notifier.BaseAddress,
+                m => m.Sum("powerevents_run_phase", $"cluster=\"{cluster}\"", "phase=\"off\"") == 1
+                    && m.Sum("powerevents_run_step_outcomes_total", "kind=\"vm-shutdown\"", "outcome=\"Graceful\"") > before.Sum("powerevents_run_step_outcomes_total", "kind=\"vm-shutdown\"", "outcome=\"Graceful\"")
+                    && m.Sum("powerevents_run_step_outcomes_total", "kind=\"host-shutdown\"", "outcome=\"Done\"") > before.Sum("powerevents_run_step_outcomes_total", "kind=\"host-shutdown\"", "outcome=\"Done\"")
+                    && m.Sum("powerevents_webhook_deliveries_total", destination, "result=\"delivered\"") > before.Sum("powerevents_webhook_deliveries_total", destination, "result=\"delivered\""),
+                TimeSpan.FromSeconds(45), "the run's end, its steps or a webhook delivery are not counted");
+
+            Assert.Equal(0, after.Sum("powerevents_run_phase", $"cluster=\"{cluster}\"", "phase=\"shutdown\""));
+            // The host's step ended 50 s into the shutdown: its time lands in the 64 s bucket, not the 32 s one.
+            Assert.Equal(1, after.Sum("powerevents_run_step_seconds_bucket", "kind=\"host-shutdown\"", "le=\"64\"") - before.Sum("powerevents_run_step_seconds_bucket", "kind=\"host-shutdown\"", "le=\"64\""));
+            Assert.Equal(0, after.Sum("powerevents_run_step_seconds_bucket", "kind=\"host-shutdown\"", "le=\"32\"") - before.Sum("powerevents_run_step_seconds_bucket", "kind=\"host-shutdown\"", "le=\"32\""));
+            Assert.True(after.Sum("powerevents_run_phase_duration_seconds_count", "phase=\"shutdown\"", "result=\"clean\"") > before.Sum("powerevents_run_phase_duration_seconds_count", "phase=\"shutdown\"", "result=\"clean\""));
+            Assert.True(after.Sum("powerevents_webhook_attempts_total", destination) > 0);
+            Assert.Contains(after.Series.Keys, k => k.StartsWith("masstransit_", StringComparison.Ordinal));
+            // The destination's URL holds its token; only the destination's name may appear.
+            Assert.DoesNotContain(token, after.Text, StringComparison.Ordinal);
+            Assert.DoesNotContain("B0METRIC", after.Text, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await bus.StopAsync();
+        }
     }
 }

@@ -60,4 +60,70 @@ public sealed class OperatorAccessHostTests
             await app.StopAsync();
         }
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Metrics_answer_only_with_the_token_also_where_a_service_removed_the_guard(bool guardRemoved)
+    {
+        var builder = ServiceDefaults.CreateBuilder("metrics-guard-test",
+        [
+            "--urls=http://127.0.0.1:0", "--RabbitMq:Host=127.0.0.1", "--RabbitMq:Port=1", "--RabbitMq:Username=u", "--RabbitMq:Password=p",
+            $"--OperatorApi:Token={Token}", "--Serilog:MinimumLevel:Default=Fatal",
+        ]);
+        if (guardRemoved)
+            builder.Services.RemoveOperatorAccessGuard();
+        await using var app = builder.Build();
+        app.MapDefaultEndpoints();
+        await app.StartAsync();
+        try
+        {
+            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+            using var http = new HttpClient { BaseAddress = new Uri(address) };
+
+            using var anonymous = await http.GetAsync("/metrics");
+            Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/metrics") { Headers = { Authorization = new AuthenticationHeaderValue("Bearer", Token) } };
+            using var authorized = await http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, authorized.StatusCode);
+            Assert.Contains("process_cpu_seconds_total", await authorized.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await app.StopAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_configured_metrics_port_serves_metrics_without_the_token_and_nothing_else()
+    {
+        var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        var builder = ServiceDefaults.CreateBuilder("metrics-port-test",
+        [
+            "--urls=http://127.0.0.1:0", "--RabbitMq:Host=127.0.0.1", "--RabbitMq:Port=1", "--RabbitMq:Username=u", "--RabbitMq:Password=p",
+            $"--OperatorApi:Token={Token}", "--Serilog:MinimumLevel:Default=Fatal", $"--Metrics:Port={port}", "--Metrics:Host=127.0.0.1",
+        ]);
+        builder.Services.AddTransient<IStartupFilter, ComponentEndpoint>();
+        await using var app = builder.Build();
+        app.MapDefaultEndpoints();
+        await app.StartAsync();
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+
+            using var metrics = await http.GetAsync("/metrics");
+            Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
+            Assert.Contains("process_cpu_seconds_total", await metrics.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            using var other = await http.GetAsync("/power/plan/cluster1");
+            Assert.Equal(HttpStatusCode.NotFound, other.StatusCode);
+        }
+        finally
+        {
+            await app.StopAsync();
+        }
+    }
 }

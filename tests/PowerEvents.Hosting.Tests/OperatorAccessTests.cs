@@ -68,4 +68,13 @@ public sealed class OperatorAccessTests
 
         Assert.Equal("OperatorApi:Token", Assert.Single(failures).Split(": ")[0]);
     }
+
+    [Fact]
+    public void The_generated_validator_names_the_key_too()
+    {
+        var result = new SectionKeyedValidator<OperatorApiOptions>(new OperatorApiOptionsValidator(), OperatorApiOptions.Section)
+            .Validate(Microsoft.Extensions.Options.Options.DefaultName, new OperatorApiOptions { Token = "short" });
+
+        Assert.Equal("OperatorApi:Token: must be at least 32 characters (e.g. openssl rand -hex 32).", Assert.Single(result.Failures!));
+    }
 }

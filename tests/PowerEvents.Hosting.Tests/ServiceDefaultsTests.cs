@@ -25,6 +25,18 @@ public sealed class ServiceDefaultsTests
         Assert.False(app.Services.GetRequiredService<IOptions<UsageTelemetryOptions>>().Value.Enabled);
     }
 
+    [Theory]
+    [InlineData("--RabbitMq:Port=0", "RabbitMq:Port: ")]
+    [InlineData("--Metrics:Port=70000", "Metrics:Port: ")]
+    public async Task A_bad_flat_setting_stops_the_start_naming_its_key(string setting, string key)
+    {
+        await using var app = Build(setting);
+
+        var failure = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
+
+        Assert.StartsWith(key, Assert.Single(failure.Failures), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task The_container_images_HTTP_PORTS_give_way_to_Urls_without_a_warning()
     {

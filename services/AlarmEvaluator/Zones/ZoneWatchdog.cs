@@ -33,7 +33,13 @@ public sealed class ZoneWatchdog(
                     lastStaleCheck = clock.GetUtcNow();
                     foreach (var zone in zones.Zones)
                     {
-                        var decision = await store.StepAsync(zone, state => zone.Evaluate(state, clock.GetUtcNow()), stoppingToken);
+                        ZoneState? committed = null;
+                        var decision = await store.StepAsync(zone, state =>
+                        {
+                            committed = state;
+                            return zone.Evaluate(state, clock.GetUtcNow());
+                        }, stoppingToken);
+                        ZoneMetrics.Observe(committed!, decision, fromSample: false);
                         if (!decision.HasTransition)
                             continue;
                         TransitionLog.Write(logger, decision);

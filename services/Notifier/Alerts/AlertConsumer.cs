@@ -28,10 +28,10 @@ public sealed class AlertConsumer<TEvent>(
     public async Task Consume(ConsumeContext<TEvent> context)
     {
         var content = map.Map(context.Message);
-        if (content is null)
-            return;
-
-        await RecordAsync(context, content, recorder, logger);
+        if (content is not null)
+            await RecordAsync(context, content, recorder, logger);
+        // After the alert is recorded: a consume that failed and is retried is counted once.
+        RunMetrics.Observe(context.Message);
     }
 
     /// <summary>Builds the alert for an event's content, logs it and records it (also for consumers that decide with state of their own).</summary>

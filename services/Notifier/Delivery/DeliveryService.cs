@@ -12,6 +12,7 @@ public sealed class DeliveryService(
     WebhookSender sender,
     DeliverySignals signals,
     IOptions<NotifierOptions> options,
+    TimeProvider clock,
     ILogger<DeliveryService> logger) : BackgroundService
 {
     static readonly TimeSpan PruneInterval = TimeSpan.FromHours(1);
@@ -51,8 +52,10 @@ public sealed class DeliveryService(
                 var alert = next.Alert;
                 using (SerilogLogContext.PushProperty("CorrelationId", alert.CorrelationId ?? alert.Id))
                 {
+                    var started = clock.GetTimestamp();
                     var outcome = await sender.SendAsync(destination, alert, stoppingToken);
                     await store.CompleteAsync(next.DeliveryId, outcome, CancellationToken.None);
+                    DeliveryMetrics.Record(destination.Name, outcome, clock.GetElapsedTime(started));
                     if (outcome.Delivered)
                         logger.LogInformation("Alert {AlertId} ({EventType}, {Severity}) delivered to {Destination} after {Attempts} attempt(s)",
                             alert.Id, alert.EventType, alert.Severity, destination.Name, outcome.Attempts);

@@ -13,6 +13,11 @@ namespace PowerEvents.Notifier.Delivery;
 /// or the receiver's Retry-After) around a per-attempt timeout. Each attempt is rendered afresh, so a
 /// generic payload's signature timestamp is always current.
 /// </summary>
+/// <remarks>
+/// Not Microsoft.Extensions.Http.Resilience's handler on the webhook client: a handler retries by sending the same
+/// request again, with the first attempt's signature timestamp, which a receiver enforcing a replay window refuses;
+/// and the attempt count recorded per delivery is known only out here.
+/// </remarks>
 public sealed class WebhookSender
 {
     public const string HttpClientName = "webhooks";

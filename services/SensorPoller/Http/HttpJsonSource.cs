@@ -57,7 +57,7 @@ public sealed class HttpJsonSource : ISensorSource, ISignal
             request.Headers.TryAddWithoutValidation(_options.AuthHeaderName, _options.AuthHeaderValue);
         using var response = await _http.SendAsync(request, cancellationToken);
         if ((int)response.StatusCode == 429)
-            throw new SourceThrottledException(ResilientHttp.RetryAfter(response) ?? _options.Interval, $"HTTP 429 from {_options.Url.AbsolutePath}");
+            throw new SourceThrottledException(ResilientHttp.RetryAfter(response, _clock) ?? _options.Interval, $"HTTP 429 from {_options.Url.AbsolutePath}");
         if (!response.IsSuccessStatusCode)
             throw new SourceException($"HTTP {(int)response.StatusCode} from {_options.Url.AbsolutePath}");
 

@@ -138,6 +138,7 @@ public sealed class MqttSource(MqttSourceOptions options, Func<object, Cancellat
                 {
                     await publish(sample, cancellationToken);
                     _lastPublished[sample.SensorId] = sample.SampledAt;
+                    PollerMetrics.Published(options.Name, 1);
                 }
                 catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
                 {

@@ -1,8 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Polly;
-using Polly.Retry;
-using Polly.Timeout;
+using Microsoft.Extensions.Http.Resilience;
 
 namespace PowerEvents.SensorPoller.Polling;
 
@@ -17,7 +16,7 @@ public sealed class SourceException(string message, Exception? inner = null) : E
 
 /// <summary>
 /// Builds a source's HttpClient: per-attempt timeout, retries of 429 (after its Retry-After), 5xx,
-/// timeouts and network errors with exponential backoff and jitter (Polly.Core), redirects followed by hand
+/// timeouts and network errors with exponential backoff and jitter (Microsoft.Extensions.Http.Resilience), redirects followed by hand
 /// only within the source's <see cref="CredentialScope"/> (HttpClient's own would drop the Authorization
 /// header but pass on every other header), and, for Meraki, every attempt paced by the organization's
 /// token bucket.
@@ -34,8 +33,10 @@ public static class ResilientHttp
             ConnectTimeout = options.RequestTimeout,
             SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, errors) => options.AcceptsCertificate(certificate, errors) },
         };
+        inner = new PollerMetrics.RequestCounter(options.Name) { InnerHandler = inner };
         if (pace is not null)
             inner = new PacingHandler(pace) { InnerHandler = inner };
+        // The library's handler sends the same request again on a retry: the content (a POST's JSON body) is a buffered StringContent.
         var handler = new ResilienceHandler(pipeline)
         {
             InnerHandler = new RedirectHandler(CredentialScope.For(options), options.Name, logger) { InnerHandler = inner },
@@ -44,16 +45,22 @@ public static class ResilientHttp
         return new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
     }
 
+    /// <summary>
+    /// Microsoft.Extensions.Http.Resilience's HTTP retry (Retry-After honoured, seconds or a date; otherwise exponential
+    /// backoff with jitter) around a per-attempt timeout. Not the standard handler: its circuit breaker would refuse
+    /// polls of a source that is down, where the poller must keep trying every interval and report each failure, and its
+    /// total timeout would cut a Retry-After wait the source asked for.
+    /// </summary>
     public static ResiliencePipeline<HttpResponseMessage> BuildPipeline(SourceOptions options, ILogger logger) =>
         new ResiliencePipelineBuilder<HttpResponseMessage>()
-            .AddRetry(new RetryStrategyOptions<HttpResponseMessage>
+            .AddRetry(new HttpRetryStrategyOptions
             {
                 MaxRetryAttempts = Math.Max(1, options.MaxRetries),
                 Delay = options.RetryBaseDelay,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
+                ShouldRetryAfterHeader = true,
                 ShouldHandle = args => ValueTask.FromResult(options.MaxRetries > 0 && ShouldRetry(args.Outcome, options)),
-                DelayGenerator = args => ValueTask.FromResult(RetryAfter(args.Outcome.Result)),
                 OnRetry = args =>
                 {
                     logger.LogInformation("{Source}: retry {Attempt} in {Delay} after {Outcome}", options.Name,
@@ -65,42 +72,28 @@ public static class ResilientHttp
             .AddTimeout(options.RequestTimeout)
             .Build();
 
+    /// <summary>The library's transient faults (network errors, timeouts, 408, 429, 5xx), except a 429 asking for a longer
+    /// wait than <see cref="SourceOptions.MaxRetryAfter"/>: that one ends the poll and the source is throttled.</summary>
     static bool ShouldRetry(Outcome<HttpResponseMessage> outcome, SourceOptions options)
     {
-        if (outcome.Exception is not null)
-            return outcome.Exception is HttpRequestException or TimeoutRejectedException or SocketException or IOException;
-
-        var response = outcome.Result!;
-        if (response.StatusCode == HttpStatusCode.TooManyRequests)
-            return (RetryAfter(response) ?? TimeSpan.Zero) <= options.MaxRetryAfter;
-        return (int)response.StatusCode >= 500;
+        if (outcome.Result is { StatusCode: HttpStatusCode.TooManyRequests } throttled)
+            return (RetryAfter(throttled) ?? TimeSpan.Zero) <= options.MaxRetryAfter;
+        return HttpClientResiliencePredicates.IsTransient(outcome) || outcome.Exception is SocketException or IOException;
     }
 
     /// <summary>Retry-After as a delay (seconds or an HTTP date); null when absent, so the backoff applies.</summary>
-    public static TimeSpan? RetryAfter(HttpResponseMessage? response)
+    public static TimeSpan? RetryAfter(HttpResponseMessage? response, TimeProvider? time = null)
     {
         var header = response?.Headers.RetryAfter;
         if (header?.Delta is { } delta)
             return delta;
         if (header?.Date is { } date)
-            return date - DateTimeOffset.UtcNow is var wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
+            return date - (time ?? TimeProvider.System).GetUtcNow() is var wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
         return null;
     }
 
     static string Describe(Outcome<HttpResponseMessage> outcome) =>
         outcome.Exception is { } ex ? ex.GetType().Name + ": " + ex.Message : $"HTTP {(int)outcome.Result!.StatusCode}";
-
-    sealed class ResilienceHandler(ResiliencePipeline<HttpResponseMessage> pipeline) : DelegatingHandler
-    {
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
-            pipeline.ExecuteAsync(
-                static async (state, token) => await state.Handler.SendOnceAsync(state.Request, token),
-                (Handler: this, Request: request),
-                cancellationToken).AsTask();
-
-        // The content (a POST's JSON body) is a buffered StringContent: it can be sent again as it is.
-        Task<HttpResponseMessage> SendOnceAsync(HttpRequestMessage request, CancellationToken token) => base.SendAsync(request, token);
-    }
 
     /// <summary>Waits for a token of the organization's bucket before each attempt (retries and redirects count too).</summary>
     sealed class PacingHandler(System.Threading.RateLimiting.RateLimiter pace) : DelegatingHandler

@@ -29,6 +29,7 @@ public sealed class SourceHealth(string source, ILogger logger)
         }
 
         var healthy = _active.Count == 0;
+        PollerMetrics.Health(source, healthy);
         if (healthy == _healthy)
             return null;
         _healthy = healthy;

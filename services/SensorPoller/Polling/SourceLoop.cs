@@ -108,6 +108,7 @@ public sealed class SourceLoop(ISensorSource source, Func<object, CancellationTo
 
         logger.LogInformation("{Source}: polled in {Elapsed:F0} ms: {Published} new message(s), {Rejected} problem(s)",
             name, clock.GetElapsedTime(started).TotalMilliseconds, published, problems.Count);
+        PollerMetrics.Published(name, published);
 
         var now = clock.GetUtcNow();
         var pollFailed = problems.Any(p => p.Key.StartsWith("poll:", StringComparison.Ordinal));
@@ -117,6 +118,7 @@ public sealed class SourceLoop(ISensorSource source, Func<object, CancellationTo
             logger.LogWarning("{Source}: answering again after an outage of {Outage:g} ({Failures} failed poll(s))",
                 name, now - state.OutageSince, state.ConsecutiveFailures);
         state.ConsecutiveFailures = pollFailed ? state.ConsecutiveFailures + 1 : 0;
+        PollerMetrics.Poll(name, retryAfter is not null ? "throttled" : pollFailed ? "failed" : "ok", clock.GetElapsedTime(started));
 
         if (state.Health.Update(problems, now) is { } change)
             await publish(change, cancellationToken);

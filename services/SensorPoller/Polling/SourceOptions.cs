@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using PowerEvents.Hosting;
 
 namespace PowerEvents.SensorPoller.Polling;
 
@@ -70,27 +71,13 @@ public abstract class SourceOptions : IValidatableObject
     /// certificate is accepted (for every host the source talks to). Empty: normal verification against the trusted roots.</summary>
     public string? CertificateFingerprint { get; set; }
 
-    /// <summary>Upper-case hex without separators, or null when it is not a SHA-256 fingerprint.</summary>
-    public static string? NormalizeFingerprint(string value)
-    {
-        var hex = value.Replace(":", "", StringComparison.Ordinal).Replace(" ", "", StringComparison.Ordinal).Trim().ToUpperInvariant();
-        return hex.Length == 64 && hex.All(Uri.IsHexDigit) ? hex : null;
-    }
-
     /// <summary>Checks a server certificate: the pinned one when <see cref="CertificateFingerprint"/> is set, else no TLS errors.</summary>
     public bool AcceptsCertificate(System.Security.Cryptography.X509Certificates.X509Certificate? certificate, System.Net.Security.SslPolicyErrors errors) =>
         CertificateProblem(certificate, errors) is null;
 
     /// <summary>Why <see cref="AcceptsCertificate"/> refuses a server certificate (null: accepted); fingerprints are public, safe to report.</summary>
-    public string? CertificateProblem(System.Security.Cryptography.X509Certificates.X509Certificate? certificate, System.Net.Security.SslPolicyErrors errors)
-    {
-        if (NormalizeFingerprint(CertificateFingerprint ?? "") is not { } pinned)
-            return errors == System.Net.Security.SslPolicyErrors.None ? null : $"the server's certificate is not trusted ({errors}); pin it with CertificateFingerprint if it is self-signed";
-        if (certificate is null)
-            return "the server sent no certificate";
-        var actual = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(certificate.GetRawCertData()));
-        return actual == pinned ? null : $"the server's certificate (SHA-256 {actual}) is not the pinned one ({pinned})";
-    }
+    public string? CertificateProblem(System.Security.Cryptography.X509Certificates.X509Certificate? certificate, System.Net.Security.SslPolicyErrors errors) =>
+        CertificatePinning.Problem(certificate, errors, CertificateFingerprint);
 
     /// <summary>A reading older than this (by its own timestamp) is rejected.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
@@ -114,7 +101,7 @@ public abstract class SourceOptions : IValidatableObject
             yield return new ValidationResult($"must be below MaxCelsius ({MaxCelsius}).", [nameof(MinCelsius)]);
         if (FailureBackoffMax < Interval)
             yield return new ValidationResult($"must be at least Interval ({Interval}).", [nameof(FailureBackoffMax)]);
-        if (CertificateFingerprint is { Length: > 0 } fingerprint && NormalizeFingerprint(fingerprint) is null)
+        if (!CertificatePinning.IsValidSetting(CertificateFingerprint))
             yield return new ValidationResult("must be a SHA-256 fingerprint: 64 hex digits, colons allowed.", [nameof(CertificateFingerprint)]);
         foreach (var host in AllowedHosts.Where(h => !CredentialScope.IsValidPattern(h)))
             yield return new ValidationResult($"'{host}' is not a host name, host:port or *.domain.", [nameof(AllowedHosts)]);

@@ -5,6 +5,8 @@ using System.Text;
 using System.Xml.Linq;
 using Microsoft.Extensions.Options;
 
+using PowerEvents.Hosting;
+
 namespace PowerEvents.VCenterActuator.Vim;
 
 /// <summary>
@@ -27,7 +29,7 @@ public sealed class VimConnection : IAsyncDisposable
     readonly CancellationTokenSource _lifetime = new();
     readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _calls = new(StringComparer.Ordinal);
 
-    byte[]? _pin;
+    string? _pin;
     ServiceContent? _content;
     string? _cookie;
     string _soapAction = "urn:vim25/6.5";
@@ -315,8 +317,9 @@ public sealed class VimConnection : IAsyncDisposable
 
     SocketsHttpHandler CreateHandler(VCenterOptions options)
     {
-        _pin = CertificatePin.Parse(options.CertificateFingerprint);
-        var pin = _pin;
+        _pin = CertificatePinning.Normalize(options.CertificateFingerprint);
+        if (_pin is null && !string.IsNullOrWhiteSpace(options.CertificateFingerprint))
+            throw new InvalidOperationException($"{VCenterOptions.Section}:{nameof(VCenterOptions.CertificateFingerprint)}: must be 64 hex digits (SHA-256)");
         return new SocketsHttpHandler
         {
             UseCookies = false, // the session cookie is ours to manage: one per session, dropped on re-login
@@ -326,7 +329,7 @@ public sealed class VimConnection : IAsyncDisposable
             AutomaticDecompression = DecompressionMethods.GZip | DecompressionMethods.Deflate,
             SslOptions = new SslClientAuthenticationOptions
             {
-                RemoteCertificateValidationCallback = (_, certificate, _, errors) => CertificatePin.Accept(certificate, errors, pin),
+                RemoteCertificateValidationCallback = CertificatePinning.Callback(_pin),
             },
         };
     }
