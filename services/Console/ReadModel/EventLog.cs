@@ -21,6 +21,8 @@ public sealed class EventLog(NpgsqlDataSource dataSource, ConsoleSchema schema, 
         typeof(HostPoweredOff), typeof(PowerRunStepFailed), typeof(PowerRunCompleted), typeof(PowerRestoreStarted),
         typeof(HostPowerOnCompleted), typeof(HostBootProgressReported), typeof(HostExitedMaintenance), typeof(VmPoweredOn),
         typeof(PowerRestoreCompleted), typeof(HostPowerStateReported), typeof(ScheduledPowerWindowSkipped),
+        typeof(ClusterObserved), typeof(PreflightCheckCompleted), typeof(ClusterReadinessAssessed), typeof(WebhookDelivered),
+        typeof(OperatorCommandRefused),
     ];
 
     static readonly Dictionary<string, Type> ByName = EventTypes.ToDictionary(t => t.Name);
@@ -62,7 +64,16 @@ public sealed class EventLog(NpgsqlDataSource dataSource, ConsoleSchema schema, 
         {
             try
             {
-                await using var prune = dataSource.CreateCommand("DELETE FROM console_events WHERE kind = 'TemperatureSampled' AND received_at < $1");
+                // Temperatures and deliveries by age; repeated observations and checks down to the latest of each (a check that
+                // stopped reporting must still be known after a restart, as what it last said).
+                await using var prune = dataSource.CreateCommand("""
+                    DELETE FROM console_events WHERE kind IN ('TemperatureSampled', 'WebhookDelivered') AND received_at < $1;
+                    DELETE FROM console_events e WHERE e.kind = 'PreflightCheckCompleted' AND e.received_at < $1 AND EXISTS (
+                        SELECT 1 FROM console_events n WHERE n.kind = e.kind AND n.id > e.id AND n.body->>'service' = e.body->>'service'
+                          AND n.body->>'kind' = e.body->>'kind' AND n.body->>'target' = e.body->>'target');
+                    DELETE FROM console_events e WHERE e.kind IN ('ClusterObserved', 'ClusterReadinessAssessed') AND e.received_at < $1 AND EXISTS (
+                        SELECT 1 FROM console_events n WHERE n.kind = e.kind AND n.id > e.id AND n.body->>'cluster' = e.body->>'cluster');
+                    """);
                 prune.Parameters.Add(new NpgsqlParameter { Value = clock.GetUtcNow() - options.HistoryLength });
                 await prune.ExecuteNonQueryAsync(stoppingToken);
             }
