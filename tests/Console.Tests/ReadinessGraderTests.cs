@@ -187,6 +187,14 @@ public sealed class ReadinessGraderTests
     }
 
     [Fact]
+    public void A_zone_from_which_no_reading_came_degrades_it()
+    {
+        var (grade, findings) = Grade(Input(zones: ["room", "cold-aisle"]));
+        Assert.Equal("degraded", grade);
+        Assert.Equal("cold-aisle", Assert.Single(findings, f => f.Check == "sensors").Subject);
+    }
+
+    [Fact]
     public void A_cluster_without_a_known_zone_is_degraded()
     {
         var (grade, findings) = Grade(Input(zones: [], sensors: []));

@@ -236,6 +236,10 @@ public static class ReadinessGrader
                 yield return Finding("sensors", ReadinessGrades.NotReady, zone,
                     $"zone {zone} is stale ({detail}): it cannot raise an alarm, so the cluster is not protected",
                     "bring its sensors back (power, gateway, the source's credentials) or lower the zone's quorum knowingly");
+            if (!input.Sensors.Any(s => s.Zone.Equals(zone, StringComparison.OrdinalIgnoreCase)) && !input.StaleZones.ContainsKey(zone))
+                yield return Finding("sensors", ReadinessGrades.Degraded, zone,
+                    $"no reading from zone {zone} has reached the console",
+                    "check that the zone's sensors are configured in the SensorPoller and named in the zone (Console:Zones:N:Sensors, AlarmEvaluator zones)");
             var stale = input.Sensors.Where(s => s.Zone.Equals(zone, StringComparison.OrdinalIgnoreCase) && s.Stale)
                 .OrderBy(s => s.Sensor, StringComparer.OrdinalIgnoreCase).ToList();
             if (stale.Count > 0 && !input.StaleZones.ContainsKey(zone))
