@@ -124,7 +124,7 @@ public static class ReadinessGrader
             {
                 if (!bmc.Ok)
                     yield return Finding("host-power-on", ReadinessGrades.NotReady, host,
-                        $"its BMC check fails since it was last run at {Stamp(bmc.CheckedAt)}: {bmc.Reason}; after a shutdown it cannot be powered on",
+                        $"its BMC check fails: {bmc.Reason}; after a shutdown it cannot be powered on",
                         "fix the BMC's address, credentials (Bmc:Hosts, the password secret) or certificate pin; the next preflight shows the result");
                 else if (input.Now - bmc.CheckedAt > input.MaxAge)
                     yield return Finding("host-power-on", ReadinessGrades.Degraded, host,

@@ -17,9 +17,10 @@ public sealed class ReadinessSummaryOptions : IValidatableObject
 
     public bool Enabled => !DailySummaryAt.Trim().Equals("off", StringComparison.OrdinalIgnoreCase);
 
-    public TimeOnly At => TimeOnly.ParseExact(DailySummaryAt.Trim(), "HH:mm", CultureInfo.InvariantCulture);
+    // Methods, not properties: the options validator walks properties, and these only make sense once validated.
+    public TimeOnly SummaryTime() => TimeOnly.ParseExact(DailySummaryAt.Trim(), "HH:mm", CultureInfo.InvariantCulture);
 
-    public TimeZoneInfo Zone => TimeZone.Length == 0 ? TimeZoneInfo.Local : TimeZoneInfo.FindSystemTimeZoneById(TimeZone);
+    public TimeZoneInfo SummaryZone() => TimeZone.Length == 0 ? TimeZoneInfo.Local : TimeZoneInfo.FindSystemTimeZoneById(TimeZone);
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {

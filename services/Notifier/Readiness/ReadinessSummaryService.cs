@@ -26,7 +26,7 @@ public sealed class ReadinessSummaryService(NpgsqlDataSource dataSource, AlertRe
             logger.LogInformation("Daily readiness summary off (Notifier:Readiness:DailySummaryAt)");
             return;
         }
-        var (at, zone) = (settings.At, settings.Zone);
+        var (at, zone) = (settings.SummaryTime(), settings.SummaryZone());
         while (!stoppingToken.IsCancellationRequested)
         {
             var due = DailySchedule.NextDue(clock.GetUtcNow(), at, zone);
