@@ -14,6 +14,17 @@ public sealed partial class ConsoleReadModel
     readonly Dictionary<string, PreflightCheckCompleted> _preflight = new(StringComparer.OrdinalIgnoreCase);
     readonly Dictionary<string, ClusterReadinessAssessed> _assessed = new(StringComparer.OrdinalIgnoreCase);
     readonly LinkedList<WebhookDelivered> _deliveries = new();
+    long _runsVersion;
+
+    /// <summary>Moves with every run event (a run's start, step or end).</summary>
+    public long RunsVersion
+    {
+        get
+        {
+            lock (_gate)
+                return _runsVersion;
+        }
+    }
 
     void ApplyReadiness(object message)
     {

@@ -285,6 +285,8 @@ public sealed partial class ConsoleReadModel(ConsoleOptions options, TimeProvide
 
     RunState Run(Guid id, string cluster)
     {
+        // Every run event passes here: the estimates are recomputed only when this moved.
+        _runsVersion++;
         if (!_runs.TryGetValue(id, out var run))
             _runs[id] = run = new RunState(id, cluster) { StartedAt = clock.GetUtcNow() };
         return run;

@@ -18,12 +18,19 @@ public sealed record ReadinessView(
 /// <summary>Grades a cluster from the read model (<see cref="ReadinessGrader"/>) and estimates its run (<see cref="DurationEstimator"/>).</summary>
 public sealed class ClusterReadiness(ConsoleReadModel model, ConsoleOptions options, TimeProvider clock)
 {
+    // The page asks every 1.5 s and the publisher every interval; runs (thousands of steps each) change far less often.
+    readonly System.Collections.Concurrent.ConcurrentDictionary<string, (long Version, int Vms, int Hosts, DurationEstimate Estimate)> _estimates =
+        new(StringComparer.OrdinalIgnoreCase);
+
     public ReadinessView Assess(string cluster)
     {
         var input = model.ReadinessInputFor(cluster, options.Readiness.MaxAge);
         var (grade, findings) = ReadinessGrader.Grade(input);
         var (vms, hosts) = model.Size(cluster);
-        var estimate = DurationEstimator.Estimate(model.RunsOf(cluster), vms, hosts, options.Readiness.DefaultDurations);
+        var version = model.RunsVersion;
+        if (!_estimates.TryGetValue(cluster, out var cached) || (cached.Version, cached.Vms, cached.Hosts) != (version, vms, hosts))
+            _estimates[cluster] = cached = (version, vms, hosts, DurationEstimator.Estimate(model.RunsOf(cluster), vms, hosts, options.Readiness.DefaultDurations));
+        var estimate = cached.Estimate;
         return new ReadinessView(input.Cluster, grade, findings, estimate.Shutdown.TotalSeconds, estimate.PowerOn.TotalSeconds, estimate.Basis,
             estimate.Kinds, input.Observed?.ObservedAt, clock.GetUtcNow());
     }
