@@ -105,6 +105,16 @@ public sealed class ReadinessGraderTests
     }
 
     [Fact]
+    public void A_failing_BMC_of_a_host_no_cluster_holds_degrades_it_one_of_another_cluster_does_not()
+    {
+        var input = Input(preflight: [.. BmcsOk, Check("bmc", "esx-unplaced", false, "rejected the credentials"), Check("bmc", "esx-elsewhere", false, "down")])
+            with { PlacedHosts = new HashSet<string>(["esx-1", "esx-2", "esx-elsewhere"], StringComparer.OrdinalIgnoreCase) };
+        var (grade, findings) = Grade(input);
+        Assert.Equal("degraded", grade);
+        Assert.Equal("esx-unplaced", Assert.Single(findings, f => f.Check == "host-power-on").Subject);
+    }
+
+    [Fact]
     public void An_old_observation_degrades_it()
     {
         var (grade, findings) = Grade(Input(Observed(at: Now.AddHours(-2))));

@@ -95,8 +95,10 @@ public sealed partial class ConsoleReadModel
             var failing = _sources.Values.Where(s => !s.Healthy).Select(s => new FailingSource(s.Name, s.Problems, s.ChangedAt)).ToList();
             var underWay = _runs.Values.Any(r => r.Cluster.Equals(cluster, StringComparison.OrdinalIgnoreCase)
                 && (r.CompletedAt is null || (r.RestoreStartedAt is not null && r.RestoreCompletedAt is null)));
+            var placed = _clusters.Values.SelectMany(c => c.Hosts.Keys).Concat(_observed.Values.SelectMany(o => o.Hosts.Select(h => h.Name)))
+                .ToHashSet(StringComparer.OrdinalIgnoreCase);
             return new ReadinessInput(state.Name, _observed.GetValueOrDefault(cluster), [.. state.Hosts.Keys], zones, stale, sensors, failing,
-                [.. _preflight.Values], underWay, now, maxAge);
+                [.. _preflight.Values], underWay, now, maxAge) { PlacedHosts = placed };
         }
     }
 

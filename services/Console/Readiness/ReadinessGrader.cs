@@ -26,7 +26,11 @@ public sealed record ReadinessInput(
     IReadOnlyList<PreflightCheckCompleted> Preflight,
     bool RunUnderWay,
     DateTimeOffset Now,
-    TimeSpan MaxAge);
+    TimeSpan MaxAge)
+{
+    /// <summary>Hosts known in any cluster (observed or named by a run): a BMC check of a host outside them cannot be placed.</summary>
+    public IReadOnlySet<string> PlacedHosts { get; init; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+}
 
 public static class ReadinessGrades
 {
@@ -141,6 +145,13 @@ public static class ReadinessGrader
                     "no BMC and no Wake-on-LAN is known for it (no bmc preflight result): after a shutdown it cannot come back by itself",
                     "add the host to the IloActuator's Bmc:Hosts (a BMC Url, or WakeOnLan:Mac) under the name vCenter gives it");
         }
+
+        // A failing BMC the console cannot place in a cluster yet (none observed it): it may be one of this cluster's.
+        foreach (var bmc in input.Preflight.Where(p => !p.Ok && p.Kind.Equals(BmcKind, StringComparison.OrdinalIgnoreCase)
+                     && !hosts.Contains(p.Target, StringComparer.OrdinalIgnoreCase) && !input.PlacedHosts.Contains(p.Target)).OrderBy(p => p.Target, StringComparer.OrdinalIgnoreCase))
+            yield return Finding("host-power-on", ReadinessGrades.Degraded, bmc.Target,
+                $"its BMC check fails: {bmc.Reason}; no cluster is known to hold {bmc.Target} yet, so it may be this one's",
+                "fix the BMC's address, credentials (Bmc:Hosts, the password secret) or certificate pin; the VCenterActuator's observation places the host");
     }
 
     /// <summary>vCenter's own VM on the cluster goes down last; its host is then finished through its own ESXi API.</summary>
