@@ -95,7 +95,7 @@ public sealed class ConsoleFixture : IAsyncLifetime
                     $"--Console:Clusters:0:Name={ScheduleAlarmCluster}", $"--Console:Clusters:0:Zones:0={ScheduleAlarmZone}",
                     $"--Console:Clusters:1:Name={ReadinessCluster}", $"--Console:Clusters:1:Zones:0={ReadinessZone}",
                     $"--Console:Clusters:2:Name={BrowserReadinessCluster}", $"--Console:Clusters:2:Zones:0={BrowserReadinessZone}",
-                    "--Console:Readiness:Interval=00:00:01",
+                    "--Console:Readiness:Interval=00:00:01", "--Console:Readiness:SettleTime=00:00:00",
                 ]);
                 return await InProcessHost.StartAsync(app);
             });

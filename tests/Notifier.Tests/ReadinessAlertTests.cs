@@ -154,6 +154,26 @@ public sealed class ReadinessAlertTests(RabbitMqFixture rabbit, PostgresFixture 
     }
 
     [Fact]
+    public async Task A_command_the_saga_refused_is_alerted_once()
+    {
+        var path = $"{_prefix}-refused";
+        await using var notifier = await NotifierHarness.StartAsync(rabbit, postgres, [.. Destination(path)]);
+        var refused = new OperatorCommandRefused($"cluster-{_prefix}", "ClusterPowerOnNowRequested", "alice", "an alarm holds on zone server-room", DateTimeOffset.UtcNow);
+        await notifier.PublishAsync(refused, Guid.NewGuid());
+        await notifier.PublishAsync(refused, Guid.NewGuid());
+        await notifier.PublishAsync(refused with { RequestedBy = "bob", RefusedAt = refused.RefusedAt.AddSeconds(1) }, Guid.NewGuid());
+        await Eventually.Until(() => receiver.Received(path).Count >= 2, Deadline, "the refusals alerted");
+
+        Assert.Equal([$"ClusterPowerOnNowRequested refused for cluster cluster-{_prefix}", $"ClusterPowerOnNowRequested refused for cluster cluster-{_prefix}"],
+            receiver.Received(path).Select(Title));
+        var alerts = receiver.Received(path).Select(c => JsonDocument.Parse(c.Body).RootElement).ToList();
+        Assert.All(alerts, a => Assert.Equal("warning", a.GetProperty("severity").GetString()));
+        // One each for alice's (sent twice) and bob's, in whichever order the queue took them.
+        Assert.Equal(["alice", "bob"], alerts.Select(a => a.GetProperty("details").GetProperty("requestedBy").GetString()).Order());
+        Assert.Contains(alerts, a => a.GetProperty("summary").GetString()!.Contains("from alice: an alarm holds", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task The_daily_summary_lists_every_clusters_grade_once()
     {
         var path = $"{_prefix}-daily";

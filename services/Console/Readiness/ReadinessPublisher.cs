@@ -16,6 +16,8 @@ public sealed class ReadinessPublisher(ClusterReadiness readiness, ConsoleReadMo
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await events.Replayed.WaitAsync(stoppingToken);
+        if (options.Readiness.SettleTime > TimeSpan.Zero)
+            await Task.Delay(options.Readiness.SettleTime, clock, stoppingToken);
         using var timer = new PeriodicTimer(options.Readiness.Interval, clock);
         do
         {
