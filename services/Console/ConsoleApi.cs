@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Authentication.Cookies;
 using PowerEvents.Console.Auth;
 using PowerEvents.Console.Commands;
 using PowerEvents.Console.ReadModel;
+using PowerEvents.Console.Readiness;
 using PowerEvents.Console.Schedule;
 
 namespace PowerEvents.Console;
@@ -60,6 +61,16 @@ public static class ConsoleApi
             .WithSummary("Current and past runs with their steps (newest first)");
         view.MapGet("/audit", (AuditLog audit, int? limit, CancellationToken ct) => audit.RecentAsync(Math.Clamp(limit ?? 50, 1, 500), ct))
             .WithSummary("Who did what, when and why (newest first)");
+        view.MapGet("/readiness", (ClusterReadiness readiness) => readiness.AssessAll())
+            .WithSummary("Every cluster's readiness grade with its findings and the shutdown/power-on estimate");
+        view.MapGet("/clusters/{cluster}/readiness", (string cluster, ConsoleReadModel model, ClusterReadiness readiness) =>
+            model.KnowsCluster(cluster) ? Results.Ok(readiness.Assess(cluster)) : Results.NotFound())
+            .Produces<ReadinessView>()
+            .WithSummary("The cluster's readiness: ready / degraded / not-ready, each finding with what to do, and the estimate with its basis");
+        view.MapGet("/preflight", (ConsoleReadModel model) => model.PreflightResults())
+            .WithSummary("The latest result of every preflight check of every service (failing first)");
+        view.MapGet("/deliveries", (ConsoleReadModel model, int? limit) => model.Deliveries(Math.Clamp(limit ?? 50, 1, 200)))
+            .WithSummary("The Notifier's recent webhook deliveries (newest first), delivered or failed");
         view.MapGet("/clusters/{cluster}/windows", async (string cluster, PowerWindowStore store, CancellationToken ct) =>
             (await store.ListAsync(cluster, ct)).Select(ToView))
             .WithSummary("The cluster's scheduled power windows");

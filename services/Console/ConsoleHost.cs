@@ -4,6 +4,7 @@ using PowerEvents.Console.Auth;
 using PowerEvents.Console.Commands;
 using PowerEvents.Console.Persistence;
 using PowerEvents.Console.ReadModel;
+using PowerEvents.Console.Readiness;
 using PowerEvents.Console.Schedule;
 using PowerEvents.Hosting;
 
@@ -32,6 +33,8 @@ public static class ConsoleHost
         builder.Services.AddSingleton<OperatorCommands>();
         builder.Services.AddSingleton<PowerWindowStore>();
         builder.Services.AddHostedService<PowerWindowService>();
+        builder.Services.AddSingleton<ClusterReadiness>();
+        builder.Services.AddHostedService<ReadinessPublisher>();
         builder.Services.AddHealthChecks().AddCheck<ReadModelHealthCheck>("read-model", tags: [ServiceDefaults.ReadyTag]);
         builder.AddConsoleAuth();
         builder.Services.AddOpenApi();

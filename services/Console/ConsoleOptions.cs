@@ -55,6 +55,28 @@ public sealed class ConsoleOptions
 
     /// <summary>Thresholds drawn on the zone charts until an alarm event tells the evaluator's own.</summary>
     public List<ZoneThresholds> Zones { get; set; } = [];
+
+    /// <summary>The readiness grade and estimates (<c>Console:Readiness</c>).</summary>
+    public ReadinessOptions Readiness { get; set; } = new();
+}
+
+public sealed class ReadinessOptions
+{
+    /// <summary>How often every cluster is graded (and a changed grade published).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.200", "01:00:00")]
+    public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Nothing is published before the console has run this long: at a start of the whole stack, every service's
+    /// first preflight results arrive within it, and a grade taken before them would be a false alarm.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan SettleTime { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>A cluster observation or a passing check older than this no longer counts as current (three preflight intervals by default).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
+    public TimeSpan MaxAge { get; set; } = TimeSpan.FromMinutes(45);
+
+    /// <summary>What the estimate assumes for a kind of step no completed run has measured.</summary>
+    public Readiness.DefaultDurations DefaultDurations { get; set; } = new();
 }
 
 public sealed class ClusterZones

@@ -1,6 +1,7 @@
 using PowerEvents.Hosting;
 using PowerEvents.Notifier.Alerts;
 using PowerEvents.Notifier.Delivery;
+using PowerEvents.Notifier.Readiness;
 
 namespace PowerEvents.Notifier;
 
@@ -17,6 +18,7 @@ public static class NotifierHost
         var builder = ServiceDefaults.CreateBuilder(ServiceName, args, bus =>
         {
             bus.AddAlerts();
+            bus.AddReadinessAlerts();
             bus.AddConsumer<Preflight.PreflightConsumer>().Endpoint(e => e.Name = $"{ServiceName}-preflight-check-completed");
         });
         builder.AddPostgres();
@@ -29,6 +31,7 @@ public static class NotifierHost
         builder.Services.AddSingleton<DeliverySignals>();
         builder.Services.AddSingleton<WebhookSender>();
         builder.Services.AddHostedService<DeliveryService>();
+        builder.Services.AddReadiness();
         builder.Services.AddSingleton<Preflight.PreflightSchema>();
         builder.Services.AddPreflight<Preflight.WebhookPreflight>(ServiceName);
         builder.Services.AddHttpClient(WebhookSender.HttpClientName, client =>

@@ -152,6 +152,47 @@ public sealed class BrowserTests(ConsoleFixture console) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_readiness_grade_shows_and_drops_to_not_ready_when_a_BMC_check_fails()
+    {
+        const string cluster = ConsoleFixture.BrowserReadinessCluster;
+        var now = DateTimeOffset.UtcNow;
+        await console.PublishAsync(new ClusterObserved(cluster, "vc-r",
+            [new HostInventory("host-1", "esx-r1", "connected", "poweredOn", false, "lockdownDisabled"), new HostInventory("host-2", "esx-r2", "connected", "poweredOn", false, "lockdownDisabled")],
+            [new VmInventory("vm-1", "app-r", "poweredOn", true, "esx-r1", "dc/vm", false)],
+            new ClusterSettings("domain-c9", new ClusterHaDrsSettings(true, true, true, "fullyAutomated"), false, true, null), null, null, now));
+        await console.PublishAsync(new TemperatureSampled("meraki", "Q2-R-1", ConsoleFixture.BrowserReadinessZone, 23, now, now));
+        await console.PublishAsync(new PreflightCheckCompleted("ilo-actuator", "bmc", "esx-r1", true, "PowerState On", now));
+        await console.PublishAsync(new PreflightCheckCompleted("ilo-actuator", "bmc", "esx-r2", true, "PowerState On", now));
+
+        var page = await LogInAsync("admin", ConsoleFixture.AdminPassword, "20-readiness-login");
+        var block = page.GetByTestId("cluster-" + cluster);
+        await Assertions.Expect(block.GetByTestId("readiness-grade")).ToHaveTextAsync("ready");
+        await Assertions.Expect(block.GetByTestId("readiness-estimate")).ToContainTextAsync("default model");
+        await block.ScrollIntoViewIfNeededAsync();
+        await Shot(page, "21-readiness-ready");
+
+        // Someone changes esx-r2's BMC password: the IloActuator's next preflight fails.
+        await console.PublishAsync(new PreflightCheckCompleted("ilo-actuator", "bmc", "esx-r2", false, "esx-r2: the BMC rejected the credentials (401)", now.AddSeconds(1)));
+        await Assertions.Expect(block.GetByTestId("readiness-grade")).ToHaveTextAsync("not-ready");
+        await Assertions.Expect(block.GetByTestId("readiness-findings")).ToContainTextAsync("esx-r2: its BMC check fails");
+        await Assertions.Expect(block.GetByTestId("readiness-findings")).ToContainTextAsync("Bmc:Hosts");
+        var row = page.GetByTestId("preflight-table").GetByTestId("preflight-bmc-esx-r2");
+        await Assertions.Expect(row).ToContainTextAsync("FAILED");
+        await Assertions.Expect(row).ToContainTextAsync("rejected the credentials");
+        await block.ScrollIntoViewIfNeededAsync();
+        await Shot(page, "22-readiness-not-ready");
+
+        // The webhook that told the operators, and a command the saga refused, are on the page too.
+        await console.PublishAsync(new WebhookDelivered("ops-chat", Guid.NewGuid(), "ClusterReadinessAssessed", "warning", $"Cluster {cluster} is NOT READY for a protective shutdown", true, 1, 200, null, DateTimeOffset.UtcNow));
+        await console.PublishAsync(new OperatorCommandRefused(cluster, "ClusterShutdownNowRequested", "admin", "a power-on of the cluster is under way", DateTimeOffset.UtcNow));
+        await Assertions.Expect(page.GetByTestId("delivery-table")).ToContainTextAsync($"Cluster {cluster} is NOT READY");
+        await Assertions.Expect(block.GetByTestId("cluster-refusals")).ToContainTextAsync("ClusterShutdownNowRequested from admin: a power-on of the cluster is under way");
+        await page.GetByTestId("delivery-table").ScrollIntoViewIfNeededAsync();
+        await Shot(page, "23-deliveries-and-preflight");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
     public async Task A_viewer_sees_the_cluster_but_has_no_action()
     {
         await console.CreateUserAsync("viewer-ui", "viewer-ui-password", "viewer");

@@ -33,11 +33,18 @@ public sealed class ConsoleFixture : IAsyncLifetime
     public const string SagaQueue = "alarm-evaluator-power-commands";
     public const string ScheduleAlarmCluster = "cluster-sched-alarm";
     public const string ScheduleAlarmZone = "zone-sched";
+    public const string ReadinessCluster = "cluster-ready-api";
+    public const string ReadinessZone = "zone-ready-api";
+    public const string BrowserReadinessCluster = "cluster-r";
+    public const string BrowserReadinessZone = "room-r";
 
     WebApplication _app = null!;
     IBusControl _bus = null!;
 
     public ConcurrentQueue<object> SagaCommands { get; } = new();
+
+    /// <summary>Every readiness assessment the console published, as another service on the bus receives it.</summary>
+    public ConcurrentQueue<ClusterReadinessAssessed> Assessments { get; } = new();
 
     public string ConnectionString => postgres.ConnectionString;
 
@@ -62,6 +69,15 @@ public sealed class ConsoleFixture : IAsyncLifetime
                 e.Handler<ClusterPowerOnNowRequested>(c => Record(c.Message));
                 e.Handler<PowerOnCancelRequested>(c => Record(c.Message));
             });
+            cfg.ReceiveEndpoint("console-tests-readiness", e =>
+            {
+                e.AutoDelete = true;
+                e.Handler<ClusterReadinessAssessed>(c =>
+                {
+                    Assessments.Enqueue(c.Message);
+                    return Task.CompletedTask;
+                });
+            });
         });
         await _bus.StartAsync();
 
@@ -77,6 +93,9 @@ public sealed class ConsoleFixture : IAsyncLifetime
                     "--Console:MaxFailedLogins=3", "--Console:LockoutDuration=00:10:00",
                     "--Console:ScheduleTick=00:00:01", "--Console:TimeZone=UTC",
                     $"--Console:Clusters:0:Name={ScheduleAlarmCluster}", $"--Console:Clusters:0:Zones:0={ScheduleAlarmZone}",
+                    $"--Console:Clusters:1:Name={ReadinessCluster}", $"--Console:Clusters:1:Zones:0={ReadinessZone}",
+                    $"--Console:Clusters:2:Name={BrowserReadinessCluster}", $"--Console:Clusters:2:Zones:0={BrowserReadinessZone}",
+                    "--Console:Readiness:Interval=00:00:01", "--Console:Readiness:SettleTime=00:00:00",
                 ]);
                 return await InProcessHost.StartAsync(app);
             });

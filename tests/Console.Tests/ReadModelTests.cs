@@ -37,6 +37,45 @@ public sealed class ReadModelTests(ConsoleFixture console)
     }
 }
 
+[Collection(ConsoleCollection.Name)]
+public sealed class EventPruningTests(ConsoleFixture console)
+{
+    [Fact]
+    public async Task Observations_and_checks_are_pruned_to_the_latest_of_each_and_old_temperatures_by_age()
+    {
+        var now = DateTimeOffset.UtcNow;
+        ClusterObserved Observed(int minutes) => new("cluster-prune", "vc-prune", [new HostInventory("host-1", "esx-p1", "connected", "poweredOn", false)], [], null, null, null, now.AddMinutes(minutes));
+        await console.PublishAsync(Observed(-2));
+        await console.PublishAsync(Observed(-1));
+        await console.PublishAsync(new PreflightCheckCompleted("ilo-actuator", "bmc", "esx-p1", false, "down", now.AddMinutes(-2)));
+        await console.PublishAsync(new PreflightCheckCompleted("ilo-actuator", "bmc", "esx-p1", true, "PowerState On", now.AddMinutes(-1)));
+        using (var client = await console.ClientAsync())
+            await Eventually.TrueAsync(async () => (await client.GetJsonAsync<List<PreflightCheckCompleted>>("api/preflight"))!.Any(p => p.Target == "esx-p1" && p.Ok),
+                "the checks not stored");
+
+        await using var dataSource = NpgsqlDataSource.Create(console.ConnectionString);
+        await using (var old = dataSource.CreateCommand("INSERT INTO console_events (kind, body, received_at) VALUES ('TemperatureSampled', '{\"sensorId\": \"Q2-PRUNE\"}', now() - interval '2 days')"))
+            await old.ExecuteNonQueryAsync();
+        var options = new ConsoleOptions();
+        using var events = new EventLog(dataSource, new ConsoleSchema(dataSource), new ConsoleReadModel(options, TimeProvider.System), options, TimeProvider.System, NullLogger<EventLog>.Instance);
+        await events.PruneAsync(CancellationToken.None);
+
+        async Task<List<string>> Bodies(string sql)
+        {
+            await using var command = dataSource.CreateCommand(sql);
+            await using var reader = await command.ExecuteReaderAsync();
+            var bodies = new List<string>();
+            while (await reader.ReadAsync())
+                bodies.Add(reader.GetString(0));
+            return bodies;
+        }
+        Assert.Contains("\"ok\": true", Assert.Single(await Bodies("SELECT body::text FROM console_events WHERE kind = 'PreflightCheckCompleted' AND body->>'target' = 'esx-p1'")), StringComparison.Ordinal);
+        var observed = Assert.Single(await Bodies("SELECT body->>'observedAt' FROM console_events WHERE kind = 'ClusterObserved' AND body->>'cluster' = 'cluster-prune'"));
+        Assert.Equal(now.AddMinutes(-1), DateTimeOffset.Parse(observed, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Empty(await Bodies("SELECT body::text FROM console_events WHERE body->>'sensorId' = 'Q2-PRUNE'"));
+    }
+}
+
 /// <summary>The read model alone, fed events in the order the saga and actuators publish them.</summary>
 public sealed class ReadModelSequenceTests
 {

@@ -88,7 +88,8 @@ public sealed class NotifierHarness : IAsyncDisposable
     {
         var logs = new LogCapture();
         var app = NotifierHost.Build(
-            ["--urls=http://127.0.0.1:0", "--Serilog:MinimumLevel:Default=Warning", .. rabbit.HostArgs, .. postgresArgs, .. settings],
+            // The daily readiness summary off unless a test asks for it: it would land in any test's receiver at its hour.
+            ["--urls=http://127.0.0.1:0", "--Serilog:MinimumLevel:Default=Warning", "--Notifier:Readiness:DailySummaryAt=off", .. rabbit.HostArgs, .. postgresArgs, .. settings],
             builder => builder.Logging.AddProvider(logs));
         await app.StartAsync();
 

@@ -7,7 +7,7 @@ namespace PowerEvents.Console.ReadModel;
 /// What the console shows, built only from the events on the bus (replayed from its own table at start). One lock:
 /// events arrive one at a time and a snapshot is a small copy.
 /// </summary>
-public sealed class ConsoleReadModel(ConsoleOptions options, TimeProvider clock)
+public sealed partial class ConsoleReadModel(ConsoleOptions options, TimeProvider clock)
 {
     readonly Lock _gate = new();
     readonly Dictionary<string, ZoneState> _zones = new(StringComparer.OrdinalIgnoreCase);
@@ -99,6 +99,9 @@ public sealed class ConsoleReadModel(ConsoleOptions options, TimeProvider clock)
                 case HostPowerStateReported m: OnPowerState(m); break;
                 case ScheduledPowerWindowSkipped m:
                     Cluster(m.Cluster).LastScheduleNote = $"{m.SkippedAt:u} {m.Action} skipped: {m.Reason}";
+                    break;
+                default:
+                    ApplyReadiness(message);
                     break;
             }
         }
@@ -282,6 +285,8 @@ public sealed class ConsoleReadModel(ConsoleOptions options, TimeProvider clock)
 
     RunState Run(Guid id, string cluster)
     {
+        // Every run event passes here: the estimates are recomputed only when this moved.
+        _runsVersion++;
         if (!_runs.TryGetValue(id, out var run))
             _runs[id] = run = new RunState(id, cluster) { StartedAt = clock.GetUtcNow() };
         return run;
@@ -409,12 +414,13 @@ public sealed class ConsoleReadModel(ConsoleOptions options, TimeProvider clock)
         public HashSet<string> Zones { get; } = new(StringComparer.OrdinalIgnoreCase);
         public DateTimeOffset? OffSince { get; set; }
         public string? LastScheduleNote { get; set; }
+        public List<RefusalView> Refusals { get; } = [];
 
         public ClusterView View(DateTimeOffset now, TimeSpan standby, IEnumerable<RunState> runs)
         {
             var current = runs.Where(r => r.Cluster.Equals(Name, StringComparison.OrdinalIgnoreCase))
                 .OrderByDescending(r => r.StartedAt).FirstOrDefault(r => r.CompletedAt is null || (r.RestoreStartedAt is not null && r.RestoreCompletedAt is null));
-            return new ClusterView(Name, [.. Zones], OffSince, current?.Id, LastScheduleNote,
+            return new ClusterView(Name, [.. Zones], OffSince, current?.Id, LastScheduleNote, [.. Refusals.AsEnumerable().Reverse()],
                 [.. Hosts.Values.OrderBy(h => h.Name, StringComparer.OrdinalIgnoreCase).Select(h => h.View(now, standby))],
                 [.. Vms.Values.OrderBy(v => v.Name, StringComparer.OrdinalIgnoreCase).Select(v => new VmView(v.Id, v.Name, v.PowerState, v.Host, v.IsVCenter))]);
         }

@@ -21,6 +21,8 @@ public sealed class EventLog(NpgsqlDataSource dataSource, ConsoleSchema schema, 
         typeof(HostPoweredOff), typeof(PowerRunStepFailed), typeof(PowerRunCompleted), typeof(PowerRestoreStarted),
         typeof(HostPowerOnCompleted), typeof(HostBootProgressReported), typeof(HostExitedMaintenance), typeof(VmPoweredOn),
         typeof(PowerRestoreCompleted), typeof(HostPowerStateReported), typeof(ScheduledPowerWindowSkipped),
+        typeof(ClusterObserved), typeof(PreflightCheckCompleted), typeof(ClusterReadinessAssessed), typeof(WebhookDelivered),
+        typeof(OperatorCommandRefused),
     ];
 
     static readonly Dictionary<string, Type> ByName = EventTypes.ToDictionary(t => t.Name);
@@ -62,16 +64,37 @@ public sealed class EventLog(NpgsqlDataSource dataSource, ConsoleSchema schema, 
         {
             try
             {
-                await using var prune = dataSource.CreateCommand("DELETE FROM console_events WHERE kind = 'TemperatureSampled' AND received_at < $1");
-                prune.Parameters.Add(new NpgsqlParameter { Value = clock.GetUtcNow() - options.HistoryLength });
-                await prune.ExecuteNonQueryAsync(stoppingToken);
+                await PruneAsync(stoppingToken);
             }
             catch (NpgsqlException ex)
             {
-                log.LogWarning("Pruning old temperatures failed: {Error}", ex.Message);
+                log.LogWarning("Pruning old events failed: {Error}", ex.Message);
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    /// <summary>
+    /// Temperatures and deliveries by age; observations, checks and assessments down to the latest of each, whatever its
+    /// age (the model keeps only that, an observation of a large cluster is big, and a check that stopped reporting must
+    /// still be known after a restart for what it last said).
+    /// </summary>
+    public async Task<int> PruneAsync(CancellationToken cancellationToken)
+    {
+        await using var batch = dataSource.CreateBatch();
+        var byAge = new NpgsqlBatchCommand("DELETE FROM console_events WHERE kind IN ('TemperatureSampled', 'WebhookDelivered') AND received_at < $1");
+        byAge.Parameters.Add(new NpgsqlParameter { Value = clock.GetUtcNow() - options.HistoryLength });
+        batch.BatchCommands.Add(byAge);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("""
+            DELETE FROM console_events e WHERE e.kind = 'PreflightCheckCompleted' AND EXISTS (
+                SELECT 1 FROM console_events n WHERE n.kind = e.kind AND n.id > e.id AND n.body->>'service' = e.body->>'service'
+                  AND n.body->>'kind' = e.body->>'kind' AND n.body->>'target' = e.body->>'target')
+            """));
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("""
+            DELETE FROM console_events e WHERE e.kind IN ('ClusterObserved', 'ClusterReadinessAssessed') AND EXISTS (
+                SELECT 1 FROM console_events n WHERE n.kind = e.kind AND n.id > e.id AND n.body->>'cluster' = e.body->>'cluster')
+            """));
+        return await batch.ExecuteNonQueryAsync(cancellationToken);
     }
 
     async Task ReplayAsync(CancellationToken cancellationToken)

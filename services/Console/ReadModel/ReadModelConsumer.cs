@@ -10,7 +10,8 @@ public sealed class ReadModelConsumer(EventLog events) :
     IConsumer<HostEnteredMaintenance>, IConsumer<HostPoweredOff>, IConsumer<PowerRunStepFailed>, IConsumer<PowerRunCompleted>,
     IConsumer<PowerRestoreStarted>, IConsumer<HostPowerOnCompleted>, IConsumer<HostBootProgressReported>,
     IConsumer<HostExitedMaintenance>, IConsumer<VmPoweredOn>, IConsumer<PowerRestoreCompleted>, IConsumer<HostPowerStateReported>,
-    IConsumer<ScheduledPowerWindowSkipped>
+    IConsumer<ScheduledPowerWindowSkipped>, IConsumer<ClusterObserved>, IConsumer<PreflightCheckCompleted>, IConsumer<ClusterReadinessAssessed>,
+    IConsumer<WebhookDelivered>, IConsumer<OperatorCommandRefused>
 {
     public Task Consume(ConsumeContext<TemperatureSampled> context) => events.AppendAsync(context.Message, context.CancellationToken);
     public Task Consume(ConsumeContext<AlarmRaised> context) => events.AppendAsync(context.Message, context.CancellationToken);
@@ -32,6 +33,11 @@ public sealed class ReadModelConsumer(EventLog events) :
     public Task Consume(ConsumeContext<PowerRestoreCompleted> context) => events.AppendAsync(context.Message, context.CancellationToken);
     public Task Consume(ConsumeContext<HostPowerStateReported> context) => events.AppendAsync(context.Message, context.CancellationToken);
     public Task Consume(ConsumeContext<ScheduledPowerWindowSkipped> context) => events.AppendAsync(context.Message, context.CancellationToken);
+    public Task Consume(ConsumeContext<ClusterObserved> context) => events.AppendAsync(context.Message, context.CancellationToken);
+    public Task Consume(ConsumeContext<PreflightCheckCompleted> context) => events.AppendAsync(context.Message, context.CancellationToken);
+    public Task Consume(ConsumeContext<ClusterReadinessAssessed> context) => events.AppendAsync(context.Message, context.CancellationToken);
+    public Task Consume(ConsumeContext<WebhookDelivered> context) => events.AppendAsync(context.Message, context.CancellationToken);
+    public Task Consume(ConsumeContext<OperatorCommandRefused> context) => events.AppendAsync(context.Message, context.CancellationToken);
 }
 
 public sealed class ReadModelConsumerDefinition : ConsumerDefinition<ReadModelConsumer>

@@ -8,7 +8,7 @@ public sealed record SourceView(string Name, bool Healthy, IReadOnlyList<string>
 public sealed record HostView(string Name, string Desired, string Actual, bool NeedsAttention, string PreviousHeartbeat, string CurrentHeartbeat,
     DateTimeOffset? HeartbeatAt, string? Connection, bool InMaintenance, string? Note);
 public sealed record VmView(string Id, string Name, string PowerState, string Host, bool IsVCenter);
-public sealed record ClusterView(string Name, IReadOnlyList<string> Zones, DateTimeOffset? OffSince, Guid? CurrentRun, string? ScheduleNote,
+public sealed record ClusterView(string Name, IReadOnlyList<string> Zones, DateTimeOffset? OffSince, Guid? CurrentRun, string? ScheduleNote, IReadOnlyList<RefusalView> Refusals,
     IReadOnlyList<HostView> Hosts, IReadOnlyList<VmView> Vms);
 public sealed record StateView(DateTimeOffset Now, IReadOnlyList<ZoneView> Zones, IReadOnlyList<SourceView> Sources, IReadOnlyList<ClusterView> Clusters);
 public sealed record SensorHistoryView(string SensorId, IReadOnlyList<TemperaturePoint> Points);
@@ -17,3 +17,4 @@ public sealed record StepView(DateTimeOffset At, string Stage, string Target, st
 public sealed record RunView(Guid RunId, string Cluster, string Zone, bool DryRun, string Summary, DateTimeOffset StartedAt, DateTimeOffset? CompletedAt,
     IReadOnlyList<string> Failures, DateTimeOffset? RestoreStartedAt, DateTimeOffset? RestoreCompletedAt, IReadOnlyList<string> RestoreFailures,
     bool Interrupted, IReadOnlyList<StepView> Steps);
+public sealed record RefusalView(string Command, string RequestedBy, string Reason, DateTimeOffset RefusedAt);

@@ -132,6 +132,11 @@ function clusterBlock(c, windows) {
     block.append(h('div', { class: 'actions' }, actions.map((a) =>
       h('button', { type: 'button', class: a.danger ? 'danger' : '', 'data-testid': `action-${slug(c.name)}-${a.id}`, onclick: () => openDialog(c.name, a) }, a.label))));
   }
+  block.append(readinessBlock(state.readiness && state.readiness[c.name]));
+  if (c.refusals && c.refusals.length) {
+    block.append(h('div', { class: 'refusals', 'data-testid': 'cluster-refusals' }, h('b', {}, 'Refused by the saga:'),
+      h('ul', { class: 'plain' }, c.refusals.slice(0, 5).map((r) => h('li', { class: 'bad' }, `${fmtDate(r.refusedAt)} ${r.command} from ${r.requestedBy}: ${r.reason}`)))));
+  }
   block.append(windowsBlock(c.name, windows || []));
   const recent = (state.audit || []).filter((e) => e.cluster === c.name).slice(0, 5);
   if (recent.length) {
@@ -139,6 +144,43 @@ function clusterBlock(c, windows) {
       h('ul', { class: 'plain', 'data-testid': 'cluster-audit' }, recent.map((e) => h('li', {}, `${fmtDate(e.at)} ${e.user}: ${e.action} — ${e.reason} → ${e.outcome}`)))));
   }
   return block;
+}
+
+const gradeClass = { ready: 'ok', degraded: 'warn', 'not-ready': 'hot' };
+const fmtDuration = (seconds) => seconds >= 3600 ? `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`
+  : seconds >= 60 ? `${Math.round(seconds / 60)} min` : `${Math.round(seconds)} s`;
+
+// The grade, its reasons (worst first, each with what to do) and the estimate with its basis.
+function readinessBlock(r) {
+  if (!r) return h('p', { class: 'readiness' }, 'Readiness: not assessed yet');
+  const problems = r.findings.filter((f) => f.level !== 'info');
+  const infos = r.findings.filter((f) => f.level === 'info');
+  return h('div', { class: 'readiness', 'data-testid': 'readiness' },
+    h('h4', {}, 'Readiness ', h('span', { class: 'badge ' + (gradeClass[r.grade] || 'off'), 'data-testid': 'readiness-grade' }, r.grade)),
+    problems.length ? h('ul', { class: 'findings', 'data-testid': 'readiness-findings' }, problems.map((f) => h('li', { class: f.level === 'not-ready' ? 'bad' : 'warn' },
+      h('b', {}, `${f.subject}: `), f.finding, f.action ? h('div', { class: 'action' }, '→ ' + f.action) : null))) : null,
+    h('p', { 'data-testid': 'readiness-estimate' }, `Estimated shutdown ${fmtDuration(r.estimatedShutdownSeconds)}, power-on ${fmtDuration(r.estimatedPowerOnSeconds)}`,
+      h('br'), h('small', {}, r.estimateBasis)),
+    h('details', {}, h('summary', {}, 'What a run will do, and each step kind\'s duration'),
+      h('ul', { class: 'plain' }, infos.map((f) => h('li', {}, f.finding))),
+      h('table', { class: 'grid' }, h('tbody', {}, r.durations.map((d) => h('tr', {},
+        h('td', {}, d.label), h('td', { class: 'num' }, fmtDuration(d.stageSeconds)),
+        h('td', {}, d.perItemSeconds !== null && d.perItemSeconds !== undefined ? `${fmtDuration(d.perItemSeconds)} per host` : ''),
+        h('td', {}, d.basis === 'history' ? `measured, ${d.samples} run(s)` : 'default model')))))));
+}
+
+function preflightRows(results) {
+  return results.map((p) => h('tr', { class: p.ok ? '' : 'bad', 'data-testid': `preflight-${slug(p.kind)}-${slug(p.target)}` },
+    h('td', {}, `${p.kind} (${p.service})`), h('td', {}, p.target),
+    h('td', {}, h('span', { class: 'badge ' + (p.ok ? 'ok' : 'hot') }, p.ok ? 'ok' : 'FAILED'), ' ', h('small', {}, p.reason)),
+    h('td', {}, fmtDate(p.checkedAt))));
+}
+
+function deliveryRows(deliveries) {
+  return deliveries.map((d) => h('tr', { class: d.delivered ? '' : 'bad' },
+    h('td', {}, fmtDate(d.completedAt)), h('td', {}, d.destination),
+    h('td', {}, `${d.severity}: ${d.title}`, h('br'), h('small', {}, d.eventType)),
+    h('td', {}, d.delivered ? `delivered (${d.attempts} attempt(s))` : `FAILED after ${d.attempts} attempt(s)${d.statusCode ? ', HTTP ' + d.statusCode : ''}${d.error ? ': ' + d.error : ''}`)));
 }
 
 function windowsBlock(cluster, windows) {
@@ -272,9 +314,10 @@ function attention(clusters) {
 async function tick() {
   const live = document.getElementById('live');
   try {
-    const [stateResponse, runsResponse] = await Promise.all([api('/state'), api('/runs?limit=10')]);
+    const [stateResponse, runsResponse, readinessResponse] = await Promise.all([api('/state'), api('/runs?limit=10'), api('/readiness')]);
     const s = await stateResponse.json();
     const runs = await runsResponse.json();
+    state.readiness = Object.fromEntries((await readinessResponse.json()).map((r) => [r.cluster, r]));
     await Promise.all([refreshHistories(s.zones), refreshWindows(s.clusters)]);
     const auditDue = !tick.auditAt || Date.now() - tick.auditAt > 4000;
     if (auditDue) state.audit = await (await api('/audit?limit=30')).json();
@@ -287,6 +330,9 @@ async function tick() {
     for (const d of document.querySelectorAll('details.run')) if (openRuns.has(d.dataset.testid)) d.open = true;
     attention(s.clusters);
     if (auditDue) {
+      const [preflight, deliveries] = await Promise.all([(await api('/preflight')).json(), (await api('/deliveries?limit=30')).json()]);
+      document.querySelector('#preflight-table tbody').replaceChildren(...preflightRows(preflight));
+      document.querySelector('#delivery-table tbody').replaceChildren(...deliveryRows(deliveries));
       tick.auditAt = Date.now();
       document.querySelector('#audit-table tbody').replaceChildren(...state.audit.map((a) => h('tr', {},
         h('td', {}, fmtDate(a.at)), h('td', {}, a.user), h('td', {}, a.action), h('td', {}, a.cluster || ''), h('td', {}, a.reason), h('td', {}, a.outcome))));

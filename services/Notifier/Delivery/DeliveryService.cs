@@ -11,6 +11,7 @@ public sealed class DeliveryService(
     AlertStore store,
     WebhookSender sender,
     DeliverySignals signals,
+    DeliveryReports reports,
     IOptions<NotifierOptions> options,
     TimeProvider clock,
     ILogger<DeliveryService> logger) : BackgroundService
@@ -56,6 +57,7 @@ public sealed class DeliveryService(
                     var outcome = await sender.SendAsync(destination, alert, stoppingToken);
                     await store.CompleteAsync(next.DeliveryId, outcome, CancellationToken.None);
                     DeliveryMetrics.Record(destination.Name, outcome, clock.GetElapsedTime(started));
+                    await reports.ReportAsync(destination.Name, alert, outcome, stoppingToken);
                     if (outcome.Delivered)
                         logger.LogInformation("Alert {AlertId} ({EventType}, {Severity}) delivered to {Destination} after {Attempts} attempt(s)",
                             alert.Id, alert.EventType, alert.Severity, destination.Name, outcome.Attempts);
