@@ -251,6 +251,7 @@ func (e *esxEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e.s.keepSessionCookie(r, e.hi)
+	e.s.recordCall(e.hi.name, body)
 	body = e.fromHost(body)
 	rec := &recorder{header: http.Header{}, code: http.StatusOK}
 	name := ""
