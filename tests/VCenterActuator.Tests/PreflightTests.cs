@@ -113,7 +113,11 @@ public sealed class PreflightTests(RabbitMqFixture rabbit)
         finally
         {
             if (actuator is not null)
+            {
+                // Stopped, not only disposed: a host left running would go on consuming the next tests' commands.
+                await actuator.StopAsync();
                 await actuator.DisposeAsync();
+            }
             await bus.StopAsync();
         }
     }
