@@ -361,8 +361,8 @@ public sealed partial class VCenterSteps
         try
         {
             var inventory = await _retry.ExecuteAsync(async token => await Client(command.Cluster).GetClusterInventoryAsync(command.Cluster, token), ct);
-            _logger.LogInformation("Inventory of cluster {Cluster}: {Hosts} hosts, {Vms} VMs ({On} powered on)",
-                command.Cluster, inventory.Hosts.Count, inventory.Vms.Count, inventory.Vms.Count(v => v.PowerState == VimStates.PoweredOn));
+            _logger.LogInformation("Inventory of cluster {Cluster} on {Platform}: {Hosts} hosts, {Vms} VMs ({On} powered on)",
+                command.Cluster, _platforms.PlatformOf(command.Cluster), inventory.Hosts.Count, inventory.Vms.Count, inventory.Vms.Count(v => v.PowerState == VimStates.PoweredOn));
             var vcenter = inventory.Vms.FirstOrDefault(v => v.IsVCenter);
             return new InventoryOutcome(new ClusterInventoryCaptured(command.RunId, command.Cluster, inventory.Hosts, inventory.Vms, _clock.GetUtcNow(),
                 inventory.Settings, vcenter?.Name, vcenter?.Host), null);
