@@ -122,6 +122,77 @@ public sealed class PreflightTests(RabbitMqFixture rabbit)
         }
     }
 
+    [Fact]
+    public async Task Each_vcenter_is_checked_in_its_own_session_and_observes_the_clusters_named_for_it()
+    {
+        await using var a = await VcsimProcess.StartAsync(["-hosts", "1", "-vms", "1", "-control", "127.0.0.1:0", "-journal-calls"]);
+        await using var b = await VcsimProcess.StartAsync(["-clusters", "2", "-hosts", "1", "-vms", "1", "-domain", "b.test", "-control", "127.0.0.1:0", "-journal-calls"]);
+        var results = new ConcurrentQueue<PreflightCheckCompleted>();
+        var observed = new ConcurrentQueue<ClusterObserved>();
+        var bus = Bus.Factory.CreateUsingRabbitMq(cfg =>
+        {
+            cfg.Host("127.0.0.1", (ushort)rabbit.Port, rabbit.VirtualHost, h => { h.Username(RabbitMqFixture.Username); h.Password(RabbitMqFixture.Password); });
+            cfg.ReceiveEndpoint($"vcenter-preflight-tests-{Guid.NewGuid():N}", e =>
+            {
+                e.AutoDelete = true;
+                e.Durable = false;
+                e.Handler<PreflightCheckCompleted>(c => { results.Enqueue(c.Message); return Task.CompletedTask; });
+                e.Handler<ClusterObserved>(c => { observed.Enqueue(c.Message); return Task.CompletedTask; });
+            });
+        });
+        await bus.StartAsync();
+        WebApplication? actuator = null;
+        try
+        {
+            actuator = VCenterActuatorHost.Build([
+                .. rabbit.HostArgs, "--Urls=http://127.0.0.1:0", "--Preflight:Interval=01:00:00",
+                $"--VCenter:Url={a.Url}", $"--VCenter:Username={VcsimProcess.Username}", $"--VCenter:Password={VcsimProcess.Password}",
+                $"--VCenter:CertificateFingerprint={a.Fingerprint}", "--VCenter:Name=vc-a",
+                $"--VCenter:VCenters:vc-b:Url={b.Url}", $"--VCenter:VCenters:vc-b:Username={VcsimProcess.Username}",
+                $"--VCenter:VCenters:vc-b:Password={VcsimProcess.Password}", $"--VCenter:VCenters:vc-b:CertificateFingerprint={b.Fingerprint}",
+                // The same simulator with a password it does not accept: a third vCenter whose check fails.
+                $"--VCenter:VCenters:vc-c:Url={a.Url}", $"--VCenter:VCenters:vc-c:Username={VcsimProcess.Username}",
+                "--VCenter:VCenters:vc-c:Password=rotated-elsewhere", $"--VCenter:VCenters:vc-c:CertificateFingerprint={a.Fingerprint}",
+                "--VCenter:Clusters:cluster2:VCenter=vc-b", "--VCenter:Clusters:cluster7:VCenter=vc-b",
+            ]);
+            await actuator.StartAsync();
+
+            var vcA = await WaitAsync(results, r => r.Kind == "vcenter" && r.Target == "vc-a");
+            var vcB = await WaitAsync(results, r => r.Kind == "vcenter" && r.Target == "vc-b");
+            var vcC = await WaitAsync(results, r => r.Kind == "vcenter" && r.Target == "vc-c");
+            var onA = await WaitAsync(observed, o => o.Platform == "vc-a");
+            var onB = await WaitAsync(observed, o => o.Platform == "vc-b");
+
+            Assert.True(vcA.Ok, vcA.Reason);
+            Assert.Equal("cluster1", onA.Cluster);
+            Assert.Equal(["esx-01.pe.test"], onA.Hosts.Select(h => h.Name));
+            Assert.False(vcB.Ok);
+            Assert.Contains("cluster2 (1 hosts", vcB.Reason, StringComparison.Ordinal);
+            Assert.Contains("no cluster named cluster7 (VCenter:Clusters)", vcB.Reason, StringComparison.Ordinal);
+            Assert.Equal("cluster2", onB.Cluster);
+            Assert.Equal(["esx-02.b.test"], onB.Hosts.Select(h => h.Name));
+            Assert.DoesNotContain(observed, o => o.Platform == "vc-b" && o.Cluster == "cluster1");
+            Assert.False(vcC.Ok);
+            Assert.Contains("refused the configured user", vcC.Reason, StringComparison.Ordinal);
+            Assert.DoesNotContain("rotated-elsewhere", vcC.Reason, StringComparison.Ordinal);
+            foreach (var sim in new[] { a, b })
+            {
+                var calls = (await VcsimState.ReadAsync(sim)).Journal.Where(e => e.Kind == "call").ToList();
+                Assert.All(calls, e => Assert.Contains(e.Event, ReadOnlyMethods));
+                Assert.Contains(calls, e => e.Event == "Logout");
+            }
+        }
+        finally
+        {
+            if (actuator is not null)
+            {
+                await actuator.StopAsync();
+                await actuator.DisposeAsync();
+            }
+            await bus.StopAsync();
+        }
+    }
+
     static IEnumerable<string> HostArgs(VcsimState.HostState host, VcsimProcess sim) =>
     [
         $"--VCenter:Hosts:{host.Name}:Url={host.EsxiUrl}",
