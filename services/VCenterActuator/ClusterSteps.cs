@@ -308,7 +308,10 @@ public sealed partial class VCenterSteps
             try
             {
                 // The planned host first; the VM may have moved since the plan (DRS): then any other configured host that has it.
-                var candidates = new[] { command.Host }.Concat(_options.Hosts.Keys.Where(h => !string.Equals(h, command.Host, StringComparison.OrdinalIgnoreCase)));
+                // Hosts of standalone clusters are not vCenter's: its VM cannot have moved there.
+                var standalone = _options.Clusters.Values.SelectMany(c => c.Hosts).ToHashSet(StringComparer.OrdinalIgnoreCase);
+                var candidates = new[] { command.Host }.Concat(_options.Hosts.Keys.Where(h =>
+                    !string.Equals(h, command.Host, StringComparison.OrdinalIgnoreCase) && !standalone.Contains(h)));
                 VCenterException? notFound = null;
                 foreach (var candidate in candidates)
                 {
