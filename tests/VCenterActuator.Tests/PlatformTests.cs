@@ -137,6 +137,33 @@ public sealed class PlatformTests
     }
 
     [Fact]
+    public async Task A_standalone_vm_whose_guest_our_account_shut_down_before_a_restart_is_reported_Graceful()
+    {
+        await using var vcsim = await VcsimProcess.StartAsync(["-clusters", "0", "-standalone-hosts", "1", "-vms", "1", "-esxi-base-port", "-1",
+            "-control", "127.0.0.1:0", "-guest-shutdown-min", "100ms", "-guest-shutdown-max", "200ms"]);
+        var host = (await VcsimState.ReadAsync(vcsim)).Hosts.Single();
+        var options = Vcenter.Options(vcsim, o =>
+        {
+            o.Url = null;
+            o.Clusters["lab"] = new ClusterPlatformOptions { Hosts = [host.Name] };
+            o.Hosts[host.Name] = new EsxiHostOptions { Url = new Uri(host.EsxiUrl!), Username = EsxiUser, Password = EsxiPassword, CertificateFingerprint = vcsim.Fingerprint };
+        });
+        await using var esxi = Esxi(options);
+        await using var platforms = new Platforms(options, null, esxi, TimeProvider.System, NullLoggerFactory.Instance);
+        var sentAt = DateTime.UtcNow.AddSeconds(-1);
+        // Before the restart: the step asked the guest through the host's own API, as the host's own user.
+        var vm = (await esxi.Client(host.Name).ListVmsAsync(CancellationToken.None)).Single();
+        await esxi.Client(host.Name).ShutdownGuestAsync(vm.Id, CancellationToken.None);
+        await Vcenter.Eventually(async () => (await VcsimState.ReadAsync(vcsim)).Vms.Single().PowerState == "poweredOff", TimeSpan.FromSeconds(30), "the guest is off");
+
+        var outcome = await Steps(options, platforms, esxi).ShutDownVmAsync(
+            new VmShutdownRequested(Guid.NewGuid(), "lab", $"{host.Name}/{vm.Id}", vm.Name, null), CancellationToken.None, sentAt);
+
+        Assert.Equal((VmShutdownOutcome.Graceful, null), (outcome.Outcome, outcome.Fault));
+        Assert.Single((await VcsimState.ReadAsync(vcsim)).Journal, e => e.Event == "shutdownGuest");
+    }
+
+    [Fact]
     public async Task A_cluster_no_platform_has_fails_its_step_naming_the_configuration()
     {
         await using var vcsim = await VcsimProcess.StartAsync(["-clusters", "0", "-standalone-hosts", "1", "-vms", "1", "-esxi-base-port", "-1", "-control", "127.0.0.1:0"]);
