@@ -19,7 +19,7 @@ public sealed partial class VCenterSteps
             throw new VCenterException("InvalidArgument", "evacuateAllData is never used for a whole-cluster shutdown (the last hosts cannot hold the data)");
         if (command.VsanObjectAction is not null)
             return command.VsanObjectAction;
-        return (await _client.ReadClusterConfigAsync(command.Cluster, ct)).Vsan ? NoAction : null;
+        return (await Client(command.Cluster).ReadClusterConfigAsync(command.Cluster, ct)).Vsan ? NoAction : null;
     }
 
     public Task<VclsRetreatEntered> EnterVclsRetreatAsync(VclsRetreatRequested command, CancellationToken ct) =>
@@ -31,35 +31,35 @@ public sealed partial class VCenterSteps
             var (outcome, fault) = await RunStepAsync(async token =>
             {
                 var key = await VclsKeyAsync(command.Cluster, token);
-                var current = await _client.QueryOptionAsync(key, token);
+                var current = await Client(command.Cluster).QueryOptionAsync(key, token);
                 if (!set)
                     previous = current;
                 if (!IsFalse(current))
                 {
-                    await _client.UpdateOptionAsync(key, "false", token);
+                    await Client(command.Cluster).UpdateOptionAsync(key, "false", token);
                     set = true;
                     _logger.LogInformation("Cluster {Cluster}: vCLS retreat mode set ({Key} was {Previous})", command.Cluster, key, previous ?? "absent");
                 }
                 // vCenter's agent powers the vCLS VMs off and removes them within about a minute.
-                var deadline = DateTime.UtcNow + timeout;
+                var deadline = UtcNow + timeout;
                 while (true)
                 {
-                    var running = (await _client.ListVclsVmsAsync(command.Cluster, token)).Where(v => !v.IsOff).ToList();
+                    var running = (await Client(command.Cluster).ListVclsVmsAsync(command.Cluster, token)).Where(v => !v.IsOff).ToList();
                     if (running.Count == 0)
                         return set ? StepOutcome.Done : StepOutcome.AlreadyInState;
-                    if (DateTime.UtcNow > deadline)
+                    if (UtcNow > deadline)
                         throw new VCenterException(VCenterException.Timeout,
                             $"vCLS VMs of cluster {command.Cluster} still running {timeout} after retreat mode: {string.Join(", ", running.Select(v => v.Name))}");
-                    await Task.Delay(_options.PollInterval, token);
+                    await Task.Delay(_options.PollInterval, _clock, token);
                 }
             }, ct);
             Log($"Cluster {command.Cluster} vCLS retreat mode", outcome, fault);
-            return new VclsRetreatEntered(command.RunId, command.Cluster, outcome, previous, fault, DateTimeOffset.UtcNow);
+            return new VclsRetreatEntered(command.RunId, command.Cluster, outcome, previous, fault, _clock.GetUtcNow());
         }, outcome => outcome.Outcome != StepOutcome.Failed);
 
     /// <summary>The cluster's retreat-mode setting, named by its managed object id (<c>config.vcls.clusters.domain-cN.enabled</c>).</summary>
     async Task<string> VclsKeyAsync(string cluster, CancellationToken token) =>
-        VCenterClient.VclsSettingKey((await _client.ReadClusterConfigAsync(cluster, token)).Cluster.Value);
+        VCenterClient.VclsSettingKey((await Client(cluster).ReadClusterConfigAsync(cluster, token)).Cluster.Value);
 
     static bool IsFalse(string? value) => string.Equals(value, "false", StringComparison.OrdinalIgnoreCase);
 
@@ -73,17 +73,17 @@ public sealed partial class VCenterSteps
             var (outcome, fault) = await RunStepAsync(async token =>
             {
                 var key = await VclsKeyAsync(command.Cluster, token);
-                var current = await _client.QueryOptionAsync(key, token);
+                var current = await Client(command.Cluster).QueryOptionAsync(key, token);
                 if (!set)
                     replaced = current;
                 if (string.Equals(current, value, StringComparison.OrdinalIgnoreCase) || (command.Value is null && current is null))
                     return set ? StepOutcome.Done : StepOutcome.AlreadyInState;
-                await _client.UpdateOptionAsync(key, value, token);
+                await Client(command.Cluster).UpdateOptionAsync(key, value, token);
                 set = true;
                 return StepOutcome.Done;
             }, ct);
             Log($"Cluster {command.Cluster} vCLS setting restored to {value}", outcome, fault);
-            return new VclsRestored(command.RunId, command.Cluster, outcome, value, replaced, fault, DateTimeOffset.UtcNow);
+            return new VclsRestored(command.RunId, command.Cluster, outcome, value, replaced, fault, _clock.GetUtcNow());
         }, outcome => outcome.Outcome != StepOutcome.Failed);
 
     public Task<ClusterHaDrsDisabled> DisableHaDrsAsync(ClusterHaDrsDisableRequested command, CancellationToken ct) =>
@@ -93,19 +93,19 @@ public sealed partial class VCenterSteps
             var changed = false;
             var (outcome, fault) = await RunStepAsync(async token =>
             {
-                var (_, current, _) = await _client.ReadClusterConfigAsync(command.Cluster, token);
+                var (_, current, _) = await Client(command.Cluster).ReadClusterConfigAsync(command.Cluster, token);
                 if (!changed)
                     previous = current;
                 var haOff = current.HaEnabled;
                 var drsManual = current.DrsEnabled && current.DrsBehavior != "manual";
                 if (!haOff && !drsManual)
                     return changed ? StepOutcome.Done : StepOutcome.AlreadyInState;
-                await _client.ReconfigureHaDrsAsync(command.Cluster, haOff ? false : null, null, null, drsManual ? "manual" : null, token);
+                await Client(command.Cluster).ReconfigureHaDrsAsync(command.Cluster, haOff ? false : null, null, null, drsManual ? "manual" : null, token);
                 changed = true;
                 return StepOutcome.Done;
             }, ct);
             Log($"Cluster {command.Cluster} HA off, DRS manual (were {previous})", outcome, fault);
-            return new ClusterHaDrsDisabled(command.RunId, command.Cluster, outcome, previous, fault, DateTimeOffset.UtcNow);
+            return new ClusterHaDrsDisabled(command.RunId, command.Cluster, outcome, previous, fault, _clock.GetUtcNow());
         }, outcome => outcome.Outcome != StepOutcome.Failed);
 
     public Task<ClusterHaDrsRestored> RestoreHaDrsAsync(ClusterHaDrsRestoreRequested command, CancellationToken ct) =>
@@ -116,7 +116,7 @@ public sealed partial class VCenterSteps
             var changed = false;
             var (outcome, fault) = await RunStepAsync(async token =>
             {
-                var (_, current, _) = await _client.ReadClusterConfigAsync(command.Cluster, token);
+                var (_, current, _) = await Client(command.Cluster).ReadClusterConfigAsync(command.Cluster, token);
                 if (!changed)
                     replaced = current;
                 bool? ha = current.HaEnabled != want.HaEnabled ? want.HaEnabled : null;
@@ -125,12 +125,12 @@ public sealed partial class VCenterSteps
                 var behavior = want.DrsBehavior.Length > 0 && current.DrsBehavior != want.DrsBehavior ? want.DrsBehavior : null;
                 if (ha is null && admission is null && drs is null && behavior is null)
                     return changed ? StepOutcome.Done : StepOutcome.AlreadyInState;
-                await _client.ReconfigureHaDrsAsync(command.Cluster, ha, admission, drs, behavior, token);
+                await Client(command.Cluster).ReconfigureHaDrsAsync(command.Cluster, ha, admission, drs, behavior, token);
                 changed = true;
                 return StepOutcome.Done;
             }, ct);
             Log($"Cluster {command.Cluster} HA/DRS restored to {want}", outcome, fault);
-            return new ClusterHaDrsRestored(command.RunId, command.Cluster, outcome, replaced, fault, DateTimeOffset.UtcNow);
+            return new ClusterHaDrsRestored(command.RunId, command.Cluster, outcome, replaced, fault, _clock.GetUtcNow());
         }, outcome => outcome.Outcome != StepOutcome.Failed);
 
     /// <summary>Waits for the vSAN resync to finish; never fails a run by itself: the outcome says how much is left.</summary>
@@ -142,24 +142,24 @@ public sealed partial class VCenterSteps
             VsanResyncChecked Outcome(VsanResyncOutcome outcome, VCenterFault? fault = null)
             {
                 _logger.LogInformation("Cluster {Cluster} vSAN resync: {Outcome} ({Objects} objects, {Bytes} bytes left)", command.Cluster, outcome, last.Objects, last.Bytes);
-                return new VsanResyncChecked(command.RunId, command.Cluster, outcome, last.Objects, last.Bytes, last.EtaSeconds, fault, DateTimeOffset.UtcNow);
+                return new VsanResyncChecked(command.RunId, command.Cluster, outcome, last.Objects, last.Bytes, last.EtaSeconds, fault, _clock.GetUtcNow());
             }
             try
             {
-                if (!(await _retry.ExecuteAsync(async token => await _client.ReadClusterConfigAsync(command.Cluster, token), ct)).Vsan)
+                if (!(await _retry.ExecuteAsync(async token => await Client(command.Cluster).ReadClusterConfigAsync(command.Cluster, token), ct)).Vsan)
                     return Outcome(VsanResyncOutcome.NotVsan);
-                var deadline = DateTime.UtcNow + timeout;
+                var deadline = UtcNow + timeout;
                 var waited = false;
                 while (true)
                 {
-                    last = await _retry.ExecuteAsync(async token => await _client.QueryVsanResyncAsync(command.Cluster, token), ct);
+                    last = await _retry.ExecuteAsync(async token => await Client(command.Cluster).QueryVsanResyncAsync(command.Cluster, token), ct);
                     if (last.Idle)
                         return Outcome(waited ? VsanResyncOutcome.Finished : VsanResyncOutcome.Idle);
-                    if (DateTime.UtcNow > deadline)
+                    if (UtcNow > deadline)
                         return Outcome(VsanResyncOutcome.StillResyncing, new VCenterFault(VCenterException.Timeout,
                             $"vSAN of cluster {command.Cluster} still resyncing {last.Objects} objects ({last.Bytes} bytes, about {last.EtaSeconds} s left) after {timeout}"));
                     waited = true;
-                    await Task.Delay(_options.VsanResyncPollInterval, ct);
+                    await Task.Delay(_options.VsanResyncPollInterval, _clock, ct);
                 }
             }
             catch (VCenterException ex)
@@ -174,7 +174,7 @@ public sealed partial class VCenterSteps
         EsxiHostLoginChecked Outcome(EsxiLoginOutcome outcome, VCenterFault? fault = null)
         {
             Log($"ESXi host {command.Host} login check: {outcome}", outcome == EsxiLoginOutcome.Accepted ? StepOutcome.Done : StepOutcome.Failed, fault);
-            return new EsxiHostLoginChecked(command.RunId, command.Cluster, command.Host, outcome, fault, DateTimeOffset.UtcNow);
+            return new EsxiHostLoginChecked(command.RunId, command.Cluster, command.Host, outcome, fault, _clock.GetUtcNow());
         }
         try
         {
@@ -200,7 +200,7 @@ public sealed partial class VCenterSteps
                 string? lockdown = null;
                 try
                 {
-                    lockdown = (await _client.ListHostsAsync(cluster, ct)).FirstOrDefault(h => string.Equals(h.Name, host, StringComparison.OrdinalIgnoreCase))?.LockdownMode;
+                    lockdown = (await Client(cluster).ListHostsAsync(cluster, ct)).FirstOrDefault(h => string.Equals(h.Name, host, StringComparison.OrdinalIgnoreCase))?.LockdownMode;
                 }
                 catch (VCenterException)
                 {
@@ -247,10 +247,10 @@ public sealed partial class VCenterSteps
                     if (host.PowerState == VimStates.PoweredOff)
                         return StepOutcome.AlreadyInState;
 
-                    var deadline = DateTime.UtcNow + _options.GuestShutdownTimeout;
+                    var deadline = UtcNow + _options.GuestShutdownTimeout;
                     List<VmState> running;
-                    while ((running = [.. (await esxi.ListVmsAsync(token)).Where(v => v.IsOn)]).Count > 0 && DateTime.UtcNow < deadline)
-                        await Task.Delay(_options.PollInterval, token);
+                    while ((running = [.. (await esxi.ListVmsAsync(token)).Where(v => v.IsOn)]).Count > 0 && UtcNow < deadline)
+                        await Task.Delay(_options.PollInterval, _clock, token);
                     if (running.Count > 0 && !force)
                         throw new VCenterException(VCenterException.InvalidState,
                             $"VMs still running on ESXi host {command.Host} after {_options.GuestShutdownTimeout}: {string.Join(", ", running.Select(v => v.Name))} (ForceHostShutdown is off)");
@@ -278,7 +278,7 @@ public sealed partial class VCenterSteps
                 fault = await HostFaultAsync(command.Cluster, command.Host, ex, ct);
             }
             Log($"ESXi host {command.Host} shutdown through its own API", outcome, fault);
-            return new EsxiHostPoweredOff(command.RunId, command.Cluster, command.Host, outcome, wasInMaintenance, entered, fault, DateTimeOffset.UtcNow);
+            return new EsxiHostPoweredOff(command.RunId, command.Cluster, command.Host, outcome, wasInMaintenance, entered, fault, _clock.GetUtcNow());
         }, outcome => outcome.Outcome != StepOutcome.Failed);
 
     /// <summary>
@@ -294,7 +294,7 @@ public sealed partial class VCenterSteps
             VCenterStarted Outcome(StepOutcome outcome, VCenterFault? fault = null)
             {
                 Log($"vCenter VM {command.VmName} start through ESXi host {command.Host}", outcome, fault);
-                return new VCenterStarted(command.RunId, command.Cluster, command.Host, command.VmName, outcome, connected, fault, DateTimeOffset.UtcNow, startedOn);
+                return new VCenterStarted(command.RunId, command.Cluster, command.Host, command.VmName, outcome, connected, fault, _clock.GetUtcNow(), startedOn);
             }
 
             // Already up (a repeated step, or vCenter was never down): nothing to do on the host.
@@ -308,7 +308,10 @@ public sealed partial class VCenterSteps
             try
             {
                 // The planned host first; the VM may have moved since the plan (DRS): then any other configured host that has it.
-                var candidates = new[] { command.Host }.Concat(_options.Hosts.Keys.Where(h => !string.Equals(h, command.Host, StringComparison.OrdinalIgnoreCase)));
+                // Hosts of standalone clusters are not vCenter's: its VM cannot have moved there.
+                var standalone = _options.Clusters.Values.SelectMany(c => c.Hosts).ToHashSet(StringComparer.OrdinalIgnoreCase);
+                var candidates = new[] { command.Host }.Concat(_options.Hosts.Keys.Where(h =>
+                    !string.Equals(h, command.Host, StringComparison.OrdinalIgnoreCase) && !standalone.Contains(h)));
                 VCenterException? notFound = null;
                 foreach (var candidate in candidates)
                 {
@@ -360,10 +363,10 @@ public sealed partial class VCenterSteps
                 return true;
             }
 
-            var deadline = DateTime.UtcNow + timeout;
-            while (DateTime.UtcNow < deadline)
+            var deadline = UtcNow + timeout;
+            while (UtcNow < deadline)
             {
-                await Task.Delay(_options.VCenterStartPollInterval, ct);
+                await Task.Delay(_options.VCenterStartPollInterval, _clock, ct);
                 if (await VCenterSeesHostsAsync(command.Cluster, ct) is { } hosts)
                 {
                     connected = hosts;
@@ -379,7 +382,7 @@ public sealed partial class VCenterSteps
     {
         try
         {
-            var hosts = await _client.ListHostsAsync(cluster, ct);
+            var hosts = await Client(cluster).ListHostsAsync(cluster, ct);
             return hosts.Count > 0 && hosts.All(h => h.ConnectionState == VimStates.Connected) ? [.. hosts.Select(h => h.Name)] : null;
         }
         catch (VCenterException ex)

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using PowerEvents.Hosting;
 using PowerEvents.VCenterActuator.Consumers;
 using PowerEvents.VCenterActuator.Vim;
@@ -30,12 +32,17 @@ public static class VCenterActuatorHost
         });
 
         builder.Services.AddValidatedOptions<VCenterOptions>(VCenterOptions.Section);
-        // One session for the service; disposing it at stop logs out.
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        // One session per vCenter for the service; disposing it at stop logs out. The default vCenter's (VCenter:Url), resolved only when configured:
         builder.Services.AddSingleton<VimConnection>();
         builder.Services.AddSingleton<IVCenterClient, VCenterClient>();
+        builder.Services.AddSingleton<Platforms>();
         builder.Services.AddSingleton<OutcomeMemory>();
         builder.Services.AddSingleton<EsxiHosts>();
-        builder.Services.AddSingleton<VCenterSteps>();
+        builder.Services.AddSingleton(sp => new VCenterSteps(sp.GetRequiredService<Platforms>(), sp.GetRequiredService<IOptions<VCenterOptions>>(),
+            sp.GetRequiredService<OutcomeMemory>(), sp.GetRequiredService<ILogger<VCenterSteps>>(), sp.GetRequiredService<EsxiHosts>(),
+            sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddPreflight<VSpherePreflight>(ServiceName);
 
         var app = builder.Build();
         app.MapDefaultEndpoints();

@@ -54,6 +54,43 @@ public sealed class VCenterClient(VimConnection connection, IOptions<VCenterOpti
         return new ClusterInventory(hosts, vms, settings);
     }
 
+    /// <summary>
+    /// Every host and VM this endpoint lists, in one view: on a host's own API its host (<c>ha-host</c>) and its VMs. No
+    /// folders (a host has none worth naming), no cluster settings.
+    /// </summary>
+    public async Task<ClusterInventory> GetEndpointInventoryAsync(CancellationToken ct)
+    {
+        var content = await connection.ContentAsync(ct);
+        var objects = await ReadViewAsync(content.RootFolder, [new PropertySpec("HostSystem", InventoryHostPaths), new PropertySpec("VirtualMachine", VmPaths)], ct);
+        var hosts = objects.Where(o => o.Obj.Type == "HostSystem")
+            .Select(o => ToHost(o) with { LockdownMode = o.Properties.ContainsKey("config.lockdownMode") ? o.Text("config.lockdownMode") : null }).ToList();
+        var hostNames = hosts.ToDictionary(h => h.Id, h => h.Name, StringComparer.Ordinal);
+        var vms = objects.Where(o => o.Obj.Type == "VirtualMachine").Select(o => new VmInventory(
+            o.Obj.Value, o.Text("name"), o.Text("runtime.powerState"), o.Text("guest.toolsRunningStatus") == VimStates.ToolsRunning,
+            o.Ref("runtime.host") is { } host ? hostNames.GetValueOrDefault(host.Value, "") : "", "", false, IsVcls(o))).ToList();
+        return new ClusterInventory(hosts, vms);
+    }
+
+    /// <summary>The names of every cluster vCenter has (<c>datacenter/cluster</c> where a name is not unique).</summary>
+    public async Task<IReadOnlyList<string>> ListClusterNamesAsync(CancellationToken ct)
+    {
+        var content = await connection.ContentAsync(ct);
+        var objects = await ReadViewAsync(content.RootFolder,
+            [new PropertySpec("ClusterComputeResource", "name", "parent"), new PropertySpec("Folder", "name", "parent"), new PropertySpec("Datacenter", "name", "parent")], ct);
+        var folders = new FolderTree(content.RootFolder.Value, objects);
+        var clusters = objects.Where(o => o.Obj.Type == "ClusterComputeResource").ToList();
+        return [.. clusters.Select(c => clusters.Count(o => o.Text("name") == c.Text("name")) == 1 ? c.Text("name") : ClusterPath(folders, c)).Order(StringComparer.Ordinal)];
+    }
+
+    /// <summary>Every host vCenter has, by name, with its lockdown mode (what a refused direct login is told apart by).</summary>
+    public async Task<IReadOnlyList<HostInventory>> ListAllHostsAsync(CancellationToken ct)
+    {
+        var content = await connection.ContentAsync(ct);
+        return (await ReadViewAsync(content.RootFolder, [new PropertySpec("HostSystem", InventoryHostPaths)], ct))
+            .Select(o => ToHost(o) with { LockdownMode = o.Properties.ContainsKey("config.lockdownMode") ? o.Text("config.lockdownMode") : null })
+            .ToList();
+    }
+
     static bool IsVcls(ObjectContent vm) =>
         vm.Properties.TryGetValue("config.managedBy", out var managedBy) && Soap.Text(managedBy, "extensionKey") == VclsExtensionKey;
 

@@ -7,16 +7,37 @@ public sealed class VCenterOptions : IValidatableObject
 {
     public const string Section = "VCenter";
 
-    /// <summary>The SOAP endpoint, e.g. <c>https://vcenter.example.local/sdk</c>.</summary>
-    [Required]
+    /// <summary>
+    /// The SOAP endpoint of the default vCenter, e.g. <c>https://vcenter.example.local/sdk</c>: every cluster not named under
+    /// <see cref="Clusters"/> lives on it. Optional only when <see cref="VCenters"/> or <see cref="Clusters"/> name the platforms.
+    /// </summary>
     public Uri? Url { get; set; }
 
-    [Required]
     public string Username { get; set; } = "";
 
     /// <summary>From <c>VCenter__Password</c> or a file named by <c>VCenter__Password_FILE</c>. Never logged.</summary>
-    [Required]
     public string Password { get; set; } = "";
+
+    /// <summary>The default vCenter's name in preflight results and <c>ClusterObserved</c>; empty: the URL's host.</summary>
+    public string Name { get; set; } = "";
+
+    /// <summary>
+    /// Further vCenters by name: <c>VCenter:VCenters:&lt;name&gt;:Url</c>, <c>…:Username</c>, <c>…:Password</c> (or
+    /// <c>VCenter__VCenters__&lt;name&gt;__Password_FILE</c>), <c>…:CertificateFingerprint</c>. Timeouts and limits are the
+    /// <c>VCenter</c> section's.
+    /// </summary>
+    public Dictionary<string, VCenterPlatformOptions> VCenters { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Protected clusters by the name the saga's commands carry: <c>VCenter:Clusters:&lt;cluster&gt;:VCenter</c> names the vCenter
+    /// it lives on (a <see cref="VCenters"/> key, or the default's <see cref="PlatformName"/>), or
+    /// <c>VCenter:Clusters:&lt;cluster&gt;:Hosts:0..n</c> makes it a set of standalone ESXi hosts reached through their own API
+    /// (each configured under <see cref="Hosts"/>). A cluster not named here lives on the default vCenter.
+    /// </summary>
+    public Dictionary<string, ClusterPlatformOptions> Clusters { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The default vCenter's platform name.</summary>
+    public string PlatformName => Name.Length > 0 ? Name : Url?.Host ?? "vcenter";
 
     /// <summary>
     /// SHA-256 fingerprint of vCenter's certificate (hex, colons optional). When set, the server must present
@@ -93,6 +114,47 @@ public sealed class VCenterOptions : IValidatableObject
     {
         if (Url is not null && (!Url.IsAbsoluteUri || Url.Scheme != Uri.UriSchemeHttps))
             yield return new ValidationResult("must be an absolute https:// URL (vCenter's /sdk endpoint)", [nameof(Url)]);
+        if (Url is null && VCenters.Count == 0 && Clusters.Count == 0)
+            yield return new ValidationResult("required (or name the platforms under VCenter:VCenters and VCenter:Clusters)", [nameof(Url)]);
+        if (Url is not null && Username.Length == 0)
+            yield return new ValidationResult("required with VCenter:Url", [nameof(Username)]);
+        if (Url is not null && Password.Length == 0)
+            yield return new ValidationResult("required with VCenter:Url (VCenter__Password or VCenter__Password_FILE)", [nameof(Password)]);
+        if (Url is not null && VCenters.ContainsKey(PlatformName))
+            yield return new ValidationResult($"the default vCenter is already called '{PlatformName}' (VCenter:Name)", [$"{nameof(VCenters)}:{PlatformName}"]);
+        foreach (var (name, vcenter) in VCenters)
+        {
+            var key = $"{nameof(VCenters)}:{name}";
+            if (vcenter.Url is null)
+                yield return new ValidationResult("required", [$"{key}:{nameof(VCenterPlatformOptions.Url)}"]);
+            else if (!vcenter.Url.IsAbsoluteUri || vcenter.Url.Scheme != Uri.UriSchemeHttps)
+                yield return new ValidationResult("must be an absolute https:// URL (vCenter's /sdk endpoint)", [$"{key}:{nameof(VCenterPlatformOptions.Url)}"]);
+            if (vcenter.Username.Length == 0)
+                yield return new ValidationResult("required", [$"{key}:{nameof(VCenterPlatformOptions.Username)}"]);
+            if (vcenter.Password.Length == 0)
+                yield return new ValidationResult($"required (or VCenter__VCenters__{name}__Password_FILE)", [$"{key}:{nameof(VCenterPlatformOptions.Password)}"]);
+            if (!IsFingerprint(vcenter.CertificateFingerprint))
+                yield return new ValidationResult("must be a SHA-256 fingerprint: 64 hex digits, colons optional", [$"{key}:{nameof(VCenterPlatformOptions.CertificateFingerprint)}"]);
+        }
+        foreach (var (name, cluster) in Clusters)
+        {
+            var key = $"{nameof(Clusters)}:{name}";
+            var standalone = cluster.Hosts.Count > 0;
+            if (standalone && cluster.VCenter.Length > 0)
+                yield return new ValidationResult("either VCenter or Hosts, not both (a cluster lives on one vCenter or is a set of standalone hosts)", [key]);
+            else if (!standalone && cluster.VCenter.Length == 0)
+                yield return new ValidationResult("needs VCenter (the vCenter it lives on) or Hosts (its standalone ESXi hosts)", [key]);
+            else if (!standalone && !VCenters.ContainsKey(cluster.VCenter) && !(Url is not null && string.Equals(cluster.VCenter, PlatformName, StringComparison.OrdinalIgnoreCase)))
+                yield return new ValidationResult($"names no configured vCenter (known: {string.Join(", ", KnownVCenters())})", [$"{key}:{nameof(ClusterPlatformOptions.VCenter)}"]);
+            for (var i = 0; i < cluster.Hosts.Count; i++)
+            {
+                var host = cluster.Hosts[i];
+                if (!Hosts.TryGetValue(host, out var configured) || configured.Username.Length == 0 || configured.Password.Length == 0)
+                    yield return new ValidationResult($"host '{host}' needs {nameof(Hosts)}:{host}:Username and Password (or Password_FILE)", [$"{key}:{nameof(ClusterPlatformOptions.Hosts)}:{i}"]);
+                else if (Clusters.Any(c => c.Key != name && c.Value.Hosts.Contains(host, StringComparer.OrdinalIgnoreCase)))
+                    yield return new ValidationResult($"host '{host}' is in two standalone clusters", [$"{key}:{nameof(ClusterPlatformOptions.Hosts)}:{i}"]);
+            }
+        }
         foreach (var (name, value) in new[]
                  {
                      (nameof(RequestTimeout), RequestTimeout), (nameof(GuestShutdownTimeout), GuestShutdownTimeout),
@@ -110,29 +172,73 @@ public sealed class VCenterOptions : IValidatableObject
         {
             if (host.Url is { } url && (!url.IsAbsoluteUri || url.Scheme != Uri.UriSchemeHttps))
                 yield return new ValidationResult("must be an absolute https:// URL (the host's /sdk endpoint)", [$"{nameof(Hosts)}:{name}:{nameof(EsxiHostOptions.Url)}"]);
-            if (!System.Text.RegularExpressions.Regex.IsMatch(host.CertificateFingerprint, "^$|^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$"))
+            if (!IsFingerprint(host.CertificateFingerprint))
                 yield return new ValidationResult("must be a SHA-256 fingerprint", [$"{nameof(Hosts)}:{name}:{nameof(EsxiHostOptions.CertificateFingerprint)}"]);
         }
     }
 
-    /// <summary>The options of a connection to one host's own API (the vCenter settings for timeouts and limits).</summary>
-    public VCenterOptions ForHost(string name, EsxiHostOptions host) => new()
+    IEnumerable<string> KnownVCenters() => (Url is null ? [] : new[] { PlatformName }).Concat(VCenters.Keys);
+
+    static bool IsFingerprint(string value) =>
+        System.Text.RegularExpressions.Regex.IsMatch(value, "^$|^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$");
+
+    /// <summary>The options of a connection to one more vCenter (this section's timeouts and limits).</summary>
+    public VCenterOptions ForVCenter(VCenterPlatformOptions vcenter) => With(vcenter.Url, vcenter.Username, vcenter.Password, vcenter.CertificateFingerprint, MaxConcurrentCalls);
+
+    VCenterOptions With(Uri? url, string username, string password, string fingerprint, int maxConcurrentCalls) => new()
     {
-        Url = host.Url ?? new Uri($"https://{name}/sdk"),
-        Username = host.Username,
-        Password = host.Password,
-        CertificateFingerprint = host.CertificateFingerprint,
-        MaxConcurrentCalls = Math.Min(MaxConcurrentCalls, 4),
+        Url = url,
+        Username = username,
+        Password = password,
+        CertificateFingerprint = fingerprint,
+        MaxConcurrentCalls = maxConcurrentCalls,
         MaxConcurrentSteps = MaxConcurrentSteps,
         RequestTimeout = RequestTimeout,
         InventoryPageSize = InventoryPageSize,
         GuestShutdownTimeout = GuestShutdownTimeout,
+        HardPowerOffWithoutTools = HardPowerOffWithoutTools,
+        PollInterval = PollInterval,
         MaintenanceTimeout = MaintenanceTimeout,
         PowerTaskTimeout = PowerTaskTimeout,
         HostShutdownTimeout = HostShutdownTimeout,
         ForceHostShutdown = ForceHostShutdown,
         Retry = Retry,
+        VclsRetreatTimeout = VclsRetreatTimeout,
+        VsanResyncTimeout = VsanResyncTimeout,
+        VsanResyncPollInterval = VsanResyncPollInterval,
+        VCenterStartTimeout = VCenterStartTimeout,
+        VCenterStartPollInterval = VCenterStartPollInterval,
+        Hosts = Hosts,
     };
+
+    /// <summary>The options of a connection to one host's own API (the vCenter settings for timeouts and limits).</summary>
+    public VCenterOptions ForHost(string name, EsxiHostOptions host) =>
+        With(host.Url ?? new Uri($"https://{name}/sdk"), host.Username, host.Password, host.CertificateFingerprint, Math.Min(MaxConcurrentCalls, 4));
+}
+
+/// <summary>One more vCenter (configuration <c>VCenter:VCenters:&lt;name&gt;</c>). The password is a secret: never logged.</summary>
+public sealed class VCenterPlatformOptions
+{
+    /// <summary>Its SOAP endpoint, <c>https://&lt;vcenter&gt;/sdk</c>.</summary>
+    public Uri? Url { get; set; }
+
+    public string Username { get; set; } = "";
+
+    /// <summary>From configuration or a file named by <c>VCenter__VCenters__&lt;name&gt;__Password_FILE</c>.</summary>
+    public string Password { get; set; } = "";
+
+    /// <summary>SHA-256 fingerprint of its certificate; empty: chain validation.</summary>
+    public string CertificateFingerprint { get; set; } = "";
+}
+
+/// <summary>Where one protected cluster lives (configuration <c>VCenter:Clusters:&lt;cluster&gt;</c>): exactly one of the two.</summary>
+public sealed class ClusterPlatformOptions
+{
+    /// <summary>The vCenter it lives on: a <c>VCenter:VCenters</c> key, or the default vCenter's name.</summary>
+    public string VCenter { get; set; } = "";
+
+    /// <summary>Standalone ESXi hosts (each under <c>VCenter:Hosts</c>) that make up this "cluster", reached through their own API.</summary>
+    public List<string> Hosts { get; set; } = [];
 }
 
 /// <summary>One ESXi host's own API (configuration <c>VCenter:Hosts:&lt;name&gt;</c>). The password is a secret: never logged.</summary>

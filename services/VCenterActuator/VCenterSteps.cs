@@ -14,22 +14,39 @@ namespace PowerEvents.VCenterActuator;
 /// </summary>
 public sealed partial class VCenterSteps
 {
-    readonly IVCenterClient _client;
+    readonly Platforms _platforms;
+    readonly TimeProvider _clock;
     readonly VCenterOptions _options;
     readonly ILogger<VCenterSteps> _logger;
     readonly OutcomeMemory _memory;
     readonly ResiliencePipeline _retry;
     readonly EsxiHosts _esxi;
 
-    public VCenterSteps(IVCenterClient client, IOptions<VCenterOptions> options, OutcomeMemory memory, ILogger<VCenterSteps> logger, EsxiHosts? esxi = null)
+    /// <summary>Steps on one vCenter (every cluster is on <paramref name="client"/>).</summary>
+    public VCenterSteps(IVCenterClient client, IOptions<VCenterOptions> options, OutcomeMemory memory, ILogger<VCenterSteps> logger,
+        EsxiHosts? esxi = null, TimeProvider? clock = null)
+        : this(null, client, options, memory, logger, esxi, clock)
     {
-        _client = client;
+    }
+
+    /// <summary>Steps routed by the command's cluster to the platform it lives on.</summary>
+    public VCenterSteps(Platforms platforms, IOptions<VCenterOptions> options, OutcomeMemory memory, ILogger<VCenterSteps> logger,
+        EsxiHosts esxi, TimeProvider clock)
+        : this(platforms, null, options, memory, logger, esxi, clock)
+    {
+    }
+
+    VCenterSteps(Platforms? platforms, IVCenterClient? client, IOptions<VCenterOptions> options, OutcomeMemory memory, ILogger<VCenterSteps> logger,
+        EsxiHosts? esxi, TimeProvider? clock)
+    {
+        _clock = clock ?? TimeProvider.System;
         _esxi = esxi ?? new EsxiHosts(options, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+        _platforms = platforms ?? Platforms.Single(client!, options.Value, _esxi, _clock);
         _options = options.Value;
         _memory = memory;
         _logger = logger;
         var retry = _options.Retry;
-        var pipeline = new ResiliencePipelineBuilder();
+        var pipeline = new ResiliencePipelineBuilder { TimeProvider = _clock };
         if (retry.MaxAttempts > 0)
         {
             pipeline.AddRetry(new RetryStrategyOptions
@@ -51,10 +68,28 @@ public sealed partial class VCenterSteps
         _retry = pipeline.Build();
     }
 
+    /// <summary>The client of the platform the cluster lives on (NotFound when none: reported as the step's fault).</summary>
+    IVCenterClient Client(string cluster) => _platforms.For(cluster);
+
+    DateTime UtcNow => _clock.GetUtcNow().UtcDateTime;
+
+    /// <summary>Holds the VM on its platform's update stream; a cluster no platform has gets nothing to hold (the first read reports it).</summary>
+    IDisposable WatchVm(string cluster, string vmId)
+    {
+        try
+        {
+            return Client(cluster).Watch("VirtualMachine", vmId);
+        }
+        catch (VCenterException)
+        {
+            return new CancellationTokenSource();
+        }
+    }
+
     /// <param name="sentAt">When the command was first sent (a redelivery keeps it): what our account did to the VM since
     /// then, before a restart of this service, is this step's doing. Null: only what this call does.</param>
     public Task<VmShutDown> ShutDownVmAsync(VmShutdownRequested command, CancellationToken ct, DateTime? sentAt = null) =>
-        _memory.RunOnceAsync($"shutdown/{command.RunId}/{command.VmId}", () => ShutDownVmOnceAsync(command, sentAt ?? DateTime.UtcNow, ct),
+        _memory.RunOnceAsync($"shutdown/{command.RunId}/{command.VmId}", () => ShutDownVmOnceAsync(command, sentAt ?? UtcNow, ct),
             outcome => outcome.Outcome != VmShutdownOutcome.Failed);
 
     async Task<VmShutDown> ShutDownVmOnceAsync(VmShutdownRequested command, DateTime sentAt, CancellationToken ct)
@@ -68,7 +103,7 @@ public sealed partial class VCenterSteps
         {
             _logger.LogInformation("VM {VmName} ({VmId}) shutdown: {Outcome}{Reason}", command.VmName, command.VmId, outcome,
                 fault is null ? "" : $" ({fault.Name}: {fault.Message})");
-            return new VmShutDown(command.RunId, command.Cluster, command.VmId, command.VmName, outcome, fault, DateTimeOffset.UtcNow);
+            return new VmShutDown(command.RunId, command.Cluster, command.VmId, command.VmName, outcome, fault, _clock.GetUtcNow());
         }
 
         // Off after we asked: the guest did it unless we forced it.
@@ -82,12 +117,12 @@ public sealed partial class VCenterSteps
             _logger.LogInformation("VM {VmName} ({VmId}): powering off hard ({Fault})", command.VmName, command.VmId, because.Name);
             try
             {
-                await _client.PowerOffVmAsync(command.VmId, _options.PowerTaskTimeout, token);
+                await Client(command.Cluster).PowerOffVmAsync(command.VmId, _options.PowerTaskTimeout, token);
             }
             catch (VCenterException ex) when (ex.Is(VCenterException.InvalidPowerState))
             {
                 // Went off meanwhile (the guest finished just now): that is the guest's doing.
-                if ((await _client.GetVmAsync(command.VmId, token)).IsOff)
+                if ((await Client(command.Cluster).GetVmAsync(command.VmId, token)).IsOff)
                 {
                     forcedBecause = null;
                     return WhenOff();
@@ -98,18 +133,18 @@ public sealed partial class VCenterSteps
         }
 
         var checkedHistory = false;
-        using var watch = _client.Watch("VirtualMachine", command.VmId);
+        using var watch = WatchVm(command.Cluster, command.VmId);
         try
         {
             return await _retry.ExecuteAsync(async token =>
             {
-                var vm = await _client.ReadVmAsync(command.VmId, token);
+                var vm = await Client(command.Cluster).ReadVmAsync(command.VmId, token);
                 if (!checkedHistory && !guestRequested && forcedBecause is null && (vm.IsOff || vm.ShuttingDown))
                 {
                     // Off or shutting down before this process did anything: perhaps it did, before a restart.
                     // vCenter's events say whether our account asked the guest, or powered it off, since it last started.
                     checkedHistory = true;
-                    Recall(await _client.GetShutdownHistoryAsync(command.VmId, token), vm);
+                    Recall(await Client(command.Cluster).GetShutdownHistoryAsync(command.VmId, token), vm);
                 }
                 if (vm.IsOff)
                     return WhenOff();
@@ -122,7 +157,7 @@ public sealed partial class VCenterSteps
                         return await NoToolsAsync(token);
                     try
                     {
-                        await _client.ShutdownGuestAsync(command.VmId, token);
+                        await Client(command.Cluster).ShutdownGuestAsync(command.VmId, token);
                     }
                     catch (VCenterException ex) when (ex.Is(VCenterException.ToolsUnavailable))
                     {
@@ -130,17 +165,17 @@ public sealed partial class VCenterSteps
                     }
                     catch (VCenterException ex) when (ex.Is(VCenterException.InvalidPowerState))
                     {
-                        if ((await _client.GetVmAsync(command.VmId, token)).IsOff)
+                        if ((await Client(command.Cluster).GetVmAsync(command.VmId, token)).IsOff)
                             return WhenOff();
                         throw;
                     }
                     guestRequested = true;
-                    guestDeadline = DateTime.UtcNow + timeout;
+                    guestDeadline = UtcNow + timeout;
                     _logger.LogInformation("VM {VmName} ({VmId}): guest shutdown requested, waiting up to {Timeout}", command.VmName, command.VmId, timeout);
                 }
 
                 // vCenter pushes the power state (one update stream for every waiting step): no polling here.
-                if ((await _client.WaitForVmAsync(command.VmId, v => v.IsOff, guestDeadline!.Value - DateTime.UtcNow, token)).Met)
+                if ((await Client(command.Cluster).WaitForVmAsync(command.VmId, v => v.IsOff, guestDeadline!.Value - UtcNow, token)).Met)
                     return WhenOff();
                 return await PowerOffAsync(new VCenterFault(VCenterException.Timeout, $"The guest did not power off within {timeout} of ShutdownGuest"), token);
 
@@ -187,40 +222,40 @@ public sealed partial class VCenterSteps
         _memory.RunOnceAsync($"poweron/{command.RunId}/{command.VmId}", async () =>
         {
             var issued = false;
-            using var watch = _client.Watch("VirtualMachine", command.VmId);
+            using var watch = WatchVm(command.Cluster, command.VmId);
             var (outcome, fault) = await RunStepAsync(async token =>
             {
-                var vm = await _client.ReadVmAsync(command.VmId, token);
+                var vm = await Client(command.Cluster).ReadVmAsync(command.VmId, token);
                 if (vm.IsOn)
                     return issued ? StepOutcome.Done : StepOutcome.AlreadyInState;
                 issued = true;
                 try
                 {
-                    await _client.PowerOnVmAsync(command.VmId, _options.PowerTaskTimeout, token);
+                    await Client(command.Cluster).PowerOnVmAsync(command.VmId, _options.PowerTaskTimeout, token);
                 }
                 catch (VCenterException ex) when (ex.Is(VCenterException.InvalidPowerState))
                 {
                     // Someone else powered it on between our read and our call.
-                    if ((await _client.GetVmAsync(command.VmId, token)).IsOn)
+                    if ((await Client(command.Cluster).GetVmAsync(command.VmId, token)).IsOn)
                         return StepOutcome.AlreadyInState;
                     throw;
                 }
                 return StepOutcome.Done;
             }, ct);
             Log("VM " + command.VmName + " (" + command.VmId + ") power-on", outcome, fault);
-            return new VmPoweredOn(command.RunId, command.Cluster, command.VmId, command.VmName, outcome, fault, DateTimeOffset.UtcNow);
+            return new VmPoweredOn(command.RunId, command.Cluster, command.VmId, command.VmName, outcome, fault, _clock.GetUtcNow());
         }, outcome => outcome.Outcome != StepOutcome.Failed);
 
     /// <param name="sentAt">As for <see cref="ShutDownVmAsync"/>: a maintenance task queued since then is this step's.</param>
     public Task<HostEnteredMaintenance> EnterMaintenanceAsync(HostMaintenanceRequested command, CancellationToken ct, DateTime? sentAt = null) =>
         _memory.RunOnceAsync($"enter-maintenance/{command.RunId}/{command.Cluster}/{command.Host}", async () =>
         {
-            var since = sentAt ?? DateTime.UtcNow;
+            var since = sentAt ?? UtcNow;
             var issued = false;
             var (outcome, fault) = await RunStepAsync(async token =>
             {
-                var host = await _client.FindHostAsync(command.Cluster, command.Host, token);
-                var earlier = issued ? null : await EarlierTaskAsync(host.Id, "HostSystem.enterMaintenanceMode", since, token);
+                var host = await Client(command.Cluster).FindHostAsync(command.Cluster, command.Host, token);
+                var earlier = issued ? null : await EarlierTaskAsync(command.Cluster, host.Id, "HostSystem.enterMaintenanceMode", since, token);
                 if (host.InMaintenanceMode)
                     return issued || earlier is not null ? StepOutcome.Done : StepOutcome.AlreadyInState;
                 if (earlier is { Running: true })
@@ -228,23 +263,23 @@ public sealed partial class VCenterSteps
                     // Started before a restart: follow that task rather than start another (vCenter would refuse it anyway).
                     issued = true;
                     _logger.LogInformation("Host {Host}: EnterMaintenanceMode_Task {Task} was started before a restart; following it", command.Host, earlier.Id);
-                    await _client.FollowTaskAsync(earlier.Id, $"EnterMaintenanceMode_Task on {command.Host}", _options.MaintenanceTimeout, token);
+                    await Client(command.Cluster).FollowTaskAsync(earlier.Id, $"EnterMaintenanceMode_Task on {command.Host}", _options.MaintenanceTimeout, token);
                     return StepOutcome.Done;
                 }
                 issued = true;
-                await _client.EnterMaintenanceModeAsync(host.Id, _options.MaintenanceTimeout, token, await VsanObjectActionAsync(command, token));
+                await Client(command.Cluster).EnterMaintenanceModeAsync(host.Id, _options.MaintenanceTimeout, token, await VsanObjectActionAsync(command, token));
                 return StepOutcome.Done;
             }, ct);
             Log($"Host {command.Host} enter maintenance mode", outcome, fault);
-            return new HostEnteredMaintenance(command.RunId, command.Cluster, command.Host, outcome, fault, DateTimeOffset.UtcNow);
+            return new HostEnteredMaintenance(command.RunId, command.Cluster, command.Host, outcome, fault, _clock.GetUtcNow());
         }, outcome => outcome.Outcome != StepOutcome.Failed);
 
     /// <summary>
     /// A task of this kind on the host that a previous life of this service may have started for this command: one still
     /// running, or one that succeeded after the command was sent. Older successes belong to other runs.
     /// </summary>
-    async Task<RecentTask?> EarlierTaskAsync(string hostId, string descriptionId, DateTime since, CancellationToken ct) =>
-        await _client.FindRecentTaskAsync("HostSystem", hostId, descriptionId, ct) is { } task && (task.Running || task.QueuedAt >= since)
+    async Task<RecentTask?> EarlierTaskAsync(string cluster, string hostId, string descriptionId, DateTime since, CancellationToken ct) =>
+        await Client(cluster).FindRecentTaskAsync("HostSystem", hostId, descriptionId, ct) is { } task && (task.Running || task.QueuedAt >= since)
             ? task
             : null;
 
@@ -254,30 +289,34 @@ public sealed partial class VCenterSteps
             var issued = false;
             var (outcome, fault) = await RunStepAsync(async token =>
             {
-                var host = await _client.FindHostAsync(command.Cluster, command.Host, token);
+                var host = await Client(command.Cluster).FindHostAsync(command.Cluster, command.Host, token);
+                // A host still booting (or one vCenter cannot reach) does not say whether it is in maintenance mode: ask again.
+                if (host.ConnectionState != VimStates.Connected)
+                    throw new VCenterException("HostNotConnected", $"Host {command.Host} is {host.ConnectionState}", isTransient: true);
                 if (!host.InMaintenanceMode)
                     return issued ? StepOutcome.Done : StepOutcome.AlreadyInState;
                 issued = true;
-                await _client.ExitMaintenanceModeAsync(host.Id, _options.MaintenanceTimeout, token);
+                await Client(command.Cluster).ExitMaintenanceModeAsync(host.Id, _options.MaintenanceTimeout, token);
                 return StepOutcome.Done;
             }, ct);
             Log($"Host {command.Host} exit maintenance mode", outcome, fault);
-            return new HostExitedMaintenance(command.RunId, command.Cluster, command.Host, outcome, fault, DateTimeOffset.UtcNow);
+            return new HostExitedMaintenance(command.RunId, command.Cluster, command.Host, outcome, fault, _clock.GetUtcNow());
         }, outcome => outcome.Outcome != StepOutcome.Failed);
 
     /// <param name="sentAt">As for <see cref="ShutDownVmAsync"/>: a shutdown task queued since then is this step's.</param>
     public Task<HostPoweredOff> ShutDownHostAsync(HostShutdownRequested command, CancellationToken ct, DateTime? sentAt = null) =>
         _memory.RunOnceAsync($"shutdown-host/{command.RunId}/{command.Cluster}/{command.Host}", async () =>
         {
-            var since = sentAt ?? DateTime.UtcNow;
+            var since = sentAt ?? UtcNow;
             var issued = false;
+            var perhapsIssued = false;
             var (outcome, fault) = await RunStepAsync(async token =>
             {
-                var host = await _client.FindHostAsync(command.Cluster, command.Host, token);
+                var host = await Client(command.Cluster).FindHostAsync(command.Cluster, command.Host, token);
                 // The task a previous life of this service started, if any (a crash must not shut a host down twice).
-                var earlier = issued ? null : await EarlierTaskAsync(host.Id, "HostSystem.shutdown", since, token);
+                var earlier = issued ? null : await EarlierTaskAsync(command.Cluster, host.Id, "HostSystem.shutdown", since, token);
                 if (IsDown(host))
-                    return issued || earlier is not null ? StepOutcome.Done : StepOutcome.AlreadyInState;
+                    return issued || perhapsIssued || earlier is not null ? StepOutcome.Done : StepOutcome.AlreadyInState;
                 if (host.ConnectionState != VimStates.Connected)
                     throw new VCenterException("HostNotConnected", $"vCenter cannot reach host {command.Host} ({host.ConnectionState})");
                 if (!issued && earlier is not null)
@@ -286,22 +325,31 @@ public sealed partial class VCenterSteps
                     _logger.LogInformation("Host {Host}: ShutdownHost_Task {Task} was started before a restart ({State}); following it",
                         command.Host, earlier.Id, earlier.State);
                     if (earlier.Running)
-                        await _client.FollowTaskAsync(earlier.Id, $"ShutdownHost_Task on {command.Host}", _options.HostShutdownTimeout, token);
+                        await Client(command.Cluster).FollowTaskAsync(earlier.Id, $"ShutdownHost_Task on {command.Host}", _options.HostShutdownTimeout, token);
                 }
                 if (!issued)
                 {
-                    await _client.ShutdownHostAsync(host.Id, _options.ForceHostShutdown, _options.HostShutdownTimeout, token);
+                    try
+                    {
+                        await Client(command.Cluster).ShutdownHostAsync(host.Id, _options.ForceHostShutdown, _options.HostShutdownTimeout, token);
+                    }
+                    catch (VCenterException ex) when (ex.IsTransient)
+                    {
+                        // Through a host's own API the answer may be lost as the host goes down: if it is down next time, that was us.
+                        perhapsIssued = true;
+                        throw;
+                    }
                     issued = true;
                 }
                 // The task ends when the host accepted the command; it is off once vCenter reports it off or stops hearing from it.
-                var (down, last) = await _client.WaitForHostAsync(host.Id,
+                var (down, last) = await Client(command.Cluster).WaitForHostAsync(host.Id,
                     h => h is not { PowerState: not VimStates.PoweredOff, ConnectionState: VimStates.Connected }, _options.HostShutdownTimeout, token);
                 if (!down)
                     throw new VCenterException(VCenterException.Timeout, $"Host {command.Host} still {last.PowerState}/{last.ConnectionState} {_options.HostShutdownTimeout} after ShutdownHost_Task");
                 return StepOutcome.Done;
             }, ct);
             Log($"Host {command.Host} shutdown", outcome, fault);
-            return new HostPoweredOff(command.RunId, command.Cluster, command.Host, outcome, fault, DateTimeOffset.UtcNow);
+            return new HostPoweredOff(command.RunId, command.Cluster, command.Host, outcome, fault, _clock.GetUtcNow());
         }, outcome => outcome.Outcome != StepOutcome.Failed);
 
     static bool IsDown(HostInventory host) =>
@@ -312,17 +360,17 @@ public sealed partial class VCenterSteps
     {
         try
         {
-            var inventory = await _retry.ExecuteAsync(async token => await _client.GetClusterInventoryAsync(command.Cluster, token), ct);
-            _logger.LogInformation("Inventory of cluster {Cluster}: {Hosts} hosts, {Vms} VMs ({On} powered on)",
-                command.Cluster, inventory.Hosts.Count, inventory.Vms.Count, inventory.Vms.Count(v => v.PowerState == VimStates.PoweredOn));
+            var inventory = await _retry.ExecuteAsync(async token => await Client(command.Cluster).GetClusterInventoryAsync(command.Cluster, token), ct);
+            _logger.LogInformation("Inventory of cluster {Cluster} on {Platform}: {Hosts} hosts, {Vms} VMs ({On} powered on)",
+                command.Cluster, _platforms.PlatformOf(command.Cluster), inventory.Hosts.Count, inventory.Vms.Count, inventory.Vms.Count(v => v.PowerState == VimStates.PoweredOn));
             var vcenter = inventory.Vms.FirstOrDefault(v => v.IsVCenter);
-            return new InventoryOutcome(new ClusterInventoryCaptured(command.RunId, command.Cluster, inventory.Hosts, inventory.Vms, DateTimeOffset.UtcNow,
+            return new InventoryOutcome(new ClusterInventoryCaptured(command.RunId, command.Cluster, inventory.Hosts, inventory.Vms, _clock.GetUtcNow(),
                 inventory.Settings, vcenter?.Name, vcenter?.Host), null);
         }
         catch (VCenterException ex)
         {
             _logger.LogWarning("Inventory of cluster {Cluster} failed: {Fault}: {Message}", command.Cluster, ex.FaultName, ex.Message);
-            return new InventoryOutcome(null, new ClusterInventoryFailed(command.RunId, command.Cluster, Fault(ex), DateTimeOffset.UtcNow));
+            return new InventoryOutcome(null, new ClusterInventoryFailed(command.RunId, command.Cluster, Fault(ex), _clock.GetUtcNow()));
         }
     }
 

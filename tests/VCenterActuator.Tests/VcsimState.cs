@@ -20,7 +20,7 @@ static class VcsimState
 
     public sealed record State(bool VcenterReachable, List<HostState> Hosts, List<VmState> Vms, List<Entry> Journal);
 
-    public sealed record HostState(string Name, string PowerState, string ConnectionState, bool InMaintenance);
+    public sealed record HostState(string Name, string PowerState, string ConnectionState, bool InMaintenance, string? EsxiUrl = null, string? LockdownMode = null);
 
     public sealed record VmState(string Name, string Host, string PowerState, string GuestState, bool ToolsRunning);
 

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/vmware/govmomi"
+	"github.com/vmware/govmomi/event"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/view"
 	"github.com/vmware/govmomi/vim25/methods"
@@ -875,4 +876,62 @@ func TestVsanClusterPowerAPI(t *testing.T) {
 		}
 		return st.Clusters[0].HaEnabled
 	})
+}
+
+// -journal-calls journals every SOAP call by endpoint and method, so a client can
+// be shown to have only read; without it no call is journalled.
+func TestJournalCalls(t *testing.T) {
+	ch := startChild(t, "-hosts", "1", "-vms", "1", "-journal-calls")
+	from := len(ch.state(t).Journal)
+	c := ch.vc(t)
+	_ = objects(t, c, "VirtualMachine")
+	e, err := ch.esx(t, "esx-01.pe.test", "root", "esxpass")
+	if err != nil {
+		t.Fatal(err)
+	}
+	powerOff(t, e, objects(t, e, "VirtualMachine")["vm-01-001"])
+
+	called := map[string]bool{}
+	for _, j := range ch.state(t).Journal[from:] {
+		if j.Kind == "call" {
+			called[j.Name+" "+j.Event] = true
+		}
+	}
+	for _, want := range []string{"vcenter Login", "vcenter CreateContainerView", "vcenter RetrieveProperties",
+		"esx-01.pe.test Login", "esx-01.pe.test PowerOffVM_Task"} {
+		if !called[want] {
+			t.Fatalf("no journalled call %q in %v", want, called)
+		}
+	}
+	if called["vcenter PowerOffVM_Task"] {
+		t.Fatalf("a call on a host's own API journalled as vCenter's")
+	}
+
+	quiet := startChild(t, "-hosts", "1", "-vms", "1")
+	_ = objects(t, quiet.vc(t), "VirtualMachine")
+	if i := quiet.state(t).find(func(j entry) bool { return j.Kind == "call" }); i >= 0 {
+		t.Fatalf("call journalled without -journal-calls: %+v", quiet.state(t).Journal[i])
+	}
+}
+
+// A host's own API names its local user in the events of what was done through
+// it, as ESXi does (vcsim itself would name vCenter's user).
+func TestHostEventsNameTheHostUser(t *testing.T) {
+	ch := startChild(t, "-hosts", "1", "-vms", "1")
+	e, err := ch.esx(t, "esx-01.pe.test", "root", "esxpass")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := objects(t, e, "VirtualMachine")["vm-01-001"]
+	powerOff(t, e, ref)
+	events, err := event.NewManager(e.Client).QueryEvents(context.Background(), types.EventFilterSpec{
+		Entity: &types.EventFilterSpecByEntity{Entity: ref, Recursion: types.EventFilterSpecRecursionOptionSelf},
+		EventTypeId: []string{"VmPoweredOffEvent"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) == 0 || events[0].GetEvent().UserName != "root" {
+		t.Fatalf("events on the host's own API: %+v", events)
+	}
 }

@@ -251,6 +251,7 @@ func (e *esxEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e.s.keepSessionCookie(r, e.hi)
+	e.s.recordCall(e.hi.name, body)
 	body = e.fromHost(body)
 	rec := &recorder{header: http.Header{}, code: http.StatusOK}
 	name := ""
@@ -276,6 +277,8 @@ func (e *esxEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.s.captureSession(rec.header, e.hi) // before the client can use it
 	case "RetrieveServiceContent":
 		out = asHostAgent(out)
+	case "QueryEvents":
+		out = e.eventUsers(out)
 	}
 	out = e.toHost(out)
 	for k, v := range rec.header {
@@ -356,6 +359,15 @@ func (e *esxEndpoint) login(req *types.Login, body []byte) []byte {
 	s.mu.Unlock()
 	body = userNameEl.ReplaceAll(body, []byte("${1}"+html.EscapeString(user)+"${3}"))
 	return passwordEl.ReplaceAll(body, []byte("${1}"+html.EscapeString(pass)+"${3}"))
+}
+
+// eventUsers: a host's own API logs its local user, not vCenter's, as the one who
+// acted (vcsim ran the call in a session of vCenter's user, see login).
+func (e *esxEndpoint) eventUsers(body []byte) []byte {
+	e.s.mu.Lock()
+	user, vcUser := e.hi.user, e.s.cfg.username
+	e.s.mu.Unlock()
+	return bytes.ReplaceAll(body, []byte("<userName>"+html.EscapeString(vcUser)+"</userName>"), []byte("<userName>"+html.EscapeString(user)+"</userName>"))
 }
 
 // captureSession remembers the session a login on a host's own API created.

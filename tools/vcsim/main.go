@@ -46,6 +46,10 @@ type config struct {
 	esxiUser, esxiPass string
 	lockdownExpr       string
 	lockdown           *regexp.Regexp
+
+	// journalCalls: every SOAP call is journalled (kind "call"), so a test can
+	// prove a client only read (PowerEvents' preflight).
+	journalCalls bool
 }
 
 // presets are the -topology values: flags a preset sets unless given explicitly.
@@ -98,6 +102,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.StringVar(&c.esxiUser, "esxi-username", "root", "user name accepted by every host's own API")
 	fs.StringVar(&c.esxiPass, "esxi-password", "esxpass", "password accepted by every host's own API (per host: control endpoint)")
 	fs.StringVar(&c.lockdownExpr, "lockdown", "", "regexp: hosts whose name matches start in lockdown mode (lockdownNormal)")
+	fs.BoolVar(&c.journalCalls, "journal-calls", false, "journal every SOAP call (kind call, name vcenter or the host, event the method), to assert a client only read")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

@@ -248,6 +248,17 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "vCenter Server is not running", http.StatusServiceUnavailable)
 			return
 		}
+		if f.sim.cfg.journalCalls && r.Method == http.MethodPost {
+			body, err := ioutil.ReadAll(io.LimitReader(r.Body, 64<<20))
+			r.Body.Close()
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			f.sim.recordCall("vcenter", body)
+			r.Body = ioutil.NopCloser(bytes.NewReader(body))
+			r.ContentLength = int64(len(body))
+		}
 		f.sim.keepSessionCookie(r, nil)
 		f.sim.serveVsan(w, r)
 		return
@@ -266,12 +277,28 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				http.Error(w, err.Error(), http.StatusBadRequest)
 				return
 			}
+			f.sim.recordCall("vcenter", body)
 			body = f.rewrite(body)
 			r.Body = ioutil.NopCloser(bytes.NewReader(body))
 			r.ContentLength = int64(len(body))
 		}
 	}
 	f.next.ServeHTTP(w, r)
+}
+
+// soapMethod is the name of the body's first element: the method called.
+var soapMethod = regexp.MustCompile(`<(?:[A-Za-z_][\w.-]*:)?Body\b[^>]*>\s*<(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w]*)`)
+
+// recordCall journals one SOAP call on endpoint (vcenter or a host's name) when -journal-calls is set.
+func (s *sim) recordCall(endpoint string, body []byte) {
+	if !s.cfg.journalCalls {
+		return
+	}
+	method := "unknown"
+	if m := soapMethod.FindSubmatch(body); m != nil {
+		method = string(m[1])
+	}
+	s.record(entry{Kind: "call", Name: endpoint, Event: method, To: "called"})
 }
 
 func (f *front) rewrite(body []byte) []byte {
