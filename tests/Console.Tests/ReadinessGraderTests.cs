@@ -150,6 +150,18 @@ public sealed class ReadinessGraderTests
     }
 
     [Fact]
+    public void A_failing_standalone_check_of_the_cluster_makes_it_not_ready_as_a_vCenter_check_would()
+    {
+        // A standalone cluster (ESXi hosts without vCenter) is its own platform: the VCenterActuator checks it by the cluster's name.
+        var standalone = Observed() with { Platform = "c1" };
+        var (grade, findings) = Grade(Input(standalone, preflight: [.. BmcsOk, Check("standalone", "c1", false, "esx-1: wrong user or password", "vcenter-actuator")]));
+        Assert.Equal("not-ready", grade);
+        Assert.Contains("wrong user or password", Assert.Single(findings, f => f.Check == "vcenter").Finding, StringComparison.Ordinal);
+        Assert.DoesNotContain(findings, f => f.Check == "preflight");
+        Assert.Equal("ready", Grade(Input(standalone, preflight: [.. BmcsOk, Check("standalone", "c1", true, service: "vcenter-actuator")])).Grade);
+    }
+
+    [Fact]
     public void Lockdown_on_vCenters_host_degrades_it_elsewhere_it_is_only_said()
     {
         HostInventory[] hosts = [new("host-1", "esx-1", "connected", "poweredOn", false, "lockdownNormal"), new("host-2", "esx-2", "connected", "poweredOn", false, "lockdownStrict")];

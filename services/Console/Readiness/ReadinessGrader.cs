@@ -56,6 +56,8 @@ public static class ReadinessGrader
     public const string WakeOnLanKind = "wake-on-lan";
     public const string EsxiKind = "esxi";
     public const string VCenterKind = "vcenter";
+    /// <summary>A standalone cluster (ESXi hosts without vCenter) read through its hosts' own APIs: the vCenter check's counterpart.</summary>
+    public const string StandaloneKind = "standalone";
     public const string SourceKind = "sensor-source";
     public const string WebhookKind = "webhook";
 
@@ -160,7 +162,7 @@ public static class ReadinessGrader
         var observed = input.Observed;
         if (observed is null)
             yield break;
-        var login = input.Preflight.Where(p => p.Kind.Equals(VCenterKind, StringComparison.OrdinalIgnoreCase)
+        var login = input.Preflight.Where(p => (p.Kind.Equals(VCenterKind, StringComparison.OrdinalIgnoreCase) || p.Kind.Equals(StandaloneKind, StringComparison.OrdinalIgnoreCase))
             && (p.Target.Equals(observed.Platform, StringComparison.OrdinalIgnoreCase) || p.Target.Equals(observed.Cluster, StringComparison.OrdinalIgnoreCase)))
             .MaxBy(p => p.CheckedAt);
         if (login is { Ok: false })
@@ -276,7 +278,7 @@ public static class ReadinessGrader
     /// <summary>Failing checks that no rule above covers: webhooks (alerts may not arrive) and any kind added later.</summary>
     public static IEnumerable<ReadinessFinding> OtherPreflight(ReadinessInput input)
     {
-        string[] covered = [BmcKind, WakeOnLanKind, EsxiKind, VCenterKind, SourceKind];
+        string[] covered = [BmcKind, WakeOnLanKind, EsxiKind, VCenterKind, StandaloneKind, SourceKind];
         foreach (var check in input.Preflight.Where(p => !p.Ok && !covered.Contains(p.Kind, StringComparer.OrdinalIgnoreCase))
                      .OrderBy(p => p.Kind, StringComparer.Ordinal).ThenBy(p => p.Target, StringComparer.OrdinalIgnoreCase))
             yield return check.Kind.Equals(WebhookKind, StringComparison.OrdinalIgnoreCase)
