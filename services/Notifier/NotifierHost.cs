@@ -32,7 +32,7 @@ public static class NotifierHost
         builder.Services.AddSingleton<WebhookSender>();
         builder.Services.AddHostedService<DeliveryService>();
         builder.Services.AddReadiness();
-        builder.Services.AddSingleton<Preflight.PreflightSchema>();
+        builder.Services.AddSchemaMigrations(Preflight.PreflightSchema.Migrations);
         builder.Services.AddPreflight<Preflight.WebhookPreflight>(ServiceName);
         builder.Services.AddHttpClient(WebhookSender.HttpClientName, client =>
             {

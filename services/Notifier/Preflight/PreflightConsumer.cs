@@ -17,7 +17,6 @@ namespace PowerEvents.Notifier.Preflight;
 /// </summary>
 public sealed class PreflightConsumer(
     NpgsqlDataSource dataSource,
-    PreflightSchema schema,
     AlertRecorder recorder,
     IOptions<PreflightOptions> options,
     ILogger<PreflightConsumer> logger) : IConsumer<PreflightCheckCompleted>
@@ -27,7 +26,7 @@ public sealed class PreflightConsumer(
         var result = context.Message;
         var key = $"{result.Service}/{result.Kind}/{result.Target}";
         var token = context.CancellationToken;
-        await schema.EnsureAsync(token);
+        await PreflightSchema.Migrations.EnsureAppliedAsync(dataSource, token);
 
         await using var connection = await dataSource.OpenConnectionAsync(token);
         await using var transaction = await connection.BeginTransactionAsync(token);
@@ -96,48 +95,28 @@ public sealed class PreflightConsumer(
         "bmc" => "Until fixed, this host cannot be powered on again after a shutdown: check the BMC's address, credentials (Bmc:Hosts) and certificate pin (docs/operations.md).",
         "sensor-source" => "Until fixed, the zones this source feeds may go stale and cannot raise an alarm: check its key, organization and address (docs/operations.md).",
         "webhook" => "Until fixed, alerts to this destination may not arrive: check its host, network path and certificate (docs/operations.md).",
+        "vcenter" or "standalone" => "Until fixed, a shutdown of the clusters on this platform cannot read their inventory or ask anything of it: check its address, account and certificate pin (VCenter:*, docs/vsphere.md).",
+        "esxi" => "Until fixed, this host cannot be finished through its own API when vCenter is down (vCenter's own host, standalone hosts): check its account, certificate pin and lockdown mode (VCenter:Hosts, docs/vsphere.md).",
         _ => "See docs/operations.md.",
     };
 
     static string Stamp(DateTimeOffset at) => at.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
 }
 
-/// <summary>The table of the last state per check, created on first use.</summary>
-public sealed class PreflightSchema(NpgsqlDataSource dataSource)
+/// <summary>The table of the last state per check: component <c>notifier-preflight</c> of the one migration runner.</summary>
+public static class PreflightSchema
 {
-    const string Schema = """
-        SELECT pg_advisory_xact_lock(7000008);
-        CREATE SCHEMA IF NOT EXISTS notifier;
-        CREATE TABLE IF NOT EXISTS notifier.preflight_checks (
-            check_key   text PRIMARY KEY,
-            ok          boolean,
-            since       timestamptz,
-            checked_at  timestamptz,
-            alerted_at  timestamptz);
-        """;
-
-    readonly SemaphoreSlim _lock = new(1, 1);
-    volatile bool _schemaReady;
-
-    public async Task EnsureAsync(CancellationToken cancellationToken)
-    {
-        if (_schemaReady)
-            return;
-        await _lock.WaitAsync(cancellationToken);
-        try
-        {
-            if (_schemaReady)
-                return;
-            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            await using (var command = new NpgsqlCommand(Schema, connection, transaction))
-                await command.ExecuteNonQueryAsync(cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
-            _schemaReady = true;
-        }
-        finally
-        {
-            _lock.Release();
-        }
-    }
+    public static readonly SchemaMigrations Migrations = new("notifier-preflight",
+    [
+        // IF NOT EXISTS: a database from before the runner already has the table and adopts it.
+        new Migration(1, "last state per preflight check", """
+            CREATE SCHEMA IF NOT EXISTS notifier;
+            CREATE TABLE IF NOT EXISTS notifier.preflight_checks (
+                check_key   text PRIMARY KEY,
+                ok          boolean,
+                since       timestamptz,
+                checked_at  timestamptz,
+                alerted_at  timestamptz);
+            """),
+    ]);
 }
