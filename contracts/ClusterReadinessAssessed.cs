@@ -12,6 +12,8 @@ namespace PowerEvents.Contracts;
 /// <param name="EstimatedPowerOn">How long its power-on is expected to take; null when nothing is known of it.</param>
 /// <param name="EstimateBasis">Where the estimates come from, for people: measured runs (how many, how old) or the default model.</param>
 /// <param name="AssessedAt">When the Console graded it.</param>
+/// <param name="ShutdownMeasured">Every stage of <paramref name="EstimatedShutdown"/> comes from measured runs (none from the
+/// default model): the AlarmEvaluator's early warning then uses it instead of its configured <c>EstimatedShutdown</c>.</param>
 public sealed record ClusterReadinessAssessed(
     string Cluster,
     string Grade,
@@ -19,4 +21,5 @@ public sealed record ClusterReadinessAssessed(
     TimeSpan? EstimatedShutdown,
     TimeSpan? EstimatedPowerOn,
     string EstimateBasis,
-    DateTimeOffset AssessedAt);
+    DateTimeOffset AssessedAt,
+    bool ShutdownMeasured = false);

@@ -16,12 +16,14 @@ public static class AlarmEvaluatorHost
         var builder = ServiceDefaults.CreateBuilder(ServiceName, args, bus =>
         {
             bus.AddConsumer<TemperatureSampledConsumer>(typeof(TemperatureSampledConsumerDefinition));
+            bus.AddConsumer<ShutdownEstimateConsumer>();
             bus.AddPowerSaga();
         });
         builder.AddPostgres();
         builder.Services.AddValidatedOptions<AlarmEvaluatorOptions>(AlarmEvaluatorOptions.Section);
         builder.Services.AddSingleton<IValidateOptions<PowerOptions>, ClusterZoneValidator>();
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<ShutdownEstimates>();
         builder.Services.AddSingleton<ZoneDirectory>();
         builder.Services.AddOutbox();
         builder.Services.AddSingleton<ZoneStore>();

@@ -41,9 +41,14 @@ public sealed class EarlyWarningTests
     static double Noise(int i) => ((i * 7919 % 11) - 5) / 10.0;
 
     /// <summary>Feeds each sensor's series (one value per 30 s step) to a fresh evaluator and collects every decision.</summary>
-    static (List<ZoneDecision> Decisions, ZoneState State) Run(ZoneOptions zone, params (string Sensor, Func<int, double?> Celsius)[] sensors)
+    static (List<ZoneDecision> Decisions, ZoneState State) Run(ZoneOptions zone, params (string Sensor, Func<int, double?> Celsius)[] sensors) =>
+        Run(zone, null, sensors);
+
+    /// <summary>As above, with the measured shutdown estimate the evaluator is given (<see cref="ShutdownEstimates.For"/>).</summary>
+    static (List<ZoneDecision> Decisions, ZoneState State) Run(ZoneOptions zone, Func<string, TimeSpan, TimeSpan>? measuredShutdown,
+        params (string Sensor, Func<int, double?> Celsius)[] sensors)
     {
-        var evaluator = new ZoneEvaluator(zone, T0);
+        var evaluator = new ZoneEvaluator(zone, T0, measuredShutdown: measuredShutdown);
         var state = evaluator.NewState();
         var decisions = new List<ZoneDecision>();
         for (var i = 0; i < 60; i++)
@@ -158,6 +163,33 @@ public sealed class EarlyWarningTests
         Assert.Equal(raised.AlarmId, cleared.AlarmId);
         Assert.True(cleared.ClearedAt > T0 + Every * 20, $"cleared at {cleared.ClearedAt:T}, while still rising");
         Assert.False(state.InAlarm);
+    }
+
+    [Fact]
+    public void A_measured_long_shutdown_warns_of_a_rise_the_configured_estimate_would_not()
+    {
+        // +0.1 °C/min from 24 °C: 35 °C in about 110 min, beyond 15 + 5 min, within a measured 2 h + 5 min.
+        var (configured, _) = Run(Zone("warn"), ("A", i => 24 + 0.05 * i));
+        Assert.DoesNotContain(configured, d => d.HasTransition);
+
+        var (measured, _) = Run(Zone("warn"), (_, _) => TimeSpan.FromHours(2), ("A", i => 24 + 0.05 * i));
+        var opened = Assert.Single(measured.Select(d => d.EarlyWarning).OfType<ZoneEarlyWarningChanged>());
+        Assert.True(opened.Active);
+        Assert.Equal(TimeSpan.FromHours(2) + TimeSpan.FromMinutes(5), opened.LeadTime);
+    }
+
+    [Fact]
+    public void A_measured_short_shutdown_acts_later_and_says_its_estimate_was_measured()
+    {
+        // The fast rise that raises the alarm early with 15 + 5 min: with a measured 1 min + 5 min it raises later, and says why.
+        var (configured, _) = Run(Zone("act"), ("A", i => 24 + 0.25 * i));
+        var (measured, _) = Run(Zone("act"), (_, _) => TimeSpan.FromMinutes(1), ("A", i => 24 + 0.25 * i));
+
+        var early = Assert.Single(configured.Select(d => d.Raised).OfType<AlarmRaised>());
+        var later = Assert.Single(measured.Select(d => d.Raised).OfType<AlarmRaised>());
+        Assert.True(later.RaisedAt > early.RaisedAt, $"raised at {later.RaisedAt:T}, not after {early.RaisedAt:T}");
+        Assert.Contains("00:01:00 (measured)", later.Reason, StringComparison.Ordinal);
+        Assert.Contains("00:15:00 (configured)", early.Reason, StringComparison.Ordinal);
     }
 
     [Theory]

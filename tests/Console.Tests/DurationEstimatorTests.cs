@@ -75,6 +75,25 @@ public sealed class DurationEstimatorTests
     }
 
     [Fact]
+    public void The_shutdown_counts_as_measured_only_when_every_shutdown_stage_was_measured()
+    {
+        Assert.False(DurationEstimator.ShutdownMeasured(DurationEstimator.Estimate([], 2, 2, Defaults).Kinds));
+        Assert.False(DurationEstimator.ShutdownMeasured(DurationEstimator.Estimate([Run(T0, dryRun: true)], 2, 2, Defaults).Kinds));
+        // The power-on never measured does not matter to the shutdown.
+        Assert.True(DurationEstimator.ShutdownMeasured(DurationEstimator.Estimate([Run(T0, restored: false)], 2, 2, Defaults).Kinds));
+    }
+
+    [Fact]
+    public void A_measured_shutdown_estimate_that_moves_by_a_minute_is_published_again_a_default_one_is_not()
+    {
+        IReadOnlyList<PowerEvents.Contracts.ReadinessFinding> findings = [];
+        Assert.Equal(ClusterReadiness.Signature("ready", findings, null), ClusterReadiness.Signature("ready", findings, null));
+        Assert.Equal(ClusterReadiness.Signature("ready", findings, TimeSpan.FromSeconds(170)), ClusterReadiness.Signature("ready", findings, TimeSpan.FromSeconds(175)));
+        Assert.NotEqual(ClusterReadiness.Signature("ready", findings, TimeSpan.FromSeconds(170)), ClusterReadiness.Signature("ready", findings, TimeSpan.FromSeconds(250)));
+        Assert.NotEqual(ClusterReadiness.Signature("ready", findings, null), ClusterReadiness.Signature("ready", findings, TimeSpan.FromSeconds(170)));
+    }
+
+    [Fact]
     public void A_cluster_grown_since_its_last_run_scales_the_estimate_up_never_down()
     {
         var grown = DurationEstimator.Estimate([Run(T0)], vms: 4, hosts: 2, Defaults);

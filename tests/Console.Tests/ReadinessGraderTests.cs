@@ -247,6 +247,6 @@ public sealed class ReadinessGraderTests
     {
         var input = Input(preflight: [Check("bmc", "esx-1", false, "down")]);
         var later = input with { Now = Now.AddMinutes(10) };
-        Assert.Equal(ClusterReadiness.Signature(Grade(input).Grade, Grade(input).Findings), ClusterReadiness.Signature(Grade(later).Grade, Grade(later).Findings));
+        Assert.Equal(ClusterReadiness.Signature(Grade(input).Grade, Grade(input).Findings, null), ClusterReadiness.Signature(Grade(later).Grade, Grade(later).Findings, null));
     }
 }

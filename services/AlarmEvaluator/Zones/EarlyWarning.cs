@@ -23,7 +23,7 @@ public sealed class EarlyWarningOptions : IValidatableObject
 
     public EarlyWarningMode ModeKind => Parse(Mode) ?? EarlyWarningMode.Off;
 
-    /// <summary>How long a shutdown of what this zone protects takes; to be replaced by the power saga's measured estimate.</summary>
+    /// <summary>How long a shutdown of what this zone protects takes, until runs have measured it (<see cref="ShutdownEstimates"/>).</summary>
     [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
     public TimeSpan EstimatedShutdown { get; set; } = TimeSpan.FromMinutes(15);
 
@@ -137,11 +137,12 @@ public static class RiseForecast
     }
 
     /// <summary>Whether an episode starts (or, when already active, continues) given the forecast.</summary>
-    public static bool? Episode(ZoneForecast? forecast, bool active, EarlyWarningOptions options)
+    public static bool? Episode(ZoneForecast? forecast, bool active, EarlyWarningOptions options, TimeSpan? leadTime = null)
     {
         if (forecast is null)
             return null;
-        var limit = active ? options.LeadTime * options.ClearFactor : options.LeadTime;
+        var lead = leadTime ?? options.LeadTime;
+        var limit = active ? lead * options.ClearFactor : lead;
         return forecast.TimeToHigh is { } t && t <= limit;
     }
 }

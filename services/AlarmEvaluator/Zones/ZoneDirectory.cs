@@ -7,10 +7,10 @@ public sealed class ZoneDirectory
 {
     readonly Dictionary<string, ZoneEvaluator> _bySensor = new(StringComparer.Ordinal);
 
-    public ZoneDirectory(IOptions<AlarmEvaluatorOptions> options, TimeProvider clock)
+    public ZoneDirectory(IOptions<AlarmEvaluatorOptions> options, TimeProvider clock, ShutdownEstimates estimates)
     {
         var startedAt = clock.GetUtcNow();
-        Zones = options.Value.Zones.Select(z => new ZoneEvaluator(z, startedAt)).ToList();
+        Zones = options.Value.Zones.Select(z => new ZoneEvaluator(z, startedAt, measuredShutdown: estimates.For)).ToList();
         foreach (var zone in Zones)
             foreach (var sensor in zone.Zone.Sensors)
                 _bySensor[sensor] = zone;

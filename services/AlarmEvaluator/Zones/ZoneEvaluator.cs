@@ -49,8 +49,18 @@ public sealed record ZoneDecision(
 /// <param name="startedAt">When this evaluator started: for one <c>StaleAfter</c> after it, a zone without enough
 /// readings is not yet called stale (the sensors have not had time to report); after that it is, so a zone
 /// whose sensor ids match nothing is reported rather than silently unprotected.</param>
-public sealed class ZoneEvaluator(ZoneOptions zone, DateTimeOffset startedAt, Func<Guid>? newAlarmId = null)
+/// <param name="measuredShutdown">The measured shutdown estimate of what the zone protects (<see cref="ShutdownEstimates"/>),
+/// asked at each evaluation; null or a null answer: the configured <c>EarlyWarning:EstimatedShutdown</c>.</param>
+public sealed class ZoneEvaluator(ZoneOptions zone, DateTimeOffset startedAt, Func<Guid>? newAlarmId = null, Func<string, TimeSpan, TimeSpan>? measuredShutdown = null)
 {
+    /// <summary>The shutdown estimate the early warning counts on now, and whether it was measured.</summary>
+    (TimeSpan Estimate, bool Measured) EstimatedShutdown()
+    {
+        var configured = zone.EarlyWarning.EstimatedShutdown;
+        var estimate = measuredShutdown?.Invoke(zone.Name, configured) ?? configured;
+        return (estimate, estimate != configured);
+    }
+
     readonly HashSet<string> _members = new(zone.Sensors, StringComparer.Ordinal);
     readonly Func<Guid> _newAlarmId = newAlarmId ?? Guid.NewGuid;
 
@@ -123,6 +133,8 @@ public sealed class ZoneEvaluator(ZoneOptions zone, DateTimeOffset startedAt, Fu
         var options = zone.EarlyWarning;
         if (options.ModeKind == EarlyWarningMode.Off)
             return (null, null, false);
+        var (estimate, measured) = EstimatedShutdown();
+        var leadTime = estimate + options.Margin;
         var forecast = RiseForecast.Forecast(
             fresh.Where(s => s.Value.Trend is { Count: > 0 }).Select(s => (s.Key, (IReadOnlyList<TrendPoint>)s.Value.Trend!)),
             zone.HighCelsius, zone.Quorum, options);
@@ -130,22 +142,22 @@ public sealed class ZoneEvaluator(ZoneOptions zone, DateTimeOffset startedAt, Fu
         if (options.ModeKind == EarlyWarningMode.Act)
         {
             // In alarm, the clear factor applies (hysteresis), as for an open warning.
-            var predicted = RiseForecast.Episode(forecast, state.InAlarm, options) == true;
-            return (null, predicted && !state.InAlarm ? Predicted(forecast!) : null, predicted);
+            var predicted = RiseForecast.Episode(forecast, state.InAlarm, options, leadTime) == true;
+            return (null, predicted && !state.InAlarm ? Predicted(forecast!, estimate, measured) : null, predicted);
         }
 
-        var episode = RiseForecast.Episode(forecast, state.EarlyWarning, options);
+        var episode = RiseForecast.Episode(forecast, state.EarlyWarning, options, leadTime);
         if (episode is not { } open || open == state.EarlyWarning || (open && state.InAlarm))
             return (null, null, false);
         state.EarlyWarning = open;
-        return (new ZoneEarlyWarningChanged(zone.Name, open, forecast!.TimeToHigh, options.LeadTime,
+        return (new ZoneEarlyWarningChanged(zone.Name, open, forecast!.TimeToHigh, leadTime,
             forecast.TimeToHigh is null ? null : forecast.Deciding.RisePerMinute, zone.HighCelsius, Readings(fresh), now), null, false);
     }
 
-    string Predicted(ZoneForecast forecast) =>
+    string Predicted(ZoneForecast forecast, TimeSpan estimate, bool measured) =>
         $"predicted: {zone.Quorum} sensor(s) reach {zone.HighCelsius:0.0} °C in {forecast.TimeToHigh!.Value.TotalMinutes:0.0} min " +
         $"({forecast.Deciding.SensorId} rising {forecast.Deciding.RisePerMinute:0.00} °C/min), sooner than the estimated shutdown " +
-        $"{zone.EarlyWarning.EstimatedShutdown} plus the margin {zone.EarlyWarning.Margin}";
+        $"{estimate} ({(measured ? "measured" : "configured")}) plus the margin {zone.EarlyWarning.Margin}";
 
     Verdict Accept(ZoneState state, Sample sample, DateTimeOffset now)
     {

@@ -13,7 +13,11 @@ public sealed record ReadinessView(
     string EstimateBasis,
     IReadOnlyList<KindDuration> Durations,
     DateTimeOffset? ObservedAt,
-    DateTimeOffset AssessedAt);
+    DateTimeOffset AssessedAt)
+{
+    /// <summary>Every shutdown stage of the estimate comes from measured runs (none from the default model).</summary>
+    public bool ShutdownMeasured => DurationEstimator.ShutdownMeasured(Durations);
+}
 
 /// <summary>Grades a cluster from the read model (<see cref="ReadinessGrader"/>) and estimates its run (<see cref="DurationEstimator"/>).</summary>
 public sealed class ClusterReadiness(ConsoleReadModel model, ConsoleOptions options, TimeProvider clock)
@@ -38,9 +42,20 @@ public sealed class ClusterReadiness(ConsoleReadModel model, ConsoleOptions opti
     public IReadOnlyList<ReadinessView> AssessAll() => [.. model.ClusterNames().Select(Assess)];
 
     public static ClusterReadinessAssessed ToEvent(ReadinessView view) => new(view.Cluster, view.Grade, view.Findings,
-        TimeSpan.FromSeconds(view.EstimatedShutdownSeconds), TimeSpan.FromSeconds(view.EstimatedPowerOnSeconds), view.EstimateBasis, view.AssessedAt);
+        TimeSpan.FromSeconds(view.EstimatedShutdownSeconds), TimeSpan.FromSeconds(view.EstimatedPowerOnSeconds), view.EstimateBasis, view.AssessedAt,
+        view.ShutdownMeasured);
 
-    /// <summary>What makes two assessments "the same" for publishing: the grade and the findings (estimates move with every run).</summary>
-    public static string Signature(string grade, IEnumerable<ReadinessFinding> findings) =>
-        grade + "\n" + string.Join("\n", findings.Select(f => $"{f.Check}|{f.Level}|{f.Subject}|{f.Finding}"));
+    /// <summary>
+    /// What makes two assessments "the same" for publishing: the grade, the findings and a measured shutdown estimate to the
+    /// minute (the early warning uses it; a default-model estimate and seconds of drift between runs are not news).
+    /// </summary>
+    public static string Signature(string grade, IEnumerable<ReadinessFinding> findings, TimeSpan? measuredShutdown) =>
+        grade + "\n" + string.Join("\n", findings.Select(f => $"{f.Check}|{f.Level}|{f.Subject}|{f.Finding}")) +
+        (measuredShutdown is { } m ? $"\nshutdown {Math.Ceiling(m.TotalMinutes):0} min" : "");
+
+    public static string Signature(ReadinessView view) => Signature(view.Grade, view.Findings,
+        view.ShutdownMeasured ? TimeSpan.FromSeconds(view.EstimatedShutdownSeconds) : null);
+
+    public static string Signature(ClusterReadinessAssessed stored) => Signature(stored.Grade, stored.Findings,
+        stored.ShutdownMeasured ? stored.EstimatedShutdown : null);
 }

@@ -84,6 +84,10 @@ public static class DurationEstimator
         return durations.Count == 0 ? null : Median(durations);
     }
 
+    /// <summary>Every shutdown stage of <paramref name="kinds"/> was measured (none taken from the default model).</summary>
+    public static bool ShutdownMeasured(IReadOnlyList<KindDuration> kinds) =>
+        ShutdownStages.All(stage => kinds.Any(k => k.Kind == stage.Kind && k.Basis == "history"));
+
     /// <summary>The estimate for a cluster with <paramref name="vms"/> VMs to shut down and <paramref name="hosts"/> hosts, from its runs (newest first or any order).</summary>
     public static DurationEstimate Estimate(IEnumerable<RunView> runs, int vms, int hosts, DefaultDurations defaults)
     {

@@ -5,7 +5,7 @@ namespace PowerEvents.Console.Readiness;
 
 /// <summary>
 /// Grades every known cluster every <c>Console:Readiness:Interval</c> and publishes <c>ClusterReadinessAssessed</c> when a
-/// grade or its findings differ from the last one published (remembered from the console's own stored events, so a
+/// grade, its findings or a measured shutdown estimate (to the minute) differ from the last one published (remembered from the console's own stored events, so a
 /// restart does not repeat an unchanged grade). The Notifier decides what is worth a webhook.
 /// </summary>
 public sealed class ReadinessPublisher(ClusterReadiness readiness, ConsoleReadModel model, EventLog events, IBus bus, ConsoleOptions options,
@@ -37,9 +37,9 @@ public sealed class ReadinessPublisher(ClusterReadiness readiness, ConsoleReadMo
     {
         foreach (var view in readiness.AssessAll())
         {
-            var signature = ClusterReadiness.Signature(view.Grade, view.Findings);
+            var signature = ClusterReadiness.Signature(view);
             if (!_published.TryGetValue(view.Cluster, out var last) && model.LastAssessed(view.Cluster) is { } stored)
-                last = ClusterReadiness.Signature(stored.Grade, stored.Findings);
+                last = ClusterReadiness.Signature(stored);
             if (last == signature)
             {
                 _published[view.Cluster] = signature;

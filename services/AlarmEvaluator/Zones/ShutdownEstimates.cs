@@ -1,0 +1,50 @@
+using System.Collections.Concurrent;
+using MassTransit;
+using Microsoft.Extensions.Options;
+using PowerEvents.AlarmEvaluator.Power;
+using PowerEvents.Contracts;
+
+namespace PowerEvents.AlarmEvaluator.Zones;
+
+/// <summary>
+/// How long the shutdown of what each zone protects takes, as measured by past runs (the Console's readiness
+/// estimate, <see cref="ClusterReadinessAssessed.ShutdownMeasured"/>): the early warning's lead time counts on it instead
+/// of the configured <c>EarlyWarning:EstimatedShutdown</c>. Kept in memory: after a restart the configured estimate
+/// holds until the Console publishes its next assessment.
+/// </summary>
+public sealed class ShutdownEstimates(IOptions<PowerOptions> power)
+{
+    readonly ConcurrentDictionary<string, TimeSpan> _measured = new(StringComparer.OrdinalIgnoreCase);
+
+    public void Record(ClusterReadinessAssessed assessment)
+    {
+        if (assessment is { ShutdownMeasured: true, EstimatedShutdown: { } estimate } && estimate > TimeSpan.Zero)
+            _measured[assessment.Cluster] = estimate;
+        else
+            _measured.TryRemove(assessment.Cluster, out _);
+    }
+
+    /// <summary>
+    /// The zone's shutdown estimate: the longest over the clusters it protects, each its measured estimate or, never
+    /// measured, <paramref name="configured"/> (a cluster without history is not assumed faster than configured).
+    /// </summary>
+    public TimeSpan For(string zone, TimeSpan configured)
+    {
+        var clusters = power.Value.Clusters.Where(c => string.Equals(c.Zone, zone, StringComparison.Ordinal)).ToList();
+        return clusters.Count == 0 ? configured : clusters.Max(c => _measured.TryGetValue(c.Name, out var m) ? m : configured);
+    }
+}
+
+/// <summary>Keeps <see cref="ShutdownEstimates"/> current from the Console's readiness assessments.</summary>
+public sealed class ShutdownEstimateConsumer(ShutdownEstimates estimates, ILogger<ShutdownEstimateConsumer> logger) : IConsumer<ClusterReadinessAssessed>
+{
+    public Task Consume(ConsumeContext<ClusterReadinessAssessed> context)
+    {
+        var assessment = context.Message;
+        estimates.Record(assessment);
+        if (assessment.ShutdownMeasured)
+            logger.LogInformation("Cluster {Cluster}: the early warning counts on a measured shutdown of {Estimate} ({Basis})",
+                assessment.Cluster, assessment.EstimatedShutdown, assessment.EstimateBasis);
+        return Task.CompletedTask;
+    }
+}
