@@ -279,6 +279,19 @@ sealed class PowerWorld : IAsyncDisposable
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
+    /// <summary>How many steps of <paramref name="kind"/> in <paramref name="stage"/> have <paramref name="status"/>.</summary>
+    public async Task<long> StepCountAsync(Guid runId, string kind, int stage, string status)
+    {
+        await using var connection = new NpgsqlConnection(Postgres.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT count(*) FROM power_step WHERE run_id = $1 AND kind = $2 AND stage = $3 AND status = $4", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = runId });
+        command.Parameters.Add(new NpgsqlParameter { Value = kind });
+        command.Parameters.Add(new NpgsqlParameter { Value = stage });
+        command.Parameters.Add(new NpgsqlParameter { Value = status });
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
     public sealed record HistoryRow(string Step, string Target, string Outcome, string Detail);
 
     public async Task<IReadOnlyList<HistoryRow>> HistoryAsync(Guid runId)

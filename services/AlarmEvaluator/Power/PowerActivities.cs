@@ -111,18 +111,29 @@ static class PowerActivities
             await Apply(c, machine, Power.Progress.None, journalStart);
         });
 
-    /// <summary>Records an outcome with <paramref name="record"/>; if it was news, moves the run on and asks for what comes next.</summary>
+    /// <summary>Records a shutdown outcome with <paramref name="record"/>; if it was news, moves the run on and asks for what comes next.</summary>
     public static EventActivityBinder<PowerSagaState, TMessage> Progress<TMessage>(
         this EventActivityBinder<PowerSagaState, TMessage> binder, PowerStateMachine machine,
         Func<PowerRun, BehaviorContext<PowerSagaState, TMessage>, bool> record)
+        where TMessage : class =>
+        binder.RecordThen(record, (c, run, journalStart) => Apply(c, machine, ShutdownPolicy.Advance(run, machine.ClusterOf(c.Saga), machine.Now), journalStart));
+
+    /// <summary>Records a power-on outcome with <paramref name="record"/>; if it was news, moves the power-on on.</summary>
+    public static EventActivityBinder<PowerSagaState, TMessage> PowerOnProgress<TMessage>(
+        this EventActivityBinder<PowerSagaState, TMessage> binder, PowerStateMachine machine,
+        Func<PowerRun, BehaviorContext<PowerSagaState, TMessage>, bool> record)
+        where TMessage : class =>
+        binder.RecordThen(record, (c, run, journalStart) => ApplyRestore(c, machine, PowerOnPolicy.Advance(run, machine.ClusterOf(c.Saga), machine.Now), journalStart));
+
+    static EventActivityBinder<PowerSagaState, TMessage> RecordThen<TMessage>(this EventActivityBinder<PowerSagaState, TMessage> binder,
+        Func<PowerRun, BehaviorContext<PowerSagaState, TMessage>, bool> record, Func<BehaviorContext<PowerSagaState, TMessage>, PowerRun, int, Task> advance)
         where TMessage : class =>
         binder.ThenAsync(async c =>
         {
             var run = c.Saga.Run!;
             var journalStart = run.Journal.Count;
-            if (!record(run, c))
-                return;
-            await Apply(c, machine, ShutdownPolicy.Advance(run, machine.ClusterOf(c.Saga), machine.Now), journalStart);
+            if (record(run, c))
+                await advance(c, run, journalStart);
         });
 
     public static EventActivityBinder<PowerSagaState, PowerRunDeadlineReached> Deadline(
@@ -177,20 +188,6 @@ static class PowerActivities
             await c.Emit(new PowerRestoreStarted(run.RunId, run.Cluster, run.Zone, run.Restore.Hosts.Select(h => h.Name).ToList(),
                 run.Restore.AllVms.Count(), run.Restore.Tiers.Select(t => t.Name).ToList(), now));
             await ApplyRestore(c, machine, progress, journalStart);
-        });
-
-    /// <summary>Records a power-on outcome with <paramref name="record"/>; if it was news, moves the power-on on.</summary>
-    public static EventActivityBinder<PowerSagaState, TMessage> PowerOnProgress<TMessage>(
-        this EventActivityBinder<PowerSagaState, TMessage> binder, PowerStateMachine machine,
-        Func<PowerRun, BehaviorContext<PowerSagaState, TMessage>, bool> record)
-        where TMessage : class =>
-        binder.ThenAsync(async c =>
-        {
-            var run = c.Saga.Run!;
-            var journalStart = run.Journal.Count;
-            if (!record(run, c))
-                return;
-            await ApplyRestore(c, machine, PowerOnPolicy.Advance(run, machine.ClusterOf(c.Saga), machine.Now), journalStart);
         });
 
     /// <summary>
@@ -317,7 +314,11 @@ static class PowerActivities
                 return;
             }
             machine.Logger.LogInformation("Cluster {Cluster}: run {RunId} resumed after a restart at step {Step} ({Phase})", run.Cluster, run.RunId, run.Step, run.Phase);
-            await Apply(c, machine, ShutdownPolicy.Outstanding(run, machine.Now), journalStart);
+            var outstanding = ShutdownPolicy.Outstanding(run, machine.Now);
+            // A tier whose last outcome was recorded just before the crash, its PowerStageCompleted not yet sent, moves on now.
+            var next = run.Phase == RunPhase.VmTiers ? ShutdownPolicy.Advance(run, machine.ClusterOf(c.Saga), machine.Now) : Power.Progress.None;
+            await Apply(c, machine, new Progress([.. outstanding.VmShutdowns, .. next.VmShutdowns], [.. outstanding.Maintenance, .. next.Maintenance],
+                [.. outstanding.HostShutdowns, .. next.HostShutdowns]), journalStart);
         });
 
     /// <summary>After a restart during the power-on: ask again for its outstanding steps (host and VM power-ons are idempotent, as is a poll).</summary>
@@ -328,7 +329,10 @@ static class PowerActivities
             var run = c.Saga.Run!;
             var journalStart = run.Journal.Count;
             machine.Logger.LogInformation("Cluster {Cluster}: power-on of run {RunId} resumed after a restart at step {Step} ({Phase})", run.Cluster, run.RunId, run.Step, run.Phase);
-            await ApplyRestore(c, machine, PowerOnPolicy.Outstanding(run, machine.Now), journalStart);
+            var outstanding = PowerOnPolicy.Outstanding(run, machine.Now);
+            // A tier whose last outcome was recorded just before the crash, its PowerStageCompleted not yet sent, moves on now.
+            var next = run.Phase == RunPhase.VmPowerOn ? PowerOnPolicy.Advance(run, machine.ClusterOf(c.Saga), machine.Now) : RestoreProgress.None;
+            await ApplyRestore(c, machine, outstanding with { VmPowerOns = [.. outstanding.VmPowerOns, .. next.VmPowerOns] }, journalStart);
         });
 
     /// <summary>Publishes the commands of <paramref name="progress"/>, the alerts for new noteworthy history, the completion; then the state that mirrors the phase.</summary>

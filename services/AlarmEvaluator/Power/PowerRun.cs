@@ -93,7 +93,7 @@ public sealed class TierRun
     public List<VmRun> Vms { get; set; } = [];
 }
 
-public sealed class VmRun
+public sealed class VmRun : IStageStep
 {
     public string Id { get; set; } = "";
     public string Name { get; set; } = "";
@@ -186,7 +186,7 @@ public sealed class RestoreTier
     public List<RestoreVm> Vms { get; set; } = [];
 }
 
-public sealed class RestoreVm
+public sealed class RestoreVm : IStageStep
 {
     public string Id { get; set; } = "";
     public string Name { get; set; } = "";

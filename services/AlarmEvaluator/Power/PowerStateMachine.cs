@@ -12,8 +12,11 @@ namespace PowerEvents.AlarmEvaluator.Power;
 /// </summary>
 public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
 {
-    public PowerStateMachine(IOptions<PowerOptions> options, TimeProvider clock, ILogger<PowerStateMachine> logger)
+    public PowerStateMachine(IOptions<PowerOptions> options, TimeProvider clock, ILogger<PowerStateMachine> logger, IEnumerable<StepRowRecording> stepRows)
     {
+        // On PostgreSQL, VM outcomes go to StepOutcomeConsumer (their rows, concurrently) and the saga hears only of a
+        // completed stage; its queue is not bound to them. Without it (MassTransit's in-memory harness) the saga records them.
+        var rowsRecordVmOutcomes = stepRows.Any();
         // Commands go to the queue of the service that carries them out (sent, not published).
         PowerEvents.Hosting.CommandRoutes.EnsureMapped();
         Options = options.Value;
@@ -28,12 +31,23 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
         Event(() => Resumed, x => { x.CorrelateById(c => c.Message.ClusterId); x.OnMissingInstance(m => m.Discard()); });
         Event(() => InventoryCaptured, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
         Event(() => InventoryFailed, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
-        Event(() => VmShutDown, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
+        Event(() => VmShutDown, x =>
+        {
+            x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster));
+            x.OnMissingInstance(m => m.Discard());
+            x.ConfigureConsumeTopology = !rowsRecordVmOutcomes;
+        });
         Event(() => HostEnteredMaintenance, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
         Event(() => HostPoweredOff, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
         Event(() => HostPowerOnCompleted, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
         Event(() => HostExitedMaintenance, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
-        Event(() => VmPoweredOn, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
+        Event(() => VmPoweredOn, x =>
+        {
+            x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster));
+            x.OnMissingInstance(m => m.Discard());
+            x.ConfigureConsumeTopology = !rowsRecordVmOutcomes;
+        });
+        Event(() => StageCompleted, x => { x.CorrelateById(c => c.Message.ClusterId); x.OnMissingInstance(m => m.Discard()); });
 
         Initially(
             When(ShutdownRequested, c => Accept(c.Saga, c.Message.ZoneSequence, c.Message.RequestedAt, c.Message.Zone, c.Message.AlarmId))
@@ -103,7 +117,7 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
                 .HostPowerOnProgress(this),
             When(HostExitedMaintenance, c => c.Message.RunId == c.Saga.RunId)
                 .PowerOnProgress(this, (run, c) => PowerOnPolicy.RecordExitMaintenance(run, c.Message, Options.StepRetries, Now)),
-            When(VmPoweredOn, c => c.Message.RunId == c.Saga.RunId)
+            When(VmPoweredOn, c => !rowsRecordVmOutcomes && c.Message.RunId == c.Saga.RunId)
                 .PowerOnProgress(this, (run, c) => PowerOnPolicy.RecordVm(run, c.Message, Options.StepRetries, Now)));
 
         During(ShutDown,
@@ -133,7 +147,7 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
 
         // Late outcomes of earlier steps are still recorded, hence in every running state and after.
         During([ShuttingDownVms, EnteringMaintenance, ShuttingDownHosts, ShutDown, WaitingToPowerOn],
-            When(VmShutDown, c => c.Message.RunId == c.Saga.RunId)
+            When(VmShutDown, c => !rowsRecordVmOutcomes && c.Message.RunId == c.Saga.RunId)
                 .Progress(this, (run, c) => ShutdownPolicy.RecordVm(run, c.Message, Options.StepRetries, Now)),
             When(HostEnteredMaintenance, c => c.Message.RunId == c.Saga.RunId)
                 .Progress(this, (run, c) => ShutdownPolicy.RecordMaintenance(run, c.Message, Options.StepRetries, Now)),
@@ -147,6 +161,19 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
                 .Deadline(this));
 
         During(ShutDown, Ignore(DeadlineReached));
+
+        // A stage's last VM outcome was recorded on its row (StepOutcomeConsumer): the run moves on from that stage, once.
+        During(ShuttingDownVms,
+            When(StageCompleted, c => c.Message.RunId == c.Saga.RunId && c.Message.Kind == PowerSteps.VmShutdown
+                                      && c.Saga.Run!.Phase == RunPhase.VmTiers && c.Message.Stage == c.Saga.Run.CurrentTier)
+                .Progress(this, (_, _) => true));
+        During(PoweringOnVms,
+            When(StageCompleted, c => c.Message.RunId == c.Saga.RunId && c.Message.Kind == PowerSteps.VmPowerOn
+                                      && c.Saga.Run!.Phase == RunPhase.VmPowerOn && c.Message.Stage == c.Saga.Run.Restore.CurrentTier)
+                .PowerOnProgress(this, (_, _) => true));
+        During([CapturingInventory, EnteringMaintenance, ShuttingDownHosts, ShutDown, WaitingToPowerOn, PoweringOnHosts, WaitingForHosts,
+            ExitingMaintenance, Restored],
+            Ignore(StageCompleted));
 
         // After a restart, whatever the run waits on is asked for again (the actuators' steps are idempotent).
         During(CapturingInventory, ShuttingDownVms, EnteringMaintenance, ShuttingDownHosts,
@@ -235,4 +262,5 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
     public Event<HostPowerOnCompleted> HostPowerOnCompleted { get; } = null!;
     public Event<HostExitedMaintenance> HostExitedMaintenance { get; } = null!;
     public Event<VmPoweredOn> VmPoweredOn { get; } = null!;
+    public Event<PowerStageCompleted> StageCompleted { get; } = null!;
 }

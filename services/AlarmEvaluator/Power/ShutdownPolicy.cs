@@ -58,16 +58,9 @@ public static class ShutdownPolicy
                     if (run.CurrentTier < run.Tiers.Count)
                     {
                         var tier = run.Tiers[run.CurrentTier];
-                        if (tier.Vms.Any(v => v.Status is StepStatus.Pending or StepStatus.Requested))
+                        if (tier.Vms.Any(v => StageEngine.Open(v.Status)))
                         {
-                            var free = options.MaxParallelPerTier - tier.Vms.Count(v => v.Status == StepStatus.Requested);
-                            foreach (var vm in tier.Vms.Where(v => v.Status == StepStatus.Pending).Take(Math.Max(0, free)))
-                            {
-                                vm.Status = StepStatus.Requested;
-                                vm.Attempts++;
-                                run.Record(now, VmStep, vm.Name, "Requested", $"tier {tier.Name}, attempt {vm.Attempts}");
-                                vms.Add(vm);
-                            }
+                            vms.AddRange(StageEngine.Claim(run, VmStep, tier.Name, tier.Vms, options.MaxParallelPerTier, now));
                             return new Progress(vms, maintenance, shutdowns);
                         }
 
@@ -88,13 +81,7 @@ public static class ShutdownPolicy
                     continue;
 
                 case RunPhase.Maintenance:
-                    foreach (var host in run.Hosts.Where(h => h.Maintenance == StepStatus.Pending))
-                    {
-                        host.Maintenance = StepStatus.Requested;
-                        host.MaintenanceAttempts++;
-                        run.Record(now, MaintenanceStep, host.Name, "Requested", $"attempt {host.MaintenanceAttempts}");
-                        maintenance.Add(host);
-                    }
+                    maintenance.AddRange(StageEngine.ClaimAll(run, MaintenanceStep, run.Hosts, h => h.Name, HostSteps.Maintenance, now));
                     if (run.Hosts.Any(h => h.Maintenance == StepStatus.Requested))
                         return new Progress(vms, maintenance, shutdowns);
 
@@ -121,13 +108,7 @@ public static class ShutdownPolicy
                     continue;
 
                 case RunPhase.HostShutdown:
-                    foreach (var host in run.Hosts.Where(h => h.Shutdown == StepStatus.Pending))
-                    {
-                        host.Shutdown = StepStatus.Requested;
-                        host.ShutdownAttempts++;
-                        run.Record(now, HostShutdownStep, host.Name, "Requested", $"attempt {host.ShutdownAttempts}");
-                        shutdowns.Add(host);
-                    }
+                    shutdowns.AddRange(StageEngine.ClaimAll(run, HostShutdownStep, run.Hosts, h => h.Name, HostSteps.Shutdown, now));
                     if (run.Hosts.Any(h => h.Shutdown == StepStatus.Requested))
                         return new Progress(vms, maintenance, shutdowns);
 
@@ -140,80 +121,44 @@ public static class ShutdownPolicy
         }
     }
 
-    /// <summary>Records a VM's outcome. A failure in the current tier is asked again up to <paramref name="retries"/> times. False: not news (unknown VM, duplicate).</summary>
+    /// <summary>Records a VM's outcome (<see cref="StageEngine"/>: a failure in the current tier is asked again while retries last). False: not news.</summary>
     public static bool RecordVm(PowerRun run, VmShutDown outcome, int retries, DateTimeOffset now)
     {
         var vm = run.AllVms.FirstOrDefault(v => v.Id == outcome.VmId);
-        if (vm is null || vm.Status is not (StepStatus.Requested or StepStatus.Late))
+        if (vm is null)
             return false;
-
-        var detail = outcome.Fault is null ? "" : $"{outcome.Fault.Name}: {outcome.Fault.Message}";
-        vm.Outcome = outcome.Outcome.ToString();
-        vm.Detail = detail;
-
-        if (outcome.Outcome != VmShutdownOutcome.Failed)
-        {
-            vm.Status = StepStatus.Done;
-            run.Record(now, VmStep, vm.Name, vm.Outcome, detail);
-            return true;
-        }
-
-        // The actuator loses the API with vCenter's VM; "ShutdownGuest was accepted" is that VM's expected end (docs/vcenter.md).
-        if (vm.IsVCenter && outcome.Fault is { Name: "Unreachable" } fault && fault.Message.StartsWith("ShutdownGuest was accepted", StringComparison.Ordinal))
-        {
-            vm.Status = StepStatus.Done;
-            vm.Detail = "vCenter went down with its VM (expected): " + detail;
-            run.Record(now, VmStep, vm.Name, vm.Outcome, vm.Detail);
-            return true;
-        }
-
+        var (succeeded, detail) = Judge(vm.IsVCenter, outcome.Outcome, outcome.Fault);
         var inCurrentTier = run.Phase == RunPhase.VmTiers && run.CurrentTier < run.Tiers.Count && run.Tiers[run.CurrentTier].Vms.Contains(vm);
-        if (vm.Status == StepStatus.Requested && inCurrentTier && vm.Attempts <= retries)
-        {
-            vm.Status = StepStatus.Pending;
-            run.Record(now, VmStep, vm.Name, "Retry", detail);
-            return true;
-        }
+        return StageEngine.Record(run, VmStep, vm, succeeded, outcome.Outcome.ToString(), detail, inCurrentTier, retries, now);
+    }
 
-        vm.Status = StepStatus.Failed;
-        run.Record(now, VmStep, vm.Name, "Failed", detail);
-        return true;
+    /// <summary>
+    /// Whether a VM shutdown's outcome means the VM is off, and its history detail. The actuator loses the API with
+    /// vCenter's VM: for that VM, "ShutdownGuest was accepted" (<c>Unreachable</c>) is its expected end (docs/vcenter.md).
+    /// </summary>
+    public static (bool Succeeded, string Detail) Judge(bool isVCenter, VmShutdownOutcome outcome, VCenterFault? fault)
+    {
+        var detail = StageEngine.Detail(fault);
+        if (outcome != VmShutdownOutcome.Failed)
+            return (true, detail);
+        if (isVCenter && fault is { Name: "Unreachable" } && fault.Message.StartsWith("ShutdownGuest was accepted", StringComparison.Ordinal))
+            return (true, "vCenter went down with its VM (expected): " + detail);
+        return (false, detail);
     }
 
     public static bool RecordMaintenance(PowerRun run, HostEnteredMaintenance outcome, int retries, DateTimeOffset now) =>
-        RecordHostStep(run, outcome.Host, outcome.Outcome, outcome.Fault, retries, now, MaintenanceStep, RunPhase.Maintenance,
-            h => h.Maintenance, (h, s) => h.Maintenance = s, h => h.MaintenanceAttempts);
+        RecordHostStep(run, outcome.Host, outcome.Outcome, outcome.Fault, retries, now, MaintenanceStep, RunPhase.Maintenance, HostSteps.Maintenance);
 
     public static bool RecordHostShutdown(PowerRun run, HostPoweredOff outcome, int retries, DateTimeOffset now) =>
-        RecordHostStep(run, outcome.Host, outcome.Outcome, outcome.Fault, retries, now, HostShutdownStep, RunPhase.HostShutdown,
-            h => h.Shutdown, (h, s) => h.Shutdown = s, h => h.ShutdownAttempts);
+        RecordHostStep(run, outcome.Host, outcome.Outcome, outcome.Fault, retries, now, HostShutdownStep, RunPhase.HostShutdown, HostSteps.Shutdown);
 
     static bool RecordHostStep(PowerRun run, string hostName, StepOutcome outcome, VCenterFault? fault, int retries, DateTimeOffset now,
-        string step, RunPhase phase, Func<HostRun, StepStatus> status, Action<HostRun, StepStatus> set, Func<HostRun, int> attempts)
+        string step, RunPhase phase, StepAccess<HostRun> access)
     {
         var host = run.Hosts.FirstOrDefault(h => string.Equals(h.Name, hostName, StringComparison.OrdinalIgnoreCase));
-        if (host is null || status(host) is not (StepStatus.Requested or StepStatus.Late))
-            return false;
-
-        var detail = fault is null ? "" : $"{fault.Name}: {fault.Message}";
-        if (outcome != StepOutcome.Failed)
-        {
-            set(host, StepStatus.Done);
-            run.Record(now, step, host.Name, outcome.ToString(), detail);
-            return true;
-        }
-
-        if (status(host) == StepStatus.Requested && run.Phase == phase && attempts(host) <= retries)
-        {
-            set(host, StepStatus.Pending);
-            run.Record(now, step, host.Name, "Retry", detail);
-            return true;
-        }
-
-        set(host, StepStatus.Failed);
-        host.Detail = $"{step}: {detail}";
-        run.Record(now, step, host.Name, "Failed", detail);
-        return true;
+        var detail = StageEngine.Detail(fault);
+        return host is not null && StageEngine.Record(run, step, host, host.Name, access, outcome != StepOutcome.Failed, outcome.ToString(), detail,
+            run.Phase == phase, retries, now, h => h.Detail = $"{step}: {detail}");
     }
 
     /// <summary>

@@ -1,0 +1,196 @@
+using MassTransit;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using PowerEvents.Contracts;
+using PowerEvents.Hosting;
+
+namespace PowerEvents.AlarmEvaluator.Power;
+
+/// <summary>Registered with the saga's PostgreSQL repository: VM outcomes are recorded by <see cref="StepOutcomeConsumer"/>, not by the saga.</summary>
+public sealed class StepRowRecording;
+
+/// <summary>
+/// Records VM outcomes (shutdown and power-on) on their step rows, many at once, without the saga: the outcome's row is
+/// updated under its own row lock (never the run's header), a freed slot of the stage claims the next step
+/// (<c>FOR UPDATE SKIP LOCKED</c>, so concurrent outcomes never wait for each other) and its command is written to the
+/// outbox in the same transaction, with the history lines and alerts. Only when the stage has no open step left does the
+/// saga hear of it (<see cref="PowerStageCompleted"/>, after the commit; the saga ignores a second copy, and after a crash
+/// in between its resume pass finds the stage complete). The decisions are <see cref="StageEngine"/>'s, as in the saga.
+/// </summary>
+public sealed class StepOutcomeConsumer(
+    NpgsqlDataSource dataSource,
+    OutboxPublisher publisher,
+    IOptions<PowerOptions> options,
+    TimeProvider clock,
+    ILogger<StepOutcomeConsumer> logger) : IConsumer<VmShutDown>, IConsumer<VmPoweredOn>
+{
+    public Task Consume(ConsumeContext<VmShutDown> context)
+    {
+        var m = context.Message;
+        return RecordAsync(context, m.RunId, m.Cluster, PowerSteps.VmShutdown, m.VmId, m.Outcome.ToString(),
+            isVCenter => ShutdownPolicy.Judge(isVCenter, m.Outcome, m.Fault));
+    }
+
+    public Task Consume(ConsumeContext<VmPoweredOn> context)
+    {
+        var m = context.Message;
+        return RecordAsync(context, m.RunId, m.Cluster, PowerSteps.VmPowerOn, m.VmId, m.Outcome.ToString(),
+            _ => (m.Outcome != StepOutcome.Failed, StageEngine.Detail(m.Fault)));
+    }
+
+    async Task RecordAsync(ConsumeContext context, Guid runId, string clusterName, string kind, string target, string reported,
+        Func<bool, (bool Succeeded, string Detail)> judge)
+    {
+        var cluster = options.Value.FindCluster(clusterName);
+        if (cluster is null)
+            return; // not a protected cluster: no run of ours asked for it
+        var cancellationToken = context.CancellationToken;
+        var now = clock.GetUtcNow();
+        var history = new List<HistoryEntry>();
+        var messages = new List<object>();
+        Guid sagaId;
+        int stage;
+        bool freed;
+
+        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        {
+            string name;
+            StepStatus status;
+            int attempts;
+            bool isVCenter;
+            await using (var select = new NpgsqlCommand(
+                "SELECT saga_id, stage, name, status, attempts, is_vcenter FROM power_step WHERE run_id = $1 AND kind = $2 AND target = $3 FOR UPDATE",
+                connection, transaction))
+            {
+                select.Parameters.Add(new NpgsqlParameter { Value = runId });
+                select.Parameters.Add(new NpgsqlParameter { Value = kind });
+                select.Parameters.Add(new NpgsqlParameter { Value = target });
+                await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+                if (!await reader.ReadAsync(cancellationToken))
+                    return; // another run's step (an older run, a plan preview): not ours
+                sagaId = reader.GetGuid(0);
+                stage = reader.GetInt32(1);
+                name = reader.GetString(2);
+                status = Enum.Parse<StepStatus>(reader.GetString(3));
+                attempts = reader.GetInt32(4);
+                isVCenter = reader.GetBoolean(5);
+            }
+
+            var (succeeded, detail) = judge(isVCenter);
+            // A Requested step's stage is the current one: a stage's deadline makes its open steps Late before the run moves on.
+            if (StageEngine.Decide(status, attempts, succeeded, stageCurrent: true, options.Value.StepRetries) is not { } decided)
+                return; // not news: a duplicate, or a step not waiting for an outcome
+
+            await using (var update = new NpgsqlCommand(
+                "UPDATE power_step SET status = $4, outcome = $5, detail = $6 WHERE run_id = $1 AND kind = $2 AND target = $3", connection, transaction))
+            {
+                update.Parameters.Add(new NpgsqlParameter { Value = runId });
+                update.Parameters.Add(new NpgsqlParameter { Value = kind });
+                update.Parameters.Add(new NpgsqlParameter { Value = target });
+                update.Parameters.Add(new NpgsqlParameter { Value = decided.ToString() });
+                update.Parameters.Add(new NpgsqlParameter { Value = reported });
+                update.Parameters.Add(new NpgsqlParameter { Value = detail });
+                await update.ExecuteNonQueryAsync(cancellationToken);
+            }
+            history.Add(new HistoryEntry(runId, cluster.Name, now, kind, name, StageEngine.HistoryOutcome(decided, reported), detail));
+
+            // The step held one of its stage's slots (a Late one's stage has moved on): the stage's next step takes it.
+            freed = status == StepStatus.Requested;
+            if (freed)
+                await ClaimNextAsync(connection, transaction, runId, cluster, kind, stage, now, history, messages, cancellationToken);
+
+            foreach (var entry in history.Where(ShutdownPolicy.IsNoteworthy))
+            {
+                logger.LogWarning("Cluster {Cluster}: {Step} {Target} {Outcome} {Detail}", entry.Cluster, entry.Step, entry.Target, entry.Outcome, entry.Detail);
+                messages.Add(new PowerRunStepFailed(runId, cluster.Name, entry.Step, entry.Target, entry.Outcome, entry.Detail, entry.At));
+            }
+            await Outbox.WriteAsync(dataSource, connection, transaction, messages, cancellationToken);
+            await WriteHistoryAsync(connection, transaction, history, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        if (messages.Count > 0)
+        {
+            try
+            {
+                await publisher.PublishPendingAsync(cancellationToken);
+            }
+            catch (Exception) when (!cancellationToken.IsCancellationRequested)
+            {
+                publisher.Kick(); // the broker away for a moment: the outbox's own loop delivers them
+            }
+        }
+
+        // Counted after the commit, so that of two last outcomes recorded at once at least one sees the stage empty.
+        if (freed && await OpenStepsAsync(runId, kind, stage, cancellationToken) == 0)
+            await context.Send(new PowerStageCompleted(sagaId, runId, kind, stage));
+    }
+
+    /// <summary>The stage's next Pending step, if any, becomes Requested; its command goes to the outbox.</summary>
+    async Task ClaimNextAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid runId, ClusterOptions cluster, string kind, int stage,
+        DateTimeOffset now, List<HistoryEntry> history, List<object> messages, CancellationToken cancellationToken)
+    {
+        await using var claim = new NpgsqlCommand("""
+            UPDATE power_step s SET status = 'Requested', attempts = s.attempts + 1
+            FROM (SELECT run_id, kind, target FROM power_step
+                  WHERE run_id = $1 AND kind = $2 AND stage = $3 AND status = 'Pending'
+                  ORDER BY ord LIMIT 1 FOR UPDATE SKIP LOCKED) next
+            WHERE s.run_id = next.run_id AND s.kind = next.kind AND s.target = next.target
+            RETURNING s.target, s.name, s.attempts, s.hard_power_off, s.stage_name
+            """, connection, transaction);
+        claim.Parameters.Add(new NpgsqlParameter { Value = runId });
+        claim.Parameters.Add(new NpgsqlParameter { Value = kind });
+        claim.Parameters.Add(new NpgsqlParameter { Value = stage });
+        await using var reader = await claim.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var (vmId, vmName, attempts, hardPowerOff, stageName) = (reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetBoolean(3), reader.GetString(4));
+            history.Add(new HistoryEntry(runId, cluster.Name, now, kind, vmName, "Requested", $"tier {stageName}, attempt {attempts}"));
+            messages.Add(kind == PowerSteps.VmShutdown
+                ? new VmShutdownRequested(runId, cluster.Name, vmId, vmName, hardPowerOff ? TimeSpan.Zero : cluster.GuestShutdownTimeout)
+                : new VmPowerOnRequested(runId, cluster.Name, vmId, vmName));
+        }
+    }
+
+    async Task<long> OpenStepsAsync(Guid runId, string kind, int stage, CancellationToken cancellationToken)
+    {
+        await using var count = dataSource.CreateCommand(
+            "SELECT count(*) FROM power_step WHERE run_id = $1 AND kind = $2 AND stage = $3 AND status IN ('Pending', 'Requested')");
+        count.Parameters.Add(new NpgsqlParameter { Value = runId });
+        count.Parameters.Add(new NpgsqlParameter { Value = kind });
+        count.Parameters.Add(new NpgsqlParameter { Value = stage });
+        return (long)(await count.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    static async Task WriteHistoryAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<HistoryEntry> history, CancellationToken cancellationToken)
+    {
+        await using var insert = new NpgsqlCommand("""
+            INSERT INTO power_run_history (run_id, cluster, at, step, target, outcome, detail)
+            SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[])
+            """, connection, transaction);
+        insert.Parameters.Add(new NpgsqlParameter { Value = history.Select(h => h.RunId).ToArray() });
+        insert.Parameters.Add(new NpgsqlParameter { Value = history.Select(h => h.Cluster).ToArray() });
+        insert.Parameters.Add(new NpgsqlParameter { Value = history.Select(h => h.At).ToArray() });
+        insert.Parameters.Add(new NpgsqlParameter { Value = history.Select(h => h.Step).ToArray() });
+        insert.Parameters.Add(new NpgsqlParameter { Value = history.Select(h => h.Target).ToArray() });
+        insert.Parameters.Add(new NpgsqlParameter { Value = history.Select(h => h.Outcome).ToArray() });
+        insert.Parameters.Add(new NpgsqlParameter { Value = history.Select(h => h.Detail).ToArray() });
+        await insert.ExecuteNonQueryAsync(cancellationToken);
+    }
+}
+
+/// <summary>Its own queue, with concurrency: outcomes of one stage are recorded side by side (each locks only its own row).</summary>
+public sealed class StepOutcomeConsumerDefinition : ConsumerDefinition<StepOutcomeConsumer>
+{
+    public StepOutcomeConsumerDefinition()
+    {
+        EndpointName = "alarm-evaluator-power-step-outcome";
+        ConcurrentMessageLimit = 16;
+    }
+
+    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<StepOutcomeConsumer> consumerConfigurator,
+        IRegistrationContext context) =>
+        // A serialization failure or a dropped connection: the same outcome again is safe (the row says whether it is news).
+        endpointConfigurator.UseMessageRetry(r => r.Intervals(50, 100, 250, 500, 1000, 2000, 5000));
+}
