@@ -38,6 +38,7 @@ public static class PowerOnPolicy
         if (run.Phase != RunPhase.Done)
             return false;
         var skip = !options.PowerOnAfterClear ? "PowerOnAfterClear is off: the cluster stays off until an operator brings it back"
+            : run.PowerOnHeldBy is { } held ? $"held by an operator ({held}): the cluster stays off until an operator powers it on"
             : run.DryRun ? "drill: nothing was shut down"
             : run.Restore.IsEmpty ? "nothing was running before the shutdown"
             : null;
@@ -59,8 +60,7 @@ public static class PowerOnPolicy
     public static void Cancel(PowerRun run, string why, DateTimeOffset now)
     {
         run.Phase = RunPhase.Done;
-        run.Deadline = null;
-        run.Step++;
+        StageEngine.Enter(run, null);
         run.Record(now, PowerOnStep, run.Cluster, "Cancelled", why);
     }
 
@@ -271,12 +271,8 @@ public static class PowerOnPolicy
             switch (run.Phase)
             {
                 case RunPhase.HostPowerOn:
-                    foreach (var host in restore.Hosts.Where(h => h.PowerOn is StepStatus.Pending or StepStatus.Requested))
-                    {
-                        host.PowerOn = StepStatus.Late;
-                        host.Detail = "not powered on: no answer from its BMC by the deadline";
-                        run.Record(now, HostPowerOnStep, host.Name, "Late", "no answer from the BMC actuator by the deadline");
-                    }
+                    StageEngine.MarkLate(run, HostPowerOnStep, restore.Hosts, h => h.Name, HostSteps.PowerOn,
+                        h => h.Detail = "not powered on: no answer from its BMC by the deadline", "no answer from the BMC actuator by the deadline", now);
                     break;
                 case RunPhase.HostReconnect:
                     foreach (var host in restore.Hosts.Where(AwaitingConnection))
@@ -287,12 +283,8 @@ public static class PowerOnPolicy
                     }
                     break;
                 case RunPhase.ExitMaintenance:
-                    foreach (var host in restore.Hosts.Where(h => h.ExitMaintenance is StepStatus.Pending or StepStatus.Requested))
-                    {
-                        host.ExitMaintenance = StepStatus.Late;
-                        host.Detail = "still in maintenance mode: no outcome by the deadline";
-                        run.Record(now, ExitMaintenanceStep, host.Name, "Late", "no outcome by the deadline");
-                    }
+                    StageEngine.MarkLate(run, ExitMaintenanceStep, restore.Hosts, h => h.Name, HostSteps.ExitMaintenance,
+                        h => h.Detail = "still in maintenance mode: no outcome by the deadline", "no outcome by the deadline", now);
                     break;
                 case RunPhase.VmPowerOn when restore.CurrentTier < restore.Tiers.Count:
                     var tier = restore.Tiers[restore.CurrentTier];
@@ -374,8 +366,7 @@ public static class PowerOnPolicy
         run.Restore.Draining = false;
         run.Restore.CompletedAt = now;
         run.Phase = RunPhase.Restored;
-        run.Deadline = null;
-        run.Step++;
+        StageEngine.Enter(run, null);
         run.Record(now, RestoreStep, run.Cluster, "Interrupted",
             $"alarm raised again during the power-on; no further power-on step, the shutdown runs again on a fresh inventory. Not restored: {string.Join("; ", Failures(run))}");
     }
@@ -399,19 +390,13 @@ public static class PowerOnPolicy
     /// <summary>The next time the watchdog must call; a new step number so a stale deadline message is ignored.</summary>
     static void Wake(PowerRun run, DateTimeOffset at)
     {
-        if (run.Deadline == at)
-            return;
-        run.Step++;
-        run.Deadline = at;
+        if (run.Deadline != at)
+            StageEngine.Enter(run, at);
     }
 
     static void Finish(PowerRun run, DateTimeOffset now)
     {
-        run.Phase = RunPhase.Restored;
-        run.Deadline = null;
-        run.Step++;
         run.Restore.CompletedAt = now;
-        var failures = Failures(run);
-        run.Record(now, RestoreStep, run.Cluster, failures.Count == 0 ? "Completed" : "CompletedWithFailures", string.Join("; ", failures));
+        StageEngine.End(run, RunPhase.Restored, RestoreStep, () => Failures(run), now);
     }
 }

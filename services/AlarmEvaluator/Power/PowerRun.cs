@@ -73,6 +73,12 @@ public sealed class PowerRun
     /// </summary>
     public RestoreRun Restore { get; set; } = new();
 
+    /// <summary>The saga's view of the zone: an alarm raised and not cleared since (an operator's power-on is refused meanwhile).</summary>
+    public bool ZoneInAlarm { get; set; }
+
+    /// <summary>An operator asked that the cluster not power on by itself (who, why); cleared by an operator's power-on.</summary>
+    public string? PowerOnHeldBy { get; set; }
+
     /// <summary>Run-level failures (e.g. the inventory could not be read).</summary>
     public List<string> Problems { get; set; } = [];
 

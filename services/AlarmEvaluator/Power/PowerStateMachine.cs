@@ -48,6 +48,8 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
             x.ConfigureConsumeTopology = !rowsRecordVmOutcomes;
         });
         Event(() => StageCompleted, x => { x.CorrelateById(c => c.Message.ClusterId); x.OnMissingInstance(m => m.Discard()); });
+        Event(() => PowerOnNow, x => { x.CorrelateById(c => c.Message.ClusterId); x.OnMissingInstance(m => m.Discard()); });
+        Event(() => PowerOnCancel, x => { x.CorrelateById(c => c.Message.ClusterId); x.OnMissingInstance(m => m.Discard()); });
 
         Initially(
             When(ShutdownRequested, c => Accept(c.Saga, c.Message.ZoneSequence, c.Message.RequestedAt, c.Message.Zone, c.Message.AlarmId))
@@ -57,25 +59,32 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
         // A new alarm after a finished run starts a new run: the cluster may have been brought back by hand, and
         // protection comes first. The finished run is kept as PreviousRun (with what it still owes the power-on).
         During(ShutDown, Restored,
-            When(ShutdownRequested, c => Accept(c.Saga, c.Message.ZoneSequence, c.Message.RequestedAt, c.Message.Zone, c.Message.AlarmId))
+            When(ShutdownRequested, c => (!c.Message.DryRun || DrillAllowed(c.Saga)) && Accept(c.Saga, c.Message.ZoneSequence, c.Message.RequestedAt, c.Message.Zone, c.Message.AlarmId))
                 .StartRun(this)
-                .TransitionTo(CapturingInventory));
+                .TransitionTo(CapturingInventory),
+            When(ShutdownRequested, c => c.Message.DryRun && !DrillAllowed(c.Saga))
+                .RefuseDrill(this, "the cluster is off after a real run (its power-on is owed)"));
         During(ShutDown,
             When(AlarmCleared, c => Accept(c.Saga, c.Message.ZoneSequence, c.Message.ClearedAt, c.Message.Zone, c.Message.AlarmId))
                 .SchedulePowerOn(this));
 
         During(CapturingInventory, ShuttingDownVms, EnteringMaintenance, ShuttingDownHosts,
             // One run at a time: a second alarm changes nothing, except that the zone is no longer clear.
-            When(ShutdownRequested, c => Accept(c.Saga, c.Message.ZoneSequence, c.Message.RequestedAt, c.Message.Zone, c.Message.AlarmId))
+            When(ShutdownRequested, c => !c.Message.DryRun && Accept(c.Saga, c.Message.ZoneSequence, c.Message.RequestedAt, c.Message.Zone, c.Message.AlarmId))
                 .Then(c =>
                 {
                     c.Saga.AlarmClearedAt = null;
+                    if (c.Message.RequestedBy is null)
+                        c.Saga.Run!.ZoneInAlarm = true;
                     c.Saga.Run?.Record(Now, "alarm", c.Message.Zone, "AlreadyRunning", $"alarm {c.Message.AlarmId} raised again during the run");
                 }),
+            When(ShutdownRequested, c => c.Message.DryRun)
+                .RefuseDrill(this, "a shutdown run is under way"),
             When(AlarmCleared, c => Accept(c.Saga, c.Message.ZoneSequence, c.Message.ClearedAt, c.Message.Zone, c.Message.AlarmId))
                 .Then(c =>
                 {
                     c.Saga.AlarmClearedAt ??= c.Message.ClearedAt;
+                    c.Saga.Run!.ZoneInAlarm = false;
                     c.Saga.Run?.Record(Now, "alarm", c.Message.Zone, "Cleared", "alarm cleared during the shutdown; the shutdown finishes, then the power-on waits");
                 }),
             Ignore(HostPowerOnCompleted),
@@ -84,8 +93,10 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
 
         // Waiting for the minimum off time; an alarm in between cancels the power-on (the zone did not stay clear).
         During(WaitingToPowerOn,
-            When(ShutdownRequested, c => Accept(c.Saga, c.Message.ZoneSequence, c.Message.RequestedAt, c.Message.Zone, c.Message.AlarmId))
+            When(ShutdownRequested, c => !c.Message.DryRun && Accept(c.Saga, c.Message.ZoneSequence, c.Message.RequestedAt, c.Message.Zone, c.Message.AlarmId))
                 .CancelPowerOn(this),
+            When(ShutdownRequested, c => c.Message.DryRun)
+                .RefuseDrill(this, "the cluster is off, waiting to power on"),
             When(DeadlineReached, c => c.Message.Step == c.Saga.Step && c.Message.RunId == c.Saga.RunId)
                 .BeginPowerOn(this),
             Ignore(AlarmCleared),
@@ -95,7 +106,9 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
 
         // Powering on: an alarm stops it (no further power-on step) and shuts down what is up, on a fresh inventory.
         During(PoweringOnHosts, WaitingForHosts, ExitingMaintenance, PoweringOnVms,
-            When(ShutdownRequested, c => Accept(c.Saga, c.Message.ZoneSequence, c.Message.RequestedAt, c.Message.Zone, c.Message.AlarmId))
+            When(ShutdownRequested, c => c.Message.DryRun)
+                .RefuseDrill(this, "a power-on is under way"),
+            When(ShutdownRequested, c => !c.Message.DryRun && Accept(c.Saga, c.Message.ZoneSequence, c.Message.RequestedAt, c.Message.Zone, c.Message.AlarmId))
                 .InterruptPowerOn(this)
                 .If(c => c.Saga.Run!.Phase == RunPhase.Restored, now => now
                     .StartRun(this)
@@ -162,6 +175,17 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
 
         During(ShutDown, Ignore(DeadlineReached));
 
+        // Operator commands from the Console (docs/console.md): power on now; do not power on by itself.
+        During(ShutDown, WaitingToPowerOn,
+            When(PowerOnNow).PowerOnNow(this),
+            When(PowerOnCancel).HoldPowerOn(this));
+        During([CapturingInventory, ShuttingDownVms, EnteringMaintenance, ShuttingDownHosts],
+            When(PowerOnNow).Refuse(this, c => ("power-on now", c.Message.RequestedBy, "a shutdown run is under way; it finishes first")),
+            When(PowerOnCancel).HoldPowerOn(this));
+        During([PoweringOnHosts, WaitingForHosts, ExitingMaintenance, PoweringOnVms, Restored],
+            When(PowerOnNow).Refuse(this, c => ("power-on now", c.Message.RequestedBy, "the cluster is powering on or on already")),
+            When(PowerOnCancel).Refuse(this, c => ("power-on cancel", c.Message.RequestedBy, "no power-on is pending (one under way is not interrupted)")));
+
         // A stage's last VM outcome was recorded on its row (StepOutcomeConsumer): the run moves on from that stage, once.
         During(ShuttingDownVms,
             When(StageCompleted, c => c.Message.RunId == c.Saga.RunId && c.Message.Kind == PowerSteps.VmShutdown
@@ -211,6 +235,12 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
         saga.ZoneTransitionAt = at;
         return true;
     }
+
+    /// <summary>
+    /// A drill may start where nothing is owed: no run yet, the last power-on ended, or the last run was a drill itself.
+    /// Not while the cluster is off after a real run (a drill would replace the run whose power-on is owed).
+    /// </summary>
+    internal bool DrillAllowed(PowerSagaState saga) => saga.CurrentState == Restored.Name || saga.Run is null || saga.Run.DryRun;
 
     internal ClusterOptions ClusterOf(PowerSagaState saga) =>
         Options.FindCluster(saga.Cluster) ?? throw new InvalidOperationException($"Power:Clusters: cluster '{saga.Cluster}' is no longer configured");
@@ -263,4 +293,6 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
     public Event<HostExitedMaintenance> HostExitedMaintenance { get; } = null!;
     public Event<VmPoweredOn> VmPoweredOn { get; } = null!;
     public Event<PowerStageCompleted> StageCompleted { get; } = null!;
+    public Event<ClusterPowerOnNowRequested> PowerOnNow { get; } = null!;
+    public Event<PowerOnCancelRequested> PowerOnCancel { get; } = null!;
 }

@@ -34,12 +34,12 @@ public static class ShutdownPolicy
 
         if (run.DryRun)
         {
-            WalkDryRun(run, now);
+            WalkDryRun(run, options, now);
             return Progress.None;
         }
 
         if (run.Tiers.Count > 0)
-            EnterStep(run, now + options.TierDeadline);
+            StageEngine.Enter(run, now + options.TierDeadline);
         return Advance(run, options, now);
     }
 
@@ -66,7 +66,7 @@ public static class ShutdownPolicy
 
                         run.CurrentTier++;
                         if (run.CurrentTier < run.Tiers.Count)
-                            EnterStep(run, now + options.TierDeadline);
+                            StageEngine.Enter(run, now + options.TierDeadline);
                         continue;
                     }
 
@@ -77,7 +77,7 @@ public static class ShutdownPolicy
                         if (!host.WasPoweredOn)
                             run.Record(now, MaintenanceStep, host.Name, "Skipped", "host was not powered on");
                     }
-                    EnterStep(run, now + options.MaintenanceDeadline);
+                    StageEngine.Enter(run, now + options.MaintenanceDeadline);
                     continue;
 
                 case RunPhase.Maintenance:
@@ -104,7 +104,7 @@ public static class ShutdownPolicy
                                 break;
                         }
                     }
-                    EnterStep(run, now + options.HostShutdownDeadline);
+                    StageEngine.Enter(run, now + options.HostShutdownDeadline);
                     continue;
 
                 case RunPhase.HostShutdown:
@@ -191,10 +191,12 @@ public static class ShutdownPolicy
                 }
                 break;
             case RunPhase.Maintenance:
-                MarkLate(run, now, MaintenanceStep, h => h.Maintenance, (h, s) => h.Maintenance = s);
+                StageEngine.MarkLate(run, MaintenanceStep, run.Hosts, h => h.Name, HostSteps.Maintenance, h => h.Detail = $"{MaintenanceStep}: no outcome by the deadline",
+                    "no outcome by the deadline", now);
                 break;
             case RunPhase.HostShutdown:
-                MarkLate(run, now, HostShutdownStep, h => h.Shutdown, (h, s) => h.Shutdown = s);
+                StageEngine.MarkLate(run, HostShutdownStep, run.Hosts, h => h.Name, HostSteps.Shutdown, h => h.Detail = $"{HostShutdownStep}: no outcome by the deadline",
+                    "no outcome by the deadline", now);
                 break;
         }
 
@@ -224,16 +226,6 @@ public static class ShutdownPolicy
         return progress;
     }
 
-    static void MarkLate(PowerRun run, DateTimeOffset now, string step, Func<HostRun, StepStatus> status, Action<HostRun, StepStatus> set)
-    {
-        foreach (var host in run.Hosts.Where(h => status(h) is StepStatus.Requested or StepStatus.Pending))
-        {
-            set(host, StepStatus.Late);
-            host.Detail = $"{step}: no outcome by the deadline";
-            run.Record(now, step, host.Name, "Late", "no outcome by the deadline");
-        }
-    }
-
     /// <summary>The inventory did not come (failed or late): ask again while retries last, else end the run with that failure. True: ask again.</summary>
     public static bool InventoryMissing(PowerRun run, int retries, string why, DateTimeOffset now)
     {
@@ -259,38 +251,35 @@ public static class ShutdownPolicy
     public static bool IsNoteworthy(HistoryEntry entry) =>
         entry.Outcome is "Forced" or "Failed" or "Late" or "HardPowerOff" or "NotAttempted" or "NotRestored";
 
-    static void WalkDryRun(PowerRun run, DateTimeOffset now)
+    /// <summary>
+    /// The drill walks the plan a real run would, through the same <see cref="Advance"/>: the same stages in the same order,
+    /// each step asked as the bound allows (recorded, never sent) and answered <c>DryRun</c> at once.
+    /// </summary>
+    static void WalkDryRun(PowerRun run, ClusterOptions options, DateTimeOffset now)
     {
-        foreach (var tier in run.Tiers)
+        while (run.Phase != RunPhase.Done)
         {
-            foreach (var vm in tier.Vms)
+            var progress = Advance(run, options, now);
+            foreach (var vm in progress.VmShutdowns)
             {
                 vm.Status = StepStatus.Done;
                 vm.Outcome = "DryRun";
-                run.Record(now, VmStep, vm.Name, "DryRun", $"tier {tier.Name}: would shut down (guest, then hard after the timeout)");
+                run.Record(now, VmStep, vm.Name, "DryRun", "would shut down (guest, then hard after the timeout)");
             }
+            foreach (var host in progress.Maintenance)
+            {
+                host.Maintenance = StepStatus.Done;
+                run.Record(now, MaintenanceStep, host.Name, "DryRun", "would enter maintenance mode");
+            }
+            foreach (var host in progress.HostShutdowns)
+            {
+                host.Shutdown = StepStatus.Done;
+                run.Record(now, HostShutdownStep, host.Name, "DryRun", "would power off");
+            }
+            if (progress.IsEmpty && run.Phase != RunPhase.Done)
+                throw new InvalidOperationException($"drill of {run.Cluster}: the plan stopped in {run.Phase} with nothing to ask");
         }
-        foreach (var host in run.Hosts.Where(h => h.WasPoweredOn))
-        {
-            host.Maintenance = host.Shutdown = StepStatus.Done;
-            run.Record(now, MaintenanceStep, host.Name, "DryRun", "would enter maintenance mode");
-            run.Record(now, HostShutdownStep, host.Name, "DryRun", "would power off");
-        }
-        Finish(run, now);
     }
 
-    static void EnterStep(PowerRun run, DateTimeOffset deadline)
-    {
-        run.Step++;
-        run.Deadline = deadline;
-    }
-
-    static void Finish(PowerRun run, DateTimeOffset now)
-    {
-        run.Phase = RunPhase.Done;
-        run.Deadline = null;
-        run.Step++;
-        var failures = Failures(run);
-        run.Record(now, "run", run.Cluster, failures.Count == 0 ? "Completed" : "CompletedWithFailures", string.Join("; ", failures));
-    }
+    static void Finish(PowerRun run, DateTimeOffset now) => StageEngine.End(run, RunPhase.Done, "run", () => Failures(run), now);
 }

@@ -105,6 +105,34 @@ public static class StageEngine
         return claimed;
     }
 
+    /// <summary>Open steps (asked or not yet) get no outcome by their stage's deadline: <see cref="StepStatus.Late"/> (a later outcome is still recorded).</summary>
+    public static void MarkLate<T>(PowerRun run, string kind, IEnumerable<T> items, Func<T, string> name, StepAccess<T> step, Action<T> note, string why,
+        DateTimeOffset now)
+    {
+        foreach (var item in items.Where(i => Open(step.Status(i))).ToList())
+        {
+            step.Set(item, StepStatus.Late, step.Attempts(item));
+            note(item);
+            run.Record(now, kind, name(item), "Late", why);
+        }
+    }
+
+    /// <summary>The run enters a new stage (or waits anew): a new step number, so a deadline message of the one before is ignored.</summary>
+    public static void Enter(PowerRun run, DateTimeOffset? deadline)
+    {
+        run.Step++;
+        run.Deadline = deadline;
+    }
+
+    /// <summary>The shutdown or the power-on ended in <paramref name="phase"/>: no deadline; one history line lists what failed.</summary>
+    public static void End(PowerRun run, RunPhase phase, string step, Func<IReadOnlyList<string>> failures, DateTimeOffset now)
+    {
+        run.Phase = phase;
+        Enter(run, null);
+        var failed = failures();
+        run.Record(now, step, run.Cluster, failed.Count == 0 ? "Completed" : "CompletedWithFailures", string.Join("; ", failed));
+    }
+
     /// <summary>The fault of an actuator's outcome as the history's detail.</summary>
     public static string Detail(PowerEvents.Contracts.VCenterFault? fault) => fault is null ? "" : $"{fault.Name}: {fault.Message}";
 }

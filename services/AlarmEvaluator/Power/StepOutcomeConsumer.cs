@@ -50,7 +50,7 @@ public sealed class StepOutcomeConsumer(
         var messages = new List<object>();
         Guid sagaId;
         int stage;
-        bool freed;
+        bool lastOfStage;
 
         await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
         await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
@@ -95,10 +95,11 @@ public sealed class StepOutcomeConsumer(
             }
             history.Add(new HistoryEntry(runId, cluster.Name, now, kind, name, StageEngine.HistoryOutcome(decided, reported), detail));
 
-            // The step held one of its stage's slots (a Late one's stage has moved on): the stage's next step takes it.
-            freed = status == StepStatus.Requested;
-            if (freed)
-                await ClaimNextAsync(connection, transaction, runId, cluster, kind, stage, now, history, messages, cancellationToken);
+            // A step that held a slot (a Late one's stage has moved on) hands it to the stage's next step; when there is
+            // none, this may have been the stage's last open step.
+            lastOfStage = status == StepStatus.Requested
+                && !await ClaimNextAsync(connection, transaction, runId, cluster, kind, stage, now, history, messages, cancellationToken);
+
 
             foreach (var entry in history.Where(ShutdownPolicy.IsNoteworthy))
             {
@@ -123,12 +124,12 @@ public sealed class StepOutcomeConsumer(
         }
 
         // Counted after the commit, so that of two last outcomes recorded at once at least one sees the stage empty.
-        if (freed && await OpenStepsAsync(runId, kind, stage, cancellationToken) == 0)
+        if (lastOfStage && await OpenStepsAsync(runId, kind, stage, cancellationToken) == 0)
             await context.Send(new PowerStageCompleted(sagaId, runId, kind, stage));
     }
 
-    /// <summary>The stage's next Pending step, if any, becomes Requested; its command goes to the outbox.</summary>
-    async Task ClaimNextAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid runId, ClusterOptions cluster, string kind, int stage,
+    /// <summary>The stage's next Pending step, if any, becomes Requested; its command goes to the outbox. False: none was left.</summary>
+    async Task<bool> ClaimNextAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid runId, ClusterOptions cluster, string kind, int stage,
         DateTimeOffset now, List<HistoryEntry> history, List<object> messages, CancellationToken cancellationToken)
     {
         await using var claim = new NpgsqlCommand("""
@@ -143,14 +144,17 @@ public sealed class StepOutcomeConsumer(
         claim.Parameters.Add(new NpgsqlParameter { Value = kind });
         claim.Parameters.Add(new NpgsqlParameter { Value = stage });
         await using var reader = await claim.ExecuteReaderAsync(cancellationToken);
+        var claimed = false;
         while (await reader.ReadAsync(cancellationToken))
         {
+            claimed = true;
             var (vmId, vmName, attempts, hardPowerOff, stageName) = (reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetBoolean(3), reader.GetString(4));
             history.Add(new HistoryEntry(runId, cluster.Name, now, kind, vmName, "Requested", $"tier {stageName}, attempt {attempts}"));
             messages.Add(kind == PowerSteps.VmShutdown
                 ? new VmShutdownRequested(runId, cluster.Name, vmId, vmName, hardPowerOff ? TimeSpan.Zero : cluster.GuestShutdownTimeout)
                 : new VmPowerOnRequested(runId, cluster.Name, vmId, vmName));
         }
+        return claimed;
     }
 
     async Task<long> OpenStepsAsync(Guid runId, string kind, int stage, CancellationToken cancellationToken)
@@ -186,7 +190,8 @@ public sealed class StepOutcomeConsumerDefinition : ConsumerDefinition<StepOutco
     public StepOutcomeConsumerDefinition()
     {
         EndpointName = "alarm-evaluator-power-step-outcome";
-        ConcurrentMessageLimit = 16;
+        // Each outcome holds one pooled connection for a few statements; the pool (100 by default) leaves room for the saga.
+        ConcurrentMessageLimit = 48;
     }
 
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<StepOutcomeConsumer> consumerConfigurator,
