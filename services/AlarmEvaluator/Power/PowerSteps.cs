@@ -80,15 +80,18 @@ public static class PowerSteps
         }
     }
 
-    public static async Task<List<PowerStepRow>> ReadAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlyList<Guid> runIds, CancellationToken cancellationToken)
+    /// <summary>The step rows of <paramref name="runIds"/>; of <paramref name="onlyFailedOf"/>, only those given up on or late.</summary>
+    public static async Task<List<PowerStepRow>> ReadAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlyList<Guid> runIds,
+        CancellationToken cancellationToken, Guid? onlyFailedOf = null)
     {
         var rows = new List<PowerStepRow>();
         if (runIds.Count == 0)
             return rows;
         await using var command = new NpgsqlCommand(
             "SELECT run_id, kind, target, stage, ord, name, host, folder, tools_running, is_vcenter, status, attempts, outcome, detail, hard_power_off, stage_name " +
-            "FROM power_step WHERE run_id = ANY($1)", connection, transaction);
+            "FROM power_step WHERE run_id = ANY($1) AND ($2::uuid IS NULL OR run_id <> $2 OR status IN ('Failed', 'Late'))", connection, transaction);
         command.Parameters.Add(new NpgsqlParameter { Value = runIds.ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = onlyFailedOf.HasValue ? onlyFailedOf.Value : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Uuid });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
             rows.Add(new PowerStepRow(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3), reader.GetInt32(4),

@@ -80,7 +80,13 @@ public sealed class StepOutcomeConsumer(
             var (succeeded, detail) = judge(isVCenter);
             // A Requested step's stage is the current one: a stage's deadline makes its open steps Late before the run moves on.
             if (StageEngine.Decide(status, attempts, succeeded, stageCurrent: true, options.Value.StepRetries) is not { } decided)
-                return; // not news: a duplicate, or a step not waiting for an outcome
+            {
+                // Not news: a duplicate, or a step not waiting for an outcome. A redelivery after this very outcome was
+                // committed but before its stage's completion was sent (the broker away for a moment) sends it now.
+                if (status is StepStatus.Done or StepStatus.Failed && await OpenStepsAsync(runId, kind, stage, cancellationToken) == 0)
+                    await context.Send(new PowerStageCompleted(sagaId, runId, kind, stage));
+                return;
+            }
 
             await using (var update = new NpgsqlCommand(
                 "UPDATE power_step SET status = $4, outcome = $5, detail = $6 WHERE run_id = $1 AND kind = $2 AND target = $3", connection, transaction))
