@@ -292,6 +292,31 @@ sealed class PowerWorld : IAsyncDisposable
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
+    /// <summary>A step's status and attempts, found by the VM's name.</summary>
+    public async Task<(string Status, int Attempts)?> StepStatusAsync(Guid runId, string kind, string name)
+    {
+        await using var connection = new NpgsqlConnection(Postgres.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT status, attempts FROM power_step WHERE run_id = $1 AND kind = $2 AND name = $3", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = runId });
+        command.Parameters.Add(new NpgsqlParameter { Value = kind });
+        command.Parameters.Add(new NpgsqlParameter { Value = name });
+        await using var reader = await command.ExecuteReaderAsync();
+        return await reader.ReadAsync() ? (reader.GetString(0), reader.GetInt32(1)) : null;
+    }
+
+    /// <summary>A step's target (the VM's id), found by the VM's name.</summary>
+    public async Task<string> StepTargetAsync(Guid runId, string kind, string name)
+    {
+        await using var connection = new NpgsqlConnection(Postgres.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT target FROM power_step WHERE run_id = $1 AND kind = $2 AND name = $3", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = runId });
+        command.Parameters.Add(new NpgsqlParameter { Value = kind });
+        command.Parameters.Add(new NpgsqlParameter { Value = name });
+        return (string)(await command.ExecuteScalarAsync())!;
+    }
+
     public sealed record HistoryRow(string Step, string Target, string Outcome, string Detail);
 
     public async Task<IReadOnlyList<HistoryRow>> HistoryAsync(Guid runId)

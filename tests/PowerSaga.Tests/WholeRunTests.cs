@@ -121,6 +121,39 @@ public sealed class WholeRunTests
         await AssertClusterDownInOrderAsync(await world.StateAsync());
     }
 
+    /// <summary>
+    /// A failed VM outcome, recorded on its row by the outcome consumer: asked again (one retry), its slot handed on, and
+    /// the real outcome of the second attempt recorded; the run completes.
+    /// </summary>
+    [Fact]
+    public async Task A_failed_vm_step_is_asked_again_by_the_outcome_consumer_and_its_second_outcome_recorded()
+    {
+        await using var world = await PowerWorld.StartAsync(Vcsim);
+        await world.StartActuatorInProcessAsync();
+        await world.StartEvaluatorInProcessAsync();
+
+        await world.RaiseAlarmAsync();
+        var running = await world.WaitForStateAsync("ShuttingDownVms", TimeSpan.FromSeconds(30));
+        var runId = running.RunId!.Value;
+        // vm-02-004 never finishes its guest shutdown (forced after the 5 s guest timeout): while it is asked, the
+        // actuator is made to seem to report a failure for it.
+        await PowerWorld.Eventually(async () => await world.StepStatusAsync(runId, "vm-shutdown", "vm-02-004") == ("Requested", 1),
+            TimeSpan.FromSeconds(30), "vm-02-004 asked once");
+        var vmId = await world.StepTargetAsync(runId, "vm-shutdown", "vm-02-004");
+        await world.PublishAsync(new VmShutDown(runId, PowerWorld.Cluster, vmId, "vm-02-004", VmShutdownOutcome.Failed,
+            new VCenterFault("TaskFailed", "simulated failure"), DateTimeOffset.UtcNow));
+
+        await PowerWorld.Eventually(async () => await world.StepStatusAsync(runId, "vm-shutdown", "vm-02-004") is (_, 2),
+            TimeSpan.FromSeconds(30), "vm-02-004 asked a second time");
+        var saga = await world.WaitForStateAsync("ShutDown", TimeSpan.FromSeconds(90));
+
+        var history = (await world.HistoryAsync(runId)).Where(h => h.Target == "vm-02-004" && h.Step == "vm-shutdown").Select(h => h.Outcome).ToList();
+        Assert.Equal(["Requested", "Retry", "Requested", "Forced"], history);
+        Assert.Equal(("Done", 2), await world.StepStatusAsync(runId, "vm-shutdown", "vm-02-004"));
+        Assert.Contains((await world.HistoryAsync(saga.RunId!.Value)), h => h.Step == "run" && h.Outcome == "Completed");
+        await AssertClusterDownInOrderAsync(await world.StateAsync());
+    }
+
     /// <summary>Every VM and host off; tier k's VMs all off before tier k+1's first step; forced power-offs only for -003 and vm-02-004; hosts after VMs.</summary>
     internal static Task AssertClusterDownInOrderAsync(VcsimState state)
     {

@@ -88,24 +88,25 @@ public sealed class StepOutcomeConsumer(
                 return;
             }
 
-            await using (var update = new NpgsqlCommand(
-                "UPDATE power_step SET status = $4, outcome = $5, detail = $6 WHERE run_id = $1 AND kind = $2 AND target = $3", connection, transaction))
-            {
-                update.Parameters.Add(new NpgsqlParameter { Value = runId });
-                update.Parameters.Add(new NpgsqlParameter { Value = kind });
-                update.Parameters.Add(new NpgsqlParameter { Value = target });
-                update.Parameters.Add(new NpgsqlParameter { Value = decided.ToString() });
-                update.Parameters.Add(new NpgsqlParameter { Value = reported });
-                update.Parameters.Add(new NpgsqlParameter { Value = detail });
-                await update.ExecuteNonQueryAsync(cancellationToken);
-            }
-            history.Add(new HistoryEntry(runId, cluster.Name, now, kind, name, StageEngine.HistoryOutcome(decided, reported), detail));
-
+            var recorded = new HistoryEntry(runId, cluster.Name, now, kind, name, StageEngine.HistoryOutcome(decided, reported), detail);
             // A step that held a slot (a Late one's stage has moved on) hands it to the stage's next step; when there is
             // none, this may have been the stage's last open step.
-            lastOfStage = status == StepStatus.Requested
-                && !await ClaimNextAsync(connection, transaction, runId, cluster, kind, stage, now, history, messages, cancellationToken);
-
+            var held = status == StepStatus.Requested;
+            if (decided == StepStatus.Pending)
+            {
+                // A retry: the step itself is Pending again and may be the one the claim picks, so it is written first.
+                await RecordAsync(connection, transaction, runId, kind, target, decided, reported, detail, recorded, claimStage: null, cluster, now, [], [], cancellationToken);
+                history.Add(recorded);
+                lastOfStage = !await RecordAsync(connection, transaction, runId, kind, target, null, reported, detail, null, stage, cluster, now, history, messages,
+                    cancellationToken);
+            }
+            else
+            {
+                // One statement: the outcome, its history line and (when it held a slot) the claim of the stage's next step.
+                history.Add(recorded);
+                lastOfStage = !await RecordAsync(connection, transaction, runId, kind, target, decided, reported, detail, recorded, held ? stage : null,
+                    cluster, now, history, messages, cancellationToken) && held;
+            }
 
             foreach (var entry in history.Where(ShutdownPolicy.IsNoteworthy))
             {
@@ -113,7 +114,6 @@ public sealed class StepOutcomeConsumer(
                 messages.Add(new PowerRunStepFailed(runId, cluster.Name, entry.Step, entry.Target, entry.Outcome, entry.Detail, entry.At));
             }
             await Outbox.WriteAsync(dataSource, connection, transaction, messages, cancellationToken);
-            await WriteHistoryAsync(connection, transaction, history, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }
 
@@ -134,32 +134,65 @@ public sealed class StepOutcomeConsumer(
             await context.Send(new PowerStageCompleted(sagaId, runId, kind, stage));
     }
 
-    /// <summary>The stage's next Pending step, if any, becomes Requested; its command goes to the outbox. False: none was left.</summary>
-    async Task<bool> ClaimNextAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid runId, ClusterOptions cluster, string kind, int stage,
-        DateTimeOffset now, List<HistoryEntry> history, List<object> messages, CancellationToken cancellationToken)
+    /// <summary>
+    /// One statement (data-modifying CTEs, one round trip): the step's new status with its history line, and/or the claim of
+    /// <paramref name="claimStage"/>'s next Pending step (it becomes Requested; its history line and command are added to
+    /// <paramref name="history"/> and <paramref name="messages"/>, written with the outbox). True: a step was claimed.
+    /// </summary>
+    async Task<bool> RecordAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid runId, string kind, string target,
+        StepStatus? decided, string reported, string detail, HistoryEntry? recorded, int? claimStage, ClusterOptions cluster, DateTimeOffset now,
+        List<HistoryEntry> history, List<object> messages, CancellationToken cancellationToken)
     {
-        await using var claim = new NpgsqlCommand("""
-            UPDATE power_step s SET status = 'Requested', attempts = s.attempts + 1
-            FROM (SELECT run_id, kind, target FROM power_step
-                  WHERE run_id = $1 AND kind = $2 AND stage = $3 AND status = 'Pending'
-                  ORDER BY ord LIMIT 1 FOR UPDATE SKIP LOCKED) next
-            WHERE s.run_id = next.run_id AND s.kind = next.kind AND s.target = next.target
-            RETURNING s.target, s.name, s.attempts, s.hard_power_off, s.stage_name
-            """, connection, transaction);
-        claim.Parameters.Add(new NpgsqlParameter { Value = runId });
-        claim.Parameters.Add(new NpgsqlParameter { Value = kind });
-        claim.Parameters.Add(new NpgsqlParameter { Value = stage });
-        await using var reader = await claim.ExecuteReaderAsync(cancellationToken);
-        var claimed = false;
-        while (await reader.ReadAsync(cancellationToken))
+        var parts = new List<string>();
+        if (decided is not null)
         {
-            claimed = true;
-            var (vmId, vmName, attempts, hardPowerOff, stageName) = (reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetBoolean(3), reader.GetString(4));
-            history.Add(new HistoryEntry(runId, cluster.Name, now, kind, vmName, "Requested", $"tier {stageName}, attempt {attempts}"));
-            messages.Add(kind == PowerSteps.VmShutdown
-                ? new VmShutdownRequested(runId, cluster.Name, vmId, vmName, hardPowerOff ? TimeSpan.Zero : cluster.GuestShutdownTimeout)
-                : new VmPowerOnRequested(runId, cluster.Name, vmId, vmName));
+            parts.Add("recorded AS (UPDATE power_step SET status = $4, outcome = $5, detail = $6 WHERE run_id = $1 AND kind = $2 AND target = $3 RETURNING 1)");
+            parts.Add("""
+                history AS (INSERT INTO power_run_history (run_id, cluster, at, step, target, outcome, detail)
+                            VALUES ($1, $8, $9, $2, $10, $11, $6) RETURNING 1)
+                """);
         }
+        parts.Add(claimStage is null
+            ? "claimed AS (SELECT ''::text AS target, ''::text AS name, 0 AS attempts, false AS hard_power_off, ''::text AS stage_name WHERE false)"
+            : """
+              next AS (SELECT run_id, kind, target FROM power_step
+                       WHERE run_id = $1 AND kind = $2 AND stage = $7 AND status = 'Pending'
+                       ORDER BY ord LIMIT 1 FOR UPDATE SKIP LOCKED),
+              claimed AS (UPDATE power_step s SET status = 'Requested', attempts = s.attempts + 1
+                          FROM next WHERE s.run_id = next.run_id AND s.kind = next.kind AND s.target = next.target
+                          RETURNING s.target, s.name, s.attempts, s.hard_power_off, s.stage_name)
+              """);
+        await using var command = new NpgsqlCommand($"WITH {string.Join(",\n", parts)} SELECT target, name, attempts, hard_power_off, stage_name FROM claimed",
+            connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter { Value = runId });
+        command.Parameters.Add(new NpgsqlParameter { Value = kind });
+        command.Parameters.Add(new NpgsqlParameter { Value = target });
+        command.Parameters.Add(new NpgsqlParameter { Value = decided?.ToString() ?? "", NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = reported, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = detail, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = claimStage ?? -1, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Integer });
+        command.Parameters.Add(new NpgsqlParameter { Value = cluster.Name, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = recorded?.At ?? now, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new NpgsqlParameter { Value = recorded?.Target ?? "", NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = recorded?.Outcome ?? "", NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+
+        var claimed = false;
+        var requested = new List<HistoryEntry>();
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                claimed = true;
+                var (vmId, vmName, attempts, hardPowerOff, stageName) = (reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetBoolean(3), reader.GetString(4));
+                requested.Add(new HistoryEntry(runId, cluster.Name, now, kind, vmName, "Requested", $"tier {stageName}, attempt {attempts}"));
+                messages.Add(kind == PowerSteps.VmShutdown
+                    ? new VmShutdownRequested(runId, cluster.Name, vmId, vmName, hardPowerOff ? TimeSpan.Zero : cluster.GuestShutdownTimeout)
+                    : new VmPowerOnRequested(runId, cluster.Name, vmId, vmName));
+            }
+        }
+        if (requested.Count > 0)
+            await WriteHistoryAsync(connection, transaction, requested, cancellationToken);
+        history.AddRange(requested);
         return claimed;
     }
 
