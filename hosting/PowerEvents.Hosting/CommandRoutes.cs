@@ -40,6 +40,7 @@ public static class CommandRoutes
         [typeof(ClusterAlarmCleared)] = PowerSagaQueue,
         [typeof(PowerRunDeadlineReached)] = PowerSagaQueue,
         [typeof(PowerRunResumed)] = PowerSagaQueue,
+        [typeof(PowerStageCompleted)] = PowerSagaQueue,
     };
 
     /// <summary>The commands that make an actuator act: only the power saga's account may send them (<see cref="CommandOriginFilter{T}"/>).</summary>
@@ -71,6 +72,7 @@ public static class CommandRoutes
         Map<ClusterAlarmCleared>();
         Map<PowerRunDeadlineReached>();
         Map<PowerRunResumed>();
+        Map<PowerStageCompleted>();
         return true;
     });
 

@@ -41,6 +41,7 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
             {
                 x.AddSagaStateMachine<PowerStateMachine, PowerSagaState, PowerSagaDefinition>();
                 x.AddConsumer<ZoneAlarmConsumer>();
+                x.AddConsumer<PowerCommandConsumer, PowerCommandConsumerDefinition>();
                 x.AddHandler<ClusterInventoryRequested>(async c =>
                 {
                     _commands.Enqueue(c.Message);
@@ -416,5 +417,109 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
         Assert.Equal(4, _commands.OfType<HostShutdownRequested>().Count());
         var interrupted = (await _harness.Published.SelectAsync<PowerRestoreCompleted>().First()).Context.Message;
         Assert.True(interrupted.Interrupted);
+    }
+
+    /// <summary>As the Console does: sent to the saga's command queue.</summary>
+    async Task ToConsole<T>(T command)
+        where T : class =>
+        await (await _harness.Bus.GetSendEndpoint(new Uri($"queue:{PowerCommandConsumerDefinition.Queue}"))).Send(command);
+
+    static ClusterDrillRequested Drill() => new(ClusterId, "cluster1", "alice", "quarterly drill", DateTimeOffset.UtcNow);
+
+    static ClusterPowerOnNowRequested PowerOnNow(bool overrideMinimumOffTime) =>
+        new(ClusterId, "cluster1", "bob", "room cooled", overrideMinimumOffTime, overrideMinimumOffTime ? "cooling verified on site" : "", DateTimeOffset.UtcNow);
+
+    static List<string> Asked(PowerSagaState saga, Guid runId) => saga.Run!.Journal
+        .Where(e => e.RunId == runId && e.Outcome is "Requested" or "Skipped" && e.Step is "vm-shutdown" or "host-maintenance" or "host-shutdown")
+        .Select(e => $"{e.Step} {e.Target} {e.Outcome}").ToList();
+
+    /// <summary>The Console's drill walks the plan a real run walks: on the same inventory, the same steps in the same order.</summary>
+    [Fact]
+    public async Task A_drill_from_the_console_touches_nothing_and_asks_the_same_steps_in_the_same_order_as_a_real_run()
+    {
+        await ToConsole(Drill());
+        var drill = await WaitFor(s => s.CurrentState == _machine.ShutDown.Name && s.Run!.DryRun, "drill done");
+        var drillRun = drill.RunId!.Value;
+        Assert.Empty(_commands.OfType<VmShutdownRequested>());
+        Assert.Empty(_commands.OfType<HostMaintenanceRequested>());
+        Assert.True(await _harness.Published.Any<PowerRunStarted>(x => x.Context.Message.RunId == drillRun && x.Context.Message.DryRun));
+        Assert.Contains(drill.Run!.Journal, e => e.Step == "operator" && e.Target == "alice" && e.Outcome == "DrillRequested" && e.Detail.Contains("quarterly drill"));
+        var drillAsked = Asked(drill, drillRun);
+
+        await RaiseAlarm(); // after a drill, an alarm runs for real on the same (stubbed) inventory
+        var real = await WaitFor(s => s.CurrentState == _machine.ShutDown.Name && s.RunId != drillRun, "real run done");
+
+        Assert.Equal(Asked(real, real.RunId!.Value), drillAsked);
+        Assert.Equal(7, drillAsked.Count(a => a.StartsWith("vm-shutdown", StringComparison.Ordinal)));
+        Assert.Equal(_commands.OfType<VmShutdownRequested>().Select(c => $"vm-shutdown {c.VmName} Requested"),
+            drillAsked.Where(a => a.StartsWith("vm-shutdown", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task A_drill_is_refused_while_the_cluster_is_off_after_a_real_run()
+    {
+        await RaiseAlarm();
+        var down = await WaitFor(s => s.CurrentState == _machine.ShutDown.Name, "shut down");
+
+        await ToConsole(Drill());
+
+        var refused = await WaitFor(s => s.Run!.Journal.Any(e => e.Step == "operator" && e.Outcome == "Refused"), "drill refused");
+        Assert.Equal(down.RunId, refused.RunId);
+        Assert.False(refused.Run!.DryRun);
+        Assert.True(await _harness.Published.Any<OperatorCommandRefused>(x => x.Context.Message.Command == "drill" && x.Context.Message.RequestedBy == "alice"));
+        Assert.False(await _harness.Published.Any<PowerRunStepFailed>(x => x.Context.Message.Outcome == "Refused"));
+    }
+
+    /// <summary>Shutdown now, then power-on now: refused before the minimum off time, done with the override.</summary>
+    [Fact]
+    public async Task An_operator_shuts_the_cluster_down_and_powers_it_on_again()
+    {
+        await ToConsole(new ClusterShutdownNowRequested(ClusterId, "cluster1", "carol", "maintenance window", DateTimeOffset.UtcNow));
+        var down = await WaitFor(s => s.CurrentState == _machine.ShutDown.Name, "shut down");
+        Assert.False(down.Run!.DryRun);
+        Assert.Equal(7, _commands.OfType<VmShutdownRequested>().Count());
+        Assert.Contains(down.Run.Journal, e => e.Step == "operator" && e.Target == "carol" && e.Outcome == "ShutdownRequested");
+        Assert.Null(down.Deadline); // no alarm will clear: it stays off
+
+        await ToConsole(PowerOnNow(overrideMinimumOffTime: false));
+        var refused = await WaitFor(s => s.Run!.Journal.Any(e => e.Outcome == "Refused" && e.Detail.Contains("minimum off time")), "refused: minimum off time");
+        Assert.Equal(_machine.ShutDown.Name, refused.CurrentState);
+        Assert.Empty(_commands.OfType<PowerOnRequested>());
+
+        await ToConsole(PowerOnNow(overrideMinimumOffTime: true));
+        var restored = await WaitFor(s => s.CurrentState == _machine.Restored.Name, "restored");
+        Assert.Equal(2, _commands.OfType<PowerOnRequested>().Count());
+        Assert.Contains(restored.Run!.Journal, e => e.Outcome == "PowerOnRequested" && e.Detail.Contains("cooling verified on site"));
+    }
+
+    [Fact]
+    public async Task A_cancel_keeps_the_cluster_off_after_the_clear_until_an_operator_powers_it_on()
+    {
+        var waiting = await ShutDownThenClear();
+        var minimumOffTime = DeadlineOf(waiting);
+
+        await ToConsole(new PowerOnCancelRequested(ClusterId, "cluster1", "dave", "chiller still flaky", DateTimeOffset.UtcNow));
+        var held = await WaitFor(s => s.CurrentState == _machine.ShutDown.Name, "power-on cancelled");
+        Assert.Contains(held.Run!.Journal, e => e.Step == "power-on" && e.Outcome == "Cancelled");
+        await DeadlinePasses(minimumOffTime);
+        await _harness.InactivityTask;
+        Assert.Empty(_commands.OfType<PowerOnRequested>());
+
+        await ToConsole(PowerOnNow(overrideMinimumOffTime: true));
+        await WaitFor(s => s.CurrentState == _machine.Restored.Name, "restored");
+        Assert.Equal(2, _commands.OfType<PowerOnRequested>().Count());
+    }
+
+    [Fact]
+    public async Task An_operator_power_on_is_refused_while_the_zone_is_in_alarm()
+    {
+        await RaiseAlarm();
+        await WaitFor(s => s.CurrentState == _machine.ShutDown.Name, "shut down");
+
+        await ToConsole(PowerOnNow(overrideMinimumOffTime: true));
+
+        var refused = await WaitFor(s => s.Run!.Journal.Any(e => e.Outcome == "Refused" && e.Detail.Contains("in alarm")), "refused: zone in alarm");
+        Assert.Equal(_machine.ShutDown.Name, refused.CurrentState);
+        Assert.Empty(_commands.OfType<PowerOnRequested>());
     }
 }

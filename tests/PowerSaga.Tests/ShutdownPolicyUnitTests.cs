@@ -204,4 +204,42 @@ public sealed class ShutdownPolicyUnitTests
         Assert.Equal(RunPhase.Done, run.Phase);
         Assert.Equal(run.AllVms.Count(), run.Journal.Count(e => e.Step == ShutdownPolicy.VmStep && e.Outcome == "DryRun"));
     }
+
+    /// <summary>The drill walks the plan a real run would: the same steps asked in the same order, on the same inventory.</summary>
+    [Fact]
+    public void A_drill_asks_the_same_steps_in_the_same_order_as_a_real_run()
+    {
+        var runId = Guid.NewGuid();
+        var inventory = Inventories.Inventory(runId,
+            [.. Inventories.Mixed(runId).Vms, Inventories.Vm("app-3"), Inventories.Vm("app-4", "esx-02"), Inventories.Vm("db-2", "esx-02")],
+            Inventories.Host("esx-01"), Inventories.Host("esx-02"), Inventories.Host("esx-03", on: false));
+
+        var real = ShutdownPlanner.Plan(_cluster, inventory, runId, "room-a", dryRun: false);
+        var progress = ShutdownPolicy.Start(real, _cluster, T0);
+        while (real.Phase != RunPhase.Done)
+        {
+            // The actuator answers each step in the order it was asked; each answer moves the run on, as in the saga.
+            foreach (var vm in progress.VmShutdowns)
+                ShutdownPolicy.RecordVm(real, new VmShutDown(real.RunId, real.Cluster, vm.Id, vm.Name, VmShutdownOutcome.Graceful, null, T0), 1, T0);
+            foreach (var host in progress.Maintenance)
+                ShutdownPolicy.RecordMaintenance(real, InMaintenance(real, host.Name), 1, T0);
+            foreach (var host in progress.HostShutdowns)
+                ShutdownPolicy.RecordHostShutdown(real, Off(real, host.Name), 1, T0);
+            Assert.False(progress.IsEmpty, $"the real run stopped in {real.Phase}");
+            progress = ShutdownPolicy.Advance(real, _cluster, T0);
+        }
+
+        var drill = ShutdownPlanner.Plan(_cluster, inventory, runId, "room-a", dryRun: true);
+        Assert.True(ShutdownPolicy.Start(drill, _cluster, T0).IsEmpty);
+
+        static List<string> Asked(PowerRun run) =>
+            run.Journal.Where(e => e.Outcome is "Requested" or "Skipped").Select(e => $"{e.Step} {e.Target} {e.Outcome}").ToList();
+        Assert.Equal(Asked(real), Asked(drill));
+        Assert.Equal(10, Asked(drill).Count(a => a.StartsWith("vm-shutdown ", StringComparison.Ordinal)));
+        Assert.Equal(["host-maintenance esx-03 Skipped", "host-maintenance esx-01 Requested", "host-maintenance esx-02 Requested",
+                "host-shutdown esx-01 Requested", "host-shutdown esx-02 Requested"],
+            Asked(drill).Where(a => a.StartsWith("host-", StringComparison.Ordinal)));
+        Assert.Equal(RunPhase.Done, drill.Phase);
+        Assert.Empty(ShutdownPolicy.Failures(drill));
+    }
 }

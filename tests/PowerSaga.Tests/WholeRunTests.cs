@@ -78,6 +78,82 @@ public sealed class WholeRunTests
         Assert.DoesNotContain(history, h => h.Step == "host-power-on");
     }
 
+    /// <summary>
+    /// Issue 11: an outcome is recorded on its own step row, never through the run's header. With the saga's row held
+    /// locked by another transaction, the first tier's outcomes are still recorded (rows Done, history written, freed slots
+    /// claiming the tier's next VMs); the run completes once the lock is let go.
+    /// </summary>
+    [Fact]
+    public async Task Vm_outcomes_are_recorded_on_their_rows_while_the_runs_header_is_locked()
+    {
+        await using var world = await PowerWorld.StartAsync(Vcsim);
+        world.Power["Clusters:0:MaxParallelPerTier"] = "2"; // six VMs in the first tier: freed slots must claim the rest
+        await world.StartActuatorInProcessAsync();
+        await world.StartEvaluatorInProcessAsync();
+
+        await world.RaiseAlarmAsync();
+        var running = await world.WaitForStateAsync("ShuttingDownVms", TimeSpan.FromSeconds(30));
+        var runId = running.RunId!.Value;
+
+        await using (var locker = new Npgsql.NpgsqlConnection(world.Postgres.ConnectionString))
+        {
+            await locker.OpenAsync();
+            await using var transaction = await locker.BeginTransactionAsync();
+            await using (var lockHeader = new Npgsql.NpgsqlCommand("SELECT 1 FROM power_saga WHERE run_id = $1 FOR UPDATE", locker, transaction))
+            {
+                lockHeader.Parameters.Add(new Npgsql.NpgsqlParameter { Value = runId });
+                Assert.NotNull(await lockHeader.ExecuteScalarAsync());
+            }
+            // The first tier (six VMs, one stuck for the 5 s guest timeout) cannot be through by now, or the test proves nothing.
+            Assert.True(await world.StepCountAsync(runId, "vm-shutdown", stage: 0, status: "Done") < 6, "the first tier was not yet done when the header was locked");
+
+            await PowerWorld.Eventually(async () => await world.StepCountAsync(runId, "vm-shutdown", stage: 0, status: "Done") == 6,
+                TimeSpan.FromSeconds(60), "every outcome of the first tier recorded while the header is locked");
+            var history = await world.HistoryAsync(runId);
+            var tier0 = history.Where(h => h.Step == "vm-shutdown" && PowerWorld.TierOf(h.Target) == 0).ToList();
+            Assert.Equal(6, tier0.Count(h => h.Outcome is "Graceful" or "Forced"));
+            Assert.Equal(6, tier0.Count(h => h.Outcome == "Requested")); // two by the saga, four by freed slots
+            Assert.Equal("ShuttingDownVms", (await world.SagaAsync())!.CurrentState); // the header was not touched
+            await transaction.RollbackAsync();
+        }
+
+        await world.WaitForStateAsync("ShutDown", TimeSpan.FromSeconds(90));
+        await AssertClusterDownInOrderAsync(await world.StateAsync());
+    }
+
+    /// <summary>
+    /// A failed VM outcome, recorded on its row by the outcome consumer: asked again (one retry), its slot handed on, and
+    /// the real outcome of the second attempt recorded; the run completes.
+    /// </summary>
+    [Fact]
+    public async Task A_failed_vm_step_is_asked_again_by_the_outcome_consumer_and_its_second_outcome_recorded()
+    {
+        await using var world = await PowerWorld.StartAsync(Vcsim);
+        await world.StartActuatorInProcessAsync();
+        await world.StartEvaluatorInProcessAsync();
+
+        await world.RaiseAlarmAsync();
+        var running = await world.WaitForStateAsync("ShuttingDownVms", TimeSpan.FromSeconds(30));
+        var runId = running.RunId!.Value;
+        // vm-02-004 never finishes its guest shutdown (forced after the 5 s guest timeout): while it is asked, the
+        // actuator is made to seem to report a failure for it.
+        await PowerWorld.Eventually(async () => await world.StepStatusAsync(runId, "vm-shutdown", "vm-02-004") == ("Requested", 1),
+            TimeSpan.FromSeconds(30), "vm-02-004 asked once");
+        var vmId = await world.StepTargetAsync(runId, "vm-shutdown", "vm-02-004");
+        await world.PublishAsync(new VmShutDown(runId, PowerWorld.Cluster, vmId, "vm-02-004", VmShutdownOutcome.Failed,
+            new VCenterFault("TaskFailed", "simulated failure"), DateTimeOffset.UtcNow));
+
+        await PowerWorld.Eventually(async () => await world.StepStatusAsync(runId, "vm-shutdown", "vm-02-004") is (_, 2),
+            TimeSpan.FromSeconds(30), "vm-02-004 asked a second time");
+        var saga = await world.WaitForStateAsync("ShutDown", TimeSpan.FromSeconds(90));
+
+        var history = (await world.HistoryAsync(runId)).Where(h => h.Target == "vm-02-004" && h.Step == "vm-shutdown").Select(h => h.Outcome).ToList();
+        Assert.Equal(["Requested", "Retry", "Requested", "Forced"], history);
+        Assert.Equal(("Done", 2), await world.StepStatusAsync(runId, "vm-shutdown", "vm-02-004"));
+        Assert.Contains((await world.HistoryAsync(saga.RunId!.Value)), h => h.Step == "run" && h.Outcome == "Completed");
+        await AssertClusterDownInOrderAsync(await world.StateAsync());
+    }
+
     /// <summary>Every VM and host off; tier k's VMs all off before tier k+1's first step; forced power-offs only for -003 and vm-02-004; hosts after VMs.</summary>
     internal static Task AssertClusterDownInOrderAsync(VcsimState state)
     {

@@ -42,13 +42,13 @@ for (var i = 0; i + 1 < args.Length; i += 2)
         case "--vms": scaleVms = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
         case "--max-parallel": maxParallel = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
         case "--timeout": timeout = TimeSpan.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
-        default: throw new ArgumentException($"unknown option {args[i]} (use --seed, --poll-interval, --power-on BOOT_DELAY; or --hosts H [--vms V --max-parallel P --timeout T])");
+        default: throw new ArgumentException($"unknown option {args[i]} (use --seed, --poll-interval, --power-on BOOT_DELAY; or --hosts H [--vms V --max-parallel P --timeout T --power-on BOOT_DELAY])");
     }
 }
 
 // The issue-11 scenarios (services as processes, defaults): --hosts 4 --vms 16, --hosts 16 --vms 64, --hosts 64 --vms 64.
 if (scaleHosts is { } h)
-    return await PowerEvents.PowerSagaBench.ScaleRun.RunAsync(h, scaleVms, maxParallel, seed, timeout);
+    return await PowerEvents.PowerSagaBench.ScaleRun.RunAsync(h, scaleVms, maxParallel, seed, timeout, bootDelay, pollInterval);
 
 // Tiers by the VM's index on its host: 001-006 apps, 007-011 databases, 012-016 infrastructure (20-24 VMs each).
 string[][] tiers = [["001", "002", "003", "004", "005", "006"], ["007", "008", "009", "010", "011"], ["012", "013", "014", "015", "016"]];
@@ -83,8 +83,8 @@ const double powerOnOverheadTarget = 3.0;
             "--Power:Clusters:0:GuestShutdownTimeout=00:01:00", "--Power:Clusters:0:TierDeadline=00:02:00"]);
         await actuator.StartAsync();
         await evaluator.StartAsync();
-        await WaitReadyAsync(actuator.Urls.First());
-        await WaitReadyAsync(evaluator.Urls.First());
+        await PowerEvents.PowerSagaBench.PowerOnRun.WaitReadyAsync(actuator.Urls.First());
+        await PowerEvents.PowerSagaBench.PowerOnRun.WaitReadyAsync(evaluator.Urls.First());
 
         // Warm up as a running deployment is: the plan preview reads the inventory (actuator session, request path).
         using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) })
@@ -119,7 +119,7 @@ const double powerOnOverheadTarget = 3.0;
             $"alarm to first vCenter action {toFirstAction:0.00} s; first to last vCenter transition {inVcenter:0.00} s ({inVcenter / limit:0.000} x limit); forced power-offs {forced}"));
 
         if (bootDelay is { } boot)
-            powerOnOverhead = await PowerOnAsync(rabbit, postgres, vcsim, boot, pollInterval);
+            powerOnOverhead = await PowerEvents.PowerSagaBench.PowerOnRun.RunAsync(rabbit, postgres, vcsim, boot, pollInterval, TimeSpan.FromMinutes(3));
         await evaluator.StopAsync();
         await actuator.StopAsync();
     }
@@ -135,85 +135,6 @@ var powerOnMet = powerOnOverhead is null || powerOnOverhead <= powerOnOverheadTa
 if (powerOnOverhead is { } overhead)
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"power-on overhead over the boot delay {overhead:0.00} s (target <= {powerOnOverheadTarget:0.0} s): {(powerOnMet ? "met" : "NOT met")}"));
 return ratio <= 1.15 && powerOnMet ? 0 : 1;
-
-// After the shutdown: BMC simulators (the servers are off), the IloActuator, AlarmCleared → the saga Restored.
-static async Task<double> PowerOnAsync(RabbitMqFixture rabbit, PostgresFixture postgres, VcsimProcess vcsim, TimeSpan boot, string pollInterval)
-{
-    const string user = "bench", password = "bench-secret";
-    using var http = new HttpClient();
-    var before = await http.GetFromJsonAsync<State>(new Uri(vcsim.ControlUrl!, "/state")) ?? throw new InvalidOperationException("no /state");
-    var servers = new List<BmcServer>();
-    try
-    {
-        var settings = new List<string>();
-        foreach (var host in before.Hosts)
-        {
-            var server = await BmcServer.StartAsync(new SimulatedBmcOptions
-            {
-                Name = host.Name, Username = user, Password = password, InitialPowerState = "Off", BootDelay = boot,
-                VcsimControlUrl = vcsim.ControlUrl, VcsimHost = host.Name,
-            });
-            var i = servers.Count;
-            servers.Add(server);
-            settings.AddRange([$"--Bmc:Hosts:{i}:Name={host.Name}", $"--Bmc:Hosts:{i}:Url={server.BaseUrl}", $"--Bmc:Hosts:{i}:Username={user}",
-                $"--Bmc:Hosts:{i}:Password={password}", $"--Bmc:Hosts:{i}:CertificateFingerprint={server.Fingerprint}"]);
-        }
-        await using var ilo = IloActuatorHost.Build([.. rabbit.HostArgs, "--Urls=http://127.0.0.1:0", "--Serilog:MinimumLevel:Default=Warning",
-            $"--Bmc:PollInterval={pollInterval}", .. settings]);
-        await ilo.StartAsync();
-        await WaitReadyAsync(ilo.Urls.First());
-
-        var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host("127.0.0.1", (ushort)rabbit.Port, rabbit.VirtualHost, h =>
-        {
-            h.Username(RabbitMqFixture.Username);
-            h.Password(RabbitMqFixture.Password);
-        }));
-        await bus.StartAsync();
-        var clock = Stopwatch.StartNew();
-        await bus.Publish(new AlarmCleared(Guid.NewGuid(), "bench", DateTimeOffset.UtcNow, 30, []));
-        await bus.StopAsync();
-        await PowerEvents.PowerSagaBench.ScaleRun.WaitStateAsync(postgres.ConnectionString, "Restored", TimeSpan.FromMinutes(3));
-        var makespan = clock.Elapsed.TotalSeconds;
-
-        var after = await http.GetFromJsonAsync<State>(new Uri(vcsim.ControlUrl!, "/state")) ?? throw new InvalidOperationException("no /state");
-        if (after.Vms.Any(v => v.PowerState != "poweredOn") || after.Hosts.Any(h => h.PowerState != "poweredOn"))
-            throw new InvalidOperationException("not everything is back on after the power-on");
-        var journal = after.Journal.Skip(before.Journal.Count).ToList();
-        var hostsOn = journal.Where(e => e.Kind == "host" && e.Event == "powerState" && e.To == "poweredOn").Select(e => DateTimeOffset.Parse(e.Time, CultureInfo.InvariantCulture)).ToList();
-        var vmsOn = journal.Where(e => e.Kind == "vm" && e.Event == "powerState" && e.To == "poweredOn").Select(e => DateTimeOffset.Parse(e.Time, CultureInfo.InvariantCulture)).ToList();
-        var limit = boot.TotalSeconds;
-        await ilo.StopAsync();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"power-on: {after.Hosts.Count} hosts through Redfish BMCs (boot {limit:0.0} s), {vmsOn.Count} VMs in 3 tiers => limit {limit:0.00} s; " +
-            $"measured (AlarmCleared published -> saga Restored) {makespan:0.00} s = {makespan / limit:0.000} x limit, overhead {makespan - limit:0.00} s; " +
-            $"last host back -> first VM on {(vmsOn.Min() - hostsOn.Max()).TotalSeconds:0.00} s; first -> last VM on {(vmsOn.Max() - vmsOn.Min()).TotalSeconds:0.00} s"));
-        return makespan - limit;
-    }
-    finally
-    {
-        foreach (var server in servers)
-            await server.DisposeAsync();
-    }
-}
-
-static async Task WaitReadyAsync(string address)
-{
-    using var http = new HttpClient();
-    var deadline = DateTime.UtcNow.AddSeconds(60);
-    while (DateTime.UtcNow < deadline)
-    {
-        try
-        {
-            if ((await http.GetAsync(new Uri(new Uri(address), "/health/ready"))).IsSuccessStatusCode)
-                return;
-        }
-        catch (HttpRequestException)
-        {
-        }
-        await Task.Delay(100);
-    }
-    throw new TimeoutException($"{address} not ready");
-}
 
 sealed record State(List<HostState> Hosts, List<VmState> Vms, List<Entry> Journal);
 sealed record HostState(string Name, string PowerState);

@@ -21,7 +21,8 @@ static class ScaleRun
 {
     const double HostShutdownDelay = 1.0;
 
-    public static async Task<int> RunAsync(int hosts, int vmsPerHost, int maxParallel, int seed, TimeSpan timeout)
+    public static async Task<int> RunAsync(int hosts, int vmsPerHost, int maxParallel, int seed, TimeSpan timeout, TimeSpan? bootDelay = null,
+        string pollInterval = "00:00:00.250")
     {
         var rabbit = new RabbitMqFixture();
         var postgres = new PostgresFixture();
@@ -46,6 +47,12 @@ static class ScaleRun
                 ["Power__Clusters__0__MaxParallelPerTier"] = maxParallel.ToString(CultureInfo.InvariantCulture),
                 ["Serilog__MinimumLevel__Default"] = "Warning",
             };
+            if (bootDelay is not null)
+            {
+                // The way back at once after the clear; vCenter seeing the hosts polled every second (default 15 s).
+                power["Power__Clusters__0__MinimumOffTime"] = "00:00:00";
+                power["Power__Clusters__0__ReconnectPollInterval"] = "00:00:01";
+            }
             foreach (var (key, value) in rabbit.Environment.Concat(postgres.Environment))
                 power[key] = value;
             var actuatorSettings = new Dictionary<string, string?>
@@ -119,6 +126,14 @@ static class ScaleRun
                 $"  saga header row {header} bytes (of which run jsonb as text {runText} bytes)\n" +
                 $"  peak RSS: AlarmEvaluator {PeakRssMb(evaluator.ProcessId):0} MB, VCenterActuator {PeakRssMb(actuator.ProcessId):0} MB\n" +
                 $"  load average {string.Join(" ", load)}"));
+            if (allOff && bootDelay is { } boot)
+            {
+                var cpuOn = CpuSeconds(evaluator.ProcessId);
+                await PowerOnRun.RunAsync(rabbit, postgres, vcsim, boot, pollInterval, timeout);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  power-on: AlarmEvaluator CPU {CpuSeconds(evaluator.ProcessId) - cpuOn:0.00} s; peak RSS AlarmEvaluator {PeakRssMb(evaluator.ProcessId):0} MB; " +
+                    $"load average {string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3))}"));
+            }
             return allOff ? 0 : 1;
         }
         finally

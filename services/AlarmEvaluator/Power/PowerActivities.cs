@@ -42,7 +42,8 @@ static class PowerActivities
             saga.AlarmClearedAt = null;
             saga.Run = new PowerRun
             {
-                RunId = saga.RunId.Value, Cluster = cluster.Name, Zone = c.Message.Zone, DryRun = machine.Options.DryRun,
+                RunId = saga.RunId.Value, Cluster = cluster.Name, Zone = c.Message.Zone, DryRun = machine.Options.DryRun || c.Message.DryRun,
+                ZoneInAlarm = c.Message.RequestedBy is null || previous?.ZoneInAlarm == true,
                 Phase = RunPhase.Inventory, InventoryAttempts = 1, Step = saga.Step + 1, Deadline = now + cluster.InventoryDeadline,
                 PreviousRun = previous,
                 Restore = RestorePlanner.CarryOver(previous),
@@ -53,11 +54,15 @@ static class PowerActivities
                 saga.Run.Journal.AddRange(previous.Journal);
                 previous.Journal.Clear();
             }
-            saga.Run.Record(now, "alarm", c.Message.Zone, "Raised", $"alarm {c.Message.AlarmId}: shutdown of {cluster.Name} begins");
+            if (c.Message.RequestedBy is { } operatorName)
+                saga.Run.Record(now, OperatorStep, operatorName, c.Message.DryRun ? "DrillRequested" : "ShutdownRequested",
+                    $"{(c.Message.DryRun ? "drill" : "shutdown")} of {cluster.Name} begins: {c.Message.Reason}");
+            else
+                saga.Run.Record(now, "alarm", c.Message.Zone, "Raised", $"alarm {c.Message.AlarmId}: shutdown of {cluster.Name} begins");
             saga.Run.Record(now, ShutdownPolicy.InventoryStep, cluster.Name, "Requested", "attempt 1");
             Sync(saga);
             machine.Logger.LogWarning("Cluster {Cluster}: alarm {AlarmId} in zone {Zone}, shutdown run {RunId} begins{DryRun}",
-                cluster.Name, c.Message.AlarmId, c.Message.Zone, saga.RunId, machine.Options.DryRun ? " (DRY RUN: nothing will be touched)" : "");
+                cluster.Name, c.Message.AlarmId, c.Message.Zone, saga.RunId, saga.Run.DryRun ? " (DRY RUN: nothing will be touched)" : "");
             await c.Emit(new ClusterInventoryRequested(saga.RunId.Value, cluster.Name));
         });
 
@@ -73,6 +78,8 @@ static class PowerActivities
             run.Step = previous.Step;
             run.PreviousRun = previous.PreviousRun;
             run.InventoryAttempts = previous.InventoryAttempts;
+            run.ZoneInAlarm = previous.ZoneInAlarm;
+            run.PowerOnHeldBy = previous.PowerOnHeldBy;
             run.Restore = RestorePlanner.Plan(cluster, run, previous.Restore);
             run.Journal.AddRange(previous.Journal);
             run.Record(now, ShutdownPolicy.InventoryStep, cluster.Name, "Captured", $"{c.Message.Hosts.Count} host(s), {c.Message.Vms.Count} VM(s)");
@@ -111,18 +118,29 @@ static class PowerActivities
             await Apply(c, machine, Power.Progress.None, journalStart);
         });
 
-    /// <summary>Records an outcome with <paramref name="record"/>; if it was news, moves the run on and asks for what comes next.</summary>
+    /// <summary>Records a shutdown outcome with <paramref name="record"/>; if it was news, moves the run on and asks for what comes next.</summary>
     public static EventActivityBinder<PowerSagaState, TMessage> Progress<TMessage>(
         this EventActivityBinder<PowerSagaState, TMessage> binder, PowerStateMachine machine,
         Func<PowerRun, BehaviorContext<PowerSagaState, TMessage>, bool> record)
+        where TMessage : class =>
+        binder.RecordThen(record, (c, run, journalStart) => Apply(c, machine, ShutdownPolicy.Advance(run, machine.ClusterOf(c.Saga), machine.Now), journalStart));
+
+    /// <summary>Records a power-on outcome with <paramref name="record"/>; if it was news, moves the power-on on.</summary>
+    public static EventActivityBinder<PowerSagaState, TMessage> PowerOnProgress<TMessage>(
+        this EventActivityBinder<PowerSagaState, TMessage> binder, PowerStateMachine machine,
+        Func<PowerRun, BehaviorContext<PowerSagaState, TMessage>, bool> record)
+        where TMessage : class =>
+        binder.RecordThen(record, (c, run, journalStart) => ApplyRestore(c, machine, PowerOnPolicy.Advance(run, machine.ClusterOf(c.Saga), machine.Now), journalStart));
+
+    static EventActivityBinder<PowerSagaState, TMessage> RecordThen<TMessage>(this EventActivityBinder<PowerSagaState, TMessage> binder,
+        Func<PowerRun, BehaviorContext<PowerSagaState, TMessage>, bool> record, Func<BehaviorContext<PowerSagaState, TMessage>, PowerRun, int, Task> advance)
         where TMessage : class =>
         binder.ThenAsync(async c =>
         {
             var run = c.Saga.Run!;
             var journalStart = run.Journal.Count;
-            if (!record(run, c))
-                return;
-            await Apply(c, machine, ShutdownPolicy.Advance(run, machine.ClusterOf(c.Saga), machine.Now), journalStart);
+            if (record(run, c))
+                await advance(c, run, journalStart);
         });
 
     public static EventActivityBinder<PowerSagaState, PowerRunDeadlineReached> Deadline(
@@ -144,6 +162,7 @@ static class PowerActivities
             var run = saga.Run!;
             var journalStart = run.Journal.Count;
             saga.AlarmClearedAt ??= c.Message.ClearedAt;
+            run.ZoneInAlarm = false;
             run.Record(machine.Now, "alarm", c.Message.Zone, "Cleared", "alarm cleared after the shutdown");
             PowerOnPolicy.Schedule(run, machine.ClusterOf(saga), saga.CompletedAt ?? machine.Now, saga.AlarmClearedAt.Value, machine.Now);
             await ApplyRestore(c, machine, RestoreProgress.None, journalStart);
@@ -158,6 +177,7 @@ static class PowerActivities
             var run = saga.Run!;
             var journalStart = run.Journal.Count;
             saga.AlarmClearedAt = null;
+            run.ZoneInAlarm |= c.Message.RequestedBy is null;
             run.Record(machine.Now, "alarm", c.Message.Zone, "Raised", $"alarm {c.Message.AlarmId} before the power-on began");
             PowerOnPolicy.Cancel(run, $"zone {c.Message.Zone} in alarm again (alarm {c.Message.AlarmId}); the cluster stays off until it clears", machine.Now);
             machine.Logger.LogWarning("Cluster {Cluster}: alarm {AlarmId} in zone {Zone} again; the pending power-on is cancelled", run.Cluster, c.Message.AlarmId, c.Message.Zone);
@@ -169,29 +189,99 @@ static class PowerActivities
         this EventActivityBinder<PowerSagaState, PowerRunDeadlineReached> binder, PowerStateMachine machine) =>
         binder.ThenAsync(async c =>
         {
+            var run = c.Saga.Run!;
+            var journalStart = run.Journal.Count;
+            machine.Logger.LogWarning("Cluster {Cluster}: zone {Zone} clear, minimum off time passed; power-on of run {RunId} begins", run.Cluster, run.Zone, run.RunId);
+            await StartPowerOn(c, machine, journalStart);
+        });
+
+    static async Task StartPowerOn<TMessage>(BehaviorContext<PowerSagaState, TMessage> c, PowerStateMachine machine, int journalStart)
+        where TMessage : class
+    {
+        var now = machine.Now;
+        var run = c.Saga.Run!;
+        var progress = PowerOnPolicy.Begin(run, machine.ClusterOf(c.Saga), now);
+        await c.Emit(new PowerRestoreStarted(run.RunId, run.Cluster, run.Zone, run.Restore.Hosts.Select(h => h.Name).ToList(),
+            run.Restore.AllVms.Count(), run.Restore.Tiers.Select(t => t.Name).ToList(), now));
+        await ApplyRestore(c, machine, progress, journalStart);
+    }
+
+    public const string OperatorStep = "operator";
+
+    /// <summary>
+    /// An operator's power-on (docs/console.md): refused while the zone is in alarm, when nothing is owed, or before the
+    /// minimum off time unless overridden (then logged with its reason); otherwise the power-on starts now, and a hold is lifted.
+    /// </summary>
+    public static EventActivityBinder<PowerSagaState, ClusterPowerOnNowRequested> PowerOnNow(
+        this EventActivityBinder<PowerSagaState, ClusterPowerOnNowRequested> binder, PowerStateMachine machine) =>
+        binder.ThenAsync(async c =>
+        {
+            var now = machine.Now;
+            var m = c.Message;
+            var run = c.Saga.Run!;
+            var cluster = machine.ClusterOf(c.Saga);
+            var offUntil = (c.Saga.CompletedAt ?? now) + cluster.MinimumOffTime;
+            var why = run.DryRun ? "the last run was a drill: nothing was shut down"
+                : run.ZoneInAlarm ? $"zone {run.Zone} is in alarm"
+                : run.Restore.IsEmpty ? "nothing was running before the shutdown"
+                : !m.OverrideMinimumOffTime && now < offUntil ? $"the minimum off time ({cluster.MinimumOffTime}) has not passed: not before {offUntil:O}"
+                : null;
+            if (why is not null)
+            {
+                await RefuseAsync(c, machine, "power-on now", m.RequestedBy, why);
+                return;
+            }
+            var journalStart = run.Journal.Count;
+            run.PowerOnHeldBy = null;
+            var overridden = m.OverrideMinimumOffTime && now < offUntil;
+            run.Record(now, OperatorStep, m.RequestedBy, "PowerOnRequested",
+                overridden ? $"{m.Reason}; minimum off time overridden: {m.OverrideReason}" : m.Reason);
+            machine.Logger.LogWarning("Cluster {Cluster}: power-on of run {RunId} asked by {RequestedBy}{Override}", run.Cluster, run.RunId, m.RequestedBy,
+                overridden ? $", minimum off time overridden: {m.OverrideReason}" : "");
+            await StartPowerOn(c, machine, journalStart);
+        });
+
+    /// <summary>An operator asks that the cluster not power on by itself: a pending power-on is cancelled; none is scheduled later.</summary>
+    public static EventActivityBinder<PowerSagaState, PowerOnCancelRequested> HoldPowerOn(
+        this EventActivityBinder<PowerSagaState, PowerOnCancelRequested> binder, PowerStateMachine machine) =>
+        binder.ThenAsync(async c =>
+        {
             var now = machine.Now;
             var run = c.Saga.Run!;
             var journalStart = run.Journal.Count;
-            var progress = PowerOnPolicy.Begin(run, machine.ClusterOf(c.Saga), now);
-            machine.Logger.LogWarning("Cluster {Cluster}: zone {Zone} clear, minimum off time passed; power-on of run {RunId} begins", run.Cluster, run.Zone, run.RunId);
-            await c.Emit(new PowerRestoreStarted(run.RunId, run.Cluster, run.Zone, run.Restore.Hosts.Select(h => h.Name).ToList(),
-                run.Restore.AllVms.Count(), run.Restore.Tiers.Select(t => t.Name).ToList(), now));
-            await ApplyRestore(c, machine, progress, journalStart);
+            run.PowerOnHeldBy = $"{c.Message.RequestedBy}: {c.Message.Reason}";
+            run.Record(now, OperatorStep, c.Message.RequestedBy, "PowerOnCancelled", $"{c.Message.Reason}; the cluster stays off until an operator powers it on");
+            machine.Logger.LogWarning("Cluster {Cluster}: automatic power-on held by {RequestedBy}", run.Cluster, c.Message.RequestedBy);
+            if (run.Phase == RunPhase.PowerOnPending)
+                PowerOnPolicy.Cancel(run, $"held by an operator ({run.PowerOnHeldBy})", now);
+            await ApplyRestore(c, machine, RestoreProgress.None, journalStart);
         });
 
-    /// <summary>Records a power-on outcome with <paramref name="record"/>; if it was news, moves the power-on on.</summary>
-    public static EventActivityBinder<PowerSagaState, TMessage> PowerOnProgress<TMessage>(
+    /// <summary>A drill asked while it may not run: recorded and reported, nothing else.</summary>
+    public static EventActivityBinder<PowerSagaState, ClusterShutdownRequested> RefuseDrill(
+        this EventActivityBinder<PowerSagaState, ClusterShutdownRequested> binder, PowerStateMachine machine, string why) =>
+        binder.Refuse(machine, c => ("drill", c.Message.RequestedBy ?? "", why));
+
+    /// <summary>An operator's command that does not apply now: logged, recorded in the run's history and reported (<see cref="PowerRunStepFailed"/>).</summary>
+    public static EventActivityBinder<PowerSagaState, TMessage> Refuse<TMessage>(
         this EventActivityBinder<PowerSagaState, TMessage> binder, PowerStateMachine machine,
-        Func<PowerRun, BehaviorContext<PowerSagaState, TMessage>, bool> record)
+        Func<BehaviorContext<PowerSagaState, TMessage>, (string Command, string RequestedBy, string Why)> refusal)
         where TMessage : class =>
-        binder.ThenAsync(async c =>
+        binder.ThenAsync(c =>
         {
-            var run = c.Saga.Run!;
-            var journalStart = run.Journal.Count;
-            if (!record(run, c))
-                return;
-            await ApplyRestore(c, machine, PowerOnPolicy.Advance(run, machine.ClusterOf(c.Saga), machine.Now), journalStart);
+            var (command, requestedBy, why) = refusal(c);
+            return RefuseAsync(c, machine, command, requestedBy, why);
         });
+
+    static async Task RefuseAsync<TMessage>(BehaviorContext<PowerSagaState, TMessage> c, PowerStateMachine machine, string command, string requestedBy, string why)
+        where TMessage : class
+    {
+        machine.Logger.LogWarning("Cluster {Cluster}: {Command} asked by {RequestedBy} refused: {Why}", c.Saga.Cluster, command, requestedBy, why);
+        var now = machine.Now;
+        c.Saga.Run?.Record(now, OperatorStep, requestedBy, "Refused", $"{command}: {why}");
+        // Its own event, not a failed step: the console shows it beside the command, the Notifier warns once.
+        await c.Emit(new OperatorCommandRefused(c.Saga.Cluster, command, requestedBy, why, now));
+    }
 
     /// <summary>
     /// A BMC's answer. <c>AlreadyOn</c> for a host this run powered off is still the fact "this host of this run powered
@@ -317,7 +407,11 @@ static class PowerActivities
                 return;
             }
             machine.Logger.LogInformation("Cluster {Cluster}: run {RunId} resumed after a restart at step {Step} ({Phase})", run.Cluster, run.RunId, run.Step, run.Phase);
-            await Apply(c, machine, ShutdownPolicy.Outstanding(run, machine.Now), journalStart);
+            var outstanding = ShutdownPolicy.Outstanding(run, machine.Now);
+            // A tier whose last outcome was recorded just before the crash, its PowerStageCompleted not yet sent, moves on now.
+            var next = run.Phase == RunPhase.VmTiers ? ShutdownPolicy.Advance(run, machine.ClusterOf(c.Saga), machine.Now) : Power.Progress.None;
+            await Apply(c, machine, new Progress([.. outstanding.VmShutdowns, .. next.VmShutdowns], [.. outstanding.Maintenance, .. next.Maintenance],
+                [.. outstanding.HostShutdowns, .. next.HostShutdowns]), journalStart);
         });
 
     /// <summary>After a restart during the power-on: ask again for its outstanding steps (host and VM power-ons are idempotent, as is a poll).</summary>
@@ -328,7 +422,10 @@ static class PowerActivities
             var run = c.Saga.Run!;
             var journalStart = run.Journal.Count;
             machine.Logger.LogInformation("Cluster {Cluster}: power-on of run {RunId} resumed after a restart at step {Step} ({Phase})", run.Cluster, run.RunId, run.Step, run.Phase);
-            await ApplyRestore(c, machine, PowerOnPolicy.Outstanding(run, machine.Now), journalStart);
+            var outstanding = PowerOnPolicy.Outstanding(run, machine.Now);
+            // A tier whose last outcome was recorded just before the crash, its PowerStageCompleted not yet sent, moves on now.
+            var next = run.Phase == RunPhase.VmPowerOn ? PowerOnPolicy.Advance(run, machine.ClusterOf(c.Saga), machine.Now) : RestoreProgress.None;
+            await ApplyRestore(c, machine, outstanding with { VmPowerOns = [.. outstanding.VmPowerOns, .. next.VmPowerOns] }, journalStart);
         });
 
     /// <summary>Publishes the commands of <paramref name="progress"/>, the alerts for new noteworthy history, the completion; then the state that mirrors the phase.</summary>

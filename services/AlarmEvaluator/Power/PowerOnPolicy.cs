@@ -24,6 +24,7 @@ public static class PowerOnPolicy
     public const string VmPowerOnStep = "vm-power-on";
     public const string RestoreStep = "restore";
 
+
     /// <summary>The minimum off time counts from the shutdown's completion (the last host step), and never ends before the clear.</summary>
     public static DateTimeOffset EarliestPowerOn(DateTimeOffset shutdownCompletedAt, DateTimeOffset clearedAt, ClusterOptions options)
     {
@@ -37,6 +38,7 @@ public static class PowerOnPolicy
         if (run.Phase != RunPhase.Done)
             return false;
         var skip = !options.PowerOnAfterClear ? "PowerOnAfterClear is off: the cluster stays off until an operator brings it back"
+            : run.PowerOnHeldBy is { } held ? $"held by an operator ({held}): the cluster stays off until an operator powers it on"
             : run.DryRun ? "drill: nothing was shut down"
             : run.Restore.IsEmpty ? "nothing was running before the shutdown"
             : null;
@@ -58,8 +60,7 @@ public static class PowerOnPolicy
     public static void Cancel(PowerRun run, string why, DateTimeOffset now)
     {
         run.Phase = RunPhase.Done;
-        run.Deadline = null;
-        run.Step++;
+        StageEngine.Enter(run, null);
         run.Record(now, PowerOnStep, run.Cluster, "Cancelled", why);
     }
 
@@ -97,13 +98,8 @@ public static class PowerOnPolicy
                     var pending = restore.Hosts.Where(h => h.PowerOn == StepStatus.Pending).ToList();
                     if (pending.Count > 0 && restore.NextHostPowerOnAt <= now)
                     {
-                        foreach (var host in options.PowerOnStagger == TimeSpan.Zero ? pending : pending.Take(1))
-                        {
-                            host.PowerOn = StepStatus.Requested;
-                            host.PowerOnAttempts++;
-                            run.Record(now, HostPowerOnStep, host.Name, "Requested", $"attempt {host.PowerOnAttempts}");
-                            powerOns.Add(host);
-                        }
+                        powerOns.AddRange(StageEngine.ClaimAll(run, HostPowerOnStep, options.PowerOnStagger == TimeSpan.Zero ? pending : pending.Take(1),
+                            h => h.Name, HostSteps.PowerOn, now));
                         restore.NextHostPowerOnAt = now + options.PowerOnStagger;
                     }
                     if (restore.Hosts.Any(h => h.PowerOn is StepStatus.Pending or StepStatus.Requested))
@@ -164,13 +160,7 @@ public static class PowerOnPolicy
                     continue;
 
                 case RunPhase.ExitMaintenance:
-                    foreach (var host in restore.Hosts.Where(h => h.ExitMaintenance == StepStatus.Pending))
-                    {
-                        host.ExitMaintenance = StepStatus.Requested;
-                        host.ExitMaintenanceAttempts++;
-                        run.Record(now, ExitMaintenanceStep, host.Name, "Requested", $"attempt {host.ExitMaintenanceAttempts}");
-                        exits.Add(host);
-                    }
+                    exits.AddRange(StageEngine.ClaimAll(run, ExitMaintenanceStep, restore.Hosts, h => h.Name, HostSteps.ExitMaintenance, now));
                     if (restore.Hosts.Any(h => h.ExitMaintenance == StepStatus.Requested))
                     {
                         Wake(run, restore.PhaseDeadline!.Value);
@@ -193,16 +183,9 @@ public static class PowerOnPolicy
                     if (restore.CurrentTier < restore.Tiers.Count)
                     {
                         var tier = restore.Tiers[restore.CurrentTier];
-                        if (tier.Vms.Any(v => v.Status is StepStatus.Pending or StepStatus.Requested))
+                        if (tier.Vms.Any(v => StageEngine.Open(v.Status)))
                         {
-                            var free = options.MaxParallelPerTier - tier.Vms.Count(v => v.Status == StepStatus.Requested);
-                            foreach (var vm in tier.Vms.Where(v => v.Status == StepStatus.Pending).Take(Math.Max(0, free)))
-                            {
-                                vm.Status = StepStatus.Requested;
-                                vm.Attempts++;
-                                run.Record(now, VmPowerOnStep, vm.Name, "Requested", $"tier {tier.Name}, attempt {vm.Attempts}");
-                                vms.Add(vm);
-                            }
+                            vms.AddRange(StageEngine.Claim(run, VmPowerOnStep, tier.Name, tier.Vms, options.MaxParallelPerTier, now));
                             Wake(run, restore.PhaseDeadline!.Value);
                             return new RestoreProgress(powerOns, readInventory, exits, vms);
                         }
@@ -222,32 +205,10 @@ public static class PowerOnPolicy
     }
 
     /// <summary>A BMC's answer. Wake-on-LAN counts as done: vCenter seeing the host connected is the proof. False: not news.</summary>
-    public static bool RecordHostPowerOn(PowerRun run, HostPowerOnCompleted outcome, int retries, DateTimeOffset now)
-    {
-        var host = FindHost(run.Restore, outcome.Host);
-        if (host is null || host.PowerOn is not (StepStatus.Requested or StepStatus.Late))
-            return false;
-
-        var detail = $"{outcome.Method}: {outcome.Reason}".TrimEnd(' ', ':');
-        if (outcome.Outcome != PowerOnOutcome.Failed)
-        {
-            host.PowerOn = StepStatus.Done;
-            run.Record(now, HostPowerOnStep, host.Name, outcome.Outcome.ToString(), detail);
-            return true;
-        }
-
-        if (host.PowerOn == StepStatus.Requested && run.Phase == RunPhase.HostPowerOn && host.PowerOnAttempts <= retries)
-        {
-            host.PowerOn = StepStatus.Pending;
-            run.Record(now, HostPowerOnStep, host.Name, "Retry", detail);
-            return true;
-        }
-
-        host.PowerOn = StepStatus.Failed;
-        host.Detail = $"not powered on: {outcome.Reason}";
-        run.Record(now, HostPowerOnStep, host.Name, "Failed", detail);
-        return true;
-    }
+    public static bool RecordHostPowerOn(PowerRun run, HostPowerOnCompleted outcome, int retries, DateTimeOffset now) =>
+        FindHost(run.Restore, outcome.Host) is { } host
+        && StageEngine.Record(run, HostPowerOnStep, host, host.Name, HostSteps.PowerOn, outcome.Outcome != PowerOnOutcome.Failed, outcome.Outcome.ToString(),
+            $"{outcome.Method}: {outcome.Reason}".TrimEnd(' ', ':'), run.Phase == RunPhase.HostPowerOn, retries, now, h => h.Detail = $"not powered on: {outcome.Reason}");
 
     /// <summary>
     /// An <c>AlreadyOn</c> answer (just recorded) for a host this run powered off: someone switched it on since, and only
@@ -280,59 +241,22 @@ public static class PowerOnPolicy
 
     public static bool RecordExitMaintenance(PowerRun run, HostExitedMaintenance outcome, int retries, DateTimeOffset now)
     {
-        var host = FindHost(run.Restore, outcome.Host);
-        if (host is null || host.ExitMaintenance is not (StepStatus.Requested or StepStatus.Late))
-            return false;
-
-        var detail = outcome.Fault is null ? "" : $"{outcome.Fault.Name}: {outcome.Fault.Message}";
-        if (outcome.Outcome != StepOutcome.Failed)
-        {
-            host.ExitMaintenance = StepStatus.Done;
-            run.Record(now, ExitMaintenanceStep, host.Name, outcome.Outcome.ToString(), detail);
-            return true;
-        }
-
-        if (host.ExitMaintenance == StepStatus.Requested && run.Phase == RunPhase.ExitMaintenance && host.ExitMaintenanceAttempts <= retries)
-        {
-            host.ExitMaintenance = StepStatus.Pending;
-            run.Record(now, ExitMaintenanceStep, host.Name, "Retry", detail);
-            return true;
-        }
-
-        host.ExitMaintenance = StepStatus.Failed;
-        host.Detail = $"still in maintenance mode: {detail}";
-        run.Record(now, ExitMaintenanceStep, host.Name, "Failed", detail);
-        return true;
+        var detail = StageEngine.Detail(outcome.Fault);
+        return FindHost(run.Restore, outcome.Host) is { } host
+            && StageEngine.Record(run, ExitMaintenanceStep, host, host.Name, HostSteps.ExitMaintenance, outcome.Outcome != StepOutcome.Failed,
+                outcome.Outcome.ToString(), detail, run.Phase == RunPhase.ExitMaintenance, retries, now, h => h.Detail = $"still in maintenance mode: {detail}");
     }
 
+    /// <summary>Records a VM's power-on outcome (<see cref="StageEngine"/>). False: not news.</summary>
     public static bool RecordVm(PowerRun run, VmPoweredOn outcome, int retries, DateTimeOffset now)
     {
         var restore = run.Restore;
         var vm = restore.AllVms.FirstOrDefault(v => v.Id == outcome.VmId);
-        if (vm is null || vm.Status is not (StepStatus.Requested or StepStatus.Late))
+        if (vm is null)
             return false;
-
-        var detail = outcome.Fault is null ? "" : $"{outcome.Fault.Name}: {outcome.Fault.Message}";
-        vm.Outcome = outcome.Outcome.ToString();
-        vm.Detail = detail;
-        if (outcome.Outcome != StepOutcome.Failed)
-        {
-            vm.Status = StepStatus.Done;
-            run.Record(now, VmPowerOnStep, vm.Name, vm.Outcome, detail);
-            return true;
-        }
-
         var inCurrentTier = run.Phase == RunPhase.VmPowerOn && restore.CurrentTier < restore.Tiers.Count && restore.Tiers[restore.CurrentTier].Vms.Contains(vm);
-        if (vm.Status == StepStatus.Requested && inCurrentTier && vm.Attempts <= retries)
-        {
-            vm.Status = StepStatus.Pending;
-            run.Record(now, VmPowerOnStep, vm.Name, "Retry", detail);
-            return true;
-        }
-
-        vm.Status = StepStatus.Failed;
-        run.Record(now, VmPowerOnStep, vm.Name, "Failed", detail);
-        return true;
+        return StageEngine.Record(run, VmPowerOnStep, vm, outcome.Outcome != StepOutcome.Failed, outcome.Outcome.ToString(), StageEngine.Detail(outcome.Fault),
+            inCurrentTier, retries, now);
     }
 
     /// <summary>
@@ -347,12 +271,8 @@ public static class PowerOnPolicy
             switch (run.Phase)
             {
                 case RunPhase.HostPowerOn:
-                    foreach (var host in restore.Hosts.Where(h => h.PowerOn is StepStatus.Pending or StepStatus.Requested))
-                    {
-                        host.PowerOn = StepStatus.Late;
-                        host.Detail = "not powered on: no answer from its BMC by the deadline";
-                        run.Record(now, HostPowerOnStep, host.Name, "Late", "no answer from the BMC actuator by the deadline");
-                    }
+                    StageEngine.MarkLate(run, HostPowerOnStep, restore.Hosts, h => h.Name, HostSteps.PowerOn,
+                        h => h.Detail = "not powered on: no answer from its BMC by the deadline", "no answer from the BMC actuator by the deadline", now);
                     break;
                 case RunPhase.HostReconnect:
                     foreach (var host in restore.Hosts.Where(AwaitingConnection))
@@ -363,12 +283,8 @@ public static class PowerOnPolicy
                     }
                     break;
                 case RunPhase.ExitMaintenance:
-                    foreach (var host in restore.Hosts.Where(h => h.ExitMaintenance is StepStatus.Pending or StepStatus.Requested))
-                    {
-                        host.ExitMaintenance = StepStatus.Late;
-                        host.Detail = "still in maintenance mode: no outcome by the deadline";
-                        run.Record(now, ExitMaintenanceStep, host.Name, "Late", "no outcome by the deadline");
-                    }
+                    StageEngine.MarkLate(run, ExitMaintenanceStep, restore.Hosts, h => h.Name, HostSteps.ExitMaintenance,
+                        h => h.Detail = "still in maintenance mode: no outcome by the deadline", "no outcome by the deadline", now);
                     break;
                 case RunPhase.VmPowerOn when restore.CurrentTier < restore.Tiers.Count:
                     var tier = restore.Tiers[restore.CurrentTier];
@@ -450,8 +366,7 @@ public static class PowerOnPolicy
         run.Restore.Draining = false;
         run.Restore.CompletedAt = now;
         run.Phase = RunPhase.Restored;
-        run.Deadline = null;
-        run.Step++;
+        StageEngine.Enter(run, null);
         run.Record(now, RestoreStep, run.Cluster, "Interrupted",
             $"alarm raised again during the power-on; no further power-on step, the shutdown runs again on a fresh inventory. Not restored: {string.Join("; ", Failures(run))}");
     }
@@ -475,19 +390,13 @@ public static class PowerOnPolicy
     /// <summary>The next time the watchdog must call; a new step number so a stale deadline message is ignored.</summary>
     static void Wake(PowerRun run, DateTimeOffset at)
     {
-        if (run.Deadline == at)
-            return;
-        run.Step++;
-        run.Deadline = at;
+        if (run.Deadline != at)
+            StageEngine.Enter(run, at);
     }
 
     static void Finish(PowerRun run, DateTimeOffset now)
     {
-        run.Phase = RunPhase.Restored;
-        run.Deadline = null;
-        run.Step++;
         run.Restore.CompletedAt = now;
-        var failures = Failures(run);
-        run.Record(now, RestoreStep, run.Cluster, failures.Count == 0 ? "Completed" : "CompletedWithFailures", string.Join("; ", failures));
+        StageEngine.End(run, RunPhase.Restored, RestoreStep, () => Failures(run), now);
     }
 }

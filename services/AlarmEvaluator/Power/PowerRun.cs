@@ -73,6 +73,12 @@ public sealed class PowerRun
     /// </summary>
     public RestoreRun Restore { get; set; } = new();
 
+    /// <summary>The saga's view of the zone: an alarm raised and not cleared since (an operator's power-on is refused meanwhile).</summary>
+    public bool ZoneInAlarm { get; set; }
+
+    /// <summary>An operator asked that the cluster not power on by itself (who, why); cleared by an operator's power-on.</summary>
+    public string? PowerOnHeldBy { get; set; }
+
     /// <summary>Run-level failures (e.g. the inventory could not be read).</summary>
     public List<string> Problems { get; set; } = [];
 
@@ -93,7 +99,7 @@ public sealed class TierRun
     public List<VmRun> Vms { get; set; } = [];
 }
 
-public sealed class VmRun
+public sealed class VmRun : IStageStep
 {
     public string Id { get; set; } = "";
     public string Name { get; set; } = "";
@@ -186,7 +192,7 @@ public sealed class RestoreTier
     public List<RestoreVm> Vms { get; set; } = [];
 }
 
-public sealed class RestoreVm
+public sealed class RestoreVm : IStageStep
 {
     public string Id { get; set; } = "";
     public string Name { get; set; } = "";

@@ -28,6 +28,10 @@ public static class PowerSagaRegistration
         bus.TryAddSingleton<SharedReads<Response<ClusterInventoryCaptured, ClusterInventoryFailed>>>();
 
         bus.AddConsumer<ZoneAlarmConsumer, ZoneAlarmConsumerDefinition>();
+        // VM outcomes are recorded on their step rows by a concurrent consumer; the saga hears only of completed stages.
+        bus.TryAddSingleton<StepRowRecording>();
+        bus.AddConsumer<StepOutcomeConsumer, StepOutcomeConsumerDefinition>();
+        bus.AddConsumer<PowerCommandConsumer, PowerCommandConsumerDefinition>();
         bus.AddSagaStateMachine<PowerStateMachine, PowerSagaState, PowerSagaDefinition>()
             .Repository(r => r.RegisterSagaRepository<PowerSagaState, PowerDbContext, PowerSagaConsumeContextFactory, PowerSagaRepositoryContextFactory>());
         bus.AddRequestClient<ClusterInventoryRequested>();

@@ -88,7 +88,10 @@ public sealed class PowerSagaState : SagaStateMachineInstance
             return;
         var header = System.Text.Json.JsonSerializer.Deserialize<PowerRun>(_runJson, PowerDbContext.HeaderJson);
         var runIds = PowerSteps.Runs(header).Select(r => r.RunId).ToList();
-        foreach (var row in await PowerSteps.ReadAsync(connection, transaction, runIds, cancellationToken))
+        // While the hosts go into maintenance and off, the run needs of its VM steps only those that failed (for its
+        // failure list): a host's outcome then reads a handful of rows, not every VM of the cluster.
+        var onlyFailedOf = header?.Phase is RunPhase.Maintenance or RunPhase.HostShutdown ? header.RunId : (Guid?)null;
+        foreach (var row in await PowerSteps.ReadAsync(connection, transaction, runIds, cancellationToken, onlyFailedOf))
             _stepsRead[(row.RunId, row.Kind, row.Target)] = row;
     }
 

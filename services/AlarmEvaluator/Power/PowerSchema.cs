@@ -67,5 +67,13 @@ public static class PowerSchema
             CREATE INDEX power_step_saga ON power_step (saga_id);
             CREATE INDEX power_step_open ON power_step (run_id, kind, stage) WHERE status IN ('Pending', 'Requested', 'Late');
             """),
+        // Outcomes are recorded on the step rows by a consumer of their own (StepOutcomeConsumer), without the header: the
+        // row names its stage (the history's "tier …"), and a stage's open steps (what its completion counts and the next
+        // claim picks from) are Pending and Requested only (a Late step's stage has moved on).
+        new Migration(4, "step rows recorded on their own", """
+            ALTER TABLE power_step ADD COLUMN stage_name text NOT NULL DEFAULT '';
+            DROP INDEX power_step_open;
+            CREATE INDEX power_step_open ON power_step (run_id, kind, stage, ord) WHERE status IN ('Pending', 'Requested');
+            """),
     ]);
 }

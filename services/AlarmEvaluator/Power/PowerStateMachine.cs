@@ -12,8 +12,11 @@ namespace PowerEvents.AlarmEvaluator.Power;
 /// </summary>
 public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
 {
-    public PowerStateMachine(IOptions<PowerOptions> options, TimeProvider clock, ILogger<PowerStateMachine> logger)
+    public PowerStateMachine(IOptions<PowerOptions> options, TimeProvider clock, ILogger<PowerStateMachine> logger, IEnumerable<StepRowRecording> stepRows)
     {
+        // On PostgreSQL, VM outcomes go to StepOutcomeConsumer (their rows, concurrently) and the saga hears only of a
+        // completed stage; its queue is not bound to them. Without it (MassTransit's in-memory harness) the saga records them.
+        var rowsRecordVmOutcomes = stepRows.Any();
         // Commands go to the queue of the service that carries them out (sent, not published).
         PowerEvents.Hosting.CommandRoutes.EnsureMapped();
         Options = options.Value;
@@ -28,12 +31,25 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
         Event(() => Resumed, x => { x.CorrelateById(c => c.Message.ClusterId); x.OnMissingInstance(m => m.Discard()); });
         Event(() => InventoryCaptured, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
         Event(() => InventoryFailed, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
-        Event(() => VmShutDown, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
+        Event(() => VmShutDown, x =>
+        {
+            x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster));
+            x.OnMissingInstance(m => m.Discard());
+            x.ConfigureConsumeTopology = !rowsRecordVmOutcomes;
+        });
         Event(() => HostEnteredMaintenance, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
         Event(() => HostPoweredOff, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
         Event(() => HostPowerOnCompleted, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
         Event(() => HostExitedMaintenance, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
-        Event(() => VmPoweredOn, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
+        Event(() => VmPoweredOn, x =>
+        {
+            x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster));
+            x.OnMissingInstance(m => m.Discard());
+            x.ConfigureConsumeTopology = !rowsRecordVmOutcomes;
+        });
+        Event(() => StageCompleted, x => { x.CorrelateById(c => c.Message.ClusterId); x.OnMissingInstance(m => m.Discard()); });
+        Event(() => PowerOnNow, x => { x.CorrelateById(c => c.Message.ClusterId); x.OnMissingInstance(m => m.Discard()); });
+        Event(() => PowerOnCancel, x => { x.CorrelateById(c => c.Message.ClusterId); x.OnMissingInstance(m => m.Discard()); });
 
         Initially(
             When(ShutdownRequested, c => Accept(c.Saga, c.Message.ZoneSequence, c.Message.RequestedAt, c.Message.Zone, c.Message.AlarmId))
@@ -43,25 +59,32 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
         // A new alarm after a finished run starts a new run: the cluster may have been brought back by hand, and
         // protection comes first. The finished run is kept as PreviousRun (with what it still owes the power-on).
         During(ShutDown, Restored,
-            When(ShutdownRequested, c => Accept(c.Saga, c.Message.ZoneSequence, c.Message.RequestedAt, c.Message.Zone, c.Message.AlarmId))
+            When(ShutdownRequested, c => (!c.Message.DryRun || DrillAllowed(c.Saga)) && Accept(c.Saga, c.Message.ZoneSequence, c.Message.RequestedAt, c.Message.Zone, c.Message.AlarmId))
                 .StartRun(this)
-                .TransitionTo(CapturingInventory));
+                .TransitionTo(CapturingInventory),
+            When(ShutdownRequested, c => c.Message.DryRun && !DrillAllowed(c.Saga))
+                .RefuseDrill(this, "the cluster is off after a real run (its power-on is owed)"));
         During(ShutDown,
             When(AlarmCleared, c => Accept(c.Saga, c.Message.ZoneSequence, c.Message.ClearedAt, c.Message.Zone, c.Message.AlarmId))
                 .SchedulePowerOn(this));
 
         During(CapturingInventory, ShuttingDownVms, EnteringMaintenance, ShuttingDownHosts,
             // One run at a time: a second alarm changes nothing, except that the zone is no longer clear.
-            When(ShutdownRequested, c => Accept(c.Saga, c.Message.ZoneSequence, c.Message.RequestedAt, c.Message.Zone, c.Message.AlarmId))
+            When(ShutdownRequested, c => !c.Message.DryRun && Accept(c.Saga, c.Message.ZoneSequence, c.Message.RequestedAt, c.Message.Zone, c.Message.AlarmId))
                 .Then(c =>
                 {
                     c.Saga.AlarmClearedAt = null;
+                    if (c.Message.RequestedBy is null)
+                        c.Saga.Run!.ZoneInAlarm = true;
                     c.Saga.Run?.Record(Now, "alarm", c.Message.Zone, "AlreadyRunning", $"alarm {c.Message.AlarmId} raised again during the run");
                 }),
+            When(ShutdownRequested, c => c.Message.DryRun)
+                .RefuseDrill(this, "a shutdown run is under way"),
             When(AlarmCleared, c => Accept(c.Saga, c.Message.ZoneSequence, c.Message.ClearedAt, c.Message.Zone, c.Message.AlarmId))
                 .Then(c =>
                 {
                     c.Saga.AlarmClearedAt ??= c.Message.ClearedAt;
+                    c.Saga.Run!.ZoneInAlarm = false;
                     c.Saga.Run?.Record(Now, "alarm", c.Message.Zone, "Cleared", "alarm cleared during the shutdown; the shutdown finishes, then the power-on waits");
                 }),
             Ignore(HostPowerOnCompleted),
@@ -70,8 +93,10 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
 
         // Waiting for the minimum off time; an alarm in between cancels the power-on (the zone did not stay clear).
         During(WaitingToPowerOn,
-            When(ShutdownRequested, c => Accept(c.Saga, c.Message.ZoneSequence, c.Message.RequestedAt, c.Message.Zone, c.Message.AlarmId))
+            When(ShutdownRequested, c => !c.Message.DryRun && Accept(c.Saga, c.Message.ZoneSequence, c.Message.RequestedAt, c.Message.Zone, c.Message.AlarmId))
                 .CancelPowerOn(this),
+            When(ShutdownRequested, c => c.Message.DryRun)
+                .RefuseDrill(this, "the cluster is off, waiting to power on"),
             When(DeadlineReached, c => c.Message.Step == c.Saga.Step && c.Message.RunId == c.Saga.RunId)
                 .BeginPowerOn(this),
             Ignore(AlarmCleared),
@@ -81,7 +106,9 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
 
         // Powering on: an alarm stops it (no further power-on step) and shuts down what is up, on a fresh inventory.
         During(PoweringOnHosts, WaitingForHosts, ExitingMaintenance, PoweringOnVms,
-            When(ShutdownRequested, c => Accept(c.Saga, c.Message.ZoneSequence, c.Message.RequestedAt, c.Message.Zone, c.Message.AlarmId))
+            When(ShutdownRequested, c => c.Message.DryRun)
+                .RefuseDrill(this, "a power-on is under way"),
+            When(ShutdownRequested, c => !c.Message.DryRun && Accept(c.Saga, c.Message.ZoneSequence, c.Message.RequestedAt, c.Message.Zone, c.Message.AlarmId))
                 .InterruptPowerOn(this)
                 .If(c => c.Saga.Run!.Phase == RunPhase.Restored, now => now
                     .StartRun(this)
@@ -103,7 +130,7 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
                 .HostPowerOnProgress(this),
             When(HostExitedMaintenance, c => c.Message.RunId == c.Saga.RunId)
                 .PowerOnProgress(this, (run, c) => PowerOnPolicy.RecordExitMaintenance(run, c.Message, Options.StepRetries, Now)),
-            When(VmPoweredOn, c => c.Message.RunId == c.Saga.RunId)
+            When(VmPoweredOn, c => !rowsRecordVmOutcomes && c.Message.RunId == c.Saga.RunId)
                 .PowerOnProgress(this, (run, c) => PowerOnPolicy.RecordVm(run, c.Message, Options.StepRetries, Now)));
 
         During(ShutDown,
@@ -133,7 +160,7 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
 
         // Late outcomes of earlier steps are still recorded, hence in every running state and after.
         During([ShuttingDownVms, EnteringMaintenance, ShuttingDownHosts, ShutDown, WaitingToPowerOn],
-            When(VmShutDown, c => c.Message.RunId == c.Saga.RunId)
+            When(VmShutDown, c => !rowsRecordVmOutcomes && c.Message.RunId == c.Saga.RunId)
                 .Progress(this, (run, c) => ShutdownPolicy.RecordVm(run, c.Message, Options.StepRetries, Now)),
             When(HostEnteredMaintenance, c => c.Message.RunId == c.Saga.RunId)
                 .Progress(this, (run, c) => ShutdownPolicy.RecordMaintenance(run, c.Message, Options.StepRetries, Now)),
@@ -147,6 +174,30 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
                 .Deadline(this));
 
         During(ShutDown, Ignore(DeadlineReached));
+
+        // Operator commands from the Console (docs/console.md): power on now; do not power on by itself.
+        During(ShutDown, WaitingToPowerOn,
+            When(PowerOnNow).PowerOnNow(this),
+            When(PowerOnCancel).HoldPowerOn(this));
+        During([CapturingInventory, ShuttingDownVms, EnteringMaintenance, ShuttingDownHosts],
+            When(PowerOnNow).Refuse(this, c => ("power-on now", c.Message.RequestedBy, "a shutdown run is under way; it finishes first")),
+            When(PowerOnCancel).HoldPowerOn(this));
+        During([PoweringOnHosts, WaitingForHosts, ExitingMaintenance, PoweringOnVms, Restored],
+            When(PowerOnNow).Refuse(this, c => ("power-on now", c.Message.RequestedBy, "the cluster is powering on or on already")),
+            When(PowerOnCancel).Refuse(this, c => ("power-on cancel", c.Message.RequestedBy, "no power-on is pending (one under way is not interrupted)")));
+
+        // A stage's last VM outcome was recorded on its row (StepOutcomeConsumer): the run moves on from that stage, once.
+        During(ShuttingDownVms,
+            When(StageCompleted, c => c.Message.RunId == c.Saga.RunId && c.Message.Kind == PowerSteps.VmShutdown
+                                      && c.Saga.Run!.Phase == RunPhase.VmTiers && c.Message.Stage == c.Saga.Run.CurrentTier)
+                .Progress(this, (_, _) => true));
+        During(PoweringOnVms,
+            When(StageCompleted, c => c.Message.RunId == c.Saga.RunId && c.Message.Kind == PowerSteps.VmPowerOn
+                                      && c.Saga.Run!.Phase == RunPhase.VmPowerOn && c.Message.Stage == c.Saga.Run.Restore.CurrentTier)
+                .PowerOnProgress(this, (_, _) => true));
+        During([CapturingInventory, EnteringMaintenance, ShuttingDownHosts, ShutDown, WaitingToPowerOn, PoweringOnHosts, WaitingForHosts,
+            ExitingMaintenance, Restored],
+            Ignore(StageCompleted));
 
         // After a restart, whatever the run waits on is asked for again (the actuators' steps are idempotent).
         During(CapturingInventory, ShuttingDownVms, EnteringMaintenance, ShuttingDownHosts,
@@ -184,6 +235,12 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
         saga.ZoneTransitionAt = at;
         return true;
     }
+
+    /// <summary>
+    /// A drill may start where nothing is owed: no run yet, the last power-on ended, or the last run was a drill itself.
+    /// Not while the cluster is off after a real run (a drill would replace the run whose power-on is owed).
+    /// </summary>
+    internal bool DrillAllowed(PowerSagaState saga) => saga.CurrentState == Restored.Name || saga.Run is null || saga.Run.DryRun;
 
     internal ClusterOptions ClusterOf(PowerSagaState saga) =>
         Options.FindCluster(saga.Cluster) ?? throw new InvalidOperationException($"Power:Clusters: cluster '{saga.Cluster}' is no longer configured");
@@ -235,4 +292,7 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
     public Event<HostPowerOnCompleted> HostPowerOnCompleted { get; } = null!;
     public Event<HostExitedMaintenance> HostExitedMaintenance { get; } = null!;
     public Event<VmPoweredOn> VmPoweredOn { get; } = null!;
+    public Event<PowerStageCompleted> StageCompleted { get; } = null!;
+    public Event<ClusterPowerOnNowRequested> PowerOnNow { get; } = null!;
+    public Event<PowerOnCancelRequested> PowerOnCancel { get; } = null!;
 }

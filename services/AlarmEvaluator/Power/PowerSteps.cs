@@ -5,7 +5,7 @@ namespace PowerEvents.AlarmEvaluator.Power;
 /// <summary>One step of a run as its row in <c>power_step</c>; identity is (run, kind, target).</summary>
 public readonly record struct PowerStepRow(
     Guid RunId, string Kind, string Target, int Stage, int Ord, string Name, string Host, string Folder, bool ToolsRunning, bool IsVCenter,
-    StepStatus Status, int Attempts, string Outcome, string Detail, bool HardPowerOff);
+    StepStatus Status, int Attempts, string Outcome, string Detail, bool HardPowerOff, string StageName);
 
 /// <summary>
 /// The run's VM steps (shutdown and power-on, of the run and of the run before it) live in <c>power_step</c>, one row
@@ -40,7 +40,7 @@ public static class PowerSteps
                 {
                     var v = vms[ord];
                     rows[(r.RunId, VmShutdown, v.Id)] = new PowerStepRow(r.RunId, VmShutdown, v.Id, stage, ord, v.Name, v.Host, v.Folder, v.ToolsRunning,
-                        v.IsVCenter, v.Status, v.Attempts, v.Outcome, v.Detail, v.HardPowerOff);
+                        v.IsVCenter, v.Status, v.Attempts, v.Outcome, v.Detail, v.HardPowerOff, r.Tiers[stage].Name);
                 }
             }
             for (var stage = 0; stage < r.Restore.Tiers.Count; stage++)
@@ -50,7 +50,7 @@ public static class PowerSteps
                 {
                     var v = vms[ord];
                     rows[(r.RunId, VmPowerOn, v.Id)] = new PowerStepRow(r.RunId, VmPowerOn, v.Id, stage, ord, v.Name, v.Host, "", false,
-                        v.IsVCenter, v.Status, v.Attempts, v.Outcome, v.Detail, false);
+                        v.IsVCenter, v.Status, v.Attempts, v.Outcome, v.Detail, false, r.Restore.Tiers[stage].Name);
                 }
             }
         }
@@ -80,63 +80,84 @@ public static class PowerSteps
         }
     }
 
-    public static async Task<List<PowerStepRow>> ReadAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlyList<Guid> runIds, CancellationToken cancellationToken)
+    /// <summary>The step rows of <paramref name="runIds"/>; of <paramref name="onlyFailedOf"/>, only those given up on or late.</summary>
+    public static async Task<List<PowerStepRow>> ReadAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlyList<Guid> runIds,
+        CancellationToken cancellationToken, Guid? onlyFailedOf = null)
     {
         var rows = new List<PowerStepRow>();
         if (runIds.Count == 0)
             return rows;
         await using var command = new NpgsqlCommand(
-            "SELECT run_id, kind, target, stage, ord, name, host, folder, tools_running, is_vcenter, status, attempts, outcome, detail, hard_power_off " +
-            "FROM power_step WHERE run_id = ANY($1)", connection, transaction);
+            "SELECT run_id, kind, target, stage, ord, name, host, folder, tools_running, is_vcenter, status, attempts, outcome, detail, hard_power_off, stage_name " +
+            "FROM power_step WHERE run_id = ANY($1) AND ($2::uuid IS NULL OR run_id <> $2 OR status IN ('Failed', 'Late'))", connection, transaction);
         command.Parameters.Add(new NpgsqlParameter { Value = runIds.ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = onlyFailedOf.HasValue ? onlyFailedOf.Value : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Uuid });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
             rows.Add(new PowerStepRow(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3), reader.GetInt32(4),
                 reader.GetString(5), reader.GetString(6), reader.GetString(7), reader.GetBoolean(8), reader.GetBoolean(9),
-                Enum.Parse<StepStatus>(reader.GetString(10)), reader.GetInt32(11), reader.GetString(12), reader.GetString(13), reader.GetBoolean(14)));
+                Enum.Parse<StepStatus>(reader.GetString(10)), reader.GetInt32(11), reader.GetString(12), reader.GetString(13), reader.GetBoolean(14), reader.GetString(15)));
         return rows;
     }
 
     /// <summary>
-    /// Writes what changed between <paramref name="read"/> (the rows as loaded) and <paramref name="now"/>: one upsert
-    /// of the new and changed rows, one delete of the rows no longer part of the run (a run dropped from the header).
+    /// Writes what changed between <paramref name="read"/> (the rows as loaded) and <paramref name="now"/>: new rows
+    /// inserted, changed rows updated, rows no longer part of the run (a run dropped from the header) deleted.
+    /// A changed row is written only if it is still as it was read: <see cref="StepOutcomeConsumer"/> records outcomes
+    /// on the rows without the saga's lock, and an outcome it recorded meanwhile wins over the saga's older view
+    /// (e.g. a tier's deadline marking a step Late that has just gone off). Only a deadline's <c>Late</c> wins over a step
+    /// still open (asked or not): a step the consumer claimed in that instant is Late with its stage, not left asked in a
+    /// stage the run has left.
     /// </summary>
     public static async Task WriteAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, Guid sagaId,
         IReadOnlyDictionary<(Guid RunId, string Kind, string Target), PowerStepRow> read,
         IReadOnlyDictionary<(Guid RunId, string Kind, string Target), PowerStepRow> now, CancellationToken cancellationToken)
     {
-        var changed = now.Values.Where(r => !read.TryGetValue((r.RunId, r.Kind, r.Target), out var before) || before != r).ToList();
+        var added = now.Values.Where(r => !read.ContainsKey((r.RunId, r.Kind, r.Target))).ToList();
+        var changed = now.Values.Where(r => read.TryGetValue((r.RunId, r.Kind, r.Target), out var before) && before != r)
+            .Select(r => (Row: r, Before: read[(r.RunId, r.Kind, r.Target)])).ToList();
         var gone = read.Keys.Where(k => !now.ContainsKey(k)).ToList();
 
-        if (changed.Count > 0)
+        if (added.Count > 0)
         {
             await using var upsert = new NpgsqlCommand("""
                 INSERT INTO power_step (saga_id, run_id, kind, target, stage, ord, name, host, folder, tools_running, is_vcenter,
-                                        status, attempts, outcome, detail, hard_power_off)
+                                        status, attempts, outcome, detail, hard_power_off, stage_name)
                 SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::text[], $5::int[], $6::int[], $7::text[], $8::text[], $9::text[],
-                                         $10::boolean[], $11::boolean[], $12::text[], $13::int[], $14::text[], $15::text[], $16::boolean[])
+                                         $10::boolean[], $11::boolean[], $12::text[], $13::int[], $14::text[], $15::text[], $16::boolean[], $17::text[])
                 ON CONFLICT (run_id, kind, target) DO UPDATE SET
                     saga_id = excluded.saga_id, stage = excluded.stage, ord = excluded.ord, name = excluded.name, host = excluded.host,
                     folder = excluded.folder, tools_running = excluded.tools_running, is_vcenter = excluded.is_vcenter, status = excluded.status,
-                    attempts = excluded.attempts, outcome = excluded.outcome, detail = excluded.detail, hard_power_off = excluded.hard_power_off
+                    attempts = excluded.attempts, outcome = excluded.outcome, detail = excluded.detail, hard_power_off = excluded.hard_power_off,
+                    stage_name = excluded.stage_name
                 """, connection, transaction);
             upsert.Parameters.Add(new NpgsqlParameter { Value = sagaId });
-            upsert.Parameters.Add(new NpgsqlParameter { Value = changed.Select(r => r.RunId).ToArray() });
-            upsert.Parameters.Add(new NpgsqlParameter { Value = changed.Select(r => r.Kind).ToArray() });
-            upsert.Parameters.Add(new NpgsqlParameter { Value = changed.Select(r => r.Target).ToArray() });
-            upsert.Parameters.Add(new NpgsqlParameter { Value = changed.Select(r => r.Stage).ToArray() });
-            upsert.Parameters.Add(new NpgsqlParameter { Value = changed.Select(r => r.Ord).ToArray() });
-            upsert.Parameters.Add(new NpgsqlParameter { Value = changed.Select(r => r.Name).ToArray() });
-            upsert.Parameters.Add(new NpgsqlParameter { Value = changed.Select(r => r.Host).ToArray() });
-            upsert.Parameters.Add(new NpgsqlParameter { Value = changed.Select(r => r.Folder).ToArray() });
-            upsert.Parameters.Add(new NpgsqlParameter { Value = changed.Select(r => r.ToolsRunning).ToArray() });
-            upsert.Parameters.Add(new NpgsqlParameter { Value = changed.Select(r => r.IsVCenter).ToArray() });
-            upsert.Parameters.Add(new NpgsqlParameter { Value = changed.Select(r => r.Status.ToString()).ToArray() });
-            upsert.Parameters.Add(new NpgsqlParameter { Value = changed.Select(r => r.Attempts).ToArray() });
-            upsert.Parameters.Add(new NpgsqlParameter { Value = changed.Select(r => r.Outcome).ToArray() });
-            upsert.Parameters.Add(new NpgsqlParameter { Value = changed.Select(r => r.Detail).ToArray() });
-            upsert.Parameters.Add(new NpgsqlParameter { Value = changed.Select(r => r.HardPowerOff).ToArray() });
+            AddColumns(upsert, added);
             await upsert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        if (changed.Count > 0)
+        {
+            await using var update = new NpgsqlCommand("""
+                UPDATE power_step s SET
+                    stage = u.stage, ord = u.ord, name = u.name, host = u.host, folder = u.folder, tools_running = u.tools_running,
+                    is_vcenter = u.is_vcenter, status = u.status, attempts = u.attempts, outcome = u.outcome, detail = u.detail,
+                    hard_power_off = u.hard_power_off, stage_name = u.stage_name
+                FROM unnest($2::uuid[], $3::text[], $4::text[], $5::int[], $6::int[], $7::text[], $8::text[], $9::text[],
+                            $10::boolean[], $11::boolean[], $12::text[], $13::int[], $14::text[], $15::text[], $16::boolean[], $17::text[],
+                            $18::text[], $19::int[])
+                     AS u(run_id, kind, target, stage, ord, name, host, folder, tools_running, is_vcenter, status, attempts, outcome, detail,
+                          hard_power_off, stage_name, read_status, read_attempts)
+                WHERE s.saga_id = $1 AND s.run_id = u.run_id AND s.kind = u.kind AND s.target = u.target
+                  AND (s.status = u.read_status AND s.attempts = u.read_attempts
+                       -- a deadline makes an open step Late even if the consumer has just asked it (claimed it meanwhile)
+                       OR (u.status = 'Late' AND s.status IN ('Pending', 'Requested')))
+                """, connection, transaction);
+            update.Parameters.Add(new NpgsqlParameter { Value = sagaId });
+            AddColumns(update, changed.Select(c => c.Row).ToList());
+            update.Parameters.Add(new NpgsqlParameter { Value = changed.Select(c => c.Before.Status.ToString()).ToArray() });
+            update.Parameters.Add(new NpgsqlParameter { Value = changed.Select(c => c.Before.Attempts).ToArray() });
+            await update.ExecuteNonQueryAsync(cancellationToken);
         }
 
         if (gone.Count > 0)
@@ -150,6 +171,26 @@ public static class PowerSteps
             delete.Parameters.Add(new NpgsqlParameter { Value = gone.Select(k => k.Target).ToArray() });
             await delete.ExecuteNonQueryAsync(cancellationToken);
         }
+    }
+
+    static void AddColumns(NpgsqlCommand command, List<PowerStepRow> rows)
+    {
+        command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.RunId).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Kind).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Target).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Stage).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Ord).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Name).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Host).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Folder).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.ToolsRunning).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.IsVCenter).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Status.ToString()).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Attempts).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Outcome).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Detail).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.HardPowerOff).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.StageName).ToArray() });
     }
 
     /// <summary>A deleted saga takes its steps with it.</summary>

@@ -34,12 +34,12 @@ public static class ShutdownPolicy
 
         if (run.DryRun)
         {
-            WalkDryRun(run, now);
+            WalkDryRun(run, options, now);
             return Progress.None;
         }
 
         if (run.Tiers.Count > 0)
-            EnterStep(run, now + options.TierDeadline);
+            StageEngine.Enter(run, now + options.TierDeadline);
         return Advance(run, options, now);
     }
 
@@ -58,22 +58,15 @@ public static class ShutdownPolicy
                     if (run.CurrentTier < run.Tiers.Count)
                     {
                         var tier = run.Tiers[run.CurrentTier];
-                        if (tier.Vms.Any(v => v.Status is StepStatus.Pending or StepStatus.Requested))
+                        if (tier.Vms.Any(v => StageEngine.Open(v.Status)))
                         {
-                            var free = options.MaxParallelPerTier - tier.Vms.Count(v => v.Status == StepStatus.Requested);
-                            foreach (var vm in tier.Vms.Where(v => v.Status == StepStatus.Pending).Take(Math.Max(0, free)))
-                            {
-                                vm.Status = StepStatus.Requested;
-                                vm.Attempts++;
-                                run.Record(now, VmStep, vm.Name, "Requested", $"tier {tier.Name}, attempt {vm.Attempts}");
-                                vms.Add(vm);
-                            }
+                            vms.AddRange(StageEngine.Claim(run, VmStep, tier.Name, tier.Vms, options.MaxParallelPerTier, now));
                             return new Progress(vms, maintenance, shutdowns);
                         }
 
                         run.CurrentTier++;
                         if (run.CurrentTier < run.Tiers.Count)
-                            EnterStep(run, now + options.TierDeadline);
+                            StageEngine.Enter(run, now + options.TierDeadline);
                         continue;
                     }
 
@@ -84,17 +77,11 @@ public static class ShutdownPolicy
                         if (!host.WasPoweredOn)
                             run.Record(now, MaintenanceStep, host.Name, "Skipped", "host was not powered on");
                     }
-                    EnterStep(run, now + options.MaintenanceDeadline);
+                    StageEngine.Enter(run, now + options.MaintenanceDeadline);
                     continue;
 
                 case RunPhase.Maintenance:
-                    foreach (var host in run.Hosts.Where(h => h.Maintenance == StepStatus.Pending))
-                    {
-                        host.Maintenance = StepStatus.Requested;
-                        host.MaintenanceAttempts++;
-                        run.Record(now, MaintenanceStep, host.Name, "Requested", $"attempt {host.MaintenanceAttempts}");
-                        maintenance.Add(host);
-                    }
+                    maintenance.AddRange(StageEngine.ClaimAll(run, MaintenanceStep, run.Hosts, h => h.Name, HostSteps.Maintenance, now));
                     if (run.Hosts.Any(h => h.Maintenance == StepStatus.Requested))
                         return new Progress(vms, maintenance, shutdowns);
 
@@ -117,17 +104,11 @@ public static class ShutdownPolicy
                                 break;
                         }
                     }
-                    EnterStep(run, now + options.HostShutdownDeadline);
+                    StageEngine.Enter(run, now + options.HostShutdownDeadline);
                     continue;
 
                 case RunPhase.HostShutdown:
-                    foreach (var host in run.Hosts.Where(h => h.Shutdown == StepStatus.Pending))
-                    {
-                        host.Shutdown = StepStatus.Requested;
-                        host.ShutdownAttempts++;
-                        run.Record(now, HostShutdownStep, host.Name, "Requested", $"attempt {host.ShutdownAttempts}");
-                        shutdowns.Add(host);
-                    }
+                    shutdowns.AddRange(StageEngine.ClaimAll(run, HostShutdownStep, run.Hosts, h => h.Name, HostSteps.Shutdown, now));
                     if (run.Hosts.Any(h => h.Shutdown == StepStatus.Requested))
                         return new Progress(vms, maintenance, shutdowns);
 
@@ -140,80 +121,44 @@ public static class ShutdownPolicy
         }
     }
 
-    /// <summary>Records a VM's outcome. A failure in the current tier is asked again up to <paramref name="retries"/> times. False: not news (unknown VM, duplicate).</summary>
+    /// <summary>Records a VM's outcome (<see cref="StageEngine"/>: a failure in the current tier is asked again while retries last). False: not news.</summary>
     public static bool RecordVm(PowerRun run, VmShutDown outcome, int retries, DateTimeOffset now)
     {
         var vm = run.AllVms.FirstOrDefault(v => v.Id == outcome.VmId);
-        if (vm is null || vm.Status is not (StepStatus.Requested or StepStatus.Late))
+        if (vm is null)
             return false;
-
-        var detail = outcome.Fault is null ? "" : $"{outcome.Fault.Name}: {outcome.Fault.Message}";
-        vm.Outcome = outcome.Outcome.ToString();
-        vm.Detail = detail;
-
-        if (outcome.Outcome != VmShutdownOutcome.Failed)
-        {
-            vm.Status = StepStatus.Done;
-            run.Record(now, VmStep, vm.Name, vm.Outcome, detail);
-            return true;
-        }
-
-        // The actuator loses the API with vCenter's VM; "ShutdownGuest was accepted" is that VM's expected end (docs/vcenter.md).
-        if (vm.IsVCenter && outcome.Fault is { Name: "Unreachable" } fault && fault.Message.StartsWith("ShutdownGuest was accepted", StringComparison.Ordinal))
-        {
-            vm.Status = StepStatus.Done;
-            vm.Detail = "vCenter went down with its VM (expected): " + detail;
-            run.Record(now, VmStep, vm.Name, vm.Outcome, vm.Detail);
-            return true;
-        }
-
+        var (succeeded, detail) = Judge(vm.IsVCenter, outcome.Outcome, outcome.Fault);
         var inCurrentTier = run.Phase == RunPhase.VmTiers && run.CurrentTier < run.Tiers.Count && run.Tiers[run.CurrentTier].Vms.Contains(vm);
-        if (vm.Status == StepStatus.Requested && inCurrentTier && vm.Attempts <= retries)
-        {
-            vm.Status = StepStatus.Pending;
-            run.Record(now, VmStep, vm.Name, "Retry", detail);
-            return true;
-        }
+        return StageEngine.Record(run, VmStep, vm, succeeded, outcome.Outcome.ToString(), detail, inCurrentTier, retries, now);
+    }
 
-        vm.Status = StepStatus.Failed;
-        run.Record(now, VmStep, vm.Name, "Failed", detail);
-        return true;
+    /// <summary>
+    /// Whether a VM shutdown's outcome means the VM is off, and its history detail. The actuator loses the API with
+    /// vCenter's VM: for that VM, "ShutdownGuest was accepted" (<c>Unreachable</c>) is its expected end (docs/vcenter.md).
+    /// </summary>
+    public static (bool Succeeded, string Detail) Judge(bool isVCenter, VmShutdownOutcome outcome, VCenterFault? fault)
+    {
+        var detail = StageEngine.Detail(fault);
+        if (outcome != VmShutdownOutcome.Failed)
+            return (true, detail);
+        if (isVCenter && fault is { Name: "Unreachable" } && fault.Message.StartsWith("ShutdownGuest was accepted", StringComparison.Ordinal))
+            return (true, "vCenter went down with its VM (expected): " + detail);
+        return (false, detail);
     }
 
     public static bool RecordMaintenance(PowerRun run, HostEnteredMaintenance outcome, int retries, DateTimeOffset now) =>
-        RecordHostStep(run, outcome.Host, outcome.Outcome, outcome.Fault, retries, now, MaintenanceStep, RunPhase.Maintenance,
-            h => h.Maintenance, (h, s) => h.Maintenance = s, h => h.MaintenanceAttempts);
+        RecordHostStep(run, outcome.Host, outcome.Outcome, outcome.Fault, retries, now, MaintenanceStep, RunPhase.Maintenance, HostSteps.Maintenance);
 
     public static bool RecordHostShutdown(PowerRun run, HostPoweredOff outcome, int retries, DateTimeOffset now) =>
-        RecordHostStep(run, outcome.Host, outcome.Outcome, outcome.Fault, retries, now, HostShutdownStep, RunPhase.HostShutdown,
-            h => h.Shutdown, (h, s) => h.Shutdown = s, h => h.ShutdownAttempts);
+        RecordHostStep(run, outcome.Host, outcome.Outcome, outcome.Fault, retries, now, HostShutdownStep, RunPhase.HostShutdown, HostSteps.Shutdown);
 
     static bool RecordHostStep(PowerRun run, string hostName, StepOutcome outcome, VCenterFault? fault, int retries, DateTimeOffset now,
-        string step, RunPhase phase, Func<HostRun, StepStatus> status, Action<HostRun, StepStatus> set, Func<HostRun, int> attempts)
+        string step, RunPhase phase, StepAccess<HostRun> access)
     {
         var host = run.Hosts.FirstOrDefault(h => string.Equals(h.Name, hostName, StringComparison.OrdinalIgnoreCase));
-        if (host is null || status(host) is not (StepStatus.Requested or StepStatus.Late))
-            return false;
-
-        var detail = fault is null ? "" : $"{fault.Name}: {fault.Message}";
-        if (outcome != StepOutcome.Failed)
-        {
-            set(host, StepStatus.Done);
-            run.Record(now, step, host.Name, outcome.ToString(), detail);
-            return true;
-        }
-
-        if (status(host) == StepStatus.Requested && run.Phase == phase && attempts(host) <= retries)
-        {
-            set(host, StepStatus.Pending);
-            run.Record(now, step, host.Name, "Retry", detail);
-            return true;
-        }
-
-        set(host, StepStatus.Failed);
-        host.Detail = $"{step}: {detail}";
-        run.Record(now, step, host.Name, "Failed", detail);
-        return true;
+        var detail = StageEngine.Detail(fault);
+        return host is not null && StageEngine.Record(run, step, host, host.Name, access, outcome != StepOutcome.Failed, outcome.ToString(), detail,
+            run.Phase == phase, retries, now, h => h.Detail = $"{step}: {detail}");
     }
 
     /// <summary>
@@ -246,10 +191,12 @@ public static class ShutdownPolicy
                 }
                 break;
             case RunPhase.Maintenance:
-                MarkLate(run, now, MaintenanceStep, h => h.Maintenance, (h, s) => h.Maintenance = s);
+                StageEngine.MarkLate(run, MaintenanceStep, run.Hosts, h => h.Name, HostSteps.Maintenance, h => h.Detail = $"{MaintenanceStep}: no outcome by the deadline",
+                    "no outcome by the deadline", now);
                 break;
             case RunPhase.HostShutdown:
-                MarkLate(run, now, HostShutdownStep, h => h.Shutdown, (h, s) => h.Shutdown = s);
+                StageEngine.MarkLate(run, HostShutdownStep, run.Hosts, h => h.Name, HostSteps.Shutdown, h => h.Detail = $"{HostShutdownStep}: no outcome by the deadline",
+                    "no outcome by the deadline", now);
                 break;
         }
 
@@ -279,16 +226,6 @@ public static class ShutdownPolicy
         return progress;
     }
 
-    static void MarkLate(PowerRun run, DateTimeOffset now, string step, Func<HostRun, StepStatus> status, Action<HostRun, StepStatus> set)
-    {
-        foreach (var host in run.Hosts.Where(h => status(h) is StepStatus.Requested or StepStatus.Pending))
-        {
-            set(host, StepStatus.Late);
-            host.Detail = $"{step}: no outcome by the deadline";
-            run.Record(now, step, host.Name, "Late", "no outcome by the deadline");
-        }
-    }
-
     /// <summary>The inventory did not come (failed or late): ask again while retries last, else end the run with that failure. True: ask again.</summary>
     public static bool InventoryMissing(PowerRun run, int retries, string why, DateTimeOffset now)
     {
@@ -314,38 +251,35 @@ public static class ShutdownPolicy
     public static bool IsNoteworthy(HistoryEntry entry) =>
         entry.Outcome is "Forced" or "Failed" or "Late" or "HardPowerOff" or "NotAttempted" or "NotRestored";
 
-    static void WalkDryRun(PowerRun run, DateTimeOffset now)
+    /// <summary>
+    /// The drill walks the plan a real run would, through the same <see cref="Advance"/>: the same stages in the same order,
+    /// each step asked as the bound allows (recorded, never sent) and answered <c>DryRun</c> at once.
+    /// </summary>
+    static void WalkDryRun(PowerRun run, ClusterOptions options, DateTimeOffset now)
     {
-        foreach (var tier in run.Tiers)
+        while (run.Phase != RunPhase.Done)
         {
-            foreach (var vm in tier.Vms)
+            var progress = Advance(run, options, now);
+            foreach (var vm in progress.VmShutdowns)
             {
                 vm.Status = StepStatus.Done;
                 vm.Outcome = "DryRun";
-                run.Record(now, VmStep, vm.Name, "DryRun", $"tier {tier.Name}: would shut down (guest, then hard after the timeout)");
+                run.Record(now, VmStep, vm.Name, "DryRun", "would shut down (guest, then hard after the timeout)");
             }
+            foreach (var host in progress.Maintenance)
+            {
+                host.Maintenance = StepStatus.Done;
+                run.Record(now, MaintenanceStep, host.Name, "DryRun", "would enter maintenance mode");
+            }
+            foreach (var host in progress.HostShutdowns)
+            {
+                host.Shutdown = StepStatus.Done;
+                run.Record(now, HostShutdownStep, host.Name, "DryRun", "would power off");
+            }
+            if (progress.IsEmpty && run.Phase != RunPhase.Done)
+                throw new InvalidOperationException($"drill of {run.Cluster}: the plan stopped in {run.Phase} with nothing to ask");
         }
-        foreach (var host in run.Hosts.Where(h => h.WasPoweredOn))
-        {
-            host.Maintenance = host.Shutdown = StepStatus.Done;
-            run.Record(now, MaintenanceStep, host.Name, "DryRun", "would enter maintenance mode");
-            run.Record(now, HostShutdownStep, host.Name, "DryRun", "would power off");
-        }
-        Finish(run, now);
     }
 
-    static void EnterStep(PowerRun run, DateTimeOffset deadline)
-    {
-        run.Step++;
-        run.Deadline = deadline;
-    }
-
-    static void Finish(PowerRun run, DateTimeOffset now)
-    {
-        run.Phase = RunPhase.Done;
-        run.Deadline = null;
-        run.Step++;
-        var failures = Failures(run);
-        run.Record(now, "run", run.Cluster, failures.Count == 0 ? "Completed" : "CompletedWithFailures", string.Join("; ", failures));
-    }
+    static void Finish(PowerRun run, DateTimeOffset now) => StageEngine.End(run, RunPhase.Done, "run", () => Failures(run), now);
 }

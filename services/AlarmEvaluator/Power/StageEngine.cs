@@ -1,0 +1,151 @@
+namespace PowerEvents.AlarmEvaluator.Power;
+
+/// <summary>A step with one status: a VM's shutdown or power-on (its row in <c>power_step</c>).</summary>
+public interface IStageStep
+{
+    string Name { get; }
+    StepStatus Status { get; set; }
+    int Attempts { get; set; }
+    string Outcome { get; set; }
+    string Detail { get; set; }
+}
+
+/// <summary>
+/// The rules every step follows, whatever its kind (VM or host, shutdown or power-on) and wherever its status lives
+/// (the saga's run in memory, or its row recorded by <see cref="StepOutcomeConsumer"/>): what an outcome does to a step,
+/// and which steps of a stage are asked next within the stage's parallel bound.
+/// </summary>
+public static class StageEngine
+{
+    /// <summary>
+    /// What an outcome does to a step now <paramref name="status"/> after <paramref name="attempts"/> attempts: done, asked
+    /// again (<see cref="StepStatus.Pending"/>, only while its stage is current and retries last), or given up on
+    /// (<see cref="StepStatus.Failed"/>). Null: not news (a step not waiting for an outcome: a duplicate, another run's).
+    /// A <see cref="StepStatus.Late"/> step's outcome is still recorded, but never retried: its stage has moved on.
+    /// </summary>
+    public static StepStatus? Decide(StepStatus status, int attempts, bool succeeded, bool stageCurrent, int retries)
+    {
+        if (status is not (StepStatus.Requested or StepStatus.Late))
+            return null;
+        if (succeeded)
+            return StepStatus.Done;
+        return status == StepStatus.Requested && stageCurrent && attempts <= retries ? StepStatus.Pending : StepStatus.Failed;
+    }
+
+    /// <summary>The run-history outcome of a decision: the reported outcome when done, else <c>Retry</c> or <c>Failed</c>.</summary>
+    public static string HistoryOutcome(StepStatus decided, string reported) => decided switch
+    {
+        StepStatus.Pending => "Retry",
+        StepStatus.Failed => "Failed",
+        _ => reported,
+    };
+
+    /// <summary>True while the step holds one of its stage's parallel slots.</summary>
+    public static bool Open(StepStatus status) => status is StepStatus.Pending or StepStatus.Requested;
+
+    /// <summary>Records an outcome on a step held in memory (see <see cref="Decide"/>); writes its history line. False: not news.</summary>
+    public static bool Record(PowerRun run, string kind, IStageStep step, bool succeeded, string reported, string detail, bool stageCurrent,
+        int retries, DateTimeOffset now)
+    {
+        if (Decide(step.Status, step.Attempts, succeeded, stageCurrent, retries) is not { } decided)
+            return false;
+        step.Status = decided;
+        step.Outcome = reported;
+        step.Detail = detail;
+        run.Record(now, kind, step.Name, HistoryOutcome(decided, reported), detail);
+        return true;
+    }
+
+    /// <summary>Records an outcome on a step held inside a larger record (a host's); <paramref name="givenUp"/> notes why it failed. False: not news.</summary>
+    public static bool Record<T>(PowerRun run, string kind, T item, string name, StepAccess<T> step, bool succeeded, string reported, string detail,
+        bool stageCurrent, int retries, DateTimeOffset now, Action<T> givenUp)
+    {
+        if (Decide(step.Status(item), step.Attempts(item), succeeded, stageCurrent, retries) is not { } decided)
+            return false;
+        step.Set(item, decided, step.Attempts(item));
+        if (decided == StepStatus.Failed)
+            givenUp(item);
+        run.Record(now, kind, name, HistoryOutcome(decided, reported), detail);
+        return true;
+    }
+
+    /// <summary>
+    /// Asks the stage's next steps: as many <see cref="StepStatus.Pending"/> ones as the bound leaves free beside those
+    /// already <see cref="StepStatus.Requested"/>, in stage order. Returns them (their commands are the caller's).
+    /// </summary>
+    public static List<T> Claim<T>(PowerRun run, string kind, string stageName, IReadOnlyList<T> steps, int bound, DateTimeOffset now)
+        where T : IStageStep
+    {
+        var claimed = new List<T>();
+        var free = bound - steps.Count(s => s.Status == StepStatus.Requested);
+        foreach (var step in steps.Where(s => s.Status == StepStatus.Pending).Take(Math.Max(0, free)))
+        {
+            step.Status = StepStatus.Requested;
+            step.Attempts++;
+            run.Record(now, kind, step.Name, "Requested", $"tier {stageName}, attempt {step.Attempts}");
+            claimed.Add(step);
+        }
+        return claimed;
+    }
+
+    /// <summary>
+    /// Asks every <see cref="StepStatus.Pending"/> step of a stage without a bound (host steps: a handful per cluster), the
+    /// step's status and attempts reached through <paramref name="step"/>. Returns the items asked.
+    /// </summary>
+    public static List<T> ClaimAll<T>(PowerRun run, string kind, IEnumerable<T> items, Func<T, string> name, StepAccess<T> step, DateTimeOffset now)
+    {
+        var claimed = new List<T>();
+        foreach (var item in items.Where(i => step.Status(i) == StepStatus.Pending))
+        {
+            var attempts = step.Attempts(item) + 1;
+            step.Set(item, StepStatus.Requested, attempts);
+            run.Record(now, kind, name(item), "Requested", $"attempt {attempts}");
+            claimed.Add(item);
+        }
+        return claimed;
+    }
+
+    /// <summary>Open steps (asked or not yet) get no outcome by their stage's deadline: <see cref="StepStatus.Late"/> (a later outcome is still recorded).</summary>
+    public static void MarkLate<T>(PowerRun run, string kind, IEnumerable<T> items, Func<T, string> name, StepAccess<T> step, Action<T> note, string why,
+        DateTimeOffset now)
+    {
+        foreach (var item in items.Where(i => Open(step.Status(i))).ToList())
+        {
+            step.Set(item, StepStatus.Late, step.Attempts(item));
+            note(item);
+            run.Record(now, kind, name(item), "Late", why);
+        }
+    }
+
+    /// <summary>The run enters a new stage (or waits anew): a new step number, so a deadline message of the one before is ignored.</summary>
+    public static void Enter(PowerRun run, DateTimeOffset? deadline)
+    {
+        run.Step++;
+        run.Deadline = deadline;
+    }
+
+    /// <summary>The shutdown or the power-on ended in <paramref name="phase"/>: no deadline; one history line lists what failed.</summary>
+    public static void End(PowerRun run, RunPhase phase, string step, Func<IReadOnlyList<string>> failures, DateTimeOffset now)
+    {
+        run.Phase = phase;
+        Enter(run, null);
+        var failed = failures();
+        run.Record(now, step, run.Cluster, failed.Count == 0 ? "Completed" : "CompletedWithFailures", string.Join("; ", failed));
+    }
+
+    /// <summary>The fault of an actuator's outcome as the history's detail.</summary>
+    public static string Detail(PowerEvents.Contracts.VCenterFault? fault) => fault is null ? "" : $"{fault.Name}: {fault.Message}";
+}
+
+/// <summary>How to read and write one step held inside a larger record (a host's maintenance, shutdown, power-on, exit).</summary>
+public sealed record StepAccess<T>(Func<T, StepStatus> Status, Func<T, int> Attempts, Action<T, StepStatus, int> Set);
+
+/// <summary>The host steps' status and attempt fields, as <see cref="StageEngine"/> reads and writes them.</summary>
+public static class HostSteps
+{
+    public static readonly StepAccess<HostRun> Maintenance = new(h => h.Maintenance, h => h.MaintenanceAttempts, (h, s, a) => (h.Maintenance, h.MaintenanceAttempts) = (s, a));
+    public static readonly StepAccess<HostRun> Shutdown = new(h => h.Shutdown, h => h.ShutdownAttempts, (h, s, a) => (h.Shutdown, h.ShutdownAttempts) = (s, a));
+    public static readonly StepAccess<RestoreHost> PowerOn = new(h => h.PowerOn, h => h.PowerOnAttempts, (h, s, a) => (h.PowerOn, h.PowerOnAttempts) = (s, a));
+    public static readonly StepAccess<RestoreHost> ExitMaintenance = new(h => h.ExitMaintenance, h => h.ExitMaintenanceAttempts,
+        (h, s, a) => (h.ExitMaintenance, h.ExitMaintenanceAttempts) = (s, a));
+}
