@@ -1,0 +1,125 @@
+using Xunit;
+
+namespace PowerEvents.PowerSaga.Tests;
+
+/// <summary>
+/// Issue 12's "typical small cluster" (vcsim <c>-topology typical-small</c>: 3 hosts, vSAN, vCenter's VM <c>vcsa</c> on host 2,
+/// vCLS, HA and DRS fully automated, a DNS VM), with each host's own API: AlarmEvaluator, VCenterActuator and IloActuator in
+/// this process over the real RabbitMQ and PostgreSQL, one Redfish BMC simulator per host.
+/// </summary>
+[Collection(PowerIntegrationCollection.Name)]
+public sealed class TypicalSmallClusterTests
+{
+    static readonly string[] Vcsim =
+    [
+        "-topology", "typical-small", "-esxi-base-port", "-1", "-vcls-restart-delay", "200ms", "-vcls-retreat-delay", "500ms",
+        "-vcenter-boot-delay", "1s", "-guest-shutdown-min", "200ms", "-guest-shutdown-max", "500ms",
+    ];
+
+    static async Task<PowerWorld> StartAsync(IReadOnlyDictionary<string, string>? esxiPasswords = null)
+    {
+        var world = await PowerWorld.StartAsync(Vcsim);
+        world.UseFastPowerOn(TimeSpan.FromSeconds(1));
+        world.Power["Clusters:0:InfrastructureVmPatterns:1"] = "^dns$";
+        world.Power["Clusters:0:ClusterStepDeadline"] = "00:01:00";
+        world.Power["Clusters:0:EsxiHostShutdownDeadline"] = "00:01:00";
+        world.Power["Clusters:0:VCenterStartDeadline"] = "00:01:30";
+        world.Power["Clusters:0:HostReconnectDeadline"] = "00:01:00";
+        world.Actuator["VCenter:VclsRetreatTimeout"] = "00:00:30";
+        world.Actuator["VCenter:VCenterStartPollInterval"] = "00:00:00.200";
+        world.Actuator["VCenter:VCenterStartTimeout"] = "00:01:00";
+        world.Actuator["VCenter:VsanResyncPollInterval"] = "00:00:00.100";
+        world.Actuator["VCenter:VsanResyncTimeout"] = "00:00:05";
+        world.Actuator["VCenter:GuestShutdownTimeout"] = "00:00:20";
+        await world.UseEsxiHostsAsync(esxiPasswords);
+        await world.StartBmcsAsync(TimeSpan.FromMilliseconds(300));
+        await world.StartActuatorInProcessAsync();
+        await world.StartIloActuatorInProcessAsync();
+        await world.StartEvaluatorInProcessAsync();
+        return world;
+    }
+
+    static string VCenterHostOf(VcsimState state) => state.Vms.Single(v => v.Name == "vcsa").Host;
+
+    [Fact]
+    public async Task Full_cycle_every_host_goes_off_and_everything_comes_back_with_vcls_ha_and_drs_as_they_were()
+    {
+        await using var world = await StartAsync();
+        var before = await world.StateAsync();
+        var vcenterHost = VCenterHostOf(before);
+        var clusterBefore = before.Clusters!.Single(c => c.Name == PowerWorld.Cluster);
+        Assert.True(clusterBefore is { HaEnabled: true, DrsEnabled: true, DrsBehavior: "fullyAutomated", Vsan: true, VclsEnabled: true }, clusterBefore.ToString());
+        var ran = before.Vms.Where(v => !v.Vcls && v.PowerState == "poweredOn").Select(v => v.Name).Order().ToList();
+        Assert.Contains("vcsa", ran);
+
+        await world.RaiseAlarmAsync();
+        var down = await world.WaitForStateAsync("ShutDown", TimeSpan.FromSeconds(180));
+        var off = await world.StateAsync();
+        Assert.All(off.Hosts, h => Assert.Equal("poweredOff", h.PowerState));
+        var history = await world.HistoryAsync(down.RunId!.Value);
+        var completed = Assert.Single(history, h => h.Step == "run");
+        Assert.True(completed.Outcome == "Completed", completed.Detail);
+
+        // The order, from the simulator's journal.
+        var j = off.Journal;
+        int First(Func<VcsimState.Entry, bool> p) => j.Where(p).Min(e => e.Seq);
+        int Last(Func<VcsimState.Entry, bool> p) => j.Where(p).Max(e => e.Seq);
+        var tenantsOff = Last(e => e.Kind == "vm" && e.Event == "powerState" && e.To == "poweredOff" && e.Name != "vcsa" && !e.Name.StartsWith("vCLS", StringComparison.Ordinal));
+        var vclsOption = First(e => e.Kind == "option" && e.Name.StartsWith("config.vcls.clusters.", StringComparison.Ordinal));
+        var haOff = First(e => e.Kind == "cluster" && e.Event == "ha" && e.To == "false");
+        var firstMaintenance = First(e => e.Kind == "host" && e.Event == "maintenance" && e.To == "entering");
+        var othersOff = Last(e => e.Kind == "host" && e.Event == "powerState" && e.To == "poweredOff" && e.Name != vcenterHost);
+        var vcenterAsked = First(e => e.Kind == "vm" && e.Name == "vcsa" && e.Event == "shutdownGuest");
+        var vcenterHostOff = First(e => e.Kind == "host" && e.Event == "powerState" && e.To == "poweredOff" && e.Name == vcenterHost);
+        Assert.True(tenantsOff < vclsOption && tenantsOff < haOff, "tenant VMs off before vCLS retreat and HA off");
+        Assert.True(vclsOption < firstMaintenance && haOff < firstMaintenance, "vCLS retreat and HA off before any maintenance mode");
+        Assert.True(othersOff < vcenterAsked, "the hosts without vCenter are off before vCenter's VM is asked to shut down");
+        Assert.True(vcenterAsked < vcenterHostOff, "vCenter's host goes off after its VM");
+        Assert.DoesNotContain(j, e => e.Kind == "vm" && e.Name.StartsWith("vCLS", StringComparison.Ordinal) && e.Event == "shutdownGuest");
+        Assert.DoesNotContain(j, e => e.Event == "maintenance" && e.Cause is { } cause && cause.Contains("ensureObjectAccessibility", StringComparison.Ordinal));
+        Assert.Contains(j, e => e.Event == "maintenance" && e.Cause == "vsan:noAction");
+
+        await world.BmcsFollowHostsOffAsync();
+        await world.ClearAlarmAsync();
+        var restored = await world.WaitForStateAsync("Restored", TimeSpan.FromSeconds(240));
+        var after = await world.StateAsync();
+        var restoreHistory = await world.HistoryAsync(restored.RunId!.Value);
+        var restoreDone = Assert.Single(restoreHistory, h => h.Step == "restore");
+        Assert.True(restoreDone.Outcome == "Completed", restoreDone.Detail);
+        Assert.All(after.Hosts, h => Assert.Equal(("poweredOn", "connected", false), (h.PowerState, h.ConnectionState, h.InMaintenance)));
+        Assert.Equal(ran, after.Vms.Where(v => !v.Vcls && v.PowerState == "poweredOn").Select(v => v.Name).Order().ToList());
+        Assert.Equal(clusterBefore, after.Clusters!.Single(c => c.Name == PowerWorld.Cluster));
+
+        var j2 = after.Journal.Where(e => e.Seq > j.Max(x => x.Seq)).ToList();
+        var vcenterOn = j2.Where(e => e.Kind == "vm" && e.Name == "vcsa" && e.Event == "powerState" && e.To == "poweredOn").Min(e => e.Seq);
+        var exits = j2.Where(e => e.Kind == "host" && e.Event == "maintenance" && e.To == "exited").Max(e => e.Seq);
+        var tenantsOn = j2.Where(e => e.Kind == "vm" && e.Event == "powerState" && e.To == "poweredOn" && e.Name != "vcsa" && !e.Name.StartsWith("vCLS", StringComparison.Ordinal)).ToList();
+        var haBack = j2.Where(e => e.Kind == "cluster" && e.Event == "ha" && e.To == "true").Min(e => e.Seq);
+        Assert.True(vcenterOn < tenantsOn.Min(e => e.Seq), "vCenter's VM is started first, through its host");
+        Assert.True(exits < tenantsOn.Min(e => e.Seq), "every host leaves maintenance mode before any VM starts");
+        Assert.True(tenantsOn.Max(e => e.Seq) < haBack, "HA is put back after the VMs");
+        await PowerWorld.Eventually(async () => (await world.StateAsync()).Vms.Any(v => v.Vcls && v.PowerState == "poweredOn"),
+            TimeSpan.FromSeconds(30), "vCLS VMs deployed again once the setting is back");
+    }
+
+    [Fact]
+    public async Task A_wrong_esxi_password_for_vcenters_host_is_reported_and_every_other_host_still_goes_off()
+    {
+        await using var probe = await PowerWorld.StartAsync(Vcsim);
+        var vcenterHost = VCenterHostOf(await probe.StateAsync());
+        await probe.DisposeAsync();
+
+        await using var world = await StartAsync(new Dictionary<string, string> { [vcenterHost] = "not-the-password" });
+        await world.RaiseAlarmAsync();
+        var down = await world.WaitForStateAsync("ShutDown", TimeSpan.FromSeconds(180));
+
+        var state = await world.StateAsync();
+        Assert.All(state.Hosts.Where(h => h.Name != vcenterHost), h => Assert.Equal("poweredOff", h.PowerState));
+        Assert.Equal("poweredOn", state.Hosts.Single(h => h.Name == vcenterHost).PowerState);
+        var history = await world.HistoryAsync(down.RunId!.Value);
+        Assert.Contains(history, h => h.Step == "esxi-host-shutdown" && h.Target == vcenterHost && h.Outcome == "Failed");
+        var completed = Assert.Single(history, h => h.Step == "run");
+        Assert.Equal("CompletedWithFailures", completed.Outcome);
+        Assert.Contains($"host {vcenterHost}", completed.Detail, StringComparison.Ordinal);
+    }
+}
