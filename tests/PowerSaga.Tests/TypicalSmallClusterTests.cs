@@ -55,18 +55,21 @@ public sealed class TypicalSmallClusterTests
         await world.RaiseAlarmAsync();
         var down = await world.WaitForStateAsync("ShutDown", TimeSpan.FromSeconds(180));
         var off = await world.StateAsync();
-        Assert.All(off.Hosts, h => Assert.Equal("poweredOff", h.PowerState));
         var history = await world.HistoryAsync(down.RunId!.Value);
+        Assert.True(off.Hosts.All(h => h.PowerState == "poweredOff"),
+            $"hosts on: {string.Join(", ", off.Hosts.Where(h => h.PowerState != "poweredOff").Select(h => h.Name))}; history:\n{string.Join("\n", history)}");
         var completed = Assert.Single(history, h => h.Step == "run");
         Assert.True(completed.Outcome == "Completed", completed.Detail);
 
         // The order, from the simulator's journal.
         var j = off.Journal;
-        int First(Func<VcsimState.Entry, bool> p) => j.Where(p).Min(e => e.Seq);
+        string Settings() => string.Join("\n", j.Where(e => e.Kind is "cluster" or "option"));
+        int First(Func<VcsimState.Entry, bool> p) => j.Where(p).Select(e => e.Seq).DefaultIfEmpty(-1).Min() is var seq and >= 0 ? seq
+            : throw new Xunit.Sdk.XunitException("no such journal entry; cluster/option entries:\n" + Settings());
         int Last(Func<VcsimState.Entry, bool> p) => j.Where(p).Max(e => e.Seq);
         var tenantsOff = Last(e => e.Kind == "vm" && e.Event == "powerState" && e.To == "poweredOff" && e.Name != "vcsa" && !e.Name.StartsWith("vCLS", StringComparison.Ordinal));
-        var vclsOption = First(e => e.Kind == "option" && e.Name.StartsWith("config.vcls.clusters.", StringComparison.Ordinal));
-        var haOff = First(e => e.Kind == "cluster" && e.Event == "ha" && e.To == "false");
+        var vclsOption = First(e => e.Kind == "cluster" && e.Event == "vcls" && e.To == "retreat");
+        var haOff = First(e => e.Kind == "cluster" && e.Event == "ha" && e.To == "disabled");
         var firstMaintenance = First(e => e.Kind == "host" && e.Event == "maintenance" && e.To == "entering");
         var othersOff = Last(e => e.Kind == "host" && e.Event == "powerState" && e.To == "poweredOff" && e.Name != vcenterHost);
         var vcenterAsked = First(e => e.Kind == "vm" && e.Name == "vcsa" && e.Event == "shutdownGuest");
@@ -94,7 +97,7 @@ public sealed class TypicalSmallClusterTests
         var vcenterOn = j2.Where(e => e.Kind == "vm" && e.Name == "vcsa" && e.Event == "powerState" && e.To == "poweredOn").Min(e => e.Seq);
         var exits = j2.Where(e => e.Kind == "host" && e.Event == "maintenance" && e.To == "exited").Max(e => e.Seq);
         var tenantsOn = j2.Where(e => e.Kind == "vm" && e.Event == "powerState" && e.To == "poweredOn" && e.Name != "vcsa" && !e.Name.StartsWith("vCLS", StringComparison.Ordinal)).ToList();
-        var haBack = j2.Where(e => e.Kind == "cluster" && e.Event == "ha" && e.To == "true").Min(e => e.Seq);
+        var haBack = j2.Where(e => e.Kind == "cluster" && e.Event == "ha" && e.To == "enabled").Min(e => e.Seq);
         Assert.True(vcenterOn < tenantsOn.Min(e => e.Seq), "vCenter's VM is started first, through its host");
         Assert.True(exits < tenantsOn.Min(e => e.Seq), "every host leaves maintenance mode before any VM starts");
         Assert.True(tenantsOn.Max(e => e.Seq) < haBack, "HA is put back after the VMs");
