@@ -291,52 +291,38 @@ sealed class PowerWorld : IAsyncDisposable
     }
 
     /// <summary>How many steps of <paramref name="kind"/> the run has (its rows in <c>power_step</c>).</summary>
-    public async Task<long> StepCountAsync(Guid runId, string kind)
-    {
-        await using var connection = new NpgsqlConnection(Postgres.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("SELECT count(*) FROM power_step WHERE run_id = $1 AND kind = $2", connection);
-        command.Parameters.Add(new NpgsqlParameter { Value = runId });
-        command.Parameters.Add(new NpgsqlParameter { Value = kind });
-        return (long)(await command.ExecuteScalarAsync())!;
-    }
+    public async Task<long> StepCountAsync(Guid runId, string kind) =>
+        (long)(await StepQueryAsync("SELECT count(*) FROM power_step WHERE run_id = $1 AND kind = $2", runId, kind))[0][0];
 
     /// <summary>How many steps of <paramref name="kind"/> in <paramref name="stage"/> have <paramref name="status"/>.</summary>
-    public async Task<long> StepCountAsync(Guid runId, string kind, int stage, string status)
-    {
-        await using var connection = new NpgsqlConnection(Postgres.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("SELECT count(*) FROM power_step WHERE run_id = $1 AND kind = $2 AND stage = $3 AND status = $4", connection);
-        command.Parameters.Add(new NpgsqlParameter { Value = runId });
-        command.Parameters.Add(new NpgsqlParameter { Value = kind });
-        command.Parameters.Add(new NpgsqlParameter { Value = stage });
-        command.Parameters.Add(new NpgsqlParameter { Value = status });
-        return (long)(await command.ExecuteScalarAsync())!;
-    }
+    public async Task<long> StepCountAsync(Guid runId, string kind, int stage, string status) =>
+        (long)(await StepQueryAsync("SELECT count(*) FROM power_step WHERE run_id = $1 AND kind = $2 AND stage = $3 AND status = $4", runId, kind, stage, status))[0][0];
 
     /// <summary>A step's status and attempts, found by the VM's name.</summary>
-    public async Task<(string Status, int Attempts)?> StepStatusAsync(Guid runId, string kind, string name)
-    {
-        await using var connection = new NpgsqlConnection(Postgres.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("SELECT status, attempts FROM power_step WHERE run_id = $1 AND kind = $2 AND name = $3", connection);
-        command.Parameters.Add(new NpgsqlParameter { Value = runId });
-        command.Parameters.Add(new NpgsqlParameter { Value = kind });
-        command.Parameters.Add(new NpgsqlParameter { Value = name });
-        await using var reader = await command.ExecuteReaderAsync();
-        return await reader.ReadAsync() ? (reader.GetString(0), reader.GetInt32(1)) : null;
-    }
+    public async Task<(string Status, int Attempts)?> StepStatusAsync(Guid runId, string kind, string name) =>
+        (await StepQueryAsync("SELECT status, attempts FROM power_step WHERE run_id = $1 AND kind = $2 AND name = $3", runId, kind, name))
+            .Select(r => ((string)r[0], (int)r[1])).Cast<(string, int)?>().FirstOrDefault();
 
     /// <summary>A step's target (the VM's id), found by the VM's name.</summary>
-    public async Task<string> StepTargetAsync(Guid runId, string kind, string name)
+    public async Task<string> StepTargetAsync(Guid runId, string kind, string name) =>
+        (string)(await StepQueryAsync("SELECT target FROM power_step WHERE run_id = $1 AND kind = $2 AND name = $3", runId, kind, name))[0][0];
+
+    async Task<List<object[]>> StepQueryAsync(string sql, params object[] parameters)
     {
         await using var connection = new NpgsqlConnection(Postgres.ConnectionString);
         await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("SELECT target FROM power_step WHERE run_id = $1 AND kind = $2 AND name = $3", connection);
-        command.Parameters.Add(new NpgsqlParameter { Value = runId });
-        command.Parameters.Add(new NpgsqlParameter { Value = kind });
-        command.Parameters.Add(new NpgsqlParameter { Value = name });
-        return (string)(await command.ExecuteScalarAsync())!;
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var parameter in parameters)
+            command.Parameters.Add(new NpgsqlParameter { Value = parameter });
+        await using var reader = await command.ExecuteReaderAsync();
+        var rows = new List<object[]>();
+        while (await reader.ReadAsync())
+        {
+            var row = new object[reader.FieldCount];
+            reader.GetValues(row);
+            rows.Add(row);
+        }
+        return rows;
     }
 
     public sealed record HistoryRow(string Step, string Target, string Outcome, string Detail);

@@ -105,7 +105,9 @@ public static class PowerSteps
     /// inserted, changed rows updated, rows no longer part of the run (a run dropped from the header) deleted.
     /// A changed row is written only if it is still as it was read: <see cref="StepOutcomeConsumer"/> records outcomes
     /// on the rows without the saga's lock, and an outcome it recorded meanwhile wins over the saga's older view
-    /// (e.g. a tier's deadline marking a step Late that has just gone off).
+    /// (e.g. a tier's deadline marking a step Late that has just gone off). Only a deadline's <c>Late</c> wins over a step
+    /// still open (asked or not): a step the consumer claimed in that instant is Late with its stage, not left asked in a
+    /// stage the run has left.
     /// </summary>
     public static async Task WriteAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, Guid sagaId,
         IReadOnlyDictionary<(Guid RunId, string Kind, string Target), PowerStepRow> read,
@@ -147,7 +149,9 @@ public static class PowerSteps
                      AS u(run_id, kind, target, stage, ord, name, host, folder, tools_running, is_vcenter, status, attempts, outcome, detail,
                           hard_power_off, stage_name, read_status, read_attempts)
                 WHERE s.saga_id = $1 AND s.run_id = u.run_id AND s.kind = u.kind AND s.target = u.target
-                  AND s.status = u.read_status AND s.attempts = u.read_attempts
+                  AND (s.status = u.read_status AND s.attempts = u.read_attempts
+                       -- a deadline makes an open step Late even if the consumer has just asked it (claimed it meanwhile)
+                       OR (u.status = 'Late' AND s.status IN ('Pending', 'Requested')))
                 """, connection, transaction);
             update.Parameters.Add(new NpgsqlParameter { Value = sagaId });
             AddColumns(update, changed.Select(c => c.Row).ToList());
