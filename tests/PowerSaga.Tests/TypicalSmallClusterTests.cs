@@ -16,7 +16,7 @@ public sealed class TypicalSmallClusterTests
         "-vcenter-boot-delay", "1s", "-guest-shutdown-min", "200ms", "-guest-shutdown-max", "500ms",
     ];
 
-    static async Task<PowerWorld> StartAsync(IReadOnlyDictionary<string, string>? esxiPasswords = null)
+    static async Task<PowerWorld> StartAsync(Func<VcsimState, IReadOnlyDictionary<string, string>>? esxiPasswords = null)
     {
         var world = await PowerWorld.StartAsync(Vcsim);
         world.UseFastPowerOn(TimeSpan.FromSeconds(1));
@@ -31,7 +31,7 @@ public sealed class TypicalSmallClusterTests
         world.Actuator["VCenter:VsanResyncPollInterval"] = "00:00:00.100";
         world.Actuator["VCenter:VsanResyncTimeout"] = "00:00:05";
         world.Actuator["VCenter:GuestShutdownTimeout"] = "00:00:20";
-        await world.UseEsxiHostsAsync(esxiPasswords);
+        await world.UseEsxiHostsAsync(esxiPasswords?.Invoke(await world.StateAsync()));
         await world.StartBmcsAsync(TimeSpan.FromMilliseconds(300));
         await world.StartActuatorInProcessAsync();
         await world.StartIloActuatorInProcessAsync();
@@ -108,11 +108,8 @@ public sealed class TypicalSmallClusterTests
     [Fact]
     public async Task A_wrong_esxi_password_for_vcenters_host_is_reported_and_every_other_host_still_goes_off()
     {
-        await using var probe = await PowerWorld.StartAsync(Vcsim);
-        var vcenterHost = VCenterHostOf(await probe.StateAsync());
-        await probe.DisposeAsync();
-
-        await using var world = await StartAsync(new Dictionary<string, string> { [vcenterHost] = "not-the-password" });
+        await using var world = await StartAsync(state => new Dictionary<string, string> { [VCenterHostOf(state)] = "not-the-password" });
+        var vcenterHost = VCenterHostOf(await world.StateAsync());
         await world.RaiseAlarmAsync();
         var down = await world.WaitForStateAsync("ShutDown", TimeSpan.FromSeconds(180));
 
