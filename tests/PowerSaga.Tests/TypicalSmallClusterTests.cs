@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using Xunit;
 
 namespace PowerEvents.PowerSaga.Tests;
@@ -16,9 +17,9 @@ public sealed class TypicalSmallClusterTests
         "-vcenter-boot-delay", "1s", "-guest-shutdown-min", "200ms", "-guest-shutdown-max", "500ms",
     ];
 
-    static async Task<PowerWorld> StartAsync(Func<VcsimState, IReadOnlyDictionary<string, string>>? esxiPasswords = null)
+    static async Task<PowerWorld> StartAsync(Func<VcsimState, IReadOnlyDictionary<string, string>>? esxiPasswords = null, params string[] vcsimExtra)
     {
-        var world = await PowerWorld.StartAsync(Vcsim);
+        var world = await PowerWorld.StartAsync([.. Vcsim, .. vcsimExtra]);
         world.UseFastPowerOn(TimeSpan.FromSeconds(1));
         world.Power["Clusters:0:InfrastructureVmPatterns:1"] = "^dns$";
         world.Power["Clusters:0:ClusterStepDeadline"] = "00:01:00";
@@ -121,5 +122,33 @@ public sealed class TypicalSmallClusterTests
         var completed = Assert.Single(history, h => h.Step == "run");
         Assert.Equal("CompletedWithFailures", completed.Outcome);
         Assert.Contains($"host {vcenterHost}", completed.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_plan_preview_shows_where_vcenter_runs_what_is_changed_and_restored_and_finds_lockdown_mode_on_its_host()
+    {
+        await using var world = await StartAsync(null, "-lockdown", "esx-02");
+        var state = await world.StateAsync();
+        var vcenterHost = VCenterHostOf(state);
+        Assert.StartsWith("esx-02", vcenterHost, StringComparison.Ordinal);
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+        var plan = await http.GetFromJsonAsync<System.Text.Json.JsonElement>(new Uri(new Uri(world.EvaluatorApp!.Urls.First()), $"/power/plan/{PowerWorld.Cluster}"));
+
+        var vcenter = plan.GetProperty("vCenter");
+        Assert.Equal(("vcsa", vcenterHost, "lockdownNormal", "LockdownMode"), (vcenter.GetProperty("vm").GetString(), vcenter.GetProperty("host").GetString(),
+            vcenter.GetProperty("lockdownMode").GetString(), vcenter.GetProperty("esxiLogin").GetString()));
+        Assert.Contains("own ESXi API", vcenter.GetProperty("shutdown").GetString(), StringComparison.Ordinal);
+        Assert.Contains("not autostart", vcenter.GetProperty("powerOn").GetString(), StringComparison.Ordinal);
+        Assert.Equal(["vcls-retreat", "ha-drs-disable", "vsan-resync", "vsan-maintenance"],
+            plan.GetProperty("clusterChanges").EnumerateArray().Select(c => c.GetProperty("step").GetString()));
+        var restores = plan.GetProperty("restores").EnumerateArray().Select(r => r.GetString()!).ToList();
+        Assert.Equal(2, restores.Count);
+        Assert.Contains(restores, r => r.Contains("fullyAutomated", StringComparison.Ordinal));
+        var problems = plan.GetProperty("problems").EnumerateArray().Select(p => p.GetString()!).ToList();
+        Assert.Contains(problems, p => p.Contains("lockdown mode", StringComparison.Ordinal) && p.Contains(vcenterHost, StringComparison.Ordinal));
+        Assert.DoesNotContain(plan.GetProperty("tiers").EnumerateArray().SelectMany(t => t.GetProperty("vms").EnumerateArray()),
+            v => v.GetProperty("name").GetString()!.StartsWith("vCLS", StringComparison.Ordinal));
+        Assert.Null(await world.SagaAsync());
     }
 }
