@@ -151,4 +151,71 @@ public sealed class TypicalSmallClusterTests
             v => v.GetProperty("name").GetString()!.StartsWith("vCLS", StringComparison.Ordinal));
         Assert.Null(await world.SagaAsync());
     }
+
+    static async Task Kill9Async(PowerEvents.Testing.ServiceProcess service)
+    {
+        using (var process = System.Diagnostics.Process.GetProcessById(service.ProcessId))
+            process.Kill(); // SIGKILL on Linux
+        await PowerWorld.Eventually(() => Task.FromResult(service.HasExited), TimeSpan.FromSeconds(10), "process gone");
+    }
+
+    [Fact]
+    public async Task Kill_9_of_the_evaluator_and_the_actuator_while_vcenter_is_down_the_cycle_still_completes_and_the_settings_are_restored()
+    {
+        var ready = TimeSpan.FromSeconds(90);
+        var world = await PowerWorld.StartAsync(Vcsim);
+        await using var _ = world;
+        world.UseFastPowerOn(TimeSpan.FromSeconds(1));
+        world.Power["Clusters:0:InfrastructureVmPatterns:1"] = "^dns$";
+        world.Power["Clusters:0:EsxiHostShutdownDeadline"] = "00:02:00";
+        world.Power["Clusters:0:VCenterStartDeadline"] = "00:02:00";
+        world.Power["Clusters:0:HostReconnectDeadline"] = "00:01:30";
+        world.Actuator["VCenter:VCenterStartPollInterval"] = "00:00:00.200";
+        world.Actuator["VCenter:VCenterStartTimeout"] = "00:01:30";
+        world.Actuator["VCenter:VsanResyncPollInterval"] = "00:00:00.100";
+        world.Actuator["VCenter:GuestShutdownTimeout"] = "00:00:20";
+        await world.UseEsxiHostsAsync();
+        await world.StartBmcsAsync(TimeSpan.FromMilliseconds(300));
+        await world.StartIloActuatorInProcessAsync();
+        var clusterBefore = (await world.StateAsync()).Clusters!.Single(c => c.Name == PowerWorld.Cluster);
+        async Task<(PowerEvents.Testing.ServiceProcess Evaluator, PowerEvents.Testing.ServiceProcess Actuator)> StartServicesAsync()
+        {
+            var evaluator = world.StartEvaluatorProcess();
+            world.Own(evaluator);
+            var actuator = world.StartActuatorProcess();
+            world.Own(actuator);
+            await evaluator.WaitUntilReadyAsync(ready);
+            await actuator.WaitUntilReadyAsync(ready);
+            return (evaluator, actuator);
+        }
+
+        var (evaluator, actuator) = await StartServicesAsync();
+        await world.RaiseAlarmAsync();
+        // Between vCenter's VM's shutdown and its host's: vCenter is down.
+        var at = await world.WaitForAsync(r => r.CurrentState is "ShuttingDownVCenterHost" or "ShutDown", TimeSpan.FromSeconds(180), "vCenter's host being finished");
+        Assert.Equal("ShuttingDownVCenterHost", at.CurrentState);
+        await Kill9Async(evaluator);
+        await Kill9Async(actuator);
+        (evaluator, actuator) = await StartServicesAsync();
+        var down = await world.WaitForStateAsync("ShutDown", TimeSpan.FromSeconds(180));
+        Assert.All((await world.StateAsync()).Hosts, h => Assert.Equal("poweredOff", h.PowerState));
+
+        await world.BmcsFollowHostsOffAsync();
+        await world.ClearAlarmAsync();
+        // During vCenter's boot.
+        at = await world.WaitForAsync(r => r.CurrentState is "StartingVCenter" or "WaitingForHosts" or "Restored", TimeSpan.FromSeconds(120), "vCenter starting");
+        Assert.Equal("StartingVCenter", at.CurrentState);
+        await Kill9Async(evaluator);
+        await Kill9Async(actuator);
+        await StartServicesAsync();
+        var restored = await world.WaitForStateAsync("Restored", TimeSpan.FromSeconds(240));
+
+        var history = await world.HistoryAsync(restored.RunId!.Value);
+        var done = Assert.Single(history, h => h.Step == "restore");
+        Assert.True(done.Outcome == "Completed", done.Detail);
+        var after = await world.StateAsync();
+        Assert.All(after.Hosts, h => Assert.Equal(("poweredOn", false), (h.PowerState, h.InMaintenance)));
+        Assert.Equal(clusterBefore, after.Clusters!.Single(c => c.Name == PowerWorld.Cluster));
+        Assert.Equal(down.RunId, restored.RunId);
+    }
 }
