@@ -5,7 +5,8 @@
 # under .run/logs. Ctrl-C (or SIGTERM) stops everything this script started; servers that were
 # already running are left alone.
 #
-#   scripts/run-local.sh [--fresh]     --fresh: forget the alarm/notifier/saga state and the queued messages of earlier runs
+#   scripts/run-local.sh [--fresh] [--small]   --fresh: forget the alarm/notifier/saga state and the queued messages of earlier runs;
+#                                               --small: the old kind cluster instead of the typical small one (issue 12)
 #
 # Then, in another terminal: scripts/timeline.sh (what happens) and scripts/excursion.sh start|end.
 # Environment: PE_RUN_NO_BUILD=1 skips the build; ports in scripts/env.sh (PE_MERAKI_PORT,
