@@ -5,9 +5,10 @@ using PowerEvents.Contracts;
 namespace PowerEvents.AlarmEvaluator.Power;
 
 /// <summary>
-/// One instance per protected cluster: capture the inventory, shut VMs down tier by tier, hosts into maintenance,
-/// hosts off; after the alarm cleared and the minimum off time, hosts on, reconnected, out of maintenance, and the VMs
-/// that were running on again, tier by tier in reverse. It only sequences; every decision is <see cref="ShutdownPlanner"/> / <see cref="ShutdownPolicy"/> / <see cref="RestorePlanner"/> / <see cref="PowerOnPolicy"/>.
+/// One instance per protected cluster: capture the inventory, shut VMs down tier by tier, prepare the cluster (vCLS
+/// retreat, HA/DRS, vSAN resync), hosts into maintenance, hosts off, then vCenter's own VM and its host through ESXi;
+/// after the alarm cleared and the minimum off time, hosts on, vCenter started through its host, reconnected, out of
+/// maintenance, the VMs that were running on again, tier by tier in reverse, and HA/DRS and vCLS put back. It only sequences; every decision is <see cref="ShutdownPlanner"/> / <see cref="ShutdownPolicy"/> / <see cref="RestorePlanner"/> / <see cref="PowerOnPolicy"/>.
 /// Outcomes of another run (a plan preview, an older run) are ignored by their <c>RunId</c>; deadlines by their step.
 /// </summary>
 public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
@@ -47,17 +48,14 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
             x.OnMissingInstance(m => m.Discard());
             x.ConfigureConsumeTopology = !rowsRecordVmOutcomes;
         });
-        foreach (var evt in new Action[]
-                 {
-                     () => Event(() => VclsRetreatEntered, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); }),
-                     () => Event(() => ClusterHaDrsDisabled, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); }),
-                     () => Event(() => VsanResyncChecked, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); }),
-                     () => Event(() => EsxiHostPoweredOff, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); }),
-                     () => Event(() => VCenterStarted, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); }),
-                     () => Event(() => ClusterHaDrsRestored, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); }),
-                     () => Event(() => VclsRestored, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); }),
-                 })
-            evt();
+        // Cluster-wide steps' outcomes (issue 12), correlated by their cluster like the host steps'.
+        Event(() => VclsRetreatEntered, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
+        Event(() => ClusterHaDrsDisabled, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
+        Event(() => VsanResyncChecked, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
+        Event(() => EsxiHostPoweredOff, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
+        Event(() => VCenterStarted, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
+        Event(() => ClusterHaDrsRestored, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
+        Event(() => VclsRestored, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
         Event(() => StageCompleted, x => { x.CorrelateById(c => c.Message.ClusterId); x.OnMissingInstance(m => m.Discard()); });
         Event(() => PowerOnNow, x => { x.CorrelateById(c => c.Message.ClusterId); x.OnMissingInstance(m => m.Discard()); });
         Event(() => PowerOnCancel, x => { x.CorrelateById(c => c.Message.ClusterId); x.OnMissingInstance(m => m.Discard()); });
