@@ -218,4 +218,28 @@ public sealed class TypicalSmallClusterTests
         Assert.Equal(clusterBefore, after.Clusters!.Single(c => c.Name == PowerWorld.Cluster));
         Assert.Equal(down.RunId, restored.RunId);
     }
+
+    [Fact]
+    public async Task A_vsan_resync_still_running_is_waited_for_then_reported_and_the_hosts_still_go_off()
+    {
+        await using var world = await StartAsync();
+        using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) })
+        using (var response = await http.PostAsJsonAsync(new Uri(world.Vcsim.ControlUrl!, $"/clusters/{PowerWorld.Cluster}/vsan-resync"),
+                   new { bytesToSync = 5_000_000_000L, objects = 12, etaSeconds = 600 }))
+            response.EnsureSuccessStatusCode();
+
+        await world.RaiseAlarmAsync();
+        var down = await world.WaitForStateAsync("ShutDown", TimeSpan.FromSeconds(180));
+
+        var history = await world.HistoryAsync(down.RunId!.Value);
+        var resync = Assert.Single(history, h => h.Step == "vsan-resync" && h.Outcome == "StillResyncing");
+        Assert.Contains("12 object(s)", resync.Detail, StringComparison.Ordinal);
+        var requested = history.ToList().FindIndex(h => h.Step == "vsan-resync" && h.Outcome == "Requested");
+        var firstMaintenance = history.ToList().FindIndex(h => h.Step == "host-maintenance" && h.Outcome == "Requested");
+        Assert.True(requested < history.ToList().IndexOf(resync) && history.ToList().IndexOf(resync) < firstMaintenance, "maintenance only after the resync check ended");
+        var completed = Assert.Single(history, h => h.Step == "run");
+        Assert.Equal("CompletedWithFailures", completed.Outcome);
+        Assert.Contains("vsan-resync cluster1: vSAN still resyncing", completed.Detail, StringComparison.Ordinal);
+        Assert.All((await world.StateAsync()).Hosts, h => Assert.Equal("poweredOff", h.PowerState));
+    }
 }
