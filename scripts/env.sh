@@ -39,6 +39,8 @@ pe_apt_install() {
 
 # The local run (scripts/run-local.sh): simulators and the five services' health ports (base+1 … base+5).
 export PE_VCSIM_CONTROL_PORT="${PE_VCSIM_CONTROL_PORT:-$((PE_VCSIM_PORT + 1))}"
+# Each vcsim host's own ESXi API (-esxi-base-port, run-local's typical small cluster): this port and the next ones.
+export PE_ESXI_BASE_PORT="${PE_ESXI_BASE_PORT:-$((PE_VCSIM_PORT + 2))}"
 export PE_MERAKI_PORT="${PE_MERAKI_PORT:-35480}"
 export PE_BMC_BASE_PORT="${PE_BMC_BASE_PORT:-35501}"
 export PE_WEBHOOK_PORT="${PE_WEBHOOK_PORT:-5190}"

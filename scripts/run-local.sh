@@ -5,7 +5,8 @@
 # under .run/logs. Ctrl-C (or SIGTERM) stops everything this script started; servers that were
 # already running are left alone.
 #
-#   scripts/run-local.sh [--fresh]     --fresh: forget the alarm/notifier/saga state and the queued messages of earlier runs
+#   scripts/run-local.sh [--fresh] [--small]   --fresh: forget the alarm/notifier/saga state and the queued messages of earlier runs;
+#                                               --small: the old kind cluster instead of the typical small one (issue 12)
 #
 # Then, in another terminal: scripts/timeline.sh (what happens) and scripts/excursion.sh start|end.
 # Environment: PE_RUN_NO_BUILD=1 skips the build; ports in scripts/env.sh (PE_MERAKI_PORT,
@@ -16,12 +17,21 @@ source "$root/scripts/env.sh"
 cd "$root"
 
 fresh=false
+# The "typical small cluster" of issue 12 by default: 3 hosts, vSAN, vCenter's VM vcsa on host 2, vCLS, HA and DRS
+# fully automated, a DNS VM, each host's own ESXi API. --small: the old kind cluster (external vCenter, none of that).
+topology=typical-small
 for arg in "$@"; do
   case "$arg" in
     --fresh) fresh=true ;;
-    *) pe_die "usage: $0 [--fresh]" ;;
+    --small) topology=small ;;
+    *) pe_die "usage: $0 [--fresh] [--small]" ;;
   esac
 done
+if [ "$topology" = typical-small ]; then
+  export PE_VCSIM_ARGS="-topology typical-small -esxi-base-port $PE_ESXI_BASE_PORT"
+else
+  export PE_VCSIM_ARGS=""
+fi
 
 run="$root/.run"
 logs="$run/logs"
@@ -215,6 +225,20 @@ vcenter_env=(
   VCenter__Url="https://127.0.0.1:$PE_VCSIM_PORT/sdk" VCenter__Username=user VCenter__Password=pass
   VCenter__CertificateFingerprint="$(cat "$PE_STATE_DIR/vcsim/fingerprint")"
 )
+if [ "$topology" = typical-small ]; then
+  # Each host's own API (vCenter's host is finished and vCenter started through it), pinned to vcsim's certificate;
+  # vcsim's ESXi password, handed over as a file like every secret here.
+  printf '%s' esxpass >"$secrets/esxi_password"
+  chmod 600 "$secrets/esxi_password"
+  while IFS='=' read -r host url; do
+    vcenter_env+=("VCenter__Hosts__${host}__Url=$url" "VCenter__Hosts__${host}__Username=root"
+      "VCenter__Hosts__${host}__Password_FILE=$secrets/esxi_password"
+      "VCenter__Hosts__${host}__CertificateFingerprint=$(cat "$PE_STATE_DIR/vcsim/fingerprint")")
+  done < <(curl -fsS "$vcsim_control/state" | python3 -c \
+    'import json,sys; [print(h["name"] + "=" + h["esxiUrl"]) for h in json.load(sys.stdin)["hosts"] if h.get("esxiUrl")]')
+  evaluator_env+=(Power__Clusters__0__InfrastructureVmPatterns__0='^dns$' Power__Clusters__0__ClusterStepDeadline=00:02:00
+    Power__Clusters__0__EsxiHostShutdownDeadline=00:03:00 Power__Clusters__0__VCenterStartDeadline=00:03:00)
+fi
 bmc_env=(Bmc__PollInterval=00:00:01 Bmc__PowerOnTimeout=00:01:00)
 bmc_listing=""
 i=0

@@ -154,7 +154,9 @@ case "$action" in
       case "$t" in
         rabbitmq) start_rabbitmq ;;
         postgres) start_postgres ;;
-        vcsim) "$here/vcsim.sh" start ;;
+        # PE_VCSIM_ARGS: a topology (scripts/run-local.sh); word splitting is intended.
+        # shellcheck disable=SC2086
+        vcsim) "$here/vcsim.sh" start ${PE_VCSIM_ARGS:-} ;;
         *) pe_die "unknown server '$t'" ;;
       esac
     done ;;

@@ -88,6 +88,15 @@ public sealed partial class VcsimProcess : IAsyncDisposable
             var url = await ready.Task.WaitAsync(timeout ?? TimeSpan.FromSeconds(120));
             vcsim.Url = new Uri(url);
             vcsim.Fingerprint = (await File.ReadAllTextAsync(fingerprintFile)).Trim();
+            // The control endpoint's line may come on the other stream, read after VCSIM_READY: wait for it.
+            if (arguments.Contains("-control"))
+            {
+                var until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+                while (vcsim.ControlUrl is null && DateTime.UtcNow < until && !process.HasExited)
+                    await Task.Delay(20);
+                if (vcsim.ControlUrl is null)
+                    throw new InvalidOperationException($"pe-vcsim did not print its control endpoint:\n{string.Join('\n', vcsim._output)}");
+            }
             return vcsim;
         }
         catch (Exception ex)

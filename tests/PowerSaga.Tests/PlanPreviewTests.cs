@@ -28,7 +28,12 @@ public sealed class PlanPreviewTests
         Assert.Equal(6, tiers[0].GetProperty("vms").GetArrayLength());
         Assert.Equal("vcsa", tiers[3].GetProperty("vms")[0].GetProperty("name").GetString());
         Assert.Equal(3, plan.GetProperty("hosts").GetArrayLength());
-        Assert.Contains("vcsa", plan.GetProperty("vCenterWarning").GetString(), StringComparison.Ordinal);
+        // vCenter's host is known: no warning, but how it is finished — and that no ESXi credentials are configured for it.
+        var vcenterHost = before.Vms.Single(v => v.Name == "vcsa").Host;
+        var vcenter = plan.GetProperty("vCenter");
+        Assert.Equal(("vcsa", vcenterHost), (vcenter.GetProperty("vm").GetString(), vcenter.GetProperty("host").GetString()));
+        Assert.Equal("NoCredentials", vcenter.GetProperty("esxiLogin").GetString());
+        Assert.Contains(plan.GetProperty("problems").EnumerateArray(), p => p.GetString()!.StartsWith($"{vcenterHost}: ESXi login NoCredentials", StringComparison.Ordinal));
         Assert.Equal("00:00:30", plan.GetProperty("deadlines").GetProperty("tierDeadline").GetString());
         Assert.True(TimeSpan.Parse(plan.GetProperty("worstCaseDuration").GetString()!, System.Globalization.CultureInfo.InvariantCulture) > TimeSpan.Zero);
 

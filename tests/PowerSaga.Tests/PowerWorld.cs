@@ -84,7 +84,29 @@ sealed class PowerWorld : IAsyncDisposable
         return new PowerWorld(vcsim, rabbit, postgres);
     }
 
-    Dictionary<string, string> ActuatorSettings() => new()
+    /// <summary>Other VCenterActuator settings (full keys), e.g. the ESXi hosts' own APIs.</summary>
+    public Dictionary<string, string> Actuator { get; } = [];
+
+    /// <summary>
+    /// Each host's own API (vcsim's <c>-esxi-base-port</c>) as <c>VCenter:Hosts:&lt;name&gt;</c>, pinned to vcsim's certificate;
+    /// a host in <paramref name="passwords"/> gets that password instead of the right one.
+    /// </summary>
+    public async Task UseEsxiHostsAsync(IReadOnlyDictionary<string, string>? passwords = null)
+    {
+        foreach (var host in (await StateAsync()).Hosts)
+        {
+            var prefix = $"VCenter:Hosts:{host.Name}:";
+            Actuator[prefix + "Url"] = host.EsxiUrl ?? throw new InvalidOperationException("vcsim runs without -esxi-base-port");
+            Actuator[prefix + "Username"] = EsxiUsername;
+            Actuator[prefix + "Password"] = passwords?.GetValueOrDefault(host.Name) ?? EsxiPassword;
+            Actuator[prefix + "CertificateFingerprint"] = Vcsim.Fingerprint;
+        }
+    }
+
+    public const string EsxiUsername = "root";
+    public const string EsxiPassword = "esxpass";
+
+    Dictionary<string, string> ActuatorSettings() => new(Actuator)
     {
         ["VCenter:Url"] = Vcsim.Url.ToString(),
         ["VCenter:Username"] = VcsimProcess.Username,
@@ -358,16 +380,20 @@ sealed class PowerWorld : IAsyncDisposable
 }
 
 /// <summary>vcsim's control endpoint (<c>GET /state</c>): what the simulated vCenter did, with its journal of transitions.</summary>
-sealed record VcsimState(bool VcenterReachable, List<VcsimState.Host> Hosts, List<VcsimState.Vm> Vms, List<VcsimState.Entry> Journal)
+sealed record VcsimState(bool VcenterReachable, List<VcsimState.Host> Hosts, List<VcsimState.Vm> Vms, List<VcsimState.Entry> Journal,
+    List<VcsimState.Cluster>? Clusters = null)
 {
+    /// <summary>A cluster's settings (with the real-cluster flags).</summary>
+    public sealed record Cluster(string Name, string Moref, bool HaEnabled, bool AdmissionControl, bool DrsEnabled, string DrsBehavior, bool Vsan, bool VclsEnabled);
+
     static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
 
     public static async Task<VcsimState> ReadAsync(VcsimProcess vcsim) =>
         await Http.GetFromJsonAsync<VcsimState>(new Uri(vcsim.ControlUrl!, "/state")) ?? throw new InvalidOperationException("empty /state");
 
-    public sealed record Host(string Name, string PowerState, string ConnectionState, bool InMaintenance);
+    public sealed record Host(string Name, string PowerState, string ConnectionState, bool InMaintenance, string? EsxiUrl = null);
 
-    public sealed record Vm(string Name, string Host, string PowerState, string GuestState, bool ToolsRunning);
+    public sealed record Vm(string Name, string Host, string PowerState, string GuestState, bool ToolsRunning, bool Vcls = false);
 
     public sealed record Entry(int Seq, string Time, string Kind, string Name, string Event, string? From, string To, string? Cause)
     {

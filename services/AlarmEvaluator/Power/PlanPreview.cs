@@ -46,7 +46,24 @@ sealed class PlanPreviewStartupFilter : IStartupFilter
                 http.RequestAborted);
             if (response.Is(out Response<ClusterInventoryCaptured>? captured))
             {
-                await http.Response.WriteAsJsonAsync(Describe(cluster, options, captured!.Message), PowerDbContext.Json);
+                // vCenter's host is finished through its own API: a refused login (missing or wrong credentials, lockdown
+                // mode) is found now, not during the outage.
+                EsxiHostLoginChecked? login = null;
+                if (captured!.Message.VCenterHost is { } esxiHost && captured.Message.Vms.Any(v => v.IsVCenter))
+                {
+                    try
+                    {
+                        var logins = http.RequestServices.GetRequiredService<IRequestClient<EsxiHostLoginCheckRequested>>();
+                        login = (await logins.GetResponse<EsxiHostLoginChecked>(new EsxiHostLoginCheckRequested(Guid.Empty, cluster.Name, esxiHost),
+                            http.RequestAborted, RequestTimeout.After(ms: (int)cluster.InventoryDeadline.TotalMilliseconds))).Message;
+                    }
+                    catch (RequestTimeoutException)
+                    {
+                        login = new EsxiHostLoginChecked(Guid.Empty, cluster.Name, esxiHost, EsxiLoginOutcome.Unreachable,
+                            new VCenterFault("Timeout", $"no answer from the vCenter actuator within {cluster.InventoryDeadline}"), DateTimeOffset.UtcNow);
+                    }
+                }
+                await http.Response.WriteAsJsonAsync(Describe(cluster, options, captured.Message, login), PowerDbContext.Json);
                 return;
             }
             response.Is(out Response<ClusterInventoryFailed>? failed);
@@ -60,26 +77,77 @@ sealed class PlanPreviewStartupFilter : IStartupFilter
         }
     }
 
-    public static PlanPreviewResult Describe(ClusterOptions cluster, PowerOptions options, ClusterInventoryCaptured inventory)
+    public static PlanPreviewResult Describe(ClusterOptions cluster, PowerOptions options, ClusterInventoryCaptured inventory, EsxiHostLoginChecked? login = null)
     {
         var plan = ShutdownPlanner.Plan(cluster, inventory, Guid.Empty, cluster.Zone, options.DryRun);
+        var restore = RestorePlanner.Plan(cluster, plan, new RestoreRun());
         var vcenter = plan.AllVms.FirstOrDefault(v => v.IsVCenter);
+        var lockdown = plan.VCenterHost is { } vh ? inventory.Hosts.FirstOrDefault(h => string.Equals(h.Name, vh, StringComparison.OrdinalIgnoreCase))?.LockdownMode : null;
+        var problems = new List<string>();
+        if (lockdown is "lockdownNormal" or "lockdownStrict")
+            problems.Add($"{plan.VCenterHost} (runs vCenter's VM) is in lockdown mode ({lockdown}): its own API refuses the login that must shut it down; " +
+                         "disable lockdown mode or add the account to its exception users");
+        if (login is { Outcome: not EsxiLoginOutcome.Accepted })
+            problems.Add($"{login.Host}: ESXi login {login.Outcome}: {login.Fault?.Message} (VCenter:Hosts:{login.Host} of the vCenter actuator)");
+        var vcenterPlan = vcenter is null ? null
+            : plan.VCenterHost is { } host
+                ? new PlanPreviewVCenter(vcenter.Name, host, lockdown, login?.Outcome.ToString(),
+                    $"the other hosts go into maintenance mode and off through vCenter first; then {vcenter.Name} (guest shutdown" +
+                    $"{(cluster.VCenterHardPowerOff ? ", hard power-off at its tier's deadline" : ", never powered off hard")}); then {host} through its own ESXi API " +
+                    $"(maintenance mode where possible{(plan.Settings?.VsanEnabled == true ? ", vSAN noAction" : "")}, then ShutdownHost_Task)",
+                    $"hosts on through their BMCs; {host} leaves maintenance mode and powers {vcenter.Name} on through its own ESXi API (not autostart); " +
+                    $"then wait up to {cluster.VCenterStartDeadline} for vCenter to answer and see the hosts")
+                : new PlanPreviewVCenter(vcenter.Name, vcenter.Host, lockdown, null,
+                    "the inventory did not name vCenter's host: vCenter's VM goes last and the host steps after it cannot reach vCenter", "");
+        var changes = plan.ClusterSteps.Select(st => new PlanPreviewChange(st.Kind, ShutdownPolicy.Describe(st.Kind, plan.Settings))).ToList();
+        if (plan.Settings?.VsanEnabled == true)
+            changes.Add(new PlanPreviewChange("vsan-maintenance", "maintenance mode with vsanMode.objectAction = noAction (never evacuateAllData, never ensureObjectAccessibility on the last hosts)"));
         return new PlanPreviewResult(
             cluster.Name, cluster.Zone, inventory.CapturedAt, options.DryRun,
             plan.Tiers.Select((t, i) => new PlanPreviewTier(i + 1, t.Name, t.Vms.Select(v => new PlanPreviewVm(v.Name, v.Id, v.Host, v.ToolsRunning, v.IsVCenter)).ToList())).ToList(),
             plan.Hosts.Where(h => h.WasPoweredOn).Select(h => h.Name).ToList(),
             plan.Hosts.Where(h => !h.WasPoweredOn).Select(h => h.Name).ToList(),
             plan.AlreadyOff,
-            vcenter is null ? null : $"vCenter's own VM {vcenter.Name} runs on this cluster (host {vcenter.Host}): it goes last, and after it the host steps cannot reach vCenter. Full handling is not built yet.",
+            vcenter is null || plan.VCenterHost is not null ? null
+                : $"vCenter's own VM {vcenter.Name} runs on this cluster (host {vcenter.Host}) and the inventory did not name its host: it goes last, and after it the host steps cannot reach vCenter.",
             new PlanPreviewDeadlines(cluster.MaxParallelPerTier, cluster.GuestShutdownTimeout, cluster.TierDeadline, cluster.MaintenanceDeadline, cluster.HostShutdownDeadline, cluster.InventoryDeadline),
-            ShutdownPlanner.WorstCaseDuration(plan, cluster));
+            ShutdownPlanner.WorstCaseDuration(plan, cluster))
+        {
+            VCenter = vcenterPlan,
+            ClusterChanges = changes,
+            Restores = [.. restore.ClusterSteps.Select(st => st.Kind switch
+            {
+                ClusterStep.HaDrsRestore => $"HA/DRS back to {ShutdownPolicy.Describe(restore.HaDrs)} after the VMs are on",
+                ClusterStep.VclsRestore => $"vCLS setting back to {restore.VclsValue ?? "true (it did not exist)"} after the VMs are on",
+                _ => st.Kind,
+            })],
+            Problems = problems,
+        };
     }
 }
 
 public sealed record PlanPreviewResult(
     string Cluster, string Zone, DateTimeOffset InventoryCapturedAt, bool DryRun,
     IReadOnlyList<PlanPreviewTier> Tiers, IReadOnlyList<string> Hosts, IReadOnlyList<string> HostsAlreadyOff, IReadOnlyList<string> VmsAlreadyOff,
-    string? VCenterWarning, PlanPreviewDeadlines Deadlines, TimeSpan WorstCaseDuration);
+    string? VCenterWarning, PlanPreviewDeadlines Deadlines, TimeSpan WorstCaseDuration)
+{
+    /// <summary>Where vCenter's VM runs and how its host is finished and brought back; null when vCenter is not on this cluster.</summary>
+    public PlanPreviewVCenter? VCenter { get; init; }
+
+    /// <summary>What the run changes on the cluster before the host steps (vCLS, HA, DRS, vSAN mode).</summary>
+    public IReadOnlyList<PlanPreviewChange> ClusterChanges { get; init; } = [];
+
+    /// <summary>How each change is put back after the power-on.</summary>
+    public IReadOnlyList<string> Restores { get; init; } = [];
+
+    /// <summary>What would fail during the outage if left as it is (lockdown mode, ESXi login refused or not configured).</summary>
+    public IReadOnlyList<string> Problems { get; init; } = [];
+}
+
+/// <param name="EsxiLogin">The ESXi login check's outcome for its host (Accepted, NoCredentials, Refused, LockdownMode, …); null: not checked.</param>
+public sealed record PlanPreviewVCenter(string Vm, string Host, string? LockdownMode, string? EsxiLogin, string Shutdown, string PowerOn);
+
+public sealed record PlanPreviewChange(string Step, string Change);
 
 public sealed record PlanPreviewTier(int Order, string Name, IReadOnlyList<PlanPreviewVm> Vms);
 

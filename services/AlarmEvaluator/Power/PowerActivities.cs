@@ -92,8 +92,8 @@ static class PowerActivities
                 run.AllVms.Count(), run.Hosts.Count(h => h.WasPoweredOn), run.DryRun, now));
             foreach (var vcenter in run.AllVms.Where(v => v.IsVCenter))
             {
-                machine.Logger.LogCritical("Cluster {Cluster}: vCenter's own VM {Vm} runs on the protected cluster (host {Host}). It is shut down last; " +
-                    "after it vCenter cannot carry out the host steps. Full handling of this case is not built yet", run.Cluster, vcenter.Name, vcenter.Host);
+                machine.Logger.LogWarning("Cluster {Cluster}: vCenter's own VM {Vm} runs on the protected cluster (host {Host}): the other hosts go off " +
+                    "through vCenter first, then its VM, then its host through the host's own ESXi API", run.Cluster, vcenter.Name, run.VCenterHost ?? vcenter.Host);
                 await c.Emit(new VCenterVmOnProtectedCluster(run.RunId, run.Cluster, vcenter.Name, vcenter.Host, now));
             }
             await Apply(c, machine, progress, journalStart);
@@ -349,6 +349,22 @@ static class PowerActivities
             await c.Emit(new HostExitMaintenanceRequested(run.RunId, run.Cluster, host.Name));
         foreach (var vm in progress.VmPowerOns)
             await c.Emit(new VmPowerOnRequested(run.RunId, run.Cluster, vm.Id, vm.Name));
+        foreach (var step in progress.ClusterSteps)
+        {
+            var restore = run.Restore;
+            switch (step.Kind)
+            {
+                case ClusterStep.VCenterStart:
+                    await c.Emit(new VCenterStartRequested(run.RunId, run.Cluster, restore.VCenterHost ?? "", restore.VCenterVm ?? ""));
+                    break;
+                case ClusterStep.HaDrsRestore when restore.HaDrs is { } haDrs:
+                    await c.Emit(new ClusterHaDrsRestoreRequested(run.RunId, run.Cluster, haDrs));
+                    break;
+                case ClusterStep.VclsRestore:
+                    await c.Emit(new VclsRestoreRequested(run.RunId, run.Cluster, restore.VclsValue));
+                    break;
+            }
+        }
 
         await PublishNoteworthy(c, machine, run, journalStart);
         Sync(saga);
@@ -411,7 +427,11 @@ static class PowerActivities
             // A tier whose last outcome was recorded just before the crash, its PowerStageCompleted not yet sent, moves on now.
             var next = run.Phase == RunPhase.VmTiers ? ShutdownPolicy.Advance(run, machine.ClusterOf(c.Saga), machine.Now) : Power.Progress.None;
             await Apply(c, machine, new Progress([.. outstanding.VmShutdowns, .. next.VmShutdowns], [.. outstanding.Maintenance, .. next.Maintenance],
-                [.. outstanding.HostShutdowns, .. next.HostShutdowns]), journalStart);
+                [.. outstanding.HostShutdowns, .. next.HostShutdowns])
+            {
+                ClusterSteps = [.. outstanding.ClusterSteps, .. next.ClusterSteps],
+                EsxiShutdowns = [.. outstanding.EsxiShutdowns, .. next.EsxiShutdowns],
+            }, journalStart);
         });
 
     /// <summary>After a restart during the power-on: ask again for its outstanding steps (host and VM power-ons are idempotent, as is a poll).</summary>
@@ -438,10 +458,29 @@ static class PowerActivities
 
         foreach (var vm in progress.VmShutdowns)
             await c.Emit(new VmShutdownRequested(run.RunId, run.Cluster, vm.Id, vm.Name, vm.HardPowerOff ? TimeSpan.Zero : cluster.GuestShutdownTimeout));
+        var vsan = run.Settings?.VsanEnabled == true;
+        foreach (var step in progress.ClusterSteps)
+        {
+            switch (step.Kind)
+            {
+                case ClusterStep.VclsRetreat:
+                    await c.Emit(new VclsRetreatRequested(run.RunId, run.Cluster));
+                    break;
+                case ClusterStep.HaDrsDisable:
+                    await c.Emit(new ClusterHaDrsDisableRequested(run.RunId, run.Cluster));
+                    break;
+                case ClusterStep.VsanResync:
+                    await c.Emit(new VsanResyncCheckRequested(run.RunId, run.Cluster));
+                    break;
+            }
+        }
+        // A whole-cluster shutdown: vSAN's data stays where it is (ensureObjectAccessibility cannot succeed on the last hosts).
         foreach (var host in progress.Maintenance)
-            await c.Emit(new HostMaintenanceRequested(run.RunId, run.Cluster, host.Name));
+            await c.Emit(new HostMaintenanceRequested(run.RunId, run.Cluster, host.Name, vsan ? "noAction" : null));
         foreach (var host in progress.HostShutdowns)
             await c.Emit(new HostShutdownRequested(run.RunId, run.Cluster, host.Name));
+        foreach (var host in progress.EsxiShutdowns)
+            await c.Emit(new EsxiHostShutdownRequested(run.RunId, run.Cluster, host.Name, vsan));
 
         await PublishNoteworthy(c, machine, run, journalStart);
 

@@ -8,6 +8,9 @@ public sealed record RestoreProgress(IReadOnlyList<RestoreHost> PowerOns, bool R
 {
     public static readonly RestoreProgress None = new([], false, [], []);
 
+    /// <summary>Cluster-wide steps to ask: vCenter's start through its host's ESXi API, HA/DRS and vCLS put back.</summary>
+    public IReadOnlyList<ClusterStep> ClusterSteps { get; init; } = [];
+
     public bool ShutDownAgain { get; init; }
 }
 
@@ -23,6 +26,7 @@ public static class PowerOnPolicy
     public const string ExitMaintenanceStep = "host-exit-maintenance";
     public const string VmPowerOnStep = "vm-power-on";
     public const string RestoreStep = "restore";
+    public const string VCenterStartStep = ClusterStep.VCenterStart;
 
 
     /// <summary>The minimum off time counts from the shutdown's completion (the last host step), and never ends before the clear.</summary>
@@ -44,6 +48,8 @@ public static class PowerOnPolicy
             : null;
         if (skip is not null)
         {
+            if (!run.DryRun && ShutdownPolicy.LeftChanged(run) is { Count: > 0 } left)
+                skip += "; left changed: " + string.Join("; ", left);
             run.Record(now, PowerOnStep, run.Cluster, "Skipped", skip);
             return false;
         }
@@ -76,8 +82,9 @@ public static class PowerOnPolicy
         run.Record(now, PowerOnStep, run.Cluster, "Started",
             $"{restore.Hosts.Count} host(s); {restore.AllVms.Count()} VM(s) in {restore.Tiers.Count} tier(s): {string.Join(", ", restore.Tiers.Select(t => $"{t.Name}={t.Vms.Count}"))}");
         foreach (var vcenter in restore.AllVms.Where(v => v.IsVCenter))
-            run.Record(now, PowerOnStep, vcenter.Name, "VCenterVmOnCluster",
-                "vCenter's own VM goes first; until it runs the reconnect poll gets no inventory (its host must start it, e.g. ESXi VM autostart)");
+            run.Record(now, PowerOnStep, vcenter.Name, "VCenterVmOnCluster", restore.VCenterStart is not null
+                ? $"vCenter's own VM is started through {restore.VCenterHost}'s own ESXi API once the hosts are on (never relying on autostart)"
+                : "vCenter's own VM goes first; until it runs the reconnect poll gets no inventory (its host must start it, e.g. ESXi VM autostart)");
         return Advance(run, options, now);
     }
 
@@ -89,6 +96,8 @@ public static class PowerOnPolicy
         var readInventory = false;
         var exits = new List<RestoreHost>();
         var vms = new List<RestoreVm>();
+        var clusterSteps = new List<ClusterStep>();
+        RestoreProgress Result() => new(powerOns, readInventory, exits, vms) { ClusterSteps = clusterSteps };
 
         while (true)
         {
@@ -107,13 +116,30 @@ public static class PowerOnPolicy
                         var next = restore.Hosts.Any(h => h.PowerOn == StepStatus.Pending) && restore.NextHostPowerOnAt < restore.PhaseDeadline
                             ? restore.NextHostPowerOnAt!.Value : restore.PhaseDeadline!.Value;
                         Wake(run, next);
-                        return new RestoreProgress(powerOns, readInventory, exits, vms);
+                        return Result();
                     }
 
-                    run.Phase = RunPhase.HostReconnect;
-                    restore.PhaseDeadline = now + options.HostReconnectDeadline;
                     restore.NextHostPowerOnAt = null;
-                    restore.InventoryPolls = 0;
+                    if (restore.VCenterStart is { Status: StepStatus.Pending })
+                    {
+                        // vCenter's VM is on the cluster: nothing answers the polls until its host's own API starts it.
+                        run.Phase = RunPhase.VCenterStart;
+                        restore.PhaseDeadline = now + options.VCenterStartDeadline;
+                        continue;
+                    }
+                    EnterReconnect(run, options, now);
+                    continue;
+
+                case RunPhase.VCenterStart:
+                    clusterSteps.AddRange(StageEngine.ClaimAll(run, VCenterStartStep, restore.VCenterStart is { } start ? [start] : Array.Empty<ClusterStep>(),
+                        _ => restore.VCenterHost ?? run.Cluster, ClusterStep.Access, now));
+                    if (restore.VCenterStart is { Status: StepStatus.Requested })
+                    {
+                        Wake(run, restore.PhaseDeadline!.Value);
+                        return Result();
+                    }
+                    // Started or not, the polls say when vCenter sees the hosts (a failed start is listed; the deadline still holds).
+                    EnterReconnect(run, options, now);
                     continue;
 
                 case RunPhase.HostReconnect:
@@ -129,14 +155,14 @@ public static class PowerOnPolicy
                         }
                         var poll = now + options.ReconnectPollInterval;
                         Wake(run, poll < restore.PhaseDeadline ? poll : restore.PhaseDeadline!.Value);
-                        return new RestoreProgress(powerOns, readInventory, exits, vms);
+                        return Result();
                     }
 
                     if (restore.Draining)
                     {
                         // Every host told to power on is up (or given up on): now the shutdown can see it.
                         EndInterrupted(run, now);
-                        return new RestoreProgress(powerOns, readInventory, exits, vms) { ShutDownAgain = true };
+                        return Result() with { ShutDownAgain = true };
                     }
 
                     run.Phase = RunPhase.ExitMaintenance;
@@ -164,7 +190,7 @@ public static class PowerOnPolicy
                     if (restore.Hosts.Any(h => h.ExitMaintenance == StepStatus.Requested))
                     {
                         Wake(run, restore.PhaseDeadline!.Value);
-                        return new RestoreProgress(powerOns, readInventory, exits, vms);
+                        return Result();
                     }
 
                     run.Phase = RunPhase.VmPowerOn;
@@ -187,7 +213,7 @@ public static class PowerOnPolicy
                         {
                             vms.AddRange(StageEngine.Claim(run, VmPowerOnStep, tier.Name, tier.Vms, options.MaxParallelPerTier, now));
                             Wake(run, restore.PhaseDeadline!.Value);
-                            return new RestoreProgress(powerOns, readInventory, exits, vms);
+                            return Result();
                         }
 
                         restore.CurrentTier++;
@@ -195,13 +221,74 @@ public static class PowerOnPolicy
                         continue;
                     }
 
+                    if (restore.ClusterSteps.Any(st => st.Status == StepStatus.Pending))
+                    {
+                        run.Phase = RunPhase.ClusterRestore;
+                        restore.PhaseDeadline = now + options.ClusterStepDeadline;
+                        continue;
+                    }
                     Finish(run, now);
-                    return new RestoreProgress(powerOns, readInventory, exits, vms);
+                    return Result();
+
+                case RunPhase.ClusterRestore:
+                    foreach (var step in restore.ClusterSteps)
+                        clusterSteps.AddRange(StageEngine.ClaimAll(run, step.Kind, [step], _ => run.Cluster, ClusterStep.Access, now));
+                    if (restore.ClusterSteps.Any(st => st.Status == StepStatus.Requested))
+                    {
+                        Wake(run, restore.PhaseDeadline!.Value);
+                        return Result();
+                    }
+                    Finish(run, now);
+                    return Result();
 
                 default:
-                    return new RestoreProgress(powerOns, readInventory, exits, vms);
+                    return Result();
             }
         }
+    }
+
+    static void EnterReconnect(PowerRun run, ClusterOptions options, DateTimeOffset now)
+    {
+        run.Phase = RunPhase.HostReconnect;
+        run.Restore.PhaseDeadline = now + options.HostReconnectDeadline;
+        run.Restore.InventoryPolls = 0;
+    }
+
+    /// <summary>
+    /// vCenter's start through its host's ESXi API. vCenter unreachable before is expected. Where the VM was found on another
+    /// host (it moved since the plan), the run follows it. False: not news.
+    /// </summary>
+    public static bool RecordVCenterStarted(PowerRun run, VCenterStarted m, int retries, DateTimeOffset now)
+    {
+        var restore = run.Restore;
+        if (restore.VCenterStart is not { } step)
+            return false;
+        var detail = m.Fault is null ? $"started on {m.StartedOn ?? m.Host}; vCenter sees {m.HostsConnected.Count} host(s) connected" : StageEngine.Detail(m.Fault);
+        if (!StageEngine.Record(run, VCenterStartStep, step, m.StartedOn ?? m.Host, ClusterStep.Access, m.Outcome != StepOutcome.Failed, m.Outcome.ToString(), detail,
+                run.Phase == RunPhase.VCenterStart, retries, now, st => st.Detail = detail))
+            return false;
+        step.Outcome = m.Outcome.ToString();
+        step.Detail = detail;
+        if (m.StartedOn is { } on && !string.Equals(on, restore.VCenterHost, StringComparison.OrdinalIgnoreCase))
+        {
+            run.Record(now, VCenterStartStep, m.VmName, "Moved", $"vCenter's VM was found on {on}, not on {restore.VCenterHost}: followed");
+            restore.VCenterHost = on;
+        }
+        return true;
+    }
+
+    /// <summary>HA/DRS or vCLS put back. False: not news.</summary>
+    public static bool RecordClusterRestore(PowerRun run, string kind, StepOutcome outcome, string detail, VCenterFault? fault, int retries, DateTimeOffset now)
+    {
+        if (run.Restore.ClusterSteps.FirstOrDefault(st => st.Kind == kind) is not { } step)
+            return false;
+        var shown = fault is null ? detail : StageEngine.Detail(fault);
+        if (!StageEngine.Record(run, kind, step, run.Cluster, ClusterStep.Access, outcome != StepOutcome.Failed, outcome.ToString(), shown,
+                run.Phase == RunPhase.ClusterRestore, retries, now, st => st.Detail = shown))
+            return false;
+        step.Outcome = outcome.ToString();
+        step.Detail = shown;
+        return true;
     }
 
     /// <summary>A BMC's answer. Wake-on-LAN counts as done: vCenter seeing the host connected is the proof. False: not news.</summary>
@@ -224,6 +311,13 @@ public static class PowerOnPolicy
     {
         if (run.Phase != RunPhase.HostReconnect)
             return false;
+        // vCenter's VM may have moved (HA restarted it elsewhere, an operator): a later start follows the inventory.
+        if (inventory.VCenterHost is { } vcenterHost && run.Restore.VCenterHost is { } planned
+            && !string.Equals(vcenterHost, planned, StringComparison.OrdinalIgnoreCase))
+        {
+            run.Record(now, VCenterStartStep, inventory.VCenterVm ?? "", "Moved", $"vCenter's VM runs on {vcenterHost}, planned on {planned}: followed");
+            run.Restore.VCenterHost = vcenterHost;
+        }
         foreach (var host in run.Restore.Hosts.Where(AwaitingConnection))
         {
             var seen = inventory.Hosts.FirstOrDefault(h => string.Equals(h.Name, host.Name, StringComparison.OrdinalIgnoreCase));
@@ -282,6 +376,15 @@ public static class PowerOnPolicy
                         run.Record(now, ReconnectStep, host.Name, "Late", host.Detail);
                     }
                     break;
+                case RunPhase.VCenterStart when restore.VCenterStart is { } start:
+                    StageEngine.MarkLate(run, VCenterStartStep, [start], _ => restore.VCenterHost ?? run.Cluster, ClusterStep.Access,
+                        st => st.Detail = "vCenter did not answer by the deadline", "no outcome by the deadline", now);
+                    break;
+                case RunPhase.ClusterRestore:
+                    foreach (var step in restore.ClusterSteps.Where(st => StageEngine.Open(st.Status)).ToList())
+                        StageEngine.MarkLate(run, step.Kind, [step], _ => run.Cluster, ClusterStep.Access, st => st.Detail = "no outcome by the deadline",
+                            "no outcome by the deadline", now);
+                    break;
                 case RunPhase.ExitMaintenance:
                     StageEngine.MarkLate(run, ExitMaintenanceStep, restore.Hosts, h => h.Name, HostSteps.ExitMaintenance,
                         h => h.Detail = "still in maintenance mode: no outcome by the deadline", "no outcome by the deadline", now);
@@ -310,6 +413,8 @@ public static class PowerOnPolicy
         {
             RunPhase.HostPowerOn => RestoreProgress.None with { PowerOns = restore.Hosts.Where(h => h.PowerOn == StepStatus.Requested).ToList() },
             RunPhase.HostReconnect => RestoreProgress.None with { ReadInventory = true },
+            RunPhase.VCenterStart => RestoreProgress.None with { ClusterSteps = restore.VCenterStart is { Status: StepStatus.Requested } st ? [st] : [] },
+            RunPhase.ClusterRestore => RestoreProgress.None with { ClusterSteps = restore.ClusterSteps.Where(st => st.Status == StepStatus.Requested).ToList() },
             RunPhase.ExitMaintenance => RestoreProgress.None with { ExitMaintenance = restore.Hosts.Where(h => h.ExitMaintenance == StepStatus.Requested).ToList() },
             RunPhase.VmPowerOn when restore.CurrentTier < restore.Tiers.Count => RestoreProgress.None with
             {
@@ -317,7 +422,7 @@ public static class PowerOnPolicy
             },
             _ => RestoreProgress.None,
         };
-        var count = progress.PowerOns.Count + progress.ExitMaintenance.Count + progress.VmPowerOns.Count + (progress.ReadInventory ? 1 : 0);
+        var count = progress.PowerOns.Count + progress.ExitMaintenance.Count + progress.VmPowerOns.Count + progress.ClusterSteps.Count + (progress.ReadInventory ? 1 : 0);
         if (count > 0)
             run.Record(now, "resume", run.Cluster, "Resumed", $"evaluator restarted: asking again for {count} outstanding power-on step(s)");
         return progress;
@@ -339,7 +444,7 @@ public static class PowerOnPolicy
         }
 
         var booting = restore.Hosts.Where(h => h.PowerOn == StepStatus.Requested || AwaitingConnection(h)).ToList();
-        if (run.Phase is RunPhase.HostPowerOn or RunPhase.HostReconnect && booting.Count > 0)
+        if (run.Phase is RunPhase.HostPowerOn or RunPhase.VCenterStart or RunPhase.HostReconnect && booting.Count > 0)
         {
             restore.Draining = true;
             restore.DrainAlarmId = alarmId;
@@ -377,6 +482,10 @@ public static class PowerOnPolicy
         .. run.Restore.Hosts.Where(h => !h.Ready).Select(h => $"host {h.Name}: {(h.Detail.Length > 0 ? h.Detail : "not restored")}"),
         .. run.Restore.AllVms.Where(v => v.Status != StepStatus.Done)
             .Select(v => $"{VmPowerOnStep} {v.Name}: {(v.Status == StepStatus.Late ? "no outcome" : v.Status is StepStatus.Pending or StepStatus.Requested ? "not powered on" : v.Outcome)} {v.Detail}".TrimEnd()),
+        .. new[] { run.Restore.VCenterStart }.Concat(run.Restore.ClusterSteps).OfType<ClusterStep>().Where(st => st.Status is StepStatus.Failed or StepStatus.Late)
+            .Select(st => $"{st.Kind} {run.Cluster}: {(st.Status == StepStatus.Late ? "no outcome" : st.Outcome)} {st.Detail}".TrimEnd()),
+        .. run.Restore.ClusterSteps.Where(st => st.Status is StepStatus.Pending or StepStatus.Requested)
+            .Select(st => $"{st.Kind} {run.Cluster}: not put back"),
     ];
 
     static bool AwaitingConnection(RestoreHost host) => !host.Connected && host.PowerOn is StepStatus.Done or StepStatus.Late;

@@ -76,6 +76,19 @@ public sealed class ClusterOptions : IValidatableObject
     /// <summary>Power the cluster on again by itself once the alarm has cleared; false leaves it off for an operator.</summary>
     public bool PowerOnAfterClear { get; set; } = true;
 
+    /// <summary>Each stage of cluster-wide steps (vCLS retreat + HA/DRS; vSAN resync check; HA/DRS + vCLS restore) gets this long
+    /// (the actuator's own VclsRetreatTimeout and VsanResyncTimeout are shorter).</summary>
+    public TimeSpan ClusterStepDeadline { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Finishing vCenter's host through its ESXi API (waiting for its VMs, maintenance, shutdown).</summary>
+    public TimeSpan EsxiHostShutdownDeadline { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>vCenter's VM powered on through its host's ESXi API until vCenter answers and sees the hosts (the actuator's VCenterStartTimeout is shorter).</summary>
+    public TimeSpan VCenterStartDeadline { get; set; } = TimeSpan.FromMinutes(20);
+
+    /// <summary>vCenter's own VM may be powered off hard when its tier's deadline passes; off: it is left to its guest shutdown.</summary>
+    public bool VCenterHardPowerOff { get; set; }
+
     /// <summary>Least time between the shutdown's completion and the first host power-on (the zone must stay clear throughout).</summary>
     public TimeSpan MinimumOffTime { get; set; } = TimeSpan.FromMinutes(5);
 
@@ -106,6 +119,8 @@ public sealed class ClusterOptions : IValidatableObject
                      (nameof(InventoryDeadline), InventoryDeadline), (nameof(HostPowerOnDeadline), HostPowerOnDeadline),
                      (nameof(HostReconnectDeadline), HostReconnectDeadline), (nameof(ReconnectPollInterval), ReconnectPollInterval),
                      (nameof(ExitMaintenanceDeadline), ExitMaintenanceDeadline), (nameof(PowerOnTierDeadline), PowerOnTierDeadline),
+                     (nameof(ClusterStepDeadline), ClusterStepDeadline), (nameof(EsxiHostShutdownDeadline), EsxiHostShutdownDeadline),
+                     (nameof(VCenterStartDeadline), VCenterStartDeadline),
                  })
         {
             if (value <= TimeSpan.Zero)

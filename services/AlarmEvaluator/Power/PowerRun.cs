@@ -7,16 +7,24 @@ public enum RunPhase
 {
     Inventory,
     VmTiers,
+    /// <summary>vCLS retreat, HA off / DRS manual, then the vSAN resync check (<see cref="PowerRun.ClusterSteps"/>), before the host steps.</summary>
+    ClusterPrepare,
     Maintenance,
     HostShutdown,
+    /// <summary>vCenter's VM is off: its host is finished through its own ESXi API.</summary>
+    VCenterHostShutdown,
     /// <summary>The shutdown ended; a power-on may follow (<see cref="PowerRun.Restore"/>).</summary>
     Done,
     /// <summary>The alarm cleared: waiting for the minimum off time (the deadline) with the zone staying clear.</summary>
     PowerOnPending,
     HostPowerOn,
+    /// <summary>Through the ESXi host that holds vCenter's VM: out of maintenance, the VM on, vCenter answering.</summary>
+    VCenterStart,
     HostReconnect,
     ExitMaintenance,
     VmPowerOn,
+    /// <summary>HA/DRS and vCLS put back from the values recorded before the shutdown changed them.</summary>
+    ClusterRestore,
     /// <summary>The power-on ended (its failures, if any, are listed).</summary>
     Restored,
 }
@@ -57,6 +65,19 @@ public sealed class PowerRun
     public int CurrentTier { get; set; }
     public List<TierRun> Tiers { get; set; } = [];
     public List<HostRun> Hosts { get; set; } = [];
+
+    /// <summary>The cluster's vCLS/HA/DRS/vSAN settings as the run's inventory read them, before any step changed them.</summary>
+    public PowerEvents.Contracts.ClusterSettings? Settings { get; set; }
+
+    /// <summary>vCenter's own VM and the host it runs on, when it runs on this cluster (from the inventory).</summary>
+    public string? VCenterVm { get; set; }
+    public string? VCenterHost { get; set; }
+
+    /// <summary>The cluster-wide steps before the host steps (vCLS retreat, HA/DRS, vSAN resync), in stage order.</summary>
+    public List<ClusterStep> ClusterSteps { get; set; } = [];
+
+    /// <summary>The tenant tiers and the host steps are done: the run is at vCenter's own tier (the last) and its host.</summary>
+    public bool VCenterTurn { get; set; }
 
     /// <summary>VMs already off when the inventory was read: not touched, not to be powered on later.</summary>
     public List<string> AlreadyOff { get; set; } = [];
@@ -125,6 +146,9 @@ public sealed class HostRun
     /// <summary>The host was powered on when the run started (the power-on issue boots these again).</summary>
     public bool WasPoweredOn { get; set; }
     public bool WasInMaintenance { get; set; }
+
+    /// <summary>It runs vCenter's VM: finished through its own ESXi API after that VM is off, not through vCenter.</summary>
+    public bool ViaEsxi { get; set; }
     public StepStatus Maintenance { get; set; }
     public int MaintenanceAttempts { get; set; }
     public StepStatus Shutdown { get; set; }
@@ -137,6 +161,21 @@ public sealed class RestoreRun
 {
     public List<RestoreHost> Hosts { get; set; } = [];
     public List<RestoreTier> Tiers { get; set; } = [];
+
+    /// <summary>vCenter's VM and the host whose ESXi API starts it (follows the VM when it was found elsewhere).</summary>
+    public string? VCenterVm { get; set; }
+    public string? VCenterHost { get; set; }
+    public ClusterStep? VCenterStart { get; set; }
+
+    /// <summary>HA/DRS as recorded before the first shutdown that changed them (null: not changed, nothing to put back).</summary>
+    public PowerEvents.Contracts.ClusterHaDrsSettings? HaDrs { get; set; }
+
+    /// <summary>vCLS retreat mode was entered: <see cref="VclsValue"/> (null: the setting did not exist) is put back.</summary>
+    public bool RestoreVcls { get; set; }
+    public string? VclsValue { get; set; }
+
+    /// <summary>The cluster-wide steps after the VMs (HA/DRS, vCLS back).</summary>
+    public List<ClusterStep> ClusterSteps { get; set; } = [];
     public int CurrentTier { get; set; }
     public DateTimeOffset? StartedAt { get; set; }
     public DateTimeOffset? CompletedAt { get; set; }
@@ -165,7 +204,7 @@ public sealed class RestoreRun
     public IEnumerable<RestoreVm> AllVms => Tiers.SelectMany(t => t.Vms);
 
     [JsonIgnore]
-    public bool IsEmpty => Hosts.Count == 0 && !AllVms.Any();
+    public bool IsEmpty => Hosts.Count == 0 && !AllVms.Any() && HaDrs is null && !RestoreVcls;
 }
 
 public sealed class RestoreHost
@@ -206,3 +245,25 @@ public sealed class RestoreVm : IStageStep
 
 /// <summary>One line of the run history table.</summary>
 public sealed record HistoryEntry(Guid RunId, string Cluster, DateTimeOffset At, string Step, string Target, string Outcome, string Detail);
+
+/// <summary>A cluster-wide step (vCLS, HA/DRS, vSAN, vCenter's start) with one status, in a stage of its phase.</summary>
+public sealed class ClusterStep
+{
+    public const string VclsRetreat = "vcls-retreat";
+    public const string HaDrsDisable = "ha-drs-disable";
+    public const string VsanResync = "vsan-resync";
+    public const string VCenterStart = "vcenter-start";
+    public const string HaDrsRestore = "ha-drs-restore";
+    public const string VclsRestore = "vcls-restore";
+
+    public string Kind { get; set; } = "";
+
+    /// <summary>Steps of a lower stage finish before the next stage is asked (vSAN's resync check after vCLS and HA/DRS).</summary>
+    public int Stage { get; set; }
+    public StepStatus Status { get; set; }
+    public int Attempts { get; set; }
+    public string Outcome { get; set; } = "";
+    public string Detail { get; set; } = "";
+
+    public static readonly StepAccess<ClusterStep> Access = new(s => s.Status, s => s.Attempts, (s, st, a) => (s.Status, s.Attempts) = (st, a));
+}

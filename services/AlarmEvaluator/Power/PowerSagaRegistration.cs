@@ -35,6 +35,7 @@ public static class PowerSagaRegistration
         bus.AddSagaStateMachine<PowerStateMachine, PowerSagaState, PowerSagaDefinition>()
             .Repository(r => r.RegisterSagaRepository<PowerSagaState, PowerDbContext, PowerSagaConsumeContextFactory, PowerSagaRepositoryContextFactory>());
         bus.AddRequestClient<ClusterInventoryRequested>();
+        bus.AddRequestClient<EsxiHostLoginCheckRequested>();
         return bus;
     }
 }

@@ -88,9 +88,10 @@ public sealed class PowerSagaState : SagaStateMachineInstance
             return;
         var header = System.Text.Json.JsonSerializer.Deserialize<PowerRun>(_runJson, PowerDbContext.HeaderJson);
         var runIds = PowerSteps.Runs(header).Select(r => r.RunId).ToList();
-        // While the hosts go into maintenance and off, the run needs of its VM steps only those that failed (for its
-        // failure list): a host's outcome then reads a handful of rows, not every VM of the cluster.
-        var onlyFailedOf = header?.Phase is RunPhase.Maintenance or RunPhase.HostShutdown ? header.RunId : (Guid?)null;
+        // While the cluster steps and the hosts run, the run needs of its VM steps only those that failed (for its failure
+        // list) and those still to come (vCenter's own tier, after the hosts): a host's outcome then reads a handful of rows.
+        var onlyFailedOf = header?.Phase is RunPhase.ClusterPrepare or RunPhase.Maintenance or RunPhase.HostShutdown or RunPhase.VCenterHostShutdown
+            ? header.RunId : (Guid?)null;
         foreach (var row in await PowerSteps.ReadAsync(connection, transaction, runIds, cancellationToken, onlyFailedOf))
             _stepsRead[(row.RunId, row.Kind, row.Target)] = row;
     }

@@ -5,9 +5,10 @@ using PowerEvents.Contracts;
 namespace PowerEvents.AlarmEvaluator.Power;
 
 /// <summary>
-/// One instance per protected cluster: capture the inventory, shut VMs down tier by tier, hosts into maintenance,
-/// hosts off; after the alarm cleared and the minimum off time, hosts on, reconnected, out of maintenance, and the VMs
-/// that were running on again, tier by tier in reverse. It only sequences; every decision is <see cref="ShutdownPlanner"/> / <see cref="ShutdownPolicy"/> / <see cref="RestorePlanner"/> / <see cref="PowerOnPolicy"/>.
+/// One instance per protected cluster: capture the inventory, shut VMs down tier by tier, prepare the cluster (vCLS
+/// retreat, HA/DRS, vSAN resync), hosts into maintenance, hosts off, then vCenter's own VM and its host through ESXi;
+/// after the alarm cleared and the minimum off time, hosts on, vCenter started through its host, reconnected, out of
+/// maintenance, the VMs that were running on again, tier by tier in reverse, and HA/DRS and vCLS put back. It only sequences; every decision is <see cref="ShutdownPlanner"/> / <see cref="ShutdownPolicy"/> / <see cref="RestorePlanner"/> / <see cref="PowerOnPolicy"/>.
 /// Outcomes of another run (a plan preview, an older run) are ignored by their <c>RunId</c>; deadlines by their step.
 /// </summary>
 public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
@@ -47,6 +48,14 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
             x.OnMissingInstance(m => m.Discard());
             x.ConfigureConsumeTopology = !rowsRecordVmOutcomes;
         });
+        // Cluster-wide steps' outcomes (issue 12), correlated by their cluster like the host steps'.
+        Event(() => VclsRetreatEntered, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
+        Event(() => ClusterHaDrsDisabled, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
+        Event(() => VsanResyncChecked, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
+        Event(() => EsxiHostPoweredOff, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
+        Event(() => VCenterStarted, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
+        Event(() => ClusterHaDrsRestored, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
+        Event(() => VclsRestored, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
         Event(() => StageCompleted, x => { x.CorrelateById(c => c.Message.ClusterId); x.OnMissingInstance(m => m.Discard()); });
         Event(() => PowerOnNow, x => { x.CorrelateById(c => c.Message.ClusterId); x.OnMissingInstance(m => m.Discard()); });
         Event(() => PowerOnCancel, x => { x.CorrelateById(c => c.Message.ClusterId); x.OnMissingInstance(m => m.Discard()); });
@@ -68,7 +77,7 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
             When(AlarmCleared, c => Accept(c.Saga, c.Message.ZoneSequence, c.Message.ClearedAt, c.Message.Zone, c.Message.AlarmId))
                 .SchedulePowerOn(this));
 
-        During(CapturingInventory, ShuttingDownVms, EnteringMaintenance, ShuttingDownHosts,
+        During([CapturingInventory, ShuttingDownVms, PreparingCluster, EnteringMaintenance, ShuttingDownHosts, ShuttingDownVCenterHost],
             // One run at a time: a second alarm changes nothing, except that the zone is no longer clear.
             When(ShutdownRequested, c => !c.Message.DryRun && Accept(c.Saga, c.Message.ZoneSequence, c.Message.RequestedAt, c.Message.Zone, c.Message.AlarmId))
                 .Then(c =>
@@ -105,7 +114,7 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
             Ignore(VmPoweredOn));
 
         // Powering on: an alarm stops it (no further power-on step) and shuts down what is up, on a fresh inventory.
-        During(PoweringOnHosts, WaitingForHosts, ExitingMaintenance, PoweringOnVms,
+        During([PoweringOnHosts, StartingVCenter, WaitingForHosts, ExitingMaintenance, PoweringOnVms, RestoringCluster],
             When(ShutdownRequested, c => c.Message.DryRun)
                 .RefuseDrill(this, "a power-on is under way"),
             When(ShutdownRequested, c => !c.Message.DryRun && Accept(c.Saga, c.Message.ZoneSequence, c.Message.RequestedAt, c.Message.Zone, c.Message.AlarmId))
@@ -125,7 +134,7 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
             Ignore(HostPoweredOff));
 
         // Late outcomes of power-on steps are still recorded, hence also after the power-on.
-        During([PoweringOnHosts, WaitingForHosts, ExitingMaintenance, PoweringOnVms, Restored],
+        During([PoweringOnHosts, StartingVCenter, WaitingForHosts, ExitingMaintenance, PoweringOnVms, RestoringCluster, Restored],
             When(HostPowerOnCompleted, c => c.Message.RunId == c.Saga.RunId)
                 .HostPowerOnProgress(this),
             When(HostExitedMaintenance, c => c.Message.RunId == c.Saga.RunId)
@@ -159,7 +168,7 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
             Ignore(HostPoweredOff));
 
         // Late outcomes of earlier steps are still recorded, hence in every running state and after.
-        During([ShuttingDownVms, EnteringMaintenance, ShuttingDownHosts, ShutDown, WaitingToPowerOn],
+        During([ShuttingDownVms, PreparingCluster, EnteringMaintenance, ShuttingDownHosts, ShuttingDownVCenterHost, ShutDown, WaitingToPowerOn],
             When(VmShutDown, c => !rowsRecordVmOutcomes && c.Message.RunId == c.Saga.RunId)
                 .Progress(this, (run, c) => ShutdownPolicy.RecordVm(run, c.Message, Options.StepRetries, Now)),
             When(HostEnteredMaintenance, c => c.Message.RunId == c.Saga.RunId)
@@ -169,7 +178,7 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
             Ignore(InventoryCaptured),
             Ignore(InventoryFailed));
 
-        During(ShuttingDownVms, EnteringMaintenance, ShuttingDownHosts,
+        During([ShuttingDownVms, PreparingCluster, EnteringMaintenance, ShuttingDownHosts, ShuttingDownVCenterHost],
             When(DeadlineReached, c => c.Message.Step == c.Saga.Step && c.Message.RunId == c.Saga.RunId)
                 .Deadline(this));
 
@@ -179,10 +188,10 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
         During(ShutDown, WaitingToPowerOn,
             When(PowerOnNow).PowerOnNow(this),
             When(PowerOnCancel).HoldPowerOn(this));
-        During([CapturingInventory, ShuttingDownVms, EnteringMaintenance, ShuttingDownHosts],
+        During([CapturingInventory, ShuttingDownVms, PreparingCluster, EnteringMaintenance, ShuttingDownHosts, ShuttingDownVCenterHost],
             When(PowerOnNow).Refuse(this, c => ("power-on now", c.Message.RequestedBy, "a shutdown run is under way; it finishes first")),
             When(PowerOnCancel).HoldPowerOn(this));
-        During([PoweringOnHosts, WaitingForHosts, ExitingMaintenance, PoweringOnVms, Restored],
+        During([PoweringOnHosts, StartingVCenter, WaitingForHosts, ExitingMaintenance, PoweringOnVms, RestoringCluster, Restored],
             When(PowerOnNow).Refuse(this, c => ("power-on now", c.Message.RequestedBy, "the cluster is powering on or on already")),
             When(PowerOnCancel).Refuse(this, c => ("power-on cancel", c.Message.RequestedBy, "no power-on is pending (one under way is not interrupted)")));
 
@@ -195,15 +204,34 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
             When(StageCompleted, c => c.Message.RunId == c.Saga.RunId && c.Message.Kind == PowerSteps.VmPowerOn
                                       && c.Saga.Run!.Phase == RunPhase.VmPowerOn && c.Message.Stage == c.Saga.Run.Restore.CurrentTier)
                 .PowerOnProgress(this, (_, _) => true));
-        During([CapturingInventory, EnteringMaintenance, ShuttingDownHosts, ShutDown, WaitingToPowerOn, PoweringOnHosts, WaitingForHosts,
-            ExitingMaintenance, Restored],
+        During([CapturingInventory, PreparingCluster, EnteringMaintenance, ShuttingDownHosts, ShuttingDownVCenterHost, ShutDown, WaitingToPowerOn,
+            PoweringOnHosts, StartingVCenter, WaitingForHosts, ExitingMaintenance, RestoringCluster, Restored],
             Ignore(StageCompleted));
 
+        // Cluster-wide steps (vCLS, HA/DRS, vSAN, vCenter's host and start): recorded whenever they come (a late outcome too).
+        DuringAny(
+            When(VclsRetreatEntered, c => c.Saga.Run is not null && c.Message.RunId == c.Saga.RunId)
+                .Progress(this, (run, c) => ShutdownPolicy.RecordVclsRetreat(run, c.Message, Options.StepRetries, Now)),
+            When(ClusterHaDrsDisabled, c => c.Saga.Run is not null && c.Message.RunId == c.Saga.RunId)
+                .Progress(this, (run, c) => ShutdownPolicy.RecordHaDrsDisabled(run, c.Message, Options.StepRetries, Now)),
+            When(VsanResyncChecked, c => c.Saga.Run is not null && c.Message.RunId == c.Saga.RunId)
+                .Progress(this, (run, c) => ShutdownPolicy.RecordVsanResync(run, c.Message, Options.StepRetries, Now)),
+            When(EsxiHostPoweredOff, c => c.Saga.Run is not null && c.Message.RunId == c.Saga.RunId)
+                .Progress(this, (run, c) => ShutdownPolicy.RecordEsxiHostShutdown(run, c.Message, Options.StepRetries, Now)),
+            When(VCenterStarted, c => c.Saga.Run is not null && c.Message.RunId == c.Saga.RunId)
+                .PowerOnProgress(this, (run, c) => PowerOnPolicy.RecordVCenterStarted(run, c.Message, Options.StepRetries, Now)),
+            When(ClusterHaDrsRestored, c => c.Saga.Run is not null && c.Message.RunId == c.Saga.RunId)
+                .PowerOnProgress(this, (run, c) => PowerOnPolicy.RecordClusterRestore(run, ClusterStep.HaDrsRestore, c.Message.Outcome,
+                    $"put back: {ShutdownPolicy.Describe(run.Restore.HaDrs)} (replaced {ShutdownPolicy.Describe(c.Message.Replaced)})", c.Message.Fault, Options.StepRetries, Now)),
+            When(VclsRestored, c => c.Saga.Run is not null && c.Message.RunId == c.Saga.RunId)
+                .PowerOnProgress(this, (run, c) => PowerOnPolicy.RecordClusterRestore(run, ClusterStep.VclsRestore, c.Message.Outcome,
+                    $"vCLS setting {c.Message.Value} (replaced {c.Message.ReplacedValue ?? "absent"})", c.Message.Fault, Options.StepRetries, Now)));
+
         // After a restart, whatever the run waits on is asked for again (the actuators' steps are idempotent).
-        During(CapturingInventory, ShuttingDownVms, EnteringMaintenance, ShuttingDownHosts,
+        During([CapturingInventory, ShuttingDownVms, PreparingCluster, EnteringMaintenance, ShuttingDownHosts, ShuttingDownVCenterHost],
             When(Resumed, c => c.Message.RunId == c.Saga.RunId)
                 .AskAgainForOutstandingSteps(this));
-        During(PoweringOnHosts, WaitingForHosts, ExitingMaintenance, PoweringOnVms,
+        During([PoweringOnHosts, StartingVCenter, WaitingForHosts, ExitingMaintenance, PoweringOnVms, RestoringCluster],
             When(Resumed, c => c.Message.RunId == c.Saga.RunId)
                 .AskAgainForOutstandingPowerOnSteps(this));
         // Waiting: the deadline (the minimum off time) is all there is, and it is data.
@@ -249,13 +277,17 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
     {
         RunPhase.Inventory => CapturingInventory,
         RunPhase.VmTiers => ShuttingDownVms,
+        RunPhase.ClusterPrepare => PreparingCluster,
         RunPhase.Maintenance => EnteringMaintenance,
         RunPhase.HostShutdown => ShuttingDownHosts,
+        RunPhase.VCenterHostShutdown => ShuttingDownVCenterHost,
         RunPhase.PowerOnPending => WaitingToPowerOn,
         RunPhase.HostPowerOn => PoweringOnHosts,
+        RunPhase.VCenterStart => StartingVCenter,
         RunPhase.HostReconnect => WaitingForHosts,
         RunPhase.ExitMaintenance => ExitingMaintenance,
         RunPhase.VmPowerOn => PoweringOnVms,
+        RunPhase.ClusterRestore => RestoringCluster,
         RunPhase.Restored => Restored,
         _ => ShutDown,
     };
@@ -264,6 +296,18 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
     public State ShuttingDownVms { get; } = null!;
     public State EnteringMaintenance { get; } = null!;
     public State ShuttingDownHosts { get; } = null!;
+
+    /// <summary>vCLS retreat, HA off / DRS manual, vSAN resync check: before the host steps.</summary>
+    public State PreparingCluster { get; } = null!;
+
+    /// <summary>vCenter's VM is off: its host is finished through its own ESXi API.</summary>
+    public State ShuttingDownVCenterHost { get; } = null!;
+
+    /// <summary>Hosts on: vCenter's VM started through its host's ESXi API, waiting for vCenter to answer.</summary>
+    public State StartingVCenter { get; } = null!;
+
+    /// <summary>VMs back: HA/DRS and vCLS put back as recorded.</summary>
+    public State RestoringCluster { get; } = null!;
 
     /// <summary>The run ended (its failures, if any, are listed); the instance keeps what was running for the power-on.</summary>
     public State ShutDown { get; } = null!;
@@ -293,6 +337,13 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
     public Event<HostExitedMaintenance> HostExitedMaintenance { get; } = null!;
     public Event<VmPoweredOn> VmPoweredOn { get; } = null!;
     public Event<PowerStageCompleted> StageCompleted { get; } = null!;
+    public Event<VclsRetreatEntered> VclsRetreatEntered { get; } = null!;
+    public Event<ClusterHaDrsDisabled> ClusterHaDrsDisabled { get; } = null!;
+    public Event<VsanResyncChecked> VsanResyncChecked { get; } = null!;
+    public Event<EsxiHostPoweredOff> EsxiHostPoweredOff { get; } = null!;
+    public Event<VCenterStarted> VCenterStarted { get; } = null!;
+    public Event<ClusterHaDrsRestored> ClusterHaDrsRestored { get; } = null!;
+    public Event<VclsRestored> VclsRestored { get; } = null!;
     public Event<ClusterPowerOnNowRequested> PowerOnNow { get; } = null!;
     public Event<PowerOnCancelRequested> PowerOnCancel { get; } = null!;
 }

@@ -80,7 +80,7 @@ public static class PowerSteps
         }
     }
 
-    /// <summary>The step rows of <paramref name="runIds"/>; of <paramref name="onlyFailedOf"/>, only those given up on or late.</summary>
+    /// <summary>The step rows of <paramref name="runIds"/>; of <paramref name="onlyFailedOf"/>, only those given up on or late, or still to come.</summary>
     public static async Task<List<PowerStepRow>> ReadAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlyList<Guid> runIds,
         CancellationToken cancellationToken, Guid? onlyFailedOf = null)
     {
@@ -89,7 +89,7 @@ public static class PowerSteps
             return rows;
         await using var command = new NpgsqlCommand(
             "SELECT run_id, kind, target, stage, ord, name, host, folder, tools_running, is_vcenter, status, attempts, outcome, detail, hard_power_off, stage_name " +
-            "FROM power_step WHERE run_id = ANY($1) AND ($2::uuid IS NULL OR run_id <> $2 OR status IN ('Failed', 'Late'))", connection, transaction);
+            "FROM power_step WHERE run_id = ANY($1) AND ($2::uuid IS NULL OR run_id <> $2 OR status IN ('Failed', 'Late', 'Pending', 'Requested'))", connection, transaction);
         command.Parameters.Add(new NpgsqlParameter { Value = runIds.ToArray() });
         command.Parameters.Add(new NpgsqlParameter { Value = onlyFailedOf.HasValue ? onlyFailedOf.Value : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Uuid });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);

@@ -14,6 +14,11 @@ public static class RestorePlanner
             return new RestoreRun();
         return new RestoreRun
         {
+            HaDrs = previous.Restore.HaDrs,
+            RestoreVcls = previous.Restore.RestoreVcls,
+            VclsValue = previous.Restore.VclsValue,
+            VCenterVm = previous.Restore.VCenterVm,
+            VCenterHost = previous.Restore.VCenterHost,
             Hosts = previous.Restore.Hosts.Select(h => new RestoreHost { Name = h.Name, WasInMaintenance = h.WasInMaintenance }).ToList(),
             Tiers = previous.Restore.Tiers.Select(t => new RestoreTier
             {
@@ -63,8 +68,26 @@ public static class RestorePlanner
         if (order.Remove(ShutdownPlanner.VCenterTier))
             order.Insert(0, ShutdownPlanner.VCenterTier);
 
+        // The settings to put back are the first ones recorded: a run on a cluster a previous run left changed reads the changed values.
+        var haDrs = carried.HaDrs ?? (run.ClusterSteps.Any(st => st.Kind == ClusterStep.HaDrsDisable) ? run.Settings?.HaDrs : null);
+        var restoreVcls = carried.RestoreVcls || run.ClusterSteps.Any(st => st.Kind == ClusterStep.VclsRetreat);
+        var vclsValue = carried.RestoreVcls ? carried.VclsValue : run.Settings?.VclsEnabledSetting;
+        var vcenterHost = run.VCenterHost ?? carried.VCenterHost;
+        var clusterSteps = new List<ClusterStep>();
+        if (haDrs is not null)
+            clusterSteps.Add(new ClusterStep { Kind = ClusterStep.HaDrsRestore });
+        if (restoreVcls)
+            clusterSteps.Add(new ClusterStep { Kind = ClusterStep.VclsRestore });
+
         return new RestoreRun
         {
+            HaDrs = haDrs,
+            RestoreVcls = restoreVcls,
+            VclsValue = vclsValue,
+            VCenterVm = run.VCenterVm ?? carried.VCenterVm,
+            VCenterHost = vcenterHost,
+            VCenterStart = vcenterHost is null ? null : new ClusterStep { Kind = ClusterStep.VCenterStart },
+            ClusterSteps = clusterSteps,
             Hosts = hosts.OrderBy(h => h.Name, StringComparer.Ordinal).ToList(),
             Tiers = order
                 .Select(name => new RestoreTier

@@ -24,6 +24,9 @@ public static class ShutdownPlanner
 
         foreach (var vm in inventory.Vms.OrderBy(v => v.Name, StringComparer.Ordinal))
         {
+            // vCenter's agent owns vCLS VMs: retreat mode removes them, and they are never shut down or restored by a run.
+            if (vm.IsVcls)
+                continue;
             if (!string.Equals(vm.PowerState, "poweredOn", StringComparison.OrdinalIgnoreCase))
             {
                 alreadyOff.Add(vm.Name);
@@ -44,9 +47,15 @@ public static class ShutdownPlanner
         }
 
         var order = TierOrder(options);
+        // vCenter's VM runs here: its host is finished through its own ESXi API once that VM is off (vCenter cannot do it then).
+        var vcenterHost = byTier.ContainsKey(VCenterTier) && !string.IsNullOrEmpty(inventory.VCenterHost) ? inventory.VCenterHost : null;
 
         return new PowerRun
         {
+            Settings = inventory.Settings,
+            VCenterVm = byTier.TryGetValue(VCenterTier, out var vcenterVms) ? vcenterVms[0].Name : null,
+            VCenterHost = vcenterHost,
+            ClusterSteps = ClusterSteps(inventory.Settings),
             RunId = runId,
             Cluster = options.Name,
             Zone = zone,
@@ -58,10 +67,33 @@ public static class ShutdownPlanner
                 Name = h.Name,
                 WasPoweredOn = string.Equals(h.PowerState, "poweredOn", StringComparison.OrdinalIgnoreCase),
                 WasInMaintenance = h.InMaintenanceMode,
+                ViaEsxi = string.Equals(h.Name, vcenterHost, StringComparison.OrdinalIgnoreCase),
             }).ToList(),
             AlreadyOff = alreadyOff,
         };
     }
+
+    /// <summary>
+    /// The cluster-wide steps before the host steps, as data: vCLS retreat (only where vCLS VMs run) and HA off / DRS manual
+    /// (only where either is on) first, then vSAN's resync check (only on vSAN). None when the inventory did not read the settings.
+    /// </summary>
+    public static List<ClusterStep> ClusterSteps(ClusterSettings? settings)
+    {
+        var steps = new List<ClusterStep>();
+        if (settings is null)
+            return steps;
+        if (settings.HasVcls)
+            steps.Add(new ClusterStep { Kind = ClusterStep.VclsRetreat, Stage = 0 });
+        if (ChangesHaDrs(settings.HaDrs))
+            steps.Add(new ClusterStep { Kind = ClusterStep.HaDrsDisable, Stage = 0 });
+        if (settings.VsanEnabled)
+            steps.Add(new ClusterStep { Kind = ClusterStep.VsanResync, Stage = 1 });
+        return steps;
+    }
+
+    /// <summary>HA on or DRS automating: the run turns HA off and DRS to manual (and puts them back afterwards).</summary>
+    public static bool ChangesHaDrs(ClusterHaDrsSettings haDrs) =>
+        haDrs.HaEnabled || (haDrs.DrsEnabled && !string.Equals(haDrs.DrsBehavior, "manual", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>Every tier name in shutdown order, whether or not it has VMs.</summary>
     public static IReadOnlyList<string> TierOrder(ClusterOptions options)
@@ -85,8 +117,12 @@ public static class ShutdownPlanner
             var guest = options.GuestShutdownTimeout * batches;
             total += guest < options.TierDeadline ? guest : options.TierDeadline;
         }
-        if (plan.Hosts.Any(h => h.WasPoweredOn))
+        if (plan.ClusterSteps.Count > 0)
+            total += options.ClusterStepDeadline * (plan.ClusterSteps.Max(s => s.Stage) + 1);
+        if (plan.Hosts.Any(h => h.WasPoweredOn && !h.ViaEsxi))
             total += options.MaintenanceDeadline + options.HostShutdownDeadline;
+        if (plan.Hosts.Any(h => h.WasPoweredOn && h.ViaEsxi))
+            total += options.EsxiHostShutdownDeadline;
         return total;
     }
 

@@ -7,7 +7,13 @@ public sealed record Progress(IReadOnlyList<VmRun> VmShutdowns, IReadOnlyList<Ho
 {
     public static readonly Progress None = new([], [], []);
 
-    public bool IsEmpty => VmShutdowns.Count == 0 && Maintenance.Count == 0 && HostShutdowns.Count == 0;
+    /// <summary>Cluster-wide steps to ask (vCLS retreat, HA/DRS off, vSAN resync check).</summary>
+    public IReadOnlyList<ClusterStep> ClusterSteps { get; init; } = [];
+
+    /// <summary>vCenter's host, to finish through its own ESXi API.</summary>
+    public IReadOnlyList<HostRun> EsxiShutdowns { get; init; } = [];
+
+    public bool IsEmpty => VmShutdowns.Count == 0 && Maintenance.Count == 0 && HostShutdowns.Count == 0 && ClusterSteps.Count == 0 && EsxiShutdowns.Count == 0;
 }
 
 /// <summary>
@@ -20,6 +26,7 @@ public static class ShutdownPolicy
     public const string MaintenanceStep = "host-maintenance";
     public const string HostShutdownStep = "host-shutdown";
     public const string InventoryStep = "inventory";
+    public const string EsxiHostShutdownStep = "esxi-host-shutdown";
 
     /// <summary>Starts the first step of a freshly planned run (a drill completes at once, touching nothing).</summary>
     public static Progress Start(PowerRun run, ClusterOptions options, DateTimeOffset now)
@@ -30,7 +37,11 @@ public static class ShutdownPolicy
             $"{run.Tiers.Count} tier(s): {string.Join(", ", run.Tiers.Select(t => $"{t.Name}={t.Vms.Count}"))}; " +
             $"{run.Hosts.Count(h => h.WasPoweredOn)} host(s) on; {run.AlreadyOff.Count} VM(s) already off");
         foreach (var vcenter in run.AllVms.Where(v => v.IsVCenter))
-            run.Record(now, "plan", vcenter.Name, "VCenterVmOnCluster", $"vCenter's own VM runs on {vcenter.Host}; it goes last, after it the host steps cannot reach vCenter");
+            run.Record(now, "plan", vcenter.Name, "VCenterVmOnCluster", run.VCenterHost is { } esxi
+                ? $"vCenter's own VM runs on {esxi}: the other hosts go off through vCenter first, then vCenter's VM, then {esxi} through its own ESXi API"
+                : $"vCenter's own VM runs on {vcenter.Host}; it goes last, after it the host steps cannot reach vCenter (the inventory did not name its host)");
+        foreach (var step in run.ClusterSteps)
+            run.Record(now, "plan", run.Cluster, "ClusterChange", Describe(step.Kind, run.Settings));
 
         if (run.DryRun)
         {
@@ -49,33 +60,65 @@ public static class ShutdownPolicy
         var vms = new List<VmRun>();
         var maintenance = new List<HostRun>();
         var shutdowns = new List<HostRun>();
+        var clusterSteps = new List<ClusterStep>();
+        var esxi = new List<HostRun>();
+        Progress Result() => new(vms, maintenance, shutdowns) { ClusterSteps = clusterSteps, EsxiShutdowns = esxi };
 
         while (true)
         {
             switch (run.Phase)
             {
                 case RunPhase.VmTiers:
-                    if (run.CurrentTier < run.Tiers.Count)
+                    var end = TierEnd(run);
+                    if (run.CurrentTier < end)
                     {
                         var tier = run.Tiers[run.CurrentTier];
                         if (tier.Vms.Any(v => StageEngine.Open(v.Status)))
                         {
                             vms.AddRange(StageEngine.Claim(run, VmStep, tier.Name, tier.Vms, options.MaxParallelPerTier, now));
-                            return new Progress(vms, maintenance, shutdowns);
+                            return Result();
                         }
 
                         run.CurrentTier++;
-                        if (run.CurrentTier < run.Tiers.Count)
+                        if (run.CurrentTier < end)
                             StageEngine.Enter(run, now + options.TierDeadline);
                         continue;
+                    }
+
+                    if (!run.VCenterTurn)
+                    {
+                        run.Phase = RunPhase.ClusterPrepare;
+                        continue;
+                    }
+
+                    // vCenter's VM is off: its host is finished through its own ESXi API (vCenter cannot do it any more).
+                    run.Phase = RunPhase.VCenterHostShutdown;
+                    foreach (var host in run.Hosts.Where(h => h.ViaEsxi))
+                        host.Shutdown = host.WasPoweredOn ? StepStatus.Pending : StepStatus.Skipped;
+                    StageEngine.Enter(run, now + options.EsxiHostShutdownDeadline);
+                    continue;
+
+                case RunPhase.ClusterPrepare:
+                    if (run.ClusterSteps.Any(st => StageEngine.Open(st.Status)))
+                    {
+                        var stage = run.ClusterSteps.Where(st => StageEngine.Open(st.Status)).Min(st => st.Stage);
+                        var steps = run.ClusterSteps.Where(st => st.Stage == stage).ToList();
+                        // A stage's first ask starts its deadline (vSAN's resync check gets its own after vCLS and HA/DRS).
+                        if (!steps.Any(st => st.Status == StepStatus.Requested))
+                            StageEngine.Enter(run, now + options.ClusterStepDeadline);
+                        foreach (var step in steps)
+                            clusterSteps.AddRange(StageEngine.ClaimAll(run, step.Kind, [step], _ => run.Cluster, ClusterStep.Access, now));
+                        return Result();
                     }
 
                     run.Phase = RunPhase.Maintenance;
                     foreach (var host in run.Hosts)
                     {
-                        host.Maintenance = host.WasPoweredOn ? StepStatus.Pending : StepStatus.Skipped;
+                        host.Maintenance = host.WasPoweredOn && !host.ViaEsxi ? StepStatus.Pending : StepStatus.Skipped;
                         if (!host.WasPoweredOn)
                             run.Record(now, MaintenanceStep, host.Name, "Skipped", "host was not powered on");
+                        else if (host.ViaEsxi)
+                            run.Record(now, MaintenanceStep, host.Name, "Deferred", "runs vCenter's VM: finished through its own ESXi API after that VM is off");
                     }
                     StageEngine.Enter(run, now + options.MaintenanceDeadline);
                     continue;
@@ -83,7 +126,7 @@ public static class ShutdownPolicy
                 case RunPhase.Maintenance:
                     maintenance.AddRange(StageEngine.ClaimAll(run, MaintenanceStep, run.Hosts, h => h.Name, HostSteps.Maintenance, now));
                     if (run.Hosts.Any(h => h.Maintenance == StepStatus.Requested))
-                        return new Progress(vms, maintenance, shutdowns);
+                        return Result();
 
                     run.Phase = RunPhase.HostShutdown;
                     foreach (var host in run.Hosts)
@@ -110,13 +153,25 @@ public static class ShutdownPolicy
                 case RunPhase.HostShutdown:
                     shutdowns.AddRange(StageEngine.ClaimAll(run, HostShutdownStep, run.Hosts, h => h.Name, HostSteps.Shutdown, now));
                     if (run.Hosts.Any(h => h.Shutdown == StepStatus.Requested))
-                        return new Progress(vms, maintenance, shutdowns);
+                        return Result();
 
-                    Finish(run, now);
-                    return new Progress(vms, maintenance, shutdowns);
+                    // The hosts vCenter can finish are off: now vCenter's own tier (when it runs here), then its host.
+                    run.VCenterTurn = true;
+                    run.Phase = RunPhase.VmTiers;
+                    if (run.CurrentTier < run.Tiers.Count)
+                        StageEngine.Enter(run, now + options.TierDeadline);
+                    continue;
+
+                case RunPhase.VCenterHostShutdown:
+                    esxi.AddRange(StageEngine.ClaimAll(run, EsxiHostShutdownStep, run.Hosts.Where(h => h.ViaEsxi), h => h.Name, HostSteps.Shutdown, now));
+                    if (run.Hosts.Any(h => h.ViaEsxi && h.Shutdown == StepStatus.Requested))
+                        return Result();
+
+                    Finish(run, options, now);
+                    return Result();
 
                 default:
-                    return new Progress(vms, maintenance, shutdowns);
+                    return Result();
             }
         }
     }
@@ -174,6 +229,11 @@ public static class ShutdownPolicy
                 var tier = run.Tiers[run.CurrentTier];
                 // Asked but silent by the deadline: the policy is a hard power-off (the actuator's step is idempotent,
                 // so a guest shutdown still in progress is not harmed, and a lost request is made good).
+                foreach (var vm in tier.Vms.Where(v => v.IsVCenter && StageEngine.Open(v.Status) && !options.VCenterHardPowerOff))
+                {
+                    vm.Status = StepStatus.Late;
+                    run.Record(now, VmStep, vm.Name, "Late", $"no outcome by the deadline of tier {tier.Name}; vCenter's VM is not powered off hard (VCenterHardPowerOff is off)");
+                }
                 foreach (var vm in tier.Vms.Where(v => v.Status == StepStatus.Requested))
                 {
                     vm.Status = StepStatus.Late;
@@ -190,6 +250,15 @@ public static class ShutdownPolicy
                     hardOff.Add(vm);
                 }
                 break;
+            case RunPhase.ClusterPrepare:
+                foreach (var step in run.ClusterSteps.Where(st => StageEngine.Open(st.Status)).ToList())
+                    StageEngine.MarkLate(run, step.Kind, [step], _ => run.Cluster, ClusterStep.Access, st => st.Detail = "no outcome by the deadline",
+                        "no outcome by the deadline", now);
+                break;
+            case RunPhase.VCenterHostShutdown:
+                StageEngine.MarkLate(run, EsxiHostShutdownStep, run.Hosts.Where(h => h.ViaEsxi), h => h.Name, HostSteps.Shutdown,
+                    h => h.Detail = $"{EsxiHostShutdownStep}: no outcome by the deadline", "no outcome by the deadline", now);
+                break;
             case RunPhase.Maintenance:
                 StageEngine.MarkLate(run, MaintenanceStep, run.Hosts, h => h.Name, HostSteps.Maintenance, h => h.Detail = $"{MaintenanceStep}: no outcome by the deadline",
                     "no outcome by the deadline", now);
@@ -204,6 +273,85 @@ public static class ShutdownPolicy
         return next with { VmShutdowns = [.. hardOff, .. next.VmShutdowns] };
     }
 
+    /// <summary>The end of the tiers the run is at: before vCenter's own tier until the other hosts are off (when its host is known).</summary>
+    static int TierEnd(PowerRun run) =>
+        !run.VCenterTurn && run.VCenterHost is not null && run.Tiers.Count > 0 && run.Tiers[^1].Name == ShutdownPlanner.VCenterTier
+            ? run.Tiers.Count - 1 : run.Tiers.Count;
+
+    /// <summary>A cluster-wide step's outcome (<see cref="StageEngine"/>: asked again while retries last). False: not news.</summary>
+    public static bool RecordClusterStep(PowerRun run, string kind, bool succeeded, string reported, string detail, int retries, DateTimeOffset now)
+    {
+        if (run.ClusterSteps.FirstOrDefault(st => st.Kind == kind) is not { } step)
+            return false;
+        if (!StageEngine.Record(run, kind, step, run.Cluster, ClusterStep.Access, succeeded, reported, detail, run.Phase == RunPhase.ClusterPrepare, retries, now,
+                st => st.Detail = detail))
+            return false;
+        step.Outcome = reported;
+        if (step.Status != StepStatus.Failed)
+            step.Detail = detail;
+        return true;
+    }
+
+    public static bool RecordVclsRetreat(PowerRun run, VclsRetreatEntered m, int retries, DateTimeOffset now) =>
+        RecordClusterStep(run, ClusterStep.VclsRetreat, m.Outcome != StepOutcome.Failed, m.Outcome.ToString(),
+            m.Fault is null ? $"vCLS VMs gone; the setting was {m.PreviousValue ?? "absent"}" : StageEngine.Detail(m.Fault), retries, now);
+
+    public static bool RecordHaDrsDisabled(PowerRun run, ClusterHaDrsDisabled m, int retries, DateTimeOffset now) =>
+        RecordClusterStep(run, ClusterStep.HaDrsDisable, m.Outcome != StepOutcome.Failed, m.Outcome.ToString(),
+            m.Fault is null ? $"HA off, DRS manual; were {Describe(m.Previous)}" : StageEngine.Detail(m.Fault), retries, now);
+
+    /// <summary>A resync still running at the deadline does not stop the run (the room is overheating): it is reported.</summary>
+    public static bool RecordVsanResync(PowerRun run, VsanResyncChecked m, int retries, DateTimeOffset now)
+    {
+        var detail = m.Outcome switch
+        {
+            VsanResyncOutcome.StillResyncing => $"vSAN still resyncing at the deadline: {m.ObjectsToSync} object(s), {m.BytesToSync} byte(s), ETA {m.EtaSeconds} s; the hosts go down anyway",
+            VsanResyncOutcome.Failed => StageEngine.Detail(m.Fault),
+            _ => m.Outcome.ToString(),
+        };
+        if (!RecordClusterStep(run, ClusterStep.VsanResync, m.Outcome != VsanResyncOutcome.Failed, m.Outcome.ToString(), detail, retries, now))
+            return false;
+        if (m.Outcome == VsanResyncOutcome.StillResyncing)
+            run.Problems.Add($"{ClusterStep.VsanResync} {run.Cluster}: {detail}");
+        return true;
+    }
+
+    /// <summary>vCenter's host through its ESXi API. <c>AlreadyInState</c>: it did not answer, already down.</summary>
+    public static bool RecordEsxiHostShutdown(PowerRun run, EsxiHostPoweredOff m, int retries, DateTimeOffset now)
+    {
+        var host = run.Hosts.FirstOrDefault(h => h.ViaEsxi && string.Equals(h.Name, m.Host, StringComparison.OrdinalIgnoreCase));
+        var detail = m.Fault is null ? (m.EnteredMaintenance ? "maintenance mode entered, then shut down" : "shut down (maintenance mode not entered)") : StageEngine.Detail(m.Fault);
+        if (host is null || !StageEngine.Record(run, EsxiHostShutdownStep, host, host.Name, HostSteps.Shutdown, m.Outcome != StepOutcome.Failed, m.Outcome.ToString(),
+                detail, run.Phase == RunPhase.VCenterHostShutdown, retries, now, h => h.Detail = $"{EsxiHostShutdownStep}: {detail}"))
+            return false;
+        if (m.Outcome != StepOutcome.Failed && m.EnteredMaintenance)
+            host.Maintenance = StepStatus.Done;
+        return true;
+    }
+
+    /// <summary>What a cluster-wide step changes and how it is undone (plan, preview, history).</summary>
+    public static string Describe(string kind, ClusterSettings? settings) => kind switch
+    {
+        ClusterStep.VclsRetreat => $"vCLS retreat mode (config.vcls.clusters.{settings?.ClusterId}.enabled = false, was {settings?.VclsEnabledSetting ?? "absent"}); " +
+                                   "put back after the VMs are restored",
+        ClusterStep.HaDrsDisable => $"HA off and DRS manual (were {Describe(settings?.HaDrs)}); put back after the VMs are restored",
+        ClusterStep.VsanResync => "vSAN: wait for resync to finish (reported if it does not by the deadline); hosts enter maintenance mode with objectAction noAction",
+        _ => kind,
+    };
+
+    public static string Describe(ClusterHaDrsSettings? haDrs) => haDrs is null ? "not read"
+        : $"HA {(haDrs.HaEnabled ? "on" : "off")}, admission control {(haDrs.AdmissionControlEnabled ? "on" : "off")}, " +
+          $"DRS {(haDrs.DrsEnabled ? haDrs.DrsBehavior.Length > 0 ? haDrs.DrsBehavior : "on" : "off")}";
+
+    /// <summary>What the shutdown left changed on the cluster until a power-on puts it back (said when no power-on follows).</summary>
+    public static IReadOnlyList<string> LeftChanged(PowerRun run) =>
+    [
+        .. run.ClusterSteps.Where(st => st.Kind != ClusterStep.VsanResync && st.Status is StepStatus.Done or StepStatus.Late)
+            .Select(st => Describe(st.Kind, run.Settings).Split(';')[0]),
+        .. run.Hosts.Where(h => h.Maintenance == StepStatus.Done && !h.WasInMaintenance).Select(h => $"host {h.Name} in maintenance mode"),
+        .. run.Hosts.Where(h => h.Shutdown == StepStatus.Done).Select(h => $"host {h.Name} powered off"),
+    ];
+
     /// <summary>
     /// The steps the run is waiting on right now, to be asked again after the evaluator restarted (a crash between
     /// saving a transition and publishing its commands would otherwise leave them unasked until the deadline).
@@ -216,13 +364,15 @@ public static class ShutdownPolicy
             {
                 VmShutdowns = run.Tiers[run.CurrentTier].Vms.Where(v => v.Status == StepStatus.Requested).ToList(),
             },
+            RunPhase.ClusterPrepare => Progress.None with { ClusterSteps = run.ClusterSteps.Where(st => st.Status == StepStatus.Requested).ToList() },
+            RunPhase.VCenterHostShutdown => Progress.None with { EsxiShutdowns = run.Hosts.Where(h => h.ViaEsxi && h.Shutdown == StepStatus.Requested).ToList() },
             RunPhase.Maintenance => Progress.None with { Maintenance = run.Hosts.Where(h => h.Maintenance == StepStatus.Requested).ToList() },
             RunPhase.HostShutdown => Progress.None with { HostShutdowns = run.Hosts.Where(h => h.Shutdown == StepStatus.Requested).ToList() },
             _ => Progress.None,
         };
         if (!progress.IsEmpty)
             run.Record(now, "resume", run.Cluster, "Resumed",
-                $"evaluator restarted: asking again for {progress.VmShutdowns.Count + progress.Maintenance.Count + progress.HostShutdowns.Count} outstanding step(s)");
+                $"evaluator restarted: asking again for {progress.VmShutdowns.Count + progress.Maintenance.Count + progress.HostShutdowns.Count + progress.ClusterSteps.Count + progress.EsxiShutdowns.Count} outstanding step(s)");
         return progress;
     }
 
@@ -233,7 +383,7 @@ public static class ShutdownPolicy
         if (run.InventoryAttempts <= retries)
             return true;
         run.Problems.Add($"{InventoryStep} {run.Cluster}: {why}");
-        Finish(run, now);
+        Finish(run, null, now);
         return false;
     }
 
@@ -241,6 +391,8 @@ public static class ShutdownPolicy
     public static IReadOnlyList<string> Failures(PowerRun run) =>
     [
         .. run.Problems,
+        .. run.ClusterSteps.Where(st => st.Status is StepStatus.Failed or StepStatus.Late)
+            .Select(st => $"{st.Kind} {run.Cluster}: {(st.Status == StepStatus.Late ? "no outcome" : st.Outcome)} {st.Detail}".TrimEnd()),
         .. run.AllVms.Where(v => v.Status is StepStatus.Failed or StepStatus.Late)
             .Select(v => $"{VmStep} {v.Name}: {(v.Status == StepStatus.Late ? "no outcome" : v.Outcome)} {v.Detail}".TrimEnd()),
         .. run.Hosts.Where(h => h.Maintenance is StepStatus.Failed or StepStatus.Late || h.Shutdown is StepStatus.Failed or StepStatus.Late)
@@ -249,7 +401,7 @@ public static class ShutdownPolicy
 
     /// <summary>History entries an operator should hear about at once: forced power-offs, failures, missed deadlines.</summary>
     public static bool IsNoteworthy(HistoryEntry entry) =>
-        entry.Outcome is "Forced" or "Failed" or "Late" or "HardPowerOff" or "NotAttempted" or "NotRestored";
+        entry.Outcome is "Forced" or "Failed" or "Late" or "HardPowerOff" or "NotAttempted" or "NotRestored" or "StillResyncing";
 
     /// <summary>
     /// The drill walks the plan a real run would, through the same <see cref="Advance"/>: the same stages in the same order,
@@ -276,10 +428,27 @@ public static class ShutdownPolicy
                 host.Shutdown = StepStatus.Done;
                 run.Record(now, HostShutdownStep, host.Name, "DryRun", "would power off");
             }
+            foreach (var step in progress.ClusterSteps)
+            {
+                step.Status = StepStatus.Done;
+                step.Outcome = "DryRun";
+                run.Record(now, step.Kind, run.Cluster, "DryRun", "would change: " + Describe(step.Kind, run.Settings));
+            }
+            foreach (var host in progress.EsxiShutdowns)
+            {
+                host.Shutdown = StepStatus.Done;
+                run.Record(now, EsxiHostShutdownStep, host.Name, "DryRun", "would enter maintenance mode where possible and power off through its own ESXi API");
+            }
             if (progress.IsEmpty && run.Phase != RunPhase.Done)
                 throw new InvalidOperationException($"drill of {run.Cluster}: the plan stopped in {run.Phase} with nothing to ask");
         }
     }
 
-    static void Finish(PowerRun run, DateTimeOffset now) => StageEngine.End(run, RunPhase.Done, "run", () => Failures(run), now);
+    static void Finish(PowerRun run, ClusterOptions? options, DateTimeOffset now)
+    {
+        StageEngine.End(run, RunPhase.Done, "run", () => Failures(run), now);
+        // No power-on will put the cluster back by itself: say what stays changed.
+        if (options is { PowerOnAfterClear: false } && !run.DryRun && LeftChanged(run) is { Count: > 0 } left)
+            run.Record(now, "run", run.Cluster, "LeftChanged", "PowerOnAfterClear is off; left changed until an operator's power-on: " + string.Join("; ", left));
+    }
 }

@@ -1,0 +1,245 @@
+using System.Net.Http.Json;
+using Xunit;
+
+namespace PowerEvents.PowerSaga.Tests;
+
+/// <summary>
+/// Issue 12's "typical small cluster" (vcsim <c>-topology typical-small</c>: 3 hosts, vSAN, vCenter's VM <c>vcsa</c> on host 2,
+/// vCLS, HA and DRS fully automated, a DNS VM), with each host's own API: AlarmEvaluator, VCenterActuator and IloActuator in
+/// this process over the real RabbitMQ and PostgreSQL, one Redfish BMC simulator per host.
+/// </summary>
+[Collection(PowerIntegrationCollection.Name)]
+public sealed class TypicalSmallClusterTests
+{
+    static readonly string[] Vcsim =
+    [
+        "-topology", "typical-small", "-esxi-base-port", "-1", "-vcls-restart-delay", "200ms", "-vcls-retreat-delay", "500ms",
+        "-vcenter-boot-delay", "1s", "-guest-shutdown-min", "200ms", "-guest-shutdown-max", "500ms",
+    ];
+
+    static async Task<PowerWorld> StartAsync(Func<VcsimState, IReadOnlyDictionary<string, string>>? esxiPasswords = null, params string[] vcsimExtra)
+    {
+        var world = await PowerWorld.StartAsync([.. Vcsim, .. vcsimExtra]);
+        world.UseFastPowerOn(TimeSpan.FromSeconds(1));
+        world.Power["Clusters:0:InfrastructureVmPatterns:1"] = "^dns$";
+        world.Power["Clusters:0:ClusterStepDeadline"] = "00:01:00";
+        world.Power["Clusters:0:EsxiHostShutdownDeadline"] = "00:01:00";
+        world.Power["Clusters:0:VCenterStartDeadline"] = "00:01:30";
+        world.Power["Clusters:0:HostReconnectDeadline"] = "00:01:00";
+        world.Actuator["VCenter:VclsRetreatTimeout"] = "00:00:30";
+        world.Actuator["VCenter:VCenterStartPollInterval"] = "00:00:00.200";
+        world.Actuator["VCenter:VCenterStartTimeout"] = "00:01:00";
+        world.Actuator["VCenter:VsanResyncPollInterval"] = "00:00:00.100";
+        world.Actuator["VCenter:VsanResyncTimeout"] = "00:00:05";
+        world.Actuator["VCenter:GuestShutdownTimeout"] = "00:00:20";
+        await world.UseEsxiHostsAsync(esxiPasswords?.Invoke(await world.StateAsync()));
+        await world.StartBmcsAsync(TimeSpan.FromMilliseconds(300));
+        await world.StartActuatorInProcessAsync();
+        await world.StartIloActuatorInProcessAsync();
+        await world.StartEvaluatorInProcessAsync();
+        return world;
+    }
+
+    static string VCenterHostOf(VcsimState state) => state.Vms.Single(v => v.Name == "vcsa").Host;
+
+    [Fact]
+    public async Task Full_cycle_every_host_goes_off_and_everything_comes_back_with_vcls_ha_and_drs_as_they_were()
+    {
+        await using var world = await StartAsync();
+        var before = await world.StateAsync();
+        var vcenterHost = VCenterHostOf(before);
+        var clusterBefore = before.Clusters!.Single(c => c.Name == PowerWorld.Cluster);
+        Assert.True(clusterBefore is { HaEnabled: true, DrsEnabled: true, DrsBehavior: "fullyAutomated", Vsan: true, VclsEnabled: true }, clusterBefore.ToString());
+        var ran = before.Vms.Where(v => !v.Vcls && v.PowerState == "poweredOn").Select(v => v.Name).Order().ToList();
+        Assert.Contains("vcsa", ran);
+
+        await world.RaiseAlarmAsync();
+        var down = await world.WaitForStateAsync("ShutDown", TimeSpan.FromSeconds(180));
+        var off = await world.StateAsync();
+        var history = await world.HistoryAsync(down.RunId!.Value);
+        Assert.True(off.Hosts.All(h => h.PowerState == "poweredOff"),
+            $"hosts on: {string.Join(", ", off.Hosts.Where(h => h.PowerState != "poweredOff").Select(h => h.Name))}; history:\n{string.Join("\n", history)}");
+        var completed = Assert.Single(history, h => h.Step == "run");
+        Assert.True(completed.Outcome == "Completed", completed.Detail);
+
+        // The order, from the simulator's journal.
+        var j = off.Journal;
+        string Settings() => string.Join("\n", j.Where(e => e.Kind is "cluster" or "option"));
+        int First(Func<VcsimState.Entry, bool> p) => j.Where(p).Select(e => e.Seq).DefaultIfEmpty(-1).Min() is var seq and >= 0 ? seq
+            : throw new Xunit.Sdk.XunitException("no such journal entry; cluster/option entries:\n" + Settings());
+        int Last(Func<VcsimState.Entry, bool> p) => j.Where(p).Max(e => e.Seq);
+        var tenantsOff = Last(e => e.Kind == "vm" && e.Event == "powerState" && e.To == "poweredOff" && e.Name != "vcsa" && !e.Name.StartsWith("vCLS", StringComparison.Ordinal));
+        var vclsOption = First(e => e.Kind == "cluster" && e.Event == "vcls" && e.To == "retreat");
+        var haOff = First(e => e.Kind == "cluster" && e.Event == "ha" && e.To == "disabled");
+        var firstMaintenance = First(e => e.Kind == "host" && e.Event == "maintenance" && e.To == "entering");
+        var othersOff = Last(e => e.Kind == "host" && e.Event == "powerState" && e.To == "poweredOff" && e.Name != vcenterHost);
+        var vcenterAsked = First(e => e.Kind == "vm" && e.Name == "vcsa" && e.Event == "shutdownGuest");
+        var vcenterHostOff = First(e => e.Kind == "host" && e.Event == "powerState" && e.To == "poweredOff" && e.Name == vcenterHost);
+        Assert.True(tenantsOff < vclsOption && tenantsOff < haOff, "tenant VMs off before vCLS retreat and HA off");
+        Assert.True(vclsOption < firstMaintenance && haOff < firstMaintenance, "vCLS retreat and HA off before any maintenance mode");
+        Assert.True(othersOff < vcenterAsked, "the hosts without vCenter are off before vCenter's VM is asked to shut down");
+        Assert.True(vcenterAsked < vcenterHostOff, "vCenter's host goes off after its VM");
+        Assert.DoesNotContain(j, e => e.Kind == "vm" && e.Name.StartsWith("vCLS", StringComparison.Ordinal) && e.Event == "shutdownGuest");
+        Assert.DoesNotContain(j, e => e.Event == "maintenance" && e.Cause is { } cause && cause.Contains("ensureObjectAccessibility", StringComparison.Ordinal));
+        Assert.Contains(j, e => e.Event == "maintenance" && e.Cause == "vsan:noAction");
+
+        await world.BmcsFollowHostsOffAsync();
+        await world.ClearAlarmAsync();
+        var restored = await world.WaitForStateAsync("Restored", TimeSpan.FromSeconds(240));
+        var after = await world.StateAsync();
+        var restoreHistory = await world.HistoryAsync(restored.RunId!.Value);
+        var restoreDone = Assert.Single(restoreHistory, h => h.Step == "restore");
+        Assert.True(restoreDone.Outcome == "Completed", restoreDone.Detail);
+        Assert.All(after.Hosts, h => Assert.Equal(("poweredOn", "connected", false), (h.PowerState, h.ConnectionState, h.InMaintenance)));
+        Assert.Equal(ran, after.Vms.Where(v => !v.Vcls && v.PowerState == "poweredOn").Select(v => v.Name).Order().ToList());
+        Assert.Equal(clusterBefore, after.Clusters!.Single(c => c.Name == PowerWorld.Cluster));
+
+        var j2 = after.Journal.Where(e => e.Seq > j.Max(x => x.Seq)).ToList();
+        var vcenterOn = j2.Where(e => e.Kind == "vm" && e.Name == "vcsa" && e.Event == "powerState" && e.To == "poweredOn").Min(e => e.Seq);
+        var exits = j2.Where(e => e.Kind == "host" && e.Event == "maintenance" && e.To == "exited").Max(e => e.Seq);
+        var tenantsOn = j2.Where(e => e.Kind == "vm" && e.Event == "powerState" && e.To == "poweredOn" && e.Name != "vcsa" && !e.Name.StartsWith("vCLS", StringComparison.Ordinal)).ToList();
+        var haBack = j2.Where(e => e.Kind == "cluster" && e.Event == "ha" && e.To == "enabled").Min(e => e.Seq);
+        Assert.True(vcenterOn < tenantsOn.Min(e => e.Seq), "vCenter's VM is started first, through its host");
+        Assert.True(exits < tenantsOn.Min(e => e.Seq), "every host leaves maintenance mode before any VM starts");
+        Assert.True(tenantsOn.Max(e => e.Seq) < haBack, "HA is put back after the VMs");
+        await PowerWorld.Eventually(async () => (await world.StateAsync()).Vms.Any(v => v.Vcls && v.PowerState == "poweredOn"),
+            TimeSpan.FromSeconds(30), "vCLS VMs deployed again once the setting is back");
+    }
+
+    [Fact]
+    public async Task A_wrong_esxi_password_for_vcenters_host_is_reported_and_every_other_host_still_goes_off()
+    {
+        await using var world = await StartAsync(state => new Dictionary<string, string> { [VCenterHostOf(state)] = "not-the-password" });
+        var vcenterHost = VCenterHostOf(await world.StateAsync());
+        await world.RaiseAlarmAsync();
+        var down = await world.WaitForStateAsync("ShutDown", TimeSpan.FromSeconds(180));
+
+        var state = await world.StateAsync();
+        Assert.All(state.Hosts.Where(h => h.Name != vcenterHost), h => Assert.Equal("poweredOff", h.PowerState));
+        Assert.Equal("poweredOn", state.Hosts.Single(h => h.Name == vcenterHost).PowerState);
+        var history = await world.HistoryAsync(down.RunId!.Value);
+        Assert.Contains(history, h => h.Step == "esxi-host-shutdown" && h.Target == vcenterHost && h.Outcome == "Failed");
+        var completed = Assert.Single(history, h => h.Step == "run");
+        Assert.Equal("CompletedWithFailures", completed.Outcome);
+        Assert.Contains($"host {vcenterHost}", completed.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_plan_preview_shows_where_vcenter_runs_what_is_changed_and_restored_and_finds_lockdown_mode_on_its_host()
+    {
+        await using var world = await StartAsync(null, "-lockdown", "esx-02");
+        var state = await world.StateAsync();
+        var vcenterHost = VCenterHostOf(state);
+        Assert.StartsWith("esx-02", vcenterHost, StringComparison.Ordinal);
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+        var plan = await http.GetFromJsonAsync<System.Text.Json.JsonElement>(new Uri(new Uri(world.EvaluatorApp!.Urls.First()), $"/power/plan/{PowerWorld.Cluster}"));
+
+        var vcenter = plan.GetProperty("vCenter");
+        Assert.Equal(("vcsa", vcenterHost, "lockdownNormal", "LockdownMode"), (vcenter.GetProperty("vm").GetString(), vcenter.GetProperty("host").GetString(),
+            vcenter.GetProperty("lockdownMode").GetString(), vcenter.GetProperty("esxiLogin").GetString()));
+        Assert.Contains("own ESXi API", vcenter.GetProperty("shutdown").GetString(), StringComparison.Ordinal);
+        Assert.Contains("not autostart", vcenter.GetProperty("powerOn").GetString(), StringComparison.Ordinal);
+        Assert.Equal(["vcls-retreat", "ha-drs-disable", "vsan-resync", "vsan-maintenance"],
+            plan.GetProperty("clusterChanges").EnumerateArray().Select(c => c.GetProperty("step").GetString()));
+        var restores = plan.GetProperty("restores").EnumerateArray().Select(r => r.GetString()!).ToList();
+        Assert.Equal(2, restores.Count);
+        Assert.Contains(restores, r => r.Contains("fullyAutomated", StringComparison.Ordinal));
+        var problems = plan.GetProperty("problems").EnumerateArray().Select(p => p.GetString()!).ToList();
+        Assert.Contains(problems, p => p.Contains("lockdown mode", StringComparison.Ordinal) && p.Contains(vcenterHost, StringComparison.Ordinal));
+        Assert.DoesNotContain(plan.GetProperty("tiers").EnumerateArray().SelectMany(t => t.GetProperty("vms").EnumerateArray()),
+            v => v.GetProperty("name").GetString()!.StartsWith("vCLS", StringComparison.Ordinal));
+        Assert.Null(await world.SagaAsync());
+    }
+
+    static async Task Kill9Async(PowerEvents.Testing.ServiceProcess service)
+    {
+        using (var process = System.Diagnostics.Process.GetProcessById(service.ProcessId))
+            process.Kill(); // SIGKILL on Linux
+        await PowerWorld.Eventually(() => Task.FromResult(service.HasExited), TimeSpan.FromSeconds(10), "process gone");
+    }
+
+    [Fact]
+    public async Task Kill_9_of_the_evaluator_and_the_actuator_while_vcenter_is_down_the_cycle_still_completes_and_the_settings_are_restored()
+    {
+        var ready = TimeSpan.FromSeconds(90);
+        var world = await PowerWorld.StartAsync(Vcsim);
+        await using var _ = world;
+        world.UseFastPowerOn(TimeSpan.FromSeconds(1));
+        world.Power["Clusters:0:InfrastructureVmPatterns:1"] = "^dns$";
+        world.Power["Clusters:0:EsxiHostShutdownDeadline"] = "00:02:00";
+        world.Power["Clusters:0:VCenterStartDeadline"] = "00:02:00";
+        world.Power["Clusters:0:HostReconnectDeadline"] = "00:01:30";
+        world.Actuator["VCenter:VCenterStartPollInterval"] = "00:00:00.200";
+        world.Actuator["VCenter:VCenterStartTimeout"] = "00:01:30";
+        world.Actuator["VCenter:VsanResyncPollInterval"] = "00:00:00.100";
+        world.Actuator["VCenter:GuestShutdownTimeout"] = "00:00:20";
+        await world.UseEsxiHostsAsync();
+        await world.StartBmcsAsync(TimeSpan.FromMilliseconds(300));
+        await world.StartIloActuatorInProcessAsync();
+        var clusterBefore = (await world.StateAsync()).Clusters!.Single(c => c.Name == PowerWorld.Cluster);
+        async Task<(PowerEvents.Testing.ServiceProcess Evaluator, PowerEvents.Testing.ServiceProcess Actuator)> StartServicesAsync()
+        {
+            var evaluator = world.StartEvaluatorProcess();
+            world.Own(evaluator);
+            var actuator = world.StartActuatorProcess();
+            world.Own(actuator);
+            await evaluator.WaitUntilReadyAsync(ready);
+            await actuator.WaitUntilReadyAsync(ready);
+            return (evaluator, actuator);
+        }
+
+        var (evaluator, actuator) = await StartServicesAsync();
+        await world.RaiseAlarmAsync();
+        // Between vCenter's VM's shutdown and its host's: vCenter is down.
+        var at = await world.WaitForAsync(r => r.CurrentState is "ShuttingDownVCenterHost" or "ShutDown", TimeSpan.FromSeconds(180), "vCenter's host being finished");
+        Assert.Equal("ShuttingDownVCenterHost", at.CurrentState);
+        await Kill9Async(evaluator);
+        await Kill9Async(actuator);
+        (evaluator, actuator) = await StartServicesAsync();
+        var down = await world.WaitForStateAsync("ShutDown", TimeSpan.FromSeconds(180));
+        Assert.All((await world.StateAsync()).Hosts, h => Assert.Equal("poweredOff", h.PowerState));
+
+        await world.BmcsFollowHostsOffAsync();
+        await world.ClearAlarmAsync();
+        // During vCenter's boot.
+        at = await world.WaitForAsync(r => r.CurrentState is "StartingVCenter" or "WaitingForHosts" or "Restored", TimeSpan.FromSeconds(120), "vCenter starting");
+        Assert.Equal("StartingVCenter", at.CurrentState);
+        await Kill9Async(evaluator);
+        await Kill9Async(actuator);
+        await StartServicesAsync();
+        var restored = await world.WaitForStateAsync("Restored", TimeSpan.FromSeconds(240));
+
+        var history = await world.HistoryAsync(restored.RunId!.Value);
+        var done = Assert.Single(history, h => h.Step == "restore");
+        Assert.True(done.Outcome == "Completed", done.Detail);
+        var after = await world.StateAsync();
+        Assert.All(after.Hosts, h => Assert.Equal(("poweredOn", false), (h.PowerState, h.InMaintenance)));
+        Assert.Equal(clusterBefore, after.Clusters!.Single(c => c.Name == PowerWorld.Cluster));
+        Assert.Equal(down.RunId, restored.RunId);
+    }
+
+    [Fact]
+    public async Task A_vsan_resync_still_running_is_waited_for_then_reported_and_the_hosts_still_go_off()
+    {
+        await using var world = await StartAsync();
+        using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) })
+        using (var response = await http.PostAsJsonAsync(new Uri(world.Vcsim.ControlUrl!, $"/clusters/{PowerWorld.Cluster}/vsan-resync"),
+                   new { bytesToSync = 5_000_000_000L, objects = 12, etaSeconds = 600 }))
+            response.EnsureSuccessStatusCode();
+
+        await world.RaiseAlarmAsync();
+        var down = await world.WaitForStateAsync("ShutDown", TimeSpan.FromSeconds(180));
+
+        var history = await world.HistoryAsync(down.RunId!.Value);
+        var resync = Assert.Single(history, h => h.Step == "vsan-resync" && h.Outcome == "StillResyncing");
+        Assert.Contains("12 object(s)", resync.Detail, StringComparison.Ordinal);
+        var requested = history.ToList().FindIndex(h => h.Step == "vsan-resync" && h.Outcome == "Requested");
+        var firstMaintenance = history.ToList().FindIndex(h => h.Step == "host-maintenance" && h.Outcome == "Requested");
+        Assert.True(requested < history.ToList().IndexOf(resync) && history.ToList().IndexOf(resync) < firstMaintenance, "maintenance only after the resync check ended");
+        var completed = Assert.Single(history, h => h.Step == "run");
+        Assert.Equal("CompletedWithFailures", completed.Outcome);
+        Assert.Contains("vsan-resync cluster1: vSAN still resyncing", completed.Detail, StringComparison.Ordinal);
+        Assert.All((await world.StateAsync()).Hosts, h => Assert.Equal("poweredOff", h.PowerState));
+    }
+}
