@@ -234,7 +234,12 @@ public sealed class StepOutcomeConsumerDefinition : ConsumerDefinition<StepOutco
     }
 
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<StepOutcomeConsumer> consumerConfigurator,
-        IRegistrationContext context) =>
-        // A serialization failure or a dropped connection: the same outcome again is safe (the row says whether it is news).
+        IRegistrationContext context)
+    {
+        // An outage is held for about two minutes, as everywhere (an endpoint's own retry replaces the bus-wide one); inside
+        // it, a serialization failure or a dropped connection is retried quickly: the same outcome again is safe (the row
+        // says whether it is news).
+        endpointConfigurator.UseMessageRetry(TransientFaults.Configure);
         endpointConfigurator.UseMessageRetry(r => r.Intervals(50, 100, 250, 500, 1000, 2000, 5000));
+    }
 }

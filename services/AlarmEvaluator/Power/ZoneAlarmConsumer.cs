@@ -42,6 +42,9 @@ public sealed class ZoneAlarmConsumerDefinition : ConsumerDefinition<ZoneAlarmCo
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<ZoneAlarmConsumer> consumerConfigurator,
         IRegistrationContext context)
     {
+        // Outer: an outage (PostgreSQL or the broker restarting) is held for about two minutes, as everywhere (an endpoint's
+        // own retry replaces the bus-wide one); inner: quick retries for a conflict or a blip.
+        endpointConfigurator.UseMessageRetry(TransientFaults.Configure);
         endpointConfigurator.UseMessageRetry(r => r.Intervals(100, 500, 2000));
         endpointConfigurator.UseInMemoryOutbox(context);
     }
@@ -55,6 +58,7 @@ public sealed class PowerSagaDefinition : SagaDefinition<PowerSagaState>
     protected override void ConfigureSaga(IReceiveEndpointConfigurator endpointConfigurator, ISagaConfigurator<PowerSagaState> sagaConfigurator,
         IRegistrationContext context)
     {
+        endpointConfigurator.UseMessageRetry(TransientFaults.Configure); // an outage: held, as everywhere (see above)
         endpointConfigurator.UseMessageRetry(r => r.Intervals(50, 100, 250, 500, 1000, 2000, 5000));
         endpointConfigurator.UseInMemoryOutbox(context);
     }
