@@ -207,6 +207,35 @@ public sealed class BrokerAccountsOverRabbitMqTests(RabbitMqFixture rabbit)
         await observer.WaitAsync<PreflightCheckCompleted>(m => m.Target == source);
     }
 
+    [Theory]
+    [InlineData("notifier")]
+    [InlineData("vcenter-actuator")]
+    public async Task A_failing_message_is_dead_lettered_and_its_fault_published_under_the_services_own_account(string service)
+    {
+        var account = await rabbit.AddAccountAsync(service);
+        await using var observer = await ObserverBus.StartAsync(rabbit);
+        var app = ServiceDefaults.CreateBuilder(service, [.. rabbit.HostArgsFor(account), "--Urls=http://127.0.0.1:0"],
+            bus => bus.AddConsumer<SourceHealthChangedBug>()).Build();
+        app.MapDefaultEndpoints();
+        await using var host = await InProcessHost.StartAsync(app);
+
+        var source = Guid.NewGuid().ToString("N");
+        await using (var admin = await StartBusAsync(null, null))
+            await admin.Publish(new SourceHealthChanged(source, false, ["probe"], DateTimeOffset.UtcNow));
+
+        await observer.WaitAsync<Fault<SourceHealthChanged>>(f => f.Message.Source == source);
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!(await rabbit.QueueNamesAsync()).Contains($"{service}-source-health-changed-bug_error") && DateTime.UtcNow < deadline)
+            await Task.Delay(50);
+        Assert.Contains($"{service}-source-health-changed-bug_error", await rabbit.QueueNamesAsync());
+    }
+
+    /// <summary>A consumer with a bug (not an outage: dead-lettered at once).</summary>
+    public sealed class SourceHealthChangedBug : IConsumer<SourceHealthChanged>
+    {
+        public Task Consume(ConsumeContext<SourceHealthChanged> context) => throw new InvalidOperationException("a bug");
+    }
+
     [Fact]
     public async Task The_saga_account_asks_for_an_inventory_and_the_vcenter_actuator_account_answers_it()
     {
@@ -357,6 +386,7 @@ public sealed class BrokerAccountsOverRabbitMqTests(RabbitMqFixture rabbit)
                     e.Handler<HostPowerOnCompleted>(c => { observer._received.Enqueue(c.Message); return Task.CompletedTask; });
                     e.Handler<ForgedCommandRefused>(c => { observer._received.Enqueue(c.Message); return Task.CompletedTask; });
                     e.Handler<PreflightCheckCompleted>(c => { observer._received.Enqueue(c.Message); return Task.CompletedTask; });
+                    e.Handler<Fault<SourceHealthChanged>>(c => { observer._received.Enqueue(c.Message); return Task.CompletedTask; });
                 });
             });
             await observer._bus.StartAsync();
