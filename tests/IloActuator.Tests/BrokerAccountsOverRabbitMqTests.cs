@@ -75,6 +75,74 @@ public sealed class BrokerAccountsOverRabbitMqTests(RabbitMqFixture rabbit)
         Assert.Equal(1u, await MessageCountAsync(saga, VmQueue));
     }
 
+    /// <summary>The event exchanges each account may write: what its service publishes, an actuator its outcomes (and, for
+    /// every service with a preflight or an origin check, those). Everything else, commands and the events the saga acts
+    /// on (readings, alarms), the broker refuses.</summary>
+    public static TheoryData<string, string[]> EventsEachAccountMayWrite() => new()
+    {
+        { "vcenter-actuator", ["ClusterHaDrsDisabled", "ClusterHaDrsRestored", "ClusterInventoryCaptured", "ClusterInventoryFailed", "ClusterObserved",
+            "EsxiHostLoginChecked", "EsxiHostPoweredOff", "HostEnteredMaintenance", "HostExitedMaintenance", "HostPoweredOff", "VCenterStarted",
+            "VclsRestored", "VclsRetreatEntered", "VmPoweredOn", "VmShutDown", "VsanResyncChecked", "ForgedCommandRefused", "PreflightCheckCompleted"] },
+        { "ilo-actuator", ["HostBootProgressReported", "HostPowerOnCompleted", "HostPowerStateReported", "ForgedCommandRefused", "PreflightCheckCompleted"] },
+        { "sensor-poller", ["TemperatureSampled", "AlarmStateSampled", "SourceHealthChanged", "PreflightCheckCompleted"] },
+        { "notifier", ["WebhookDelivered", "PreflightCheckCompleted"] },
+        { "console", ["ClusterReadinessAssessed", "ScheduledPowerWindowSkipped"] },
+        { "operator", [] },
+        // The saga may write every contract exchange: proves the probe tells an accepted publish from a refused one.
+        { "alarm-evaluator", [.. ContractExchanges().Select(e => e["PowerEvents.Contracts:".Length..])] },
+    };
+
+    [Theory]
+    [MemberData(nameof(EventsEachAccountMayWrite))]
+    public async Task An_account_may_write_only_the_event_exchanges_of_what_its_service_publishes(string account, string[] expected)
+    {
+        var credential = await rabbit.AddAccountAsync(account);
+        await using (var admin = await ConnectAsync(new BrokerAccount(RabbitMqFixture.Username, RabbitMqFixture.Password)))
+        await using (var setup = await admin.CreateChannelAsync())
+        {
+            foreach (var exchange in ContractExchanges())
+                await setup.ExchangeDeclareAsync(exchange, ExchangeType.Fanout, durable: true);
+        }
+
+        await using var connection = await ConnectAsync(credential);
+        var accepted = new List<string>();
+        foreach (var exchange in ContractExchanges())
+        {
+            var refused = await PublishConfirmedAsync(connection, exchange);
+            Assert.True(refused is null or AccessRefused, $"{account} publishing to '{exchange}': {Describe(refused)}");
+            if (refused is null)
+                accepted.Add(exchange["PowerEvents.Contracts:".Length..]);
+        }
+
+        Assert.Equal(expected.Order(StringComparer.Ordinal), accepted.Order(StringComparer.Ordinal));
+    }
+
+    /// <summary>MassTransit's exchange of every type in the contracts assembly.</summary>
+    static IEnumerable<string> ContractExchanges() =>
+        typeof(VmShutdownRequested).Assembly.GetExportedTypes()
+            .Where(t => t is { IsClass: true, IsAbstract: false, IsGenericType: false, Namespace: "PowerEvents.Contracts" })
+            .Select(t => $"PowerEvents.Contracts:{t.Name}")
+            .Order(StringComparer.Ordinal);
+
+    /// <summary>Publishes one message and waits for the broker's confirm: null when accepted, else the reply code that closed the channel.</summary>
+    static async Task<ushort?> PublishConfirmedAsync(IConnection connection, string exchange)
+    {
+        await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
+        try
+        {
+            // With confirm tracking the call returns only after the broker's ack, which follows its permission check.
+            await channel.BasicPublishAsync(exchange, "", mandatory: false, new BasicProperties(), Encoding.UTF8.GetBytes("{\"message\":{}}"));
+            return null;
+        }
+        catch (Exception ex) when (ex is OperationInterruptedException or AlreadyClosedException or RabbitMQ.Client.Exceptions.PublishException)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (channel.CloseReason is null && DateTime.UtcNow < deadline)
+                await Task.Delay(20);
+            return channel.CloseReason?.ReplyCode ?? 0;
+        }
+    }
+
     [Fact]
     public async Task The_actuator_works_under_its_own_account_and_refuses_and_alerts_a_command_the_saga_did_not_send()
     {
@@ -122,6 +190,7 @@ public sealed class BrokerAccountsOverRabbitMqTests(RabbitMqFixture rabbit)
     [InlineData("sensor-poller")]
     [InlineData("notifier")]
     [InlineData("vcenter-actuator")]
+    [InlineData("ilo-actuator")]
     [InlineData("alarm-evaluator")]
     public async Task A_service_runs_its_endpoints_and_publishes_its_events_under_its_own_account(string service)
     {
@@ -135,7 +204,36 @@ public sealed class BrokerAccountsOverRabbitMqTests(RabbitMqFixture rabbit)
         var source = Guid.NewGuid().ToString("N");
         await using (var admin = await StartBusAsync(null, null))
             await admin.Publish(new SourceHealthChanged(source, false, ["probe"], DateTimeOffset.UtcNow));
-        await observer.WaitAsync<ZoneStalenessChanged>(m => m.Zone == source);
+        await observer.WaitAsync<PreflightCheckCompleted>(m => m.Target == source);
+    }
+
+    [Theory]
+    [InlineData("notifier")]
+    [InlineData("vcenter-actuator")]
+    public async Task A_failing_message_is_dead_lettered_and_its_fault_published_under_the_services_own_account(string service)
+    {
+        var account = await rabbit.AddAccountAsync(service);
+        await using var observer = await ObserverBus.StartAsync(rabbit);
+        var app = ServiceDefaults.CreateBuilder(service, [.. rabbit.HostArgsFor(account), "--Urls=http://127.0.0.1:0"],
+            bus => bus.AddConsumer<SourceHealthChangedBug>()).Build();
+        app.MapDefaultEndpoints();
+        await using var host = await InProcessHost.StartAsync(app);
+
+        var source = Guid.NewGuid().ToString("N");
+        await using (var admin = await StartBusAsync(null, null))
+            await admin.Publish(new SourceHealthChanged(source, false, ["probe"], DateTimeOffset.UtcNow));
+
+        await observer.WaitAsync<Fault<SourceHealthChanged>>(f => f.Message.Source == source);
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!(await rabbit.QueueNamesAsync()).Contains($"{service}-source-health-changed-bug_error") && DateTime.UtcNow < deadline)
+            await Task.Delay(50);
+        Assert.Contains($"{service}-source-health-changed-bug_error", await rabbit.QueueNamesAsync());
+    }
+
+    /// <summary>A consumer with a bug (not an outage: dead-lettered at once).</summary>
+    public sealed class SourceHealthChangedBug : IConsumer<SourceHealthChanged>
+    {
+        public Task Consume(ConsumeContext<SourceHealthChanged> context) => throw new InvalidOperationException("a bug");
     }
 
     [Fact]
@@ -162,11 +260,11 @@ public sealed class BrokerAccountsOverRabbitMqTests(RabbitMqFixture rabbit)
         Assert.Equal((runId, "cluster1"), (response.Message.RunId, response.Message.Cluster));
     }
 
-    /// <summary>Stands in for a service's consumer: consumes an event, publishes another.</summary>
+    /// <summary>Stands in for a service's consumer: consumes an event, publishes one every service but the Console may (a preflight result).</summary>
     public sealed class SourceHealthChangedEcho : IConsumer<SourceHealthChanged>
     {
         public Task Consume(ConsumeContext<SourceHealthChanged> context) =>
-            context.Publish(new ZoneStalenessChanged(context.Message.Source, true, 0, 1, DateTimeOffset.UtcNow));
+            context.Publish(new PreflightCheckCompleted("echo", "probe", context.Message.Source, true, "echo", DateTimeOffset.UtcNow));
     }
 
     /// <summary>Stands in for the VCenterActuator's inventory consumer (same queue name, same origin check).</summary>
@@ -287,7 +385,8 @@ public sealed class BrokerAccountsOverRabbitMqTests(RabbitMqFixture rabbit)
                     e.AutoDelete = true;
                     e.Handler<HostPowerOnCompleted>(c => { observer._received.Enqueue(c.Message); return Task.CompletedTask; });
                     e.Handler<ForgedCommandRefused>(c => { observer._received.Enqueue(c.Message); return Task.CompletedTask; });
-                    e.Handler<ZoneStalenessChanged>(c => { observer._received.Enqueue(c.Message); return Task.CompletedTask; });
+                    e.Handler<PreflightCheckCompleted>(c => { observer._received.Enqueue(c.Message); return Task.CompletedTask; });
+                    e.Handler<Fault<SourceHealthChanged>>(c => { observer._received.Enqueue(c.Message); return Task.CompletedTask; });
                 });
             });
             await observer._bus.StartAsync();

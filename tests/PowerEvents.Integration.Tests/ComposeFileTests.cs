@@ -101,6 +101,25 @@ public sealed class ComposeFileTests
     }
 
     [Fact]
+    public void Every_secret_file_the_compose_files_name_is_created_in_step_2_of_the_deploy_guide()
+    {
+        var compose = File.ReadAllText(Path.Combine(Root, "docker-compose.yml")) + File.ReadAllText(Path.Combine(Root, "docker-compose.override.example.yml"));
+        var named = System.Text.RegularExpressions.Regex.Matches(compose, @"file: \./secrets/(\w+)").Select(m => m.Groups[1].Value).Distinct().ToList();
+        var guide = File.ReadAllText(Path.Combine(Root, "docs", "deploy.md"));
+        var start = guide.IndexOf("## 2. Passwords and secrets", StringComparison.Ordinal);
+        var step2 = guide[start..guide.IndexOf("## 3.", start, StringComparison.Ordinal)];
+        // The broker accounts are created by one loop: `for account in a b c; do … secrets/rabbitmq_${account}_password`.
+        var loop = System.Text.RegularExpressions.Regex.Match(step2, @"for account in ([\w ]+); do\s*\n\s*openssl rand -hex \d+ > secrets/rabbitmq_\$\{account\}_password");
+        Assert.True(loop.Success, "step 2 has no loop creating the broker accounts' passwords");
+        var created = System.Text.RegularExpressions.Regex.Matches(step2, @"> secrets/(\w+)").Select(m => m.Groups[1].Value)
+            .Concat(loop.Groups[1].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(a => $"rabbitmq_{a}_password"))
+            .ToHashSet();
+
+        Assert.NotEmpty(named);
+        Assert.All(named, secret => Assert.True(created.Contains(secret), $"secrets/{secret} is named by a compose file but not created in docs/deploy.md, step 2"));
+    }
+
+    [Fact]
     public async Task Each_service_connects_with_a_broker_account_of_its_own_created_before_it_starts()
     {
         var (exitCode, output) = await ComposeAsync("--env-file", Path.Combine(Root, ".env.example"), "config");

@@ -159,8 +159,10 @@ public sealed class CredentialScopeTests : IAsyncLifetime
         Assert.Contains(failures, f => f.StartsWith("SensorPoller:Meraki:0:BaseUrl: is http://", StringComparison.Ordinal));
         Assert.Contains(failures, f => f.StartsWith("SensorPoller:Http:0:Url: is http://", StringComparison.Ordinal));
         Assert.Contains(failures, f => f.StartsWith("SensorPoller:Mqtt:0:BrokerUrl: is mqtt://", StringComparison.Ordinal));
+        // Each once, under the key the operator wrote: one line per mistake at start.
+        Assert.Equal(3, failures.Count);
 
-        foreach (var source in options.AllSources)
+        foreach (var source in options.AllSources())
             source.AllowInsecureHttp = true;
         Assert.Empty(Validate(options));
     }

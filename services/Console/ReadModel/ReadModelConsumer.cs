@@ -1,5 +1,6 @@
 using MassTransit;
 using PowerEvents.Contracts;
+using PowerEvents.Hosting;
 
 namespace PowerEvents.Console.ReadModel;
 
@@ -50,6 +51,8 @@ public sealed class ReadModelConsumerDefinition : ConsumerDefinition<ReadModelCo
 
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<ReadModelConsumer> consumerConfigurator, IRegistrationContext context)
     {
-        endpointConfigurator.UseMessageRetry(r => r.Intervals(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5)));
+        // The outage policy (about two minutes for a PostgreSQL or broker restart): an endpoint's own retry replaces the
+        // bus-wide one, and three quick retries would dead-letter an event in a 10-second outage (issue 15).
+        endpointConfigurator.UseMessageRetry(TransientFaults.Configure);
     }
 }

@@ -23,7 +23,7 @@ public sealed class PollerService(
         Task Publish(object message, CancellationToken token) => bus.Publish(message, message.GetType(), token);
         try
         {
-            foreach (var source in configured.AllSources.Where(s => s.AllowInsecureHttp))
+            foreach (var source in configured.AllSources().Where(s => s.AllowInsecureHttp))
                 logger.LogWarning("{Source}: AllowInsecureHttp is set: plain http:// (or mqtt://) is accepted and its credentials cross the network unencrypted", source.Name);
             foreach (var source in CreateSources(configured, clients, paces, clock, loggers))
                 loops.Add(new SourceLoop(source, Publish, clock, SourceLogger(source.Options.Name)).RunAsync(stoppingToken));

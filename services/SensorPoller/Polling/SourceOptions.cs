@@ -17,11 +17,13 @@ public sealed class SensorPollerOptions : IValidatableObject
     /// <summary>MQTT brokers carrying Meraki MT readings pushed by a local gateway (<c>SensorPoller:Mqtt:0:...</c>).</summary>
     public List<MqttSourceOptions> Mqtt { get; set; } = [];
 
-    public IEnumerable<SourceOptions> AllSources => Meraki.Cast<SourceOptions>().Concat(Http).Concat(Mqtt);
+    /// <summary>Every source. A method, not a property: the options validator walks properties, and would report each
+    /// source's error a second time under a key that is not in the configuration (<c>SensorPoller:AllSources:0</c>).</summary>
+    public IEnumerable<SourceOptions> AllSources() => Meraki.Cast<SourceOptions>().Concat(Http).Concat(Mqtt);
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        foreach (var name in AllSources.GroupBy(s => s.Name, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => g.Key))
+        foreach (var name in AllSources().GroupBy(s => s.Name, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => g.Key))
             yield return new ValidationResult($"source name '{name}' is used twice; names must be unique.", ["Sources"]);
     }
 }
