@@ -103,7 +103,14 @@ curl -fsS -u guest:guest -X PUT "$mgmt/permissions/$vhost/guest" -H 'content-typ
 psql_local() { psql -h 127.0.0.1 -p "$PE_POSTGRES_PORT" -U powerevents -d powerevents -v ON_ERROR_STOP=1 -qAtc "$1"; }
 if $fresh; then
   pe_log "--fresh: dropping the local run's alarm, notifier and saga state"
-  psql_local "DROP TABLE IF EXISTS alarm_zone_state, alarm_outbox, power_saga, power_run_history; DROP SCHEMA IF EXISTS notifier CASCADE;"
+  # Every table but the console's, and their migrations' records: the services re-create them at start (a table dropped
+  # while schema_migrations still lists its migration would never come back).
+  psql_local "DO \$\$ DECLARE t text; BEGIN
+      FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE 'console\\_%' AND tablename <> 'schema_migrations' LOOP
+        EXECUTE format('DROP TABLE IF EXISTS %I CASCADE', t);
+      END LOOP;
+      IF to_regclass('public.schema_migrations') IS NOT NULL THEN DELETE FROM schema_migrations WHERE component <> 'console'; END IF;
+    END \$\$; DROP SCHEMA IF EXISTS notifier CASCADE;"
   # The console's read model only (its accounts, tokens, audit trail and power windows are kept).
   psql_local "DELETE FROM console_events" 2>/dev/null || true
 fi

@@ -237,6 +237,35 @@ public sealed class BrokerAccountsOverRabbitMqTests(RabbitMqFixture rabbit)
     }
 
     [Fact]
+    public async Task The_console_account_sends_operator_commands_to_the_sagas_queue_only()
+    {
+        const string SagaCommands = "alarm-evaluator-power-commands";
+        var saga = await rabbit.AddAccountAsync("alarm-evaluator");
+        var console = await rabbit.AddAccountAsync("console");
+        await using (var sagaConnection = await ConnectAsync(saga))
+        await using (var setup = await sagaConnection.CreateChannelAsync())
+        {
+            // The saga's command queue as its endpoint leaves it; emptied, the virtual host is shared by the cases.
+            await setup.ExchangeDeclareAsync(SagaCommands, ExchangeType.Fanout, durable: true);
+            await setup.QueueDeclareAsync(SagaCommands, durable: true, exclusive: false, autoDelete: false);
+            await setup.QueueBindAsync(SagaCommands, SagaCommands, "");
+            await setup.QueuePurgeAsync(SagaCommands);
+        }
+
+        // As the Console sends (OperatorCommands.SendAsync): to the queue, stamped with its account.
+        // Bounded: a refused binding makes MassTransit retry the send without end (the console's request then hangs).
+        using (var sendLimit = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+        await using (var bus = await StartBusAsync(console, "console"))
+            await (await bus.GetSendEndpoint(new Uri($"queue:{SagaCommands}"))).Send(
+                new ClusterShutdownNowRequested(Guid.NewGuid(), "cluster1", "admin", "test", DateTimeOffset.UtcNow), sendLimit.Token);
+        Assert.Equal(1u, await MessageCountAsync(saga, SagaCommands));
+
+        // Not as a publish of the command's type, which the saga's endpoint would also receive.
+        await using var connection = await ConnectAsync(console);
+        Assert.Equal(AccessRefused, await PublishConfirmedAsync(connection, "PowerEvents.Contracts:ClusterShutdownNowRequested"));
+    }
+
+    [Fact]
     public async Task The_saga_account_asks_for_an_inventory_and_the_vcenter_actuator_account_answers_it()
     {
         var saga = await rabbit.AddAccountAsync("alarm-evaluator");
