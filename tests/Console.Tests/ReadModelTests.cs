@@ -108,6 +108,21 @@ public sealed class ReadModelSequenceTests
     }
 
     [Fact]
+    public void VCenters_own_host_finished_through_its_ESXi_API_goes_OFF_too()
+    {
+        var clock = new FixedClock(T0);
+        var model = new ConsoleReadModel(new ConsoleOptions(), clock);
+        var run = Guid.NewGuid();
+        model.Apply(new PowerRunStarted(run, "c1", "z1", ["all"], 0, 1, false, T0));
+        model.Apply(new HostEnteredMaintenance(run, "c1", "esx-2", StepOutcome.Done, null, T0.AddSeconds(10)));
+        clock.Now = T0.AddSeconds(11);
+        Assert.Equal("Stopping", model.Snapshot().Clusters.Single().Hosts.Single().Actual);
+        model.Apply(new EsxiHostPoweredOff(run, "c1", "esx-2", StepOutcome.Done, false, true, null, T0.AddSeconds(20)));
+        model.Apply(new PowerRunCompleted(run, "c1", [], false, T0, T0.AddSeconds(21)));
+        Assert.Equal("OFF", model.Snapshot().Clusters.Single().Hosts.Single().Actual);
+    }
+
+    [Fact]
     public void A_drill_does_not_change_a_hosts_status()
     {
         var model = new ConsoleReadModel(new ConsoleOptions(), new FixedClock(T0));

@@ -60,6 +60,12 @@ public sealed partial class ConsoleReadModel(ConsoleOptions options, TimeProvide
                     if (m.Outcome != StepOutcome.Failed && !IsDrill(m.RunId))
                         Report(m.Cluster, m.Host, Heartbeat.None, m.CompletedAt, "powered off by the run");
                     break;
+                case EsxiHostPoweredOff m:
+                    // vCenter's own host (or a standalone one), finished through its ESXi API: the same fact as HostPoweredOff.
+                    Step(m.RunId, m.Cluster, "host-shutdown", m.Host, m.Outcome.ToString(), m.Fault?.ToString() ?? "", m.CompletedAt);
+                    if (m.Outcome != StepOutcome.Failed && !IsDrill(m.RunId))
+                        Report(m.Cluster, m.Host, Heartbeat.None, m.CompletedAt, "powered off by the run through its ESXi API");
+                    break;
                 case PowerRunStepFailed m:
                     Step(m.RunId, m.Cluster, m.Step, m.Target, m.Outcome, m.Detail, m.At);
                     break;
