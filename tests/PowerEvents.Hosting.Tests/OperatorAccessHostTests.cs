@@ -115,7 +115,23 @@ public sealed class OperatorAccessHostTests
         {
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
 
-            using var metrics = await http.GetAsync("/metrics");
+            // The metric server is a hosted service that opens its listener in the background: on a loaded machine it may
+            // not accept yet when the host has started. Wait for it, generously.
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            HttpResponseMessage? first = null;
+            while (first is null)
+            {
+                try
+                {
+                    first = await http.GetAsync("/metrics");
+                }
+                catch (HttpRequestException) when (DateTime.UtcNow < deadline)
+                {
+                    await Task.Delay(200);
+                }
+            }
+
+            using var metrics = first;
             Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
             Assert.Contains("process_cpu_seconds_total", await metrics.Content.ReadAsStringAsync(), StringComparison.Ordinal);
             using var other = await http.GetAsync("/power/plan/cluster1");
