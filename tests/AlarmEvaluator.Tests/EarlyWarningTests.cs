@@ -45,7 +45,7 @@ public sealed class EarlyWarningTests
         Run(zone, null, sensors);
 
     /// <summary>As above, with the measured shutdown estimate the evaluator is given (<see cref="ShutdownEstimates.For"/>).</summary>
-    static (List<ZoneDecision> Decisions, ZoneState State) Run(ZoneOptions zone, Func<string, TimeSpan, TimeSpan>? measuredShutdown,
+    static (List<ZoneDecision> Decisions, ZoneState State) Run(ZoneOptions zone, Func<string, TimeSpan, (TimeSpan, bool)>? measuredShutdown,
         params (string Sensor, Func<int, double?> Celsius)[] sensors)
     {
         var evaluator = new ZoneEvaluator(zone, T0, measuredShutdown: measuredShutdown);
@@ -172,7 +172,7 @@ public sealed class EarlyWarningTests
         var (configured, _) = Run(Zone("warn"), ("A", i => 24 + 0.05 * i));
         Assert.DoesNotContain(configured, d => d.HasTransition);
 
-        var (measured, _) = Run(Zone("warn"), (_, _) => TimeSpan.FromHours(2), ("A", i => 24 + 0.05 * i));
+        var (measured, _) = Run(Zone("warn"), (_, _) => (TimeSpan.FromHours(2), true), ("A", i => 24 + 0.05 * i));
         var opened = Assert.Single(measured.Select(d => d.EarlyWarning).OfType<ZoneEarlyWarningChanged>());
         Assert.True(opened.Active);
         Assert.Equal(TimeSpan.FromHours(2) + TimeSpan.FromMinutes(5), opened.LeadTime);
@@ -183,7 +183,7 @@ public sealed class EarlyWarningTests
     {
         // The fast rise that raises the alarm early with 15 + 5 min: with a measured 1 min + 5 min it raises later, and says why.
         var (configured, _) = Run(Zone("act"), ("A", i => 24 + 0.25 * i));
-        var (measured, _) = Run(Zone("act"), (_, _) => TimeSpan.FromMinutes(1), ("A", i => 24 + 0.25 * i));
+        var (measured, _) = Run(Zone("act"), (_, _) => (TimeSpan.FromMinutes(1), true), ("A", i => 24 + 0.25 * i));
 
         var early = Assert.Single(configured.Select(d => d.Raised).OfType<AlarmRaised>());
         var later = Assert.Single(measured.Select(d => d.Raised).OfType<AlarmRaised>());

@@ -24,10 +24,10 @@ public sealed class ShutdownEstimatesTests
     public void Without_measurements_the_configured_estimate_holds()
     {
         var estimates = Estimates();
-        Assert.Equal(Configured, estimates.For("room", Configured));
-        Assert.Equal(Configured, estimates.For("a-zone-without-clusters", Configured));
+        Assert.Equal((Configured, false), estimates.For("room", Configured));
+        Assert.Equal((Configured, false), estimates.For("a-zone-without-clusters", Configured));
         estimates.Record(Assessed("c3", 2, measured: false));
-        Assert.Equal(Configured, estimates.For("lab", Configured));
+        Assert.Equal((Configured, false), estimates.For("lab", Configured));
     }
 
     [Fact]
@@ -35,14 +35,14 @@ public sealed class ShutdownEstimatesTests
     {
         var estimates = Estimates();
         estimates.Record(Assessed("c1", 4, measured: true));
-        Assert.Equal(Configured, estimates.For("room", Configured)); // c2 never measured: not assumed faster than configured
+        Assert.Equal((Configured, false), estimates.For("room", Configured)); // c2 never measured: not assumed faster than configured
 
         estimates.Record(Assessed("c2", 6, measured: true));
-        Assert.Equal(TimeSpan.FromMinutes(6), estimates.For("room", Configured));
+        Assert.Equal((TimeSpan.FromMinutes(6), true), estimates.For("room", Configured));
 
         estimates.Record(Assessed("c1", 40, measured: true));
-        Assert.Equal(TimeSpan.FromMinutes(40), estimates.For("room", Configured));
-        Assert.Equal(Configured, estimates.For("lab", Configured));
+        Assert.Equal((TimeSpan.FromMinutes(40), true), estimates.For("room", Configured));
+        Assert.Equal((Configured, false), estimates.For("lab", Configured));
     }
 
     [Fact]
@@ -50,8 +50,11 @@ public sealed class ShutdownEstimatesTests
     {
         var estimates = Estimates();
         estimates.Record(Assessed("c3", 3, measured: true));
-        Assert.Equal(TimeSpan.FromMinutes(3), estimates.For("lab", Configured));
+        Assert.Equal((TimeSpan.FromMinutes(3), true), estimates.For("lab", Configured));
+        // A measurement equal to the configured figure is still a measurement.
+        estimates.Record(Assessed("c3", 15, measured: true));
+        Assert.Equal((Configured, true), estimates.For("lab", Configured));
         estimates.Record(Assessed("c3", 3, measured: false));
-        Assert.Equal(Configured, estimates.For("lab", Configured));
+        Assert.Equal((Configured, false), estimates.For("lab", Configured));
     }
 }

@@ -28,10 +28,18 @@ public sealed class ShutdownEstimates(IOptions<PowerOptions> power)
     /// The zone's shutdown estimate: the longest over the clusters it protects, each its measured estimate or, never
     /// measured, <paramref name="configured"/> (a cluster without history is not assumed faster than configured).
     /// </summary>
-    public TimeSpan For(string zone, TimeSpan configured)
+    /// <returns>The estimate, and whether it is a measured one (false: <paramref name="configured"/> decided it).</returns>
+    public (TimeSpan Estimate, bool Measured) For(string zone, TimeSpan configured)
     {
-        var clusters = power.Value.Clusters.Where(c => string.Equals(c.Zone, zone, StringComparison.Ordinal)).ToList();
-        return clusters.Count == 0 ? configured : clusters.Max(c => _measured.TryGetValue(c.Name, out var m) ? m : configured);
+        (TimeSpan Estimate, bool Measured)? longest = null;
+        foreach (var cluster in power.Value.Clusters.Where(c => string.Equals(c.Zone, zone, StringComparison.Ordinal)))
+        {
+            var (estimate, measured) = _measured.TryGetValue(cluster.Name, out var m) ? (m, true) : (configured, false);
+            // On a tie an unmeasured cluster decides: the zone's figure is then not wholly measured.
+            if (longest is not { } l || estimate > l.Estimate || (estimate == l.Estimate && !measured))
+                longest = (estimate, measured);
+        }
+        return longest ?? (configured, false);
     }
 }
 

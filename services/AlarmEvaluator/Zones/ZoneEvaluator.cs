@@ -51,15 +51,12 @@ public sealed record ZoneDecision(
 /// whose sensor ids match nothing is reported rather than silently unprotected.</param>
 /// <param name="measuredShutdown">The measured shutdown estimate of what the zone protects (<see cref="ShutdownEstimates"/>),
 /// asked at each evaluation; null or a null answer: the configured <c>EarlyWarning:EstimatedShutdown</c>.</param>
-public sealed class ZoneEvaluator(ZoneOptions zone, DateTimeOffset startedAt, Func<Guid>? newAlarmId = null, Func<string, TimeSpan, TimeSpan>? measuredShutdown = null)
+public sealed class ZoneEvaluator(ZoneOptions zone, DateTimeOffset startedAt, Func<Guid>? newAlarmId = null,
+    Func<string, TimeSpan, (TimeSpan Estimate, bool Measured)>? measuredShutdown = null)
 {
     /// <summary>The shutdown estimate the early warning counts on now, and whether it was measured.</summary>
-    (TimeSpan Estimate, bool Measured) EstimatedShutdown()
-    {
-        var configured = zone.EarlyWarning.EstimatedShutdown;
-        var estimate = measuredShutdown?.Invoke(zone.Name, configured) ?? configured;
-        return (estimate, estimate != configured);
-    }
+    (TimeSpan Estimate, bool Measured) EstimatedShutdown() =>
+        measuredShutdown?.Invoke(zone.Name, zone.EarlyWarning.EstimatedShutdown) ?? (zone.EarlyWarning.EstimatedShutdown, false);
 
     readonly HashSet<string> _members = new(zone.Sensors, StringComparer.Ordinal);
     readonly Func<Guid> _newAlarmId = newAlarmId ?? Guid.NewGuid;
