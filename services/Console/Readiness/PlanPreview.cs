@@ -67,10 +67,13 @@ public sealed class ClusterPlans(IRequestClient<ClusterPlanPreviewRequested> cli
 
     public async Task<(PlanView? Plan, PlanFailure? Failure)> PreviewAsync(string cluster, string requestedBy, CancellationToken cancellationToken)
     {
+        // The whole call is bounded, the send too: a send the broker refuses (permissions, a queue declared otherwise) is retried without end.
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(options.PlanPreviewTimeout);
         try
         {
             var response = await client.GetResponse<ClusterPlanPreviewed, ClusterPlanPreviewFailed>(
-                new ClusterPlanPreviewRequested(cluster, requestedBy, clock.GetUtcNow()), cancellationToken, RequestTimeout.After(ms: (int)options.PlanPreviewTimeout.TotalMilliseconds));
+                new ClusterPlanPreviewRequested(cluster, requestedBy, clock.GetUtcNow()), bounded.Token, RequestTimeout.After(ms: (int)options.PlanPreviewTimeout.TotalMilliseconds));
             if (response.Is(out Response<ClusterPlanPreviewed>? previewed))
             {
                 var plan = previewed!.Message;
@@ -81,7 +84,7 @@ public sealed class ClusterPlans(IRequestClient<ClusterPlanPreviewRequested> cli
             response.Is(out Response<ClusterPlanPreviewFailed>? failed);
             return (null, new PlanFailure(cluster, failed!.Message.Status, failed.Message.Reason));
         }
-        catch (RequestTimeoutException)
+        catch (Exception ex) when (ex is RequestTimeoutException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             return (null, new PlanFailure(cluster, "timeout", $"no plan from the AlarmEvaluator within {options.PlanPreviewTimeout} (is it running? queue {Queue})"));
         }
