@@ -18,7 +18,8 @@ public sealed record PlanView(
     IReadOnlyList<string> HostsAlreadyOff, int VmsAlreadyOff, double WorstCaseShutdownSeconds,
     double EstimatedShutdownSeconds, double EstimatedPowerOnSeconds, string EstimateBasis);
 
-/// <summary>Why no plan could be shown: <c>not-found</c>, <c>inventory-failed</c>, <c>timeout</c> (also: the AlarmEvaluator did not answer).</summary>
+/// <summary>Why no plan could be shown: <c>not-found</c>, <c>inventory-failed</c>, <c>timeout</c> (also: the AlarmEvaluator did not answer),
+/// <c>failed</c> (the AlarmEvaluator's consumer faulted).</summary>
 public sealed record PlanFailure(string Cluster, string Status, string Reason);
 
 /// <summary>
@@ -83,6 +84,10 @@ public sealed class ClusterPlans(IRequestClient<ClusterPlanPreviewRequested> cli
             }
             response.Is(out Response<ClusterPlanPreviewFailed>? failed);
             return (null, new PlanFailure(cluster, failed!.Message.Status, failed.Message.Reason));
+        }
+        catch (RequestFaultException ex)
+        {
+            return (null, new PlanFailure(cluster, "failed", $"the AlarmEvaluator failed to make the plan: {ex.Fault?.Exceptions.FirstOrDefault()?.Message ?? ex.Message}"));
         }
         catch (Exception ex) when (ex is RequestTimeoutException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
