@@ -22,10 +22,10 @@ public sealed class PlanEstimateTests
     public void Each_kind_gives_its_measured_figure_to_its_first_stage_and_the_totals_add_up()
     {
         var plan = Plans.Typical("cluster-p", "room-p");
-        var (vms, hosts) = PlanEstimate.Size(plan);
-        var view = PlanEstimate.Apply(plan, DurationEstimator.Estimate([MeasuredShutdown()], vms, hosts, new DefaultDurations()));
+        var view = PlanEstimate.Apply(plan, DurationEstimator.Estimate([MeasuredShutdown()], kind => PlanEstimate.StepsOf(plan, kind), new DefaultDurations()));
 
-        Assert.Equal((3, 2), (vms, hosts));
+        Assert.Equal((3, 1, 2, 2), (PlanEstimate.StepsOf(plan, "vm-shutdown"), PlanEstimate.StepsOf(plan, "host-maintenance"),
+            PlanEstimate.StepsOf(plan, "host-shutdown"), PlanEstimate.StepsOf(plan, "host-power-on")));
         var shutdown = view.Stages.Where(s => s.Direction == "shutdown").ToList();
         Assert.Equal([1, 2, 3, 4, 5, 6], shutdown.Select(s => s.Order));
         // Guest shutdowns: 40 s to app-p2, then 20 s from esx-p1's shutdown to vcsa's, for all three VMs as measured.
@@ -33,13 +33,13 @@ public sealed class PlanEstimateTests
         Assert.Equal("measured: median of 1 run(s)", shutdown[0].EstimateBasis);
         Assert.Null(shutdown[1].EstimateSeconds);
         Assert.StartsWith("no estimate", shutdown[1].EstimateBasis, StringComparison.Ordinal);
-        // One host measured in maintenance, two hosts now: scaled up.
-        Assert.Equal(20, shutdown[2].EstimateSeconds);
+        // One host through vCenter into maintenance, as measured: not scaled to the cluster's two hosts (vCenter's is finished through ESXi).
+        Assert.Equal(10, shutdown[2].EstimateSeconds);
         Assert.Null(shutdown[4].EstimateSeconds);
         Assert.Equal("counted in stage 1 (tier apps)", shutdown[4].EstimateBasis);
         Assert.Equal("counted in stage 4 (hosts powered off)", shutdown[5].EstimateBasis);
         Assert.Equal(shutdown.Sum(s => s.EstimateSeconds ?? 0), view.EstimatedShutdownSeconds);
-        Assert.Equal(60 + 20 + 30, view.EstimatedShutdownSeconds);
+        Assert.Equal(60 + 10 + 30, view.EstimatedShutdownSeconds);
         Assert.StartsWith("measured: median of the last 1 run(s)", view.EstimateBasis, StringComparison.Ordinal);
 
         var powerOn = view.Stages.Where(s => s.Direction == "power-on").ToList();

@@ -102,7 +102,12 @@ public static class DurationEstimator
         ShutdownStages.All(stage => kinds.Any(k => k.Kind == stage.Kind && k.Basis == "history"));
 
     /// <summary>The estimate for a cluster with <paramref name="vms"/> VMs to shut down and <paramref name="hosts"/> hosts, from its runs (newest first or any order).</summary>
-    public static DurationEstimate Estimate(IEnumerable<RunView> runs, int vms, int hosts, DefaultDurations defaults)
+    public static DurationEstimate Estimate(IEnumerable<RunView> runs, int vms, int hosts, DefaultDurations defaults) =>
+        Estimate(runs, kind => kind.StartsWith("vm-", StringComparison.Ordinal) ? vms : hosts, defaults);
+
+    /// <summary>The estimate with each kind scaled to <paramref name="itemsNow"/> of that kind (a plan knows them exactly: with
+    /// vCenter on the cluster, fewer hosts enter maintenance through vCenter than are powered off).</summary>
+    public static DurationEstimate Estimate(IEnumerable<RunView> runs, Func<string, int> itemsNow, DefaultDurations defaults)
     {
         var measured = runs.Where(r => !r.DryRun).OrderByDescending(r => r.StartedAt)
             .Select(r => (Run: r, Stages: Measure(r))).Where(x => x.Stages.Count > 0).Take(RunsConsidered).ToList();
@@ -115,7 +120,7 @@ public static class DurationEstimator
                 kinds.Add(new KindDuration(kind, label, Default(kind, defaults).TotalSeconds, null, 0, 0, "default"));
                 continue;
             }
-            var now = kind.StartsWith("vm-", StringComparison.Ordinal) ? vms : hosts;
+            var now = itemsNow(kind);
             var scaled = samples.Select(s => s.Stage * Math.Max(1.0, s.Items > 0 ? (double)now / s.Items : 1)).ToList();
             var perItem = samples.Select(s => s.PerItem).OfType<double>().ToList();
             kinds.Add(new KindDuration(kind, label, Math.Round(Median(scaled), 1), perItem.Count > 0 ? Math.Round(Median(perItem), 1) : null,

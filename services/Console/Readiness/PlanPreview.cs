@@ -23,7 +23,8 @@ public sealed record PlanView(
 public sealed record PlanFailure(string Cluster, string Status, string Reason);
 
 /// <summary>
-/// Lays the console's estimate (<see cref="DurationEstimator"/>, the one the readiness shows) on the saga's plan, pure: each
+/// Lays the console's estimate (<see cref="DurationEstimator"/>, the one the readiness shows, scaled to the plan's own step
+/// counts per kind: <see cref="StepsOf"/>) on the saga's plan, pure: each
 /// kind of step the estimator knows gives its figure to the first stage of that kind in its direction (the estimator times
 /// a kind as one stage: every tier's guest shutdowns together); later stages of the kind say where they are counted.
 /// Kinds it does not measure (the cluster changes, vCenter's start) are shown without a figure, saying so.
@@ -54,10 +55,8 @@ public static class PlanEstimate
           (kind.PerItemSeconds is { } perItem ? string.Create(CultureInfo.InvariantCulture, $", {perItem:0.#} s per host") : "")
         : "default model (Console:Readiness:DefaultDurations)";
 
-    /// <summary>VMs the plan shuts down and hosts it powers off: the sizes the estimate is scaled to.</summary>
-    public static (int Vms, int Hosts) Size(ClusterPlanPreviewed plan) =>
-        (plan.Stages.Where(s => s is { Direction: "shutdown", Kind: "vm-shutdown" }).Sum(s => s.Steps),
-         plan.Stages.Where(s => s is { Direction: "power-on", Kind: "host-power-on" }).Sum(s => s.Steps));
+    /// <summary>How many steps of <paramref name="kind"/> the plan has (both directions' kinds differ): what the estimate is scaled to.</summary>
+    public static int StepsOf(ClusterPlanPreviewed plan, string kind) => plan.Stages.Where(s => s.Kind == kind).Sum(s => s.Steps);
 }
 
 /// <summary>Asks the power saga's service for a cluster's plan over the bus and adds the estimate (the console calls no service's HTTP).</summary>
@@ -78,8 +77,7 @@ public sealed class ClusterPlans(IRequestClient<ClusterPlanPreviewRequested> cli
             if (response.Is(out Response<ClusterPlanPreviewed>? previewed))
             {
                 var plan = previewed!.Message;
-                var (vms, hosts) = PlanEstimate.Size(plan);
-                var estimate = DurationEstimator.Estimate(model.RunsOf(plan.Cluster), vms, hosts, options.Readiness.DefaultDurations);
+                var estimate = DurationEstimator.Estimate(model.RunsOf(plan.Cluster), kind => PlanEstimate.StepsOf(plan, kind), options.Readiness.DefaultDurations);
                 return (PlanEstimate.Apply(plan, estimate), null);
             }
             response.Is(out Response<ClusterPlanPreviewFailed>? failed);
