@@ -363,6 +363,9 @@ static class PowerActivities
                 case ClusterStep.VclsRestore:
                     await c.Emit(new VclsRestoreRequested(run.RunId, run.Cluster, restore.VclsValue));
                     break;
+                case VsanClusterPowerSteps.PowerOn:
+                    await c.Emit(VsanClusterPowerSteps.Command(run, step)!);
+                    break;
             }
         }
 
@@ -471,6 +474,9 @@ static class PowerActivities
                     break;
                 case ClusterStep.VsanResync:
                     await c.Emit(new VsanResyncCheckRequested(run.RunId, run.Cluster));
+                    break;
+                case VsanClusterPowerSteps.PowerOff:
+                    await c.Emit(VsanClusterPowerSteps.Command(run, step)!);
                     break;
             }
         }

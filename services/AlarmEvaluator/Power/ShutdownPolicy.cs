@@ -37,9 +37,9 @@ public static class ShutdownPolicy
             $"{run.Tiers.Count} tier(s): {string.Join(", ", run.Tiers.Select(t => $"{t.Name}={t.Vms.Count}"))}; " +
             $"{run.Hosts.Count(h => h.WasPoweredOn)} host(s) on; {run.AlreadyOff.Count} VM(s) already off");
         foreach (var vcenter in run.AllVms.Where(v => v.IsVCenter))
-            run.Record(now, "plan", vcenter.Name, "VCenterVmOnCluster", run.VCenterHost is { } esxi
+            run.Record(now, "plan", vcenter.Name, "VCenterVmOnCluster", VsanClusterPowerSteps.VCenterPlanNote(run) ?? (run.VCenterHost is { } esxi
                 ? $"vCenter's own VM runs on {esxi}: the other hosts go off through vCenter first, then vCenter's VM, then {esxi} through its own ESXi API"
-                : $"vCenter's own VM runs on {vcenter.Host}; it goes last, after it the host steps cannot reach vCenter (the inventory did not name its host)");
+                : $"vCenter's own VM runs on {vcenter.Host}; it goes last, after it the host steps cannot reach vCenter (the inventory did not name its host)"));
         foreach (var step in run.ClusterSteps)
             run.Record(now, "plan", run.Cluster, "ClusterChange", Describe(step.Kind, run.Settings));
 
@@ -105,11 +105,15 @@ public static class ShutdownPolicy
                         var steps = run.ClusterSteps.Where(st => st.Stage == stage).ToList();
                         // A stage's first ask starts its deadline (vSAN's resync check gets its own after vCLS and HA/DRS).
                         if (!steps.Any(st => st.Status == StepStatus.Requested))
-                            StageEngine.Enter(run, now + options.ClusterStepDeadline);
+                            StageEngine.Enter(run, now + VsanClusterPowerSteps.StageDeadline(steps, options));
                         foreach (var step in steps)
                             clusterSteps.AddRange(StageEngine.ClaimAll(run, step.Kind, [step], _ => run.Cluster, ClusterStep.Access, now));
                         return Result();
                     }
+
+                    // vSAN's cluster power API took every host and vCenter's VM down: no per-host steps.
+                    if (VsanClusterPowerSteps.PoweredOff(run, now))
+                        continue;
 
                     run.Phase = RunPhase.Maintenance;
                     foreach (var host in run.Hosts)
@@ -336,7 +340,7 @@ public static class ShutdownPolicy
                                    "put back after the VMs are restored",
         ClusterStep.HaDrsDisable => $"HA off and DRS manual (were {Describe(settings?.HaDrs)}); put back after the VMs are restored",
         ClusterStep.VsanResync => "vSAN: wait for resync to finish (reported if it does not by the deadline); hosts enter maintenance mode with objectAction noAction",
-        _ => kind,
+        _ => VsanClusterPowerSteps.Describe(kind) ?? kind,
     };
 
     public static string Describe(ClusterHaDrsSettings? haDrs) => haDrs is null ? "not read"
