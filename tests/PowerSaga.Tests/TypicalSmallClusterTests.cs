@@ -17,7 +17,10 @@ public sealed class TypicalSmallClusterTests
         "-vcenter-boot-delay", "1s", "-guest-shutdown-min", "200ms", "-guest-shutdown-max", "500ms",
     ];
 
-    static async Task<PowerWorld> StartAsync(Func<VcsimState, IReadOnlyDictionary<string, string>>? esxiPasswords = null, params string[] vcsimExtra)
+    static Task<PowerWorld> StartAsync(Func<VcsimState, IReadOnlyDictionary<string, string>>? esxiPasswords = null, params string[] vcsimExtra) =>
+        StartAsync(esxiPasswords, null, vcsimExtra);
+
+    static async Task<PowerWorld> StartAsync(Func<VcsimState, IReadOnlyDictionary<string, string>>? esxiPasswords, Action<PowerWorld>? configure, params string[] vcsimExtra)
     {
         var world = await PowerWorld.StartAsync([.. Vcsim, .. vcsimExtra]);
         world.UseFastPowerOn(TimeSpan.FromSeconds(1));
@@ -32,6 +35,7 @@ public sealed class TypicalSmallClusterTests
         world.Actuator["VCenter:VsanResyncPollInterval"] = "00:00:00.100";
         world.Actuator["VCenter:VsanResyncTimeout"] = "00:00:05";
         world.Actuator["VCenter:GuestShutdownTimeout"] = "00:00:20";
+        configure?.Invoke(world);
         await world.UseEsxiHostsAsync(esxiPasswords?.Invoke(await world.StateAsync()));
         await world.StartBmcsAsync(TimeSpan.FromMilliseconds(300));
         await world.StartActuatorInProcessAsync();
@@ -104,6 +108,49 @@ public sealed class TypicalSmallClusterTests
         Assert.True(tenantsOn.Max(e => e.Seq) < haBack, "HA is put back after the VMs");
         await PowerWorld.Eventually(async () => (await world.StateAsync()).Vms.Any(v => v.Vcls && v.PowerState == "poweredOn"),
             TimeSpan.FromSeconds(30), "vCLS VMs deployed again once the setting is back");
+    }
+
+    [Fact]
+    public async Task When_vcenters_vm_moved_after_the_plan_the_shutdown_and_the_power_on_follow_it()
+    {
+        // The host steps through vCenter fail on the host vCenter's VM moved to (it runs there): 5 s each, not 10 min.
+        await using var world = await StartAsync(null, w => w.Actuator["VCenter:MaintenanceTimeout"] = "00:00:05");
+        var before = await world.StateAsync();
+        var planned = VCenterHostOf(before);
+        var moved = before.Hosts.Select(h => h.Name).First(h => h != planned);
+        var ran = before.Vms.Where(v => !v.Vcls && v.PowerState == "poweredOn").Select(v => v.Name).Order().ToList();
+
+        await world.RaiseAlarmAsync();
+        var planning = await world.WaitForAsync(r => r.CurrentState is "ShuttingDownVms" or "PreparingCluster", TimeSpan.FromSeconds(60), "the plan made");
+        Assert.Equal("ShuttingDownVms", planning.CurrentState);
+        using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) })
+        using (var response = await http.PostAsJsonAsync(new Uri(world.Vcsim.ControlUrl!, "/vms/vcsa/migrate"), new { host = moved }))
+            response.EnsureSuccessStatusCode();
+        Assert.Equal(moved, VCenterHostOf(await world.StateAsync()));
+
+        var down = await world.WaitForStateAsync("ShutDown", TimeSpan.FromSeconds(240));
+        var off = await world.StateAsync();
+        var history = await world.HistoryAsync(down.RunId!.Value);
+        string Lines() => string.Join("\n", history);
+        Assert.True(off.Hosts.All(h => h.PowerState == "poweredOff"), $"hosts on: {string.Join(", ", off.Hosts.Where(h => h.PowerState != "poweredOff").Select(h => h.Name))}\n{Lines()}");
+        Assert.Contains(history, h => h.Step == "esxi-host-shutdown" && h.Target == moved && h.Outcome == "Moved");
+        var completed = Assert.Single(history, h => h.Step == "run");
+        Assert.True(completed.Outcome == "Completed", completed.Detail + "\n" + Lines());
+        var j = off.Journal;
+        var vcenterOff = j.Where(e => e.Kind == "vm" && e.Name == "vcsa" && e.Event == "powerState" && e.To == "poweredOff").Min(e => e.Seq);
+        var movedOff = j.Where(e => e.Kind == "host" && e.Name == moved && e.Event == "powerState" && e.To == "poweredOff").Min(e => e.Seq);
+        Assert.True(vcenterOff < movedOff, "the host vCenter's VM moved to goes off after that VM");
+
+        await world.BmcsFollowHostsOffAsync();
+        await world.ClearAlarmAsync();
+        var restored = await world.WaitForStateAsync("Restored", TimeSpan.FromSeconds(240));
+        var after = await world.StateAsync();
+        var restoreHistory = await world.HistoryAsync(restored.RunId!.Value);
+        Assert.Contains(restoreHistory, h => h.Step == "vcenter-start" && h.Target == moved && h.Outcome == "Done");
+        var restoreDone = Assert.Single(restoreHistory, h => h.Step == "restore");
+        Assert.True(restoreDone.Outcome == "Completed", restoreDone.Detail + "\n" + string.Join("\n", restoreHistory));
+        Assert.Equal(ran, after.Vms.Where(v => !v.Vcls && v.PowerState == "poweredOn").Select(v => v.Name).Order().ToList());
+        Assert.Equal(moved, VCenterHostOf(after));
     }
 
     [Fact]

@@ -207,12 +207,16 @@ func (s *sim) handleHost(w http.ResponseWriter, r *http.Request) {
 
 func (s *sim) handleVM(w http.ResponseWriter, r *http.Request) {
 	name, action, ok := splitAction(r.URL.Path, "/vms/")
-	if !ok || action != "power-on" {
+	if !ok || (action != "power-on" && action != "migrate") {
 		http.NotFound(w, r)
 		return
 	}
 	if r.Method != http.MethodPost {
 		http.Error(w, "POST only", http.StatusMethodNotAllowed)
+		return
+	}
+	if action == "migrate" {
+		s.migrateVM(w, r, name)
 		return
 	}
 	s.mu.Lock()
@@ -326,4 +330,32 @@ func (s *sim) handleCluster(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 	}
+}
+
+// migrateVM moves a VM to another host of its cluster, as a vMotion by DRS or an
+// operator would (tests: vCenter's VM moved since the plan). Body: {"host": name}.
+func (s *sim) migrateVM(w http.ResponseWriter, r *http.Request, name string) {
+	var req struct {
+		Host string `json:"host"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, to := s.vmByName[name], s.hostByName[req.Host]
+	if v == nil || to == nil {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no VM " + name + " or no host " + req.Host})
+		return
+	}
+	_, from := s.readVM(v)
+	if from == nil || from.cl != to.cl || !s.usable(to) {
+		writeJSON(w, http.StatusConflict, map[string]string{"error": "host " + req.Host + " is not a usable host of the VM's cluster"})
+		return
+	}
+	if from != to {
+		s.migrate(v, from, to, "control")
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"name": v.name, "host": to.name})
 }

@@ -486,7 +486,7 @@ static class PowerActivities
         foreach (var host in progress.HostShutdowns)
             await c.Emit(new HostShutdownRequested(run.RunId, run.Cluster, host.Name));
         foreach (var host in progress.EsxiShutdowns)
-            await c.Emit(new EsxiHostShutdownRequested(run.RunId, run.Cluster, host.Name, vsan));
+            await c.Emit(new EsxiHostShutdownRequested(run.RunId, run.Cluster, host.Name, vsan, VCenterVm: run.VCenterVm));
 
         await PublishNoteworthy(c, machine, run, journalStart);
 

@@ -330,7 +330,24 @@ public static class ShutdownPolicy
             return false;
         if (m.Outcome != StepOutcome.Failed && m.EnteredMaintenance)
             host.Maintenance = StepStatus.Done;
+        if (m.FollowedTo is { } other)
+            FollowVCenter(run, m, other, now);
         return true;
+    }
+
+    /// <summary>
+    /// vCenter's VM had moved since the plan to <paramref name="other"/>, which the actuator found through the hosts' own APIs and
+    /// finished first (its steps through vCenter had failed with vCenter's VM on it): that host is off too, and the power-on
+    /// starts vCenter there.
+    /// </summary>
+    static void FollowVCenter(PowerRun run, EsxiHostPoweredOff m, string other, DateTimeOffset now)
+    {
+        run.Record(now, EsxiHostShutdownStep, other, "Moved", $"vCenter's VM {run.VCenterVm} was found on {other}, not on {m.Host} as planned: followed");
+        if (m.Outcome == StepOutcome.Failed || run.Hosts.FirstOrDefault(h => string.Equals(h.Name, other, StringComparison.OrdinalIgnoreCase)) is not { } moved)
+            return;
+        (moved.Maintenance, moved.Shutdown, moved.Detail) = (StepStatus.Done, StepStatus.Done, "");
+        run.Record(now, EsxiHostShutdownStep, moved.Name, "Done", "finished through its own ESXi API after vCenter's VM on it was off");
+        run.Restore.VCenterHost = moved.Name;
     }
 
     /// <summary>What a cluster-wide step changes and how it is undone (plan, preview, history).</summary>
