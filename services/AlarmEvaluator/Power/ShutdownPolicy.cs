@@ -422,7 +422,7 @@ public static class ShutdownPolicy
 
     /// <summary>History entries an operator should hear about at once: forced power-offs, failures, missed deadlines.</summary>
     public static bool IsNoteworthy(HistoryEntry entry) =>
-        entry.Outcome is "Forced" or "Failed" or "Late" or "HardPowerOff" or "NotAttempted" or "NotRestored" or "StillResyncing";
+        entry.Outcome is "Forced" or "Failed" or "Late" or "HardPowerOff" or "NotAttempted" or "NotRestored" or "StillResyncing" or "FallBack" or "Unconfirmed";
 
     /// <summary>
     /// The drill walks the plan a real run would, through the same <see cref="Advance"/>: the same stages in the same order,
