@@ -82,7 +82,7 @@ public sealed class BrokerAccountsOverRabbitMqTests(RabbitMqFixture rabbit)
     {
         { "vcenter-actuator", ["ClusterHaDrsDisabled", "ClusterHaDrsRestored", "ClusterInventoryCaptured", "ClusterInventoryFailed", "ClusterObserved",
             "EsxiHostLoginChecked", "EsxiHostPoweredOff", "HostEnteredMaintenance", "HostExitedMaintenance", "HostPoweredOff", "VCenterStarted",
-            "VclsRestored", "VclsRetreatEntered", "VmPoweredOn", "VmShutDown", "VsanResyncChecked", "ForgedCommandRefused", "PreflightCheckCompleted"] },
+            "VclsRestored", "VclsRetreatEntered", "VmPoweredOn", "VmShutDown", "VsanResyncChecked", "VsanClusterPowerCompleted", "ForgedCommandRefused", "PreflightCheckCompleted"] },
         { "ilo-actuator", ["HostBootProgressReported", "HostPowerOnCompleted", "HostPowerStateReported", "ForgedCommandRefused", "PreflightCheckCompleted"] },
         { "sensor-poller", ["TemperatureSampled", "AlarmStateSampled", "SourceHealthChanged", "PreflightCheckCompleted"] },
         { "notifier", ["WebhookDelivered", "PreflightCheckCompleted"] },

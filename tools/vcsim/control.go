@@ -19,6 +19,7 @@ import (
 //	POST /hosts/{name}/power-off   power cut: VMs die, host notResponding, power unknown
 //	POST /vms/{name}/power-on      power a VM on (e.g. the vCenter VM when /sdk is down)
 //	POST /vms/{name}/tools         {"running": false} VMware Tools stops in the guest (true: starts again)
+//	POST /vms/{name}/migrate       {"host": name} vMotion to another host of its cluster
 //	POST /hosts/{name}/lockdown    {"mode": "lockdownNormal"} (HostAccessManager.ChangeLockdownMode)
 //	POST /hosts/{name}/credentials {"username": ..., "password": ...} for the host's own API
 //	GET  /clusters/{name}          HA, DRS, vSAN and vCLS state of a cluster
@@ -208,12 +209,16 @@ func (s *sim) handleHost(w http.ResponseWriter, r *http.Request) {
 
 func (s *sim) handleVM(w http.ResponseWriter, r *http.Request) {
 	name, action, ok := splitAction(r.URL.Path, "/vms/")
-	if !ok || (action != "power-on" && action != "tools") {
+	if !ok || (action != "power-on" && action != "tools" && action != "migrate") {
 		http.NotFound(w, r)
 		return
 	}
 	if r.Method != http.MethodPost {
 		http.Error(w, "POST only", http.StatusMethodNotAllowed)
+		return
+	}
+	if action == "migrate" {
+		s.migrateVM(w, r, name)
 		return
 	}
 	s.mu.Lock()
@@ -353,4 +358,32 @@ func (s *sim) handleCluster(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 	}
+}
+
+// migrateVM moves a VM to another host of its cluster, as a vMotion by DRS or an
+// operator would (tests: vCenter's VM moved since the plan). Body: {"host": name}.
+func (s *sim) migrateVM(w http.ResponseWriter, r *http.Request, name string) {
+	var req struct {
+		Host string `json:"host"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, to := s.vmByName[name], s.hostByName[req.Host]
+	if v == nil || to == nil {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no VM " + name + " or no host " + req.Host})
+		return
+	}
+	_, from := s.readVM(v)
+	if from == nil || from.cl != to.cl || !s.usable(to) {
+		writeJSON(w, http.StatusConflict, map[string]string{"error": "host " + req.Host + " is not a usable host of the VM's cluster"})
+		return
+	}
+	if from != to {
+		s.migrate(v, from, to, "control")
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"name": v.name, "host": to.name})
 }

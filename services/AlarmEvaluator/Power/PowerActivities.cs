@@ -363,6 +363,9 @@ static class PowerActivities
                 case ClusterStep.VclsRestore:
                     await c.Emit(new VclsRestoreRequested(run.RunId, run.Cluster, restore.VclsValue));
                     break;
+                case VsanClusterPowerSteps.PowerOn:
+                    await c.Emit(VsanClusterPowerSteps.Command(run, step)!);
+                    break;
             }
         }
 
@@ -472,6 +475,9 @@ static class PowerActivities
                 case ClusterStep.VsanResync:
                     await c.Emit(new VsanResyncCheckRequested(run.RunId, run.Cluster));
                     break;
+                case VsanClusterPowerSteps.PowerOff:
+                    await c.Emit(VsanClusterPowerSteps.Command(run, step)!);
+                    break;
             }
         }
         // A whole-cluster shutdown: vSAN's data stays where it is (ensureObjectAccessibility cannot succeed on the last hosts).
@@ -480,7 +486,7 @@ static class PowerActivities
         foreach (var host in progress.HostShutdowns)
             await c.Emit(new HostShutdownRequested(run.RunId, run.Cluster, host.Name));
         foreach (var host in progress.EsxiShutdowns)
-            await c.Emit(new EsxiHostShutdownRequested(run.RunId, run.Cluster, host.Name, vsan));
+            await c.Emit(new EsxiHostShutdownRequested(run.RunId, run.Cluster, host.Name, vsan, VCenterVm: run.VCenterVm));
 
         await PublishNoteworthy(c, machine, run, journalStart);
 

@@ -52,6 +52,7 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
         Event(() => VclsRetreatEntered, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
         Event(() => ClusterHaDrsDisabled, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
         Event(() => VsanResyncChecked, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
+        Event(() => VsanClusterPowerCompleted, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
         Event(() => EsxiHostPoweredOff, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
         Event(() => VCenterStarted, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
         Event(() => ClusterHaDrsRestored, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
@@ -216,6 +217,12 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
                 .Progress(this, (run, c) => ShutdownPolicy.RecordHaDrsDisabled(run, c.Message, Options.StepRetries, Now)),
             When(VsanResyncChecked, c => c.Saga.Run is not null && c.Message.RunId == c.Saga.RunId)
                 .Progress(this, (run, c) => ShutdownPolicy.RecordVsanResync(run, c.Message, Options.StepRetries, Now)),
+            When(VsanClusterPowerCompleted, c => c.Saga.Run is not null && c.Message.RunId == c.Saga.RunId
+                                                 && c.Message.TargetPowerStatus == VsanClusterPowerSteps.ClusterPoweredOff)
+                .Progress(this, (run, c) => VsanClusterPowerSteps.RecordPowerOff(run, c.Message, Now)),
+            When(VsanClusterPowerCompleted, c => c.Saga.Run is not null && c.Message.RunId == c.Saga.RunId
+                                                 && c.Message.TargetPowerStatus == VsanClusterPowerSteps.ClusterPoweredOn)
+                .PowerOnProgress(this, (run, c) => VsanClusterPowerSteps.RecordPowerOn(run, c.Message, Now)),
             When(EsxiHostPoweredOff, c => c.Saga.Run is not null && c.Message.RunId == c.Saga.RunId)
                 .Progress(this, (run, c) => ShutdownPolicy.RecordEsxiHostShutdown(run, c.Message, Options.StepRetries, Now)),
             When(VCenterStarted, c => c.Saga.Run is not null && c.Message.RunId == c.Saga.RunId)
@@ -341,6 +348,7 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
     public Event<ClusterHaDrsDisabled> ClusterHaDrsDisabled { get; } = null!;
     public Event<VsanResyncChecked> VsanResyncChecked { get; } = null!;
     public Event<EsxiHostPoweredOff> EsxiHostPoweredOff { get; } = null!;
+    public Event<VsanClusterPowerCompleted> VsanClusterPowerCompleted { get; } = null!;
     public Event<VCenterStarted> VCenterStarted { get; } = null!;
     public Event<ClusterHaDrsRestored> ClusterHaDrsRestored { get; } = null!;
     public Event<VclsRestored> VclsRestored { get; } = null!;

@@ -55,7 +55,7 @@ public static class ShutdownPlanner
             Settings = inventory.Settings,
             VCenterVm = byTier.TryGetValue(VCenterTier, out var vcenterVms) ? vcenterVms[0].Name : null,
             VCenterHost = vcenterHost,
-            ClusterSteps = ClusterSteps(inventory.Settings),
+            ClusterSteps = [.. ClusterSteps(inventory.Settings), .. VsanClusterPowerSteps.Plan(options, inventory.Settings)],
             RunId = runId,
             Cluster = options.Name,
             Zone = zone,
