@@ -101,4 +101,24 @@ public sealed class VsanClusterPowerPolicyUnitTests
         Assert.DoesNotContain(run.ClusterSteps, st => st.Kind == VsanClusterPowerSteps.PowerOff);
         Assert.Null(run.Restore.VsanClusterPowerOn);
     }
+
+    [Fact]
+    public void The_plan_preview_shows_vsans_power_steps_and_the_per_host_stages_only_as_their_fallback()
+    {
+        var (run, options) = Plan(useApi: true);
+        var stages = PlanStages.Of(options, run, run.Restore);
+
+        var off = Assert.Single(stages, s => s.Name.Contains("vSAN cluster power-off", StringComparison.Ordinal));
+        Assert.Equal(options.VsanClusterPowerDeadline, off.Deadline);
+        Assert.All(stages.Where(s => s.Direction == PlanStages.Shutdown && s.Kind is "host-maintenance" or "host-shutdown"),
+            s => Assert.StartsWith("only if vSAN's cluster power-off does not finish", s.Does, StringComparison.Ordinal));
+        var on = Assert.Single(stages, s => s.Kind == VsanClusterPowerSteps.PowerOn);
+        var exit = Assert.Single(stages, s => s.Kind == "host-exit-maintenance");
+        Assert.True(on.Order < exit.Order, "vSAN's power-on comes before the per-host maintenance exits");
+        Assert.StartsWith("only if vSAN's cluster power-on does not finish", exit.Does, StringComparison.Ordinal);
+
+        var (plain, plainOptions) = Plan(useApi: false);
+        var without = PlanStages.Of(plainOptions, plain, plain.Restore);
+        Assert.DoesNotContain(without, s => s.Kind == VsanClusterPowerSteps.PowerOn || s.Does.StartsWith("only if", StringComparison.Ordinal));
+    }
 }

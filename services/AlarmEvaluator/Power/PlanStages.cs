@@ -36,18 +36,21 @@ public static class PlanStages
         }
         foreach (var group in plan.ClusterSteps.GroupBy(s => s.Stage).OrderBy(g => g.Key))
             Add(Shutdown, "cluster-prepare", string.Join(", ", group.Select(s => Label(s.Kind))),
-                string.Join("; ", group.Select(s => ShutdownPolicy.Describe(s.Kind, plan.Settings))), [.. group.Select(s => s.Kind)], cluster.ClusterStepDeadline);
+                string.Join("; ", group.Select(s => ShutdownPolicy.Describe(s.Kind, plan.Settings))), [.. group.Select(s => s.Kind)],
+                VsanClusterPowerSteps.StageDeadline(group, cluster));
+        // With vSAN's cluster power API the per-host stages below run only if vSAN's power-off does not finish.
+        var fallback = plan.ClusterSteps.Any(st => st.Kind == VsanClusterPowerSteps.PowerOff) ? "only if vSAN's cluster power-off does not finish: " : "";
         var throughVCenter = plan.Hosts.Where(h => h.WasPoweredOn && !h.ViaEsxi).Select(h => h.Name).ToList();
         Add(Shutdown, "host-maintenance", "hosts into maintenance mode",
-            "through vCenter, all at once" + (plan.Settings?.VsanEnabled == true ? ", vSAN objectAction noAction" : ""), throughVCenter, cluster.MaintenanceDeadline);
-        Add(Shutdown, "host-shutdown", "hosts powered off", "through vCenter (ShutdownHost_Task)", throughVCenter, cluster.HostShutdownDeadline);
+            fallback + "through vCenter, all at once" + (plan.Settings?.VsanEnabled == true ? ", vSAN objectAction noAction" : ""), throughVCenter, cluster.MaintenanceDeadline);
+        Add(Shutdown, "host-shutdown", "hosts powered off", fallback + "through vCenter (ShutdownHost_Task)", throughVCenter, cluster.HostShutdownDeadline);
         if (vcenterVm is not null)
             Add(Shutdown, "vm-shutdown", $"vCenter's VM {vcenterVm.Name}",
-                $"guest shutdown last{(cluster.VCenterHardPowerOff ? ", powered off hard at its tier's deadline" : ", never powered off hard")}; vCenter is gone after it",
+                fallback + $"guest shutdown last{(cluster.VCenterHardPowerOff ? ", powered off hard at its tier's deadline" : ", never powered off hard")}; vCenter is gone after it",
                 [vcenterVm.Name], cluster.TierDeadline);
         var viaEsxi = plan.Hosts.Where(h => h.WasPoweredOn && h.ViaEsxi).Select(h => h.Name).ToList();
         Add(Shutdown, "host-shutdown", $"{string.Join(", ", viaEsxi)} through its own ESXi API",
-            "maintenance mode where possible, then ShutdownHost_Task, logged in to the host itself", viaEsxi, cluster.EsxiHostShutdownDeadline);
+            fallback + "maintenance mode where possible, then ShutdownHost_Task, logged in to the host itself", viaEsxi, cluster.EsxiHostShutdownDeadline);
 
         var hosts = restore.Hosts.Select(h => h.Name).ToList();
         Add(PowerOn, "host-power-on", "hosts on through their BMCs",
@@ -57,7 +60,11 @@ public static class PlanStages
             Add(PowerOn, "vcenter-start", $"vCenter's VM {vm} on {vh}",
                 $"{vh} leaves maintenance mode and powers {vm} on through its own ESXi API (not autostart); vCenter must answer and see the hosts",
                 [vm], cluster.VCenterStartDeadline);
-        Add(PowerOn, "host-exit-maintenance", "hosts out of maintenance mode", "all of them before any VM is started",
+        if (restore.VsanClusterPowerOn is not null)
+            Add(PowerOn, VsanClusterPowerSteps.PowerOn, Label(VsanClusterPowerSteps.PowerOn),
+                VsanClusterPowerSteps.Describe(VsanClusterPowerSteps.PowerOn) ?? "", [cluster.Name], cluster.VsanClusterPowerDeadline);
+        Add(PowerOn, "host-exit-maintenance", "hosts out of maintenance mode",
+            (restore.VsanClusterPowerOn is not null ? "only if vSAN's cluster power-on does not finish: " : "") + "all of them before any VM is started",
             [.. restore.Hosts.Where(h => !h.WasInMaintenance).Select(h => h.Name)], cluster.ExitMaintenanceDeadline);
         foreach (var tier in restore.Tiers)
         {
@@ -76,6 +83,8 @@ public static class PlanStages
         ClusterStep.VsanResync => "vSAN resync check",
         ClusterStep.HaDrsRestore => "HA/DRS restore",
         ClusterStep.VclsRestore => "vCLS restore",
+        VsanClusterPowerSteps.PowerOff => "vSAN cluster power-off",
+        VsanClusterPowerSteps.PowerOn => "vSAN cluster power-on",
         _ => kind,
     };
 
