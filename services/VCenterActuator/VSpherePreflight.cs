@@ -64,8 +64,8 @@ public sealed class VSpherePreflight(
                 try
                 {
                     var inventory = await client.GetClusterInventoryAsync(cluster, ct);
-                    await PublishAsync(cluster, name, inventory, ct);
                     Remember(cluster, inventory);
+                    await PublishAsync(cluster, name, inventory, ct);
                     read.Add($"{cluster} ({inventory.Hosts.Count} hosts, {inventory.Vms.Count} VMs)");
                 }
                 catch (VCenterException ex) when (ex.FaultName == VCenterException.NotFound)
@@ -157,7 +157,7 @@ public sealed class VSpherePreflight(
 
     /// <summary>The SOAP client is shared with vCenter and words its faults as vCenter's: here the peer is the host's own API.</summary>
     public static string AsEsxi(string message) =>
-        Regex.Replace(Regex.Replace(message, @"^vCenter (?<address>[^\s:]+(:\d+)?) ", "its own API at ${address} "), @"^vCenter\b", "the host");
+        Regex.Replace(Regex.Replace(message, @"^vCenter (?<address>[^\s:]*[.\d][^\s:]*(:\d+)?) ", "its own API at ${address} "), @"^vCenter\b", "the host");
 
     void Remember(string cluster, ClusterInventory inventory)
     {
