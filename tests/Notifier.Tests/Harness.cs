@@ -149,6 +149,16 @@ public sealed class NotifierHarness : IAsyncDisposable
         return titles;
     }
 
+    /// <summary>Whether the Notifier's window of a cluster off by a run knows that the run's shutdown completed (null: no window).</summary>
+    public async Task<bool?> ClusterOffShutDownAsync(string cluster)
+    {
+        await using var connection = new NpgsqlConnection(_connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT shut_down_at IS NOT NULL FROM notifier.cluster_off WHERE cluster = @cluster", connection);
+        command.Parameters.AddWithValue("cluster", cluster);
+        return await command.ExecuteScalarAsync() as bool?;
+    }
+
     /// <summary>The Notifier's window of a cluster off by a run: null when it has none, else whether it has ended.</summary>
     public async Task<bool?> ClusterOffEndedAsync(string cluster)
     {

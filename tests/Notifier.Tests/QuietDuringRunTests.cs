@@ -102,6 +102,38 @@ public sealed class QuietDuringRunTests(RabbitMqFixture rabbit, PostgresFixture 
     }
 
     [Fact]
+    public async Task After_a_run_without_power_on_the_cluster_counts_as_up_once_its_quiet_checks_pass_and_a_later_failure_is_alerted()
+    {
+        var path = $"{_prefix}-hook";
+        await using var notifier = await StartAsync(path);
+        var cluster = $"{_prefix}-cluster";
+        var (host1, host2) = ($"{_prefix}-esx-01", $"{_prefix}-esx-02");
+        var run = Guid.NewGuid();
+        var at = Now();
+        Task Publish<T>(T message) where T : class => notifier.PublishAsync(message, Guid.NewGuid());
+        async Task Esxi(string host, bool ok, double minutes)
+        {
+            await Publish(new PreflightCheckCompleted("vcenter-actuator", "esxi", host, ok, ok ? "logged in" : "Unreachable", at.AddMinutes(minutes), [cluster]));
+            await Eventually.Async(async () => await notifier.PreflightCheckedAtAsync($"vcenter-actuator/esxi/{host}") >= at.AddMinutes(minutes), Deadline, $"{host} at +{minutes}");
+        }
+
+        await Publish(new PowerRunStarted(run, cluster, "zone-1", ["tenants"], 4, 2, false, at.AddMinutes(10)));
+        await Eventually.Async(async () => await notifier.ClusterOffEndedAsync(cluster) == false, Deadline, "the run's window opened");
+        await Esxi(host1, false, 15);
+        await Esxi(host2, false, 15);
+        await Publish(new PowerRunCompleted(run, cluster, [], false, at.AddMinutes(10), at.AddMinutes(20)));
+        await Eventually.Async(async () => await notifier.ClusterOffShutDownAsync(cluster) == true, Deadline, "the run's shutdown completed");
+        // No power-on follows (PowerOnAfterClear=false): the operator brings the hosts back by hand, one after the other.
+        await Esxi(host1, true, 120);
+        Assert.Equal(false, await notifier.ClusterOffEndedAsync(cluster));
+        await Esxi(host2, true, 125);
+        await Eventually.Async(async () => await notifier.ClusterOffEndedAsync(cluster) == true, Deadline, "the cluster counted as up again");
+        await Esxi(host1, false, 200);
+
+        Assert.Equal([$"Preflight FAILED: esxi {host1}"], (await notifier.AlertTitlesAsync(_prefix)).Where(t => t.StartsWith("Preflight", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task The_readiness_grade_is_not_alerted_while_the_cluster_is_off_and_after_the_power_on_only_if_it_differs_from_before()
     {
         var path = $"{_prefix}-hook";
