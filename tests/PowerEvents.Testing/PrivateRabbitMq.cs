@@ -51,7 +51,7 @@ public sealed class PrivateRabbitMq : IAsyncDisposable
         Directory.CreateDirectory(dir);
         // test-servers.sh uses the AMQP port + 2 (distribution) and + 3 (epmd): find a base whose neighbours are free too.
         var port = FreePortRun(4);
-        var broker = new PrivateRabbitMq(dir, port, ServiceProcess.FreeTcpPort(), ServiceProcess.FreeTcpPort(), ServiceProcess.FreeTcpPort());
+        var broker = new PrivateRabbitMq(dir, port, FreePortRun(1), FreePortRun(1), FreePortRun(1));
         await broker.StartServerAsync();
         return broker;
     }
@@ -88,7 +88,10 @@ public sealed class PrivateRabbitMq : IAsyncDisposable
     {
         for (var attempt = 0; attempt < 50; attempt++)
         {
-            var first = Random.Shared.Next(40000, 60000);
+            // Below the kernel's ephemeral range (32768-60999 by default): while the broker is stopped, the services'
+            // reconnect attempts to a port in that range can self-connect (source port = destination port on loopback)
+            // and hold it, so the restarted broker found its port in use (seen in CI: eaddrinuse on 54840).
+            var first = Random.Shared.Next(20000, 32000);
             if (Enumerable.Range(first, length).All(IsFree))
                 return first;
         }

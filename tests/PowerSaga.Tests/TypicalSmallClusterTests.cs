@@ -234,12 +234,23 @@ public sealed class TypicalSmallClusterTests
         }
 
         var (evaluator, actuator) = await StartServicesAsync();
+        // vCenter's host answers its maintenance and shutdown calls only when released: the run is held, deterministically,
+        // between vCenter's VM's shutdown and its host's (the step took < 100 ms, so a poll could miss it: failed in CI).
+        using var http = new HttpClient();
+        async Task HoldAsync(bool hold)
+        {
+            using var response = await http.PostAsJsonAsync(new Uri(world.Vcsim.ControlUrl!, $"/hosts/{VCenterHostOf(await world.StateAsync())}/esxi-hold"), new { hold });
+            response.EnsureSuccessStatusCode();
+        }
+        await HoldAsync(true);
         await world.RaiseAlarmAsync();
         // Between vCenter's VM's shutdown and its host's: vCenter is down.
         var at = await world.WaitForAsync(r => r.CurrentState is "ShuttingDownVCenterHost" or "ShutDown", TimeSpan.FromSeconds(180), "vCenter's host being finished");
         Assert.Equal("ShuttingDownVCenterHost", at.CurrentState);
+        Assert.Equal("poweredOff", (await world.StateAsync()).Vms.Single(v => v.Name == "vcsa").PowerState);
         await Kill9Async(evaluator);
         await Kill9Async(actuator);
+        await HoldAsync(false);
         (evaluator, actuator) = await StartServicesAsync();
         var down = await world.WaitForStateAsync("ShutDown", TimeSpan.FromSeconds(180));
         Assert.All((await world.StateAsync()).Hosts, h => Assert.Equal("poweredOff", h.PowerState));

@@ -22,6 +22,7 @@ import (
 //	POST /vms/{name}/migrate       {"host": name} vMotion to another host of its cluster
 //	POST /hosts/{name}/lockdown    {"mode": "lockdownNormal"} (HostAccessManager.ChangeLockdownMode)
 //	POST /hosts/{name}/credentials {"username": ..., "password": ...} for the host's own API
+//	POST /hosts/{name}/esxi-hold   {"hold": true} the host's own API holds maintenance and shutdown calls until released
 //	GET  /clusters/{name}          HA, DRS, vSAN and vCLS state of a cluster
 //	GET|POST /clusters/{name}/vsan-resync   vSAN objects resynchronising (what the vSAN health service reports)
 func (s *sim) controlHandler() http.Handler {
@@ -176,7 +177,7 @@ func splitAction(path, prefix string) (name, action string, ok bool) {
 
 func (s *sim) handleHost(w http.ResponseWriter, r *http.Request) {
 	name, action, ok := splitAction(r.URL.Path, "/hosts/")
-	if !ok || (action != "power-on" && action != "power-off" && action != "lockdown" && action != "credentials") {
+	if !ok || (action != "power-on" && action != "power-off" && action != "lockdown" && action != "credentials" && action != "esxi-hold") {
 		http.NotFound(w, r)
 		return
 	}
@@ -191,6 +192,21 @@ func (s *sim) handleHost(w http.ResponseWriter, r *http.Request) {
 	}
 	if action == "lockdown" || action == "credentials" {
 		s.hostSetting(w, r, hi, action)
+		return
+	}
+	if action == "esxi-hold" {
+		var req struct {
+			Hold *bool `json:"hold"`
+		}
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil || req.Hold == nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": `body must be {"hold": true|false}`})
+			return
+		}
+		s.mu.Lock()
+		hi.hold = *req.Hold
+		s.mu.Unlock()
+		s.record(entry{Kind: "esxi", Name: hi.name, Event: "hold", To: strconv.FormatBool(*req.Hold), Cause: "control"})
+		writeJSON(w, http.StatusOK, map[string]interface{}{"name": hi.name, "hold": *req.Hold})
 		return
 	}
 	s.mu.Lock()

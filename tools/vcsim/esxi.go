@@ -266,6 +266,14 @@ func (e *esxEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			body = e.login(req, body)
 		}
 	}
+	// A slow host (control esxi-hold): its maintenance and shutdown calls wait until released or the client gives up.
+	for (name == "EnterMaintenanceMode_Task" || name == "ShutdownHost_Task") && e.s.held(e.hi) {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 	body = e.front.rewriteMethods(body, overriddenEsxi)
 	r.Body = ioutil.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
@@ -416,4 +424,10 @@ func notAuthenticated(w http.ResponseWriter) {
 	w.WriteHeader(http.StatusInternalServerError)
 	_, _ = io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?>
 <soapenv:Envelope xmlns:soapenc="http://schemas.xmlsoap.org/soap/encoding/" xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><soapenv:Fault><faultcode>ServerFaultCode</faultcode><faultstring>The session is not authenticated.</faultstring><detail><NotAuthenticatedFault xmlns="urn:vim25" xsi:type="NotAuthenticated"><object type="ServiceInstance">ServiceInstance</object><privilegeId>System.View</privilegeId></NotAuthenticatedFault></detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>`)
+}
+
+func (s *sim) held(hi *hostInfo) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return hi.hold
 }

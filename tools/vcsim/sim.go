@@ -44,6 +44,7 @@ type hostInfo struct {
 	esx        *esxEndpoint // nil unless -esxi-base-port
 
 	entering bool // EnterMaintenanceMode_Task running; guarded by sim.mu
+	hold     bool // control esxi-hold: the host's own API holds its maintenance and shutdown calls; guarded by sim.mu
 }
 
 type vmInfo struct {
