@@ -112,7 +112,7 @@ public sealed class PowerOnPolicyUnitTests
         Assert.Equal(RunPhase.PowerOnPending, run.Phase);
         Assert.Equal(T0.AddMinutes(5), run.Deadline);
         Assert.True(run.Step > step);
-        Assert.Contains(run.Journal, e => e.Step == "power-on" && e.Outcome == "Scheduled");
+        Assert.Contains(run.Journal, e => e.Step == "power-on" && e.Outcome == RunOutcome.Scheduled);
     }
 
     [Fact]
@@ -126,7 +126,7 @@ public sealed class PowerOnPolicyUnitTests
         var empty = ShutdownPlanner.Plan(_cluster, Inventories.Inventory(runId, [], Inventories.Host("esx-01", on: false)), runId, "room-a", false);
         empty.Phase = RunPhase.Done;
         Assert.False(PowerOnPolicy.Schedule(empty, _cluster, T0, T0, T0));
-        Assert.Contains(empty.Journal, e => e.Outcome == "Skipped" && e.Detail.Contains("nothing was running", StringComparison.Ordinal));
+        Assert.Contains(empty.Journal, e => e.Outcome == RunOutcome.Skipped && e.Detail.Contains("nothing was running", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -216,7 +216,7 @@ public sealed class PowerOnPolicyUnitTests
         Assert.Equal(3, failures.Count);
         Assert.StartsWith("vm-power-on dns-1: NotRestored its host esx-02 is not back", failures[1], StringComparison.Ordinal);
         Assert.StartsWith("vm-power-on app-2: NotRestored", failures[2], StringComparison.Ordinal);
-        Assert.Contains(run.Journal, e => e.Target == "dns-1" && e.Outcome == "NotRestored");
+        Assert.Contains(run.Journal, e => e.Target == "dns-1" && e.Outcome == RunOutcome.NotRestored);
         Assert.Equal(StepStatus.Done, run.Restore.AllVms.Single(v => v.Name == "db-1").Status);
     }
 
@@ -233,7 +233,7 @@ public sealed class PowerOnPolicyUnitTests
         var after = PowerOnPolicy.DeadlinePassed(run, _cluster, T0 + _cluster.HostReconnectDeadline);
 
         Assert.Equal(["esx-01"], after.ExitMaintenance.Select(h => h.Name));
-        Assert.Contains(run.Journal, e => e.Step == "host-reconnect" && e.Target == "esx-02" && e.Outcome == "Late");
+        Assert.Contains(run.Journal, e => e.Step == "host-reconnect" && e.Target == "esx-02" && e.Outcome == RunOutcome.Late);
         Assert.Contains("host esx-02: not connected in vCenter by the deadline", PowerOnPolicy.Failures(run));
     }
 
@@ -287,7 +287,7 @@ public sealed class PowerOnPolicyUnitTests
         var after = PowerOnPolicy.Advance(run, _cluster, T0);
         Assert.Empty(after.VmPowerOns);
         Assert.False(after.ReadInventory);
-        Assert.Contains(run.Journal, e => e.Step == "restore" && e.Outcome == "Interrupted");
+        Assert.Contains(run.Journal, e => e.Step == "restore" && e.Outcome == RunOutcome.Interrupted);
         Assert.Contains(PowerOnPolicy.Failures(run), f => f.StartsWith("vm-power-on misc", StringComparison.Ordinal));
     }
 
@@ -318,7 +318,7 @@ public sealed class PowerOnPolicyUnitTests
         Assert.Equal(RunPhase.Restored, run.Phase);
         Assert.True(run.Restore.Interrupted);
         Assert.False(run.Restore.Draining);
-        Assert.Contains(run.Journal, e => e.Step == "restore" && e.Outcome == "Draining");
+        Assert.Contains(run.Journal, e => e.Step == "restore" && e.Outcome == RunOutcome.Draining);
     }
 
     [Fact]
@@ -334,6 +334,6 @@ public sealed class PowerOnPolicyUnitTests
         PowerOnPolicy.RecordHostPowerOn(run, BmcAnswer(run, "esx-02"), 1, T0);
         PowerOnPolicy.Advance(run, _cluster, T0);
         Assert.True(PowerOnPolicy.Outstanding(run, T0).ReadInventory);
-        Assert.Contains(run.Journal, e => e.Step == "resume" && e.Outcome == "Resumed");
+        Assert.Contains(run.Journal, e => e.Step == "resume" && e.Outcome == RunOutcome.Resumed);
     }
 }

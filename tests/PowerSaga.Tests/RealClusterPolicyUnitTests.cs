@@ -110,12 +110,12 @@ public sealed class RealClusterPolicyUnitTests
         var (run, options) = Plan(o => o.PowerOnAfterClear = false);
         WalkShutdown(run, options);
 
-        var left = Assert.Single(run.Journal, e => e.Outcome == "LeftChanged");
+        var left = Assert.Single(run.Journal, e => e.Outcome == RunOutcome.LeftChanged);
         Assert.Contains("vCLS retreat mode", left.Detail, StringComparison.Ordinal);
         Assert.Contains("HA off and DRS manual (were HA on, admission control on, DRS fullyAutomated)", left.Detail, StringComparison.Ordinal);
         Assert.Contains("host esx-02 powered off", left.Detail, StringComparison.Ordinal);
         Assert.False(PowerOnPolicy.Schedule(run, options, T0, T0, T0));
-        Assert.Contains(run.Journal, e => e.Step == "power-on" && e.Outcome == "Skipped" && e.Detail.Contains("left changed", StringComparison.Ordinal));
+        Assert.Contains(run.Journal, e => e.Step == "power-on" && e.Outcome == RunOutcome.Skipped && e.Detail.Contains("left changed", StringComparison.Ordinal));
     }
 
     [Fact]

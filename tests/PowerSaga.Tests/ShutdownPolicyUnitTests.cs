@@ -140,7 +140,7 @@ public sealed class ShutdownPolicyUnitTests
 
         Assert.Equal(["app-2"], again.VmShutdowns.Select(v => v.Name));
         Assert.Empty(again.Maintenance);
-        Assert.Contains(run.Journal, e => e.Outcome == "Resumed");
+        Assert.Contains(run.Journal, e => e.Outcome == RunOutcome.Resumed);
         Assert.Equal(StepStatus.Pending, run.Tiers[0].Vms.Single(v => v.Name == "app-3").Status);
     }
 
@@ -176,7 +176,7 @@ public sealed class ShutdownPolicyUnitTests
             new VCenterFault("Unreachable", "ShutdownGuest was accepted; vCenter stopped answering")), 1, T0);
 
         Assert.Equal(StepStatus.Done, run.AllVms.Single().Status);
-        Assert.Contains(run.Journal, e => e.Step == "plan" && e.Outcome == "VCenterVmOnCluster");
+        Assert.Contains(run.Journal, e => e.Step == "plan" && e.Outcome == RunOutcome.VCenterVmOnCluster);
     }
 
     [Fact]
@@ -202,7 +202,7 @@ public sealed class ShutdownPolicyUnitTests
 
         Assert.True(progress.IsEmpty);
         Assert.Equal(RunPhase.Done, run.Phase);
-        Assert.Equal(run.AllVms.Count(), run.Journal.Count(e => e.Step == ShutdownPolicy.VmStep && e.Outcome == "DryRun"));
+        Assert.Equal(run.AllVms.Count(), run.Journal.Count(e => e.Step == ShutdownPolicy.VmStep && e.Outcome == RunOutcome.DryRun));
     }
 
     /// <summary>The drill walks the plan a real run would: the same steps asked in the same order, on the same inventory.</summary>
@@ -233,7 +233,7 @@ public sealed class ShutdownPolicyUnitTests
         Assert.True(ShutdownPolicy.Start(drill, _cluster, T0).IsEmpty);
 
         static List<string> Asked(PowerRun run) =>
-            run.Journal.Where(e => e.Outcome is "Requested" or "Skipped").Select(e => $"{e.Step} {e.Target} {e.Outcome}").ToList();
+            run.Journal.Where(e => e.Outcome is RunOutcome.Requested or RunOutcome.Skipped).Select(e => $"{e.Step} {e.Target} {e.Outcome}").ToList();
         Assert.Equal(Asked(real), Asked(drill));
         Assert.Equal(10, Asked(drill).Count(a => a.StartsWith("vm-shutdown ", StringComparison.Ordinal)));
         Assert.Equal(["host-maintenance esx-03 Skipped", "host-maintenance esx-01 Requested", "host-maintenance esx-02 Requested",

@@ -55,11 +55,11 @@ static class PowerActivities
                 previous.Journal.Clear();
             }
             if (c.Message.RequestedBy is { } operatorName)
-                saga.Run.Record(now, OperatorStep, operatorName, c.Message.DryRun ? "DrillRequested" : "ShutdownRequested",
+                saga.Run.Record(now, OperatorStep, operatorName, c.Message.DryRun ? RunOutcome.DrillRequested : RunOutcome.ShutdownRequested,
                     $"{(c.Message.DryRun ? "drill" : "shutdown")} of {cluster.Name} begins: {c.Message.Reason}");
             else
-                saga.Run.Record(now, "alarm", c.Message.Zone, "Raised", $"alarm {c.Message.AlarmId}: shutdown of {cluster.Name} begins");
-            saga.Run.Record(now, ShutdownPolicy.InventoryStep, cluster.Name, "Requested", "attempt 1");
+                saga.Run.Record(now, "alarm", c.Message.Zone, RunOutcome.Raised, $"alarm {c.Message.AlarmId}: shutdown of {cluster.Name} begins");
+            saga.Run.Record(now, ShutdownPolicy.InventoryStep, cluster.Name, RunOutcome.Requested, "attempt 1");
             Sync(saga);
             machine.Logger.LogWarning("Cluster {Cluster}: alarm {AlarmId} in zone {Zone}, shutdown run {RunId} begins{DryRun}",
                 cluster.Name, c.Message.AlarmId, c.Message.Zone, saga.RunId, saga.Run.DryRun ? " (DRY RUN: nothing will be touched)" : "");
@@ -82,7 +82,7 @@ static class PowerActivities
             run.PowerOnHeldBy = previous.PowerOnHeldBy;
             run.Restore = RestorePlanner.Plan(cluster, run, previous.Restore);
             run.Journal.AddRange(previous.Journal);
-            run.Record(now, ShutdownPolicy.InventoryStep, cluster.Name, "Captured", $"{c.Message.Hosts.Count} host(s), {c.Message.Vms.Count} VM(s)");
+            run.Record(now, ShutdownPolicy.InventoryStep, cluster.Name, RunOutcome.Captured, $"{c.Message.Hosts.Count} host(s), {c.Message.Vms.Count} VM(s)");
             saga.Run = run;
             var journalStart = run.Journal.Count;
 
@@ -112,7 +112,7 @@ static class PowerActivities
                 run.InventoryAttempts++;
                 run.Step++;
                 run.Deadline = now + machine.ClusterOf(c.Saga).InventoryDeadline;
-                run.Record(now, ShutdownPolicy.InventoryStep, run.Cluster, "Requested", $"attempt {run.InventoryAttempts}");
+                run.Record(now, ShutdownPolicy.InventoryStep, run.Cluster, RunOutcome.Requested, $"attempt {run.InventoryAttempts}");
                 await c.Emit(new ClusterInventoryRequested(run.RunId, run.Cluster));
             }
             await Apply(c, machine, Power.Progress.None, journalStart);
@@ -163,7 +163,7 @@ static class PowerActivities
             var journalStart = run.Journal.Count;
             saga.AlarmClearedAt ??= c.Message.ClearedAt;
             run.ZoneInAlarm = false;
-            run.Record(machine.Now, "alarm", c.Message.Zone, "Cleared", "alarm cleared after the shutdown");
+            run.Record(machine.Now, "alarm", c.Message.Zone, RunOutcome.Cleared, "alarm cleared after the shutdown");
             PowerOnPolicy.Schedule(run, machine.ClusterOf(saga), saga.CompletedAt ?? machine.Now, saga.AlarmClearedAt.Value, machine.Now);
             await ApplyRestore(c, machine, RestoreProgress.None, journalStart);
         });
@@ -178,7 +178,7 @@ static class PowerActivities
             var journalStart = run.Journal.Count;
             saga.AlarmClearedAt = null;
             run.ZoneInAlarm |= c.Message.RequestedBy is null;
-            run.Record(machine.Now, "alarm", c.Message.Zone, "Raised", $"alarm {c.Message.AlarmId} before the power-on began");
+            run.Record(machine.Now, "alarm", c.Message.Zone, RunOutcome.Raised, $"alarm {c.Message.AlarmId} before the power-on began");
             PowerOnPolicy.Cancel(run, $"zone {c.Message.Zone} in alarm again (alarm {c.Message.AlarmId}); the cluster stays off until it clears", machine.Now);
             machine.Logger.LogWarning("Cluster {Cluster}: alarm {AlarmId} in zone {Zone} again; the pending power-on is cancelled", run.Cluster, c.Message.AlarmId, c.Message.Zone);
             await ApplyRestore(c, machine, RestoreProgress.None, journalStart);
@@ -234,7 +234,7 @@ static class PowerActivities
             var journalStart = run.Journal.Count;
             run.PowerOnHeldBy = null;
             var overridden = m.OverrideMinimumOffTime && now < offUntil;
-            run.Record(now, OperatorStep, m.RequestedBy, "PowerOnRequested",
+            run.Record(now, OperatorStep, m.RequestedBy, RunOutcome.PowerOnRequested,
                 overridden ? $"{m.Reason}; minimum off time overridden: {m.OverrideReason}" : m.Reason);
             machine.Logger.LogWarning("Cluster {Cluster}: power-on of run {RunId} asked by {RequestedBy}{Override}", run.Cluster, run.RunId, m.RequestedBy,
                 overridden ? $", minimum off time overridden: {m.OverrideReason}" : "");
@@ -250,7 +250,7 @@ static class PowerActivities
             var run = c.Saga.Run!;
             var journalStart = run.Journal.Count;
             run.PowerOnHeldBy = $"{c.Message.RequestedBy}: {c.Message.Reason}";
-            run.Record(now, OperatorStep, c.Message.RequestedBy, "PowerOnCancelled", $"{c.Message.Reason}; the cluster stays off until an operator powers it on");
+            run.Record(now, OperatorStep, c.Message.RequestedBy, RunOutcome.PowerOnCancelled, $"{c.Message.Reason}; the cluster stays off until an operator powers it on");
             machine.Logger.LogWarning("Cluster {Cluster}: automatic power-on held by {RequestedBy}", run.Cluster, c.Message.RequestedBy);
             if (run.Phase == RunPhase.PowerOnPending)
                 PowerOnPolicy.Cancel(run, $"held by an operator ({run.PowerOnHeldBy})", now);
@@ -278,7 +278,7 @@ static class PowerActivities
     {
         machine.Logger.LogWarning("Cluster {Cluster}: {Command} asked by {RequestedBy} refused: {Why}", c.Saga.Cluster, command, requestedBy, why);
         var now = machine.Now;
-        c.Saga.Run?.Record(now, OperatorStep, requestedBy, "Refused", $"{command}: {why}");
+        c.Saga.Run?.Record(now, OperatorStep, requestedBy, RunOutcome.Refused, $"{command}: {why}");
         // Its own event, not a failed step: the console shows it beside the command, the Notifier warns once.
         await c.Emit(new OperatorCommandRefused(c.Saga.Cluster, command, requestedBy, why, now));
     }
@@ -325,7 +325,7 @@ static class PowerActivities
         {
             var run = c.Saga.Run!;
             var journalStart = run.Journal.Count;
-            run.Record(machine.Now, "alarm", c.Message.Zone, "Raised", $"alarm {c.Message.AlarmId} during the power-on");
+            run.Record(machine.Now, "alarm", c.Message.Zone, RunOutcome.Raised, $"alarm {c.Message.AlarmId} during the power-on");
             machine.Logger.LogCritical("Cluster {Cluster}: alarm {AlarmId} in zone {Zone} during the power-on; power-on stops, the shutdown runs again",
                 run.Cluster, c.Message.AlarmId, c.Message.Zone);
             if (PowerOnPolicy.Interrupt(run, c.Message.AlarmId, c.Message.RequestedAt, machine.Now))
@@ -405,7 +405,7 @@ static class PowerActivities
         foreach (var entry in run.Journal.Skip(journalStart).Where(ShutdownPolicy.IsNoteworthy))
         {
             machine.Logger.LogWarning("Cluster {Cluster}: {Step} {Target} {Outcome} {Detail}", entry.Cluster, entry.Step, entry.Target, entry.Outcome, entry.Detail);
-            await c.Emit(new PowerRunStepFailed(run.RunId, run.Cluster, entry.Step, entry.Target, entry.Outcome, entry.Detail, entry.At));
+            await c.Emit(new PowerRunStepFailed(run.RunId, run.Cluster, entry.Step, entry.Target, entry.Outcome.ToString(), entry.Detail, entry.At));
         }
     }
 
@@ -418,7 +418,7 @@ static class PowerActivities
             var journalStart = run.Journal.Count;
             if (run.Phase == RunPhase.Inventory)
             {
-                run.Record(machine.Now, "resume", run.Cluster, "Resumed", "evaluator restarted: asking again for the inventory");
+                run.Record(machine.Now, "resume", run.Cluster, RunOutcome.Resumed, "evaluator restarted: asking again for the inventory");
                 await c.Emit(new ClusterInventoryRequested(run.RunId, run.Cluster));
                 return;
             }

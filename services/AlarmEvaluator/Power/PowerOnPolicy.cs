@@ -50,14 +50,14 @@ public static class PowerOnPolicy
         {
             if (!run.DryRun && ShutdownPolicy.LeftChanged(run) is { Count: > 0 } left)
                 skip += "; left changed: " + string.Join("; ", left);
-            run.Record(now, PowerOnStep, run.Cluster, "Skipped", skip);
+            run.Record(now, PowerOnStep, run.Cluster, RunOutcome.Skipped, skip);
             return false;
         }
 
         var at = EarliestPowerOn(shutdownCompletedAt, clearedAt, options);
         run.Phase = RunPhase.PowerOnPending;
         Wake(run, at);
-        run.Record(now, PowerOnStep, run.Cluster, "Scheduled",
+        run.Record(now, PowerOnStep, run.Cluster, RunOutcome.Scheduled,
             $"not before {at:O} (minimum off time {options.MinimumOffTime} after the shutdown completed at {shutdownCompletedAt:O}), if the zone stays clear");
         return true;
     }
@@ -67,7 +67,7 @@ public static class PowerOnPolicy
     {
         run.Phase = RunPhase.Done;
         StageEngine.Enter(run, null);
-        run.Record(now, PowerOnStep, run.Cluster, "Cancelled", why);
+        run.Record(now, PowerOnStep, run.Cluster, RunOutcome.Cancelled, why);
     }
 
     /// <summary>The minimum off time passed with the zone clear: the hosts are powered on (staggered if configured).</summary>
@@ -79,10 +79,10 @@ public static class PowerOnPolicy
         restore.NextHostPowerOnAt = now;
         restore.PhaseDeadline = now + options.PowerOnStagger * Math.Max(0, restore.Hosts.Count - 1) + options.HostPowerOnDeadline;
         run.Phase = RunPhase.HostPowerOn;
-        run.Record(now, PowerOnStep, run.Cluster, "Started",
+        run.Record(now, PowerOnStep, run.Cluster, RunOutcome.Started,
             $"{restore.Hosts.Count} host(s); {restore.AllVms.Count()} VM(s) in {restore.Tiers.Count} tier(s): {string.Join(", ", restore.Tiers.Select(t => $"{t.Name}={t.Vms.Count}"))}");
         foreach (var vcenter in restore.AllVms.Where(v => v.IsVCenter))
-            run.Record(now, PowerOnStep, vcenter.Name, "VCenterVmOnCluster", restore.VCenterStart is not null
+            run.Record(now, PowerOnStep, vcenter.Name, RunOutcome.VCenterVmOnCluster, restore.VCenterStart is not null
                 ? $"vCenter's own VM is started through {restore.VCenterHost}'s own ESXi API once the hosts are on (never relying on autostart)"
                 : "vCenter's own VM goes first; until it runs the reconnect poll gets no inventory (its host must start it, e.g. ESXi VM autostart)");
         return Advance(run, options, now);
@@ -151,7 +151,7 @@ public static class PowerOnPolicy
                             readInventory = true;
                             restore.InventoryPolls++;
                             if (restore.InventoryPolls == 1)
-                                run.Record(now, ReconnectStep, run.Cluster, "Polling", $"every {options.ReconnectPollInterval} until {restore.PhaseDeadline:O}");
+                                run.Record(now, ReconnectStep, run.Cluster, RunOutcome.Polling, $"every {options.ReconnectPollInterval} until {restore.PhaseDeadline:O}");
                         }
                         var poll = now + options.ReconnectPollInterval;
                         Wake(run, poll < restore.PhaseDeadline ? poll : restore.PhaseDeadline!.Value);
@@ -176,7 +176,7 @@ public static class PowerOnPolicy
                         else if (host.WasInMaintenance)
                         {
                             host.ExitMaintenance = StepStatus.Skipped;
-                            run.Record(now, ExitMaintenanceStep, host.Name, "Skipped", "it was in maintenance mode before the shutdown: left in it");
+                            run.Record(now, ExitMaintenanceStep, host.Name, RunOutcome.Skipped, "it was in maintenance mode before the shutdown: left in it");
                         }
                         else
                         {
@@ -198,9 +198,9 @@ public static class PowerOnPolicy
                     foreach (var vm in restore.AllVms.Where(v => v.Status == StepStatus.Pending && HostOf(restore, v) is { Ready: false }))
                     {
                         vm.Status = StepStatus.Skipped;
-                        vm.Outcome = "NotRestored";
+                        vm.Outcome = RunOutcome.NotRestored;
                         vm.Detail = $"its host {vm.Host} is not back: {HostOf(restore, vm)!.Detail}".TrimEnd(' ', ':');
-                        run.Record(now, VmPowerOnStep, vm.Name, "NotRestored", vm.Detail);
+                        run.Record(now, VmPowerOnStep, vm.Name, RunOutcome.NotRestored, vm.Detail);
                     }
                     restore.PhaseDeadline = now + options.PowerOnTierDeadline;
                     continue;
@@ -264,14 +264,14 @@ public static class PowerOnPolicy
         if (restore.VCenterStart is not { } step)
             return false;
         var detail = m.Fault is null ? $"started on {m.StartedOn ?? m.Host}; vCenter sees {m.HostsConnected.Count} host(s) connected" : StageEngine.Detail(m.Fault);
-        if (!StageEngine.Record(run, VCenterStartStep, step, m.StartedOn ?? m.Host, ClusterStep.Access, m.Outcome != StepOutcome.Failed, m.Outcome.ToString(), detail,
+        if (!StageEngine.Record(run, VCenterStartStep, step, m.StartedOn ?? m.Host, ClusterStep.Access, m.Outcome != StepOutcome.Failed, RunOutcomes.Of(m.Outcome), detail,
                 run.Phase == RunPhase.VCenterStart, retries, now, st => st.Detail = detail))
             return false;
-        step.Outcome = m.Outcome.ToString();
+        step.Outcome = RunOutcomes.Of(m.Outcome);
         step.Detail = detail;
         if (m.StartedOn is { } on && !string.Equals(on, restore.VCenterHost, StringComparison.OrdinalIgnoreCase))
         {
-            run.Record(now, VCenterStartStep, m.VmName, "Moved", $"vCenter's VM was found on {on}, not on {restore.VCenterHost}: followed");
+            run.Record(now, VCenterStartStep, m.VmName, RunOutcome.Moved, $"vCenter's VM was found on {on}, not on {restore.VCenterHost}: followed");
             restore.VCenterHost = on;
         }
         return true;
@@ -283,10 +283,10 @@ public static class PowerOnPolicy
         if (run.Restore.ClusterSteps.FirstOrDefault(st => st.Kind == kind) is not { } step)
             return false;
         var shown = fault is null ? detail : StageEngine.Detail(fault);
-        if (!StageEngine.Record(run, kind, step, run.Cluster, ClusterStep.Access, outcome != StepOutcome.Failed, outcome.ToString(), shown,
+        if (!StageEngine.Record(run, kind, step, run.Cluster, ClusterStep.Access, outcome != StepOutcome.Failed, RunOutcomes.Of(outcome), shown,
                 run.Phase == RunPhase.ClusterRestore, retries, now, st => st.Detail = shown))
             return false;
-        step.Outcome = outcome.ToString();
+        step.Outcome = RunOutcomes.Of(outcome);
         step.Detail = shown;
         return true;
     }
@@ -294,7 +294,7 @@ public static class PowerOnPolicy
     /// <summary>A BMC's answer. Wake-on-LAN counts as done: vCenter seeing the host connected is the proof. False: not news.</summary>
     public static bool RecordHostPowerOn(PowerRun run, HostPowerOnCompleted outcome, int retries, DateTimeOffset now) =>
         FindHost(run.Restore, outcome.Host) is { } host
-        && StageEngine.Record(run, HostPowerOnStep, host, host.Name, HostSteps.PowerOn, outcome.Outcome != PowerOnOutcome.Failed, outcome.Outcome.ToString(),
+        && StageEngine.Record(run, HostPowerOnStep, host, host.Name, HostSteps.PowerOn, outcome.Outcome != PowerOnOutcome.Failed, RunOutcomes.Of(outcome.Outcome),
             $"{outcome.Method}: {outcome.Reason}".TrimEnd(' ', ':'), run.Phase == RunPhase.HostPowerOn, retries, now, h => h.Detail = $"not powered on: {outcome.Reason}");
 
     /// <summary>
@@ -315,7 +315,7 @@ public static class PowerOnPolicy
         if (inventory.VCenterHost is { } vcenterHost && run.Restore.VCenterHost is { } planned
             && !string.Equals(vcenterHost, planned, StringComparison.OrdinalIgnoreCase))
         {
-            run.Record(now, VCenterStartStep, inventory.VCenterVm ?? "", "Moved", $"vCenter's VM runs on {vcenterHost}, planned on {planned}: followed");
+            run.Record(now, VCenterStartStep, inventory.VCenterVm ?? "", RunOutcome.Moved, $"vCenter's VM runs on {vcenterHost}, planned on {planned}: followed");
             run.Restore.VCenterHost = vcenterHost;
         }
         foreach (var host in run.Restore.Hosts.Where(AwaitingConnection))
@@ -328,7 +328,7 @@ public static class PowerOnPolicy
             host.Connected = true;
             if (host.PowerOn == StepStatus.Late)
                 host.PowerOn = StepStatus.Done;
-            run.Record(now, ReconnectStep, host.Name, "Connected", $"poll {run.Restore.InventoryPolls}{(seen.InMaintenanceMode ? ", in maintenance mode" : "")}");
+            run.Record(now, ReconnectStep, host.Name, RunOutcome.Connected, $"poll {run.Restore.InventoryPolls}{(seen.InMaintenanceMode ? ", in maintenance mode" : "")}");
         }
         return true;
     }
@@ -338,7 +338,7 @@ public static class PowerOnPolicy
         var detail = StageEngine.Detail(outcome.Fault);
         return FindHost(run.Restore, outcome.Host) is { } host
             && StageEngine.Record(run, ExitMaintenanceStep, host, host.Name, HostSteps.ExitMaintenance, outcome.Outcome != StepOutcome.Failed,
-                outcome.Outcome.ToString(), detail, run.Phase == RunPhase.ExitMaintenance, retries, now, h => h.Detail = $"still in maintenance mode: {detail}");
+                RunOutcomes.Of(outcome.Outcome), detail, run.Phase == RunPhase.ExitMaintenance, retries, now, h => h.Detail = $"still in maintenance mode: {detail}");
     }
 
     /// <summary>Records a VM's power-on outcome (<see cref="StageEngine"/>). False: not news.</summary>
@@ -349,7 +349,7 @@ public static class PowerOnPolicy
         if (vm is null)
             return false;
         var inCurrentTier = run.Phase == RunPhase.VmPowerOn && restore.CurrentTier < restore.Tiers.Count && restore.Tiers[restore.CurrentTier].Vms.Contains(vm);
-        return StageEngine.Record(run, VmPowerOnStep, vm, outcome.Outcome != StepOutcome.Failed, outcome.Outcome.ToString(), StageEngine.Detail(outcome.Fault),
+        return StageEngine.Record(run, VmPowerOnStep, vm, outcome.Outcome != StepOutcome.Failed, RunOutcomes.Of(outcome.Outcome), StageEngine.Detail(outcome.Fault),
             inCurrentTier, retries, now);
     }
 
@@ -373,7 +373,7 @@ public static class PowerOnPolicy
                     {
                         host.Detail = "not connected in vCenter by the deadline";
                         host.PowerOn = StepStatus.Failed; // given up on: no longer awaited
-                        run.Record(now, ReconnectStep, host.Name, "Late", host.Detail);
+                        run.Record(now, ReconnectStep, host.Name, RunOutcome.Late, host.Detail);
                     }
                     break;
                 case RunPhase.VCenterStart when restore.VCenterStart is { } start:
@@ -394,7 +394,7 @@ public static class PowerOnPolicy
                     foreach (var vm in tier.Vms.Where(v => v.Status is StepStatus.Pending or StepStatus.Requested))
                     {
                         vm.Status = StepStatus.Late;
-                        run.Record(now, VmPowerOnStep, vm.Name, "Late", $"no outcome by the deadline of tier {tier.Name}");
+                        run.Record(now, VmPowerOnStep, vm.Name, RunOutcome.Late, $"no outcome by the deadline of tier {tier.Name}");
                     }
                     break;
             }
@@ -424,7 +424,7 @@ public static class PowerOnPolicy
         };
         var count = progress.PowerOns.Count + progress.ExitMaintenance.Count + progress.VmPowerOns.Count + progress.ClusterSteps.Count + (progress.ReadInventory ? 1 : 0);
         if (count > 0)
-            run.Record(now, "resume", run.Cluster, "Resumed", $"evaluator restarted: asking again for {count} outstanding power-on step(s)");
+            run.Record(now, "resume", run.Cluster, RunOutcome.Resumed, $"evaluator restarted: asking again for {count} outstanding power-on step(s)");
         return progress;
     }
 
@@ -439,7 +439,7 @@ public static class PowerOnPolicy
         var restore = run.Restore;
         if (restore.Draining)
         {
-            run.Record(now, RestoreStep, run.Cluster, "Draining", $"alarm {alarmId}: still waiting for hosts already told to power on");
+            run.Record(now, RestoreStep, run.Cluster, RunOutcome.Draining, $"alarm {alarmId}: still waiting for hosts already told to power on");
             return false;
         }
 
@@ -453,9 +453,9 @@ public static class PowerOnPolicy
             {
                 host.PowerOn = StepStatus.Skipped;
                 host.Detail = "not powered on: the alarm came back";
-                run.Record(now, HostPowerOnStep, host.Name, "Skipped", "the alarm came back before its turn");
+                run.Record(now, HostPowerOnStep, host.Name, RunOutcome.Skipped, "the alarm came back before its turn");
             }
-            run.Record(now, RestoreStep, run.Cluster, "Draining",
+            run.Record(now, RestoreStep, run.Cluster, RunOutcome.Draining,
                 $"alarm raised again during the power-on; nothing more is asked. Waiting for {string.Join(", ", booting.Select(h => h.Name))} " +
                 "(already told to power on) to come up, then the shutdown runs again");
             return false;
@@ -472,7 +472,7 @@ public static class PowerOnPolicy
         run.Restore.CompletedAt = now;
         run.Phase = RunPhase.Restored;
         StageEngine.Enter(run, null);
-        run.Record(now, RestoreStep, run.Cluster, "Interrupted",
+        run.Record(now, RestoreStep, run.Cluster, RunOutcome.Interrupted,
             $"alarm raised again during the power-on; no further power-on step, the shutdown runs again on a fresh inventory. Not restored: {string.Join("; ", Failures(run))}");
     }
 
@@ -481,9 +481,9 @@ public static class PowerOnPolicy
     [
         .. run.Restore.Hosts.Where(h => !h.Ready).Select(h => $"host {h.Name}: {(h.Detail.Length > 0 ? h.Detail : "not restored")}"),
         .. run.Restore.AllVms.Where(v => v.Status != StepStatus.Done)
-            .Select(v => $"{VmPowerOnStep} {v.Name}: {(v.Status == StepStatus.Late ? "no outcome" : v.Status is StepStatus.Pending or StepStatus.Requested ? "not powered on" : v.Outcome)} {v.Detail}".TrimEnd()),
+            .Select(v => $"{VmPowerOnStep} {v.Name}: {(v.Status == StepStatus.Late ? "no outcome" : v.Status is StepStatus.Pending or StepStatus.Requested ? "not powered on" : v.Outcome.Text())} {v.Detail}".TrimEnd()),
         .. new[] { run.Restore.VCenterStart }.Concat(run.Restore.ClusterSteps).OfType<ClusterStep>().Where(st => st.Status is StepStatus.Failed or StepStatus.Late)
-            .Select(st => $"{st.Kind} {run.Cluster}: {(st.Status == StepStatus.Late ? "no outcome" : st.Outcome)} {st.Detail}".TrimEnd()),
+            .Select(st => $"{st.Kind} {run.Cluster}: {(st.Status == StepStatus.Late ? "no outcome" : st.Outcome.Text())} {st.Detail}".TrimEnd()),
         .. run.Restore.ClusterSteps.Where(st => st.Status is StepStatus.Pending or StepStatus.Requested)
             .Select(st => $"{st.Kind} {run.Cluster}: not put back"),
     ];

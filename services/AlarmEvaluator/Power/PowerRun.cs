@@ -110,7 +110,7 @@ public sealed class PowerRun
     [JsonIgnore]
     public IEnumerable<VmRun> AllVms => Tiers.SelectMany(t => t.Vms);
 
-    public void Record(DateTimeOffset at, string step, string target, string outcome, string detail = "") =>
+    public void Record(DateTimeOffset at, string step, string target, RunOutcome outcome, string detail = "") =>
         Journal.Add(new HistoryEntry(RunId, Cluster, at, step, target, outcome, detail));
 }
 
@@ -132,7 +132,7 @@ public sealed class VmRun : IStageStep
     public int Attempts { get; set; }
 
     /// <summary>The actuator's outcome (Graceful, Forced, AlreadyOff, Failed) or the saga's own (Late, DryRun).</summary>
-    public string Outcome { get; set; } = "";
+    public RunOutcome Outcome { get; set; }
     public string Detail { get; set; } = "";
 
     /// <summary>Asked with no guest timeout: the tier's deadline passed before it was its turn.</summary>
@@ -239,12 +239,12 @@ public sealed class RestoreVm : IStageStep
     public bool IsVCenter { get; set; }
     public StepStatus Status { get; set; }
     public int Attempts { get; set; }
-    public string Outcome { get; set; } = "";
+    public RunOutcome Outcome { get; set; }
     public string Detail { get; set; } = "";
 }
 
 /// <summary>One line of the run history table.</summary>
-public sealed record HistoryEntry(Guid RunId, string Cluster, DateTimeOffset At, string Step, string Target, string Outcome, string Detail);
+public sealed record HistoryEntry(Guid RunId, string Cluster, DateTimeOffset At, string Step, string Target, RunOutcome Outcome, string Detail);
 
 /// <summary>A cluster-wide step (vCLS, HA/DRS, vSAN, vCenter's start) with one status, in a stage of its phase.</summary>
 public sealed class ClusterStep
@@ -262,7 +262,7 @@ public sealed class ClusterStep
     public int Stage { get; set; }
     public StepStatus Status { get; set; }
     public int Attempts { get; set; }
-    public string Outcome { get; set; } = "";
+    public RunOutcome Outcome { get; set; }
     public string Detail { get; set; } = "";
 
     public static readonly StepAccess<ClusterStep> Access = new(s => s.Status, s => s.Attempts, (s, st, a) => (s.Status, s.Attempts) = (st, a));

@@ -85,7 +85,7 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
                     c.Saga.AlarmClearedAt = null;
                     if (c.Message.RequestedBy is null)
                         c.Saga.Run!.ZoneInAlarm = true;
-                    c.Saga.Run?.Record(Now, "alarm", c.Message.Zone, "AlreadyRunning", $"alarm {c.Message.AlarmId} raised again during the run");
+                    c.Saga.Run?.Record(Now, "alarm", c.Message.Zone, RunOutcome.AlreadyRunning, $"alarm {c.Message.AlarmId} raised again during the run");
                 }),
             When(ShutdownRequested, c => c.Message.DryRun)
                 .RefuseDrill(this, "a shutdown run is under way"),
@@ -94,7 +94,7 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
                 {
                     c.Saga.AlarmClearedAt ??= c.Message.ClearedAt;
                     c.Saga.Run!.ZoneInAlarm = false;
-                    c.Saga.Run?.Record(Now, "alarm", c.Message.Zone, "Cleared", "alarm cleared during the shutdown; the shutdown finishes, then the power-on waits");
+                    c.Saga.Run?.Record(Now, "alarm", c.Message.Zone, RunOutcome.Cleared, "alarm cleared during the shutdown; the shutdown finishes, then the power-on waits");
                 }),
             Ignore(HostPowerOnCompleted),
             Ignore(HostExitedMaintenance),

@@ -33,15 +33,15 @@ public static class ShutdownPolicy
     {
         run.Phase = RunPhase.VmTiers;
         run.CurrentTier = 0;
-        run.Record(now, "plan", run.Cluster, "Planned",
+        run.Record(now, "plan", run.Cluster, RunOutcome.Planned,
             $"{run.Tiers.Count} tier(s): {string.Join(", ", run.Tiers.Select(t => $"{t.Name}={t.Vms.Count}"))}; " +
             $"{run.Hosts.Count(h => h.WasPoweredOn)} host(s) on; {run.AlreadyOff.Count} VM(s) already off");
         foreach (var vcenter in run.AllVms.Where(v => v.IsVCenter))
-            run.Record(now, "plan", vcenter.Name, "VCenterVmOnCluster", run.VCenterHost is { } esxi
+            run.Record(now, "plan", vcenter.Name, RunOutcome.VCenterVmOnCluster, run.VCenterHost is { } esxi
                 ? $"vCenter's own VM runs on {esxi}: the other hosts go off through vCenter first, then vCenter's VM, then {esxi} through its own ESXi API"
                 : $"vCenter's own VM runs on {vcenter.Host}; it goes last, after it the host steps cannot reach vCenter (the inventory did not name its host)");
         foreach (var step in run.ClusterSteps)
-            run.Record(now, "plan", run.Cluster, "ClusterChange", Describe(step.Kind, run.Settings));
+            run.Record(now, "plan", run.Cluster, RunOutcome.ClusterChange, Describe(step.Kind, run.Settings));
 
         if (run.DryRun)
         {
@@ -116,9 +116,9 @@ public static class ShutdownPolicy
                     {
                         host.Maintenance = host.WasPoweredOn && !host.ViaEsxi ? StepStatus.Pending : StepStatus.Skipped;
                         if (!host.WasPoweredOn)
-                            run.Record(now, MaintenanceStep, host.Name, "Skipped", "host was not powered on");
+                            run.Record(now, MaintenanceStep, host.Name, RunOutcome.Skipped, "host was not powered on");
                         else if (host.ViaEsxi)
-                            run.Record(now, MaintenanceStep, host.Name, "Deferred", "runs vCenter's VM: finished through its own ESXi API after that VM is off");
+                            run.Record(now, MaintenanceStep, host.Name, RunOutcome.Deferred, "runs vCenter's VM: finished through its own ESXi API after that VM is off");
                     }
                     StageEngine.Enter(run, now + options.MaintenanceDeadline);
                     continue;
@@ -143,7 +143,7 @@ public static class ShutdownPolicy
                                 // vCenter refuses to shut down a host outside maintenance mode, and forcing it would kill running VMs.
                                 host.Shutdown = StepStatus.Failed;
                                 host.Detail = $"{host.Detail}; not powered off: the host did not enter maintenance mode".TrimStart(';', ' ');
-                                run.Record(now, HostShutdownStep, host.Name, "NotAttempted", "the host did not enter maintenance mode");
+                                run.Record(now, HostShutdownStep, host.Name, RunOutcome.NotAttempted, "the host did not enter maintenance mode");
                                 break;
                         }
                     }
@@ -184,7 +184,7 @@ public static class ShutdownPolicy
             return false;
         var (succeeded, detail) = Judge(vm.IsVCenter, outcome.Outcome, outcome.Fault);
         var inCurrentTier = run.Phase == RunPhase.VmTiers && run.CurrentTier < run.Tiers.Count && run.Tiers[run.CurrentTier].Vms.Contains(vm);
-        return StageEngine.Record(run, VmStep, vm, succeeded, outcome.Outcome.ToString(), detail, inCurrentTier, retries, now);
+        return StageEngine.Record(run, VmStep, vm, succeeded, RunOutcomes.Of(outcome.Outcome), detail, inCurrentTier, retries, now);
     }
 
     /// <summary>
@@ -212,7 +212,7 @@ public static class ShutdownPolicy
     {
         var host = run.Hosts.FirstOrDefault(h => string.Equals(h.Name, hostName, StringComparison.OrdinalIgnoreCase));
         var detail = StageEngine.Detail(fault);
-        return host is not null && StageEngine.Record(run, step, host, host.Name, access, outcome != StepOutcome.Failed, outcome.ToString(), detail,
+        return host is not null && StageEngine.Record(run, step, host, host.Name, access, outcome != StepOutcome.Failed, RunOutcomes.Of(outcome), detail,
             run.Phase == phase, retries, now, h => h.Detail = $"{step}: {detail}");
     }
 
@@ -232,13 +232,13 @@ public static class ShutdownPolicy
                 foreach (var vm in tier.Vms.Where(v => v.IsVCenter && StageEngine.Open(v.Status) && !options.VCenterHardPowerOff))
                 {
                     vm.Status = StepStatus.Late;
-                    run.Record(now, VmStep, vm.Name, "Late", $"no outcome by the deadline of tier {tier.Name}; vCenter's VM is not powered off hard (VCenterHardPowerOff is off)");
+                    run.Record(now, VmStep, vm.Name, RunOutcome.Late, $"no outcome by the deadline of tier {tier.Name}; vCenter's VM is not powered off hard (VCenterHardPowerOff is off)");
                 }
                 foreach (var vm in tier.Vms.Where(v => v.Status == StepStatus.Requested))
                 {
                     vm.Status = StepStatus.Late;
                     vm.HardPowerOff = true;
-                    run.Record(now, VmStep, vm.Name, "HardPowerOff", $"no outcome by the deadline of tier {tier.Name}");
+                    run.Record(now, VmStep, vm.Name, RunOutcome.HardPowerOff, $"no outcome by the deadline of tier {tier.Name}");
                     hardOff.Add(vm);
                 }
                 foreach (var vm in tier.Vms.Where(v => v.Status == StepStatus.Pending))
@@ -246,7 +246,7 @@ public static class ShutdownPolicy
                     vm.Status = StepStatus.Late;
                     vm.Attempts++;
                     vm.HardPowerOff = true;
-                    run.Record(now, VmStep, vm.Name, "HardPowerOff", $"tier {tier.Name} deadline passed before its turn");
+                    run.Record(now, VmStep, vm.Name, RunOutcome.HardPowerOff, $"tier {tier.Name} deadline passed before its turn");
                     hardOff.Add(vm);
                 }
                 break;
@@ -279,7 +279,7 @@ public static class ShutdownPolicy
             ? run.Tiers.Count - 1 : run.Tiers.Count;
 
     /// <summary>A cluster-wide step's outcome (<see cref="StageEngine"/>: asked again while retries last). False: not news.</summary>
-    public static bool RecordClusterStep(PowerRun run, string kind, bool succeeded, string reported, string detail, int retries, DateTimeOffset now)
+    public static bool RecordClusterStep(PowerRun run, string kind, bool succeeded, RunOutcome reported, string detail, int retries, DateTimeOffset now)
     {
         if (run.ClusterSteps.FirstOrDefault(st => st.Kind == kind) is not { } step)
             return false;
@@ -293,11 +293,11 @@ public static class ShutdownPolicy
     }
 
     public static bool RecordVclsRetreat(PowerRun run, VclsRetreatEntered m, int retries, DateTimeOffset now) =>
-        RecordClusterStep(run, ClusterStep.VclsRetreat, m.Outcome != StepOutcome.Failed, m.Outcome.ToString(),
+        RecordClusterStep(run, ClusterStep.VclsRetreat, m.Outcome != StepOutcome.Failed, RunOutcomes.Of(m.Outcome),
             m.Fault is null ? $"vCLS VMs gone; the setting was {m.PreviousValue ?? "absent"}" : StageEngine.Detail(m.Fault), retries, now);
 
     public static bool RecordHaDrsDisabled(PowerRun run, ClusterHaDrsDisabled m, int retries, DateTimeOffset now) =>
-        RecordClusterStep(run, ClusterStep.HaDrsDisable, m.Outcome != StepOutcome.Failed, m.Outcome.ToString(),
+        RecordClusterStep(run, ClusterStep.HaDrsDisable, m.Outcome != StepOutcome.Failed, RunOutcomes.Of(m.Outcome),
             m.Fault is null ? $"HA off, DRS manual; were {Describe(m.Previous)}" : StageEngine.Detail(m.Fault), retries, now);
 
     /// <summary>A resync still running at the deadline does not stop the run (the room is overheating): it is reported.</summary>
@@ -309,7 +309,7 @@ public static class ShutdownPolicy
             VsanResyncOutcome.Failed => StageEngine.Detail(m.Fault),
             _ => m.Outcome.ToString(),
         };
-        if (!RecordClusterStep(run, ClusterStep.VsanResync, m.Outcome != VsanResyncOutcome.Failed, m.Outcome.ToString(), detail, retries, now))
+        if (!RecordClusterStep(run, ClusterStep.VsanResync, m.Outcome != VsanResyncOutcome.Failed, RunOutcomes.Of(m.Outcome), detail, retries, now))
             return false;
         if (m.Outcome == VsanResyncOutcome.StillResyncing)
             run.Problems.Add($"{ClusterStep.VsanResync} {run.Cluster}: {detail}");
@@ -321,7 +321,7 @@ public static class ShutdownPolicy
     {
         var host = run.Hosts.FirstOrDefault(h => h.ViaEsxi && string.Equals(h.Name, m.Host, StringComparison.OrdinalIgnoreCase));
         var detail = m.Fault is null ? (m.EnteredMaintenance ? "maintenance mode entered, then shut down" : "shut down (maintenance mode not entered)") : StageEngine.Detail(m.Fault);
-        if (host is null || !StageEngine.Record(run, EsxiHostShutdownStep, host, host.Name, HostSteps.Shutdown, m.Outcome != StepOutcome.Failed, m.Outcome.ToString(),
+        if (host is null || !StageEngine.Record(run, EsxiHostShutdownStep, host, host.Name, HostSteps.Shutdown, m.Outcome != StepOutcome.Failed, RunOutcomes.Of(m.Outcome),
                 detail, run.Phase == RunPhase.VCenterHostShutdown, retries, now, h => h.Detail = $"{EsxiHostShutdownStep}: {detail}"))
             return false;
         if (m.Outcome != StepOutcome.Failed && m.EnteredMaintenance)
@@ -371,7 +371,7 @@ public static class ShutdownPolicy
             _ => Progress.None,
         };
         if (!progress.IsEmpty)
-            run.Record(now, "resume", run.Cluster, "Resumed",
+            run.Record(now, "resume", run.Cluster, RunOutcome.Resumed,
                 $"evaluator restarted: asking again for {progress.VmShutdowns.Count + progress.Maintenance.Count + progress.HostShutdowns.Count + progress.ClusterSteps.Count + progress.EsxiShutdowns.Count} outstanding step(s)");
         return progress;
     }
@@ -379,7 +379,7 @@ public static class ShutdownPolicy
     /// <summary>The inventory did not come (failed or late): ask again while retries last, else end the run with that failure. True: ask again.</summary>
     public static bool InventoryMissing(PowerRun run, int retries, string why, DateTimeOffset now)
     {
-        run.Record(now, InventoryStep, run.Cluster, "Failed", why);
+        run.Record(now, InventoryStep, run.Cluster, RunOutcome.Failed, why);
         if (run.InventoryAttempts <= retries)
             return true;
         run.Problems.Add($"{InventoryStep} {run.Cluster}: {why}");
@@ -392,16 +392,16 @@ public static class ShutdownPolicy
     [
         .. run.Problems,
         .. run.ClusterSteps.Where(st => st.Status is StepStatus.Failed or StepStatus.Late)
-            .Select(st => $"{st.Kind} {run.Cluster}: {(st.Status == StepStatus.Late ? "no outcome" : st.Outcome)} {st.Detail}".TrimEnd()),
+            .Select(st => $"{st.Kind} {run.Cluster}: {(st.Status == StepStatus.Late ? "no outcome" : st.Outcome.Text())} {st.Detail}".TrimEnd()),
         .. run.AllVms.Where(v => v.Status is StepStatus.Failed or StepStatus.Late)
-            .Select(v => $"{VmStep} {v.Name}: {(v.Status == StepStatus.Late ? "no outcome" : v.Outcome)} {v.Detail}".TrimEnd()),
+            .Select(v => $"{VmStep} {v.Name}: {(v.Status == StepStatus.Late ? "no outcome" : v.Outcome.Text())} {v.Detail}".TrimEnd()),
         .. run.Hosts.Where(h => h.Maintenance is StepStatus.Failed or StepStatus.Late || h.Shutdown is StepStatus.Failed or StepStatus.Late)
             .Select(h => $"host {h.Name}: {h.Detail}"),
     ];
 
     /// <summary>History entries an operator should hear about at once: forced power-offs, failures, missed deadlines.</summary>
     public static bool IsNoteworthy(HistoryEntry entry) =>
-        entry.Outcome is "Forced" or "Failed" or "Late" or "HardPowerOff" or "NotAttempted" or "NotRestored" or "StillResyncing";
+        entry.Outcome is RunOutcome.Forced or RunOutcome.Failed or RunOutcome.Late or RunOutcome.HardPowerOff or RunOutcome.NotAttempted or RunOutcome.NotRestored or RunOutcome.StillResyncing;
 
     /// <summary>
     /// The drill walks the plan a real run would, through the same <see cref="Advance"/>: the same stages in the same order,
@@ -415,29 +415,29 @@ public static class ShutdownPolicy
             foreach (var vm in progress.VmShutdowns)
             {
                 vm.Status = StepStatus.Done;
-                vm.Outcome = "DryRun";
-                run.Record(now, VmStep, vm.Name, "DryRun", "would shut down (guest, then hard after the timeout)");
+                vm.Outcome = RunOutcome.DryRun;
+                run.Record(now, VmStep, vm.Name, RunOutcome.DryRun, "would shut down (guest, then hard after the timeout)");
             }
             foreach (var host in progress.Maintenance)
             {
                 host.Maintenance = StepStatus.Done;
-                run.Record(now, MaintenanceStep, host.Name, "DryRun", "would enter maintenance mode");
+                run.Record(now, MaintenanceStep, host.Name, RunOutcome.DryRun, "would enter maintenance mode");
             }
             foreach (var host in progress.HostShutdowns)
             {
                 host.Shutdown = StepStatus.Done;
-                run.Record(now, HostShutdownStep, host.Name, "DryRun", "would power off");
+                run.Record(now, HostShutdownStep, host.Name, RunOutcome.DryRun, "would power off");
             }
             foreach (var step in progress.ClusterSteps)
             {
                 step.Status = StepStatus.Done;
-                step.Outcome = "DryRun";
-                run.Record(now, step.Kind, run.Cluster, "DryRun", "would change: " + Describe(step.Kind, run.Settings));
+                step.Outcome = RunOutcome.DryRun;
+                run.Record(now, step.Kind, run.Cluster, RunOutcome.DryRun, "would change: " + Describe(step.Kind, run.Settings));
             }
             foreach (var host in progress.EsxiShutdowns)
             {
                 host.Shutdown = StepStatus.Done;
-                run.Record(now, EsxiHostShutdownStep, host.Name, "DryRun", "would enter maintenance mode where possible and power off through its own ESXi API");
+                run.Record(now, EsxiHostShutdownStep, host.Name, RunOutcome.DryRun, "would enter maintenance mode where possible and power off through its own ESXi API");
             }
             if (progress.IsEmpty && run.Phase != RunPhase.Done)
                 throw new InvalidOperationException($"drill of {run.Cluster}: the plan stopped in {run.Phase} with nothing to ask");
@@ -449,6 +449,6 @@ public static class ShutdownPolicy
         StageEngine.End(run, RunPhase.Done, "run", () => Failures(run), now);
         // No power-on will put the cluster back by itself: say what stays changed.
         if (options is { PowerOnAfterClear: false } && !run.DryRun && LeftChanged(run) is { Count: > 0 } left)
-            run.Record(now, "run", run.Cluster, "LeftChanged", "PowerOnAfterClear is off; left changed until an operator's power-on: " + string.Join("; ", left));
+            run.Record(now, "run", run.Cluster, RunOutcome.LeftChanged, "PowerOnAfterClear is off; left changed until an operator's power-on: " + string.Join("; ", left));
     }
 }

@@ -6,7 +6,7 @@ public interface IStageStep
     string Name { get; }
     StepStatus Status { get; set; }
     int Attempts { get; set; }
-    string Outcome { get; set; }
+    RunOutcome Outcome { get; set; }
     string Detail { get; set; }
 }
 
@@ -33,10 +33,10 @@ public static class StageEngine
     }
 
     /// <summary>The run-history outcome of a decision: the reported outcome when done, else <c>Retry</c> or <c>Failed</c>.</summary>
-    public static string HistoryOutcome(StepStatus decided, string reported) => decided switch
+    public static RunOutcome HistoryOutcome(StepStatus decided, RunOutcome reported) => decided switch
     {
-        StepStatus.Pending => "Retry",
-        StepStatus.Failed => "Failed",
+        StepStatus.Pending => RunOutcome.Retry,
+        StepStatus.Failed => RunOutcome.Failed,
         _ => reported,
     };
 
@@ -44,7 +44,7 @@ public static class StageEngine
     public static bool Open(StepStatus status) => status is StepStatus.Pending or StepStatus.Requested;
 
     /// <summary>Records an outcome on a step held in memory (see <see cref="Decide"/>); writes its history line. False: not news.</summary>
-    public static bool Record(PowerRun run, string kind, IStageStep step, bool succeeded, string reported, string detail, bool stageCurrent,
+    public static bool Record(PowerRun run, string kind, IStageStep step, bool succeeded, RunOutcome reported, string detail, bool stageCurrent,
         int retries, DateTimeOffset now)
     {
         if (Decide(step.Status, step.Attempts, succeeded, stageCurrent, retries) is not { } decided)
@@ -57,7 +57,7 @@ public static class StageEngine
     }
 
     /// <summary>Records an outcome on a step held inside a larger record (a host's); <paramref name="givenUp"/> notes why it failed. False: not news.</summary>
-    public static bool Record<T>(PowerRun run, string kind, T item, string name, StepAccess<T> step, bool succeeded, string reported, string detail,
+    public static bool Record<T>(PowerRun run, string kind, T item, string name, StepAccess<T> step, bool succeeded, RunOutcome reported, string detail,
         bool stageCurrent, int retries, DateTimeOffset now, Action<T> givenUp)
     {
         if (Decide(step.Status(item), step.Attempts(item), succeeded, stageCurrent, retries) is not { } decided)
@@ -82,7 +82,7 @@ public static class StageEngine
         {
             step.Status = StepStatus.Requested;
             step.Attempts++;
-            run.Record(now, kind, step.Name, "Requested", $"tier {stageName}, attempt {step.Attempts}");
+            run.Record(now, kind, step.Name, RunOutcome.Requested, $"tier {stageName}, attempt {step.Attempts}");
             claimed.Add(step);
         }
         return claimed;
@@ -99,7 +99,7 @@ public static class StageEngine
         {
             var attempts = step.Attempts(item) + 1;
             step.Set(item, StepStatus.Requested, attempts);
-            run.Record(now, kind, name(item), "Requested", $"attempt {attempts}");
+            run.Record(now, kind, name(item), RunOutcome.Requested, $"attempt {attempts}");
             claimed.Add(item);
         }
         return claimed;
@@ -113,7 +113,7 @@ public static class StageEngine
         {
             step.Set(item, StepStatus.Late, step.Attempts(item));
             note(item);
-            run.Record(now, kind, name(item), "Late", why);
+            run.Record(now, kind, name(item), RunOutcome.Late, why);
         }
     }
 
@@ -130,7 +130,7 @@ public static class StageEngine
         run.Phase = phase;
         Enter(run, null);
         var failed = failures();
-        run.Record(now, step, run.Cluster, failed.Count == 0 ? "Completed" : "CompletedWithFailures", string.Join("; ", failed));
+        run.Record(now, step, run.Cluster, failed.Count == 0 ? RunOutcome.Completed : RunOutcome.CompletedWithFailures, string.Join("; ", failed));
     }
 
     /// <summary>The fault of an actuator's outcome as the history's detail.</summary>
