@@ -24,7 +24,8 @@ public sealed class PowerOnPolicyUnitTests
         };
         var run = ShutdownPlanner.Plan(_cluster, inventory with { RunId = runId }, runId, "room-a", dryRun: false);
         run.Restore = RestorePlanner.Plan(_cluster, run, new RestoreRun());
-        run.Phase = RunPhase.Done;
+        run.Phase = null;
+        run.CompletedAt = T0;
         return run;
     }
 
@@ -89,7 +90,7 @@ public sealed class PowerOnPolicyUnitTests
     public void A_completed_power_on_is_not_carried_again()
     {
         var run = ShutDownRun();
-        run.Phase = RunPhase.Restored;
+        run.Restore.CompletedAt = T0;
 
         Assert.True(RestorePlanner.CarryOver(run).IsEmpty);
     }
@@ -109,7 +110,7 @@ public sealed class PowerOnPolicyUnitTests
 
         Assert.True(PowerOnPolicy.Schedule(run, _cluster, T0, T0.AddMinutes(1), T0.AddMinutes(1)));
 
-        Assert.Equal(RunPhase.PowerOnPending, run.Phase);
+        Assert.Equal(T0.AddMinutes(5), run.Restore.DueAt);
         Assert.Equal(T0.AddMinutes(5), run.Deadline);
         Assert.True(run.Step > step);
         Assert.Contains(run.Journal, e => e.Step == "power-on" && e.Outcome == RunOutcome.Scheduled);
@@ -120,11 +121,12 @@ public sealed class PowerOnPolicyUnitTests
     {
         var disabled = ShutDownRun();
         Assert.False(PowerOnPolicy.Schedule(disabled, Inventories.Cluster(o => o.PowerOnAfterClear = false), T0, T0, T0));
-        Assert.Equal(RunPhase.Done, disabled.Phase);
+        Assert.Null(disabled.Restore.DueAt);
 
         var runId = Guid.NewGuid();
         var empty = ShutdownPlanner.Plan(_cluster, Inventories.Inventory(runId, [], Inventories.Host("esx-01", on: false)), runId, "room-a", false);
-        empty.Phase = RunPhase.Done;
+        empty.Phase = null;
+        empty.CompletedAt = T0;
         Assert.False(PowerOnPolicy.Schedule(empty, _cluster, T0, T0, T0));
         Assert.Contains(empty.Journal, e => e.Outcome == RunOutcome.Skipped && e.Detail.Contains("nothing was running", StringComparison.Ordinal));
     }
@@ -181,7 +183,8 @@ public sealed class PowerOnPolicyUnitTests
         }
 
         Assert.Equal(["vcsa", "dns-1", "db-1", "reporting", "app-1", "app-2", "misc"], order);
-        Assert.Equal(RunPhase.Restored, run.Phase);
+        Assert.Null(run.Phase);
+        Assert.NotNull(run.Restore.CompletedAt);
         Assert.Null(run.Deadline);
         Assert.Empty(PowerOnPolicy.Failures(run));
     }
@@ -210,7 +213,8 @@ public sealed class PowerOnPolicyUnitTests
             next = PowerOnPolicy.Advance(run, _cluster, T0);
         }
 
-        Assert.Equal(RunPhase.Restored, run.Phase);
+        Assert.Null(run.Phase);
+        Assert.NotNull(run.Restore.CompletedAt);
         var failures = PowerOnPolicy.Failures(run);
         Assert.Equal("host esx-02: not powered on: BMC rejected the credentials", failures[0]);
         Assert.Equal(3, failures.Count);
@@ -254,7 +258,8 @@ public sealed class PowerOnPolicyUnitTests
         PowerOnPolicy.RecordVm(run, VmOn(run, "app-1", StepOutcome.Failed), 1, T0);
         PowerOnPolicy.Advance(run, _cluster, T0);
 
-        Assert.Equal(RunPhase.Restored, run.Phase);
+        Assert.Null(run.Phase);
+        Assert.NotNull(run.Restore.CompletedAt);
         Assert.Equal(["vm-power-on app-1: Failed InvalidHostState: in maintenance"], PowerOnPolicy.Failures(run));
     }
 
@@ -281,7 +286,8 @@ public sealed class PowerOnPolicyUnitTests
 
         Assert.True(PowerOnPolicy.Interrupt(run, Guid.NewGuid(), T0, T0));
 
-        Assert.Equal(RunPhase.Restored, run.Phase);
+        Assert.Null(run.Phase);
+        Assert.NotNull(run.Restore.CompletedAt);
         Assert.True(run.Restore.Interrupted);
         Assert.Null(run.Deadline);
         var after = PowerOnPolicy.Advance(run, _cluster, T0);
@@ -315,7 +321,8 @@ public sealed class PowerOnPolicyUnitTests
         Assert.True(end.ShutDownAgain);
         Assert.Empty(end.ExitMaintenance);
         Assert.Empty(end.VmPowerOns);
-        Assert.Equal(RunPhase.Restored, run.Phase);
+        Assert.Null(run.Phase);
+        Assert.NotNull(run.Restore.CompletedAt);
         Assert.True(run.Restore.Interrupted);
         Assert.False(run.Restore.Draining);
         Assert.Contains(run.Journal, e => e.Step == "restore" && e.Outcome == RunOutcome.Draining);

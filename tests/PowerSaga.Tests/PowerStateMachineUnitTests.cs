@@ -152,7 +152,7 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
     {
         _silent.Add("misc");
         await RaiseAlarm();
-        var first = await WaitFor(s => s.CurrentState == _machine.ShuttingDownVms.Name, "shutting down VMs");
+        var first = await WaitFor(s => s.CurrentState == _machine.ShuttingDown.Name && s.Run!.Phase == RunPhase.VmTiers, "shutting down VMs");
 
         await RaiseAlarm();
         await WaitFor(s => s.Run!.Journal.Any(e => e.Outcome == RunOutcome.AlreadyRunning), "second alarm recorded");
@@ -181,7 +181,7 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
     {
         _silent.Add("misc");
         await RaiseAlarm();
-        var saga = await WaitFor(s => s.CurrentState == _machine.ShuttingDownVms.Name, "shutting down VMs");
+        var saga = await WaitFor(s => s.CurrentState == _machine.ShuttingDown.Name && s.Run!.Phase == RunPhase.VmTiers, "shutting down VMs");
 
         await _harness.Bus.Publish(new AlarmCleared(saga.AlarmId!.Value, "room-a", DateTimeOffset.UtcNow, 30, []));
         await WaitFor(s => s.AlarmClearedAt is not null, "clear recorded");
@@ -199,7 +199,7 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
     {
         _silent.Add("misc");
         await RaiseAlarm();
-        var saga = await WaitFor(s => s.CurrentState == _machine.ShuttingDownVms.Name && s.Run!.CurrentTier == 0, "first tier");
+        var saga = await WaitFor(s => s.CurrentState == _machine.ShuttingDown.Name && s.Run!.Phase == RunPhase.VmTiers && s.Run!.CurrentTier == 0, "first tier");
 
         await _harness.Bus.Publish(new PowerRunDeadlineReached(ClusterId, saga.RunId!.Value, saga.Step, saga.Deadline!.Value));
 
@@ -215,7 +215,7 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
     {
         _silent.Add("misc");
         await RaiseAlarm();
-        var saga = await WaitFor(s => s.CurrentState == _machine.ShuttingDownVms.Name && s.Run!.CurrentTier == 0
+        var saga = await WaitFor(s => s.CurrentState == _machine.ShuttingDown.Name && s.Run!.Phase == RunPhase.VmTiers && s.Run!.CurrentTier == 0
             && s.Run.Tiers[0].Vms.Any(v => v.Name == "misc" && v.Status == StepStatus.Requested), "misc asked");
 
         // As if the evaluator had died after saving the request for misc but before publishing it: misc now answers.
@@ -241,7 +241,8 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
         Assert.True(await _harness.Consumed.Any<PowerRunDeadlineReached>());
         await _harness.InactivityTask;
         Assert.Equal(1, _saga.Sagas.Contains(ClusterId)!.Run!.CurrentTier);
-        Assert.Equal(_machine.ShuttingDownVms.Name, _saga.Sagas.Contains(ClusterId)!.CurrentState);
+        Assert.Equal(_machine.ShuttingDown.Name, _saga.Sagas.Contains(ClusterId)!.CurrentState);
+        Assert.Equal(RunPhase.VmTiers, _saga.Sagas.Contains(ClusterId)!.Run!.Phase);
     }
 
     [Fact]
@@ -249,7 +250,7 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
     {
         _silent.Add("misc");
         await RaiseAlarm();
-        await WaitFor(s => s.CurrentState == _machine.ShuttingDownVms.Name, "shutting down VMs");
+        await WaitFor(s => s.CurrentState == _machine.ShuttingDown.Name && s.Run!.Phase == RunPhase.VmTiers, "shutting down VMs");
 
         await _harness.Bus.Publish(new VmShutDown(Guid.NewGuid(), "cluster1", "id-misc", "misc", VmShutdownOutcome.Graceful, null, DateTimeOffset.UtcNow));
         await _harness.InactivityTask;
@@ -383,7 +384,7 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
         var waiting = DeadlineOf(await ShutDownThenClear());
         _silentPowerOn.Add("db-1");
         await DeadlinePasses(waiting);
-        await WaitFor(s => s.CurrentState == _machine.PoweringOnVms.Name && s.Run!.Restore.CurrentTier == 2, "powering on the databases tier");
+        await WaitFor(s => s.CurrentState == _machine.PoweringOn.Name && s.Run!.Phase == RunPhase.VmPowerOn && s.Run!.Restore.CurrentTier == 2, "powering on the databases tier");
 
         await RaiseAlarm();
 
@@ -402,12 +403,13 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
         var waiting = DeadlineOf(await ShutDownThenClear());
         _silentBmcs.Add("esx-02");
         await DeadlinePasses(waiting);
-        var booting = await WaitFor(s => s.CurrentState == _machine.PoweringOnHosts.Name && s.Run!.Restore.Hosts.Any(h => h.PowerOn == StepStatus.Done), "esx-01 on, esx-02 booting");
+        var booting = await WaitFor(s => s.CurrentState == _machine.PoweringOn.Name && s.Run!.Phase == RunPhase.HostPowerOn && s.Run!.Restore.Hosts.Any(h => h.PowerOn == StepStatus.Done), "esx-01 on, esx-02 booting");
         var runId = booting.RunId!.Value;
 
         await RaiseAlarm();
         await WaitFor(s => s.Run!.Restore.Draining, "draining");
-        Assert.Equal(_machine.PoweringOnHosts.Name, _saga.Sagas.Contains(ClusterId)!.CurrentState);
+        Assert.Equal(_machine.PoweringOn.Name, _saga.Sagas.Contains(ClusterId)!.CurrentState);
+        Assert.Equal(RunPhase.HostPowerOn, _saga.Sagas.Contains(ClusterId)!.Run!.Phase);
         await _harness.Bus.Publish(new HostPowerOnCompleted(runId, "cluster1", "esx-02", PowerOnOutcome.PoweredOn, "", "redfish", DateTimeOffset.UtcNow));
 
         var again = await WaitFor(s => s.CurrentState == _machine.ShutDown.Name && s.RunId != runId, "second shutdown done");

@@ -76,7 +76,8 @@ public sealed class ShutdownPolicyUnitTests
         ShutdownPolicy.RecordHostShutdown(run, Off(run, "esx-02"), 1, T0);
         ShutdownPolicy.Advance(run, _cluster, T0);
 
-        Assert.Equal(RunPhase.Done, run.Phase);
+        Assert.NotNull(run.CompletedAt);
+        Assert.Null(run.Phase);
         Assert.Null(run.Deadline);
         Assert.Empty(ShutdownPolicy.Failures(run));
     }
@@ -161,7 +162,8 @@ public sealed class ShutdownPolicyUnitTests
         Assert.Equal(["esx-02"], shutdowns.HostShutdowns.Select(h => h.Name));
         ShutdownPolicy.RecordHostShutdown(run, Off(run, "esx-02"), 1, T0);
         ShutdownPolicy.Advance(run, _cluster, T0);
-        Assert.Equal(RunPhase.Done, run.Phase);
+        Assert.NotNull(run.CompletedAt);
+        Assert.Null(run.Phase);
         var failure = Assert.Single(ShutdownPolicy.Failures(run));
         Assert.StartsWith("host esx-01: host-maintenance: Timedout", failure);
     }
@@ -182,13 +184,14 @@ public sealed class ShutdownPolicyUnitTests
     [Fact]
     public void A_missing_inventory_is_asked_again_then_ends_the_run_with_that_failure()
     {
-        var run = new PowerRun { RunId = Guid.NewGuid(), Cluster = "cluster1", Phase = RunPhase.Inventory, InventoryAttempts = 1 };
+        var run = new PowerRun { RunId = Guid.NewGuid(), Cluster = "cluster1", InventoryAttempts = 1 };
 
         Assert.True(ShutdownPolicy.InventoryMissing(run, 1, "Unreachable: down", T0));
         run.InventoryAttempts++;
         Assert.False(ShutdownPolicy.InventoryMissing(run, 1, "Unreachable: down", T0));
 
-        Assert.Equal(RunPhase.Done, run.Phase);
+        Assert.NotNull(run.CompletedAt);
+        Assert.Null(run.Phase);
         Assert.Equal(["inventory cluster1: Unreachable: down"], ShutdownPolicy.Failures(run));
     }
 
@@ -201,7 +204,8 @@ public sealed class ShutdownPolicyUnitTests
         var progress = ShutdownPolicy.Start(run, _cluster, T0);
 
         Assert.True(progress.IsEmpty);
-        Assert.Equal(RunPhase.Done, run.Phase);
+        Assert.NotNull(run.CompletedAt);
+        Assert.Null(run.Phase);
         Assert.Equal(run.AllVms.Count(), run.Journal.Count(e => e.Step == ShutdownPolicy.VmStep && e.Outcome == RunOutcome.DryRun));
     }
 
@@ -216,7 +220,7 @@ public sealed class ShutdownPolicyUnitTests
 
         var real = ShutdownPlanner.Plan(_cluster, inventory, runId, "room-a", dryRun: false);
         var progress = ShutdownPolicy.Start(real, _cluster, T0);
-        while (real.Phase != RunPhase.Done)
+        while (real.CompletedAt is null)
         {
             // The actuator answers each step in the order it was asked; each answer moves the run on, as in the saga.
             foreach (var vm in progress.VmShutdowns)
@@ -239,7 +243,7 @@ public sealed class ShutdownPolicyUnitTests
         Assert.Equal(["host-maintenance esx-03 Skipped", "host-maintenance esx-01 Requested", "host-maintenance esx-02 Requested",
                 "host-shutdown esx-01 Requested", "host-shutdown esx-02 Requested"],
             Asked(drill).Where(a => a.StartsWith("host-", StringComparison.Ordinal)));
-        Assert.Equal(RunPhase.Done, drill.Phase);
+        Assert.NotNull(drill.CompletedAt);
         Assert.Empty(ShutdownPolicy.Failures(drill));
     }
 }

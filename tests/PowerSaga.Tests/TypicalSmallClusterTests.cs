@@ -192,8 +192,8 @@ public sealed class TypicalSmallClusterTests
         var (evaluator, actuator) = await StartServicesAsync();
         await world.RaiseAlarmAsync();
         // Between vCenter's VM's shutdown and its host's: vCenter is down.
-        var at = await world.WaitForAsync(r => r.CurrentState is "ShuttingDownVCenterHost" or "ShutDown", TimeSpan.FromSeconds(180), "vCenter's host being finished");
-        Assert.Equal("ShuttingDownVCenterHost", at.CurrentState);
+        var at = await world.WaitForAsync(r => r is { CurrentState: "ShuttingDown", Phase: "VCenterHostShutdown" } or { CurrentState: "ShutDown" }, TimeSpan.FromSeconds(180), "vCenter's host being finished");
+        Assert.Equal(("ShuttingDown", "VCenterHostShutdown"), (at.CurrentState, at.Phase));
         await Kill9Async(evaluator);
         await Kill9Async(actuator);
         (evaluator, actuator) = await StartServicesAsync();
@@ -203,8 +203,8 @@ public sealed class TypicalSmallClusterTests
         await world.BmcsFollowHostsOffAsync();
         await world.ClearAlarmAsync();
         // During vCenter's boot.
-        at = await world.WaitForAsync(r => r.CurrentState is "StartingVCenter" or "WaitingForHosts" or "Restored", TimeSpan.FromSeconds(120), "vCenter starting");
-        Assert.Equal("StartingVCenter", at.CurrentState);
+        at = await world.WaitForAsync(r => r is { CurrentState: "PoweringOn", Phase: "VCenterStart" or "HostReconnect" } or { CurrentState: "Restored" }, TimeSpan.FromSeconds(120), "vCenter starting");
+        Assert.Equal(("PoweringOn", "VCenterStart"), (at.CurrentState, at.Phase));
         await Kill9Async(evaluator);
         await Kill9Async(actuator);
         await StartServicesAsync();

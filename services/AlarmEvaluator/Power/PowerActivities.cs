@@ -44,7 +44,7 @@ static class PowerActivities
             {
                 RunId = saga.RunId.Value, Cluster = cluster.Name, Zone = c.Message.Zone, DryRun = machine.Options.DryRun || c.Message.DryRun,
                 ZoneInAlarm = c.Message.RequestedBy is null || previous?.ZoneInAlarm == true,
-                Phase = RunPhase.Inventory, InventoryAttempts = 1, Step = saga.Step + 1, Deadline = now + cluster.InventoryDeadline,
+                InventoryAttempts = 1, Step = saga.Step + 1, Deadline = now + cluster.InventoryDeadline,
                 PreviousRun = previous,
                 Restore = RestorePlanner.CarryOver(previous),
             };
@@ -252,7 +252,7 @@ static class PowerActivities
             run.PowerOnHeldBy = $"{c.Message.RequestedBy}: {c.Message.Reason}";
             run.Record(now, OperatorStep, c.Message.RequestedBy, RunOutcome.PowerOnCancelled, $"{c.Message.Reason}; the cluster stays off until an operator powers it on");
             machine.Logger.LogWarning("Cluster {Cluster}: automatic power-on held by {RequestedBy}", run.Cluster, c.Message.RequestedBy);
-            if (run.Phase == RunPhase.PowerOnPending)
+            if (run.Restore.DueAt is not null)
                 PowerOnPolicy.Cancel(run, $"held by an operator ({run.PowerOnHeldBy})", now);
             await ApplyRestore(c, machine, RestoreProgress.None, journalStart);
         });
@@ -328,10 +328,10 @@ static class PowerActivities
             run.Record(machine.Now, "alarm", c.Message.Zone, RunOutcome.Raised, $"alarm {c.Message.AlarmId} during the power-on");
             machine.Logger.LogCritical("Cluster {Cluster}: alarm {AlarmId} in zone {Zone} during the power-on; power-on stops, the shutdown runs again",
                 run.Cluster, c.Message.AlarmId, c.Message.Zone);
-            if (PowerOnPolicy.Interrupt(run, c.Message.AlarmId, c.Message.RequestedAt, machine.Now))
-                await PublishRestoreCompleted(c, run);
-            else
-                await ApplyRestore(c, machine, PowerOnPolicy.Advance(run, machine.ClusterOf(c.Saga), machine.Now), journalStart);
+            var progress = PowerOnPolicy.Interrupt(run, c.Message.AlarmId, c.Message.RequestedAt, machine.Now)
+                ? RestoreProgress.None
+                : PowerOnPolicy.Advance(run, machine.ClusterOf(c.Saga), machine.Now);
+            await ApplyRestore(c, machine, progress, journalStart);
         });
 
     /// <summary>Publishes the power-on's commands, the alerts for new noteworthy history, its completion; then the state that mirrors the phase.</summary>
@@ -368,25 +368,34 @@ static class PowerActivities
 
         await PublishNoteworthy(c, machine, run, journalStart);
         Sync(saga);
-        if (progress.ShutDownAgain)
-        {
-            // Drained: the hosts that were booting are up; the shutdown starts through the saga's own queue (from Restored).
-            await PublishRestoreCompleted(c, run);
-            await c.Emit(new ClusterShutdownRequested(saga.CorrelationId, run.Cluster, run.Zone,
-                run.Restore.DrainAlarmId ?? Guid.Empty, run.Restore.DrainAlarmRaisedAt ?? machine.Now));
-        }
-        else if (run.Phase == RunPhase.Restored && saga.CurrentState != machine.Restored.Name)
-        {
-            var failures = PowerOnPolicy.Failures(run);
-            machine.Logger.Log(failures.Count == 0 ? LogLevel.Information : LogLevel.Error,
-                "Cluster {Cluster}: power-on of run {RunId} completed; not restored: {Failures}", run.Cluster, run.RunId, failures.Count == 0 ? "none" : string.Join("; ", failures));
-            await PublishRestoreCompleted(c, run);
-        }
-
-        var target = machine.StateFor(run.Phase);
-        if (saga.CurrentState != target.Name)
-            await c.TransitionToState(target);
     }
+
+    /// <summary>The power-on ended (or was interrupted): what was not restored is logged and published.</summary>
+    public static EventActivityBinder<PowerSagaState, TMessage> CompleteRestore<TMessage>(
+        this EventActivityBinder<PowerSagaState, TMessage> binder, PowerStateMachine machine)
+        where TMessage : class =>
+        binder.ThenAsync(c =>
+        {
+            var run = c.Saga.Run!;
+            if (!run.Restore.Interrupted)
+            {
+                var failures = PowerOnPolicy.Failures(run);
+                machine.Logger.Log(failures.Count == 0 ? LogLevel.Information : LogLevel.Error,
+                    "Cluster {Cluster}: power-on of run {RunId} completed; not restored: {Failures}", run.Cluster, run.RunId, failures.Count == 0 ? "none" : string.Join("; ", failures));
+            }
+            return PublishRestoreCompleted(c, run);
+        });
+
+    /// <summary>Drained: the hosts that were booting are up; the shutdown starts through the saga's own queue (from <c>Restored</c>).</summary>
+    public static EventActivityBinder<PowerSagaState, TMessage> AskForTheShutdownAgain<TMessage>(
+        this EventActivityBinder<PowerSagaState, TMessage> binder, PowerStateMachine machine)
+        where TMessage : class =>
+        binder.ThenAsync(c =>
+        {
+            var run = c.Saga.Run!;
+            return c.Emit(new ClusterShutdownRequested(c.Saga.CorrelationId, run.Cluster, run.Zone,
+                run.Restore.DrainAlarmId ?? Guid.Empty, run.Restore.DrainAlarmRaisedAt ?? machine.Now));
+        });
 
     static Task PublishRestoreCompleted<TMessage>(BehaviorContext<PowerSagaState, TMessage> c, PowerRun run)
         where TMessage : class
@@ -409,19 +418,23 @@ static class PowerActivities
         }
     }
 
-    /// <summary>After a restart: ask again for what the run is waiting on (the inventory, or the current phase's steps).</summary>
+    /// <summary>After a restart while the inventory is awaited: ask for it again.</summary>
+    public static EventActivityBinder<PowerSagaState, PowerRunResumed> AskAgainForInventory(
+        this EventActivityBinder<PowerSagaState, PowerRunResumed> binder, PowerStateMachine machine) =>
+        binder.ThenAsync(c =>
+        {
+            var run = c.Saga.Run!;
+            run.Record(machine.Now, "resume", run.Cluster, RunOutcome.Resumed, "evaluator restarted: asking again for the inventory");
+            return c.Emit(new ClusterInventoryRequested(run.RunId, run.Cluster));
+        });
+
+    /// <summary>After a restart: ask again for what the run is waiting on (the current stage's steps).</summary>
     public static EventActivityBinder<PowerSagaState, PowerRunResumed> AskAgainForOutstandingSteps(
         this EventActivityBinder<PowerSagaState, PowerRunResumed> binder, PowerStateMachine machine) =>
         binder.ThenAsync(async c =>
         {
             var run = c.Saga.Run!;
             var journalStart = run.Journal.Count;
-            if (run.Phase == RunPhase.Inventory)
-            {
-                run.Record(machine.Now, "resume", run.Cluster, RunOutcome.Resumed, "evaluator restarted: asking again for the inventory");
-                await c.Emit(new ClusterInventoryRequested(run.RunId, run.Cluster));
-                return;
-            }
             machine.Logger.LogInformation("Cluster {Cluster}: run {RunId} resumed after a restart at step {Step} ({Phase})", run.Cluster, run.RunId, run.Step, run.Phase);
             var outstanding = ShutdownPolicy.Outstanding(run, machine.Now);
             // A tier whose last outcome was recorded just before the crash, its PowerStageCompleted not yet sent, moves on now.
@@ -485,22 +498,28 @@ static class PowerActivities
         await PublishNoteworthy(c, machine, run, journalStart);
 
         Sync(saga);
-        if (run.Phase == RunPhase.Done && saga.CompletedAt is null)
+    }
+
+    /// <summary>The shutdown ended: its failures are logged and published; a clear recorded during it schedules the power-on.</summary>
+    public static EventActivityBinder<PowerSagaState, TMessage> CompleteShutdown<TMessage>(
+        this EventActivityBinder<PowerSagaState, TMessage> binder, PowerStateMachine machine)
+        where TMessage : class =>
+        binder.ThenAsync(async c =>
         {
-            saga.CompletedAt = machine.Now;
+            var saga = c.Saga;
+            var run = saga.Run!;
+            var journalStart = run.Journal.Count;
+            saga.CompletedAt = run.CompletedAt;
             var failures = ShutdownPolicy.Failures(run);
             machine.Logger.Log(failures.Count == 0 ? LogLevel.Information : LogLevel.Error,
                 "Cluster {Cluster}: shutdown run {RunId} completed with {Failures} failure(s): {FailureList}",
                 run.Cluster, run.RunId, failures.Count, string.Join("; ", failures));
-            await c.Emit(new PowerRunCompleted(run.RunId, run.Cluster, failures, saga.AlarmClearedAt is not null, saga.StartedAt ?? saga.CompletedAt.Value, saga.CompletedAt.Value));
-            if (saga.AlarmClearedAt is { } clearedAt && PowerOnPolicy.Schedule(run, cluster, saga.CompletedAt.Value, clearedAt, machine.Now))
-                Sync(saga);
-        }
-
-        var target = machine.StateFor(run.Phase);
-        if (saga.CurrentState != target.Name)
-            await c.TransitionToState(target);
-    }
+            await c.Emit(new PowerRunCompleted(run.RunId, run.Cluster, failures, saga.AlarmClearedAt is not null, saga.StartedAt ?? run.CompletedAt!.Value, run.CompletedAt!.Value));
+            if (saga.AlarmClearedAt is { } clearedAt)
+                PowerOnPolicy.Schedule(run, machine.ClusterOf(saga), run.CompletedAt!.Value, clearedAt, machine.Now);
+            await PublishNoteworthy(c, machine, run, journalStart);
+            Sync(saga);
+        });
 
     static void Sync(PowerSagaState saga)
     {

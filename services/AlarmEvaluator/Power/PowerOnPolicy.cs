@@ -39,7 +39,7 @@ public static class PowerOnPolicy
     /// <summary>The alarm cleared after (or during) a finished shutdown: wait for the minimum off time. False: no power-on (disabled, drill, nothing to restore).</summary>
     public static bool Schedule(PowerRun run, ClusterOptions options, DateTimeOffset shutdownCompletedAt, DateTimeOffset clearedAt, DateTimeOffset now)
     {
-        if (run.Phase != RunPhase.Done)
+        if (run.CompletedAt is null || run.Phase is not null || run.Restore.DueAt is not null)
             return false;
         var skip = !options.PowerOnAfterClear ? "PowerOnAfterClear is off: the cluster stays off until an operator brings it back"
             : run.PowerOnHeldBy is { } held ? $"held by an operator ({held}): the cluster stays off until an operator powers it on"
@@ -55,7 +55,7 @@ public static class PowerOnPolicy
         }
 
         var at = EarliestPowerOn(shutdownCompletedAt, clearedAt, options);
-        run.Phase = RunPhase.PowerOnPending;
+        run.Restore.DueAt = at;
         Wake(run, at);
         run.Record(now, PowerOnStep, run.Cluster, RunOutcome.Scheduled,
             $"not before {at:O} (minimum off time {options.MinimumOffTime} after the shutdown completed at {shutdownCompletedAt:O}), if the zone stays clear");
@@ -65,7 +65,7 @@ public static class PowerOnPolicy
     /// <summary>The zone's alarm came back before the power-on began: nothing was sent, the cluster stays off.</summary>
     public static void Cancel(PowerRun run, string why, DateTimeOffset now)
     {
-        run.Phase = RunPhase.Done;
+        run.Restore.DueAt = null;
         StageEngine.Enter(run, null);
         run.Record(now, PowerOnStep, run.Cluster, RunOutcome.Cancelled, why);
     }
@@ -78,6 +78,7 @@ public static class PowerOnPolicy
         restore.CurrentTier = 0;
         restore.NextHostPowerOnAt = now;
         restore.PhaseDeadline = now + options.PowerOnStagger * Math.Max(0, restore.Hosts.Count - 1) + options.HostPowerOnDeadline;
+        restore.DueAt = null;
         run.Phase = RunPhase.HostPowerOn;
         run.Record(now, PowerOnStep, run.Cluster, RunOutcome.Started,
             $"{restore.Hosts.Count} host(s); {restore.AllVms.Count()} VM(s) in {restore.Tiers.Count} tier(s): {string.Join(", ", restore.Tiers.Select(t => $"{t.Name}={t.Vms.Count}"))}");
@@ -470,7 +471,7 @@ public static class PowerOnPolicy
         run.Restore.Interrupted = true;
         run.Restore.Draining = false;
         run.Restore.CompletedAt = now;
-        run.Phase = RunPhase.Restored;
+        run.Phase = null;
         StageEngine.Enter(run, null);
         run.Record(now, RestoreStep, run.Cluster, RunOutcome.Interrupted,
             $"alarm raised again during the power-on; no further power-on step, the shutdown runs again on a fresh inventory. Not restored: {string.Join("; ", Failures(run))}");
@@ -506,6 +507,6 @@ public static class PowerOnPolicy
     static void Finish(PowerRun run, DateTimeOffset now)
     {
         run.Restore.CompletedAt = now;
-        StageEngine.End(run, RunPhase.Restored, RestoreStep, () => Failures(run), now);
+        StageEngine.End(run, RestoreStep, () => Failures(run), now);
     }
 }

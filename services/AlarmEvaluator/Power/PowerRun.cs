@@ -2,10 +2,13 @@ using System.Text.Json.Serialization;
 
 namespace PowerEvents.AlarmEvaluator.Power;
 
-/// <summary>Where a run is. The state machine's states mirror it.</summary>
+/// <summary>
+/// The stage a run's shutdown or power-on is at; null while none runs (the inventory is being read, the run ended, the
+/// power-on waits). Where the run is in its life (capturing, shutting down, off, waiting, powering on, restored) is the
+/// state machine's state and nothing else; this says which stage of the plan the running part is at.
+/// </summary>
 public enum RunPhase
 {
-    Inventory,
     VmTiers,
     /// <summary>vCLS retreat, HA off / DRS manual, then the vSAN resync check (<see cref="PowerRun.ClusterSteps"/>), before the host steps.</summary>
     ClusterPrepare,
@@ -13,10 +16,6 @@ public enum RunPhase
     HostShutdown,
     /// <summary>vCenter's VM is off: its host is finished through its own ESXi API.</summary>
     VCenterHostShutdown,
-    /// <summary>The shutdown ended; a power-on may follow (<see cref="PowerRun.Restore"/>).</summary>
-    Done,
-    /// <summary>The alarm cleared: waiting for the minimum off time (the deadline) with the zone staying clear.</summary>
-    PowerOnPending,
     HostPowerOn,
     /// <summary>Through the ESXi host that holds vCenter's VM: out of maintenance, the VM on, vCenter answering.</summary>
     VCenterStart,
@@ -25,8 +24,6 @@ public enum RunPhase
     VmPowerOn,
     /// <summary>HA/DRS and vCLS put back from the values recorded before the shutdown changed them.</summary>
     ClusterRestore,
-    /// <summary>The power-on ended (its failures, if any, are listed).</summary>
-    Restored,
 }
 
 public enum StepStatus
@@ -55,7 +52,10 @@ public sealed class PowerRun
     public string Cluster { get; set; } = "";
     public string Zone { get; set; } = "";
     public bool DryRun { get; set; }
-    public RunPhase Phase { get; set; }
+    public RunPhase? Phase { get; set; }
+
+    /// <summary>When the shutdown's plan ended (every stage done, or the inventory given up on); null while it runs.</summary>
+    public DateTimeOffset? CompletedAt { get; set; }
 
     /// <summary>Increases whenever the run enters a new step (tier, maintenance, host shutdown); deadlines carry it.</summary>
     public int Step { get; set; }
@@ -179,6 +179,9 @@ public sealed class RestoreRun
     public int CurrentTier { get; set; }
     public DateTimeOffset? StartedAt { get; set; }
     public DateTimeOffset? CompletedAt { get; set; }
+
+    /// <summary>When the scheduled power-on is due (the minimum off time, the zone staying clear); null when none is scheduled.</summary>
+    public DateTimeOffset? DueAt { get; set; }
 
     /// <summary>When the next staggered host power-on is due (hosts still <see cref="StepStatus.Pending"/>).</summary>
     public DateTimeOffset? NextHostPowerOnAt { get; set; }

@@ -10,7 +10,7 @@ public static class RestorePlanner
     /// </summary>
     public static RestoreRun CarryOver(PowerRun? previous)
     {
-        if (previous is null || previous.DryRun || (previous.Phase == RunPhase.Restored && !previous.Restore.Interrupted))
+        if (previous is null || previous.DryRun || (previous.Restore.CompletedAt is not null && !previous.Restore.Interrupted))
             return new RestoreRun();
         return new RestoreRun
         {

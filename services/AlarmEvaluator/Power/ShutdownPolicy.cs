@@ -409,7 +409,7 @@ public static class ShutdownPolicy
     /// </summary>
     static void WalkDryRun(PowerRun run, ClusterOptions options, DateTimeOffset now)
     {
-        while (run.Phase != RunPhase.Done)
+        while (run.CompletedAt is null)
         {
             var progress = Advance(run, options, now);
             foreach (var vm in progress.VmShutdowns)
@@ -439,14 +439,15 @@ public static class ShutdownPolicy
                 host.Shutdown = StepStatus.Done;
                 run.Record(now, EsxiHostShutdownStep, host.Name, RunOutcome.DryRun, "would enter maintenance mode where possible and power off through its own ESXi API");
             }
-            if (progress.IsEmpty && run.Phase != RunPhase.Done)
+            if (progress.IsEmpty && run.CompletedAt is null)
                 throw new InvalidOperationException($"drill of {run.Cluster}: the plan stopped in {run.Phase} with nothing to ask");
         }
     }
 
     static void Finish(PowerRun run, ClusterOptions? options, DateTimeOffset now)
     {
-        StageEngine.End(run, RunPhase.Done, "run", () => Failures(run), now);
+        run.CompletedAt = now;
+        StageEngine.End(run, "run", () => Failures(run), now);
         // No power-on will put the cluster back by itself: say what stays changed.
         if (options is { PowerOnAfterClear: false } && !run.DryRun && LeftChanged(run) is { Count: > 0 } left)
             run.Record(now, "run", run.Cluster, RunOutcome.LeftChanged, "PowerOnAfterClear is off; left changed until an operator's power-on: " + string.Join("; ", left));

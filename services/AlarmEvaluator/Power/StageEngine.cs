@@ -124,10 +124,10 @@ public static class StageEngine
         run.Deadline = deadline;
     }
 
-    /// <summary>The shutdown or the power-on ended in <paramref name="phase"/>: no deadline; one history line lists what failed.</summary>
-    public static void End(PowerRun run, RunPhase phase, string step, Func<IReadOnlyList<string>> failures, DateTimeOffset now)
+    /// <summary>The shutdown or the power-on ended: no stage, no deadline; one history line lists what failed.</summary>
+    public static void End(PowerRun run, string step, Func<IReadOnlyList<string>> failures, DateTimeOffset now)
     {
-        run.Phase = phase;
+        run.Phase = null;
         Enter(run, null);
         var failed = failures();
         run.Record(now, step, run.Cluster, failed.Count == 0 ? RunOutcome.Completed : RunOutcome.CompletedWithFailures, string.Join("; ", failed));
