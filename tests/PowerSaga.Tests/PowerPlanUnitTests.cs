@@ -195,4 +195,51 @@ public sealed class PowerPlanUnitTests
                      + TimeSpan.FromSeconds(30) + options.EsxiHostShutdownDeadline,
             ShutdownPlanner.WorstCaseDuration(run, options));
     }
+
+    /// <summary>One command per kind of step, whichever direction asks it: the saga sends both plans' steps the same way.</summary>
+    [Fact]
+    public void Every_kind_of_step_has_its_one_command()
+    {
+        var (run, _) = Planned(RealCluster(Guid.NewGuid()));
+        var expected = new Dictionary<StepKind, Type>
+        {
+            [StepKind.VmShutdown] = typeof(VmShutdownRequested), [StepKind.VclsRetreat] = typeof(VclsRetreatRequested),
+            [StepKind.HaDrsDisable] = typeof(ClusterHaDrsDisableRequested), [StepKind.VsanResync] = typeof(VsanResyncCheckRequested),
+            [StepKind.HostMaintenance] = typeof(HostMaintenanceRequested), [StepKind.HostShutdown] = typeof(HostShutdownRequested),
+            [StepKind.EsxiHostShutdown] = typeof(EsxiHostShutdownRequested), [StepKind.HostPowerOn] = typeof(PowerOnRequested),
+            [StepKind.VCenterStart] = typeof(VCenterStartRequested), [StepKind.HostReconnect] = typeof(ClusterInventoryRequested),
+            [StepKind.HostExitMaintenance] = typeof(HostExitMaintenanceRequested), [StepKind.VmPowerOn] = typeof(VmPowerOnRequested),
+            [StepKind.HaDrsRestore] = typeof(ClusterHaDrsRestoreRequested), [StepKind.VclsRestore] = typeof(VclsRestoreRequested),
+        };
+        Assert.Equal(Enum.GetValues<StepKind>(), expected.Keys.Order());
+
+        foreach (var (kind, type) in expected)
+        {
+            var command = StepCommands.For(run, new RunStep(kind, "t", "n", new Dictionary<string, string> { ["guestShutdownTimeout"] = "00:00:30" }));
+            Assert.IsType(type, command);
+            Assert.Equal(kind, StepKinds.FromName(kind.Name()));
+        }
+    }
+
+    [Fact]
+    public void What_a_policy_asks_goes_out_as_the_plans_steps_with_their_parameters()
+    {
+        var (run, options) = Planned(RealCluster(Guid.NewGuid()));
+        var vm = run.Tiers[0].Vms[0];
+        vm.HardPowerOff = true;
+
+        var steps = new Asks
+        {
+            VmShutdowns = [vm, run.Tiers[0].Vms[1]], Maintenance = [run.Hosts[0]], EsxiShutdowns = [run.Hosts[1]],
+            ClusterSteps = [run.Restore.VCenterStart!],
+        }.Steps(run, options).ToList();
+
+        var commands = steps.Select(s => StepCommands.For(run, s)).ToList();
+        Assert.Equal([TimeSpan.Zero, options.GuestShutdownTimeout], commands.OfType<VmShutdownRequested>().Select(c => c.GuestShutdownTimeout));
+        Assert.Equal("noAction", Assert.Single(commands.OfType<HostMaintenanceRequested>()).VsanObjectAction);
+        Assert.True(Assert.Single(commands.OfType<EsxiHostShutdownRequested>()).Vsan);
+        var start = Assert.Single(commands.OfType<VCenterStartRequested>());
+        Assert.Equal(("esx-02", "vcsa"), (start.Host, start.VmName));
+        Assert.Equal([StepKind.VmShutdown, StepKind.VmShutdown, StepKind.VCenterStart, StepKind.HostMaintenance, StepKind.EsxiHostShutdown], steps.Select(s => s.Kind));
+    }
 }

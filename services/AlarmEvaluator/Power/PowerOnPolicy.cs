@@ -2,18 +2,6 @@ using PowerEvents.Contracts;
 
 namespace PowerEvents.AlarmEvaluator.Power;
 
-/// <summary>What the power-on must ask for next: host power-ons (BMC), an inventory read (reconnect poll), maintenance exits, VM power-ons.</summary>
-/// <summary>What the power-on must ask for next. <see cref="ShutDownAgain"/>: an interrupted power-on has drained; the shutdown starts now.</summary>
-public sealed record RestoreProgress(IReadOnlyList<RestoreHost> PowerOns, bool ReadInventory, IReadOnlyList<RestoreHost> ExitMaintenance, IReadOnlyList<RestoreVm> VmPowerOns)
-{
-    public static readonly RestoreProgress None = new([], false, [], []);
-
-    /// <summary>Cluster-wide steps to ask: vCenter's start through its host's ESXi API, HA/DRS and vCLS put back.</summary>
-    public IReadOnlyList<ClusterStep> ClusterSteps { get; init; } = [];
-
-    public bool ShutDownAgain { get; init; }
-}
-
 /// <summary>
 /// The power-on's decisions as pure functions over <see cref="PowerRun.Restore"/>: when it may start, what to ask next,
 /// what an outcome or a passed deadline means, what was not restored. No bus, no clock of its own.
@@ -71,7 +59,7 @@ public static class PowerOnPolicy
     }
 
     /// <summary>The minimum off time passed with the zone clear: the hosts are powered on (staggered if configured).</summary>
-    public static RestoreProgress Begin(PowerRun run, ClusterOptions options, DateTimeOffset now)
+    public static Asks Begin(PowerRun run, ClusterOptions options, DateTimeOffset now)
     {
         var restore = run.Restore;
         restore.StartedAt = now;
@@ -90,7 +78,7 @@ public static class PowerOnPolicy
     }
 
     /// <summary>Moves the power-on as far as it can go now and returns what to ask for.</summary>
-    public static RestoreProgress Advance(PowerRun run, ClusterOptions options, DateTimeOffset now)
+    public static Asks Advance(PowerRun run, ClusterOptions options, DateTimeOffset now)
     {
         var restore = run.Restore;
         var powerOns = new List<RestoreHost>();
@@ -98,7 +86,7 @@ public static class PowerOnPolicy
         var exits = new List<RestoreHost>();
         var vms = new List<RestoreVm>();
         var clusterSteps = new List<ClusterStep>();
-        RestoreProgress Result() => new(powerOns, readInventory, exits, vms) { ClusterSteps = clusterSteps };
+        Asks Result() => new() { PowerOns = powerOns, ReadInventory = readInventory, ExitMaintenance = exits, VmPowerOns = vms, ClusterSteps = clusterSteps };
 
         while (true)
         {
@@ -358,7 +346,7 @@ public static class PowerOnPolicy
     /// A wake-up or the phase's deadline. Before the deadline (a stagger or poll wake-up) the run only moves on; at it,
     /// outstanding steps become Late (a later outcome is still recorded) and the next phase starts.
     /// </summary>
-    public static RestoreProgress DeadlinePassed(PowerRun run, ClusterOptions options, DateTimeOffset now)
+    public static Asks DeadlinePassed(PowerRun run, ClusterOptions options, DateTimeOffset now)
     {
         var restore = run.Restore;
         if (restore.PhaseDeadline is { } deadline && now >= deadline)
@@ -407,21 +395,21 @@ public static class PowerOnPolicy
     /// After a restart: the steps of the current phase that were asked and have no outcome yet (their commands may have
     /// been lost between the save and the publish), and a reconnect poll when waiting for hosts. All are safe to repeat.
     /// </summary>
-    public static RestoreProgress Outstanding(PowerRun run, DateTimeOffset now)
+    public static Asks Outstanding(PowerRun run, DateTimeOffset now)
     {
         var restore = run.Restore;
         var progress = run.Phase switch
         {
-            RunPhase.HostPowerOn => RestoreProgress.None with { PowerOns = restore.Hosts.Where(h => h.PowerOn == StepStatus.Requested).ToList() },
-            RunPhase.HostReconnect => RestoreProgress.None with { ReadInventory = true },
-            RunPhase.VCenterStart => RestoreProgress.None with { ClusterSteps = restore.VCenterStart is { Status: StepStatus.Requested } st ? [st] : [] },
-            RunPhase.ClusterRestore => RestoreProgress.None with { ClusterSteps = restore.ClusterSteps.Where(st => st.Status == StepStatus.Requested).ToList() },
-            RunPhase.ExitMaintenance => RestoreProgress.None with { ExitMaintenance = restore.Hosts.Where(h => h.ExitMaintenance == StepStatus.Requested).ToList() },
-            RunPhase.VmPowerOn when restore.CurrentTier < restore.Tiers.Count => RestoreProgress.None with
+            RunPhase.HostPowerOn => Asks.None with { PowerOns = restore.Hosts.Where(h => h.PowerOn == StepStatus.Requested).ToList() },
+            RunPhase.HostReconnect => Asks.None with { ReadInventory = true },
+            RunPhase.VCenterStart => Asks.None with { ClusterSteps = restore.VCenterStart is { Status: StepStatus.Requested } st ? [st] : [] },
+            RunPhase.ClusterRestore => Asks.None with { ClusterSteps = restore.ClusterSteps.Where(st => st.Status == StepStatus.Requested).ToList() },
+            RunPhase.ExitMaintenance => Asks.None with { ExitMaintenance = restore.Hosts.Where(h => h.ExitMaintenance == StepStatus.Requested).ToList() },
+            RunPhase.VmPowerOn when restore.CurrentTier < restore.Tiers.Count => Asks.None with
             {
                 VmPowerOns = restore.Tiers[restore.CurrentTier].Vms.Where(v => v.Status == StepStatus.Requested).ToList(),
             },
-            _ => RestoreProgress.None,
+            _ => Asks.None,
         };
         var count = progress.PowerOns.Count + progress.ExitMaintenance.Count + progress.VmPowerOns.Count + progress.ClusterSteps.Count + (progress.ReadInventory ? 1 : 0);
         if (count > 0)
@@ -433,7 +421,7 @@ public static class PowerOnPolicy
     /// The alarm came back during the power-on: no further power-on step is sent. True: the shutdown may start now on a
     /// fresh inventory. False: hosts already told to power on are not yet seen in vCenter — a fresh inventory would miss
     /// them and they would come up after the shutdown passed; the run drains (waits for them, asking nothing else) and
-    /// <see cref="Advance"/> says <see cref="RestoreProgress.ShutDownAgain"/> when they are up or their deadline passed.
+    /// <see cref="Advance"/> says <see cref="Asks.ShutDownAgain"/> when they are up or their deadline passed.
     /// </summary>
     public static bool Interrupt(PowerRun run, Guid alarmId, DateTimeOffset raisedAt, DateTimeOffset now)
     {

@@ -104,3 +104,107 @@ public sealed record PowerPlan(IReadOnlyList<RunStage> Stages)
         return total;
     }
 }
+
+/// <summary>
+/// What a run must ask for next, in either direction: the steps a policy has just claimed (or found outstanding after a
+/// restart), whose commands go out with the transition. As plan steps (<see cref="Steps"/>) each has one command
+/// (<see cref="StepCommands.For"/>), so the saga sends the shutdown's and the power-on's the same way.
+/// </summary>
+public sealed record Asks
+{
+    public static readonly Asks None = new();
+
+    public IReadOnlyList<VmRun> VmShutdowns { get; init; } = [];
+
+    /// <summary>Cluster-wide steps: vCLS retreat, HA/DRS off, vSAN resync check; vCenter's start, HA/DRS and vCLS put back.</summary>
+    public IReadOnlyList<ClusterStep> ClusterSteps { get; init; } = [];
+    public IReadOnlyList<HostRun> Maintenance { get; init; } = [];
+    public IReadOnlyList<HostRun> HostShutdowns { get; init; } = [];
+
+    /// <summary>vCenter's host, to finish through its own ESXi API.</summary>
+    public IReadOnlyList<HostRun> EsxiShutdowns { get; init; } = [];
+    public IReadOnlyList<RestoreHost> PowerOns { get; init; } = [];
+
+    /// <summary>A reconnect poll: the inventory is read to see which hosts vCenter has back.</summary>
+    public bool ReadInventory { get; init; }
+    public IReadOnlyList<RestoreHost> ExitMaintenance { get; init; } = [];
+    public IReadOnlyList<RestoreVm> VmPowerOns { get; init; } = [];
+
+    /// <summary>An interrupted power-on has drained: the shutdown starts now.</summary>
+    public bool ShutDownAgain { get; init; }
+
+    public bool IsEmpty => VmShutdowns.Count == 0 && ClusterSteps.Count == 0 && Maintenance.Count == 0 && HostShutdowns.Count == 0 && EsxiShutdowns.Count == 0
+                           && PowerOns.Count == 0 && !ReadInventory && ExitMaintenance.Count == 0 && VmPowerOns.Count == 0;
+
+    /// <summary>Both sets of asks, this one's first.</summary>
+    public Asks And(Asks other) => new()
+    {
+        VmShutdowns = [.. VmShutdowns, .. other.VmShutdowns], ClusterSteps = [.. ClusterSteps, .. other.ClusterSteps],
+        Maintenance = [.. Maintenance, .. other.Maintenance], HostShutdowns = [.. HostShutdowns, .. other.HostShutdowns],
+        EsxiShutdowns = [.. EsxiShutdowns, .. other.EsxiShutdowns], PowerOns = [.. PowerOns, .. other.PowerOns],
+        ReadInventory = ReadInventory || other.ReadInventory, ExitMaintenance = [.. ExitMaintenance, .. other.ExitMaintenance],
+        VmPowerOns = [.. VmPowerOns, .. other.VmPowerOns], ShutDownAgain = ShutDownAgain || other.ShutDownAgain,
+    };
+
+    /// <summary>The asks as the plan's steps, in the order their commands go out.</summary>
+    public IEnumerable<RunStep> Steps(PowerRun run, ClusterOptions options)
+    {
+        var vsan = run.Settings?.VsanEnabled == true;
+        foreach (var vm in VmShutdowns)
+            yield return new RunStep(StepKind.VmShutdown, vm.Id, vm.Name, new Dictionary<string, string>
+            {
+                // A hard power-off: the tier's deadline passed before the VM's turn, or while it was silent.
+                ["guestShutdownTimeout"] = (vm.HardPowerOff ? TimeSpan.Zero : options.GuestShutdownTimeout).ToString("c"),
+            });
+        foreach (var step in ClusterSteps)
+        {
+            var kind = StepKinds.FromName(step.Kind);
+            yield return kind == StepKind.VCenterStart
+                ? new RunStep(kind, run.Restore.VCenterHost ?? "", run.Restore.VCenterHost ?? run.Cluster, new Dictionary<string, string> { ["vm"] = run.Restore.VCenterVm ?? "" })
+                : new RunStep(kind, run.Cluster, run.Cluster);
+        }
+        // A whole-cluster shutdown: vSAN's data stays where it is (ensureObjectAccessibility cannot succeed on the last hosts).
+        foreach (var host in Maintenance)
+            yield return new RunStep(StepKind.HostMaintenance, host.Name, host.Name,
+                vsan ? new Dictionary<string, string> { ["vsanObjectAction"] = "noAction" } : new Dictionary<string, string>());
+        foreach (var host in HostShutdowns)
+            yield return new RunStep(StepKind.HostShutdown, host.Name, host.Name);
+        foreach (var host in EsxiShutdowns)
+            yield return new RunStep(StepKind.EsxiHostShutdown, host.Name, host.Name, new Dictionary<string, string> { ["vsan"] = vsan ? "true" : "false" });
+        foreach (var host in PowerOns)
+            yield return new RunStep(StepKind.HostPowerOn, host.Name, host.Name);
+        if (ReadInventory)
+            yield return new RunStep(StepKind.HostReconnect, run.Cluster, run.Cluster);
+        foreach (var host in ExitMaintenance)
+            yield return new RunStep(StepKind.HostExitMaintenance, host.Name, host.Name);
+        foreach (var vm in VmPowerOns)
+            yield return new RunStep(StepKind.VmPowerOn, vm.Id, vm.Name);
+    }
+}
+
+/// <summary>Each kind of step's one command, to the queue of the service that carries it out.</summary>
+public static class StepCommands
+{
+    /// <summary>The command that asks <paramref name="step"/> of <paramref name="run"/>; null when there is nothing to send (HA/DRS not recorded).</summary>
+    public static object? For(PowerRun run, RunStep step) => step.Kind switch
+    {
+        StepKind.VmShutdown => new PowerEvents.Contracts.VmShutdownRequested(run.RunId, run.Cluster, step.Target, step.Name,
+            TimeSpan.ParseExact(step.Parameters["guestShutdownTimeout"], "c", System.Globalization.CultureInfo.InvariantCulture)),
+        StepKind.VclsRetreat => new PowerEvents.Contracts.VclsRetreatRequested(run.RunId, run.Cluster),
+        StepKind.HaDrsDisable => new PowerEvents.Contracts.ClusterHaDrsDisableRequested(run.RunId, run.Cluster),
+        StepKind.VsanResync => new PowerEvents.Contracts.VsanResyncCheckRequested(run.RunId, run.Cluster),
+        StepKind.HostMaintenance => new PowerEvents.Contracts.HostMaintenanceRequested(run.RunId, run.Cluster, step.Target,
+            step.Parameters.GetValueOrDefault("vsanObjectAction")),
+        StepKind.HostShutdown => new PowerEvents.Contracts.HostShutdownRequested(run.RunId, run.Cluster, step.Target),
+        StepKind.EsxiHostShutdown => new PowerEvents.Contracts.EsxiHostShutdownRequested(run.RunId, run.Cluster, step.Target,
+            step.Parameters.GetValueOrDefault("vsan") == "true"),
+        StepKind.HostPowerOn => new PowerEvents.Contracts.PowerOnRequested(run.RunId, run.Cluster, step.Target),
+        StepKind.VCenterStart => new PowerEvents.Contracts.VCenterStartRequested(run.RunId, run.Cluster, step.Target, step.Parameters.GetValueOrDefault("vm") ?? ""),
+        StepKind.HostReconnect => new PowerEvents.Contracts.ClusterInventoryRequested(run.RunId, run.Cluster),
+        StepKind.HostExitMaintenance => new PowerEvents.Contracts.HostExitMaintenanceRequested(run.RunId, run.Cluster, step.Target),
+        StepKind.VmPowerOn => new PowerEvents.Contracts.VmPowerOnRequested(run.RunId, run.Cluster, step.Target, step.Name),
+        StepKind.HaDrsRestore => run.Restore.HaDrs is { } haDrs ? new PowerEvents.Contracts.ClusterHaDrsRestoreRequested(run.RunId, run.Cluster, haDrs) : null,
+        StepKind.VclsRestore => new PowerEvents.Contracts.VclsRestoreRequested(run.RunId, run.Cluster, run.Restore.VclsValue),
+        _ => throw new ArgumentOutOfRangeException(nameof(step), step.Kind, null),
+    };
+}

@@ -207,39 +207,39 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
                     .StartRun(this)
                     .TransitionTo(CapturingInventory)),
             When(DeadlineReached, c => c.Message.Step == c.Saga.Step && c.Message.RunId == c.Saga.RunId)
-                .RestoreDeadline(this)
+                .Deadline(this)
                 .IfPowerOnEnded(this),
             When(InventoryCaptured, c => c.Message.RunId == c.Saga.RunId)
-                .PowerOnProgress(this, (run, c) => PowerOnPolicy.RecordInventory(run, c.Message, Now))
+                .Progress(this, (run, c) => PowerOnPolicy.RecordInventory(run, c.Message, Now))
                 .IfPowerOnEnded(this),
             When(HostPowerOnCompleted, c => c.Message.RunId == c.Saga.RunId)
                 .HostPowerOnProgress(this)
                 .IfPowerOnEnded(this),
             When(VCenterStarted, c => c.Message.RunId == c.Saga.RunId)
-                .PowerOnProgress(this, (run, c) => PowerOnPolicy.RecordVCenterStarted(run, c.Message, Options.StepRetries, Now))
+                .Progress(this, (run, c) => PowerOnPolicy.RecordVCenterStarted(run, c.Message, Options.StepRetries, Now))
                 .IfPowerOnEnded(this),
             When(HostExitedMaintenance, c => c.Message.RunId == c.Saga.RunId)
-                .PowerOnProgress(this, (run, c) => PowerOnPolicy.RecordExitMaintenance(run, c.Message, Options.StepRetries, Now))
+                .Progress(this, (run, c) => PowerOnPolicy.RecordExitMaintenance(run, c.Message, Options.StepRetries, Now))
                 .IfPowerOnEnded(this),
             When(VmPoweredOn, c => !rowsRecordVmOutcomes && c.Message.RunId == c.Saga.RunId)
-                .PowerOnProgress(this, (run, c) => PowerOnPolicy.RecordVm(run, c.Message, Options.StepRetries, Now))
+                .Progress(this, (run, c) => PowerOnPolicy.RecordVm(run, c.Message, Options.StepRetries, Now))
                 .IfPowerOnEnded(this),
             When(StageCompleted, c => c.Message.RunId == c.Saga.RunId && c.Message.Kind == PowerSteps.VmPowerOn
                                       && c.Saga.Run!.Phase == RunPhase.VmPowerOn && c.Message.Stage == c.Saga.Run.Restore.CurrentTier)
-                .PowerOnProgress(this, (_, _) => true)
+                .Progress(this, (_, _) => true)
                 .IfPowerOnEnded(this),
             When(StageCompleted, c => !(c.Message.RunId == c.Saga.RunId && c.Message.Kind == PowerSteps.VmPowerOn
                                         && c.Saga.Run!.Phase == RunPhase.VmPowerOn && c.Message.Stage == c.Saga.Run.Restore.CurrentTier)),
             When(ClusterHaDrsRestored, c => c.Message.RunId == c.Saga.RunId)
-                .PowerOnProgress(this, (run, c) => PowerOnPolicy.RecordClusterRestore(run, ClusterStep.HaDrsRestore, c.Message.Outcome,
+                .Progress(this, (run, c) => PowerOnPolicy.RecordClusterRestore(run, ClusterStep.HaDrsRestore, c.Message.Outcome,
                     $"put back: {ShutdownPolicy.Describe(run.Restore.HaDrs)} (replaced {ShutdownPolicy.Describe(c.Message.Replaced)})", c.Message.Fault, Options.StepRetries, Now))
                 .IfPowerOnEnded(this),
             When(VclsRestored, c => c.Message.RunId == c.Saga.RunId)
-                .PowerOnProgress(this, (run, c) => PowerOnPolicy.RecordClusterRestore(run, ClusterStep.VclsRestore, c.Message.Outcome,
+                .Progress(this, (run, c) => PowerOnPolicy.RecordClusterRestore(run, ClusterStep.VclsRestore, c.Message.Outcome,
                     $"vCLS setting {c.Message.Value} (replaced {c.Message.ReplacedValue ?? "absent"})", c.Message.Fault, Options.StepRetries, Now))
                 .IfPowerOnEnded(this),
             When(Resumed, c => c.Message.RunId == c.Saga.RunId)
-                .AskAgainForOutstandingPowerOnSteps(this)
+                .AskAgainForOutstandingSteps(this)
                 .IfPowerOnEnded(this),
             // A failed poll: the next wake-up polls again, until the reconnect deadline.
             Ignore(InventoryFailed),
@@ -255,20 +255,20 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
         // Late outcomes are still recorded after their part of the run ended (a VM that went off after all is no failure).
         During(ShutDown, WaitingToPowerOn,
             When(VmShutDown, c => !rowsRecordVmOutcomes && c.Message.RunId == c.Saga.RunId)
-                .Progress(this, (run, c) => ShutdownPolicy.RecordVm(run, c.Message, Options.StepRetries, Now)),
+                .RecordLate(this, (run, c) => ShutdownPolicy.RecordVm(run, c.Message, Options.StepRetries, Now)),
             When(HostEnteredMaintenance, c => c.Message.RunId == c.Saga.RunId)
-                .Progress(this, (run, c) => ShutdownPolicy.RecordMaintenance(run, c.Message, Options.StepRetries, Now)),
+                .RecordLate(this, (run, c) => ShutdownPolicy.RecordMaintenance(run, c.Message, Options.StepRetries, Now)),
             When(HostPoweredOff, c => c.Message.RunId == c.Saga.RunId)
-                .Progress(this, (run, c) => ShutdownPolicy.RecordHostShutdown(run, c.Message, Options.StepRetries, Now)),
+                .RecordLate(this, (run, c) => ShutdownPolicy.RecordHostShutdown(run, c.Message, Options.StepRetries, Now)),
             Ignore(InventoryCaptured),
             Ignore(InventoryFailed));
         During(Restored,
             When(HostPowerOnCompleted, c => c.Message.RunId == c.Saga.RunId)
                 .HostPowerOnProgress(this),
             When(HostExitedMaintenance, c => c.Message.RunId == c.Saga.RunId)
-                .PowerOnProgress(this, (run, c) => PowerOnPolicy.RecordExitMaintenance(run, c.Message, Options.StepRetries, Now)),
+                .RecordLate(this, (run, c) => PowerOnPolicy.RecordExitMaintenance(run, c.Message, Options.StepRetries, Now)),
             When(VmPoweredOn, c => !rowsRecordVmOutcomes && c.Message.RunId == c.Saga.RunId)
-                .PowerOnProgress(this, (run, c) => PowerOnPolicy.RecordVm(run, c.Message, Options.StepRetries, Now)),
+                .RecordLate(this, (run, c) => PowerOnPolicy.RecordVm(run, c.Message, Options.StepRetries, Now)),
             Ignore(AlarmCleared),
             Ignore(DeadlineReached),
             Ignore(InventoryCaptured),
@@ -279,21 +279,21 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
         // Cluster-wide steps that come after their stage (late): recorded, nothing else moves.
         During([CapturingInventory, ShutDown, WaitingToPowerOn, PoweringOn, Restored],
             When(VclsRetreatEntered, c => c.Saga.Run is not null && c.Message.RunId == c.Saga.RunId)
-                .Progress(this, (run, c) => ShutdownPolicy.RecordVclsRetreat(run, c.Message, Options.StepRetries, Now)),
+                .RecordLate(this, (run, c) => ShutdownPolicy.RecordVclsRetreat(run, c.Message, Options.StepRetries, Now)),
             When(ClusterHaDrsDisabled, c => c.Saga.Run is not null && c.Message.RunId == c.Saga.RunId)
-                .Progress(this, (run, c) => ShutdownPolicy.RecordHaDrsDisabled(run, c.Message, Options.StepRetries, Now)),
+                .RecordLate(this, (run, c) => ShutdownPolicy.RecordHaDrsDisabled(run, c.Message, Options.StepRetries, Now)),
             When(VsanResyncChecked, c => c.Saga.Run is not null && c.Message.RunId == c.Saga.RunId)
-                .Progress(this, (run, c) => ShutdownPolicy.RecordVsanResync(run, c.Message, Options.StepRetries, Now)),
+                .RecordLate(this, (run, c) => ShutdownPolicy.RecordVsanResync(run, c.Message, Options.StepRetries, Now)),
             When(EsxiHostPoweredOff, c => c.Saga.Run is not null && c.Message.RunId == c.Saga.RunId)
-                .Progress(this, (run, c) => ShutdownPolicy.RecordEsxiHostShutdown(run, c.Message, Options.StepRetries, Now)));
+                .RecordLate(this, (run, c) => ShutdownPolicy.RecordEsxiHostShutdown(run, c.Message, Options.StepRetries, Now)));
         During([CapturingInventory, ShuttingDown, ShutDown, WaitingToPowerOn, Restored],
             When(VCenterStarted, c => c.Saga.Run is not null && c.Message.RunId == c.Saga.RunId)
-                .PowerOnProgress(this, (run, c) => PowerOnPolicy.RecordVCenterStarted(run, c.Message, Options.StepRetries, Now)),
+                .RecordLate(this, (run, c) => PowerOnPolicy.RecordVCenterStarted(run, c.Message, Options.StepRetries, Now)),
             When(ClusterHaDrsRestored, c => c.Saga.Run is not null && c.Message.RunId == c.Saga.RunId)
-                .PowerOnProgress(this, (run, c) => PowerOnPolicy.RecordClusterRestore(run, ClusterStep.HaDrsRestore, c.Message.Outcome,
+                .RecordLate(this, (run, c) => PowerOnPolicy.RecordClusterRestore(run, ClusterStep.HaDrsRestore, c.Message.Outcome,
                     $"put back: {ShutdownPolicy.Describe(run.Restore.HaDrs)} (replaced {ShutdownPolicy.Describe(c.Message.Replaced)})", c.Message.Fault, Options.StepRetries, Now)),
             When(VclsRestored, c => c.Saga.Run is not null && c.Message.RunId == c.Saga.RunId)
-                .PowerOnProgress(this, (run, c) => PowerOnPolicy.RecordClusterRestore(run, ClusterStep.VclsRestore, c.Message.Outcome,
+                .RecordLate(this, (run, c) => PowerOnPolicy.RecordClusterRestore(run, ClusterStep.VclsRestore, c.Message.Outcome,
                     $"vCLS setting {c.Message.Value} (replaced {c.Message.ReplacedValue ?? "absent"})", c.Message.Fault, Options.StepRetries, Now)));
     }
 

@@ -2,20 +2,6 @@ using PowerEvents.Contracts;
 
 namespace PowerEvents.AlarmEvaluator.Power;
 
-/// <summary>What the saga must ask for next. Hard power-offs are VMs whose tier deadline passed before their turn.</summary>
-public sealed record Progress(IReadOnlyList<VmRun> VmShutdowns, IReadOnlyList<HostRun> Maintenance, IReadOnlyList<HostRun> HostShutdowns)
-{
-    public static readonly Progress None = new([], [], []);
-
-    /// <summary>Cluster-wide steps to ask (vCLS retreat, HA/DRS off, vSAN resync check).</summary>
-    public IReadOnlyList<ClusterStep> ClusterSteps { get; init; } = [];
-
-    /// <summary>vCenter's host, to finish through its own ESXi API.</summary>
-    public IReadOnlyList<HostRun> EsxiShutdowns { get; init; } = [];
-
-    public bool IsEmpty => VmShutdowns.Count == 0 && Maintenance.Count == 0 && HostShutdowns.Count == 0 && ClusterSteps.Count == 0 && EsxiShutdowns.Count == 0;
-}
-
 /// <summary>
 /// The shutdown's decisions as pure functions over <see cref="PowerRun"/>: what to ask next within the parallel
 /// bound, what an outcome or a passed deadline means, when the run is done and what failed. No bus, no clock of its own.
@@ -29,7 +15,7 @@ public static class ShutdownPolicy
     public const string EsxiHostShutdownStep = "esxi-host-shutdown";
 
     /// <summary>Starts the first step of a freshly planned run (a drill completes at once, touching nothing).</summary>
-    public static Progress Start(PowerRun run, ClusterOptions options, DateTimeOffset now)
+    public static Asks Start(PowerRun run, ClusterOptions options, DateTimeOffset now)
     {
         run.Phase = RunPhase.VmTiers;
         run.CurrentTier = 0;
@@ -46,7 +32,7 @@ public static class ShutdownPolicy
         if (run.DryRun)
         {
             WalkDryRun(run, options, now);
-            return Progress.None;
+            return Asks.None;
         }
 
         if (run.Tiers.Count > 0)
@@ -55,14 +41,14 @@ public static class ShutdownPolicy
     }
 
     /// <summary>Moves the run as far as it can go now and returns what to ask for.</summary>
-    public static Progress Advance(PowerRun run, ClusterOptions options, DateTimeOffset now)
+    public static Asks Advance(PowerRun run, ClusterOptions options, DateTimeOffset now)
     {
         var vms = new List<VmRun>();
         var maintenance = new List<HostRun>();
         var shutdowns = new List<HostRun>();
         var clusterSteps = new List<ClusterStep>();
         var esxi = new List<HostRun>();
-        Progress Result() => new(vms, maintenance, shutdowns) { ClusterSteps = clusterSteps, EsxiShutdowns = esxi };
+        Asks Result() => new() { VmShutdowns = vms, Maintenance = maintenance, HostShutdowns = shutdowns, ClusterSteps = clusterSteps, EsxiShutdowns = esxi };
 
         while (true)
         {
@@ -220,7 +206,7 @@ public static class ShutdownPolicy
     /// The current step's deadline passed. Outstanding steps become Late (their outcomes are still recorded when they
     /// come); VMs of the tier still silent or not asked yet are powered off hard at once; the run moves on.
     /// </summary>
-    public static Progress DeadlinePassed(PowerRun run, ClusterOptions options, DateTimeOffset now)
+    public static Asks DeadlinePassed(PowerRun run, ClusterOptions options, DateTimeOffset now)
     {
         var hardOff = new List<VmRun>();
         switch (run.Phase)
@@ -356,19 +342,19 @@ public static class ShutdownPolicy
     /// The steps the run is waiting on right now, to be asked again after the evaluator restarted (a crash between
     /// saving a transition and publishing its commands would otherwise leave them unasked until the deadline).
     /// </summary>
-    public static Progress Outstanding(PowerRun run, DateTimeOffset now)
+    public static Asks Outstanding(PowerRun run, DateTimeOffset now)
     {
         var progress = run.Phase switch
         {
-            RunPhase.VmTiers when run.CurrentTier < run.Tiers.Count => Progress.None with
+            RunPhase.VmTiers when run.CurrentTier < run.Tiers.Count => Asks.None with
             {
                 VmShutdowns = run.Tiers[run.CurrentTier].Vms.Where(v => v.Status == StepStatus.Requested).ToList(),
             },
-            RunPhase.ClusterPrepare => Progress.None with { ClusterSteps = run.ClusterSteps.Where(st => st.Status == StepStatus.Requested).ToList() },
-            RunPhase.VCenterHostShutdown => Progress.None with { EsxiShutdowns = run.Hosts.Where(h => h.ViaEsxi && h.Shutdown == StepStatus.Requested).ToList() },
-            RunPhase.Maintenance => Progress.None with { Maintenance = run.Hosts.Where(h => h.Maintenance == StepStatus.Requested).ToList() },
-            RunPhase.HostShutdown => Progress.None with { HostShutdowns = run.Hosts.Where(h => h.Shutdown == StepStatus.Requested).ToList() },
-            _ => Progress.None,
+            RunPhase.ClusterPrepare => Asks.None with { ClusterSteps = run.ClusterSteps.Where(st => st.Status == StepStatus.Requested).ToList() },
+            RunPhase.VCenterHostShutdown => Asks.None with { EsxiShutdowns = run.Hosts.Where(h => h.ViaEsxi && h.Shutdown == StepStatus.Requested).ToList() },
+            RunPhase.Maintenance => Asks.None with { Maintenance = run.Hosts.Where(h => h.Maintenance == StepStatus.Requested).ToList() },
+            RunPhase.HostShutdown => Asks.None with { HostShutdowns = run.Hosts.Where(h => h.Shutdown == StepStatus.Requested).ToList() },
+            _ => Asks.None,
         };
         if (!progress.IsEmpty)
             run.Record(now, "resume", run.Cluster, RunOutcome.Resumed,

@@ -149,3 +149,38 @@ public static class HostSteps
     public static readonly StepAccess<RestoreHost> ExitMaintenance = new(h => h.ExitMaintenance, h => h.ExitMaintenanceAttempts,
         (h, s, a) => (h.ExitMaintenance, h.ExitMaintenanceAttempts) = (s, a));
 }
+
+public static class RunPhases
+{
+    /// <summary>A stage of the power-on's plan (the others are the shutdown's).</summary>
+    public static bool IsPowerOn(this RunPhase phase) =>
+        phase is RunPhase.HostPowerOn or RunPhase.VCenterStart or RunPhase.HostReconnect or RunPhase.ExitMaintenance or RunPhase.VmPowerOn or RunPhase.ClusterRestore;
+}
+
+/// <summary>
+/// The plan that is running — the shutdown's or the power-on's, by the stage the run is at — moved on, at its deadline, or
+/// resumed: one entry for the saga, whichever direction the run goes.
+/// </summary>
+public static class RunningPlan
+{
+    public static Asks Advance(PowerRun run, ClusterOptions options, DateTimeOffset now) => run.Phase switch
+    {
+        null => Asks.None,
+        { } phase when phase.IsPowerOn() => PowerOnPolicy.Advance(run, options, now),
+        _ => ShutdownPolicy.Advance(run, options, now),
+    };
+
+    public static Asks DeadlinePassed(PowerRun run, ClusterOptions options, DateTimeOffset now) => run.Phase switch
+    {
+        null => Asks.None,
+        { } phase when phase.IsPowerOn() => PowerOnPolicy.DeadlinePassed(run, options, now),
+        _ => ShutdownPolicy.DeadlinePassed(run, options, now),
+    };
+
+    public static Asks Outstanding(PowerRun run, DateTimeOffset now) => run.Phase switch
+    {
+        null => Asks.None,
+        { } phase when phase.IsPowerOn() => PowerOnPolicy.Outstanding(run, now),
+        _ => ShutdownPolicy.Outstanding(run, now),
+    };
+}
