@@ -10,9 +10,12 @@ namespace PowerEvents.Contracts;
 /// <param name="Host">The host's name as vCenter knows it (the key of <c>VCenter:Hosts</c>).</param>
 /// <param name="Vsan">The cluster has vSAN (from the inventory): maintenance mode with <c>noAction</c>.</param>
 /// <param name="Force"><c>ShutdownHost_Task</c>'s force when maintenance mode could not be entered; null: <c>VCenter:ForceHostShutdown</c>.</param>
+/// <param name="VCenterVm">vCenter's VM, by name: if it is no longer on <paramref name="Host"/> (it moved since the plan), the
+/// actuator finds it on the other configured ESXi hosts and finishes that host too (first, once the VM is off).</param>
 public sealed record EsxiHostShutdownRequested(
     Guid RunId,
     string Cluster,
     string Host,
     bool Vsan,
-    bool? Force = null);
+    bool? Force = null,
+    string? VCenterVm = null);

@@ -11,10 +11,14 @@ namespace PowerEvents.Contracts;
 /// <param name="Ok">True when the check passed.</param>
 /// <param name="Reason">What was found, one line for an operator (the power state, the failure); never a credential.</param>
 /// <param name="CheckedAt">When the check finished.</param>
+/// <param name="Clusters">The protected clusters the target serves (a vCenter's clusters, the cluster of an ESXi host), as the
+/// checking service is configured; empty when it serves no one cluster in particular (a BMC, a source, a webhook) or is not known.
+/// The Notifier keeps failures of these quiet while PowerEvents itself has the cluster powered off.</param>
 public sealed record PreflightCheckCompleted(
     string Service,
     string Kind,
     string Target,
     bool Ok,
     string Reason,
-    DateTimeOffset CheckedAt);
+    DateTimeOffset CheckedAt,
+    IReadOnlyList<string>? Clusters = null);

@@ -120,7 +120,15 @@ new_secret() { [ -s "$secrets/$1" ] || (umask 077; head -c 48 /dev/urandom | bas
 new_secret meraki_api_key
 new_secret bmc_password
 new_secret webhook_signing_secret
-new_secret console_admin_password  # the console's first account (admin); kept across runs like the account itself
+# The console's first account (admin) lives in PostgreSQL under $PE_STATE_DIR and outlives this clone's .run: its
+# password is kept beside it, or a new clone on the same state dir would print a password the account never had.
+console_secrets="$PE_STATE_DIR/console-secrets"
+mkdir -p "$console_secrets" && chmod 700 "$console_secrets"
+if [ ! -s "$console_secrets/console_admin_password" ] && [ -s "$secrets/console_admin_password" ]; then
+  cp -p "$secrets/console_admin_password" "$console_secrets/"  # a run before this layout: its account keeps its password
+fi
+secrets="$console_secrets" new_secret console_admin_password
+ln -sf "$console_secrets/console_admin_password" "$secrets/console_admin_password"
 
 # One broker account per service and the read-only 'operator', as docker-compose creates them (docs/deploy.md,
 # "Broker accounts"): the permissions of deploy/rabbitmq/users.json on this run's virtual host; guest is the admin.

@@ -31,6 +31,7 @@ public static class CommandRoutes
         [typeof(ClusterHaDrsDisableRequested)] = $"{VCenterActuator}-cluster-ha-drs-disable-requested",
         [typeof(ClusterHaDrsRestoreRequested)] = $"{VCenterActuator}-cluster-ha-drs-restore-requested",
         [typeof(VsanResyncCheckRequested)] = $"{VCenterActuator}-vsan-resync-check-requested",
+        [typeof(VsanClusterPowerRequested)] = $"{VCenterActuator}-vsan-cluster-power-requested",
         [typeof(EsxiHostLoginCheckRequested)] = $"{VCenterActuator}-esxi-host-login-check-requested",
         [typeof(EsxiHostShutdownRequested)] = $"{VCenterActuator}-esxi-host-shutdown-requested",
         [typeof(VCenterStartRequested)] = $"{VCenterActuator}-vcenter-start-requested",
@@ -63,6 +64,7 @@ public static class CommandRoutes
         Map<ClusterHaDrsDisableRequested>();
         Map<ClusterHaDrsRestoreRequested>();
         Map<VsanResyncCheckRequested>();
+        Map<VsanClusterPowerRequested>();
         Map<EsxiHostLoginCheckRequested>();
         Map<EsxiHostShutdownRequested>();
         Map<VCenterStartRequested>();

@@ -41,8 +41,10 @@ public sealed record PreflightOutcome(bool Ok, string Reason)
 /// <summary>
 /// One read-only check of one target (a BMC, a source, a destination). A null outcome means "not now" (the target is
 /// busy with the real thing, e.g. a BMC in the middle of a power-on): nothing is published and the next interval tries again.
+/// <paramref name="Clusters"/>: the protected clusters the target serves, carried on the result (<see cref="PreflightCheckCompleted.Clusters"/>).
 /// </summary>
-public sealed record PreflightProbe(string Kind, string Target, Func<CancellationToken, Task<PreflightOutcome?>> RunAsync);
+public sealed record PreflightProbe(string Kind, string Target, Func<CancellationToken, Task<PreflightOutcome?>> RunAsync,
+    IReadOnlyList<string>? Clusters = null);
 
 /// <summary>A service's preflight checks: one probe per configured target. A probe never writes anything.</summary>
 public interface IPreflightCheck
@@ -95,7 +97,8 @@ public sealed class PreflightService(
             logger.LogWarning("Preflight {Kind} {Target}: the check itself failed ({Error})", probe.Kind, probe.Target, ex.GetType().Name);
             outcome = PreflightOutcome.Failed($"the check failed unexpectedly ({ex.GetType().Name})");
         }
-        return outcome is null ? null : new PreflightCheckCompleted(serviceName, probe.Kind, probe.Target, outcome.Ok, outcome.Reason, clock.GetUtcNow());
+        return outcome is null ? null : new PreflightCheckCompleted(serviceName, probe.Kind, probe.Target, outcome.Ok, outcome.Reason, clock.GetUtcNow(),
+            probe.Clusters is { Count: > 0 } clusters ? clusters : null);
     }
 
     async Task RunAndPublishAsync(PreflightProbe probe, CancellationToken stoppingToken)

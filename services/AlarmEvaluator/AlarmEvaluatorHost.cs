@@ -17,6 +17,7 @@ public static class AlarmEvaluatorHost
         {
             bus.AddConsumer<TemperatureSampledConsumer>(typeof(TemperatureSampledConsumerDefinition));
             bus.AddConsumer<ShutdownEstimateConsumer>();
+            bus.AddConsumer<PlanPreviewConsumer>(typeof(PlanPreviewConsumerDefinition));
             bus.AddPowerSaga();
         });
         builder.AddPostgres();

@@ -67,6 +67,25 @@ public static class ConsoleApi
             model.KnowsCluster(cluster) ? Results.Ok(readiness.Assess(cluster)) : Results.NotFound())
             .Produces<ReadinessView>()
             .WithSummary("The cluster's readiness: ready / degraded / not-ready, each finding with what to do, and the estimate with its basis");
+        view.MapGet("/clusters/{cluster}/plan", async (string cluster, ClaimsPrincipal user, ConsoleReadModel model, ClusterPlans plans, CancellationToken ct) =>
+            {
+                if (!model.KnowsCluster(cluster))
+                    return Results.NotFound();
+                var (plan, failure) = await plans.PreviewAsync(cluster, user.Identity!.Name!, ct);
+                return plan is not null ? Results.Ok(plan) : Results.Json(failure, statusCode: failure!.Status switch
+                {
+                    "not-found" => StatusCodes.Status404NotFound,
+                    "timeout" => StatusCodes.Status504GatewayTimeout,
+                    _ => StatusCodes.Status502BadGateway,
+                });
+            })
+            .Produces<PlanView>()
+            .Produces<PlanFailure>(StatusCodes.Status404NotFound)
+            .Produces<PlanFailure>(StatusCodes.Status502BadGateway)
+            .Produces<PlanFailure>(StatusCodes.Status504GatewayTimeout)
+            .WithSummary("The plan the power saga would run on the cluster now (from a fresh inventory, touching nothing): the shutdown's and the power-on's " +
+                         "stages in order with their steps and estimated durations and the estimate's basis, where vCenter runs and how its host is finished, " +
+                         "what is changed on the cluster and put back");
         view.MapGet("/preflight", (ConsoleReadModel model) => model.PreflightResults())
             .WithSummary("The latest result of every preflight check of every service (failing first)");
         view.MapGet("/deliveries", (ConsoleReadModel model, int? limit) => model.Deliveries(Math.Clamp(limit ?? 50, 1, 200)))

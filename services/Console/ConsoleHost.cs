@@ -18,7 +18,11 @@ public static class ConsoleHost
     public static WebApplication Build(string[] args)
     {
         var builder = ServiceDefaults.CreateBuilder(ServiceName, args,
-            bus => bus.AddConsumer<ReadModelConsumer, ReadModelConsumerDefinition>());
+            bus =>
+            {
+                bus.AddConsumer<ReadModelConsumer, ReadModelConsumerDefinition>();
+                bus.AddRequestClient<PowerEvents.Contracts.ClusterPlanPreviewRequested>(new Uri($"queue:{ClusterPlans.Queue}"));
+            });
         builder.AddPostgres();
         builder.Services.AddValidatedOptions<ConsoleOptions>(ConsoleOptions.Section);
         builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<ConsoleOptions>>().Value);
@@ -35,6 +39,7 @@ public static class ConsoleHost
         builder.Services.AddHostedService<PowerWindowService>();
         builder.Services.AddSingleton<ClusterReadiness>();
         builder.Services.AddHostedService<ReadinessPublisher>();
+        builder.Services.AddScoped<ClusterPlans>();
         builder.Services.AddHealthChecks().AddCheck<ReadModelHealthCheck>("read-model", tags: [ServiceDefaults.ReadyTag]);
         builder.AddConsoleAuth();
         builder.Services.AddOpenApi();

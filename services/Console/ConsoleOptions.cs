@@ -56,6 +56,11 @@ public sealed class ConsoleOptions
     /// <summary>Thresholds drawn on the zone charts until an alarm event tells the evaluator's own.</summary>
     public List<ZoneThresholds> Zones { get; set; } = [];
 
+    /// <summary>How long the plan preview waits for the AlarmEvaluator's answer (it reads a fresh inventory within its
+    /// <c>InventoryDeadline</c>, 2 min by default, and checks the ESXi login of vCenter's host within as long again).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:30:00")]
+    public TimeSpan PlanPreviewTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>The readiness grade and estimates (<c>Console:Readiness</c>).</summary>
     public ReadinessOptions Readiness { get; set; } = new();
 }

@@ -20,6 +20,8 @@ public static class NotifierHost
             bus.AddAlerts();
             bus.AddReadinessAlerts();
             bus.AddConsumer<Preflight.PreflightConsumer>().Endpoint(e => e.Name = $"{ServiceName}-preflight-check-completed");
+            // One at a time: a run's start, end and power-on are decided in the order they arrive.
+            bus.AddConsumer<Quiet.ClusterOffConsumer>().Endpoint(e => { e.Name = $"{ServiceName}-cluster-off"; e.ConcurrentMessageLimit = 1; });
         });
         builder.AddPostgres();
 
@@ -33,6 +35,7 @@ public static class NotifierHost
         builder.Services.AddHostedService<DeliveryService>();
         builder.Services.AddReadiness();
         builder.Services.AddSchemaMigrations(Preflight.PreflightSchema.Migrations);
+        builder.Services.AddSchemaMigrations(Quiet.ClusterOffConsumer.Schema);
         builder.Services.AddPreflight<Preflight.WebhookPreflight>(ServiceName);
         builder.Services.AddHttpClient(WebhookSender.HttpClientName, client =>
             {

@@ -224,62 +224,109 @@ public sealed partial class VCenterSteps
 
     /// <summary>
     /// Finishes a host through its own API: waits until none of its VMs runs (vCenter's VM shutting down), maintenance mode
-    /// where possible (vSAN: noAction), then ShutdownHost_Task.
+    /// where possible (vSAN: noAction), then ShutdownHost_Task. Where vCenter's VM moved since the plan, the host that has it
+    /// now is found through the configured hosts' own APIs and finished first.
     /// </summary>
     public Task<EsxiHostPoweredOff> ShutDownEsxiHostAsync(EsxiHostShutdownRequested command, CancellationToken ct) =>
         _memory.RunOnceAsync($"esxi-shutdown/{command.RunId}/{command.Cluster}/{command.Host}", async () =>
         {
-            var force = command.Force ?? _options.ForceHostShutdown;
-            bool? wasInMaintenance = null;
-            var entered = false;
-            var issued = false;
-            StepOutcome outcome;
-            VCenterFault? fault = null;
+            string? followedTo = null;
+            if (command.VCenterVm is { } vcenterVm && await FindVmOnOtherHostAsync(command.Host, vcenterVm, ct) is { } other)
+            {
+                _logger.LogWarning("vCenter's VM {Vm} is on ESXi host {Other}, not on {Host} as planned: finishing {Other} first", vcenterVm, other, command.Host, other);
+                var moved = await FinishEsxiHostAsync(command with { Host = other }, ct);
+                if (moved.Outcome == StepOutcome.Failed)
+                    return moved with { Host = command.Host, FollowedTo = other };
+                followedTo = other;
+            }
+            return await FinishEsxiHostAsync(command, ct) with { FollowedTo = followedTo };
+        }, outcome => outcome.Outcome != StepOutcome.Failed);
+
+    /// <summary>
+    /// The configured ESXi host other than <paramref name="planned"/> that has the VM now (null: it is on the planned host,
+    /// or no other host answers with it). Hosts of standalone clusters are not vCenter's and are not asked.
+    /// </summary>
+    async Task<string?> FindVmOnOtherHostAsync(string planned, string vmName, CancellationToken ct)
+    {
+        bool Has(IReadOnlyList<VmState> vms) => vms.Any(v => string.Equals(v.Name, vmName, StringComparison.OrdinalIgnoreCase));
+        try
+        {
+            if (Has(await _esxi.Client(planned).ListVmsAsync(ct)))
+                return null;
+        }
+        catch (VCenterException ex)
+        {
+            _logger.LogDebug("ESXi host {Host} not asked for {Vm}: {Fault}", planned, vmName, ex.FaultName);
+        }
+        var standalone = _options.Clusters.Values.SelectMany(c => c.Hosts).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        foreach (var host in _options.Hosts.Keys.Where(h => !string.Equals(h, planned, StringComparison.OrdinalIgnoreCase) && !standalone.Contains(h)))
+        {
             try
             {
-                outcome = await _retry.ExecuteAsync(async token =>
-                {
-                    if (issued)
-                        return StepOutcome.Done; // the host went away answering our ShutdownHost_Task
-                    var esxi = _esxi.Client(command.Host);
-                    var host = await esxi.GetHostAsync(EsxiHosts.HostId, token);
-                    wasInMaintenance ??= host.InMaintenanceMode;
-                    if (host.PowerState == VimStates.PoweredOff)
-                        return StepOutcome.AlreadyInState;
-
-                    var deadline = UtcNow + _options.GuestShutdownTimeout;
-                    List<VmState> running;
-                    while ((running = [.. (await esxi.ListVmsAsync(token)).Where(v => v.IsOn)]).Count > 0 && UtcNow < deadline)
-                        await Task.Delay(_options.PollInterval, _clock, token);
-                    if (running.Count > 0 && !force)
-                        throw new VCenterException(VCenterException.InvalidState,
-                            $"VMs still running on ESXi host {command.Host} after {_options.GuestShutdownTimeout}: {string.Join(", ", running.Select(v => v.Name))} (ForceHostShutdown is off)");
-
-                    if (!host.InMaintenanceMode && running.Count == 0)
-                    {
-                        try
-                        {
-                            await esxi.EnterMaintenanceModeAsync(EsxiHosts.HostId, _options.MaintenanceTimeout, token, command.Vsan ? NoAction : null);
-                            entered = true;
-                        }
-                        catch (VCenterException ex) when (!ex.IsTransient && force)
-                        {
-                            _logger.LogWarning("ESXi host {Host}: maintenance mode not entered ({Fault}: {Message}); shutting down with force", command.Host, ex.FaultName, ex.Message);
-                        }
-                    }
-                    issued = true;
-                    await esxi.ShutdownHostAsync(EsxiHosts.HostId, force, _options.HostShutdownTimeout, token);
-                    return StepOutcome.Done;
-                }, ct);
+                if (Has(await _esxi.Client(host).ListVmsAsync(ct)))
+                    return host;
             }
             catch (VCenterException ex)
             {
-                outcome = StepOutcome.Failed;
-                fault = await HostFaultAsync(command.Cluster, command.Host, ex, ct);
+                _logger.LogDebug("ESXi host {Host} not asked for {Vm}: {Fault}", host, vmName, ex.FaultName);
             }
-            Log($"ESXi host {command.Host} shutdown through its own API", outcome, fault);
-            return new EsxiHostPoweredOff(command.RunId, command.Cluster, command.Host, outcome, wasInMaintenance, entered, fault, _clock.GetUtcNow());
-        }, outcome => outcome.Outcome != StepOutcome.Failed);
+        }
+        return null;
+    }
+
+    async Task<EsxiHostPoweredOff> FinishEsxiHostAsync(EsxiHostShutdownRequested command, CancellationToken ct)
+    {
+        var force = command.Force ?? _options.ForceHostShutdown;
+        bool? wasInMaintenance = null;
+        var entered = false;
+        var issued = false;
+        StepOutcome outcome;
+        VCenterFault? fault = null;
+        try
+        {
+            outcome = await _retry.ExecuteAsync(async token =>
+            {
+                if (issued)
+                    return StepOutcome.Done; // the host went away answering our ShutdownHost_Task
+                var esxi = _esxi.Client(command.Host);
+                var host = await esxi.GetHostAsync(EsxiHosts.HostId, token);
+                wasInMaintenance ??= host.InMaintenanceMode;
+                if (host.PowerState == VimStates.PoweredOff)
+                    return StepOutcome.AlreadyInState;
+
+                var deadline = UtcNow + _options.GuestShutdownTimeout;
+                List<VmState> running;
+                while ((running = [.. (await esxi.ListVmsAsync(token)).Where(v => v.IsOn)]).Count > 0 && UtcNow < deadline)
+                    await Task.Delay(_options.PollInterval, _clock, token);
+                if (running.Count > 0 && !force)
+                    throw new VCenterException(VCenterException.InvalidState,
+                        $"VMs still running on ESXi host {command.Host} after {_options.GuestShutdownTimeout}: {string.Join(", ", running.Select(v => v.Name))} (ForceHostShutdown is off)");
+
+                if (!host.InMaintenanceMode && running.Count == 0)
+                {
+                    try
+                    {
+                        await esxi.EnterMaintenanceModeAsync(EsxiHosts.HostId, _options.MaintenanceTimeout, token, command.Vsan ? NoAction : null);
+                        entered = true;
+                    }
+                    catch (VCenterException ex) when (!ex.IsTransient && force)
+                    {
+                        _logger.LogWarning("ESXi host {Host}: maintenance mode not entered ({Fault}: {Message}); shutting down with force", command.Host, ex.FaultName, ex.Message);
+                    }
+                }
+                issued = true;
+                await esxi.ShutdownHostAsync(EsxiHosts.HostId, force, _options.HostShutdownTimeout, token);
+                return StepOutcome.Done;
+            }, ct);
+        }
+        catch (VCenterException ex)
+        {
+            outcome = StepOutcome.Failed;
+            fault = await HostFaultAsync(command.Cluster, command.Host, ex, ct);
+        }
+        Log($"ESXi host {command.Host} shutdown through its own API", outcome, fault);
+        return new EsxiHostPoweredOff(command.RunId, command.Cluster, command.Host, outcome, wasInMaintenance, entered, fault, _clock.GetUtcNow());
+    }
 
     /// <summary>
     /// Through the host's own API: out of maintenance mode, vCenter's VM on; then waits until vCenter answers and sees the

@@ -74,6 +74,12 @@ public interface IVCenterClient
     /// <summary>The cluster's vSAN resync figures.</summary>
     Task<VsanResync> QueryVsanResyncAsync(string cluster, CancellationToken ct);
 
+    /// <summary>
+    /// <c>PerformClusterPowerAction</c> on vCenter's <c>/vsan</c> endpoint (vSAN 7.0 U3+); returns its task's id (follow it with
+    /// <see cref="FollowTaskAsync"/>). vSAN refuses at once, before changing anything, what it cannot do (user VMs on, resync running).
+    /// </summary>
+    Task<string> StartVsanClusterPowerActionAsync(string cluster, string targetPowerStatus, string? reason, CancellationToken ct);
+
     /// <summary>The cluster's hosts now (with lockdown mode).</summary>
     Task<IReadOnlyList<HostInventory>> ListHostsAsync(string cluster, CancellationToken ct);
 

@@ -196,6 +196,9 @@ public sealed class StandaloneCluster(string name, IReadOnlyList<string> hosts, 
     public Task ReconfigureHaDrsAsync(string cluster, bool? haEnabled, bool? admissionControl, bool? drsEnabled, string? drsBehavior, CancellationToken ct) =>
         throw new VCenterException("NotSupported", $"Standalone cluster {name} has no HA or DRS");
 
+    public Task<string> StartVsanClusterPowerActionAsync(string cluster, string targetPowerStatus, string? reason, CancellationToken ct) =>
+        throw new VCenterException("NotSupported", $"Standalone cluster {name} has no vSAN cluster power API");
+
     public Task<VsanResync> QueryVsanResyncAsync(string cluster, CancellationToken ct) => Task.FromResult(new VsanResync(0, 0, 0));
 
     public async Task<IReadOnlyList<HostInventory>> ListHostsAsync(string cluster, CancellationToken ct) =>

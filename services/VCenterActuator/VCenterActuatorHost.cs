@@ -26,6 +26,7 @@ public static class VCenterActuatorHost
             bus.AddConsumer<ClusterHaDrsDisableRequestedConsumer>(typeof(ClusterHaDrsDisableRequestedConsumerDefinition));
             bus.AddConsumer<ClusterHaDrsRestoreRequestedConsumer>(typeof(ClusterHaDrsRestoreRequestedConsumerDefinition));
             bus.AddConsumer<VsanResyncCheckRequestedConsumer>(typeof(VsanResyncCheckRequestedConsumerDefinition));
+            bus.AddConsumer<VsanClusterPowerRequestedConsumer>(typeof(VsanClusterPowerRequestedConsumerDefinition));
             bus.AddConsumer<EsxiHostShutdownRequestedConsumer>(typeof(EsxiHostShutdownRequestedConsumerDefinition));
             bus.AddConsumer<VCenterStartRequestedConsumer>(typeof(VCenterStartRequestedConsumerDefinition));
             bus.AddConsumer<EsxiHostLoginCheckRequestedConsumer>(typeof(EsxiHostLoginCheckRequestedConsumerDefinition));

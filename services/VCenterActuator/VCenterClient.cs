@@ -176,6 +176,17 @@ public sealed class VCenterClient(VimConnection connection, IOptions<VCenterOpti
         return new VsanResync(Number("totalObjectsToSync"), Number("totalBytesToSync"), Number("totalRecoveryETA"));
     }
 
+    public async Task<string> StartVsanClusterPowerActionAsync(string cluster, string targetPowerStatus, string? reason, CancellationToken ct)
+    {
+        var clusterRef = await ClusterRefAsync(cluster, ct);
+        var response = await connection.InvokeVsanAsync("PerformClusterPowerAction", new MoRef("VsanClusterPowerSystem", "vsan-cluster-power-system"),
+            [clusterRef.ToXml("cluster"), Soap.El("spec",
+                Soap.El("targetPowerStatus", targetPowerStatus),
+                string.IsNullOrEmpty(reason) ? null : Soap.El("powerOffReason", reason))], ct);
+        return MoRef.FromXml(response.Element(Soap.Vsan + "returnval")
+            ?? throw new VCenterException("InvalidResponse", "PerformClusterPowerAction returned no task")).Value;
+    }
+
     /// <summary>The hosts of a cluster as vCenter sees them now.</summary>
     public async Task<IReadOnlyList<HostInventory>> ListHostsAsync(string cluster, CancellationToken ct)
     {

@@ -97,6 +97,9 @@ public sealed class VCenterOptions : IValidatableObject
     /// <summary>How often the resync figures are asked for while waiting (vSAN pushes nothing).</summary>
     public TimeSpan VsanResyncPollInterval { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Deadline for vSAN's cluster power workflow (its task, then every host seen off); VMware's own module waits 30 min for hosts.</summary>
+    public TimeSpan VsanClusterPowerTimeout { get; set; } = TimeSpan.FromMinutes(30);
+
     /// <summary>Deadline, from vCenter's VM powering on, for vCenter to answer a login and see its hosts connected.</summary>
     public TimeSpan VCenterStartTimeout { get; set; } = TimeSpan.FromMinutes(15);
 
@@ -162,6 +165,7 @@ public sealed class VCenterOptions : IValidatableObject
                      (nameof(PowerTaskTimeout), PowerTaskTimeout), (nameof(HostShutdownTimeout), HostShutdownTimeout),
                      (nameof(VclsRetreatTimeout), VclsRetreatTimeout), (nameof(VsanResyncTimeout), VsanResyncTimeout),
                      (nameof(VsanResyncPollInterval), VsanResyncPollInterval), (nameof(VCenterStartTimeout), VCenterStartTimeout),
+                     (nameof(VsanClusterPowerTimeout), VsanClusterPowerTimeout),
                      (nameof(VCenterStartPollInterval), VCenterStartPollInterval),
                  })
         {
@@ -206,6 +210,7 @@ public sealed class VCenterOptions : IValidatableObject
         VclsRetreatTimeout = VclsRetreatTimeout,
         VsanResyncTimeout = VsanResyncTimeout,
         VsanResyncPollInterval = VsanResyncPollInterval,
+        VsanClusterPowerTimeout = VsanClusterPowerTimeout,
         VCenterStartTimeout = VCenterStartTimeout,
         VCenterStartPollInterval = VCenterStartPollInterval,
         Hosts = Hosts,

@@ -266,6 +266,12 @@ public sealed partial class VCenterSteps
                     await Client(command.Cluster).FollowTaskAsync(earlier.Id, $"EnterMaintenanceMode_Task on {command.Host}", _options.MaintenanceTimeout, token);
                     return StepOutcome.Done;
                 }
+                // vCenter's own VM on this host (it moved here since the plan): maintenance mode would wait for it until the
+                // timeout; the host is finished through its own API once that VM is off (EsxiHostShutdownRequested follows it).
+                if ((await Client(command.Cluster).GetClusterInventoryAsync(command.Cluster, token)).Vms
+                    .FirstOrDefault(v => v.IsVCenter && v.PowerState == VimStates.PoweredOn && string.Equals(v.Host, command.Host, StringComparison.OrdinalIgnoreCase)) is { } vcenter)
+                    throw new VCenterException("VCenterVmOnHost",
+                        $"Host {command.Host} runs vCenter's own VM {vcenter.Name}: not put into maintenance mode through vCenter; it is finished through its own ESXi API after that VM is off");
                 issued = true;
                 await Client(command.Cluster).EnterMaintenanceModeAsync(host.Id, _options.MaintenanceTimeout, token, await VsanObjectActionAsync(command, token));
                 return StepOutcome.Done;

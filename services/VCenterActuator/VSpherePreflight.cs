@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Text.RegularExpressions;
 using MassTransit;
 using Microsoft.Extensions.Options;
 using PowerEvents.Contracts;
@@ -11,6 +13,8 @@ namespace PowerEvents.VCenterActuator;
 /// the inventory of its protected clusters (kind <c>vcenter</c>); per standalone cluster the inventory through its hosts' own
 /// APIs (kind <c>standalone</c>); per configured ESXi host a direct login and a read of the host (kind <c>esxi</c>), a refusal
 /// told apart as lockdown mode or a wrong password. Every inventory read also publishes <see cref="ClusterObserved"/>.
+/// Each result names the protected clusters its target serves (from <c>VCenter:Clusters</c>, else from the clusters and hosts
+/// the last inventory reads found), so that the Notifier can tell a failure PowerEvents caused by powering a cluster off.
 /// </summary>
 public sealed class VSpherePreflight(
     IOptions<VCenterOptions> options,
@@ -23,10 +27,26 @@ public sealed class VSpherePreflight(
     public const string EsxiKind = "esxi";
     public const string StandaloneKind = "standalone";
 
+    // What the inventory reads found, kept for when the target no longer answers (that is when it matters): vCenter → its
+    // clusters, host → its cluster. Lost on a restart: until the next read, only VCenter:Clusters names them.
+    readonly ConcurrentDictionary<string, IReadOnlyList<string>> _clustersOfVCenter = new(StringComparer.OrdinalIgnoreCase);
+    readonly ConcurrentDictionary<string, string> _clusterOfHost = new(StringComparer.OrdinalIgnoreCase);
+
     public IEnumerable<PreflightProbe> Probes() =>
-        platforms.VCenters.Select(v => new PreflightProbe(VCenterKind, v.Name, token => VCenterAsync(v.Name, v.Options, token)))
-            .Concat(platforms.Standalone.Select(c => new PreflightProbe(StandaloneKind, c.Name, token => StandaloneAsync(c, token))))
-            .Concat(options.Value.Hosts.Keys.Select(h => new PreflightProbe(EsxiKind, h, token => EsxiAsync(h, token))));
+        platforms.VCenters.Select(v => new PreflightProbe(VCenterKind, v.Name, token => VCenterAsync(v.Name, v.Options, token), ClustersOfVCenter(v.Name)))
+            .Concat(platforms.Standalone.Select(c => new PreflightProbe(StandaloneKind, c.Name, token => StandaloneAsync(c, token), [c.Name])))
+            .Concat(options.Value.Hosts.Keys.Select(h => new PreflightProbe(EsxiKind, h, token => EsxiAsync(h, token), ClustersOfHost(h))));
+
+    /// <summary>The protected clusters a vCenter serves: those configured on it, else those its last inventory read found.</summary>
+    public IReadOnlyList<string> ClustersOfVCenter(string vcenter) =>
+        platforms.ClustersOn(vcenter) is { Count: > 0 } configured ? configured : _clustersOfVCenter.GetValueOrDefault(vcenter) ?? [];
+
+    /// <summary>The cluster an ESXi host belongs to: its standalone cluster as configured, else the cluster an inventory read found it in.</summary>
+    public IReadOnlyList<string> ClustersOfHost(string host)
+    {
+        var standalone = platforms.Standalone.FirstOrDefault(c => c.Hosts.Contains(host, StringComparer.OrdinalIgnoreCase));
+        return standalone is not null ? [standalone.Name] : _clusterOfHost.TryGetValue(host, out var cluster) ? [cluster] : [];
+    }
 
     async Task<PreflightOutcome?> VCenterAsync(string name, VCenterOptions vcenter, CancellationToken ct)
     {
@@ -44,6 +64,7 @@ public sealed class VSpherePreflight(
                 try
                 {
                     var inventory = await client.GetClusterInventoryAsync(cluster, ct);
+                    Remember(cluster, inventory);
                     await PublishAsync(cluster, name, inventory, ct);
                     read.Add($"{cluster} ({inventory.Hosts.Count} hosts, {inventory.Vms.Count} VMs)");
                 }
@@ -52,6 +73,7 @@ public sealed class VSpherePreflight(
                     missing.Add(cluster);
                 }
             }
+            _clustersOfVCenter[name] = [.. clusters.Except(missing, StringComparer.OrdinalIgnoreCase)];
             var what = $"logged in to {vcenter.Url!.Host} as {vcenter.Username}; read {(read.Count == 0 ? "no cluster" : string.Join(", ", read))}";
             return missing.Count == 0
                 ? PreflightOutcome.Passed(what)
@@ -109,7 +131,7 @@ public sealed class VSpherePreflight(
         }
         catch (VCenterException ex)
         {
-            return PreflightOutcome.Failed($"ESXi host {host}: {ex.FaultName}: {ex.Message}");
+            return PreflightOutcome.Failed($"ESXi host {host}: {ex.FaultName}: {AsEsxi(ex.Message)}");
         }
     }
 
@@ -131,6 +153,16 @@ public sealed class VSpherePreflight(
             }
         }
         return null;
+    }
+
+    /// <summary>The SOAP client is shared with vCenter and words its faults as vCenter's: here the peer is the host's own API.</summary>
+    public static string AsEsxi(string message) =>
+        Regex.Replace(Regex.Replace(message, @"^vCenter (?<address>[^\s:]*[.\d][^\s:]*(:\d+)?) ", "its own API at ${address} "), @"^vCenter\b", "the host");
+
+    void Remember(string cluster, ClusterInventory inventory)
+    {
+        foreach (var host in inventory.Hosts)
+            _clusterOfHost[host.Name] = cluster;
     }
 
     Task PublishAsync(string cluster, string platform, ClusterInventory inventory, CancellationToken ct)

@@ -193,6 +193,59 @@ public sealed class BrowserTests(ConsoleFixture console) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_plan_preview_shows_the_stages_in_order_with_their_estimates_where_vCenter_runs_and_what_is_changed()
+    {
+        const string cluster = ConsoleFixture.PlanCluster;
+        // A real run of the cluster, measured: tenant VMs by 40 s, esx-p1 in maintenance by 50 s and off by 70 s, vcsa at 90 s, esx-p2 at 100 s.
+        var runId = Guid.NewGuid();
+        var start = DateTimeOffset.UtcNow.AddHours(-1);
+        await console.PublishAsync(new PowerRunStarted(runId, cluster, ConsoleFixture.PlanZone, ["apps", "vcenter"], 3, 2, false, start));
+        await console.PublishAsync(new VmShutDown(runId, cluster, "vm-1", "app-p1", VmShutdownOutcome.Graceful, null, start.AddSeconds(30)));
+        await console.PublishAsync(new VmShutDown(runId, cluster, "vm-2", "app-p2", VmShutdownOutcome.Graceful, null, start.AddSeconds(40)));
+        await console.PublishAsync(new HostEnteredMaintenance(runId, cluster, "esx-p1", StepOutcome.Done, null, start.AddSeconds(50)));
+        await console.PublishAsync(new HostPoweredOff(runId, cluster, "esx-p1", StepOutcome.Done, null, start.AddSeconds(70)));
+        await console.PublishAsync(new VmShutDown(runId, cluster, "vm-3", "vcsa", VmShutdownOutcome.Graceful, null, start.AddSeconds(90)));
+        await console.PublishAsync(new EsxiHostPoweredOff(runId, cluster, "esx-p2", StepOutcome.Done, false, true, null, start.AddSeconds(100)));
+        await console.PublishAsync(new PowerRunCompleted(runId, cluster, [], false, start, start.AddSeconds(100)));
+
+        var page = await LogInAsync("admin", ConsoleFixture.AdminPassword, "24-plan-login");
+        var block = page.GetByTestId("cluster-" + cluster);
+        await Assertions.Expect(block.GetByTestId("readiness-estimate")).ToContainTextAsync("measured");
+        await block.GetByTestId("plan-load-" + cluster).ClickAsync();
+
+        var plan = block.GetByTestId("plan-" + cluster);
+        await Assertions.Expect(plan.GetByTestId("plan-estimate")).ToContainTextAsync("Estimated shutdown");
+        await Assertions.Expect(plan.GetByTestId("plan-estimate")).ToContainTextAsync("measured: median of the last 1 run(s)");
+        var shutdown = plan.GetByTestId("plan-stages-shutdown");
+        await Assertions.Expect(shutdown.GetByTestId("plan-stage-shutdown-1")).ToContainTextAsync("tier apps");
+        await Assertions.Expect(shutdown.GetByTestId("plan-stage-shutdown-1").GetByTestId("plan-stage-estimate")).ToContainTextAsync("1 min");
+        await Assertions.Expect(shutdown.GetByTestId("plan-stage-shutdown-1").GetByTestId("plan-stage-estimate")).ToContainTextAsync("measured: median of 1 run(s)");
+        await Assertions.Expect(shutdown.GetByTestId("plan-stage-shutdown-2")).ToContainTextAsync("vCLS retreat");
+        await Assertions.Expect(shutdown.GetByTestId("plan-stage-shutdown-2").GetByTestId("plan-stage-estimate")).ToContainTextAsync("no estimate");
+        await Assertions.Expect(shutdown.GetByTestId("plan-stage-shutdown-5").GetByTestId("plan-stage-estimate")).ToContainTextAsync("counted in stage 1");
+        await Assertions.Expect(shutdown.GetByTestId("plan-stage-shutdown-6")).ToContainTextAsync("esx-p2 through its own ESXi API");
+        var powerOn = plan.GetByTestId("plan-stages-power-on");
+        await Assertions.Expect(powerOn.GetByTestId("plan-stage-power-on-1").GetByTestId("plan-stage-estimate")).ToContainTextAsync("default model");
+        await Assertions.Expect(powerOn.GetByTestId("plan-stage-power-on-2")).ToContainTextAsync("vCenter's VM vcsa on esx-p2");
+        await Assertions.Expect(plan.GetByTestId("plan-vcenter")).ToContainTextAsync("vCenter's VM vcsa runs on esx-p2");
+        await Assertions.Expect(plan.GetByTestId("plan-vcenter")).ToContainTextAsync("not autostart");
+        await Assertions.Expect(plan.GetByTestId("plan-changes")).ToContainTextAsync("HA off and DRS manual");
+        await Assertions.Expect(plan.GetByTestId("plan-changes")).ToContainTextAsync("HA/DRS back to");
+        // The page redraws every 1.5 s: the plan stays shown.
+        await page.WaitForTimeoutAsync(2000);
+        await Assertions.Expect(plan.GetByTestId("plan-stage-power-on-5")).ToContainTextAsync("vCLS restore");
+        await plan.ScrollIntoViewIfNeededAsync();
+        await Shot(page, "24-plan-preview");
+        await plan.ScreenshotAsync(new LocatorScreenshotOptions { Path = Path.Combine(Artifacts, "25-plan-preview-block.png") });
+
+        // A cluster whose plan cannot be made says why.
+        var unknown = page.GetByTestId("cluster-" + ConsoleFixture.UnknownPlanCluster);
+        await unknown.GetByTestId("plan-load-" + ConsoleFixture.UnknownPlanCluster).ClickAsync();
+        await Assertions.Expect(unknown.GetByTestId("plan-error")).ToContainTextAsync("no protected cluster by that name");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
     public async Task A_viewer_sees_the_cluster_but_has_no_action()
     {
         await console.CreateUserAsync("viewer-ui", "viewer-ui-password", "viewer");

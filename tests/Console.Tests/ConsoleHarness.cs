@@ -37,11 +37,19 @@ public sealed class ConsoleFixture : IAsyncLifetime
     public const string ReadinessZone = "zone-ready-api";
     public const string BrowserReadinessCluster = "cluster-r";
     public const string BrowserReadinessZone = "room-r";
+    /// <summary>A cluster whose plan the stand-in for the AlarmEvaluator answers; <see cref="SilentPlanCluster"/>'s it never answers.</summary>
+    public const string PlanCluster = "cluster-p";
+    public const string PlanZone = "room-p";
+    public const string SilentPlanCluster = "cluster-p-silent";
+    public const string UnknownPlanCluster = "cluster-p-unknown";
 
     WebApplication _app = null!;
     IBusControl _bus = null!;
 
     public ConcurrentQueue<object> SagaCommands { get; } = new();
+
+    /// <summary>Every plan request the Console sent to the AlarmEvaluator's queue.</summary>
+    public ConcurrentQueue<ClusterPlanPreviewRequested> PlanRequests { get; } = new();
 
     /// <summary>Every readiness assessment the console published, as another service on the bus receives it.</summary>
     public ConcurrentQueue<ClusterReadinessAssessed> Assessments { get; } = new();
@@ -69,6 +77,21 @@ public sealed class ConsoleFixture : IAsyncLifetime
                 e.Handler<ClusterPowerOnNowRequested>(c => Record(c.Message));
                 e.Handler<PowerOnCancelRequested>(c => Record(c.Message));
             });
+            // The AlarmEvaluator's plan preview endpoint (PlanPreviewConsumer), as the Console's requests reach it.
+            // Durable as the AlarmEvaluator's endpoint is: the console's send declares the queue so, and a mismatch is refused.
+            cfg.ReceiveEndpoint("alarm-evaluator-plan-preview", e =>
+            {
+                e.Handler<ClusterPlanPreviewRequested>(c =>
+                {
+                    PlanRequests.Enqueue(c.Message);
+                    return c.Message.Cluster switch
+                    {
+                        PlanCluster => c.RespondAsync(Plans.Typical(PlanCluster, PlanZone)),
+                        SilentPlanCluster => Task.CompletedTask,
+                        _ => c.RespondAsync(new ClusterPlanPreviewFailed(c.Message.Cluster, "not-found", "no protected cluster by that name")),
+                    };
+                });
+            });
             cfg.ReceiveEndpoint("console-tests-readiness", e =>
             {
                 e.AutoDelete = true;
@@ -95,6 +118,9 @@ public sealed class ConsoleFixture : IAsyncLifetime
                     $"--Console:Clusters:0:Name={ScheduleAlarmCluster}", $"--Console:Clusters:0:Zones:0={ScheduleAlarmZone}",
                     $"--Console:Clusters:1:Name={ReadinessCluster}", $"--Console:Clusters:1:Zones:0={ReadinessZone}",
                     $"--Console:Clusters:2:Name={BrowserReadinessCluster}", $"--Console:Clusters:2:Zones:0={BrowserReadinessZone}",
+                    $"--Console:Clusters:3:Name={PlanCluster}", $"--Console:Clusters:3:Zones:0={PlanZone}",
+                    $"--Console:Clusters:4:Name={SilentPlanCluster}", $"--Console:Clusters:5:Name={UnknownPlanCluster}",
+                    "--Console:PlanPreviewTimeout=00:00:10",
                     "--Console:Readiness:Interval=00:00:01", "--Console:Readiness:SettleTime=00:00:00",
                 ]);
                 return await InProcessHost.StartAsync(app);

@@ -102,4 +102,22 @@ public sealed class DurationEstimatorTests
         var shrunk = DurationEstimator.Estimate([Run(T0)], vms: 1, hosts: 1, Defaults);
         Assert.Equal(60, shrunk.Kinds.Single(k => k.Kind == "vm-shutdown").StageSeconds);
     }
+
+    [Fact]
+    public void With_vCenter_on_the_cluster_its_VM_and_host_count_to_their_kinds_and_the_host_stages_keep_their_time()
+    {
+        // Tenant VMs by 60 s, esx-1 into maintenance by 80 s and off by 150 s, then vcsa off at 200 s, esx-2 (its host) at 260 s.
+        StepView S(double seconds, string stage, string target) => new(T0.AddSeconds(seconds), stage, target, "Done", "");
+        var run = new RunView(Guid.NewGuid(), "c1", "room", false, "", T0, T0.AddSeconds(260), [], null, null, [], false,
+            [S(40, "vm-shutdown", "db-1"), S(60, "vm-shutdown", "web-1"), S(80, "host-maintenance", "esx-1"), S(150, "host-shutdown", "esx-1"),
+             S(200, "vm-shutdown", "vcsa"), S(260, "host-shutdown", "esx-2")]);
+
+        var stages = DurationEstimator.Measure(run);
+
+        Assert.Equal(60 + 50, stages["vm-shutdown"].Stage);
+        Assert.Equal(20, stages["host-maintenance"].Stage);
+        Assert.Equal(70 + 60, stages["host-shutdown"].Stage);
+        Assert.Equal(260, stages.Values.Sum(s => s.Stage));
+        Assert.Equal(3, stages["vm-shutdown"].Items);
+    }
 }

@@ -123,6 +123,21 @@ public sealed class ReadModelSequenceTests
     }
 
     [Fact]
+    public void Hosts_taken_down_by_vSANs_cluster_power_API_go_OFF()
+    {
+        var clock = new FixedClock(T0);
+        var model = new ConsoleReadModel(new ConsoleOptions(), clock);
+        var run = Guid.NewGuid();
+        model.Apply(new ClusterInventoryCaptured(run, "c1",
+            [new HostInventory("h1", "esx-1", "connected", "poweredOn", false), new HostInventory("h2", "esx-2", "connected", "poweredOn", false)], [], T0));
+        model.Apply(new PowerRunStarted(run, "c1", "z1", ["all"], 0, 2, false, T0));
+        clock.Now = T0.AddSeconds(30);
+        model.Apply(new VsanClusterPowerCompleted(run, "c1", "clusterPoweredOff", StepOutcome.Done, true, ["esx-1", "esx-2"], [], null, T0.AddSeconds(30)));
+        model.Apply(new PowerRunCompleted(run, "c1", [], false, T0, T0.AddSeconds(31)));
+        Assert.All(model.Snapshot().Clusters.Single().Hosts, h => Assert.Equal("OFF", h.Actual));
+    }
+
+    [Fact]
     public void A_drill_does_not_change_a_hosts_status()
     {
         var model = new ConsoleReadModel(new ConsoleOptions(), new FixedClock(T0));

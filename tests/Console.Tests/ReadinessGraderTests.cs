@@ -162,6 +162,50 @@ public sealed class ReadinessGraderTests
     }
 
     [Fact]
+    public void While_a_run_has_the_cluster_off_its_vcenter_and_esxi_failures_are_expected_and_do_not_lower_the_grade_a_bmc_failure_does()
+    {
+        var run = Guid.NewGuid();
+        var observed = Observed(vcenterVm: "vcsa", vcenterHost: "esx-2", at: Now.AddHours(-2));
+        PreflightCheckCompleted[] down =
+        [
+            .. BmcsOk, Check("vcenter", "vc1", false, "HTTP 503", "vcenter-actuator") with { Clusters = ["c1"] },
+            Check("esxi", "esx-2", false, "Unreachable", "vcenter-actuator") with { Clusters = ["c1"] },
+        ];
+        var off = Input(observed, preflight: down) with { OffByRun = new ClusterOffByRun(run, Now.AddHours(-1)) };
+
+        var (grade, findings) = Grade(off);
+        Assert.Equal("ready", grade);
+        var expected = findings.Where(f => f.Finding.StartsWith("expected: c1 is off by run " + run, StringComparison.Ordinal)).ToList();
+        Assert.Equal(3, expected.Count);
+        Assert.All(expected, f => Assert.Equal("info", f.Level));
+
+        // The same failures without the run: real.
+        Assert.Equal("not-ready", Grade(Input(observed, preflight: down)).Grade);
+        // A BMC stays reachable while its host is off: its failure is real during the run too.
+        Assert.Equal("not-ready", Grade(off with { Preflight = [.. down.Where(c => c.Kind != "bmc"), Check("bmc", "esx-1", false, "refused"), Check("bmc", "esx-2", true)] }).Grade);
+        // A failure from before the run is not explained by it.
+        Assert.Equal("not-ready", Grade(off with { OffByRun = new ClusterOffByRun(run, Now.AddMinutes(-1)) }).Grade);
+    }
+
+    [Fact]
+    public void The_cluster_is_off_by_its_latest_real_run_until_the_power_on_completed_or_every_host_is_seen_on_again()
+    {
+        var run = Guid.NewGuid();
+        RunTimes Shutdown(DateTimeOffset? restored = null, bool interrupted = false, bool dryRun = false) =>
+            new(run, dryRun, Now.AddHours(-2), Now.AddHours(-1.5), restored, interrupted);
+        var allOn = Observed(at: Now.AddMinutes(-5));
+
+        Assert.Equal(new ClusterOffByRun(run, Now.AddHours(-2)), ClusterOffByRun.Of([Shutdown()], Observed(at: Now.AddHours(-3))));
+        Assert.Equal(new ClusterOffByRun(run, Now.AddHours(-2)), ClusterOffByRun.Of([Shutdown(Now.AddHours(-1), interrupted: true)], null));
+        Assert.Null(ClusterOffByRun.Of([Shutdown(Now.AddHours(-1))], null));
+        Assert.Null(ClusterOffByRun.Of([Shutdown(dryRun: true)], null));
+        // A run without power-on: the cluster brought back by hand is seen on.
+        Assert.Null(ClusterOffByRun.Of([Shutdown()], allOn));
+        var oneOff = allOn with { Hosts = [.. allOn.Hosts.Take(1), allOn.Hosts[1] with { PowerState = "poweredOff", ConnectionState = "notResponding" }] };
+        Assert.NotNull(ClusterOffByRun.Of([Shutdown()], oneOff));
+    }
+
+    [Fact]
     public void Lockdown_on_vCenters_host_degrades_it_elsewhere_it_is_only_said()
     {
         HostInventory[] hosts = [new("host-1", "esx-1", "connected", "poweredOn", false, "lockdownNormal"), new("host-2", "esx-2", "connected", "poweredOn", false, "lockdownStrict")];

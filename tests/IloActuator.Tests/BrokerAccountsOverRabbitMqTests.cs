@@ -82,7 +82,7 @@ public sealed class BrokerAccountsOverRabbitMqTests(RabbitMqFixture rabbit)
     {
         { "vcenter-actuator", ["ClusterHaDrsDisabled", "ClusterHaDrsRestored", "ClusterInventoryCaptured", "ClusterInventoryFailed", "ClusterObserved",
             "EsxiHostLoginChecked", "EsxiHostPoweredOff", "HostEnteredMaintenance", "HostExitedMaintenance", "HostPoweredOff", "VCenterStarted",
-            "VclsRestored", "VclsRetreatEntered", "VmPoweredOn", "VmShutDown", "VsanResyncChecked", "ForgedCommandRefused", "PreflightCheckCompleted"] },
+            "VclsRestored", "VclsRetreatEntered", "VmPoweredOn", "VmShutDown", "VsanResyncChecked", "VsanClusterPowerCompleted", "ForgedCommandRefused", "PreflightCheckCompleted"] },
         { "ilo-actuator", ["HostBootProgressReported", "HostPowerOnCompleted", "HostPowerStateReported", "ForgedCommandRefused", "PreflightCheckCompleted"] },
         { "sensor-poller", ["TemperatureSampled", "AlarmStateSampled", "SourceHealthChanged", "PreflightCheckCompleted"] },
         { "notifier", ["WebhookDelivered", "PreflightCheckCompleted"] },
@@ -287,6 +287,51 @@ public sealed class BrokerAccountsOverRabbitMqTests(RabbitMqFixture rabbit)
         var response = await client.GetResponse<ClusterInventoryCaptured>(new ClusterInventoryRequested(runId, "cluster1"), timeout: RequestTimeout.After(s: 30));
 
         Assert.Equal((runId, "cluster1"), (response.Message.RunId, response.Message.Cluster));
+    }
+
+    [Fact]
+    public async Task The_console_account_asks_the_saga_account_for_a_plan_and_gets_its_answer()
+    {
+        const string PlanQueue = "alarm-evaluator-plan-preview";
+        var saga = await rabbit.AddAccountAsync("alarm-evaluator");
+        var console = await rabbit.AddAccountAsync("console");
+        var sagaApp = ServiceDefaults.CreateBuilder("alarm-evaluator", [.. rabbit.HostArgsFor(saga), "--Urls=http://127.0.0.1:0"],
+            bus => bus.AddConsumer<ClusterPlanPreviewRequestedConsumer>(typeof(ClusterPlanPreviewRequestedConsumerDefinition))).Build();
+        sagaApp.MapDefaultEndpoints();
+        await using var sagaHost = await InProcessHost.StartAsync(sagaApp);
+        // As the Console registers it (ConsoleHost): sent to the saga's plan queue, answered on the console's bus queue.
+        var consoleApp = ServiceDefaults.CreateBuilder("console", [.. rabbit.HostArgsFor(console), "--Urls=http://127.0.0.1:0"],
+            bus => bus.AddRequestClient<ClusterPlanPreviewRequested>(new Uri($"queue:{PlanQueue}"))).Build();
+        consoleApp.MapDefaultEndpoints();
+        await using var consoleHost = await InProcessHost.StartAsync(consoleApp);
+
+        using var scope = consoleHost.Services.CreateScope();
+        var client = scope.ServiceProvider.GetRequiredService<IRequestClient<ClusterPlanPreviewRequested>>();
+        // Bounded: a refused binding or answer makes MassTransit retry without end (the console's request would hang).
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var response = await client.GetResponse<ClusterPlanPreviewed, ClusterPlanPreviewFailed>(
+            new ClusterPlanPreviewRequested("cluster1", "admin", DateTimeOffset.UtcNow), limit.Token, RequestTimeout.After(s: 60));
+
+        Assert.True(response.Is(out Response<ClusterPlanPreviewed>? plan));
+        Assert.Equal(("cluster1", "vm-shutdown"), (plan!.Message.Cluster, plan.Message.Stages.Single().Kind));
+
+        // Not as a publish of the request's type, which only the saga's account may write.
+        await using var connection = await ConnectAsync(console);
+        Assert.Equal(AccessRefused, await PublishConfirmedAsync(connection, "PowerEvents.Contracts:ClusterPlanPreviewRequested"));
+    }
+
+    /// <summary>Stands in for the AlarmEvaluator's plan preview consumer (same queue name).</summary>
+    public sealed class ClusterPlanPreviewRequestedConsumer : IConsumer<ClusterPlanPreviewRequested>
+    {
+        public Task Consume(ConsumeContext<ClusterPlanPreviewRequested> context) =>
+            context.RespondAsync(new ClusterPlanPreviewed(context.Message.Cluster, "room", DateTimeOffset.UtcNow, false,
+                [new PlanStage("shutdown", 1, "vm-shutdown", "tier default", "guest shutdown", 1, ["vm-1"], TimeSpan.FromMinutes(12))],
+                null, [], [], [], [], 0, TimeSpan.FromMinutes(12)));
+    }
+
+    public sealed class ClusterPlanPreviewRequestedConsumerDefinition : ConsumerDefinition<ClusterPlanPreviewRequestedConsumer>
+    {
+        public ClusterPlanPreviewRequestedConsumerDefinition() => EndpointName = "alarm-evaluator-plan-preview";
     }
 
     /// <summary>Stands in for a service's consumer: consumes an event, publishes one every service but the Console may (a preflight result).</summary>

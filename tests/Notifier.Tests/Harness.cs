@@ -135,6 +135,50 @@ public sealed class NotifierHarness : IAsyncDisposable
         return await command.ExecuteScalarAsync() is DateTime at ? new DateTimeOffset(at, TimeSpan.Zero) : null;
     }
 
+    /// <summary>The titles of the alerts the Notifier recorded whose title contains <paramref name="part"/>.</summary>
+    public async Task<IReadOnlyList<string>> AlertTitlesAsync(string part)
+    {
+        await using var connection = new NpgsqlConnection(_connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT title FROM notifier.alerts WHERE strpos(title, @part) > 0 ORDER BY received_at", connection);
+        command.Parameters.AddWithValue("part", part);
+        await using var reader = await command.ExecuteReaderAsync();
+        var titles = new List<string>();
+        while (await reader.ReadAsync())
+            titles.Add(reader.GetString(0));
+        return titles;
+    }
+
+    /// <summary>Whether the Notifier's window of a cluster off by a run knows that the run's shutdown completed (null: no window).</summary>
+    public async Task<bool?> ClusterOffShutDownAsync(string cluster)
+    {
+        await using var connection = new NpgsqlConnection(_connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT shut_down_at IS NOT NULL FROM notifier.cluster_off WHERE cluster = @cluster", connection);
+        command.Parameters.AddWithValue("cluster", cluster);
+        return await command.ExecuteScalarAsync() as bool?;
+    }
+
+    /// <summary>The Notifier's window of a cluster off by a run: null when it has none, else whether it has ended.</summary>
+    public async Task<bool?> ClusterOffEndedAsync(string cluster)
+    {
+        await using var connection = new NpgsqlConnection(_connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT ended_at IS NOT NULL FROM notifier.cluster_off WHERE cluster = @cluster", connection);
+        command.Parameters.AddWithValue("cluster", cluster);
+        return await command.ExecuteScalarAsync() as bool?;
+    }
+
+    /// <summary>When the Notifier last stored an assessment of <paramref name="cluster"/>, or null.</summary>
+    public async Task<DateTimeOffset?> ReadinessAssessedAtAsync(string cluster)
+    {
+        await using var connection = new NpgsqlConnection(_connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT assessed_at FROM notifier.readiness WHERE cluster = @cluster", connection);
+        command.Parameters.AddWithValue("cluster", cluster);
+        return await command.ExecuteScalarAsync() is DateTime at ? new DateTimeOffset(at, TimeSpan.Zero) : null;
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _bus.StopAsync();

@@ -60,12 +60,24 @@ public sealed class PowerAlertRoutingTests
     }
 
     [Fact]
-    public void The_vcenter_vm_on_the_cluster_is_critical()
+    public void The_vcenter_vm_on_the_cluster_whose_host_the_run_cannot_finish_is_critical()
     {
         var content = Map(new VCenterVmOnProtectedCluster(Guid.NewGuid(), "cluster1", "vcsa", "esx-01", At));
 
         Assert.Equal(Severity.Critical, content.Severity);
         Assert.Contains("vcsa", content.Summary, StringComparison.Ordinal);
+        Assert.Contains("stays on", content.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_vcenter_vm_whose_host_is_finished_through_its_esxi_api_says_what_the_run_does()
+    {
+        var content = Map(new VCenterVmOnProtectedCluster(Guid.NewGuid(), "cluster1", "vcsa", "esx-02", At, HostFinishedViaEsxi: true));
+
+        Assert.Equal(Severity.Info, content.Severity);
+        Assert.Contains("esx-02 through its own ESXi API", content.Summary, StringComparison.Ordinal);
+        Assert.DoesNotContain("cannot", content.Summary, StringComparison.Ordinal);
+        Assert.DoesNotContain("Move it off", content.Summary, StringComparison.Ordinal);
     }
 
     [Fact]

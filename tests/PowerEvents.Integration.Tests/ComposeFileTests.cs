@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.RegularExpressions;
 using PowerEvents.Testing;
 using Xunit;
 
@@ -42,6 +43,9 @@ public sealed class ComposeFileTests
             Assert.Matches(@"rabbitmq:\s+condition: service_healthy", block);
             Assert.Contains("max-size: 10m", block, StringComparison.Ordinal);
             Assert.True(File.Exists(Path.Combine(Root, ServiceDockerfile(block))), $"{service}: Dockerfile missing");
+            // One recipe for every service: the build argument names the service's project, which must exist.
+            var project = Assert.Single(Regex.Matches(block, @"SERVICE: (\w+)")).Groups[1].Value;
+            Assert.True(File.Exists(Path.Combine(Root, "services", project, project + ".csproj")), $"{service}: services/{project}/{project}.csproj missing");
         }
     }
 

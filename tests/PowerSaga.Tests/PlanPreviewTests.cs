@@ -1,6 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using MassTransit;
+using PowerEvents.Contracts;
+using PowerEvents.Testing;
 using Xunit;
 
 namespace PowerEvents.PowerSaga.Tests;
@@ -36,10 +39,70 @@ public sealed class PlanPreviewTests
         Assert.Contains(plan.GetProperty("problems").EnumerateArray(), p => p.GetString()!.StartsWith($"{vcenterHost}: ESXi login NoCredentials", StringComparison.Ordinal));
         Assert.Equal("00:00:30", plan.GetProperty("deadlines").GetProperty("tierDeadline").GetString());
         Assert.True(TimeSpan.Parse(plan.GetProperty("worstCaseDuration").GetString()!, System.Globalization.CultureInfo.InvariantCulture) > TimeSpan.Zero);
+        // The stages in order: the tenant tiers, the cluster's change (vcsim's cluster has DRS on), the hosts without vCenter, vCenter's VM,
+        // its host through its own API; then the power-on.
+        var stages = plan.GetProperty("stages").EnumerateArray().Select(st => (Direction: st.GetProperty("direction").GetString(), Kind: st.GetProperty("kind").GetString(),
+            Steps: st.GetProperty("steps").GetInt32())).ToList();
+        Assert.Equal([("shutdown", "vm-shutdown", 6), ("shutdown", "vm-shutdown", 3), ("shutdown", "vm-shutdown", 3), ("shutdown", "cluster-prepare", 1), ("shutdown", "host-maintenance", 2),
+            ("shutdown", "host-shutdown", 2), ("shutdown", "vm-shutdown", 1), ("shutdown", "host-shutdown", 1)], stages.Where(st => st.Direction == "shutdown"));
+        Assert.Equal(["host-power-on", "vcenter-start", "host-exit-maintenance"], stages.Where(st => st.Direction == "power-on").Select(st => st.Kind).Take(3));
+        // The estimate is the Console's; none has been published in this world, and the preview says so.
+        Assert.StartsWith("none yet", plan.GetProperty("estimate").GetProperty("basis").GetString(), StringComparison.Ordinal);
 
         var after = await world.StateAsync();
         Assert.Equal(before.Journal.Count, after.Journal.Count);
         Assert.Null(await world.SagaAsync());
+    }
+
+    [Fact]
+    public async Task The_console_gets_the_same_plan_over_the_bus_and_the_http_preview_shows_the_consoles_estimate()
+    {
+        await using var world = await PowerWorld.StartAsync([.. WholeRunTests.Vcsim, "-vcenter-vm", "vcsa"]);
+        await world.StartActuatorInProcessAsync();
+        var evaluator = await world.StartEvaluatorInProcessAsync();
+        var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host("127.0.0.1", (ushort)world.Rabbit.Port, world.Rabbit.VirtualHost, h =>
+        {
+            h.Username(RabbitMqFixture.Username);
+            h.Password(RabbitMqFixture.Password);
+        }));
+        await bus.StartAsync();
+        try
+        {
+            // As the Console asks (ClusterPlans): to the AlarmEvaluator's plan queue, over the real broker.
+            var client = bus.CreateRequestClient<ClusterPlanPreviewRequested>(new Uri("queue:alarm-evaluator-plan-preview"), RequestTimeout.After(s: 90));
+            var response = await client.GetResponse<ClusterPlanPreviewed, ClusterPlanPreviewFailed>(new ClusterPlanPreviewRequested("cluster1", "admin", DateTimeOffset.UtcNow));
+            Assert.True(response.Is(out Response<ClusterPlanPreviewed>? previewed), "expected a plan");
+            var plan = previewed!.Message;
+            using var http = await Http.GetAsync(new Uri(new Uri(evaluator.Urls.First()), "/power/plan/cluster1"));
+            var viaHttp = await http.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal(viaHttp.GetProperty("stages").EnumerateArray().Select(st => st.GetProperty("name").GetString()), plan.Stages.Select(st => st.Name));
+            Assert.Equal(("vcsa", "NoCredentials"), (plan.VCenter!.Vm, plan.VCenter.EsxiLogin));
+            Assert.Contains(plan.Problems, p => p.Contains("ESXi login NoCredentials", StringComparison.Ordinal));
+            Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8], plan.Stages.Where(st => st.Direction == "shutdown").Select(st => st.Order));
+
+            var unknown = await client.GetResponse<ClusterPlanPreviewed, ClusterPlanPreviewFailed>(new ClusterPlanPreviewRequested("nope", "admin", DateTimeOffset.UtcNow));
+            Assert.True(unknown.Is(out Response<ClusterPlanPreviewFailed>? failed));
+            Assert.Equal("not-found", failed!.Message.Status);
+
+            // The Console's readiness estimate, as it publishes it: the HTTP preview shows it with its basis.
+            await bus.Publish(new ClusterReadinessAssessed("cluster1", "ready", [], TimeSpan.FromSeconds(190), TimeSpan.FromSeconds(840),
+                "measured: median of the last 2 run(s), newest 2026-12-01 10:00 UTC", DateTimeOffset.UtcNow, ShutdownMeasured: true));
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            JsonElement estimate;
+            do
+            {
+                using var again = await Http.GetAsync(new Uri(new Uri(evaluator.Urls.First()), "/power/plan/cluster1"));
+                estimate = (await again.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("estimate");
+            }
+            while (estimate.GetProperty("shutdown").ValueKind == JsonValueKind.Null && DateTime.UtcNow < deadline);
+            Assert.Equal("00:03:10", estimate.GetProperty("shutdown").GetString());
+            Assert.Equal("00:14:00", estimate.GetProperty("powerOn").GetString());
+            Assert.StartsWith("measured: median of the last 2 run(s)", estimate.GetProperty("basis").GetString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await bus.StopAsync();
+        }
     }
 
     [Fact]

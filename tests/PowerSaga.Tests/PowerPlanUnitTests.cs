@@ -210,6 +210,7 @@ public sealed class PowerPlanUnitTests
             [StepKind.VCenterStart] = typeof(VCenterStartRequested), [StepKind.HostReconnect] = typeof(ClusterInventoryRequested),
             [StepKind.HostExitMaintenance] = typeof(HostExitMaintenanceRequested), [StepKind.VmPowerOn] = typeof(VmPowerOnRequested),
             [StepKind.HaDrsRestore] = typeof(ClusterHaDrsRestoreRequested), [StepKind.VclsRestore] = typeof(VclsRestoreRequested),
+            [StepKind.VsanClusterPowerOff] = typeof(VsanClusterPowerRequested), [StepKind.VsanClusterPowerOn] = typeof(VsanClusterPowerRequested),
         };
         Assert.Equal(Enum.GetValues<StepKind>(), expected.Keys.Order());
 
@@ -241,5 +242,24 @@ public sealed class PowerPlanUnitTests
         var start = Assert.Single(commands.OfType<VCenterStartRequested>());
         Assert.Equal(("esx-02", "vcsa"), (start.Host, start.VmName));
         Assert.Equal([StepKind.VmShutdown, StepKind.VmShutdown, StepKind.VCenterStart, StepKind.HostMaintenance, StepKind.EsxiHostShutdown], steps.Select(s => s.Kind));
+    }
+
+    /// <summary>vSAN's cluster power API (issue 12) in the plan: one stage after the resync wait, its own deadline, never asked twice; its power-on before the exits.</summary>
+    [Fact]
+    public void With_vsans_cluster_power_api_the_plans_have_its_stages()
+    {
+        var (run, options) = Planned(RealCluster(Guid.NewGuid()), o => o.UseVsanClusterPowerApi = true);
+
+        var shutdown = ShutdownPlanner.Stages(run, options, retries: 1);
+        var powerOn = RestorePlanner.Stages(run, options, retries: 1);
+
+        var vsan = Assert.Single(shutdown.Stages, s => s.Steps.Any(st => st.Kind == StepKind.VsanClusterPowerOff));
+        Assert.Equal(("cluster-prepare-2", options.VsanClusterPowerDeadline, 0), (vsan.Name, vsan.Deadline, vsan.Retries));
+        Assert.Equal(["apps", "cluster-prepare-0", "cluster-prepare-1", "cluster-prepare-2", "maintenance", "host-shutdown", "vcenter", "vcenter-host"],
+            shutdown.Stages.Select(s => s.Name));
+        Assert.Equal(["host-power-on", "vcenter-start", "host-reconnect", "vsan-cluster-power-on", "host-exit-maintenance", "vcenter", "apps", "cluster-restore"],
+            powerOn.Stages.Select(s => s.Name));
+        Assert.IsType<VsanClusterPowerRequested>(StepCommands.For(run, vsan.Steps[0]));
+        Assert.Equal("vcsa", shutdown.Stages[^1].Steps[0].Parameters["vcenterVm"]);
     }
 }

@@ -131,7 +131,7 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
         var lastVm = _commands.ToList().FindLastIndex(c => c is VmShutdownRequested);
         Assert.True(lastVm < _commands.ToList().FindIndex(c => c is HostMaintenanceRequested), "hosts go into maintenance only after every VM");
         Assert.True(await _harness.Published.Any<PowerRunStarted>(x => x.Context.Message.RunId == saga.RunId));
-        Assert.True(await _harness.Published.Any<VCenterVmOnProtectedCluster>(x => x.Context.Message.VmName == "vcsa"));
+        Assert.True(await _harness.Published.Any<VCenterVmOnProtectedCluster>(x => x.Context.Message.VmName == "vcsa" && !x.Context.Message.HostFinishedViaEsxi));
         var completed = (await _harness.Published.SelectAsync<PowerRunCompleted>().First()).Context.Message;
         Assert.Empty(completed.Failures);
         Assert.All(_commands.OfType<VmShutdownRequested>(), c => Assert.Equal(Inventories.Cluster().GuestShutdownTimeout, c.GuestShutdownTimeout));

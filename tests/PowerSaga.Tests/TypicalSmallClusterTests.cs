@@ -107,6 +107,50 @@ public sealed class TypicalSmallClusterTests
     }
 
     [Fact]
+    public async Task When_vcenters_vm_moved_after_the_plan_the_shutdown_and_the_power_on_follow_it()
+    {
+        await using var world = await StartAsync();
+        var before = await world.StateAsync();
+        var planned = VCenterHostOf(before);
+        var moved = before.Hosts.Select(h => h.Name).First(h => h != planned);
+        var ran = before.Vms.Where(v => !v.Vcls && v.PowerState == "poweredOn").Select(v => v.Name).Order().ToList();
+
+        await world.RaiseAlarmAsync();
+        var planning = await world.WaitForAsync(r => r is { CurrentState: "ShuttingDown", Phase: "VmTiers" or "ClusterPrepare" }, TimeSpan.FromSeconds(60), "the plan made");
+        Assert.Equal(("ShuttingDown", "VmTiers"), (planning.CurrentState, planning.Phase));
+        using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) })
+        using (var response = await http.PostAsJsonAsync(new Uri(world.Vcsim.ControlUrl!, "/vms/vcsa/migrate"), new { host = moved }))
+            response.EnsureSuccessStatusCode();
+        Assert.Equal(moved, VCenterHostOf(await world.StateAsync()));
+
+        var down = await world.WaitForStateAsync("ShutDown", TimeSpan.FromSeconds(240));
+        var off = await world.StateAsync();
+        var history = await world.HistoryAsync(down.RunId!.Value);
+        string Lines() => string.Join("\n", history);
+        Assert.True(off.Hosts.All(h => h.PowerState == "poweredOff"), $"hosts on: {string.Join(", ", off.Hosts.Where(h => h.PowerState != "poweredOff").Select(h => h.Name))}\n{Lines()}");
+        Assert.Contains(history, h => h.Step == "esxi-host-shutdown" && h.Target == moved && h.Outcome == "Moved");
+        // Through vCenter the host it moved to is refused at once (not left waiting for maintenance mode until the timeout).
+        Assert.Contains(history, h => h.Step == "host-maintenance" && h.Target == moved && h.Outcome == "Failed" && h.Detail.Contains("vCenter's own VM", StringComparison.Ordinal));
+        var completed = Assert.Single(history, h => h.Step == "run");
+        Assert.True(completed.Outcome == "Completed", completed.Detail + "\n" + Lines());
+        var j = off.Journal;
+        var vcenterOff = j.Where(e => e.Kind == "vm" && e.Name == "vcsa" && e.Event == "powerState" && e.To == "poweredOff").Min(e => e.Seq);
+        var movedOff = j.Where(e => e.Kind == "host" && e.Name == moved && e.Event == "powerState" && e.To == "poweredOff").Min(e => e.Seq);
+        Assert.True(vcenterOff < movedOff, "the host vCenter's VM moved to goes off after that VM");
+
+        await world.BmcsFollowHostsOffAsync();
+        await world.ClearAlarmAsync();
+        var restored = await world.WaitForStateAsync("Restored", TimeSpan.FromSeconds(240));
+        var after = await world.StateAsync();
+        var restoreHistory = await world.HistoryAsync(restored.RunId!.Value);
+        Assert.Contains(restoreHistory, h => h.Step == "vcenter-start" && h.Target == moved && h.Outcome == "Done");
+        var restoreDone = Assert.Single(restoreHistory, h => h.Step == "restore");
+        Assert.True(restoreDone.Outcome == "Completed", restoreDone.Detail + "\n" + string.Join("\n", restoreHistory));
+        Assert.Equal(ran, after.Vms.Where(v => !v.Vcls && v.PowerState == "poweredOn").Select(v => v.Name).Order().ToList());
+        Assert.Equal(moved, VCenterHostOf(after));
+    }
+
+    [Fact]
     public async Task A_wrong_esxi_password_for_vcenters_host_is_reported_and_every_other_host_still_goes_off()
     {
         await using var world = await StartAsync(state => new Dictionary<string, string> { [VCenterHostOf(state)] = "not-the-password" });

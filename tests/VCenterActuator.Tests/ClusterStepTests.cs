@@ -160,6 +160,32 @@ public sealed class ClusterStepTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Vsans_cluster_power_off_is_refused_while_user_vms_run_then_takes_vcenter_and_every_host_down_and_the_hosts_are_confirmed_off()
+    {
+        var steps = Steps();
+        _options.PollInterval = TimeSpan.FromMilliseconds(200);
+        var refused = await steps.PowerVsanClusterAsync(new VsanClusterPowerRequested(Guid.NewGuid(), Cluster, "clusterPoweredOff", "test"), CancellationToken.None);
+        Assert.Equal((StepOutcome.Failed, false, "VsanFault"), (refused.Outcome, refused.Started, refused.Fault?.Name));
+        Assert.Contains("powered-on user VMs", refused.Fault!.Message, StringComparison.Ordinal);
+        Assert.All((await ReadStateAsync()).Hosts, h => Assert.Equal("poweredOn", h.PowerState));
+
+        var inventory = await _client.GetClusterInventoryAsync(Cluster, CancellationToken.None);
+        foreach (var vm in inventory.Vms.Where(v => v.PowerState == VimStates.PoweredOn && !v.IsVCenter && !v.IsVcls))
+            await _client.PowerOffVmAsync(vm.Id, TimeSpan.FromSeconds(10), CancellationToken.None);
+        var done = await steps.PowerVsanClusterAsync(new VsanClusterPowerRequested(Guid.NewGuid(), Cluster, "clusterPoweredOff", "test"), CancellationToken.None);
+
+        Assert.True(done.Outcome == StepOutcome.Done, done.Fault?.Message);
+        Assert.True(done.Started);
+        Assert.Equal(_state.Hosts.Select(h => h.Name).Order(), done.HostsOff.Order());
+        Assert.Empty(done.HostsUnconfirmed);
+        var after = await ReadStateAsync();
+        Assert.All(after.Hosts, h => Assert.Equal("poweredOff", h.PowerState));
+        Assert.Equal("poweredOff", after.Vms.Single(v => v.Name == "vcsa").PowerState);
+        Assert.Equal(["haDisabled", "supportedVMsPoweredOff", "hostsInfraVMsPoweredoff", "vcVMPoweredOff", "vsanMemberShipUpdateDisabled", "vsanDOMPauseAllCCPsSet",
+            "hostsInMM", "hostsPoweredOff"], after.Journal.Where(e => e.Kind == "vsanPower" && e.Event == "step").Select(e => e.To).Take(8));
+    }
+
+    [Fact]
     public async Task The_resync_check_waits_for_a_running_resync_and_reports_one_that_outlasts_its_deadline()
     {
         var steps = Steps();

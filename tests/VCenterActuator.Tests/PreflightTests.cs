@@ -2,7 +2,9 @@ using System.Collections.Concurrent;
 using System.Net.Http.Json;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using PowerEvents.Contracts;
+using PowerEvents.Hosting;
 using PowerEvents.Testing;
 using Xunit;
 
@@ -78,6 +80,13 @@ public sealed class PreflightTests(RabbitMqFixture rabbit)
             Assert.Equal(("vcenter-actuator", true, "127.0.0.1"), (vcenterCheck.Service, vcenterCheck.Ok, vcenterCheck.Target));
             Assert.Contains("cluster1 (3 hosts", vcenterCheck.Reason, StringComparison.Ordinal);
             Assert.True(lab.Ok, lab.Reason);
+            // Which protected clusters each target serves (what keeps its failures quiet while PowerEvents has that cluster off).
+            Assert.Equal(["lab"], lab.Clusters);
+            Assert.Equal(["lab"], esx[labHost.Name].Clusters);
+            var preflight = actuator.Services.GetServices<IPreflightCheck>().OfType<VSpherePreflight>().Single();
+            Assert.Equal(["cluster1"], preflight.ClustersOfVCenter("127.0.0.1"));
+            Assert.Equal(["cluster1"], preflight.ClustersOfHost("esx-02.pe.test"));
+            Assert.Equal(["lab"], preflight.ClustersOfHost(labHost.Name));
             Assert.True(esx["esx-01.pe.test"].Ok, esx["esx-01.pe.test"].Reason);
             Assert.True(esx[labHost.Name].Ok, esx[labHost.Name].Reason);
             Assert.False(esx["esx-02.pe.test"].Ok);
@@ -207,4 +216,17 @@ public sealed class PreflightTests(RabbitMqFixture rabbit)
         await Vcenter.Eventually(() => Task.FromResult(queue.FirstOrDefault(match) is { } hit && (found = hit) is not null), Wait, $"a {typeof(T).Name}");
         return found!;
     }
+}
+
+/// <summary>The esxi check's words: the SOAP client is shared with vCenter, but the peer here is the host's own API.</summary>
+public sealed class EsxiPreflightWordingTests
+{
+    [Fact]
+    public void An_unreachable_host_is_not_called_vcenter() =>
+        Assert.Equal("its own API at 127.0.0.1 did not answer RetrieveServiceContent: Connection refused (127.0.0.1:36451)",
+            VSpherePreflight.AsEsxi("vCenter 127.0.0.1 did not answer RetrieveServiceContent: Connection refused (127.0.0.1:36451)"));
+
+    [Fact]
+    public void Other_faults_worded_for_vcenter_name_the_host() =>
+        Assert.Equal("the host answered Login with HTTP 503 and no SOAP body", VSpherePreflight.AsEsxi("vCenter answered Login with HTTP 503 and no SOAP body"));
 }

@@ -935,3 +935,24 @@ func TestHostEventsNameTheHostUser(t *testing.T) {
 		t.Fatalf("events on the host's own API: %+v", events)
 	}
 }
+
+// The control endpoint moves a VM as a vMotion would: the host's own API then lists it on the new host.
+func TestMigrateControl(t *testing.T) {
+	ch := startChild(t, typicalSmall...)
+	if code, body := ch.post(t, "/vms/vcsa/migrate", `{"host":"esx-03.pe.test"}`); code != http.StatusOK {
+		t.Fatalf("migrate: %d %s", code, body)
+	}
+	st := ch.state(t)
+	if v := st.vm("vcsa"); v.Host != "esx-03.pe.test" || v.PowerState != string(vmOn) {
+		t.Fatalf("vCenter VM after migrate %+v", v)
+	}
+	if st.find(func(e entry) bool { return e.Kind == "vm" && e.Name == "vcsa" && e.Event == "host" && e.To == "esx-03.pe.test" && e.Cause == "control" }) < 0 {
+		t.Fatal("no journal entry for the move")
+	}
+	if code, _ := ch.post(t, "/vms/vcsa/migrate", `{"host":"nowhere"}`); code != http.StatusNotFound {
+		t.Fatalf("migrate to an unknown host: %d", code)
+	}
+	if code, _ := ch.post(t, "/vms/nothing/migrate", `{"host":"esx-01.pe.test"}`); code != http.StatusNotFound {
+		t.Fatalf("migrate of an unknown VM: %d", code)
+	}
+}

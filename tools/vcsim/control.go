@@ -18,6 +18,8 @@ import (
 //	POST /hosts/{name}/power-on    host boots and reconnects (maintenance mode kept)
 //	POST /hosts/{name}/power-off   power cut: VMs die, host notResponding, power unknown
 //	POST /vms/{name}/power-on      power a VM on (e.g. the vCenter VM when /sdk is down)
+//	POST /vms/{name}/tools         {"running": false} VMware Tools stops in the guest (true: starts again)
+//	POST /vms/{name}/migrate       {"host": name} vMotion to another host of its cluster
 //	POST /hosts/{name}/lockdown    {"mode": "lockdownNormal"} (HostAccessManager.ChangeLockdownMode)
 //	POST /hosts/{name}/credentials {"username": ..., "password": ...} for the host's own API
 //	GET  /clusters/{name}          HA, DRS, vSAN and vCLS state of a cluster
@@ -207,7 +209,7 @@ func (s *sim) handleHost(w http.ResponseWriter, r *http.Request) {
 
 func (s *sim) handleVM(w http.ResponseWriter, r *http.Request) {
 	name, action, ok := splitAction(r.URL.Path, "/vms/")
-	if !ok || action != "power-on" {
+	if !ok || (action != "power-on" && action != "tools" && action != "migrate") {
 		http.NotFound(w, r)
 		return
 	}
@@ -215,11 +217,20 @@ func (s *sim) handleVM(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "POST only", http.StatusMethodNotAllowed)
 		return
 	}
+	if action == "migrate" {
+		s.migrateVM(w, r, name)
+		return
+	}
 	s.mu.Lock()
 	v := s.vmByName[name]
 	if v == nil {
 		s.mu.Unlock()
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no VM " + name})
+		return
+	}
+	if action == "tools" {
+		defer s.mu.Unlock()
+		s.setTools(w, r, v)
 		return
 	}
 	var f *fault
@@ -232,6 +243,27 @@ func (s *sim) handleVM(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"name": v.name, "powerState": string(vmOn)})
+}
+
+// setTools starts or stops VMware Tools in a VM ({"running": false}), as a guest whose Tools service stopped or was
+// never installed: guest shutdown is then refused (ToolsUnavailable) and a readiness check must notice it.
+func (s *sim) setTools(w http.ResponseWriter, r *http.Request, v *vmInfo) {
+	var req struct {
+		Running *bool `json:"running"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil || req.Running == nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": `body must be {"running": true|false}`})
+		return
+	}
+	if v.isVcls {
+		writeJSON(w, http.StatusConflict, map[string]string{"error": "vCLS VMs always run their Tools"})
+		return
+	}
+	v.tools = *req.Running
+	power, _ := s.readVM(v)
+	simulator.Map.WithLock(v.vm, func() { simulator.Map.Update(v.vm, guestChanges(v, power == vmOn)) })
+	s.record(entry{Kind: "vm", Name: v.name, Event: "tools", To: map[bool]string{true: "running", false: "notRunning"}[v.tools], Cause: "control"})
+	writeJSON(w, http.StatusOK, map[string]interface{}{"name": v.name, "toolsRunning": v.tools && power == vmOn})
 }
 
 func writeJSON(w http.ResponseWriter, code int, v interface{}) {
@@ -326,4 +358,32 @@ func (s *sim) handleCluster(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 	}
+}
+
+// migrateVM moves a VM to another host of its cluster, as a vMotion by DRS or an
+// operator would (tests: vCenter's VM moved since the plan). Body: {"host": name}.
+func (s *sim) migrateVM(w http.ResponseWriter, r *http.Request, name string) {
+	var req struct {
+		Host string `json:"host"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, to := s.vmByName[name], s.hostByName[req.Host]
+	if v == nil || to == nil {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no VM " + name + " or no host " + req.Host})
+		return
+	}
+	_, from := s.readVM(v)
+	if from == nil || from.cl != to.cl || !s.usable(to) {
+		writeJSON(w, http.StatusConflict, map[string]string{"error": "host " + req.Host + " is not a usable host of the VM's cluster"})
+		return
+	}
+	if from != to {
+		s.migrate(v, from, to, "control")
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"name": v.name, "host": to.name})
 }

@@ -518,3 +518,36 @@ func TestForceShutdownWithVcenter(t *testing.T) {
 	}
 	_ = c.Logout(ctx)
 }
+
+// Tools stopping in a running guest (control /vms/{name}/tools): the guest reports it, guest shutdown is refused;
+// started again, the guest shuts down normally.
+func TestToolsStopAndStart(t *testing.T) {
+	ctx := context.Background()
+	c, f := connect(t)
+	vm, _ := f.VirtualMachine(ctx, "vm-02-001")
+	post := func(body string) int {
+		t.Helper()
+		res, err := http.Post(testInst.controlURL+"/vms/vm-02-001/tools", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if code := post(`{}`); code != http.StatusBadRequest {
+		t.Fatalf("body without running: %d", code)
+	}
+	if code := post(`{"running": false}`); code != http.StatusOK {
+		t.Fatalf("stop tools: %d", code)
+	}
+	if p := vmProps(t, c, vm); p.Guest.ToolsRunningStatus != string(types.VirtualMachineToolsRunningStatusGuestToolsNotRunning) {
+		t.Fatalf("tools still reported running: %s", p.Guest.ToolsRunningStatus)
+	}
+	wantFault(t, vm.ShutdownGuest(ctx), "ToolsUnavailable")
+	if code := post(`{"running": true}`); code != http.StatusOK {
+		t.Fatalf("start tools: %d", code)
+	}
+	if p := vmProps(t, c, vm); p.Guest.ToolsRunningStatus != string(types.VirtualMachineToolsRunningStatusGuestToolsRunning) {
+		t.Fatalf("tools not reported running again: %s", p.Guest.ToolsRunningStatus)
+	}
+}

@@ -21,29 +21,57 @@ sealed class PlanPreviewStartupFilter : IStartupFilter
     static async Task HandleAsync(HttpContext http)
     {
         var name = Uri.UnescapeDataString(http.Request.Path.Value?.Trim('/') ?? "");
-        var options = http.RequestServices.GetRequiredService<IOptions<PowerOptions>>().Value;
         if (!HttpMethods.IsGet(http.Request.Method))
         {
             http.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
             return;
         }
-        if (options.FindCluster(name) is not { } cluster)
+        var (preview, failure) = await PreviewAsync(http.RequestServices, name, http.RequestAborted);
+        if (preview is not null)
         {
-            http.Response.StatusCode = StatusCodes.Status404NotFound;
-            // The names of the protected clusters are not disclosed to whoever guesses a wrong one.
-            await http.Response.WriteAsJsonAsync(new { error = "no protected cluster by that name" });
+            // The estimate is the Console's (its readiness, from measured runs): one estimator, shown here as it last said it.
+            var estimates = http.RequestServices.GetRequiredService<PowerEvents.AlarmEvaluator.Zones.ShutdownEstimates>();
+            await http.Response.WriteAsJsonAsync(preview with { Estimate = PlanPreviewEstimate.From(estimates.Latest(preview.Cluster)) }, PowerDbContext.Json);
             return;
         }
+        http.Response.StatusCode = failure!.Status switch
+        {
+            NotFound => StatusCodes.Status404NotFound,
+            Timeout => StatusCodes.Status504GatewayTimeout,
+            _ => StatusCodes.Status502BadGateway,
+        };
+        // The names of the protected clusters are not disclosed to whoever guesses a wrong one.
+        await http.Response.WriteAsJsonAsync(failure.Status == InventoryFailed
+            ? new { error = failure.Reason, fault = failure.Fault }
+            : (object)new { error = failure.Reason });
+    }
 
-        var client = http.RequestServices.GetRequiredService<IRequestClient<ClusterInventoryRequested>>();
-        var reads = http.RequestServices.GetRequiredService<SharedReads<Response<ClusterInventoryCaptured, ClusterInventoryFailed>>>();
+    public const string NotFound = "not-found";
+    public const string InventoryFailed = "inventory-failed";
+    public const string Timeout = "timeout";
+
+    /// <summary>A preview that could not be made: <see cref="NotFound"/>, <see cref="InventoryFailed"/> or <see cref="Timeout"/>.</summary>
+    public sealed record PreviewFailure(string Status, string Reason, VCenterFault? Fault = null);
+
+    /// <summary>
+    /// The plan of <paramref name="name"/> now, from a fresh inventory (and, where vCenter's host is finished through its
+    /// own API, a check of that login), touching nothing. The HTTP preview and the Console's bus request both come here.
+    /// </summary>
+    public static async Task<(PlanPreviewResult? Preview, PreviewFailure? Failure)> PreviewAsync(IServiceProvider services, string name, CancellationToken cancellationToken)
+    {
+        var options = services.GetRequiredService<IOptions<PowerOptions>>().Value;
+        if (options.FindCluster(name) is not { } cluster)
+            return (null, new PreviewFailure(NotFound, "no protected cluster by that name"));
+
+        var client = services.GetRequiredService<IRequestClient<ClusterInventoryRequested>>();
+        var reads = services.GetRequiredService<SharedReads<Response<ClusterInventoryCaptured, ClusterInventoryFailed>>>();
         try
         {
             // Concurrent previews of one cluster share one inventory read (an inventory of thousands of VMs is not cheap).
             // A fresh run id: the saga ignores this inventory, whatever it is doing.
             var response = await reads.GetAsync(cluster.Name, () => client.GetResponse<ClusterInventoryCaptured, ClusterInventoryFailed>(
                 new ClusterInventoryRequested(NewId.NextGuid(), cluster.Name), CancellationToken.None, RequestTimeout.After(ms: (int)cluster.InventoryDeadline.TotalMilliseconds)),
-                http.RequestAborted);
+                cancellationToken);
             if (response.Is(out Response<ClusterInventoryCaptured>? captured))
             {
                 // vCenter's host is finished through its own API: a refused login (missing or wrong credentials, lockdown
@@ -53,9 +81,9 @@ sealed class PlanPreviewStartupFilter : IStartupFilter
                 {
                     try
                     {
-                        var logins = http.RequestServices.GetRequiredService<IRequestClient<EsxiHostLoginCheckRequested>>();
+                        var logins = services.GetRequiredService<IRequestClient<EsxiHostLoginCheckRequested>>();
                         login = (await logins.GetResponse<EsxiHostLoginChecked>(new EsxiHostLoginCheckRequested(Guid.Empty, cluster.Name, esxiHost),
-                            http.RequestAborted, RequestTimeout.After(ms: (int)cluster.InventoryDeadline.TotalMilliseconds))).Message;
+                            cancellationToken, RequestTimeout.After(ms: (int)cluster.InventoryDeadline.TotalMilliseconds))).Message;
                     }
                     catch (RequestTimeoutException)
                     {
@@ -63,17 +91,14 @@ sealed class PlanPreviewStartupFilter : IStartupFilter
                             new VCenterFault("Timeout", $"no answer from the vCenter actuator within {cluster.InventoryDeadline}"), DateTimeOffset.UtcNow);
                     }
                 }
-                await http.Response.WriteAsJsonAsync(Describe(cluster, options, captured.Message, login), PowerDbContext.Json);
-                return;
+                return (Describe(cluster, options, captured.Message, login), null);
             }
             response.Is(out Response<ClusterInventoryFailed>? failed);
-            http.Response.StatusCode = StatusCodes.Status502BadGateway;
-            await http.Response.WriteAsJsonAsync(new { error = "inventory failed", fault = failed!.Message.Fault });
+            return (null, new PreviewFailure(InventoryFailed, "inventory failed", failed!.Message.Fault));
         }
         catch (RequestTimeoutException)
         {
-            http.Response.StatusCode = StatusCodes.Status504GatewayTimeout;
-            await http.Response.WriteAsJsonAsync(new { error = $"no inventory from the vCenter actuator within {cluster.InventoryDeadline}" });
+            return (null, new PreviewFailure(Timeout, $"no inventory from the vCenter actuator within {cluster.InventoryDeadline}"));
         }
     }
 
@@ -122,6 +147,7 @@ sealed class PlanPreviewStartupFilter : IStartupFilter
                 _ => st.Kind,
             })],
             Problems = problems,
+            Stages = PlanStages.Of(cluster, plan, restore),
         };
     }
 }
@@ -142,6 +168,21 @@ public sealed record PlanPreviewResult(
 
     /// <summary>What would fail during the outage if left as it is (lockdown mode, ESXi login refused or not configured).</summary>
     public IReadOnlyList<string> Problems { get; init; } = [];
+
+    /// <summary>The shutdown's stages, then the power-on's, each in order (<see cref="PlanStages"/>).</summary>
+    public IReadOnlyList<PlanStage> Stages { get; init; } = [];
+
+    /// <summary>How long the shutdown and the power-on are expected to take, as the Console's readiness last estimated them.</summary>
+    public PlanPreviewEstimate? Estimate { get; init; }
+}
+
+/// <summary>The Console's estimate (its last <see cref="ClusterReadinessAssessed"/>), with its basis; null figures: none received.</summary>
+public sealed record PlanPreviewEstimate(TimeSpan? Shutdown, TimeSpan? PowerOn, string Basis, DateTimeOffset? AssessedAt)
+{
+    public static PlanPreviewEstimate From(ClusterReadinessAssessed? assessed) => assessed is null
+        ? new(null, null, "none yet: the Console's readiness estimate has not been received since this service started " +
+                          "(it is published when a cluster's grade, findings or measured shutdown change); the Console shows it per stage", null)
+        : new(assessed.EstimatedShutdown, assessed.EstimatedPowerOn, assessed.EstimateBasis, assessed.AssessedAt);
 }
 
 /// <param name="EsxiLogin">The ESXi login check's outcome for its host (Accepted, NoCredentials, Refused, LockdownMode, …); null: not checked.</param>

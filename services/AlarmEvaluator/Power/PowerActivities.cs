@@ -94,7 +94,8 @@ static class PowerActivities
             {
                 machine.Logger.LogWarning("Cluster {Cluster}: vCenter's own VM {Vm} runs on the protected cluster (host {Host}): the other hosts go off " +
                     "through vCenter first, then its VM, then its host through the host's own ESXi API", run.Cluster, vcenter.Name, run.VCenterHost ?? vcenter.Host);
-                await c.Emit(new VCenterVmOnProtectedCluster(run.RunId, run.Cluster, vcenter.Name, vcenter.Host, now));
+                await c.Emit(new VCenterVmOnProtectedCluster(run.RunId, run.Cluster, vcenter.Name, run.VCenterHost ?? vcenter.Host, now,
+                    HostFinishedViaEsxi: run.Hosts.Any(h => h.ViaEsxi)));
             }
             await Ask(c, machine, progress, journalStart);
         });

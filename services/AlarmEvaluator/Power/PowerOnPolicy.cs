@@ -175,6 +175,11 @@ public static class PowerOnPolicy
                     continue;
 
                 case RunPhase.ExitMaintenance:
+                    if (VsanClusterPowerSteps.PoweringOn(run, options, now, clusterSteps))
+                    {
+                        Wake(run, restore.PhaseDeadline!.Value);
+                        return Result();
+                    }
                     exits.AddRange(StageEngine.ClaimAll(run, ExitMaintenanceStep, restore.Hosts, h => h.Name, HostSteps.ExitMaintenance, now));
                     if (restore.Hosts.Any(h => h.ExitMaintenance == StepStatus.Requested))
                     {
@@ -374,6 +379,11 @@ public static class PowerOnPolicy
                         StageEngine.MarkLate(run, step.Kind, [step], _ => run.Cluster, ClusterStep.Access, st => st.Detail = "no outcome by the deadline",
                             "no outcome by the deadline", now);
                     break;
+                case RunPhase.ExitMaintenance when restore.VsanClusterPowerOn is { Status: StepStatus.Requested }:
+                    // vSAN's power-on gave no answer: the per-host exits get their own deadline now.
+                    VsanClusterPowerSteps.PowerOnLate(run, now);
+                    restore.PhaseDeadline = now + options.ExitMaintenanceDeadline;
+                    break;
                 case RunPhase.ExitMaintenance:
                     StageEngine.MarkLate(run, ExitMaintenanceStep, restore.Hosts, h => h.Name, HostSteps.ExitMaintenance,
                         h => h.Detail = "still in maintenance mode: no outcome by the deadline", "no outcome by the deadline", now);
@@ -404,7 +414,11 @@ public static class PowerOnPolicy
             RunPhase.HostReconnect => Asks.None with { ReadInventory = true },
             RunPhase.VCenterStart => Asks.None with { ClusterSteps = restore.VCenterStart is { Status: StepStatus.Requested } st ? [st] : [] },
             RunPhase.ClusterRestore => Asks.None with { ClusterSteps = restore.ClusterSteps.Where(st => st.Status == StepStatus.Requested).ToList() },
-            RunPhase.ExitMaintenance => Asks.None with { ExitMaintenance = restore.Hosts.Where(h => h.ExitMaintenance == StepStatus.Requested).ToList() },
+            RunPhase.ExitMaintenance => Asks.None with
+            {
+                ExitMaintenance = restore.Hosts.Where(h => h.ExitMaintenance == StepStatus.Requested).ToList(),
+                ClusterSteps = [.. VsanClusterPowerSteps.Outstanding(run)],
+            },
             RunPhase.VmPowerOn when restore.CurrentTier < restore.Tiers.Count => Asks.None with
             {
                 VmPowerOns = restore.Tiers[restore.CurrentTier].Vms.Where(v => v.Status == StepStatus.Requested).ToList(),
@@ -471,7 +485,7 @@ public static class PowerOnPolicy
         .. run.Restore.Hosts.Where(h => !h.Ready).Select(h => $"host {h.Name}: {(h.Detail.Length > 0 ? h.Detail : "not restored")}"),
         .. run.Restore.AllVms.Where(v => v.Status != StepStatus.Done)
             .Select(v => $"{VmPowerOnStep} {v.Name}: {(v.Status == StepStatus.Late ? "no outcome" : v.Status is StepStatus.Pending or StepStatus.Requested ? "not powered on" : v.Outcome.Text())} {v.Detail}".TrimEnd()),
-        .. new[] { run.Restore.VCenterStart }.Concat(run.Restore.ClusterSteps).OfType<ClusterStep>().Where(st => st.Status is StepStatus.Failed or StepStatus.Late)
+        .. new[] { run.Restore.VCenterStart, run.Restore.VsanClusterPowerOn }.Concat(run.Restore.ClusterSteps).OfType<ClusterStep>().Where(st => st.Status is StepStatus.Failed or StepStatus.Late)
             .Select(st => $"{st.Kind} {run.Cluster}: {(st.Status == StepStatus.Late ? "no outcome" : st.Outcome.Text())} {st.Detail}".TrimEnd()),
         .. run.Restore.ClusterSteps.Where(st => st.Status is StepStatus.Pending or StepStatus.Requested)
             .Select(st => $"{st.Kind} {run.Cluster}: not put back"),

@@ -89,6 +89,16 @@ public sealed class ClusterOptions : IValidatableObject
     /// <summary>vCenter's own VM may be powered off hard when its tier's deadline passes; off: it is left to its guest shutdown.</summary>
     public bool VCenterHardPowerOff { get; set; }
 
+    /// <summary>
+    /// On a vSAN cluster, take the hosts (and vCenter's VM) down and back through vSAN's cluster power API (vSAN 7.0 U3+,
+    /// <see cref="VsanClusterPowerSteps"/>) instead of per-host steps. Off by default: the inventory cannot tell whether
+    /// vCenter offers the API, and a refusal costs a fallback; turn it on per cluster where vCenter is 7.0 U3 or later.
+    /// </summary>
+    public bool UseVsanClusterPowerApi { get; set; }
+
+    /// <summary>vSAN's cluster power-off or power-on, whole (longer than the actuator's <c>VCenter:VsanClusterPowerTimeout</c>).</summary>
+    public TimeSpan VsanClusterPowerDeadline { get; set; } = TimeSpan.FromMinutes(35);
+
     /// <summary>Least time between the shutdown's completion and the first host power-on (the zone must stay clear throughout).</summary>
     public TimeSpan MinimumOffTime { get; set; } = TimeSpan.FromMinutes(5);
 
@@ -120,7 +130,7 @@ public sealed class ClusterOptions : IValidatableObject
                      (nameof(HostReconnectDeadline), HostReconnectDeadline), (nameof(ReconnectPollInterval), ReconnectPollInterval),
                      (nameof(ExitMaintenanceDeadline), ExitMaintenanceDeadline), (nameof(PowerOnTierDeadline), PowerOnTierDeadline),
                      (nameof(ClusterStepDeadline), ClusterStepDeadline), (nameof(EsxiHostShutdownDeadline), EsxiHostShutdownDeadline),
-                     (nameof(VCenterStartDeadline), VCenterStartDeadline),
+                     (nameof(VCenterStartDeadline), VCenterStartDeadline), (nameof(VsanClusterPowerDeadline), VsanClusterPowerDeadline),
                  })
         {
             if (value <= TimeSpan.Zero)

@@ -17,6 +17,9 @@ public enum StepKind
     VmPowerOn,
     HaDrsRestore,
     VclsRestore,
+    /// <summary>vSAN's cluster power API: the whole cluster off (replaces the host steps) or on (replaces the maintenance exits).</summary>
+    VsanClusterPowerOff,
+    VsanClusterPowerOn,
 }
 
 public static class StepKinds
@@ -38,6 +41,8 @@ public static class StepKinds
         StepKind.VmPowerOn => PowerSteps.VmPowerOn,
         StepKind.HaDrsRestore => ClusterStep.HaDrsRestore,
         StepKind.VclsRestore => ClusterStep.VclsRestore,
+        StepKind.VsanClusterPowerOff => VsanClusterPowerSteps.PowerOff,
+        StepKind.VsanClusterPowerOn => VsanClusterPowerSteps.PowerOn,
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 
@@ -146,6 +151,15 @@ public sealed record Asks
         VmPowerOns = [.. VmPowerOns, .. other.VmPowerOns], ShutDownAgain = ShutDownAgain || other.ShutDownAgain,
     };
 
+    /// <summary>vCenter's host through its ESXi API: vSAN's maintenance mode, and vCenter's VM to follow if it moved since the plan.</summary>
+    public static Dictionary<string, string> EsxiParameters(PowerRun run)
+    {
+        var parameters = new Dictionary<string, string> { ["vsan"] = run.Settings?.VsanEnabled == true ? "true" : "false" };
+        if (run.VCenterVm is { } vm)
+            parameters["vcenterVm"] = vm;
+        return parameters;
+    }
+
     /// <summary>The asks as the plan's steps, in the order their commands go out.</summary>
     public IEnumerable<RunStep> Steps(PowerRun run, ClusterOptions options)
     {
@@ -170,7 +184,7 @@ public sealed record Asks
         foreach (var host in HostShutdowns)
             yield return new RunStep(StepKind.HostShutdown, host.Name, host.Name);
         foreach (var host in EsxiShutdowns)
-            yield return new RunStep(StepKind.EsxiHostShutdown, host.Name, host.Name, new Dictionary<string, string> { ["vsan"] = vsan ? "true" : "false" });
+            yield return new RunStep(StepKind.EsxiHostShutdown, host.Name, host.Name, EsxiParameters(run));
         foreach (var host in PowerOns)
             yield return new RunStep(StepKind.HostPowerOn, host.Name, host.Name);
         if (ReadInventory)
@@ -197,7 +211,7 @@ public static class StepCommands
             step.Parameters.GetValueOrDefault("vsanObjectAction")),
         StepKind.HostShutdown => new PowerEvents.Contracts.HostShutdownRequested(run.RunId, run.Cluster, step.Target),
         StepKind.EsxiHostShutdown => new PowerEvents.Contracts.EsxiHostShutdownRequested(run.RunId, run.Cluster, step.Target,
-            step.Parameters.GetValueOrDefault("vsan") == "true"),
+            step.Parameters.GetValueOrDefault("vsan") == "true", VCenterVm: step.Parameters.GetValueOrDefault("vcenterVm")),
         StepKind.HostPowerOn => new PowerEvents.Contracts.PowerOnRequested(run.RunId, run.Cluster, step.Target),
         StepKind.VCenterStart => new PowerEvents.Contracts.VCenterStartRequested(run.RunId, run.Cluster, step.Target, step.Parameters.GetValueOrDefault("vm") ?? ""),
         StepKind.HostReconnect => new PowerEvents.Contracts.ClusterInventoryRequested(run.RunId, run.Cluster),
@@ -205,6 +219,7 @@ public static class StepCommands
         StepKind.VmPowerOn => new PowerEvents.Contracts.VmPowerOnRequested(run.RunId, run.Cluster, step.Target, step.Name),
         StepKind.HaDrsRestore => run.Restore.HaDrs is { } haDrs ? new PowerEvents.Contracts.ClusterHaDrsRestoreRequested(run.RunId, run.Cluster, haDrs) : null,
         StepKind.VclsRestore => new PowerEvents.Contracts.VclsRestoreRequested(run.RunId, run.Cluster, run.Restore.VclsValue),
+        StepKind.VsanClusterPowerOff or StepKind.VsanClusterPowerOn => VsanClusterPowerSteps.Command(run, step.Kind.Name()),
         _ => throw new ArgumentOutOfRangeException(nameof(step), step.Kind, null),
     };
 }

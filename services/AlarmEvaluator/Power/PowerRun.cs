@@ -167,6 +167,9 @@ public sealed class RestoreRun
     public string? VCenterHost { get; set; }
     public ClusterStep? VCenterStart { get; set; }
 
+    /// <summary>The shutdown went through vSAN's cluster power API: <c>clusterPoweredOn</c> before the maintenance exits (<see cref="VsanClusterPowerSteps"/>).</summary>
+    public ClusterStep? VsanClusterPowerOn { get; set; }
+
     /// <summary>HA/DRS as recorded before the first shutdown that changed them (null: not changed, nothing to put back).</summary>
     public PowerEvents.Contracts.ClusterHaDrsSettings? HaDrs { get; set; }
 

@@ -55,6 +55,7 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
         Event(() => VclsRetreatEntered, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
         Event(() => ClusterHaDrsDisabled, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
         Event(() => VsanResyncChecked, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
+        Event(() => VsanClusterPowerCompleted, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
         Event(() => EsxiHostPoweredOff, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
         Event(() => VCenterStarted, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
         Event(() => ClusterHaDrsRestored, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
@@ -115,6 +116,9 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
                 .IfShutdownEnded(this),
             When(VsanResyncChecked, c => c.Message.RunId == c.Saga.RunId)
                 .Progress(this, (run, c) => ShutdownPolicy.RecordVsanResync(run, c.Message, Options.StepRetries, Now))
+                .IfShutdownEnded(this),
+            When(VsanClusterPowerCompleted, c => c.Message.RunId == c.Saga.RunId && c.Message.TargetPowerStatus == VsanClusterPowerSteps.ClusterPoweredOff)
+                .Progress(this, (run, c) => VsanClusterPowerSteps.RecordPowerOff(run, c.Message, Now))
                 .IfShutdownEnded(this),
             When(EsxiHostPoweredOff, c => c.Message.RunId == c.Saga.RunId)
                 .Progress(this, (run, c) => ShutdownPolicy.RecordEsxiHostShutdown(run, c.Message, Options.StepRetries, Now))
@@ -218,6 +222,9 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
             When(VCenterStarted, c => c.Message.RunId == c.Saga.RunId)
                 .Progress(this, (run, c) => PowerOnPolicy.RecordVCenterStarted(run, c.Message, Options.StepRetries, Now))
                 .IfPowerOnEnded(this),
+            When(VsanClusterPowerCompleted, c => c.Message.RunId == c.Saga.RunId && c.Message.TargetPowerStatus == VsanClusterPowerSteps.ClusterPoweredOn)
+                .Progress(this, (run, c) => VsanClusterPowerSteps.RecordPowerOn(run, c.Message, Now))
+                .IfPowerOnEnded(this),
             When(HostExitedMaintenance, c => c.Message.RunId == c.Saga.RunId)
                 .Progress(this, (run, c) => PowerOnPolicy.RecordExitMaintenance(run, c.Message, Options.StepRetries, Now))
                 .IfPowerOnEnded(this),
@@ -284,11 +291,17 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
                 .RecordLate(this, (run, c) => ShutdownPolicy.RecordHaDrsDisabled(run, c.Message, Options.StepRetries, Now)),
             When(VsanResyncChecked, c => c.Saga.Run is not null && c.Message.RunId == c.Saga.RunId)
                 .RecordLate(this, (run, c) => ShutdownPolicy.RecordVsanResync(run, c.Message, Options.StepRetries, Now)),
+            When(VsanClusterPowerCompleted, c => c.Saga.Run is not null && c.Message.RunId == c.Saga.RunId
+                                                 && c.Message.TargetPowerStatus == VsanClusterPowerSteps.ClusterPoweredOff)
+                .RecordLate(this, (run, c) => VsanClusterPowerSteps.RecordPowerOff(run, c.Message, Now)),
             When(EsxiHostPoweredOff, c => c.Saga.Run is not null && c.Message.RunId == c.Saga.RunId)
                 .RecordLate(this, (run, c) => ShutdownPolicy.RecordEsxiHostShutdown(run, c.Message, Options.StepRetries, Now)));
         During([CapturingInventory, ShuttingDown, ShutDown, WaitingToPowerOn, Restored],
             When(VCenterStarted, c => c.Saga.Run is not null && c.Message.RunId == c.Saga.RunId)
                 .RecordLate(this, (run, c) => PowerOnPolicy.RecordVCenterStarted(run, c.Message, Options.StepRetries, Now)),
+            When(VsanClusterPowerCompleted, c => c.Saga.Run is not null && c.Message.RunId == c.Saga.RunId
+                                                 && c.Message.TargetPowerStatus == VsanClusterPowerSteps.ClusterPoweredOn)
+                .RecordLate(this, (run, c) => VsanClusterPowerSteps.RecordPowerOn(run, c.Message, Now)),
             When(ClusterHaDrsRestored, c => c.Saga.Run is not null && c.Message.RunId == c.Saga.RunId)
                 .RecordLate(this, (run, c) => PowerOnPolicy.RecordClusterRestore(run, ClusterStep.HaDrsRestore, c.Message.Outcome,
                     $"put back: {ShutdownPolicy.Describe(run.Restore.HaDrs)} (replaced {ShutdownPolicy.Describe(c.Message.Replaced)})", c.Message.Fault, Options.StepRetries, Now)),
@@ -369,6 +382,7 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
     public Event<ClusterHaDrsDisabled> ClusterHaDrsDisabled { get; } = null!;
     public Event<VsanResyncChecked> VsanResyncChecked { get; } = null!;
     public Event<EsxiHostPoweredOff> EsxiHostPoweredOff { get; } = null!;
+    public Event<VsanClusterPowerCompleted> VsanClusterPowerCompleted { get; } = null!;
     public Event<VCenterStarted> VCenterStarted { get; } = null!;
     public Event<ClusterHaDrsRestored> ClusterHaDrsRestored { get; } = null!;
     public Event<VclsRestored> VclsRestored { get; } = null!;

@@ -19,6 +19,7 @@ public static class RestorePlanner
             VclsValue = previous.Restore.VclsValue,
             VCenterVm = previous.Restore.VCenterVm,
             VCenterHost = previous.Restore.VCenterHost,
+            VsanClusterPowerOn = VsanClusterPowerSteps.CarryOver(previous),
             Hosts = previous.Restore.Hosts.Select(h => new RestoreHost { Name = h.Name, WasInMaintenance = h.WasInMaintenance }).ToList(),
             Tiers = previous.Restore.Tiers.Select(t => new RestoreTier
             {
@@ -87,6 +88,7 @@ public static class RestorePlanner
             VCenterVm = run.VCenterVm ?? carried.VCenterVm,
             VCenterHost = vcenterHost,
             VCenterStart = vcenterHost is null ? null : new ClusterStep { Kind = ClusterStep.VCenterStart },
+            VsanClusterPowerOn = VsanClusterPowerSteps.PlanPowerOn(run, carried),
             ClusterSteps = clusterSteps,
             Hosts = hosts.OrderBy(h => h.Name, StringComparer.Ordinal).ToList(),
             Tiers = order
@@ -131,6 +133,10 @@ public static class RestorePlanner
             {
                 PollInterval = options.ReconnectPollInterval,
             });
+            // vSAN's cluster power-on, when its power-off ran, takes the hosts out of maintenance mode; the exits are its fallback.
+            if (restore.VsanClusterPowerOn is not null)
+                stages.Add(new RunStage(RunPhase.ExitMaintenance, "vsan-cluster-power-on", [new RunStep(StepKind.VsanClusterPowerOn, run.Cluster, run.Cluster)],
+                    options.VsanClusterPowerDeadline, 0, 0, ShutdownPlanner.StepDone));
             stages.Add(new RunStage(RunPhase.ExitMaintenance, "host-exit-maintenance",
                 [.. restore.Hosts.Select(h => new RunStep(StepKind.HostExitMaintenance, h.Name, h.Name)
                 {

@@ -40,6 +40,15 @@ public enum RunOutcome
     Deferred,
     DryRun,
     Moved,
+    /// <summary>Done by vSAN's cluster power API for this host or VM (<see cref="VsanClusterPowerSteps"/>).</summary>
+    VsanPowerOff,
+    VsanPowerOn,
+    /// <summary>A host vSAN's power-off could not confirm off (vCenter gone, no ESXi API configured for it).</summary>
+    Unconfirmed,
+    /// <summary>vSAN's cluster power step did not finish: the per-host steps follow.</summary>
+    FallBack,
+    /// <summary>A vSAN power-on owed by a run carried over (its power-off ran in that run).</summary>
+    Carried,
     Connected,
     Polling,
     NotRestored,
@@ -79,7 +88,8 @@ public static class RunOutcomes
     /// <summary>The text stored in <c>power_step.outcome</c> and in the header: empty for <see cref="RunOutcome.None"/>.</summary>
     public static string Text(this RunOutcome outcome) => outcome == RunOutcome.None ? "" : outcome.ToString();
 
-    public static RunOutcome Parse(string text) => text.Length == 0 ? RunOutcome.None : Enum.Parse<RunOutcome>(text);
+    // Case-insensitive: a header written before the enum may hold a marker in lower case ("carried").
+    public static RunOutcome Parse(string text) => text.Length == 0 ? RunOutcome.None : Enum.Parse<RunOutcome>(text, ignoreCase: true);
 }
 
 /// <summary>By name (listed in the options before <see cref="JsonStringEnumConverter"/>, which would write <c>None</c>), the empty string for <see cref="RunOutcome.None"/>: headers and rows written before the enum read back unchanged.</summary>

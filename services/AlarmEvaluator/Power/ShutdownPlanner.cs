@@ -55,7 +55,7 @@ public static class ShutdownPlanner
             Settings = inventory.Settings,
             VCenterVm = byTier.TryGetValue(VCenterTier, out var vcenterVms) ? vcenterVms[0].Name : null,
             VCenterHost = vcenterHost,
-            ClusterSteps = ClusterSteps(inventory.Settings),
+            ClusterSteps = [.. ClusterSteps(inventory.Settings), .. VsanClusterPowerSteps.Plan(options, inventory.Settings)],
             RunId = runId,
             Cluster = options.Name,
             Zone = zone,
@@ -132,7 +132,9 @@ public static class ShutdownPlanner
         var vsan = run.Settings?.VsanEnabled == true;
         foreach (var group in run.ClusterSteps.GroupBy(st => st.Stage).OrderBy(g => g.Key))
             stages.Add(new RunStage(RunPhase.ClusterPrepare, $"cluster-prepare-{group.Key}",
-                [.. group.Select(st => new RunStep(StepKinds.FromName(st.Kind), run.Cluster, run.Cluster))], options.ClusterStepDeadline, 0, retries,
+                [.. group.Select(st => new RunStep(StepKinds.FromName(st.Kind), run.Cluster, run.Cluster))], VsanClusterPowerSteps.StageDeadline(group, options), 0,
+                // vSAN's cluster power-off is not asked twice (a workflow under way); a refusal falls back to the host stages.
+                group.Any(st => st.Kind == VsanClusterPowerSteps.PowerOff) ? 0 : retries,
                 group.All(st => st.Kind == ClusterStep.VsanResync) ? ResyncChecked : StepDone));
 
         var hosts = run.Hosts.Where(h => h.WasPoweredOn && !h.ViaEsxi).ToList();
@@ -157,7 +159,7 @@ public static class ShutdownPlanner
         var esxi = run.Hosts.Where(h => h.ViaEsxi && h.WasPoweredOn).ToList();
         if (esxi.Count > 0)
             stages.Add(new RunStage(RunPhase.VCenterHostShutdown, "vcenter-host",
-                [.. esxi.Select(h => new RunStep(StepKind.EsxiHostShutdown, h.Name, h.Name, new Dictionary<string, string> { ["vsan"] = vsan ? "true" : "false" }))],
+                [.. esxi.Select(h => new RunStep(StepKind.EsxiHostShutdown, h.Name, h.Name, Asks.EsxiParameters(run)))],
                 options.EsxiHostShutdownDeadline, 0, retries, StepDone));
         return new PowerPlan(stages);
     }

@@ -23,9 +23,9 @@ public static class ShutdownPolicy
             $"{run.Tiers.Count} tier(s): {string.Join(", ", run.Tiers.Select(t => $"{t.Name}={t.Vms.Count}"))}; " +
             $"{run.Hosts.Count(h => h.WasPoweredOn)} host(s) on; {run.AlreadyOff.Count} VM(s) already off");
         foreach (var vcenter in run.AllVms.Where(v => v.IsVCenter))
-            run.Record(now, "plan", vcenter.Name, RunOutcome.VCenterVmOnCluster, run.VCenterHost is { } esxi
+            run.Record(now, "plan", vcenter.Name, RunOutcome.VCenterVmOnCluster, VsanClusterPowerSteps.VCenterPlanNote(run) ?? (run.VCenterHost is { } esxi
                 ? $"vCenter's own VM runs on {esxi}: the other hosts go off through vCenter first, then vCenter's VM, then {esxi} through its own ESXi API"
-                : $"vCenter's own VM runs on {vcenter.Host}; it goes last, after it the host steps cannot reach vCenter (the inventory did not name its host)");
+                : $"vCenter's own VM runs on {vcenter.Host}; it goes last, after it the host steps cannot reach vCenter (the inventory did not name its host)"));
         foreach (var step in run.ClusterSteps)
             run.Record(now, "plan", run.Cluster, RunOutcome.ClusterChange, Describe(step.Kind, run.Settings));
 
@@ -91,11 +91,15 @@ public static class ShutdownPolicy
                         var steps = run.ClusterSteps.Where(st => st.Stage == stage).ToList();
                         // A stage's first ask starts its deadline (vSAN's resync check gets its own after vCLS and HA/DRS).
                         if (!steps.Any(st => st.Status == StepStatus.Requested))
-                            StageEngine.Enter(run, now + options.ClusterStepDeadline);
+                            StageEngine.Enter(run, now + VsanClusterPowerSteps.StageDeadline(steps, options));
                         foreach (var step in steps)
                             clusterSteps.AddRange(StageEngine.ClaimAll(run, step.Kind, [step], _ => run.Cluster, ClusterStep.Access, now));
                         return Result();
                     }
+
+                    // vSAN's cluster power API took every host and vCenter's VM down: no per-host steps.
+                    if (VsanClusterPowerSteps.PoweredOff(run, now))
+                        continue;
 
                     run.Phase = RunPhase.Maintenance;
                     foreach (var host in run.Hosts)
@@ -312,7 +316,24 @@ public static class ShutdownPolicy
             return false;
         if (m.Outcome != StepOutcome.Failed && m.EnteredMaintenance)
             host.Maintenance = StepStatus.Done;
+        if (m.FollowedTo is { } other)
+            FollowVCenter(run, m, other, now);
         return true;
+    }
+
+    /// <summary>
+    /// vCenter's VM had moved since the plan to <paramref name="other"/>, which the actuator found through the hosts' own APIs and
+    /// finished first (its steps through vCenter had failed with vCenter's VM on it): that host is off too, and the power-on
+    /// starts vCenter there.
+    /// </summary>
+    static void FollowVCenter(PowerRun run, EsxiHostPoweredOff m, string other, DateTimeOffset now)
+    {
+        run.Record(now, EsxiHostShutdownStep, other, RunOutcome.Moved, $"vCenter's VM {run.VCenterVm} was found on {other}, not on {m.Host} as planned: followed");
+        if (m.Outcome == StepOutcome.Failed || run.Hosts.FirstOrDefault(h => string.Equals(h.Name, other, StringComparison.OrdinalIgnoreCase)) is not { } moved)
+            return;
+        (moved.Maintenance, moved.Shutdown, moved.Detail) = (StepStatus.Done, StepStatus.Done, "");
+        run.Record(now, EsxiHostShutdownStep, moved.Name, RunOutcome.Done, "finished through its own ESXi API after vCenter's VM on it was off");
+        run.Restore.VCenterHost = moved.Name;
     }
 
     /// <summary>What a cluster-wide step changes and how it is undone (plan, preview, history).</summary>
@@ -322,7 +343,7 @@ public static class ShutdownPolicy
                                    "put back after the VMs are restored",
         ClusterStep.HaDrsDisable => $"HA off and DRS manual (were {Describe(settings?.HaDrs)}); put back after the VMs are restored",
         ClusterStep.VsanResync => "vSAN: wait for resync to finish (reported if it does not by the deadline); hosts enter maintenance mode with objectAction noAction",
-        _ => kind,
+        _ => VsanClusterPowerSteps.Describe(kind) ?? kind,
     };
 
     public static string Describe(ClusterHaDrsSettings? haDrs) => haDrs is null ? "not read"
@@ -387,7 +408,8 @@ public static class ShutdownPolicy
 
     /// <summary>History entries an operator should hear about at once: forced power-offs, failures, missed deadlines.</summary>
     public static bool IsNoteworthy(HistoryEntry entry) =>
-        entry.Outcome is RunOutcome.Forced or RunOutcome.Failed or RunOutcome.Late or RunOutcome.HardPowerOff or RunOutcome.NotAttempted or RunOutcome.NotRestored or RunOutcome.StillResyncing;
+        entry.Outcome is RunOutcome.Forced or RunOutcome.Failed or RunOutcome.Late or RunOutcome.HardPowerOff or RunOutcome.NotAttempted or RunOutcome.NotRestored
+            or RunOutcome.StillResyncing or RunOutcome.FallBack or RunOutcome.Unconfirmed;
 
     /// <summary>
     /// The drill walks the plan a real run would, through the same <see cref="Advance"/>: the same stages in the same order,

@@ -15,9 +15,14 @@ namespace PowerEvents.AlarmEvaluator.Zones;
 public sealed class ShutdownEstimates(IOptions<PowerOptions> power)
 {
     readonly ConcurrentDictionary<string, TimeSpan> _measured = new(StringComparer.OrdinalIgnoreCase);
+    readonly ConcurrentDictionary<string, ClusterReadinessAssessed> _latest = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The Console's latest assessment of <paramref name="cluster"/> (its estimate is shown in the plan preview); null: none since the start.</summary>
+    public ClusterReadinessAssessed? Latest(string cluster) => _latest.GetValueOrDefault(cluster);
 
     public void Record(ClusterReadinessAssessed assessment)
     {
+        _latest.AddOrUpdate(assessment.Cluster, assessment, (_, known) => known.AssessedAt > assessment.AssessedAt ? known : assessment);
         if (assessment is { ShutdownMeasured: true, EstimatedShutdown: { } estimate } && estimate > TimeSpan.Zero)
             _measured[assessment.Cluster] = estimate;
         else

@@ -66,6 +66,19 @@ public sealed partial class ConsoleReadModel(ConsoleOptions options, TimeProvide
                     if (m.Outcome != StepOutcome.Failed && !IsDrill(m.RunId))
                         Report(m.Cluster, m.Host, Heartbeat.None, m.CompletedAt, "powered off by the run through its ESXi API");
                     break;
+                case VsanClusterPowerCompleted m:
+                    // vSAN's cluster power API took the hosts (vCenter's own included) down in one workflow: one step of
+                    // the run, and each host it saw off goes OFF as if powered off by the run host by host.
+                    Step(m.RunId, m.Cluster, m.TargetPowerStatus == "clusterPoweredOff" ? "vsan-cluster-power-off" : "vsan-cluster-power-on", m.Cluster,
+                        m.Outcome.ToString(), m.Fault?.ToString() ?? "", m.CompletedAt);
+                    if (m.TargetPowerStatus == "clusterPoweredOff" && m.Outcome != StepOutcome.Failed && !IsDrill(m.RunId))
+                        foreach (var host in m.HostsOff)
+                        {
+                            // vSAN's workflow puts every host into maintenance mode before it powers it off (not a crash).
+                            Report(m.Cluster, host, Heartbeat.Stopping, m.CompletedAt, "maintenance mode (vSAN's cluster power-off)");
+                            Report(m.Cluster, host, Heartbeat.None, m.CompletedAt, "powered off by the run through vSAN's cluster power API");
+                        }
+                    break;
                 case PowerRunStepFailed m:
                     Step(m.RunId, m.Cluster, m.Step, m.Target, m.Outcome, m.Detail, m.At);
                     break;

@@ -18,7 +18,7 @@ public sealed class EventLog(NpgsqlDataSource dataSource, ConsoleSchema schema, 
     [
         typeof(TemperatureSampled), typeof(AlarmRaised), typeof(AlarmCleared), typeof(ZoneStalenessChanged), typeof(SourceHealthChanged),
         typeof(ClusterInventoryCaptured), typeof(PowerRunStarted), typeof(VmShutDown), typeof(HostEnteredMaintenance),
-        typeof(HostPoweredOff), typeof(EsxiHostPoweredOff), typeof(PowerRunStepFailed), typeof(PowerRunCompleted), typeof(PowerRestoreStarted),
+        typeof(HostPoweredOff), typeof(EsxiHostPoweredOff), typeof(VsanClusterPowerCompleted), typeof(PowerRunStepFailed), typeof(PowerRunCompleted), typeof(PowerRestoreStarted),
         typeof(HostPowerOnCompleted), typeof(HostBootProgressReported), typeof(HostExitedMaintenance), typeof(VmPoweredOn),
         typeof(PowerRestoreCompleted), typeof(HostPowerStateReported), typeof(ScheduledPowerWindowSkipped),
         typeof(ClusterObserved), typeof(PreflightCheckCompleted), typeof(ClusterReadinessAssessed), typeof(WebhookDelivered),

@@ -8,7 +8,7 @@ namespace PowerEvents.Console.ReadModel;
 public sealed class ReadModelConsumer(EventLog events) :
     IConsumer<TemperatureSampled>, IConsumer<AlarmRaised>, IConsumer<AlarmCleared>, IConsumer<ZoneStalenessChanged>,
     IConsumer<SourceHealthChanged>, IConsumer<ClusterInventoryCaptured>, IConsumer<PowerRunStarted>, IConsumer<VmShutDown>,
-    IConsumer<HostEnteredMaintenance>, IConsumer<HostPoweredOff>, IConsumer<EsxiHostPoweredOff>, IConsumer<PowerRunStepFailed>, IConsumer<PowerRunCompleted>,
+    IConsumer<HostEnteredMaintenance>, IConsumer<HostPoweredOff>, IConsumer<EsxiHostPoweredOff>, IConsumer<VsanClusterPowerCompleted>, IConsumer<PowerRunStepFailed>, IConsumer<PowerRunCompleted>,
     IConsumer<PowerRestoreStarted>, IConsumer<HostPowerOnCompleted>, IConsumer<HostBootProgressReported>,
     IConsumer<HostExitedMaintenance>, IConsumer<VmPoweredOn>, IConsumer<PowerRestoreCompleted>, IConsumer<HostPowerStateReported>,
     IConsumer<ScheduledPowerWindowSkipped>, IConsumer<ClusterObserved>, IConsumer<PreflightCheckCompleted>, IConsumer<ClusterReadinessAssessed>,
@@ -25,6 +25,7 @@ public sealed class ReadModelConsumer(EventLog events) :
     public Task Consume(ConsumeContext<HostEnteredMaintenance> context) => events.AppendAsync(context.Message, context.CancellationToken);
     public Task Consume(ConsumeContext<HostPoweredOff> context) => events.AppendAsync(context.Message, context.CancellationToken);
     public Task Consume(ConsumeContext<EsxiHostPoweredOff> context) => events.AppendAsync(context.Message, context.CancellationToken);
+    public Task Consume(ConsumeContext<VsanClusterPowerCompleted> context) => events.AppendAsync(context.Message, context.CancellationToken);
     public Task Consume(ConsumeContext<PowerRunStepFailed> context) => events.AppendAsync(context.Message, context.CancellationToken);
     public Task Consume(ConsumeContext<PowerRunCompleted> context) => events.AppendAsync(context.Message, context.CancellationToken);
     public Task Consume(ConsumeContext<PowerRestoreStarted> context) => events.AppendAsync(context.Message, context.CancellationToken);

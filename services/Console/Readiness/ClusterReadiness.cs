@@ -23,17 +23,25 @@ public sealed record ReadinessView(
 public sealed class ClusterReadiness(ConsoleReadModel model, ConsoleOptions options, TimeProvider clock)
 {
     // The page asks every 1.5 s and the publisher every interval; runs (thousands of steps each) change far less often.
-    readonly System.Collections.Concurrent.ConcurrentDictionary<string, (long Version, int Vms, int Hosts, DurationEstimate Estimate)> _estimates =
+    readonly System.Collections.Concurrent.ConcurrentDictionary<string, (long Version, int Vms, int Hosts, DurationEstimate Estimate, IReadOnlyList<RunTimes> Runs)> _estimates =
         new(StringComparer.OrdinalIgnoreCase);
 
     public ReadinessView Assess(string cluster)
     {
         var input = model.ReadinessInputFor(cluster, options.Readiness.MaxAge);
-        var (grade, findings) = ReadinessGrader.Grade(input);
         var (vms, hosts) = model.Size(cluster);
         var version = model.RunsVersion;
         if (!_estimates.TryGetValue(cluster, out var cached) || (cached.Version, cached.Vms, cached.Hosts) != (version, vms, hosts))
-            _estimates[cluster] = cached = (version, vms, hosts, DurationEstimator.Estimate(model.RunsOf(cluster), vms, hosts, options.Readiness.DefaultDurations));
+        {
+            var runs = model.RunsOf(cluster);
+            _estimates[cluster] = cached = (version, vms, hosts, DurationEstimator.Estimate(runs, vms, hosts, options.Readiness.DefaultDurations),
+                [.. runs.Select(r => new RunTimes(r.RunId, r.DryRun, r.StartedAt, r.CompletedAt, r.RestoreCompletedAt, r.Interrupted))]);
+        }
+        input = input with
+        {
+            OffByRun = ClusterOffByRun.Of(cached.Runs, input.Observed),
+        };
+        var (grade, findings) = ReadinessGrader.Grade(input);
         var estimate = cached.Estimate;
         return new ReadinessView(input.Cluster, grade, findings, estimate.Shutdown.TotalSeconds, estimate.PowerOn.TotalSeconds, estimate.Basis,
             estimate.Kinds, input.Observed?.ObservedAt, clock.GetUtcNow());

@@ -30,7 +30,7 @@ public sealed class DefaultDurations
 
 /// <summary>
 /// Estimates from measurement, pure: each completed real run (drills touch nothing, so their timings say nothing) gives
-/// each stage's duration from the outcome events' timestamps; the estimate is the median over the cluster's last runs,
+/// each stage's duration from the outcome events' timestamps (in the order they happened); the estimate is the median over the cluster's last runs,
 /// scaled up linearly when the cluster now has more VMs or hosts than the measured run (an upper bound for stages that run
 /// in parallel); a stage never measured takes the default model's figure.
 /// </summary>
@@ -56,18 +56,31 @@ public static class DurationEstimator
         return result;
     }
 
+    /// <summary>
+    /// Walks the direction's outcomes in time order: each run of consecutive outcomes of one kind is a segment, from the
+    /// previous segment's last outcome to its own; a kind's duration is the sum of its segments. A kind may come back
+    /// later in a run (vCenter's own VM is shut down after the hosts that do not run it, its host finished after it): its
+    /// second segment counts to it, and the stages between keep their own time.
+    /// </summary>
     static void MeasureDirection(RunView run, (string Kind, string Label)[] stages, DateTimeOffset start, Dictionary<string, (double, int, double?)> result)
     {
+        var kinds = stages.Select(s => s.Kind).ToHashSet(StringComparer.Ordinal);
+        var ordered = run.Steps.Where(s => kinds.Contains(s.Stage) && s.At >= start).OrderBy(s => s.At).ToList();
+        var seconds = new Dictionary<string, double>(StringComparer.Ordinal);
         var previousEnd = start;
-        foreach (var (kind, _) in stages)
+        for (var i = 0; i < ordered.Count; i++)
         {
-            var steps = run.Steps.Where(s => s.Stage == kind && s.At >= start).ToList();
-            if (steps.Count == 0)
+            if (i + 1 < ordered.Count && ordered[i + 1].Stage == ordered[i].Stage)
                 continue;
-            var end = steps.Max(s => s.At);
-            var items = steps.Select(s => s.Target).Distinct(StringComparer.OrdinalIgnoreCase).Count();
-            result[kind] = (Math.Max(0, (end - previousEnd).TotalSeconds), items, PerItem(run, kind, steps, start));
+            var end = ordered[i].At;
+            seconds[ordered[i].Stage] = seconds.GetValueOrDefault(ordered[i].Stage) + Math.Max(0, (end - previousEnd).TotalSeconds);
             previousEnd = end;
+        }
+        foreach (var (kind, _) in stages.Where(st => seconds.ContainsKey(st.Kind)))
+        {
+            var steps = ordered.Where(s => s.Stage == kind).ToList();
+            var items = steps.Select(s => s.Target).Distinct(StringComparer.OrdinalIgnoreCase).Count();
+            result[kind] = (seconds[kind], items, PerItem(run, kind, steps, start));
         }
     }
 
@@ -89,7 +102,12 @@ public static class DurationEstimator
         ShutdownStages.All(stage => kinds.Any(k => k.Kind == stage.Kind && k.Basis == "history"));
 
     /// <summary>The estimate for a cluster with <paramref name="vms"/> VMs to shut down and <paramref name="hosts"/> hosts, from its runs (newest first or any order).</summary>
-    public static DurationEstimate Estimate(IEnumerable<RunView> runs, int vms, int hosts, DefaultDurations defaults)
+    public static DurationEstimate Estimate(IEnumerable<RunView> runs, int vms, int hosts, DefaultDurations defaults) =>
+        Estimate(runs, kind => kind.StartsWith("vm-", StringComparison.Ordinal) ? vms : hosts, defaults);
+
+    /// <summary>The estimate with each kind scaled to <paramref name="itemsNow"/> of that kind (a plan knows them exactly: with
+    /// vCenter on the cluster, fewer hosts enter maintenance through vCenter than are powered off).</summary>
+    public static DurationEstimate Estimate(IEnumerable<RunView> runs, Func<string, int> itemsNow, DefaultDurations defaults)
     {
         var measured = runs.Where(r => !r.DryRun).OrderByDescending(r => r.StartedAt)
             .Select(r => (Run: r, Stages: Measure(r))).Where(x => x.Stages.Count > 0).Take(RunsConsidered).ToList();
@@ -102,7 +120,7 @@ public static class DurationEstimator
                 kinds.Add(new KindDuration(kind, label, Default(kind, defaults).TotalSeconds, null, 0, 0, "default"));
                 continue;
             }
-            var now = kind.StartsWith("vm-", StringComparison.Ordinal) ? vms : hosts;
+            var now = itemsNow(kind);
             var scaled = samples.Select(s => s.Stage * Math.Max(1.0, s.Items > 0 ? (double)now / s.Items : 1)).ToList();
             var perItem = samples.Select(s => s.PerItem).OfType<double>().ToList();
             kinds.Add(new KindDuration(kind, label, Math.Round(Median(scaled), 1), perItem.Count > 0 ? Math.Round(Median(perItem), 1) : null,

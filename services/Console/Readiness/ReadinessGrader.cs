@@ -30,6 +30,31 @@ public sealed record ReadinessInput(
 {
     /// <summary>Hosts known in any cluster (observed or named by a run): a BMC check of a host outside them cannot be placed.</summary>
     public IReadOnlySet<string> PlacedHosts { get; init; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The run of PowerEvents that has the cluster powered off now, or null: failures it explains are expected.</summary>
+    public ClusterOffByRun? OffByRun { get; init; }
+}
+
+/// <summary>What the off-by-run rule needs of one run.</summary>
+public sealed record RunTimes(Guid RunId, bool DryRun, DateTimeOffset StartedAt, DateTimeOffset? CompletedAt, DateTimeOffset? RestoreCompletedAt, bool Interrupted);
+
+/// <summary>A cluster powered off on purpose by a PowerEvents run, from the run's start until its power-on completed.</summary>
+public sealed record ClusterOffByRun(Guid RunId, DateTimeOffset Since)
+{
+    /// <summary>
+    /// The cluster's run that has it off, pure: the latest real run (not a drill) whose power-on has not completed (or was
+    /// interrupted), unless an observation after its shutdown shows every host on and connected again (a run without power-on,
+    /// the cluster brought back by hand).
+    /// </summary>
+    public static ClusterOffByRun? Of(IEnumerable<RunTimes> runs, ClusterObserved? observed)
+    {
+        var run = runs.Where(r => !r.DryRun).MaxBy(r => r.StartedAt);
+        if (run is null || (run.RestoreCompletedAt is not null && !run.Interrupted))
+            return null;
+        var upAgain = run.CompletedAt is { } done && observed is { } o && o.ObservedAt > done && o.Hosts.Count > 0
+            && o.Hosts.All(h => h.PowerState == "poweredOn" && h.ConnectionState == "connected");
+        return upAgain ? null : new ClusterOffByRun(run.RunId, run.StartedAt);
+    }
 }
 
 public static class ReadinessGrades
@@ -81,6 +106,20 @@ public static class ReadinessGrader
 
     static ReadinessFinding Finding(string check, string level, string subject, string finding, string action) => new(check, level, subject, finding, action);
 
+    /// <summary>Checks whose target is down while its cluster is off (a BMC still answers then: its failure is always real).</summary>
+    static readonly string[] OffKinds = [VCenterKind, EsxiKind, StandaloneKind];
+
+    /// <summary>The failure of <paramref name="check"/> is expected: PowerEvents has the cluster off, and the check serves it.</summary>
+    static bool Expected(ReadinessInput input, PreflightCheckCompleted check) =>
+        input.OffByRun is { } off && check.CheckedAt >= off.Since && OffKinds.Contains(check.Kind, StringComparer.OrdinalIgnoreCase)
+        && (check.Clusters is not { Count: > 0 } clusters || clusters.Contains(input.Cluster, StringComparer.OrdinalIgnoreCase));
+
+    /// <summary>A failure the run explains: shown as info, it does not lower the grade (the grade is about the next run).</summary>
+    static ReadinessFinding ExpectedFinding(ReadinessInput input, string check, string subject, string what) =>
+        Finding(check, ReadinessGrades.Info, subject,
+            $"expected: {input.Cluster} is off by run {input.OffByRun!.RunId} (since {Stamp(input.OffByRun.Since)}): {what}",
+            "none while the cluster is off; a check still failing once the power-on completed is alerted as a real failure");
+
     static string Stamp(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) + " UTC";
 
     static string List(IEnumerable<string> names, int max = 8)
@@ -100,6 +139,8 @@ public static class ReadinessGrader
             yield return Finding("observed", ReadinessGrades.Degraded, input.Cluster,
                 "the cluster has not been observed yet: VMware Tools, where vCenter runs, vCLS/HA/DRS/vSAN and lockdown are unknown",
                 "check that the VCenterActuator runs its preflight (Preflight:Interval) and that the cluster's name matches its configuration");
+        else if (input.Now - input.Observed.ObservedAt > input.MaxAge && input.OffByRun is not null)
+            yield return ExpectedFinding(input, "observed", input.Cluster, $"the latest view of the cluster is from {Stamp(input.Observed.ObservedAt)}");
         else if (input.Now - input.Observed.ObservedAt > input.MaxAge)
             yield return Finding("observed", ReadinessGrades.Degraded, input.Cluster,
                 $"the latest view of the cluster is from {Stamp(input.Observed.ObservedAt)}: vCenter may not be answering the preflight",
@@ -165,7 +206,9 @@ public static class ReadinessGrader
         var login = input.Preflight.Where(p => (p.Kind.Equals(VCenterKind, StringComparison.OrdinalIgnoreCase) || p.Kind.Equals(StandaloneKind, StringComparison.OrdinalIgnoreCase))
             && (p.Target.Equals(observed.Platform, StringComparison.OrdinalIgnoreCase) || p.Target.Equals(observed.Cluster, StringComparison.OrdinalIgnoreCase)))
             .MaxBy(p => p.CheckedAt);
-        if (login is { Ok: false })
+        if (login is { Ok: false } && Expected(input, login))
+            yield return ExpectedFinding(input, "vcenter", observed.Platform, $"the vCenter check fails: {login.Reason}");
+        else if (login is { Ok: false })
             yield return Finding("vcenter", ReadinessGrades.NotReady, observed.Platform,
                 $"the vCenter check fails: {login.Reason}; a shutdown cannot read the inventory or ask anything of vCenter",
                 "fix vCenter's address, credentials (VCenter:*) or certificate pin in the VCenterActuator");
@@ -187,6 +230,8 @@ public static class ReadinessGrader
             yield return Finding("vcenter", ReadinessGrades.Degraded, observed.VCenterHost,
                 $"no ESXi login check of {observed.VCenterHost}: once vCenter is down, nothing proves the run can shut that host down",
                 $"configure {observed.VCenterHost}'s own ESXi credentials in the VCenterActuator so its preflight checks the login");
+        else if (!esxi.Ok && Expected(input, esxi))
+            yield return ExpectedFinding(input, "vcenter", observed.VCenterHost, $"the ESXi login to {observed.VCenterHost} fails: {esxi.Reason}");
         else if (!esxi.Ok)
             yield return Finding("vcenter", ReadinessGrades.NotReady, observed.VCenterHost,
                 $"the ESXi login to {observed.VCenterHost} fails: {esxi.Reason}; after vCenter is down that host cannot be finished and stays on",

@@ -1,6 +1,6 @@
 'use strict';
 // The console's page: polls the API every 2 s and redraws; acts through typed-confirmation dialogs.
-const state = { session: null, histories: {}, historyAt: {}, dialog: null };
+const state = { session: null, histories: {}, historyAt: {}, dialog: null, plans: {} };
 
 function h(tag, attrs, ...children) {
   const svg = ['svg', 'polyline', 'line', 'rect', 'text', 'g', 'title', 'circle'].includes(tag);
@@ -133,6 +133,7 @@ function clusterBlock(c, windows) {
       h('button', { type: 'button', class: a.danger ? 'danger' : '', 'data-testid': `action-${slug(c.name)}-${a.id}`, onclick: () => openDialog(c.name, a) }, a.label))));
   }
   block.append(readinessBlock(state.readiness && state.readiness[c.name]));
+  block.append(planBlock(c.name));
   if (c.refusals && c.refusals.length) {
     block.append(h('div', { class: 'refusals', 'data-testid': 'cluster-refusals' }, h('b', {}, 'Refused by the saga:'),
       h('ul', { class: 'plain' }, c.refusals.slice(0, 5).map((r) => h('li', { class: 'bad' }, `${fmtDate(r.refusedAt)} ${r.command} from ${r.requestedBy}: ${r.reason}`)))));
@@ -167,6 +168,59 @@ function readinessBlock(r) {
         h('td', {}, d.label), h('td', { class: 'num' }, fmtDuration(d.stageSeconds)),
         h('td', {}, d.perItemSeconds !== null && d.perItemSeconds !== undefined ? `${fmtDuration(d.perItemSeconds)} per host` : ''),
         h('td', {}, d.basis === 'history' ? `measured, ${d.samples} run(s)` : 'default model')))))));
+}
+
+// The saga's plan (asked on demand: it reads a fresh inventory from vCenter), with the console's estimate per stage.
+async function loadPlan(cluster) {
+  state.plans[cluster] = { loading: true };
+  redraw();
+  const r = await api('/clusters/' + encodeURIComponent(cluster) + '/plan');
+  const body = await r.json().catch(() => ({}));
+  state.plans[cluster] = r.ok ? { plan: body } : { error: body.reason || ('no plan (' + r.status + ')') };
+  redraw();
+}
+
+function planBlock(cluster) {
+  const entry = state.plans[cluster];
+  const load = h('button', { type: 'button', class: 'small', 'data-testid': 'plan-load-' + slug(cluster), onclick: () => loadPlan(cluster) },
+    entry && entry.plan ? 'Read again' : 'Show the plan');
+  const box = h('div', { class: 'plan', 'data-testid': 'plan-' + slug(cluster) }, h('h4', {}, 'Plan preview ', load,
+    entry ? h('button', { type: 'button', class: 'small', onclick: () => { delete state.plans[cluster]; redraw(); } }, 'Hide') : null));
+  if (!entry) return box;
+  if (entry.loading) { box.append(h('p', {}, 'Reading the inventory…')); return box; }
+  if (entry.error) { box.append(h('p', { class: 'bad', 'data-testid': 'plan-error' }, entry.error)); return box; }
+  const p = entry.plan;
+  box.append(h('p', { 'data-testid': 'plan-estimate' },
+    `Estimated shutdown ${fmtDuration(p.estimatedShutdownSeconds)}, power-on ${fmtDuration(p.estimatedPowerOnSeconds)}`,
+    ` (worst case for the shutdown: ${fmtDuration(p.worstCaseShutdownSeconds)})`, h('br'),
+    h('small', {}, `${p.estimateBasis}. Inventory read ${fmtDate(p.inventoryCapturedAt)}${p.dryRun ? '; the saga is configured to drill only' : ''}.`)));
+  if (p.problems.length) box.append(h('ul', { class: 'findings', 'data-testid': 'plan-problems' }, p.problems.map((x) => h('li', { class: 'bad' }, x))));
+  if (p.vCenter) {
+    box.append(h('div', { 'data-testid': 'plan-vcenter' }, h('b', {}, `vCenter's VM ${p.vCenter.vm} runs on ${p.vCenter.host}`),
+      p.vCenter.esxiLogin ? ` (ESXi login: ${p.vCenter.esxiLogin}${p.vCenter.lockdownMode ? ', lockdown ' + p.vCenter.lockdownMode : ''})` : '',
+      h('ul', { class: 'plain' }, h('li', {}, 'Shutdown: ' + p.vCenter.shutdown), h('li', {}, 'Power-on: ' + p.vCenter.powerOn))));
+  }
+  for (const [direction, title] of [['shutdown', 'Shutdown'], ['power-on', 'Power-on']]) {
+    const stages = p.stages.filter((s) => s.direction === direction);
+    box.append(h('table', { class: 'grid stages', 'data-testid': 'plan-stages-' + direction },
+      h('caption', {}, title),
+      h('thead', {}, h('tr', {}, h('th', {}, '#'), h('th', {}, 'Stage'), h('th', {}, 'Steps'), h('th', {}, 'Estimate'), h('th', {}, 'Deadline'))),
+      h('tbody', {}, stages.map((s) => h('tr', { 'data-testid': `plan-stage-${direction}-${s.order}` },
+        h('td', { class: 'num' }, s.order),
+        h('td', {}, h('b', {}, s.name), h('br'), h('small', {}, s.does)),
+        h('td', { class: 'num', title: s.targets.join(', ') }, s.steps),
+        h('td', { 'data-testid': 'plan-stage-estimate' }, s.estimateSeconds === null ? '—' : fmtDuration(s.estimateSeconds), h('br'), h('small', {}, s.estimateBasis)),
+        h('td', { class: 'num' }, s.deadlineSeconds === null ? '—' : fmtDuration(s.deadlineSeconds)))))));
+  }
+  if (p.changes.length || p.restores.length) {
+    box.append(h('div', { 'data-testid': 'plan-changes' },
+      h('b', {}, 'Changed on the cluster'), h('ul', { class: 'plain' }, p.changes.map((x) => h('li', {}, `${x.step}: ${x.change}`))),
+      h('b', {}, 'Put back'), h('ul', { class: 'plain' }, p.restores.map((x) => h('li', {}, x)))));
+  }
+  if (p.hostsAlreadyOff.length || p.vmsAlreadyOff) {
+    box.append(h('p', {}, h('small', {}, `Already off, not touched: ${p.hostsAlreadyOff.length} host(s)${p.hostsAlreadyOff.length ? ' (' + p.hostsAlreadyOff.join(', ') + ')' : ''}, ${p.vmsAlreadyOff} VM(s)`)));
+  }
+  return box;
 }
 
 function preflightRows(results) {
@@ -300,6 +354,12 @@ function gantt(run) {
 }
 
 // ---- loop ----
+function redraw() {
+  const s = state.last;
+  if (!s) return;
+  document.getElementById('cluster-list').replaceChildren(...(s.clusters.length ? s.clusters.map((c) => clusterBlock(c, windowsCache.byCluster[c.name])) : [h('p', {}, 'No cluster seen yet.')]));
+}
+
 function attention(clusters) {
   const items = clusters.flatMap((c) => c.hosts.filter((x) => x.needsAttention).map((x) => {
     const hint = x.actual === 'Crashed' ? ' — if it was switched off by hand, set it OFF (shut the cluster down) so it is not reported again'
@@ -324,7 +384,8 @@ async function tick() {
     document.getElementById('zone-list').replaceChildren(...(s.zones.length ? s.zones.map(zoneCard) : [h('p', {}, 'No readings yet.')]));
     document.getElementById('source-list').replaceChildren(...s.sources.map((x) => h('li', { class: x.healthy ? 'ok' : 'bad' },
       `${x.name}: ${x.healthy ? 'healthy' : 'failing'} since ${fmtTime(x.changedAt)}`, x.problems.length ? ' — ' + x.problems.join('; ') : '')));
-    document.getElementById('cluster-list').replaceChildren(...(s.clusters.length ? s.clusters.map((c) => clusterBlock(c, windowsCache.byCluster[c.name])) : [h('p', {}, 'No cluster seen yet.')]));
+    state.last = s;
+    redraw();
     const openRuns = new Set([...document.querySelectorAll('details.run[open]')].map((d) => d.dataset.testid));
     document.getElementById('run-list').replaceChildren(...(runs.length ? runs.map(runBlock) : [h('p', {}, 'No run yet.')]));
     for (const d of document.querySelectorAll('details.run')) if (openRuns.has(d.dataset.testid)) d.open = true;

@@ -215,10 +215,15 @@ public static class AlertCatalog
             };
         });
 
+        // Finished through the host's own ESXi API (the plan knows the host): what the run does, not a warning.
         bus.AddAlert<VCenterVmOnProtectedCluster>(e => new AlertContent(
-            Severity.Critical,
+            e.HostFinishedViaEsxi ? Severity.Info : Severity.Critical,
             $"vCenter's own VM runs on protected cluster {e.Cluster}",
-            $"{e.VmName} (host {e.Host}) is shut down last; after it vCenter cannot put hosts into maintenance or power them off. Move it off the cluster.",
+            e.HostFinishedViaEsxi
+                ? $"{e.VmName} (host {e.Host}) is shut down last: the other hosts go into maintenance mode and off through vCenter first, " +
+                  $"then {e.VmName}, then {e.Host} through its own ESXi API (its login is checked by the esxi preflight)."
+                : $"{e.VmName} (host {e.Host}) is shut down last; the run does not know its host, so after it vCenter cannot put that host into " +
+                  "maintenance or power it off and it stays on. Configure the host's ESXi API (VCenter:Hosts) or move the VM off the cluster.",
             e.DetectedAt)
         {
             // A plan preview has no run: each preview is its own fact.

@@ -5,6 +5,7 @@ using PowerEvents.Contracts;
 using PowerEvents.Hosting;
 using PowerEvents.Notifier.Alerts;
 using PowerEvents.Notifier.Delivery;
+using PowerEvents.Notifier.Quiet;
 
 namespace PowerEvents.Notifier.Readiness;
 
@@ -12,6 +13,7 @@ namespace PowerEvents.Notifier.Readiness;
 /// Turns the Console's readiness assessments into one alert per change of grade (<see cref="ReadinessAlertPolicy"/>).
 /// The last assessment per cluster lives in <c>notifier.readiness</c> (locked per cluster for the step; also what the daily
 /// summary reads); the alert's fact names the cluster, the grade and the assessment, so a redelivered message is alerted once.
+/// While the cluster is off by a PowerEvents run (<c>notifier.cluster_off</c>) no change is alerted.
 /// </summary>
 public sealed class ReadinessConsumer(NpgsqlDataSource dataSource, AlertRecorder recorder, ILogger<ReadinessConsumer> logger) : IConsumer<ClusterReadinessAssessed>
 {
@@ -25,6 +27,10 @@ public sealed class ReadinessConsumer(NpgsqlDataSource dataSource, AlertRecorder
                 assessed_at timestamptz NOT NULL,
                 assessment  json NOT NULL);
             """),
+        new Migration(2, "the grade changes are measured against (kept through a run)", """
+            ALTER TABLE notifier.readiness ADD COLUMN IF NOT EXISTS baseline text;
+            UPDATE notifier.readiness SET baseline = grade WHERE baseline IS NULL;
+            """),
     ]);
 
     public async Task Consume(ConsumeContext<ClusterReadinessAssessed> context)
@@ -32,31 +38,38 @@ public sealed class ReadinessConsumer(NpgsqlDataSource dataSource, AlertRecorder
         var assessed = context.Message;
         var token = context.CancellationToken;
         await Schema.EnsureAppliedAsync(dataSource, token);
+        await ClusterOffConsumer.Schema.EnsureAppliedAsync(dataSource, token);
 
         await using var connection = await dataSource.OpenConnectionAsync(token);
         await using var transaction = await connection.BeginTransactionAsync(token);
         ReadinessState? previous = null;
-        await using (var select = new NpgsqlCommand("SELECT grade, assessed_at FROM notifier.readiness WHERE cluster = $1 FOR UPDATE", connection, transaction))
+        await using (var select = new NpgsqlCommand("SELECT grade, assessed_at, baseline FROM notifier.readiness WHERE cluster = $1 FOR UPDATE", connection, transaction))
         {
             select.Parameters.Add(new NpgsqlParameter { Value = assessed.Cluster });
             await using var reader = await select.ExecuteReaderAsync(token);
             if (await reader.ReadAsync(token))
-                previous = new ReadinessState(reader.GetString(0), reader.GetFieldValue<DateTimeOffset>(1));
+                previous = new ReadinessState(reader.GetString(0), reader.GetFieldValue<DateTimeOffset>(1), reader.IsDBNull(2) ? null : reader.GetString(2));
         }
 
-        var (next, alert) = ReadinessAlertPolicy.Decide(previous, assessed);
+        var off = QuietPolicy.OffAt(assessed.Cluster, assessed.AssessedAt,
+            await ClusterOffConsumer.ReadAsync(connection, transaction, [assessed.Cluster], forUpdate: false, token));
+        var (next, alert) = ReadinessAlertPolicy.Decide(previous, assessed, off is not null);
+        if (off is not null && previous?.Grade != assessed.Grade)
+            logger.LogInformation("Cluster {Cluster} readiness {Grade} not alerted: {Window}", assessed.Cluster, assessed.Grade, off.Describe());
         if (alert)
-            await AlertConsumer<ClusterReadinessAssessed>.RecordAsync(context, Content(assessed, previous?.Grade), recorder, logger);
+            await AlertConsumer<ClusterReadinessAssessed>.RecordAsync(context, Content(assessed, previous?.Baseline), recorder, logger);
         if (next != previous)
         {
             await using var upsert = new NpgsqlCommand("""
-                INSERT INTO notifier.readiness (cluster, grade, assessed_at, assessment) VALUES ($1, $2, $3, $4)
-                ON CONFLICT (cluster) DO UPDATE SET grade = EXCLUDED.grade, assessed_at = EXCLUDED.assessed_at, assessment = EXCLUDED.assessment
+                INSERT INTO notifier.readiness (cluster, grade, assessed_at, assessment, baseline) VALUES ($1, $2, $3, $4, $5)
+                ON CONFLICT (cluster) DO UPDATE SET grade = EXCLUDED.grade, assessed_at = EXCLUDED.assessed_at, assessment = EXCLUDED.assessment,
+                    baseline = EXCLUDED.baseline
                 """, connection, transaction);
             upsert.Parameters.Add(new NpgsqlParameter { Value = assessed.Cluster });
             upsert.Parameters.Add(new NpgsqlParameter { Value = assessed.Grade });
             upsert.Parameters.Add(new NpgsqlParameter { Value = assessed.AssessedAt });
             upsert.Parameters.Add(new NpgsqlParameter { Value = System.Text.Json.JsonSerializer.Serialize(assessed, ReadinessText.Json), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Json });
+            upsert.Parameters.Add(new NpgsqlParameter { Value = (object?)next.Baseline ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
             await upsert.ExecuteNonQueryAsync(token);
         }
         await transaction.CommitAsync(token);

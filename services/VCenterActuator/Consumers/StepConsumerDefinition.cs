@@ -49,6 +49,7 @@ public sealed class ClusterHaDrsDisableRequestedConsumerDefinition(IOptions<VCen
 public sealed class ClusterHaDrsRestoreRequestedConsumerDefinition(IOptions<VCenterOptions> options) : StepConsumerDefinition<ClusterHaDrsRestoreRequestedConsumer>(options);
 
 public sealed class VsanResyncCheckRequestedConsumerDefinition(IOptions<VCenterOptions> options) : StepConsumerDefinition<VsanResyncCheckRequestedConsumer>(options);
+public sealed class VsanClusterPowerRequestedConsumerDefinition(IOptions<VCenterOptions> options) : StepConsumerDefinition<VsanClusterPowerRequestedConsumer>(options);
 
 public sealed class EsxiHostShutdownRequestedConsumerDefinition(IOptions<VCenterOptions> options) : StepConsumerDefinition<EsxiHostShutdownRequestedConsumer>(options);
 

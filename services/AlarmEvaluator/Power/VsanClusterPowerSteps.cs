@@ -1,0 +1,185 @@
+using PowerEvents.Contracts;
+
+namespace PowerEvents.AlarmEvaluator.Power;
+
+/// <summary>
+/// vSAN's cluster power API (<c>PerformClusterPowerAction</c>, vSAN 7.0 U3+) as steps of a run, for a vSAN cluster configured
+/// with <see cref="ClusterOptions.UseVsanClusterPowerApi"/>. Shutdown: after the tenant tiers, vCLS retreat, HA/DRS and the
+/// resync wait, one step <see cref="PowerOff"/> replaces every host's maintenance mode and shutdown and vCenter's own VM and
+/// host (vSAN's workflow does them, in its order); if vSAN did not finish it, the run goes on with the per-host steps.
+/// Power-on: once every host is back and vCenter sees them, <see cref="PowerOn"/> (<c>clusterPoweredOn</c>: hosts out of
+/// maintenance, vSAN membership and DOM resumed) replaces the per-host maintenance exits; if it fails, they follow.
+/// Hooks: <see cref="ShutdownPlanner.Plan"/>, <see cref="RestorePlanner.Plan"/>, <see cref="ShutdownPolicy.Advance"/>
+/// (end of ClusterPrepare), <see cref="PowerOnPolicy.Advance"/> and <c>DeadlinePassed</c> (ExitMaintenance), the saga's
+/// dispatch (<c>PowerActivities</c>) and one event (<see cref="VsanClusterPowerCompleted"/>).
+/// </summary>
+public static class VsanClusterPowerSteps
+{
+    public const string PowerOff = "vsan-cluster-power-off";
+    public const string PowerOn = "vsan-cluster-power-on";
+    public const string ClusterPoweredOff = "clusterPoweredOff";
+    public const string ClusterPoweredOn = "clusterPoweredOn";
+
+    /// <summary>After vCLS retreat and HA/DRS (stage 0) and the resync wait (stage 1): vSAN refuses while objects resync.</summary>
+    const int Stage = 2;
+
+    /// <summary>The power-off step, planned for a vSAN cluster configured to use the API (none otherwise).</summary>
+    public static IEnumerable<ClusterStep> Plan(ClusterOptions options, ClusterSettings? settings)
+    {
+        if (options.UseVsanClusterPowerApi && settings?.VsanEnabled == true)
+            yield return new ClusterStep { Kind = PowerOff, Stage = Stage };
+    }
+
+    /// <summary>
+    /// The power-on step, planned with the shutdown when it plans vSAN's power-off (or a carried-over run did); skipped at
+    /// the power-on unless that power-off ran (<see cref="PoweringOn"/>).
+    /// </summary>
+    public static ClusterStep? PlanPowerOn(PowerRun run, RestoreRun carried) =>
+        carried.VsanClusterPowerOn is not null || run.ClusterSteps.Any(st => st.Kind == PowerOff)
+            ? new ClusterStep { Kind = PowerOn, Outcome = carried.VsanClusterPowerOn is null ? RunOutcome.None : RunOutcome.Carried }
+            : null;
+
+    /// <summary>A power-on still owed by a run that was never restored (<see cref="RestorePlanner.CarryOver"/>).</summary>
+    public static ClusterStep? CarryOver(PowerRun previous) =>
+        previous.Restore.VsanClusterPowerOn is { } step && PoweredOffByVsan(previous, step) ? new ClusterStep { Kind = PowerOn } : null;
+
+    /// <summary>The plan's line on vCenter's VM when vSAN's workflow takes it down (null: the per-host plan's line stands).</summary>
+    public static string? VCenterPlanNote(PowerRun run) =>
+        run.ClusterSteps.Any(st => st.Kind == PowerOff)
+            ? "vCenter's own VM runs on this vSAN cluster: vSAN's cluster power-off takes it and every host down after the tenant VMs " +
+              "(if vSAN does not finish, the other hosts go off through vCenter, then vCenter's VM, then its host through its own ESXi API)"
+            : null;
+
+    /// <summary>vSAN's power-off of this run (or of the carried-over run) went ahead: its power-on is owed.</summary>
+    static bool PoweredOffByVsan(PowerRun run, ClusterStep powerOn) =>
+        powerOn.Outcome == RunOutcome.Carried || run.ClusterSteps.Any(st => st.Kind == PowerOff && st.Status is StepStatus.Done or StepStatus.Late);
+
+    /// <summary>A stage holding the power-off gets vSAN's own deadline (the whole cluster goes down in it).</summary>
+    public static TimeSpan StageDeadline(IEnumerable<ClusterStep> stage, ClusterOptions options) =>
+        stage.Any(st => st.Kind == PowerOff) ? options.VsanClusterPowerDeadline : options.ClusterStepDeadline;
+
+    public static string? Describe(string kind) => kind switch
+    {
+        PowerOff => "vSAN cluster power-off through vSAN's cluster power API (clusterPoweredOff: HA off, vCLS and vCenter's VM off, " +
+                    "vSAN membership updates and DOM paused, every host into maintenance mode and off); put back by clusterPoweredOn",
+        PowerOn => "vSAN cluster power-on (clusterPoweredOn: hosts out of maintenance mode, vSAN membership and DOM resumed)",
+        _ => null,
+    };
+
+    /// <summary>The command of a claimed step (null: not one of these).</summary>
+    public static VsanClusterPowerRequested? Command(PowerRun run, string kind) => kind switch
+    {
+        PowerOff => new VsanClusterPowerRequested(run.RunId, run.Cluster, ClusterPoweredOff, $"PowerEvents: temperature alarm of zone {run.Zone}, run {run.RunId}"),
+        PowerOn => new VsanClusterPowerRequested(run.RunId, run.Cluster, ClusterPoweredOn),
+        _ => null,
+    };
+
+    /// <summary>
+    /// At the end of the shutdown's cluster steps. True: vSAN powered the cluster off — the hosts and vCenter's VM are done
+    /// and the run goes to its end. False: no such step, or it did not finish (the per-host steps follow).
+    /// </summary>
+    public static bool PoweredOff(PowerRun run, DateTimeOffset now)
+    {
+        if (run.ClusterSteps.FirstOrDefault(st => st.Kind == PowerOff) is not { } step)
+            return false;
+        if (step.Status != StepStatus.Done)
+        {
+            run.Record(now, PowerOff, run.Cluster, RunOutcome.FallBack, "vSAN's cluster power-off did not finish: per-host maintenance mode and shutdown instead");
+            return false;
+        }
+        foreach (var host in run.Hosts.Where(h => !h.WasPoweredOn))
+            (host.Maintenance, host.Shutdown) = (StepStatus.Skipped, StepStatus.Skipped);
+        foreach (var vm in run.AllVms.Where(v => v.IsVCenter && StageEngine.Open(v.Status)))
+        {
+            (vm.Status, vm.Outcome, vm.Detail) = (StepStatus.Done, RunOutcome.VsanPowerOff, "powered off by vSAN's cluster power-off (vcVMPoweredOff)");
+            run.Record(now, ShutdownPolicy.VmStep, vm.Name, RunOutcome.VsanPowerOff, vm.Detail);
+        }
+        // Nothing is left of vCenter's tier or its host: the run ends through the phase that finishes vCenter's host.
+        run.VCenterTurn = true;
+        run.CurrentTier = run.Tiers.Count;
+        run.Phase = RunPhase.VCenterHostShutdown;
+        return true;
+    }
+
+    /// <summary>The power-off's outcome; hosts it saw off are recorded as such (history line each). False: not news.</summary>
+    public static bool RecordPowerOff(PowerRun run, VsanClusterPowerCompleted m, DateTimeOffset now)
+    {
+        var detail = m.Fault is null
+            ? $"vSAN powered the cluster off; hosts off: {string.Join(", ", m.HostsOff)}" + (m.HostsUnconfirmed.Count > 0 ? $"; not confirmed: {string.Join(", ", m.HostsUnconfirmed)}" : "")
+            : (m.Started ? "vSAN started its workflow, then: " : "refused before any change: ") + StageEngine.Detail(m.Fault);
+        // Not asked again: a refusal falls back to the per-host steps at once, and a workflow under way must not be asked twice.
+        if (!ShutdownPolicy.RecordClusterStep(run, PowerOff, m.Outcome != StepOutcome.Failed, RunOutcomes.Of(m.Outcome), detail, retries: 0, now))
+            return false;
+        if (m.Outcome == StepOutcome.Failed || run.Phase != RunPhase.ClusterPrepare)
+            return true;
+        foreach (var host in run.Hosts.Where(h => h.WasPoweredOn))
+        {
+            var confirmed = m.HostsOff.Contains(host.Name, StringComparer.OrdinalIgnoreCase);
+            (host.Maintenance, host.Shutdown) = (StepStatus.Done, StepStatus.Done);
+            host.Detail = confirmed ? "" : "vSAN's cluster power-off: not confirmed off (vCenter gone, no ESXi API configured for it)";
+            run.Record(now, ShutdownPolicy.HostShutdownStep, host.Name, confirmed ? RunOutcome.VsanPowerOff : RunOutcome.Unconfirmed,
+                confirmed ? "by vSAN's cluster power-off (maintenance mode, then off)" : host.Detail);
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// At the start of the power-on's maintenance exits. True: the vSAN power-on is asked (in <paramref name="asked"/>) or
+    /// awaited; false: none planned, or it ended (done: its hosts counted as exited; else the per-host exits follow).
+    /// </summary>
+    public static bool PoweringOn(PowerRun run, ClusterOptions options, DateTimeOffset now, List<ClusterStep> asked)
+    {
+        var restore = run.Restore;
+        if (restore.VsanClusterPowerOn is not { } step)
+            return false;
+        if (step.Status == StepStatus.Pending && !PoweredOffByVsan(run, step))
+        {
+            (step.Status, step.Outcome) = (StepStatus.Skipped, RunOutcome.Skipped);
+            run.Record(now, PowerOn, run.Cluster, RunOutcome.Skipped, "the shutdown did not go through vSAN's cluster power-off");
+        }
+        if (step.Status == StepStatus.Pending)
+        {
+            restore.PhaseDeadline = now + options.VsanClusterPowerDeadline;
+            asked.AddRange(StageEngine.ClaimAll(run, PowerOn, [step], _ => run.Cluster, ClusterStep.Access, now));
+        }
+        return step.Status == StepStatus.Requested;
+    }
+
+    /// <summary>The power-on's outcome: done, every host still to leave maintenance mode has (vSAN's hostsOutOfMM). False: not news.</summary>
+    public static bool RecordPowerOn(PowerRun run, VsanClusterPowerCompleted m, DateTimeOffset now)
+    {
+        var restore = run.Restore;
+        if (restore.VsanClusterPowerOn is not { } step)
+            return false;
+        var detail = m.Fault is null ? "vSAN powered the cluster on" : StageEngine.Detail(m.Fault);
+        if (!StageEngine.Record(run, PowerOn, step, run.Cluster, ClusterStep.Access, m.Outcome != StepOutcome.Failed, RunOutcomes.Of(m.Outcome), detail,
+                false, 0, now, st => st.Detail = detail))
+            return false;
+        (step.Outcome, step.Detail) = (RunOutcomes.Of(m.Outcome), detail);
+        if (run.Phase != RunPhase.ExitMaintenance)
+            return true;
+        if (step.Status == StepStatus.Failed)
+        {
+            run.Record(now, PowerOn, run.Cluster, RunOutcome.FallBack, "vSAN's cluster power-on did not finish: per-host maintenance exits instead");
+            return true;
+        }
+        foreach (var host in restore.Hosts.Where(h => h.ExitMaintenance == StepStatus.Pending))
+        {
+            (host.ExitMaintenance, host.Detail) = (StepStatus.Done, "");
+            run.Record(now, PowerOnPolicy.ExitMaintenanceStep, host.Name, RunOutcome.VsanPowerOn, "out of maintenance mode by vSAN's cluster power-on");
+        }
+        return true;
+    }
+
+    /// <summary>The maintenance-exit phase's deadline passed with the vSAN power-on still open.</summary>
+    public static void PowerOnLate(PowerRun run, DateTimeOffset now)
+    {
+        if (run.Restore.VsanClusterPowerOn is { } step && StageEngine.Open(step.Status))
+            StageEngine.MarkLate(run, PowerOn, [step], _ => run.Cluster, ClusterStep.Access, st => st.Detail = "no outcome by the deadline",
+                "no outcome by the deadline; per-host maintenance exits instead", now);
+    }
+
+    /// <summary>After a restart: the vSAN step the run waits on, asked again (the actuator answers a repeat with its first outcome).</summary>
+    public static IEnumerable<ClusterStep> Outstanding(PowerRun run) =>
+        run.Phase == RunPhase.ExitMaintenance && run.Restore.VsanClusterPowerOn is { Status: StepStatus.Requested } step ? [step] : [];
+}
