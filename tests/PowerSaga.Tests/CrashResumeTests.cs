@@ -133,13 +133,14 @@ public sealed class CrashResumeTests
         var down = await world.WaitForStateAsync("ShutDown", TimeSpan.FromSeconds(60));
         await world.BmcsFollowHostsOffAsync();
         await world.ClearAlarmAsync();
-        await world.WaitForStateAsync("PoweringOnHosts", TimeSpan.FromSeconds(30));
+        await world.WaitForAsync(r => r is { CurrentState: "PoweringOn", Phase: "HostPowerOn" }, TimeSpan.FromSeconds(30), "powering on the hosts");
         // The transition's commands are in the outbox with its row; killed once they are out, the BMCs are at work.
         await PowerWorld.Eventually(async () => await OutboxPendingAsync(world) == 0, TimeSpan.FromSeconds(30), "power-on commands delivered");
         await Kill9Async(evaluator);
         // The BMCs finish booting while the saga is dead: their outcomes wait in the saga's durable queue.
         await PowerWorld.Eventually(async () => (await world.StateAsync()).Hosts.All(h => h.PowerState == "poweredOn"), TimeSpan.FromSeconds(30), "hosts on");
-        Assert.Equal("PoweringOnHosts", (await world.SagaAsync())!.CurrentState);
+        var killed = (await world.SagaAsync())!;
+        Assert.Equal(("PoweringOn", "HostPowerOn"), (killed.CurrentState, killed.Phase));
 
         var restarted = world.StartEvaluatorProcess();
         world.Own(restarted);

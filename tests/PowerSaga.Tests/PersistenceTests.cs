@@ -40,7 +40,7 @@ public sealed class PersistenceTests : IAsyncLifetime
         run.Restore = RestorePlanner.Plan(Inventories.Cluster(), run, new RestoreRun());
         return new PowerSagaState
         {
-            CorrelationId = PowerIds.ForCluster("cluster1"), CurrentState = "ShuttingDownVms", Version = 1, Cluster = "cluster1", RunId = runId,
+            CorrelationId = PowerIds.ForCluster("cluster1"), CurrentState = "ShuttingDown", Version = 1, Cluster = "cluster1", RunId = runId,
             Run = run,
         };
     }
@@ -86,6 +86,52 @@ public sealed class PersistenceTests : IAsyncLifetime
             Assert.Equal(StepStatus.Done, saga.Run!.Tiers[0].Vms[0].Status);
             Assert.Equal(["default", "apps", "databases", "infrastructure", "vcenter"], saga.Run.Tiers.Select(t => t.Name));
         }
+    }
+
+    /// <summary>Rows saved while the state mirrored the run's phase: the state becomes the run's life, the phase its plan's stage.</summary>
+    [Fact]
+    public async Task Migration_5_moves_rows_saved_with_a_state_per_phase_to_the_runs_life_and_its_plans_stage()
+    {
+        var completedAt = new DateTimeOffset(2026, 12, 1, 10, 0, 0, TimeSpan.Zero);
+        var dueAt = completedAt.AddMinutes(5);
+        var waiting = NewSaga();
+        var hosts = NewSaga();
+        hosts.CorrelationId = PowerIds.ForCluster("cluster2");
+        await using (var connection = await _dataSource.OpenConnectionAsync())
+        {
+            foreach (var (saga, state, phase, deadline) in new[] { (waiting, "WaitingToPowerOn", "PowerOnPending", dueAt), (hosts, "ShuttingDownHosts", "HostShutdown", completedAt) })
+            {
+                var json = System.Text.Json.JsonSerializer.Serialize(saga.Run, new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web)
+                {
+                    Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
+                }).Replace("\"phase\":\"VmTiers\"", $"\"phase\":\"{phase}\"", StringComparison.Ordinal);
+                await using var insert = new NpgsqlCommand(
+                    "INSERT INTO power_saga (correlation_id, current_state, version, cluster, run_id, step, run, completed_at, deadline) VALUES ($1, $2, 1, 'cluster1', $3, 1, $4::jsonb, $5, $6)",
+                    connection);
+                insert.Parameters.Add(new NpgsqlParameter { Value = saga.CorrelationId });
+                insert.Parameters.Add(new NpgsqlParameter { Value = state });
+                insert.Parameters.Add(new NpgsqlParameter { Value = saga.RunId!.Value });
+                insert.Parameters.Add(new NpgsqlParameter { Value = json });
+                insert.Parameters.Add(new NpgsqlParameter { Value = state == "WaitingToPowerOn" ? completedAt : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
+                insert.Parameters.Add(new NpgsqlParameter { Value = deadline });
+                await insert.ExecuteNonQueryAsync();
+            }
+            await using var migrate = new NpgsqlCommand(PowerSchema.Migrations.Migrations.Single(m => m.Version == 5).Sql, connection);
+            await migrate.ExecuteNonQueryAsync();
+        }
+
+        await using var db = Context();
+        var off = await db.Sagas.SingleAsync(s => s.CorrelationId == waiting.CorrelationId);
+        await db.LoadStepsAsync(off);
+        Assert.Equal("WaitingToPowerOn", off.CurrentState);
+        Assert.Null(off.Run!.Phase);
+        Assert.Equal(completedAt, off.Run.CompletedAt);
+        Assert.Equal(dueAt, off.Run.Restore.DueAt);
+        var running = await db.Sagas.SingleAsync(s => s.CorrelationId == hosts.CorrelationId);
+        await db.LoadStepsAsync(running);
+        Assert.Equal("ShuttingDown", running.CurrentState);
+        Assert.Equal(RunPhase.HostShutdown, running.Run!.Phase);
+        Assert.Null(running.Run.CompletedAt);
     }
 
     [Fact]
@@ -141,7 +187,7 @@ public sealed class PersistenceTests : IAsyncLifetime
         await using var second = Context();
         var a = await first.Sagas.SingleAsync();
         var b = await second.Sagas.SingleAsync();
-        a.CurrentState = "EnteringMaintenance";
+        a.CurrentState = "PoweringOn";
         a.Version++;
         await first.SaveChangesAsync();
 

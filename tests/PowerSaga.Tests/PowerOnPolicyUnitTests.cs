@@ -24,7 +24,8 @@ public sealed class PowerOnPolicyUnitTests
         };
         var run = ShutdownPlanner.Plan(_cluster, inventory with { RunId = runId }, runId, "room-a", dryRun: false);
         run.Restore = RestorePlanner.Plan(_cluster, run, new RestoreRun());
-        run.Phase = RunPhase.Done;
+        run.Phase = null;
+        run.CompletedAt = T0;
         return run;
     }
 
@@ -89,7 +90,7 @@ public sealed class PowerOnPolicyUnitTests
     public void A_completed_power_on_is_not_carried_again()
     {
         var run = ShutDownRun();
-        run.Phase = RunPhase.Restored;
+        run.Restore.CompletedAt = T0;
 
         Assert.True(RestorePlanner.CarryOver(run).IsEmpty);
     }
@@ -109,10 +110,10 @@ public sealed class PowerOnPolicyUnitTests
 
         Assert.True(PowerOnPolicy.Schedule(run, _cluster, T0, T0.AddMinutes(1), T0.AddMinutes(1)));
 
-        Assert.Equal(RunPhase.PowerOnPending, run.Phase);
+        Assert.Equal(T0.AddMinutes(5), run.Restore.DueAt);
         Assert.Equal(T0.AddMinutes(5), run.Deadline);
         Assert.True(run.Step > step);
-        Assert.Contains(run.Journal, e => e.Step == "power-on" && e.Outcome == "Scheduled");
+        Assert.Contains(run.Journal, e => e.Step == "power-on" && e.Outcome == RunOutcome.Scheduled);
     }
 
     [Fact]
@@ -120,13 +121,14 @@ public sealed class PowerOnPolicyUnitTests
     {
         var disabled = ShutDownRun();
         Assert.False(PowerOnPolicy.Schedule(disabled, Inventories.Cluster(o => o.PowerOnAfterClear = false), T0, T0, T0));
-        Assert.Equal(RunPhase.Done, disabled.Phase);
+        Assert.Null(disabled.Restore.DueAt);
 
         var runId = Guid.NewGuid();
         var empty = ShutdownPlanner.Plan(_cluster, Inventories.Inventory(runId, [], Inventories.Host("esx-01", on: false)), runId, "room-a", false);
-        empty.Phase = RunPhase.Done;
+        empty.Phase = null;
+        empty.CompletedAt = T0;
         Assert.False(PowerOnPolicy.Schedule(empty, _cluster, T0, T0, T0));
-        Assert.Contains(empty.Journal, e => e.Outcome == "Skipped" && e.Detail.Contains("nothing was running", StringComparison.Ordinal));
+        Assert.Contains(empty.Journal, e => e.Outcome == RunOutcome.Skipped && e.Detail.Contains("nothing was running", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -181,7 +183,8 @@ public sealed class PowerOnPolicyUnitTests
         }
 
         Assert.Equal(["vcsa", "dns-1", "db-1", "reporting", "app-1", "app-2", "misc"], order);
-        Assert.Equal(RunPhase.Restored, run.Phase);
+        Assert.Null(run.Phase);
+        Assert.NotNull(run.Restore.CompletedAt);
         Assert.Null(run.Deadline);
         Assert.Empty(PowerOnPolicy.Failures(run));
     }
@@ -210,13 +213,14 @@ public sealed class PowerOnPolicyUnitTests
             next = PowerOnPolicy.Advance(run, _cluster, T0);
         }
 
-        Assert.Equal(RunPhase.Restored, run.Phase);
+        Assert.Null(run.Phase);
+        Assert.NotNull(run.Restore.CompletedAt);
         var failures = PowerOnPolicy.Failures(run);
         Assert.Equal("host esx-02: not powered on: BMC rejected the credentials", failures[0]);
         Assert.Equal(3, failures.Count);
         Assert.StartsWith("vm-power-on dns-1: NotRestored its host esx-02 is not back", failures[1], StringComparison.Ordinal);
         Assert.StartsWith("vm-power-on app-2: NotRestored", failures[2], StringComparison.Ordinal);
-        Assert.Contains(run.Journal, e => e.Target == "dns-1" && e.Outcome == "NotRestored");
+        Assert.Contains(run.Journal, e => e.Target == "dns-1" && e.Outcome == RunOutcome.NotRestored);
         Assert.Equal(StepStatus.Done, run.Restore.AllVms.Single(v => v.Name == "db-1").Status);
     }
 
@@ -233,7 +237,7 @@ public sealed class PowerOnPolicyUnitTests
         var after = PowerOnPolicy.DeadlinePassed(run, _cluster, T0 + _cluster.HostReconnectDeadline);
 
         Assert.Equal(["esx-01"], after.ExitMaintenance.Select(h => h.Name));
-        Assert.Contains(run.Journal, e => e.Step == "host-reconnect" && e.Target == "esx-02" && e.Outcome == "Late");
+        Assert.Contains(run.Journal, e => e.Step == "host-reconnect" && e.Target == "esx-02" && e.Outcome == RunOutcome.Late);
         Assert.Contains("host esx-02: not connected in vCenter by the deadline", PowerOnPolicy.Failures(run));
     }
 
@@ -254,7 +258,8 @@ public sealed class PowerOnPolicyUnitTests
         PowerOnPolicy.RecordVm(run, VmOn(run, "app-1", StepOutcome.Failed), 1, T0);
         PowerOnPolicy.Advance(run, _cluster, T0);
 
-        Assert.Equal(RunPhase.Restored, run.Phase);
+        Assert.Null(run.Phase);
+        Assert.NotNull(run.Restore.CompletedAt);
         Assert.Equal(["vm-power-on app-1: Failed InvalidHostState: in maintenance"], PowerOnPolicy.Failures(run));
     }
 
@@ -281,13 +286,14 @@ public sealed class PowerOnPolicyUnitTests
 
         Assert.True(PowerOnPolicy.Interrupt(run, Guid.NewGuid(), T0, T0));
 
-        Assert.Equal(RunPhase.Restored, run.Phase);
+        Assert.Null(run.Phase);
+        Assert.NotNull(run.Restore.CompletedAt);
         Assert.True(run.Restore.Interrupted);
         Assert.Null(run.Deadline);
         var after = PowerOnPolicy.Advance(run, _cluster, T0);
         Assert.Empty(after.VmPowerOns);
         Assert.False(after.ReadInventory);
-        Assert.Contains(run.Journal, e => e.Step == "restore" && e.Outcome == "Interrupted");
+        Assert.Contains(run.Journal, e => e.Step == "restore" && e.Outcome == RunOutcome.Interrupted);
         Assert.Contains(PowerOnPolicy.Failures(run), f => f.StartsWith("vm-power-on misc", StringComparison.Ordinal));
     }
 
@@ -315,10 +321,11 @@ public sealed class PowerOnPolicyUnitTests
         Assert.True(end.ShutDownAgain);
         Assert.Empty(end.ExitMaintenance);
         Assert.Empty(end.VmPowerOns);
-        Assert.Equal(RunPhase.Restored, run.Phase);
+        Assert.Null(run.Phase);
+        Assert.NotNull(run.Restore.CompletedAt);
         Assert.True(run.Restore.Interrupted);
         Assert.False(run.Restore.Draining);
-        Assert.Contains(run.Journal, e => e.Step == "restore" && e.Outcome == "Draining");
+        Assert.Contains(run.Journal, e => e.Step == "restore" && e.Outcome == RunOutcome.Draining);
     }
 
     [Fact]
@@ -334,6 +341,6 @@ public sealed class PowerOnPolicyUnitTests
         PowerOnPolicy.RecordHostPowerOn(run, BmcAnswer(run, "esx-02"), 1, T0);
         PowerOnPolicy.Advance(run, _cluster, T0);
         Assert.True(PowerOnPolicy.Outstanding(run, T0).ReadInventory);
-        Assert.Contains(run.Journal, e => e.Step == "resume" && e.Outcome == "Resumed");
+        Assert.Contains(run.Journal, e => e.Step == "resume" && e.Outcome == RunOutcome.Resumed);
     }
 }

@@ -152,10 +152,10 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
     {
         _silent.Add("misc");
         await RaiseAlarm();
-        var first = await WaitFor(s => s.CurrentState == _machine.ShuttingDownVms.Name, "shutting down VMs");
+        var first = await WaitFor(s => s.CurrentState == _machine.ShuttingDown.Name && s.Run!.Phase == RunPhase.VmTiers, "shutting down VMs");
 
         await RaiseAlarm();
-        await WaitFor(s => s.Run!.Journal.Any(e => e.Outcome == "AlreadyRunning"), "second alarm recorded");
+        await WaitFor(s => s.Run!.Journal.Any(e => e.Outcome == RunOutcome.AlreadyRunning), "second alarm recorded");
 
         Assert.Equal(first.RunId, _saga.Sagas.Contains(ClusterId)!.RunId);
         Assert.Single(_commands.OfType<ClusterInventoryRequested>());
@@ -181,7 +181,7 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
     {
         _silent.Add("misc");
         await RaiseAlarm();
-        var saga = await WaitFor(s => s.CurrentState == _machine.ShuttingDownVms.Name, "shutting down VMs");
+        var saga = await WaitFor(s => s.CurrentState == _machine.ShuttingDown.Name && s.Run!.Phase == RunPhase.VmTiers, "shutting down VMs");
 
         await _harness.Bus.Publish(new AlarmCleared(saga.AlarmId!.Value, "room-a", DateTimeOffset.UtcNow, 30, []));
         await WaitFor(s => s.AlarmClearedAt is not null, "clear recorded");
@@ -199,7 +199,7 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
     {
         _silent.Add("misc");
         await RaiseAlarm();
-        var saga = await WaitFor(s => s.CurrentState == _machine.ShuttingDownVms.Name && s.Run!.CurrentTier == 0, "first tier");
+        var saga = await WaitFor(s => s.CurrentState == _machine.ShuttingDown.Name && s.Run!.Phase == RunPhase.VmTiers && s.Run!.CurrentTier == 0, "first tier");
 
         await _harness.Bus.Publish(new PowerRunDeadlineReached(ClusterId, saga.RunId!.Value, saga.Step, saga.Deadline!.Value));
 
@@ -215,7 +215,7 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
     {
         _silent.Add("misc");
         await RaiseAlarm();
-        var saga = await WaitFor(s => s.CurrentState == _machine.ShuttingDownVms.Name && s.Run!.CurrentTier == 0
+        var saga = await WaitFor(s => s.CurrentState == _machine.ShuttingDown.Name && s.Run!.Phase == RunPhase.VmTiers && s.Run!.CurrentTier == 0
             && s.Run.Tiers[0].Vms.Any(v => v.Name == "misc" && v.Status == StepStatus.Requested), "misc asked");
 
         // As if the evaluator had died after saving the request for misc but before publishing it: misc now answers.
@@ -241,7 +241,8 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
         Assert.True(await _harness.Consumed.Any<PowerRunDeadlineReached>());
         await _harness.InactivityTask;
         Assert.Equal(1, _saga.Sagas.Contains(ClusterId)!.Run!.CurrentTier);
-        Assert.Equal(_machine.ShuttingDownVms.Name, _saga.Sagas.Contains(ClusterId)!.CurrentState);
+        Assert.Equal(_machine.ShuttingDown.Name, _saga.Sagas.Contains(ClusterId)!.CurrentState);
+        Assert.Equal(RunPhase.VmTiers, _saga.Sagas.Contains(ClusterId)!.Run!.Phase);
     }
 
     [Fact]
@@ -249,7 +250,7 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
     {
         _silent.Add("misc");
         await RaiseAlarm();
-        await WaitFor(s => s.CurrentState == _machine.ShuttingDownVms.Name, "shutting down VMs");
+        await WaitFor(s => s.CurrentState == _machine.ShuttingDown.Name && s.Run!.Phase == RunPhase.VmTiers, "shutting down VMs");
 
         await _harness.Bus.Publish(new VmShutDown(Guid.NewGuid(), "cluster1", "id-misc", "misc", VmShutdownOutcome.Graceful, null, DateTimeOffset.UtcNow));
         await _harness.InactivityTask;
@@ -383,7 +384,7 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
         var waiting = DeadlineOf(await ShutDownThenClear());
         _silentPowerOn.Add("db-1");
         await DeadlinePasses(waiting);
-        await WaitFor(s => s.CurrentState == _machine.PoweringOnVms.Name && s.Run!.Restore.CurrentTier == 2, "powering on the databases tier");
+        await WaitFor(s => s.CurrentState == _machine.PoweringOn.Name && s.Run!.Phase == RunPhase.VmPowerOn && s.Run!.Restore.CurrentTier == 2, "powering on the databases tier");
 
         await RaiseAlarm();
 
@@ -402,12 +403,13 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
         var waiting = DeadlineOf(await ShutDownThenClear());
         _silentBmcs.Add("esx-02");
         await DeadlinePasses(waiting);
-        var booting = await WaitFor(s => s.CurrentState == _machine.PoweringOnHosts.Name && s.Run!.Restore.Hosts.Any(h => h.PowerOn == StepStatus.Done), "esx-01 on, esx-02 booting");
+        var booting = await WaitFor(s => s.CurrentState == _machine.PoweringOn.Name && s.Run!.Phase == RunPhase.HostPowerOn && s.Run!.Restore.Hosts.Any(h => h.PowerOn == StepStatus.Done), "esx-01 on, esx-02 booting");
         var runId = booting.RunId!.Value;
 
         await RaiseAlarm();
         await WaitFor(s => s.Run!.Restore.Draining, "draining");
-        Assert.Equal(_machine.PoweringOnHosts.Name, _saga.Sagas.Contains(ClusterId)!.CurrentState);
+        Assert.Equal(_machine.PoweringOn.Name, _saga.Sagas.Contains(ClusterId)!.CurrentState);
+        Assert.Equal(RunPhase.HostPowerOn, _saga.Sagas.Contains(ClusterId)!.Run!.Phase);
         await _harness.Bus.Publish(new HostPowerOnCompleted(runId, "cluster1", "esx-02", PowerOnOutcome.PoweredOn, "", "redfish", DateTimeOffset.UtcNow));
 
         var again = await WaitFor(s => s.CurrentState == _machine.ShutDown.Name && s.RunId != runId, "second shutdown done");
@@ -430,7 +432,7 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
         new(ClusterId, "cluster1", "bob", "room cooled", overrideMinimumOffTime, overrideMinimumOffTime ? "cooling verified on site" : "", DateTimeOffset.UtcNow);
 
     static List<string> Asked(PowerSagaState saga, Guid runId) => saga.Run!.Journal
-        .Where(e => e.RunId == runId && e.Outcome is "Requested" or "Skipped" && e.Step is "vm-shutdown" or "host-maintenance" or "host-shutdown")
+        .Where(e => e.RunId == runId && e.Outcome is RunOutcome.Requested or RunOutcome.Skipped && e.Step is "vm-shutdown" or "host-maintenance" or "host-shutdown")
         .Select(e => $"{e.Step} {e.Target} {e.Outcome}").ToList();
 
     /// <summary>The Console's drill walks the plan a real run walks: on the same inventory, the same steps in the same order.</summary>
@@ -443,7 +445,7 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
         Assert.Empty(_commands.OfType<VmShutdownRequested>());
         Assert.Empty(_commands.OfType<HostMaintenanceRequested>());
         Assert.True(await _harness.Published.Any<PowerRunStarted>(x => x.Context.Message.RunId == drillRun && x.Context.Message.DryRun));
-        Assert.Contains(drill.Run!.Journal, e => e.Step == "operator" && e.Target == "alice" && e.Outcome == "DrillRequested" && e.Detail.Contains("quarterly drill"));
+        Assert.Contains(drill.Run!.Journal, e => e.Step == "operator" && e.Target == "alice" && e.Outcome == RunOutcome.DrillRequested && e.Detail.Contains("quarterly drill"));
         var drillAsked = Asked(drill, drillRun);
 
         await RaiseAlarm(); // after a drill, an alarm runs for real on the same (stubbed) inventory
@@ -463,7 +465,7 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
 
         await ToConsole(Drill());
 
-        var refused = await WaitFor(s => s.Run!.Journal.Any(e => e.Step == "operator" && e.Outcome == "Refused"), "drill refused");
+        var refused = await WaitFor(s => s.Run!.Journal.Any(e => e.Step == "operator" && e.Outcome == RunOutcome.Refused), "drill refused");
         Assert.Equal(down.RunId, refused.RunId);
         Assert.False(refused.Run!.DryRun);
         Assert.True(await _harness.Published.Any<OperatorCommandRefused>(x => x.Context.Message.Command == "drill" && x.Context.Message.RequestedBy == "alice"));
@@ -478,18 +480,18 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
         var down = await WaitFor(s => s.CurrentState == _machine.ShutDown.Name, "shut down");
         Assert.False(down.Run!.DryRun);
         Assert.Equal(7, _commands.OfType<VmShutdownRequested>().Count());
-        Assert.Contains(down.Run.Journal, e => e.Step == "operator" && e.Target == "carol" && e.Outcome == "ShutdownRequested");
+        Assert.Contains(down.Run.Journal, e => e.Step == "operator" && e.Target == "carol" && e.Outcome == RunOutcome.ShutdownRequested);
         Assert.Null(down.Deadline); // no alarm will clear: it stays off
 
         await ToConsole(PowerOnNow(overrideMinimumOffTime: false));
-        var refused = await WaitFor(s => s.Run!.Journal.Any(e => e.Outcome == "Refused" && e.Detail.Contains("minimum off time")), "refused: minimum off time");
+        var refused = await WaitFor(s => s.Run!.Journal.Any(e => e.Outcome == RunOutcome.Refused && e.Detail.Contains("minimum off time")), "refused: minimum off time");
         Assert.Equal(_machine.ShutDown.Name, refused.CurrentState);
         Assert.Empty(_commands.OfType<PowerOnRequested>());
 
         await ToConsole(PowerOnNow(overrideMinimumOffTime: true));
         var restored = await WaitFor(s => s.CurrentState == _machine.Restored.Name, "restored");
         Assert.Equal(2, _commands.OfType<PowerOnRequested>().Count());
-        Assert.Contains(restored.Run!.Journal, e => e.Outcome == "PowerOnRequested" && e.Detail.Contains("cooling verified on site"));
+        Assert.Contains(restored.Run!.Journal, e => e.Outcome == RunOutcome.PowerOnRequested && e.Detail.Contains("cooling verified on site"));
     }
 
     [Fact]
@@ -500,7 +502,7 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
 
         await ToConsole(new PowerOnCancelRequested(ClusterId, "cluster1", "dave", "chiller still flaky", DateTimeOffset.UtcNow));
         var held = await WaitFor(s => s.CurrentState == _machine.ShutDown.Name, "power-on cancelled");
-        Assert.Contains(held.Run!.Journal, e => e.Step == "power-on" && e.Outcome == "Cancelled");
+        Assert.Contains(held.Run!.Journal, e => e.Step == "power-on" && e.Outcome == RunOutcome.Cancelled);
         await DeadlinePasses(minimumOffTime);
         await _harness.InactivityTask;
         Assert.Empty(_commands.OfType<PowerOnRequested>());
@@ -518,7 +520,7 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
 
         await ToConsole(PowerOnNow(overrideMinimumOffTime: true));
 
-        var refused = await WaitFor(s => s.Run!.Journal.Any(e => e.Outcome == "Refused" && e.Detail.Contains("in alarm")), "refused: zone in alarm");
+        var refused = await WaitFor(s => s.Run!.Journal.Any(e => e.Outcome == RunOutcome.Refused && e.Detail.Contains("in alarm")), "refused: zone in alarm");
         Assert.Equal(_machine.ShutDown.Name, refused.CurrentState);
         Assert.Empty(_commands.OfType<PowerOnRequested>());
     }

@@ -274,7 +274,13 @@ sealed class PowerWorld : IAsyncDisposable
         }
     }
 
-    public sealed record SagaRow(string CurrentState, Guid? RunId, int Step, string? Run);
+    public sealed record SagaRow(string CurrentState, Guid? RunId, int Step, string? Run)
+    {
+        /// <summary>The stage of its plan a running shutdown or power-on is at (the header's <c>phase</c>).</summary>
+        public string? Phase => Run is null ? null
+            : System.Text.Json.JsonDocument.Parse(Run).RootElement.TryGetProperty("phase", out var phase) && phase.ValueKind == System.Text.Json.JsonValueKind.String
+                ? phase.GetString() : null;
+    }
 
     public async Task<SagaRow?> SagaAsync()
     {

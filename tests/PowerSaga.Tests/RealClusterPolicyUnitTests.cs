@@ -70,7 +70,8 @@ public sealed class RealClusterPolicyUnitTests
         Assert.Equal(
             ["vm:app-1", "vcls-retreat", "ha-drs-disable", "vsan-resync", "maintenance:esx-01", "maintenance:esx-03", "off:esx-01", "off:esx-03",
              "vm:vcsa", "esxi-off:esx-02"], asked);
-        Assert.Equal(RunPhase.Done, run.Phase);
+        Assert.NotNull(run.CompletedAt);
+        Assert.Null(run.Phase);
         Assert.DoesNotContain(run.AllVms, v => v.Name == "vCLS-1");
         // A resync still running at the deadline does not stop the run; it is reported.
         Assert.Contains(ShutdownPolicy.Failures(run), f => f.StartsWith("vsan-resync cluster1: vSAN still resyncing", StringComparison.Ordinal));
@@ -110,12 +111,12 @@ public sealed class RealClusterPolicyUnitTests
         var (run, options) = Plan(o => o.PowerOnAfterClear = false);
         WalkShutdown(run, options);
 
-        var left = Assert.Single(run.Journal, e => e.Outcome == "LeftChanged");
+        var left = Assert.Single(run.Journal, e => e.Outcome == RunOutcome.LeftChanged);
         Assert.Contains("vCLS retreat mode", left.Detail, StringComparison.Ordinal);
         Assert.Contains("HA off and DRS manual (were HA on, admission control on, DRS fullyAutomated)", left.Detail, StringComparison.Ordinal);
         Assert.Contains("host esx-02 powered off", left.Detail, StringComparison.Ordinal);
         Assert.False(PowerOnPolicy.Schedule(run, options, T0, T0, T0));
-        Assert.Contains(run.Journal, e => e.Step == "power-on" && e.Outcome == "Skipped" && e.Detail.Contains("left changed", StringComparison.Ordinal));
+        Assert.Contains(run.Journal, e => e.Step == "power-on" && e.Outcome == RunOutcome.Skipped && e.Detail.Contains("left changed", StringComparison.Ordinal));
     }
 
     [Fact]

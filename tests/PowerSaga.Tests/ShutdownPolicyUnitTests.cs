@@ -76,7 +76,8 @@ public sealed class ShutdownPolicyUnitTests
         ShutdownPolicy.RecordHostShutdown(run, Off(run, "esx-02"), 1, T0);
         ShutdownPolicy.Advance(run, _cluster, T0);
 
-        Assert.Equal(RunPhase.Done, run.Phase);
+        Assert.NotNull(run.CompletedAt);
+        Assert.Null(run.Phase);
         Assert.Null(run.Deadline);
         Assert.Empty(ShutdownPolicy.Failures(run));
     }
@@ -140,7 +141,7 @@ public sealed class ShutdownPolicyUnitTests
 
         Assert.Equal(["app-2"], again.VmShutdowns.Select(v => v.Name));
         Assert.Empty(again.Maintenance);
-        Assert.Contains(run.Journal, e => e.Outcome == "Resumed");
+        Assert.Contains(run.Journal, e => e.Outcome == RunOutcome.Resumed);
         Assert.Equal(StepStatus.Pending, run.Tiers[0].Vms.Single(v => v.Name == "app-3").Status);
     }
 
@@ -161,7 +162,8 @@ public sealed class ShutdownPolicyUnitTests
         Assert.Equal(["esx-02"], shutdowns.HostShutdowns.Select(h => h.Name));
         ShutdownPolicy.RecordHostShutdown(run, Off(run, "esx-02"), 1, T0);
         ShutdownPolicy.Advance(run, _cluster, T0);
-        Assert.Equal(RunPhase.Done, run.Phase);
+        Assert.NotNull(run.CompletedAt);
+        Assert.Null(run.Phase);
         var failure = Assert.Single(ShutdownPolicy.Failures(run));
         Assert.StartsWith("host esx-01: host-maintenance: Timedout", failure);
     }
@@ -176,19 +178,20 @@ public sealed class ShutdownPolicyUnitTests
             new VCenterFault("Unreachable", "ShutdownGuest was accepted; vCenter stopped answering")), 1, T0);
 
         Assert.Equal(StepStatus.Done, run.AllVms.Single().Status);
-        Assert.Contains(run.Journal, e => e.Step == "plan" && e.Outcome == "VCenterVmOnCluster");
+        Assert.Contains(run.Journal, e => e.Step == "plan" && e.Outcome == RunOutcome.VCenterVmOnCluster);
     }
 
     [Fact]
     public void A_missing_inventory_is_asked_again_then_ends_the_run_with_that_failure()
     {
-        var run = new PowerRun { RunId = Guid.NewGuid(), Cluster = "cluster1", Phase = RunPhase.Inventory, InventoryAttempts = 1 };
+        var run = new PowerRun { RunId = Guid.NewGuid(), Cluster = "cluster1", InventoryAttempts = 1 };
 
         Assert.True(ShutdownPolicy.InventoryMissing(run, 1, "Unreachable: down", T0));
         run.InventoryAttempts++;
         Assert.False(ShutdownPolicy.InventoryMissing(run, 1, "Unreachable: down", T0));
 
-        Assert.Equal(RunPhase.Done, run.Phase);
+        Assert.NotNull(run.CompletedAt);
+        Assert.Null(run.Phase);
         Assert.Equal(["inventory cluster1: Unreachable: down"], ShutdownPolicy.Failures(run));
     }
 
@@ -201,8 +204,9 @@ public sealed class ShutdownPolicyUnitTests
         var progress = ShutdownPolicy.Start(run, _cluster, T0);
 
         Assert.True(progress.IsEmpty);
-        Assert.Equal(RunPhase.Done, run.Phase);
-        Assert.Equal(run.AllVms.Count(), run.Journal.Count(e => e.Step == ShutdownPolicy.VmStep && e.Outcome == "DryRun"));
+        Assert.NotNull(run.CompletedAt);
+        Assert.Null(run.Phase);
+        Assert.Equal(run.AllVms.Count(), run.Journal.Count(e => e.Step == ShutdownPolicy.VmStep && e.Outcome == RunOutcome.DryRun));
     }
 
     /// <summary>The drill walks the plan a real run would: the same steps asked in the same order, on the same inventory.</summary>
@@ -216,7 +220,7 @@ public sealed class ShutdownPolicyUnitTests
 
         var real = ShutdownPlanner.Plan(_cluster, inventory, runId, "room-a", dryRun: false);
         var progress = ShutdownPolicy.Start(real, _cluster, T0);
-        while (real.Phase != RunPhase.Done)
+        while (real.CompletedAt is null)
         {
             // The actuator answers each step in the order it was asked; each answer moves the run on, as in the saga.
             foreach (var vm in progress.VmShutdowns)
@@ -233,13 +237,13 @@ public sealed class ShutdownPolicyUnitTests
         Assert.True(ShutdownPolicy.Start(drill, _cluster, T0).IsEmpty);
 
         static List<string> Asked(PowerRun run) =>
-            run.Journal.Where(e => e.Outcome is "Requested" or "Skipped").Select(e => $"{e.Step} {e.Target} {e.Outcome}").ToList();
+            run.Journal.Where(e => e.Outcome is RunOutcome.Requested or RunOutcome.Skipped).Select(e => $"{e.Step} {e.Target} {e.Outcome}").ToList();
         Assert.Equal(Asked(real), Asked(drill));
         Assert.Equal(10, Asked(drill).Count(a => a.StartsWith("vm-shutdown ", StringComparison.Ordinal)));
         Assert.Equal(["host-maintenance esx-03 Skipped", "host-maintenance esx-01 Requested", "host-maintenance esx-02 Requested",
                 "host-shutdown esx-01 Requested", "host-shutdown esx-02 Requested"],
             Asked(drill).Where(a => a.StartsWith("host-", StringComparison.Ordinal)));
-        Assert.Equal(RunPhase.Done, drill.Phase);
+        Assert.NotNull(drill.CompletedAt);
         Assert.Empty(ShutdownPolicy.Failures(drill));
     }
 }

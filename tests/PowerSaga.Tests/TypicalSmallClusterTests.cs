@@ -116,8 +116,8 @@ public sealed class TypicalSmallClusterTests
         var ran = before.Vms.Where(v => !v.Vcls && v.PowerState == "poweredOn").Select(v => v.Name).Order().ToList();
 
         await world.RaiseAlarmAsync();
-        var planning = await world.WaitForAsync(r => r.CurrentState is "ShuttingDownVms" or "PreparingCluster", TimeSpan.FromSeconds(60), "the plan made");
-        Assert.Equal("ShuttingDownVms", planning.CurrentState);
+        var planning = await world.WaitForAsync(r => r is { CurrentState: "ShuttingDown", Phase: "VmTiers" or "ClusterPrepare" }, TimeSpan.FromSeconds(60), "the plan made");
+        Assert.Equal(("ShuttingDown", "VmTiers"), (planning.CurrentState, planning.Phase));
         using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) })
         using (var response = await http.PostAsJsonAsync(new Uri(world.Vcsim.ControlUrl!, "/vms/vcsa/migrate"), new { host = moved }))
             response.EnsureSuccessStatusCode();
@@ -245,8 +245,8 @@ public sealed class TypicalSmallClusterTests
         await HoldAsync(true);
         await world.RaiseAlarmAsync();
         // Between vCenter's VM's shutdown and its host's: vCenter is down.
-        var at = await world.WaitForAsync(r => r.CurrentState is "ShuttingDownVCenterHost" or "ShutDown", TimeSpan.FromSeconds(180), "vCenter's host being finished");
-        Assert.Equal("ShuttingDownVCenterHost", at.CurrentState);
+        var at = await world.WaitForAsync(r => r is { CurrentState: "ShuttingDown", Phase: "VCenterHostShutdown" } or { CurrentState: "ShutDown" }, TimeSpan.FromSeconds(180), "vCenter's host being finished");
+        Assert.Equal(("ShuttingDown", "VCenterHostShutdown"), (at.CurrentState, at.Phase));
         Assert.Equal("poweredOff", (await world.StateAsync()).Vms.Single(v => v.Name == "vcsa").PowerState);
         await Kill9Async(evaluator);
         await Kill9Async(actuator);
@@ -258,8 +258,8 @@ public sealed class TypicalSmallClusterTests
         await world.BmcsFollowHostsOffAsync();
         await world.ClearAlarmAsync();
         // During vCenter's boot.
-        at = await world.WaitForAsync(r => r.CurrentState is "StartingVCenter" or "WaitingForHosts" or "Restored", TimeSpan.FromSeconds(120), "vCenter starting");
-        Assert.Equal("StartingVCenter", at.CurrentState);
+        at = await world.WaitForAsync(r => r is { CurrentState: "PoweringOn", Phase: "VCenterStart" or "HostReconnect" } or { CurrentState: "Restored" }, TimeSpan.FromSeconds(120), "vCenter starting");
+        Assert.Equal(("PoweringOn", "VCenterStart"), (at.CurrentState, at.Phase));
         await Kill9Async(evaluator);
         await Kill9Async(actuator);
         await StartServicesAsync();

@@ -66,10 +66,11 @@ public sealed class VsanClusterPowerPolicyUnitTests
         var asked = Walk(run, options, Done);
 
         Assert.Equal(["vm:app-1", "ha-drs-disable", "vsan-resync", VsanClusterPowerSteps.PowerOff], asked);
-        Assert.Equal(RunPhase.Done, run.Phase);
+        Assert.NotNull(run.CompletedAt);
+        Assert.Null(run.Phase);
         Assert.Empty(ShutdownPolicy.Failures(run));
         Assert.All(run.Hosts, h => Assert.Equal((StepStatus.Done, StepStatus.Done), (h.Maintenance, h.Shutdown)));
-        Assert.Equal(("VsanPowerOff", StepStatus.Done), run.AllVms.Where(v => v.IsVCenter).Select(v => (v.Outcome, v.Status)).Single());
+        Assert.Equal((RunOutcome.VsanPowerOff, StepStatus.Done), run.AllVms.Where(v => v.IsVCenter).Select(v => (v.Outcome, v.Status)).Single());
         Assert.Equal(StepStatus.Pending, run.Restore.VsanClusterPowerOn?.Status);
     }
 
@@ -83,8 +84,9 @@ public sealed class VsanClusterPowerPolicyUnitTests
 
         Assert.Equal(["vm:app-1", "ha-drs-disable", "vsan-resync", VsanClusterPowerSteps.PowerOff, "maintenance:esx-01", "maintenance:esx-03",
             "off:esx-01", "off:esx-03", "vm:vcsa", "esxi-off:esx-02"], asked);
-        Assert.Equal(RunPhase.Done, run.Phase);
-        Assert.Contains(run.Journal, e => e.Step == VsanClusterPowerSteps.PowerOff && e.Outcome == "FallBack");
+        Assert.NotNull(run.CompletedAt);
+        Assert.Null(run.Phase);
+        Assert.Contains(run.Journal, e => e.Step == VsanClusterPowerSteps.PowerOff && e.Outcome == RunOutcome.FallBack);
         // The failed step is listed, and no vSAN power-on follows a shutdown vSAN did not do.
         Assert.Contains(ShutdownPolicy.Failures(run), f => f.StartsWith(VsanClusterPowerSteps.PowerOff, StringComparison.Ordinal));
         run.Phase = RunPhase.ExitMaintenance;

@@ -44,7 +44,7 @@ public sealed class WholeRunTests
         await world.StartEvaluatorInProcessAsync();
 
         await world.RaiseAlarmAsync();
-        var running = await world.WaitForStateAsync("ShuttingDownVms", TimeSpan.FromSeconds(30));
+        var running = await world.WaitForAsync(r => r is { CurrentState: "ShuttingDown", Phase: "VmTiers" }, TimeSpan.FromSeconds(30), "shutting down VMs");
         await world.RaiseAlarmAsync();
         var done = await world.WaitForStateAsync("ShutDown", TimeSpan.FromSeconds(90));
 
@@ -64,7 +64,7 @@ public sealed class WholeRunTests
         await world.StartEvaluatorInProcessAsync();
 
         await world.RaiseAlarmAsync();
-        await world.WaitForStateAsync("ShuttingDownVms", TimeSpan.FromSeconds(30));
+        await world.WaitForAsync(r => r is { CurrentState: "ShuttingDown", Phase: "VmTiers" }, TimeSpan.FromSeconds(30), "shutting down VMs");
         await world.PublishAsync(new AlarmCleared(Guid.NewGuid(), PowerWorld.Zone, DateTimeOffset.UtcNow, 30.0, []));
         // The default minimum off time (5 minutes) keeps it waiting for the whole test.
         var saga = await world.WaitForStateAsync("WaitingToPowerOn", TimeSpan.FromSeconds(90));
@@ -92,7 +92,7 @@ public sealed class WholeRunTests
         await world.StartEvaluatorInProcessAsync();
 
         await world.RaiseAlarmAsync();
-        var running = await world.WaitForStateAsync("ShuttingDownVms", TimeSpan.FromSeconds(30));
+        var running = await world.WaitForAsync(r => r is { CurrentState: "ShuttingDown", Phase: "VmTiers" }, TimeSpan.FromSeconds(30), "shutting down VMs");
         var runId = running.RunId!.Value;
 
         await using (var locker = new Npgsql.NpgsqlConnection(world.Postgres.ConnectionString))
@@ -113,7 +113,7 @@ public sealed class WholeRunTests
             var tier0 = history.Where(h => h.Step == "vm-shutdown" && PowerWorld.TierOf(h.Target) == 0).ToList();
             Assert.Equal(6, tier0.Count(h => h.Outcome is "Graceful" or "Forced"));
             Assert.Equal(6, tier0.Count(h => h.Outcome == "Requested")); // two by the saga, four by freed slots
-            Assert.Equal("ShuttingDownVms", (await world.SagaAsync())!.CurrentState); // the header was not touched
+            Assert.Equal(("ShuttingDown", "VmTiers"), ((await world.SagaAsync())!.CurrentState, (await world.SagaAsync())!.Phase)); // the header was not touched
             await transaction.RollbackAsync();
         }
 
@@ -133,7 +133,7 @@ public sealed class WholeRunTests
         await world.StartEvaluatorInProcessAsync();
 
         await world.RaiseAlarmAsync();
-        var running = await world.WaitForStateAsync("ShuttingDownVms", TimeSpan.FromSeconds(30));
+        var running = await world.WaitForAsync(r => r is { CurrentState: "ShuttingDown", Phase: "VmTiers" }, TimeSpan.FromSeconds(30), "shutting down VMs");
         var runId = running.RunId!.Value;
         // vm-02-004 never finishes its guest shutdown (forced after the 5 s guest timeout): while it is asked, the
         // actuator is made to seem to report a failure for it.

@@ -12,15 +12,15 @@ static class PowerActivities
     /// outbox in the transaction that saves the row (delivered after the commit, a crash delivers at restart); elsewhere
     /// (the in-memory test harness) it is sent or published at once. Commands go to their queue (<see cref="CommandRoutes"/>).
     /// </summary>
-    static Task Emit<T>(this ConsumeContext c, T message)
-        where T : class
+    static Task Emit(this ConsumeContext c, object message)
     {
         if (c.TryGetPayload<PowerSagaOutbox>(out var outbox))
         {
             outbox.Messages.Add(message);
             return Task.CompletedTask;
         }
-        return CommandRoutes.Queues.ContainsKey(typeof(T)) ? c.Send(message) : c.Publish(message);
+        var type = message.GetType();
+        return CommandRoutes.Queues.ContainsKey(type) ? c.Send(message, type) : c.Publish(message, type);
     }
 
     public static EventActivityBinder<PowerSagaState, ClusterShutdownRequested> StartRun(
@@ -44,7 +44,7 @@ static class PowerActivities
             {
                 RunId = saga.RunId.Value, Cluster = cluster.Name, Zone = c.Message.Zone, DryRun = machine.Options.DryRun || c.Message.DryRun,
                 ZoneInAlarm = c.Message.RequestedBy is null || previous?.ZoneInAlarm == true,
-                Phase = RunPhase.Inventory, InventoryAttempts = 1, Step = saga.Step + 1, Deadline = now + cluster.InventoryDeadline,
+                InventoryAttempts = 1, Step = saga.Step + 1, Deadline = now + cluster.InventoryDeadline,
                 PreviousRun = previous,
                 Restore = RestorePlanner.CarryOver(previous),
             };
@@ -55,11 +55,11 @@ static class PowerActivities
                 previous.Journal.Clear();
             }
             if (c.Message.RequestedBy is { } operatorName)
-                saga.Run.Record(now, OperatorStep, operatorName, c.Message.DryRun ? "DrillRequested" : "ShutdownRequested",
+                saga.Run.Record(now, OperatorStep, operatorName, c.Message.DryRun ? RunOutcome.DrillRequested : RunOutcome.ShutdownRequested,
                     $"{(c.Message.DryRun ? "drill" : "shutdown")} of {cluster.Name} begins: {c.Message.Reason}");
             else
-                saga.Run.Record(now, "alarm", c.Message.Zone, "Raised", $"alarm {c.Message.AlarmId}: shutdown of {cluster.Name} begins");
-            saga.Run.Record(now, ShutdownPolicy.InventoryStep, cluster.Name, "Requested", "attempt 1");
+                saga.Run.Record(now, "alarm", c.Message.Zone, RunOutcome.Raised, $"alarm {c.Message.AlarmId}: shutdown of {cluster.Name} begins");
+            saga.Run.Record(now, ShutdownPolicy.InventoryStep, cluster.Name, RunOutcome.Requested, "attempt 1");
             Sync(saga);
             machine.Logger.LogWarning("Cluster {Cluster}: alarm {AlarmId} in zone {Zone}, shutdown run {RunId} begins{DryRun}",
                 cluster.Name, c.Message.AlarmId, c.Message.Zone, saga.RunId, saga.Run.DryRun ? " (DRY RUN: nothing will be touched)" : "");
@@ -82,7 +82,7 @@ static class PowerActivities
             run.PowerOnHeldBy = previous.PowerOnHeldBy;
             run.Restore = RestorePlanner.Plan(cluster, run, previous.Restore);
             run.Journal.AddRange(previous.Journal);
-            run.Record(now, ShutdownPolicy.InventoryStep, cluster.Name, "Captured", $"{c.Message.Hosts.Count} host(s), {c.Message.Vms.Count} VM(s)");
+            run.Record(now, ShutdownPolicy.InventoryStep, cluster.Name, RunOutcome.Captured, $"{c.Message.Hosts.Count} host(s), {c.Message.Vms.Count} VM(s)");
             saga.Run = run;
             var journalStart = run.Journal.Count;
 
@@ -97,7 +97,7 @@ static class PowerActivities
                 await c.Emit(new VCenterVmOnProtectedCluster(run.RunId, run.Cluster, vcenter.Name, run.VCenterHost ?? vcenter.Host, now,
                     HostFinishedViaEsxi: run.Hosts.Any(h => h.ViaEsxi)));
             }
-            await Apply(c, machine, progress, journalStart);
+            await Ask(c, machine, progress, journalStart);
         });
 
     public static EventActivityBinder<PowerSagaState, TMessage> InventoryMissing<TMessage>(
@@ -113,25 +113,28 @@ static class PowerActivities
                 run.InventoryAttempts++;
                 run.Step++;
                 run.Deadline = now + machine.ClusterOf(c.Saga).InventoryDeadline;
-                run.Record(now, ShutdownPolicy.InventoryStep, run.Cluster, "Requested", $"attempt {run.InventoryAttempts}");
+                run.Record(now, ShutdownPolicy.InventoryStep, run.Cluster, RunOutcome.Requested, $"attempt {run.InventoryAttempts}");
                 await c.Emit(new ClusterInventoryRequested(run.RunId, run.Cluster));
             }
-            await Apply(c, machine, Power.Progress.None, journalStart);
+            await Ask(c, machine, Asks.None, journalStart);
         });
 
-    /// <summary>Records a shutdown outcome with <paramref name="record"/>; if it was news, moves the run on and asks for what comes next.</summary>
+    /// <summary>
+    /// Records an outcome with <paramref name="record"/> (a step of either plan); if it was news, moves the running plan on
+    /// (<see cref="RunningPlan"/>) and asks for what comes next.
+    /// </summary>
     public static EventActivityBinder<PowerSagaState, TMessage> Progress<TMessage>(
         this EventActivityBinder<PowerSagaState, TMessage> binder, PowerStateMachine machine,
         Func<PowerRun, BehaviorContext<PowerSagaState, TMessage>, bool> record)
         where TMessage : class =>
-        binder.RecordThen(record, (c, run, journalStart) => Apply(c, machine, ShutdownPolicy.Advance(run, machine.ClusterOf(c.Saga), machine.Now), journalStart));
+        binder.RecordThen(record, (c, run, journalStart) => Ask(c, machine, RunningPlan.Advance(run, machine.ClusterOf(c.Saga), machine.Now), journalStart));
 
-    /// <summary>Records a power-on outcome with <paramref name="record"/>; if it was news, moves the power-on on.</summary>
-    public static EventActivityBinder<PowerSagaState, TMessage> PowerOnProgress<TMessage>(
+    /// <summary>Records an outcome that came after its part of the run (a VM that went off after all is no failure); nothing moves.</summary>
+    public static EventActivityBinder<PowerSagaState, TMessage> RecordLate<TMessage>(
         this EventActivityBinder<PowerSagaState, TMessage> binder, PowerStateMachine machine,
         Func<PowerRun, BehaviorContext<PowerSagaState, TMessage>, bool> record)
         where TMessage : class =>
-        binder.RecordThen(record, (c, run, journalStart) => ApplyRestore(c, machine, PowerOnPolicy.Advance(run, machine.ClusterOf(c.Saga), machine.Now), journalStart));
+        binder.RecordThen(record, (c, _, journalStart) => Ask(c, machine, Asks.None, journalStart));
 
     static EventActivityBinder<PowerSagaState, TMessage> RecordThen<TMessage>(this EventActivityBinder<PowerSagaState, TMessage> binder,
         Func<PowerRun, BehaviorContext<PowerSagaState, TMessage>, bool> record, Func<BehaviorContext<PowerSagaState, TMessage>, PowerRun, int, Task> advance)
@@ -144,14 +147,16 @@ static class PowerActivities
                 await advance(c, run, journalStart);
         });
 
+    /// <summary>A deadline (or, during the power-on, a wake-up: the next staggered host, the next reconnect poll) of the running plan's stage.</summary>
     public static EventActivityBinder<PowerSagaState, PowerRunDeadlineReached> Deadline(
         this EventActivityBinder<PowerSagaState, PowerRunDeadlineReached> binder, PowerStateMachine machine) =>
         binder.ThenAsync(async c =>
         {
             var run = c.Saga.Run!;
             var journalStart = run.Journal.Count;
-            machine.Logger.LogWarning("Cluster {Cluster}: step {Step} ({Phase}) missed its deadline {Deadline:O}; moving on", run.Cluster, run.Step, run.Phase, c.Message.Deadline);
-            await Apply(c, machine, ShutdownPolicy.DeadlinePassed(run, machine.ClusterOf(c.Saga), machine.Now), journalStart);
+            if (run.Phase is { } phase && !phase.IsPowerOn())
+                machine.Logger.LogWarning("Cluster {Cluster}: step {Step} ({Phase}) missed its deadline {Deadline:O}; moving on", run.Cluster, run.Step, run.Phase, c.Message.Deadline);
+            await Ask(c, machine, RunningPlan.DeadlinePassed(run, machine.ClusterOf(c.Saga), machine.Now), journalStart);
         });
 
     /// <summary>The alarm cleared after the shutdown finished: the power-on waits for the minimum off time.</summary>
@@ -164,9 +169,9 @@ static class PowerActivities
             var journalStart = run.Journal.Count;
             saga.AlarmClearedAt ??= c.Message.ClearedAt;
             run.ZoneInAlarm = false;
-            run.Record(machine.Now, "alarm", c.Message.Zone, "Cleared", "alarm cleared after the shutdown");
+            run.Record(machine.Now, "alarm", c.Message.Zone, RunOutcome.Cleared, "alarm cleared after the shutdown");
             PowerOnPolicy.Schedule(run, machine.ClusterOf(saga), saga.CompletedAt ?? machine.Now, saga.AlarmClearedAt.Value, machine.Now);
-            await ApplyRestore(c, machine, RestoreProgress.None, journalStart);
+            await Ask(c, machine, Asks.None, journalStart);
         });
 
     /// <summary>The zone's alarm came back while the power-on was waiting: it is cancelled; the cluster is off already.</summary>
@@ -179,10 +184,10 @@ static class PowerActivities
             var journalStart = run.Journal.Count;
             saga.AlarmClearedAt = null;
             run.ZoneInAlarm |= c.Message.RequestedBy is null;
-            run.Record(machine.Now, "alarm", c.Message.Zone, "Raised", $"alarm {c.Message.AlarmId} before the power-on began");
+            run.Record(machine.Now, "alarm", c.Message.Zone, RunOutcome.Raised, $"alarm {c.Message.AlarmId} before the power-on began");
             PowerOnPolicy.Cancel(run, $"zone {c.Message.Zone} in alarm again (alarm {c.Message.AlarmId}); the cluster stays off until it clears", machine.Now);
             machine.Logger.LogWarning("Cluster {Cluster}: alarm {AlarmId} in zone {Zone} again; the pending power-on is cancelled", run.Cluster, c.Message.AlarmId, c.Message.Zone);
-            await ApplyRestore(c, machine, RestoreProgress.None, journalStart);
+            await Ask(c, machine, Asks.None, journalStart);
         });
 
     /// <summary>The minimum off time passed and the zone stayed clear: the hosts are powered on.</summary>
@@ -204,7 +209,7 @@ static class PowerActivities
         var progress = PowerOnPolicy.Begin(run, machine.ClusterOf(c.Saga), now);
         await c.Emit(new PowerRestoreStarted(run.RunId, run.Cluster, run.Zone, run.Restore.Hosts.Select(h => h.Name).ToList(),
             run.Restore.AllVms.Count(), run.Restore.Tiers.Select(t => t.Name).ToList(), now));
-        await ApplyRestore(c, machine, progress, journalStart);
+        await Ask(c, machine, progress, journalStart);
     }
 
     public const string OperatorStep = "operator";
@@ -235,7 +240,7 @@ static class PowerActivities
             var journalStart = run.Journal.Count;
             run.PowerOnHeldBy = null;
             var overridden = m.OverrideMinimumOffTime && now < offUntil;
-            run.Record(now, OperatorStep, m.RequestedBy, "PowerOnRequested",
+            run.Record(now, OperatorStep, m.RequestedBy, RunOutcome.PowerOnRequested,
                 overridden ? $"{m.Reason}; minimum off time overridden: {m.OverrideReason}" : m.Reason);
             machine.Logger.LogWarning("Cluster {Cluster}: power-on of run {RunId} asked by {RequestedBy}{Override}", run.Cluster, run.RunId, m.RequestedBy,
                 overridden ? $", minimum off time overridden: {m.OverrideReason}" : "");
@@ -251,11 +256,11 @@ static class PowerActivities
             var run = c.Saga.Run!;
             var journalStart = run.Journal.Count;
             run.PowerOnHeldBy = $"{c.Message.RequestedBy}: {c.Message.Reason}";
-            run.Record(now, OperatorStep, c.Message.RequestedBy, "PowerOnCancelled", $"{c.Message.Reason}; the cluster stays off until an operator powers it on");
+            run.Record(now, OperatorStep, c.Message.RequestedBy, RunOutcome.PowerOnCancelled, $"{c.Message.Reason}; the cluster stays off until an operator powers it on");
             machine.Logger.LogWarning("Cluster {Cluster}: automatic power-on held by {RequestedBy}", run.Cluster, c.Message.RequestedBy);
-            if (run.Phase == RunPhase.PowerOnPending)
+            if (run.Restore.DueAt is not null)
                 PowerOnPolicy.Cancel(run, $"held by an operator ({run.PowerOnHeldBy})", now);
-            await ApplyRestore(c, machine, RestoreProgress.None, journalStart);
+            await Ask(c, machine, Asks.None, journalStart);
         });
 
     /// <summary>A drill asked while it may not run: recorded and reported, nothing else.</summary>
@@ -279,7 +284,7 @@ static class PowerActivities
     {
         machine.Logger.LogWarning("Cluster {Cluster}: {Command} asked by {RequestedBy} refused: {Why}", c.Saga.Cluster, command, requestedBy, why);
         var now = machine.Now;
-        c.Saga.Run?.Record(now, OperatorStep, requestedBy, "Refused", $"{command}: {why}");
+        c.Saga.Run?.Record(now, OperatorStep, requestedBy, RunOutcome.Refused, $"{command}: {why}");
         // Its own event, not a failed step: the console shows it beside the command, the Notifier warns once.
         await c.Emit(new OperatorCommandRefused(c.Saga.Cluster, command, requestedBy, why, now));
     }
@@ -304,16 +309,7 @@ static class PowerActivities
                     Outcome = PowerOnOutcome.PoweredOn,
                     Reason = $"powered on by run {run.RunId}: its BMC reported On when asked again ({c.Message.Reason})".Replace(" ()", "", StringComparison.Ordinal),
                 });
-            await ApplyRestore(c, machine, PowerOnPolicy.Advance(run, machine.ClusterOf(c.Saga), machine.Now), journalStart);
-        });
-
-    public static EventActivityBinder<PowerSagaState, PowerRunDeadlineReached> RestoreDeadline(
-        this EventActivityBinder<PowerSagaState, PowerRunDeadlineReached> binder, PowerStateMachine machine) =>
-        binder.ThenAsync(async c =>
-        {
-            var run = c.Saga.Run!;
-            var journalStart = run.Journal.Count;
-            await ApplyRestore(c, machine, PowerOnPolicy.DeadlinePassed(run, machine.ClusterOf(c.Saga), machine.Now), journalStart);
+            await Ask(c, machine, RunningPlan.Advance(run, machine.ClusterOf(c.Saga), machine.Now), journalStart);
         });
 
     /// <summary>
@@ -326,71 +322,59 @@ static class PowerActivities
         {
             var run = c.Saga.Run!;
             var journalStart = run.Journal.Count;
-            run.Record(machine.Now, "alarm", c.Message.Zone, "Raised", $"alarm {c.Message.AlarmId} during the power-on");
+            run.Record(machine.Now, "alarm", c.Message.Zone, RunOutcome.Raised, $"alarm {c.Message.AlarmId} during the power-on");
             machine.Logger.LogCritical("Cluster {Cluster}: alarm {AlarmId} in zone {Zone} during the power-on; power-on stops, the shutdown runs again",
                 run.Cluster, c.Message.AlarmId, c.Message.Zone);
-            if (PowerOnPolicy.Interrupt(run, c.Message.AlarmId, c.Message.RequestedAt, machine.Now))
-                await PublishRestoreCompleted(c, run);
-            else
-                await ApplyRestore(c, machine, PowerOnPolicy.Advance(run, machine.ClusterOf(c.Saga), machine.Now), journalStart);
+            var progress = PowerOnPolicy.Interrupt(run, c.Message.AlarmId, c.Message.RequestedAt, machine.Now)
+                ? Asks.None
+                : PowerOnPolicy.Advance(run, machine.ClusterOf(c.Saga), machine.Now);
+            await Ask(c, machine, progress, journalStart);
         });
 
-    /// <summary>Publishes the power-on's commands, the alerts for new noteworthy history, its completion; then the state that mirrors the phase.</summary>
-    static async Task ApplyRestore<TMessage>(BehaviorContext<PowerSagaState, TMessage> c, PowerStateMachine machine, RestoreProgress progress, int journalStart)
+    /// <summary>
+    /// Sends the commands of what a policy asked (<see cref="Asks"/>, either direction; one command per kind of step:
+    /// <see cref="StepCommands"/>), publishes the alerts for new noteworthy history and copies the run's step and deadline to the row.
+    /// </summary>
+    static async Task Ask<TMessage>(BehaviorContext<PowerSagaState, TMessage> c, PowerStateMachine machine, Asks asks, int journalStart)
         where TMessage : class
     {
         var saga = c.Saga;
         var run = saga.Run!;
-
-        foreach (var host in progress.PowerOns)
-            await c.Emit(new PowerOnRequested(run.RunId, run.Cluster, host.Name));
-        if (progress.ReadInventory)
-            await c.Emit(new ClusterInventoryRequested(run.RunId, run.Cluster));
-        foreach (var host in progress.ExitMaintenance)
-            await c.Emit(new HostExitMaintenanceRequested(run.RunId, run.Cluster, host.Name));
-        foreach (var vm in progress.VmPowerOns)
-            await c.Emit(new VmPowerOnRequested(run.RunId, run.Cluster, vm.Id, vm.Name));
-        foreach (var step in progress.ClusterSteps)
+        foreach (var step in asks.Steps(run, machine.ClusterOf(saga)))
         {
-            var restore = run.Restore;
-            switch (step.Kind)
-            {
-                case ClusterStep.VCenterStart:
-                    await c.Emit(new VCenterStartRequested(run.RunId, run.Cluster, restore.VCenterHost ?? "", restore.VCenterVm ?? ""));
-                    break;
-                case ClusterStep.HaDrsRestore when restore.HaDrs is { } haDrs:
-                    await c.Emit(new ClusterHaDrsRestoreRequested(run.RunId, run.Cluster, haDrs));
-                    break;
-                case ClusterStep.VclsRestore:
-                    await c.Emit(new VclsRestoreRequested(run.RunId, run.Cluster, restore.VclsValue));
-                    break;
-                case VsanClusterPowerSteps.PowerOn:
-                    await c.Emit(VsanClusterPowerSteps.Command(run, step)!);
-                    break;
-            }
+            if (StepCommands.For(run, step) is { } command)
+                await c.Emit(command);
         }
-
         await PublishNoteworthy(c, machine, run, journalStart);
         Sync(saga);
-        if (progress.ShutDownAgain)
-        {
-            // Drained: the hosts that were booting are up; the shutdown starts through the saga's own queue (from Restored).
-            await PublishRestoreCompleted(c, run);
-            await c.Emit(new ClusterShutdownRequested(saga.CorrelationId, run.Cluster, run.Zone,
-                run.Restore.DrainAlarmId ?? Guid.Empty, run.Restore.DrainAlarmRaisedAt ?? machine.Now));
-        }
-        else if (run.Phase == RunPhase.Restored && saga.CurrentState != machine.Restored.Name)
-        {
-            var failures = PowerOnPolicy.Failures(run);
-            machine.Logger.Log(failures.Count == 0 ? LogLevel.Information : LogLevel.Error,
-                "Cluster {Cluster}: power-on of run {RunId} completed; not restored: {Failures}", run.Cluster, run.RunId, failures.Count == 0 ? "none" : string.Join("; ", failures));
-            await PublishRestoreCompleted(c, run);
-        }
-
-        var target = machine.StateFor(run.Phase);
-        if (saga.CurrentState != target.Name)
-            await c.TransitionToState(target);
     }
+
+    /// <summary>The power-on ended (or was interrupted): what was not restored is logged and published.</summary>
+    public static EventActivityBinder<PowerSagaState, TMessage> CompleteRestore<TMessage>(
+        this EventActivityBinder<PowerSagaState, TMessage> binder, PowerStateMachine machine)
+        where TMessage : class =>
+        binder.ThenAsync(c =>
+        {
+            var run = c.Saga.Run!;
+            if (!run.Restore.Interrupted)
+            {
+                var failures = PowerOnPolicy.Failures(run);
+                machine.Logger.Log(failures.Count == 0 ? LogLevel.Information : LogLevel.Error,
+                    "Cluster {Cluster}: power-on of run {RunId} completed; not restored: {Failures}", run.Cluster, run.RunId, failures.Count == 0 ? "none" : string.Join("; ", failures));
+            }
+            return PublishRestoreCompleted(c, run);
+        });
+
+    /// <summary>Drained: the hosts that were booting are up; the shutdown starts through the saga's own queue (from <c>Restored</c>).</summary>
+    public static EventActivityBinder<PowerSagaState, TMessage> AskForTheShutdownAgain<TMessage>(
+        this EventActivityBinder<PowerSagaState, TMessage> binder, PowerStateMachine machine)
+        where TMessage : class =>
+        binder.ThenAsync(c =>
+        {
+            var run = c.Saga.Run!;
+            return c.Emit(new ClusterShutdownRequested(c.Saga.CorrelationId, run.Cluster, run.Zone,
+                run.Restore.DrainAlarmId ?? Guid.Empty, run.Restore.DrainAlarmRaisedAt ?? machine.Now));
+        });
 
     static Task PublishRestoreCompleted<TMessage>(BehaviorContext<PowerSagaState, TMessage> c, PowerRun run)
         where TMessage : class
@@ -409,105 +393,54 @@ static class PowerActivities
         foreach (var entry in run.Journal.Skip(journalStart).Where(ShutdownPolicy.IsNoteworthy))
         {
             machine.Logger.LogWarning("Cluster {Cluster}: {Step} {Target} {Outcome} {Detail}", entry.Cluster, entry.Step, entry.Target, entry.Outcome, entry.Detail);
-            await c.Emit(new PowerRunStepFailed(run.RunId, run.Cluster, entry.Step, entry.Target, entry.Outcome, entry.Detail, entry.At));
+            await c.Emit(new PowerRunStepFailed(run.RunId, run.Cluster, entry.Step, entry.Target, entry.Outcome.ToString(), entry.Detail, entry.At));
         }
     }
 
-    /// <summary>After a restart: ask again for what the run is waiting on (the inventory, or the current phase's steps).</summary>
+    /// <summary>After a restart while the inventory is awaited: ask for it again.</summary>
+    public static EventActivityBinder<PowerSagaState, PowerRunResumed> AskAgainForInventory(
+        this EventActivityBinder<PowerSagaState, PowerRunResumed> binder, PowerStateMachine machine) =>
+        binder.ThenAsync(c =>
+        {
+            var run = c.Saga.Run!;
+            run.Record(machine.Now, "resume", run.Cluster, RunOutcome.Resumed, "evaluator restarted: asking again for the inventory");
+            return c.Emit(new ClusterInventoryRequested(run.RunId, run.Cluster));
+        });
+
+    /// <summary>After a restart: ask again for what the running plan's stage is waiting on (the actuators' steps are idempotent, as is a poll).</summary>
     public static EventActivityBinder<PowerSagaState, PowerRunResumed> AskAgainForOutstandingSteps(
         this EventActivityBinder<PowerSagaState, PowerRunResumed> binder, PowerStateMachine machine) =>
         binder.ThenAsync(async c =>
         {
             var run = c.Saga.Run!;
             var journalStart = run.Journal.Count;
-            if (run.Phase == RunPhase.Inventory)
-            {
-                run.Record(machine.Now, "resume", run.Cluster, "Resumed", "evaluator restarted: asking again for the inventory");
-                await c.Emit(new ClusterInventoryRequested(run.RunId, run.Cluster));
-                return;
-            }
             machine.Logger.LogInformation("Cluster {Cluster}: run {RunId} resumed after a restart at step {Step} ({Phase})", run.Cluster, run.RunId, run.Step, run.Phase);
-            var outstanding = ShutdownPolicy.Outstanding(run, machine.Now);
+            var outstanding = RunningPlan.Outstanding(run, machine.Now);
             // A tier whose last outcome was recorded just before the crash, its PowerStageCompleted not yet sent, moves on now.
-            var next = run.Phase == RunPhase.VmTiers ? ShutdownPolicy.Advance(run, machine.ClusterOf(c.Saga), machine.Now) : Power.Progress.None;
-            await Apply(c, machine, new Progress([.. outstanding.VmShutdowns, .. next.VmShutdowns], [.. outstanding.Maintenance, .. next.Maintenance],
-                [.. outstanding.HostShutdowns, .. next.HostShutdowns])
-            {
-                ClusterSteps = [.. outstanding.ClusterSteps, .. next.ClusterSteps],
-                EsxiShutdowns = [.. outstanding.EsxiShutdowns, .. next.EsxiShutdowns],
-            }, journalStart);
+            var next = run.Phase is RunPhase.VmTiers or RunPhase.VmPowerOn ? RunningPlan.Advance(run, machine.ClusterOf(c.Saga), machine.Now) : Asks.None;
+            await Ask(c, machine, outstanding.And(next), journalStart);
         });
 
-    /// <summary>After a restart during the power-on: ask again for its outstanding steps (host and VM power-ons are idempotent, as is a poll).</summary>
-    public static EventActivityBinder<PowerSagaState, PowerRunResumed> AskAgainForOutstandingPowerOnSteps(
-        this EventActivityBinder<PowerSagaState, PowerRunResumed> binder, PowerStateMachine machine) =>
+    /// <summary>The shutdown ended: its failures are logged and published; a clear recorded during it schedules the power-on.</summary>
+    public static EventActivityBinder<PowerSagaState, TMessage> CompleteShutdown<TMessage>(
+        this EventActivityBinder<PowerSagaState, TMessage> binder, PowerStateMachine machine)
+        where TMessage : class =>
         binder.ThenAsync(async c =>
         {
-            var run = c.Saga.Run!;
+            var saga = c.Saga;
+            var run = saga.Run!;
             var journalStart = run.Journal.Count;
-            machine.Logger.LogInformation("Cluster {Cluster}: power-on of run {RunId} resumed after a restart at step {Step} ({Phase})", run.Cluster, run.RunId, run.Step, run.Phase);
-            var outstanding = PowerOnPolicy.Outstanding(run, machine.Now);
-            // A tier whose last outcome was recorded just before the crash, its PowerStageCompleted not yet sent, moves on now.
-            var next = run.Phase == RunPhase.VmPowerOn ? PowerOnPolicy.Advance(run, machine.ClusterOf(c.Saga), machine.Now) : RestoreProgress.None;
-            await ApplyRestore(c, machine, outstanding with { VmPowerOns = [.. outstanding.VmPowerOns, .. next.VmPowerOns] }, journalStart);
-        });
-
-    /// <summary>Publishes the commands of <paramref name="progress"/>, the alerts for new noteworthy history, the completion; then the state that mirrors the phase.</summary>
-    static async Task Apply<TMessage>(BehaviorContext<PowerSagaState, TMessage> c, PowerStateMachine machine, Progress progress, int journalStart)
-        where TMessage : class
-    {
-        var saga = c.Saga;
-        var run = saga.Run!;
-        var cluster = machine.ClusterOf(saga);
-
-        foreach (var vm in progress.VmShutdowns)
-            await c.Emit(new VmShutdownRequested(run.RunId, run.Cluster, vm.Id, vm.Name, vm.HardPowerOff ? TimeSpan.Zero : cluster.GuestShutdownTimeout));
-        var vsan = run.Settings?.VsanEnabled == true;
-        foreach (var step in progress.ClusterSteps)
-        {
-            switch (step.Kind)
-            {
-                case ClusterStep.VclsRetreat:
-                    await c.Emit(new VclsRetreatRequested(run.RunId, run.Cluster));
-                    break;
-                case ClusterStep.HaDrsDisable:
-                    await c.Emit(new ClusterHaDrsDisableRequested(run.RunId, run.Cluster));
-                    break;
-                case ClusterStep.VsanResync:
-                    await c.Emit(new VsanResyncCheckRequested(run.RunId, run.Cluster));
-                    break;
-                case VsanClusterPowerSteps.PowerOff:
-                    await c.Emit(VsanClusterPowerSteps.Command(run, step)!);
-                    break;
-            }
-        }
-        // A whole-cluster shutdown: vSAN's data stays where it is (ensureObjectAccessibility cannot succeed on the last hosts).
-        foreach (var host in progress.Maintenance)
-            await c.Emit(new HostMaintenanceRequested(run.RunId, run.Cluster, host.Name, vsan ? "noAction" : null));
-        foreach (var host in progress.HostShutdowns)
-            await c.Emit(new HostShutdownRequested(run.RunId, run.Cluster, host.Name));
-        foreach (var host in progress.EsxiShutdowns)
-            await c.Emit(new EsxiHostShutdownRequested(run.RunId, run.Cluster, host.Name, vsan, VCenterVm: run.VCenterVm));
-
-        await PublishNoteworthy(c, machine, run, journalStart);
-
-        Sync(saga);
-        if (run.Phase == RunPhase.Done && saga.CompletedAt is null)
-        {
-            saga.CompletedAt = machine.Now;
+            saga.CompletedAt = run.CompletedAt;
             var failures = ShutdownPolicy.Failures(run);
             machine.Logger.Log(failures.Count == 0 ? LogLevel.Information : LogLevel.Error,
                 "Cluster {Cluster}: shutdown run {RunId} completed with {Failures} failure(s): {FailureList}",
                 run.Cluster, run.RunId, failures.Count, string.Join("; ", failures));
-            await c.Emit(new PowerRunCompleted(run.RunId, run.Cluster, failures, saga.AlarmClearedAt is not null, saga.StartedAt ?? saga.CompletedAt.Value, saga.CompletedAt.Value));
-            if (saga.AlarmClearedAt is { } clearedAt && PowerOnPolicy.Schedule(run, cluster, saga.CompletedAt.Value, clearedAt, machine.Now))
-                Sync(saga);
-        }
-
-        var target = machine.StateFor(run.Phase);
-        if (saga.CurrentState != target.Name)
-            await c.TransitionToState(target);
-    }
+            await c.Emit(new PowerRunCompleted(run.RunId, run.Cluster, failures, saga.AlarmClearedAt is not null, saga.StartedAt ?? run.CompletedAt!.Value, run.CompletedAt!.Value));
+            if (saga.AlarmClearedAt is { } clearedAt)
+                PowerOnPolicy.Schedule(run, machine.ClusterOf(saga), run.CompletedAt!.Value, clearedAt, machine.Now);
+            await PublishNoteworthy(c, machine, run, journalStart);
+            Sync(saga);
+        });
 
     static void Sync(PowerSagaState saga)
     {

@@ -10,7 +10,7 @@ namespace PowerEvents.AlarmEvaluator.Power;
 /// <summary>The saga rows (<c>power_saga</c>) and the run history (<c>power_run_history</c>). Tables are created by <see cref="PowerSchema"/>.</summary>
 public sealed class PowerDbContext(DbContextOptions<PowerDbContext> options) : DbContext(options)
 {
-    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Converters = { new RunOutcomeJsonConverter(), new JsonStringEnumConverter() } };
 
     public DbSet<PowerSagaState> Sagas => Set<PowerSagaState>();
     public DbSet<PowerRunHistoryRow> History => Set<PowerRunHistoryRow>();

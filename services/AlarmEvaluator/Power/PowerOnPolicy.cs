@@ -2,18 +2,6 @@ using PowerEvents.Contracts;
 
 namespace PowerEvents.AlarmEvaluator.Power;
 
-/// <summary>What the power-on must ask for next: host power-ons (BMC), an inventory read (reconnect poll), maintenance exits, VM power-ons.</summary>
-/// <summary>What the power-on must ask for next. <see cref="ShutDownAgain"/>: an interrupted power-on has drained; the shutdown starts now.</summary>
-public sealed record RestoreProgress(IReadOnlyList<RestoreHost> PowerOns, bool ReadInventory, IReadOnlyList<RestoreHost> ExitMaintenance, IReadOnlyList<RestoreVm> VmPowerOns)
-{
-    public static readonly RestoreProgress None = new([], false, [], []);
-
-    /// <summary>Cluster-wide steps to ask: vCenter's start through its host's ESXi API, HA/DRS and vCLS put back.</summary>
-    public IReadOnlyList<ClusterStep> ClusterSteps { get; init; } = [];
-
-    public bool ShutDownAgain { get; init; }
-}
-
 /// <summary>
 /// The power-on's decisions as pure functions over <see cref="PowerRun.Restore"/>: when it may start, what to ask next,
 /// what an outcome or a passed deadline means, what was not restored. No bus, no clock of its own.
@@ -39,7 +27,7 @@ public static class PowerOnPolicy
     /// <summary>The alarm cleared after (or during) a finished shutdown: wait for the minimum off time. False: no power-on (disabled, drill, nothing to restore).</summary>
     public static bool Schedule(PowerRun run, ClusterOptions options, DateTimeOffset shutdownCompletedAt, DateTimeOffset clearedAt, DateTimeOffset now)
     {
-        if (run.Phase != RunPhase.Done)
+        if (run.CompletedAt is null || run.Phase is not null || run.Restore.DueAt is not null)
             return false;
         var skip = !options.PowerOnAfterClear ? "PowerOnAfterClear is off: the cluster stays off until an operator brings it back"
             : run.PowerOnHeldBy is { } held ? $"held by an operator ({held}): the cluster stays off until an operator powers it on"
@@ -50,14 +38,14 @@ public static class PowerOnPolicy
         {
             if (!run.DryRun && ShutdownPolicy.LeftChanged(run) is { Count: > 0 } left)
                 skip += "; left changed: " + string.Join("; ", left);
-            run.Record(now, PowerOnStep, run.Cluster, "Skipped", skip);
+            run.Record(now, PowerOnStep, run.Cluster, RunOutcome.Skipped, skip);
             return false;
         }
 
         var at = EarliestPowerOn(shutdownCompletedAt, clearedAt, options);
-        run.Phase = RunPhase.PowerOnPending;
+        run.Restore.DueAt = at;
         Wake(run, at);
-        run.Record(now, PowerOnStep, run.Cluster, "Scheduled",
+        run.Record(now, PowerOnStep, run.Cluster, RunOutcome.Scheduled,
             $"not before {at:O} (minimum off time {options.MinimumOffTime} after the shutdown completed at {shutdownCompletedAt:O}), if the zone stays clear");
         return true;
     }
@@ -65,31 +53,32 @@ public static class PowerOnPolicy
     /// <summary>The zone's alarm came back before the power-on began: nothing was sent, the cluster stays off.</summary>
     public static void Cancel(PowerRun run, string why, DateTimeOffset now)
     {
-        run.Phase = RunPhase.Done;
+        run.Restore.DueAt = null;
         StageEngine.Enter(run, null);
-        run.Record(now, PowerOnStep, run.Cluster, "Cancelled", why);
+        run.Record(now, PowerOnStep, run.Cluster, RunOutcome.Cancelled, why);
     }
 
     /// <summary>The minimum off time passed with the zone clear: the hosts are powered on (staggered if configured).</summary>
-    public static RestoreProgress Begin(PowerRun run, ClusterOptions options, DateTimeOffset now)
+    public static Asks Begin(PowerRun run, ClusterOptions options, DateTimeOffset now)
     {
         var restore = run.Restore;
         restore.StartedAt = now;
         restore.CurrentTier = 0;
         restore.NextHostPowerOnAt = now;
         restore.PhaseDeadline = now + options.PowerOnStagger * Math.Max(0, restore.Hosts.Count - 1) + options.HostPowerOnDeadline;
+        restore.DueAt = null;
         run.Phase = RunPhase.HostPowerOn;
-        run.Record(now, PowerOnStep, run.Cluster, "Started",
+        run.Record(now, PowerOnStep, run.Cluster, RunOutcome.Started,
             $"{restore.Hosts.Count} host(s); {restore.AllVms.Count()} VM(s) in {restore.Tiers.Count} tier(s): {string.Join(", ", restore.Tiers.Select(t => $"{t.Name}={t.Vms.Count}"))}");
         foreach (var vcenter in restore.AllVms.Where(v => v.IsVCenter))
-            run.Record(now, PowerOnStep, vcenter.Name, "VCenterVmOnCluster", restore.VCenterStart is not null
+            run.Record(now, PowerOnStep, vcenter.Name, RunOutcome.VCenterVmOnCluster, restore.VCenterStart is not null
                 ? $"vCenter's own VM is started through {restore.VCenterHost}'s own ESXi API once the hosts are on (never relying on autostart)"
                 : "vCenter's own VM goes first; until it runs the reconnect poll gets no inventory (its host must start it, e.g. ESXi VM autostart)");
         return Advance(run, options, now);
     }
 
     /// <summary>Moves the power-on as far as it can go now and returns what to ask for.</summary>
-    public static RestoreProgress Advance(PowerRun run, ClusterOptions options, DateTimeOffset now)
+    public static Asks Advance(PowerRun run, ClusterOptions options, DateTimeOffset now)
     {
         var restore = run.Restore;
         var powerOns = new List<RestoreHost>();
@@ -97,7 +86,7 @@ public static class PowerOnPolicy
         var exits = new List<RestoreHost>();
         var vms = new List<RestoreVm>();
         var clusterSteps = new List<ClusterStep>();
-        RestoreProgress Result() => new(powerOns, readInventory, exits, vms) { ClusterSteps = clusterSteps };
+        Asks Result() => new() { PowerOns = powerOns, ReadInventory = readInventory, ExitMaintenance = exits, VmPowerOns = vms, ClusterSteps = clusterSteps };
 
         while (true)
         {
@@ -151,7 +140,7 @@ public static class PowerOnPolicy
                             readInventory = true;
                             restore.InventoryPolls++;
                             if (restore.InventoryPolls == 1)
-                                run.Record(now, ReconnectStep, run.Cluster, "Polling", $"every {options.ReconnectPollInterval} until {restore.PhaseDeadline:O}");
+                                run.Record(now, ReconnectStep, run.Cluster, RunOutcome.Polling, $"every {options.ReconnectPollInterval} until {restore.PhaseDeadline:O}");
                         }
                         var poll = now + options.ReconnectPollInterval;
                         Wake(run, poll < restore.PhaseDeadline ? poll : restore.PhaseDeadline!.Value);
@@ -176,7 +165,7 @@ public static class PowerOnPolicy
                         else if (host.WasInMaintenance)
                         {
                             host.ExitMaintenance = StepStatus.Skipped;
-                            run.Record(now, ExitMaintenanceStep, host.Name, "Skipped", "it was in maintenance mode before the shutdown: left in it");
+                            run.Record(now, ExitMaintenanceStep, host.Name, RunOutcome.Skipped, "it was in maintenance mode before the shutdown: left in it");
                         }
                         else
                         {
@@ -203,9 +192,9 @@ public static class PowerOnPolicy
                     foreach (var vm in restore.AllVms.Where(v => v.Status == StepStatus.Pending && HostOf(restore, v) is { Ready: false }))
                     {
                         vm.Status = StepStatus.Skipped;
-                        vm.Outcome = "NotRestored";
+                        vm.Outcome = RunOutcome.NotRestored;
                         vm.Detail = $"its host {vm.Host} is not back: {HostOf(restore, vm)!.Detail}".TrimEnd(' ', ':');
-                        run.Record(now, VmPowerOnStep, vm.Name, "NotRestored", vm.Detail);
+                        run.Record(now, VmPowerOnStep, vm.Name, RunOutcome.NotRestored, vm.Detail);
                     }
                     restore.PhaseDeadline = now + options.PowerOnTierDeadline;
                     continue;
@@ -269,14 +258,14 @@ public static class PowerOnPolicy
         if (restore.VCenterStart is not { } step)
             return false;
         var detail = m.Fault is null ? $"started on {m.StartedOn ?? m.Host}; vCenter sees {m.HostsConnected.Count} host(s) connected" : StageEngine.Detail(m.Fault);
-        if (!StageEngine.Record(run, VCenterStartStep, step, m.StartedOn ?? m.Host, ClusterStep.Access, m.Outcome != StepOutcome.Failed, m.Outcome.ToString(), detail,
+        if (!StageEngine.Record(run, VCenterStartStep, step, m.StartedOn ?? m.Host, ClusterStep.Access, m.Outcome != StepOutcome.Failed, RunOutcomes.Of(m.Outcome), detail,
                 run.Phase == RunPhase.VCenterStart, retries, now, st => st.Detail = detail))
             return false;
-        step.Outcome = m.Outcome.ToString();
+        step.Outcome = RunOutcomes.Of(m.Outcome);
         step.Detail = detail;
         if (m.StartedOn is { } on && !string.Equals(on, restore.VCenterHost, StringComparison.OrdinalIgnoreCase))
         {
-            run.Record(now, VCenterStartStep, m.VmName, "Moved", $"vCenter's VM was found on {on}, not on {restore.VCenterHost}: followed");
+            run.Record(now, VCenterStartStep, m.VmName, RunOutcome.Moved, $"vCenter's VM was found on {on}, not on {restore.VCenterHost}: followed");
             restore.VCenterHost = on;
         }
         return true;
@@ -288,10 +277,10 @@ public static class PowerOnPolicy
         if (run.Restore.ClusterSteps.FirstOrDefault(st => st.Kind == kind) is not { } step)
             return false;
         var shown = fault is null ? detail : StageEngine.Detail(fault);
-        if (!StageEngine.Record(run, kind, step, run.Cluster, ClusterStep.Access, outcome != StepOutcome.Failed, outcome.ToString(), shown,
+        if (!StageEngine.Record(run, kind, step, run.Cluster, ClusterStep.Access, outcome != StepOutcome.Failed, RunOutcomes.Of(outcome), shown,
                 run.Phase == RunPhase.ClusterRestore, retries, now, st => st.Detail = shown))
             return false;
-        step.Outcome = outcome.ToString();
+        step.Outcome = RunOutcomes.Of(outcome);
         step.Detail = shown;
         return true;
     }
@@ -299,7 +288,7 @@ public static class PowerOnPolicy
     /// <summary>A BMC's answer. Wake-on-LAN counts as done: vCenter seeing the host connected is the proof. False: not news.</summary>
     public static bool RecordHostPowerOn(PowerRun run, HostPowerOnCompleted outcome, int retries, DateTimeOffset now) =>
         FindHost(run.Restore, outcome.Host) is { } host
-        && StageEngine.Record(run, HostPowerOnStep, host, host.Name, HostSteps.PowerOn, outcome.Outcome != PowerOnOutcome.Failed, outcome.Outcome.ToString(),
+        && StageEngine.Record(run, HostPowerOnStep, host, host.Name, HostSteps.PowerOn, outcome.Outcome != PowerOnOutcome.Failed, RunOutcomes.Of(outcome.Outcome),
             $"{outcome.Method}: {outcome.Reason}".TrimEnd(' ', ':'), run.Phase == RunPhase.HostPowerOn, retries, now, h => h.Detail = $"not powered on: {outcome.Reason}");
 
     /// <summary>
@@ -320,7 +309,7 @@ public static class PowerOnPolicy
         if (inventory.VCenterHost is { } vcenterHost && run.Restore.VCenterHost is { } planned
             && !string.Equals(vcenterHost, planned, StringComparison.OrdinalIgnoreCase))
         {
-            run.Record(now, VCenterStartStep, inventory.VCenterVm ?? "", "Moved", $"vCenter's VM runs on {vcenterHost}, planned on {planned}: followed");
+            run.Record(now, VCenterStartStep, inventory.VCenterVm ?? "", RunOutcome.Moved, $"vCenter's VM runs on {vcenterHost}, planned on {planned}: followed");
             run.Restore.VCenterHost = vcenterHost;
         }
         foreach (var host in run.Restore.Hosts.Where(AwaitingConnection))
@@ -333,7 +322,7 @@ public static class PowerOnPolicy
             host.Connected = true;
             if (host.PowerOn == StepStatus.Late)
                 host.PowerOn = StepStatus.Done;
-            run.Record(now, ReconnectStep, host.Name, "Connected", $"poll {run.Restore.InventoryPolls}{(seen.InMaintenanceMode ? ", in maintenance mode" : "")}");
+            run.Record(now, ReconnectStep, host.Name, RunOutcome.Connected, $"poll {run.Restore.InventoryPolls}{(seen.InMaintenanceMode ? ", in maintenance mode" : "")}");
         }
         return true;
     }
@@ -343,7 +332,7 @@ public static class PowerOnPolicy
         var detail = StageEngine.Detail(outcome.Fault);
         return FindHost(run.Restore, outcome.Host) is { } host
             && StageEngine.Record(run, ExitMaintenanceStep, host, host.Name, HostSteps.ExitMaintenance, outcome.Outcome != StepOutcome.Failed,
-                outcome.Outcome.ToString(), detail, run.Phase == RunPhase.ExitMaintenance, retries, now, h => h.Detail = $"still in maintenance mode: {detail}");
+                RunOutcomes.Of(outcome.Outcome), detail, run.Phase == RunPhase.ExitMaintenance, retries, now, h => h.Detail = $"still in maintenance mode: {detail}");
     }
 
     /// <summary>Records a VM's power-on outcome (<see cref="StageEngine"/>). False: not news.</summary>
@@ -354,7 +343,7 @@ public static class PowerOnPolicy
         if (vm is null)
             return false;
         var inCurrentTier = run.Phase == RunPhase.VmPowerOn && restore.CurrentTier < restore.Tiers.Count && restore.Tiers[restore.CurrentTier].Vms.Contains(vm);
-        return StageEngine.Record(run, VmPowerOnStep, vm, outcome.Outcome != StepOutcome.Failed, outcome.Outcome.ToString(), StageEngine.Detail(outcome.Fault),
+        return StageEngine.Record(run, VmPowerOnStep, vm, outcome.Outcome != StepOutcome.Failed, RunOutcomes.Of(outcome.Outcome), StageEngine.Detail(outcome.Fault),
             inCurrentTier, retries, now);
     }
 
@@ -362,7 +351,7 @@ public static class PowerOnPolicy
     /// A wake-up or the phase's deadline. Before the deadline (a stagger or poll wake-up) the run only moves on; at it,
     /// outstanding steps become Late (a later outcome is still recorded) and the next phase starts.
     /// </summary>
-    public static RestoreProgress DeadlinePassed(PowerRun run, ClusterOptions options, DateTimeOffset now)
+    public static Asks DeadlinePassed(PowerRun run, ClusterOptions options, DateTimeOffset now)
     {
         var restore = run.Restore;
         if (restore.PhaseDeadline is { } deadline && now >= deadline)
@@ -378,7 +367,7 @@ public static class PowerOnPolicy
                     {
                         host.Detail = "not connected in vCenter by the deadline";
                         host.PowerOn = StepStatus.Failed; // given up on: no longer awaited
-                        run.Record(now, ReconnectStep, host.Name, "Late", host.Detail);
+                        run.Record(now, ReconnectStep, host.Name, RunOutcome.Late, host.Detail);
                     }
                     break;
                 case RunPhase.VCenterStart when restore.VCenterStart is { } start:
@@ -404,7 +393,7 @@ public static class PowerOnPolicy
                     foreach (var vm in tier.Vms.Where(v => v.Status is StepStatus.Pending or StepStatus.Requested))
                     {
                         vm.Status = StepStatus.Late;
-                        run.Record(now, VmPowerOnStep, vm.Name, "Late", $"no outcome by the deadline of tier {tier.Name}");
+                        run.Record(now, VmPowerOnStep, vm.Name, RunOutcome.Late, $"no outcome by the deadline of tier {tier.Name}");
                     }
                     break;
             }
@@ -416,29 +405,29 @@ public static class PowerOnPolicy
     /// After a restart: the steps of the current phase that were asked and have no outcome yet (their commands may have
     /// been lost between the save and the publish), and a reconnect poll when waiting for hosts. All are safe to repeat.
     /// </summary>
-    public static RestoreProgress Outstanding(PowerRun run, DateTimeOffset now)
+    public static Asks Outstanding(PowerRun run, DateTimeOffset now)
     {
         var restore = run.Restore;
         var progress = run.Phase switch
         {
-            RunPhase.HostPowerOn => RestoreProgress.None with { PowerOns = restore.Hosts.Where(h => h.PowerOn == StepStatus.Requested).ToList() },
-            RunPhase.HostReconnect => RestoreProgress.None with { ReadInventory = true },
-            RunPhase.VCenterStart => RestoreProgress.None with { ClusterSteps = restore.VCenterStart is { Status: StepStatus.Requested } st ? [st] : [] },
-            RunPhase.ClusterRestore => RestoreProgress.None with { ClusterSteps = restore.ClusterSteps.Where(st => st.Status == StepStatus.Requested).ToList() },
-            RunPhase.ExitMaintenance => RestoreProgress.None with
+            RunPhase.HostPowerOn => Asks.None with { PowerOns = restore.Hosts.Where(h => h.PowerOn == StepStatus.Requested).ToList() },
+            RunPhase.HostReconnect => Asks.None with { ReadInventory = true },
+            RunPhase.VCenterStart => Asks.None with { ClusterSteps = restore.VCenterStart is { Status: StepStatus.Requested } st ? [st] : [] },
+            RunPhase.ClusterRestore => Asks.None with { ClusterSteps = restore.ClusterSteps.Where(st => st.Status == StepStatus.Requested).ToList() },
+            RunPhase.ExitMaintenance => Asks.None with
             {
                 ExitMaintenance = restore.Hosts.Where(h => h.ExitMaintenance == StepStatus.Requested).ToList(),
                 ClusterSteps = [.. VsanClusterPowerSteps.Outstanding(run)],
             },
-            RunPhase.VmPowerOn when restore.CurrentTier < restore.Tiers.Count => RestoreProgress.None with
+            RunPhase.VmPowerOn when restore.CurrentTier < restore.Tiers.Count => Asks.None with
             {
                 VmPowerOns = restore.Tiers[restore.CurrentTier].Vms.Where(v => v.Status == StepStatus.Requested).ToList(),
             },
-            _ => RestoreProgress.None,
+            _ => Asks.None,
         };
         var count = progress.PowerOns.Count + progress.ExitMaintenance.Count + progress.VmPowerOns.Count + progress.ClusterSteps.Count + (progress.ReadInventory ? 1 : 0);
         if (count > 0)
-            run.Record(now, "resume", run.Cluster, "Resumed", $"evaluator restarted: asking again for {count} outstanding power-on step(s)");
+            run.Record(now, "resume", run.Cluster, RunOutcome.Resumed, $"evaluator restarted: asking again for {count} outstanding power-on step(s)");
         return progress;
     }
 
@@ -446,14 +435,14 @@ public static class PowerOnPolicy
     /// The alarm came back during the power-on: no further power-on step is sent. True: the shutdown may start now on a
     /// fresh inventory. False: hosts already told to power on are not yet seen in vCenter — a fresh inventory would miss
     /// them and they would come up after the shutdown passed; the run drains (waits for them, asking nothing else) and
-    /// <see cref="Advance"/> says <see cref="RestoreProgress.ShutDownAgain"/> when they are up or their deadline passed.
+    /// <see cref="Advance"/> says <see cref="Asks.ShutDownAgain"/> when they are up or their deadline passed.
     /// </summary>
     public static bool Interrupt(PowerRun run, Guid alarmId, DateTimeOffset raisedAt, DateTimeOffset now)
     {
         var restore = run.Restore;
         if (restore.Draining)
         {
-            run.Record(now, RestoreStep, run.Cluster, "Draining", $"alarm {alarmId}: still waiting for hosts already told to power on");
+            run.Record(now, RestoreStep, run.Cluster, RunOutcome.Draining, $"alarm {alarmId}: still waiting for hosts already told to power on");
             return false;
         }
 
@@ -467,9 +456,9 @@ public static class PowerOnPolicy
             {
                 host.PowerOn = StepStatus.Skipped;
                 host.Detail = "not powered on: the alarm came back";
-                run.Record(now, HostPowerOnStep, host.Name, "Skipped", "the alarm came back before its turn");
+                run.Record(now, HostPowerOnStep, host.Name, RunOutcome.Skipped, "the alarm came back before its turn");
             }
-            run.Record(now, RestoreStep, run.Cluster, "Draining",
+            run.Record(now, RestoreStep, run.Cluster, RunOutcome.Draining,
                 $"alarm raised again during the power-on; nothing more is asked. Waiting for {string.Join(", ", booting.Select(h => h.Name))} " +
                 "(already told to power on) to come up, then the shutdown runs again");
             return false;
@@ -484,9 +473,9 @@ public static class PowerOnPolicy
         run.Restore.Interrupted = true;
         run.Restore.Draining = false;
         run.Restore.CompletedAt = now;
-        run.Phase = RunPhase.Restored;
+        run.Phase = null;
         StageEngine.Enter(run, null);
-        run.Record(now, RestoreStep, run.Cluster, "Interrupted",
+        run.Record(now, RestoreStep, run.Cluster, RunOutcome.Interrupted,
             $"alarm raised again during the power-on; no further power-on step, the shutdown runs again on a fresh inventory. Not restored: {string.Join("; ", Failures(run))}");
     }
 
@@ -495,9 +484,9 @@ public static class PowerOnPolicy
     [
         .. run.Restore.Hosts.Where(h => !h.Ready).Select(h => $"host {h.Name}: {(h.Detail.Length > 0 ? h.Detail : "not restored")}"),
         .. run.Restore.AllVms.Where(v => v.Status != StepStatus.Done)
-            .Select(v => $"{VmPowerOnStep} {v.Name}: {(v.Status == StepStatus.Late ? "no outcome" : v.Status is StepStatus.Pending or StepStatus.Requested ? "not powered on" : v.Outcome)} {v.Detail}".TrimEnd()),
+            .Select(v => $"{VmPowerOnStep} {v.Name}: {(v.Status == StepStatus.Late ? "no outcome" : v.Status is StepStatus.Pending or StepStatus.Requested ? "not powered on" : v.Outcome.Text())} {v.Detail}".TrimEnd()),
         .. new[] { run.Restore.VCenterStart, run.Restore.VsanClusterPowerOn }.Concat(run.Restore.ClusterSteps).OfType<ClusterStep>().Where(st => st.Status is StepStatus.Failed or StepStatus.Late)
-            .Select(st => $"{st.Kind} {run.Cluster}: {(st.Status == StepStatus.Late ? "no outcome" : st.Outcome)} {st.Detail}".TrimEnd()),
+            .Select(st => $"{st.Kind} {run.Cluster}: {(st.Status == StepStatus.Late ? "no outcome" : st.Outcome.Text())} {st.Detail}".TrimEnd()),
         .. run.Restore.ClusterSteps.Where(st => st.Status is StepStatus.Pending or StepStatus.Requested)
             .Select(st => $"{st.Kind} {run.Cluster}: not put back"),
     ];
@@ -520,6 +509,6 @@ public static class PowerOnPolicy
     static void Finish(PowerRun run, DateTimeOffset now)
     {
         run.Restore.CompletedAt = now;
-        StageEngine.End(run, RunPhase.Restored, RestoreStep, () => Failures(run), now);
+        StageEngine.End(run, RestoreStep, () => Failures(run), now);
     }
 }

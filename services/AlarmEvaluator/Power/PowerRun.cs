@@ -2,10 +2,13 @@ using System.Text.Json.Serialization;
 
 namespace PowerEvents.AlarmEvaluator.Power;
 
-/// <summary>Where a run is. The state machine's states mirror it.</summary>
+/// <summary>
+/// The stage a run's shutdown or power-on is at; null while none runs (the inventory is being read, the run ended, the
+/// power-on waits). Where the run is in its life (capturing, shutting down, off, waiting, powering on, restored) is the
+/// state machine's state and nothing else; this says which stage of the plan the running part is at.
+/// </summary>
 public enum RunPhase
 {
-    Inventory,
     VmTiers,
     /// <summary>vCLS retreat, HA off / DRS manual, then the vSAN resync check (<see cref="PowerRun.ClusterSteps"/>), before the host steps.</summary>
     ClusterPrepare,
@@ -13,10 +16,6 @@ public enum RunPhase
     HostShutdown,
     /// <summary>vCenter's VM is off: its host is finished through its own ESXi API.</summary>
     VCenterHostShutdown,
-    /// <summary>The shutdown ended; a power-on may follow (<see cref="PowerRun.Restore"/>).</summary>
-    Done,
-    /// <summary>The alarm cleared: waiting for the minimum off time (the deadline) with the zone staying clear.</summary>
-    PowerOnPending,
     HostPowerOn,
     /// <summary>Through the ESXi host that holds vCenter's VM: out of maintenance, the VM on, vCenter answering.</summary>
     VCenterStart,
@@ -25,8 +24,6 @@ public enum RunPhase
     VmPowerOn,
     /// <summary>HA/DRS and vCLS put back from the values recorded before the shutdown changed them.</summary>
     ClusterRestore,
-    /// <summary>The power-on ended (its failures, if any, are listed).</summary>
-    Restored,
 }
 
 public enum StepStatus
@@ -55,7 +52,10 @@ public sealed class PowerRun
     public string Cluster { get; set; } = "";
     public string Zone { get; set; } = "";
     public bool DryRun { get; set; }
-    public RunPhase Phase { get; set; }
+    public RunPhase? Phase { get; set; }
+
+    /// <summary>When the shutdown's plan ended (every stage done, or the inventory given up on); null while it runs.</summary>
+    public DateTimeOffset? CompletedAt { get; set; }
 
     /// <summary>Increases whenever the run enters a new step (tier, maintenance, host shutdown); deadlines carry it.</summary>
     public int Step { get; set; }
@@ -110,7 +110,7 @@ public sealed class PowerRun
     [JsonIgnore]
     public IEnumerable<VmRun> AllVms => Tiers.SelectMany(t => t.Vms);
 
-    public void Record(DateTimeOffset at, string step, string target, string outcome, string detail = "") =>
+    public void Record(DateTimeOffset at, string step, string target, RunOutcome outcome, string detail = "") =>
         Journal.Add(new HistoryEntry(RunId, Cluster, at, step, target, outcome, detail));
 }
 
@@ -132,7 +132,7 @@ public sealed class VmRun : IStageStep
     public int Attempts { get; set; }
 
     /// <summary>The actuator's outcome (Graceful, Forced, AlreadyOff, Failed) or the saga's own (Late, DryRun).</summary>
-    public string Outcome { get; set; } = "";
+    public RunOutcome Outcome { get; set; }
     public string Detail { get; set; } = "";
 
     /// <summary>Asked with no guest timeout: the tier's deadline passed before it was its turn.</summary>
@@ -182,6 +182,9 @@ public sealed class RestoreRun
     public int CurrentTier { get; set; }
     public DateTimeOffset? StartedAt { get; set; }
     public DateTimeOffset? CompletedAt { get; set; }
+
+    /// <summary>When the scheduled power-on is due (the minimum off time, the zone staying clear); null when none is scheduled.</summary>
+    public DateTimeOffset? DueAt { get; set; }
 
     /// <summary>When the next staggered host power-on is due (hosts still <see cref="StepStatus.Pending"/>).</summary>
     public DateTimeOffset? NextHostPowerOnAt { get; set; }
@@ -242,12 +245,12 @@ public sealed class RestoreVm : IStageStep
     public bool IsVCenter { get; set; }
     public StepStatus Status { get; set; }
     public int Attempts { get; set; }
-    public string Outcome { get; set; } = "";
+    public RunOutcome Outcome { get; set; }
     public string Detail { get; set; } = "";
 }
 
 /// <summary>One line of the run history table.</summary>
-public sealed record HistoryEntry(Guid RunId, string Cluster, DateTimeOffset At, string Step, string Target, string Outcome, string Detail);
+public sealed record HistoryEntry(Guid RunId, string Cluster, DateTimeOffset At, string Step, string Target, RunOutcome Outcome, string Detail);
 
 /// <summary>A cluster-wide step (vCLS, HA/DRS, vSAN, vCenter's start) with one status, in a stage of its phase.</summary>
 public sealed class ClusterStep
@@ -265,7 +268,7 @@ public sealed class ClusterStep
     public int Stage { get; set; }
     public StepStatus Status { get; set; }
     public int Attempts { get; set; }
-    public string Outcome { get; set; } = "";
+    public RunOutcome Outcome { get; set; }
     public string Detail { get; set; } = "";
 
     public static readonly StepAccess<ClusterStep> Access = new(s => s.Status, s => s.Attempts, (s, st, a) => (s.Status, s.Attempts) = (st, a));

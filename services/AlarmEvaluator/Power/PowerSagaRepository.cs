@@ -155,7 +155,7 @@ sealed class PowerSagaRepositoryContext<TMessage> : ConsumeContextScope<TMessage
             return;
         db.History.AddRange(run.Journal.Select(e => new PowerRunHistoryRow
         {
-            RunId = e.RunId, Cluster = e.Cluster, At = e.At, Step = e.Step, Target = e.Target, Outcome = e.Outcome, Detail = e.Detail,
+            RunId = e.RunId, Cluster = e.Cluster, At = e.At, Step = e.Step, Target = e.Target, Outcome = e.Outcome.ToString(), Detail = e.Detail,
         }));
         run.Journal.Clear();
     }

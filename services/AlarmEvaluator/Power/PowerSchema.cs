@@ -75,5 +75,23 @@ public static class PowerSchema
             DROP INDEX power_step_open;
             CREATE INDEX power_step_open ON power_step (run_id, kind, stage, ord) WHERE status IN ('Pending', 'Requested');
             """),
+        // One source of truth for where a run is (issue 11): the machine's state is its life (shutting down, off, waiting,
+        // powering on, restored), the header's phase only the stage of the running plan. A row saved by the version before
+        // moves over: its stage states become ShuttingDown / PoweringOn, and the phases that mirrored a state go.
+        new Migration(5, "run phase is the plan's stage only", """
+            UPDATE power_saga SET run = jsonb_set(run, '{completedAt}', to_jsonb(completed_at))
+            WHERE run IS NOT NULL AND completed_at IS NOT NULL AND run->>'phase' IN ('Done', 'PowerOnPending', 'HostPowerOn', 'VCenterStart',
+                'HostReconnect', 'ExitMaintenance', 'VmPowerOn', 'ClusterRestore', 'Restored');
+            UPDATE power_saga SET run = jsonb_set(run, '{restore,dueAt}', to_jsonb(deadline))
+            WHERE run IS NOT NULL AND run->>'phase' = 'PowerOnPending' AND deadline IS NOT NULL;
+            UPDATE power_saga SET run = jsonb_set(run, '{phase}', 'null'::jsonb)
+            WHERE run IS NOT NULL AND run->>'phase' IN ('Inventory', 'Done', 'PowerOnPending', 'Restored');
+            UPDATE power_saga SET run = jsonb_set(run, '{previousRun,phase}', 'null'::jsonb)
+            WHERE run IS NOT NULL AND run->'previousRun'->>'phase' IN ('Inventory', 'Done', 'PowerOnPending', 'Restored');
+            UPDATE power_saga SET current_state = CASE
+                WHEN current_state IN ('ShuttingDownVms', 'PreparingCluster', 'EnteringMaintenance', 'ShuttingDownHosts', 'ShuttingDownVCenterHost') THEN 'ShuttingDown'
+                WHEN current_state IN ('PoweringOnHosts', 'StartingVCenter', 'WaitingForHosts', 'ExitingMaintenance', 'PoweringOnVms', 'RestoringCluster') THEN 'PoweringOn'
+                ELSE current_state END;
+            """),
     ]);
 }

@@ -5,10 +5,13 @@ using PowerEvents.Contracts;
 namespace PowerEvents.AlarmEvaluator.Power;
 
 /// <summary>
-/// One instance per protected cluster: capture the inventory, shut VMs down tier by tier, prepare the cluster (vCLS
-/// retreat, HA/DRS, vSAN resync), hosts into maintenance, hosts off, then vCenter's own VM and its host through ESXi;
-/// after the alarm cleared and the minimum off time, hosts on, vCenter started through its host, reconnected, out of
-/// maintenance, the VMs that were running on again, tier by tier in reverse, and HA/DRS and vCLS put back. It only sequences; every decision is <see cref="ShutdownPlanner"/> / <see cref="ShutdownPolicy"/> / <see cref="RestorePlanner"/> / <see cref="PowerOnPolicy"/>.
+/// One instance per protected cluster, reading like the runbook: <c>CapturingInventory</c> (planning) →
+/// <c>ShuttingDown</c> (the shutdown plan, stage after stage: VM tiers, cluster preparation, maintenance, hosts off, vCenter's
+/// VM and its host through ESXi) → <c>ShutDown</c> → <c>WaitingToPowerOn</c> (the alarm cleared; minimum off time) →
+/// <c>PoweringOn</c> (the power-on plan: hosts, vCenter, reconnect, maintenance exit, VM tiers in reverse, cluster settings)
+/// → <c>Restored</c>. The state is where the run is in its life, and every transition is written here; which stage of its
+/// plan a running part is at is data (<see cref="PowerRun.Phase"/>) moved on by the policies (<see cref="ShutdownPolicy"/>,
+/// <see cref="PowerOnPolicy"/>, built by <see cref="ShutdownPlanner"/> / <see cref="RestorePlanner"/>).
 /// Outcomes of another run (a plan preview, an older run) are ignored by their <c>RunId</c>; deadlines by their step.
 /// </summary>
 public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
@@ -61,24 +64,76 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
         Event(() => PowerOnNow, x => { x.CorrelateById(c => c.Message.ClusterId); x.OnMissingInstance(m => m.Discard()); });
         Event(() => PowerOnCancel, x => { x.CorrelateById(c => c.Message.ClusterId); x.OnMissingInstance(m => m.Discard()); });
 
+        // The runbook. Where a run is in its life is the state, and every transition is written here; which stage of its
+        // plan a running shutdown or power-on is at is data (PowerRun.Phase), decided by the policies.
         Initially(
             When(ShutdownRequested, c => Accept(c.Saga, c.Message.ZoneSequence, c.Message.RequestedAt, c.Message.Zone, c.Message.AlarmId))
                 .StartRun(this)
                 .TransitionTo(CapturingInventory));
 
-        // A new alarm after a finished run starts a new run: the cluster may have been brought back by hand, and
-        // protection comes first. The finished run is kept as PreviousRun (with what it still owes the power-on).
-        During(ShutDown, Restored,
-            When(ShutdownRequested, c => (!c.Message.DryRun || DrillAllowed(c.Saga)) && Accept(c.Saga, c.Message.ZoneSequence, c.Message.RequestedAt, c.Message.Zone, c.Message.AlarmId))
-                .StartRun(this)
-                .TransitionTo(CapturingInventory),
-            When(ShutdownRequested, c => c.Message.DryRun && !DrillAllowed(c.Saga))
-                .RefuseDrill(this, "the cluster is off after a real run (its power-on is owed)"));
-        During(ShutDown,
-            When(AlarmCleared, c => Accept(c.Saga, c.Message.ZoneSequence, c.Message.ClearedAt, c.Message.Zone, c.Message.AlarmId))
-                .SchedulePowerOn(this));
+        // Planning: the inventory fixes the plan, which starts at once (a drill walks it to its end).
+        During(CapturingInventory,
+            When(InventoryCaptured, c => c.Message.RunId == c.Saga.RunId)
+                .PlanRun(this)
+                .TransitionTo(ShuttingDown)
+                .IfShutdownEnded(this),
+            When(InventoryFailed, c => c.Message.RunId == c.Saga.RunId)
+                .InventoryMissing(this, c => $"{c.Message.Fault.Name}: {c.Message.Fault.Message}")
+                .IfShutdownEnded(this),
+            When(DeadlineReached, c => c.Message.Step == c.Saga.Step && c.Message.RunId == c.Saga.RunId)
+                .InventoryMissing(this, _ => "no inventory by the deadline")
+                .IfShutdownEnded(this),
+            When(Resumed, c => c.Message.RunId == c.Saga.RunId)
+                .AskAgainForInventory(this),
+            Ignore(VmShutDown),
+            Ignore(HostEnteredMaintenance),
+            Ignore(HostPoweredOff),
+            Ignore(StageCompleted));
 
-        During([CapturingInventory, ShuttingDownVms, PreparingCluster, EnteringMaintenance, ShuttingDownHosts, ShuttingDownVCenterHost],
+        // Shutting down: stage after stage of the plan (VM tiers, cluster preparation, maintenance, hosts, vCenter and its host).
+        During(ShuttingDown,
+            When(VmShutDown, c => !rowsRecordVmOutcomes && c.Message.RunId == c.Saga.RunId)
+                .Progress(this, (run, c) => ShutdownPolicy.RecordVm(run, c.Message, Options.StepRetries, Now))
+                .IfShutdownEnded(this),
+            // A stage's last VM outcome was recorded on its row (StepOutcomeConsumer): the run moves on from that stage, once.
+            When(StageCompleted, c => c.Message.RunId == c.Saga.RunId && c.Message.Kind == PowerSteps.VmShutdown
+                                      && c.Saga.Run!.Phase == RunPhase.VmTiers && c.Message.Stage == c.Saga.Run.CurrentTier)
+                .Progress(this, (_, _) => true)
+                .IfShutdownEnded(this),
+            When(StageCompleted, c => !(c.Message.RunId == c.Saga.RunId && c.Message.Kind == PowerSteps.VmShutdown
+                                        && c.Saga.Run!.Phase == RunPhase.VmTiers && c.Message.Stage == c.Saga.Run.CurrentTier)),
+            When(HostEnteredMaintenance, c => c.Message.RunId == c.Saga.RunId)
+                .Progress(this, (run, c) => ShutdownPolicy.RecordMaintenance(run, c.Message, Options.StepRetries, Now))
+                .IfShutdownEnded(this),
+            When(HostPoweredOff, c => c.Message.RunId == c.Saga.RunId)
+                .Progress(this, (run, c) => ShutdownPolicy.RecordHostShutdown(run, c.Message, Options.StepRetries, Now))
+                .IfShutdownEnded(this),
+            When(VclsRetreatEntered, c => c.Message.RunId == c.Saga.RunId)
+                .Progress(this, (run, c) => ShutdownPolicy.RecordVclsRetreat(run, c.Message, Options.StepRetries, Now))
+                .IfShutdownEnded(this),
+            When(ClusterHaDrsDisabled, c => c.Message.RunId == c.Saga.RunId)
+                .Progress(this, (run, c) => ShutdownPolicy.RecordHaDrsDisabled(run, c.Message, Options.StepRetries, Now))
+                .IfShutdownEnded(this),
+            When(VsanResyncChecked, c => c.Message.RunId == c.Saga.RunId)
+                .Progress(this, (run, c) => ShutdownPolicy.RecordVsanResync(run, c.Message, Options.StepRetries, Now))
+                .IfShutdownEnded(this),
+            When(VsanClusterPowerCompleted, c => c.Message.RunId == c.Saga.RunId && c.Message.TargetPowerStatus == VsanClusterPowerSteps.ClusterPoweredOff)
+                .Progress(this, (run, c) => VsanClusterPowerSteps.RecordPowerOff(run, c.Message, Now))
+                .IfShutdownEnded(this),
+            When(EsxiHostPoweredOff, c => c.Message.RunId == c.Saga.RunId)
+                .Progress(this, (run, c) => ShutdownPolicy.RecordEsxiHostShutdown(run, c.Message, Options.StepRetries, Now))
+                .IfShutdownEnded(this),
+            When(DeadlineReached, c => c.Message.Step == c.Saga.Step && c.Message.RunId == c.Saga.RunId)
+                .Deadline(this)
+                .IfShutdownEnded(this),
+            // After a restart, whatever the run waits on is asked for again (the actuators' steps are idempotent).
+            When(Resumed, c => c.Message.RunId == c.Saga.RunId)
+                .AskAgainForOutstandingSteps(this)
+                .IfShutdownEnded(this),
+            Ignore(InventoryCaptured),
+            Ignore(InventoryFailed));
+
+        During(CapturingInventory, ShuttingDown,
             // One run at a time: a second alarm changes nothing, except that the zone is no longer clear.
             When(ShutdownRequested, c => !c.Message.DryRun && Accept(c.Saga, c.Message.ZoneSequence, c.Message.RequestedAt, c.Message.Zone, c.Message.AlarmId))
                 .Then(c =>
@@ -86,7 +141,7 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
                     c.Saga.AlarmClearedAt = null;
                     if (c.Message.RequestedBy is null)
                         c.Saga.Run!.ZoneInAlarm = true;
-                    c.Saga.Run?.Record(Now, "alarm", c.Message.Zone, "AlreadyRunning", $"alarm {c.Message.AlarmId} raised again during the run");
+                    c.Saga.Run?.Record(Now, "alarm", c.Message.Zone, RunOutcome.AlreadyRunning, $"alarm {c.Message.AlarmId} raised again during the run");
                 }),
             When(ShutdownRequested, c => c.Message.DryRun)
                 .RefuseDrill(this, "a shutdown run is under way"),
@@ -95,155 +150,169 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
                 {
                     c.Saga.AlarmClearedAt ??= c.Message.ClearedAt;
                     c.Saga.Run!.ZoneInAlarm = false;
-                    c.Saga.Run?.Record(Now, "alarm", c.Message.Zone, "Cleared", "alarm cleared during the shutdown; the shutdown finishes, then the power-on waits");
+                    c.Saga.Run?.Record(Now, "alarm", c.Message.Zone, RunOutcome.Cleared, "alarm cleared during the shutdown; the shutdown finishes, then the power-on waits");
                 }),
+            // Operator commands from the Console (docs/console.md): a power-on waits for the run's end; a hold applies to it.
+            When(PowerOnNow).Refuse(this, c => ("power-on now", c.Message.RequestedBy, "a shutdown run is under way; it finishes first")),
+            When(PowerOnCancel).HoldPowerOn(this),
             Ignore(HostPowerOnCompleted),
             Ignore(HostExitedMaintenance),
             Ignore(VmPoweredOn));
+
+        // Off. A new alarm (also after a finished power-on) starts a new run: the cluster may have been brought back by hand,
+        // and protection comes first. The finished run is kept as PreviousRun (with what it still owes the power-on).
+        During(ShutDown, Restored,
+            When(ShutdownRequested, c => (!c.Message.DryRun || DrillAllowed(c.Saga)) && Accept(c.Saga, c.Message.ZoneSequence, c.Message.RequestedAt, c.Message.Zone, c.Message.AlarmId))
+                .StartRun(this)
+                .TransitionTo(CapturingInventory),
+            When(ShutdownRequested, c => c.Message.DryRun && !DrillAllowed(c.Saga))
+                .RefuseDrill(this, "the cluster is off after a real run (its power-on is owed)"));
+        During(ShutDown,
+            When(AlarmCleared, c => Accept(c.Saga, c.Message.ZoneSequence, c.Message.ClearedAt, c.Message.Zone, c.Message.AlarmId))
+                .SchedulePowerOn(this)
+                .If(PowerOnDue, due => due.TransitionTo(WaitingToPowerOn)),
+            Ignore(DeadlineReached));
 
         // Waiting for the minimum off time; an alarm in between cancels the power-on (the zone did not stay clear).
         During(WaitingToPowerOn,
             When(ShutdownRequested, c => !c.Message.DryRun && Accept(c.Saga, c.Message.ZoneSequence, c.Message.RequestedAt, c.Message.Zone, c.Message.AlarmId))
-                .CancelPowerOn(this),
+                .CancelPowerOn(this)
+                .TransitionTo(ShutDown),
             When(ShutdownRequested, c => c.Message.DryRun)
                 .RefuseDrill(this, "the cluster is off, waiting to power on"),
             When(DeadlineReached, c => c.Message.Step == c.Saga.Step && c.Message.RunId == c.Saga.RunId)
-                .BeginPowerOn(this),
-            Ignore(AlarmCleared),
+                .BeginPowerOn(this)
+                .TransitionTo(PoweringOn)
+                .IfPowerOnEnded(this),
+            Ignore(AlarmCleared));
+
+        // Operator commands while off (docs/console.md): power on now; do not power on by itself.
+        During(ShutDown, WaitingToPowerOn,
+            When(PowerOnNow)
+                .PowerOnNow(this)
+                .If(PowerOnBegun, begun => begun.TransitionTo(PoweringOn).IfPowerOnEnded(this)),
+            When(PowerOnCancel)
+                .HoldPowerOn(this)
+                .TransitionTo(ShutDown),
             Ignore(HostPowerOnCompleted),
             Ignore(HostExitedMaintenance),
-            Ignore(VmPoweredOn));
+            Ignore(VmPoweredOn),
+            Ignore(Resumed));
 
-        // Powering on: an alarm stops it (no further power-on step) and shuts down what is up, on a fresh inventory.
-        During([PoweringOnHosts, StartingVCenter, WaitingForHosts, ExitingMaintenance, PoweringOnVms, RestoringCluster],
+        // Powering on: stage after stage of the power-on plan (hosts, vCenter, reconnect, maintenance exit, VM tiers, cluster
+        // settings). An alarm stops it (no further power-on step) and shuts down what is up, on a fresh inventory.
+        During(PoweringOn,
             When(ShutdownRequested, c => c.Message.DryRun)
                 .RefuseDrill(this, "a power-on is under way"),
             When(ShutdownRequested, c => !c.Message.DryRun && Accept(c.Saga, c.Message.ZoneSequence, c.Message.RequestedAt, c.Message.Zone, c.Message.AlarmId))
                 .InterruptPowerOn(this)
-                .If(c => c.Saga.Run!.Phase == RunPhase.Restored, now => now
+                .If(PowerOnEnded, now => now
+                    .CompleteRestore(this)
                     .StartRun(this)
                     .TransitionTo(CapturingInventory)),
             When(DeadlineReached, c => c.Message.Step == c.Saga.Step && c.Message.RunId == c.Saga.RunId)
-                .RestoreDeadline(this),
+                .Deadline(this)
+                .IfPowerOnEnded(this),
             When(InventoryCaptured, c => c.Message.RunId == c.Saga.RunId)
-                .PowerOnProgress(this, (run, c) => PowerOnPolicy.RecordInventory(run, c.Message, Now)),
+                .Progress(this, (run, c) => PowerOnPolicy.RecordInventory(run, c.Message, Now))
+                .IfPowerOnEnded(this),
+            When(HostPowerOnCompleted, c => c.Message.RunId == c.Saga.RunId)
+                .HostPowerOnProgress(this)
+                .IfPowerOnEnded(this),
+            When(VCenterStarted, c => c.Message.RunId == c.Saga.RunId)
+                .Progress(this, (run, c) => PowerOnPolicy.RecordVCenterStarted(run, c.Message, Options.StepRetries, Now))
+                .IfPowerOnEnded(this),
+            When(VsanClusterPowerCompleted, c => c.Message.RunId == c.Saga.RunId && c.Message.TargetPowerStatus == VsanClusterPowerSteps.ClusterPoweredOn)
+                .Progress(this, (run, c) => VsanClusterPowerSteps.RecordPowerOn(run, c.Message, Now))
+                .IfPowerOnEnded(this),
+            When(HostExitedMaintenance, c => c.Message.RunId == c.Saga.RunId)
+                .Progress(this, (run, c) => PowerOnPolicy.RecordExitMaintenance(run, c.Message, Options.StepRetries, Now))
+                .IfPowerOnEnded(this),
+            When(VmPoweredOn, c => !rowsRecordVmOutcomes && c.Message.RunId == c.Saga.RunId)
+                .Progress(this, (run, c) => PowerOnPolicy.RecordVm(run, c.Message, Options.StepRetries, Now))
+                .IfPowerOnEnded(this),
+            When(StageCompleted, c => c.Message.RunId == c.Saga.RunId && c.Message.Kind == PowerSteps.VmPowerOn
+                                      && c.Saga.Run!.Phase == RunPhase.VmPowerOn && c.Message.Stage == c.Saga.Run.Restore.CurrentTier)
+                .Progress(this, (_, _) => true)
+                .IfPowerOnEnded(this),
+            When(StageCompleted, c => !(c.Message.RunId == c.Saga.RunId && c.Message.Kind == PowerSteps.VmPowerOn
+                                        && c.Saga.Run!.Phase == RunPhase.VmPowerOn && c.Message.Stage == c.Saga.Run.Restore.CurrentTier)),
+            When(ClusterHaDrsRestored, c => c.Message.RunId == c.Saga.RunId)
+                .Progress(this, (run, c) => PowerOnPolicy.RecordClusterRestore(run, ClusterStep.HaDrsRestore, c.Message.Outcome,
+                    $"put back: {ShutdownPolicy.Describe(run.Restore.HaDrs)} (replaced {ShutdownPolicy.Describe(c.Message.Replaced)})", c.Message.Fault, Options.StepRetries, Now))
+                .IfPowerOnEnded(this),
+            When(VclsRestored, c => c.Message.RunId == c.Saga.RunId)
+                .Progress(this, (run, c) => PowerOnPolicy.RecordClusterRestore(run, ClusterStep.VclsRestore, c.Message.Outcome,
+                    $"vCLS setting {c.Message.Value} (replaced {c.Message.ReplacedValue ?? "absent"})", c.Message.Fault, Options.StepRetries, Now))
+                .IfPowerOnEnded(this),
+            When(Resumed, c => c.Message.RunId == c.Saga.RunId)
+                .AskAgainForOutstandingSteps(this)
+                .IfPowerOnEnded(this),
             // A failed poll: the next wake-up polls again, until the reconnect deadline.
             Ignore(InventoryFailed),
-            Ignore(AlarmCleared),
+            Ignore(AlarmCleared));
+
+        During(PoweringOn, Restored,
+            When(PowerOnNow).Refuse(this, c => ("power-on now", c.Message.RequestedBy, "the cluster is powering on or on already")),
+            When(PowerOnCancel).Refuse(this, c => ("power-on cancel", c.Message.RequestedBy, "no power-on is pending (one under way is not interrupted)")),
             Ignore(VmShutDown),
             Ignore(HostEnteredMaintenance),
             Ignore(HostPoweredOff));
 
-        // Late outcomes of power-on steps are still recorded, hence also after the power-on.
-        During([PoweringOnHosts, StartingVCenter, WaitingForHosts, ExitingMaintenance, PoweringOnVms, RestoringCluster, Restored],
+        // Late outcomes are still recorded after their part of the run ended (a VM that went off after all is no failure).
+        During(ShutDown, WaitingToPowerOn,
+            When(VmShutDown, c => !rowsRecordVmOutcomes && c.Message.RunId == c.Saga.RunId)
+                .RecordLate(this, (run, c) => ShutdownPolicy.RecordVm(run, c.Message, Options.StepRetries, Now)),
+            When(HostEnteredMaintenance, c => c.Message.RunId == c.Saga.RunId)
+                .RecordLate(this, (run, c) => ShutdownPolicy.RecordMaintenance(run, c.Message, Options.StepRetries, Now)),
+            When(HostPoweredOff, c => c.Message.RunId == c.Saga.RunId)
+                .RecordLate(this, (run, c) => ShutdownPolicy.RecordHostShutdown(run, c.Message, Options.StepRetries, Now)),
+            Ignore(InventoryCaptured),
+            Ignore(InventoryFailed));
+        During(Restored,
             When(HostPowerOnCompleted, c => c.Message.RunId == c.Saga.RunId)
                 .HostPowerOnProgress(this),
             When(HostExitedMaintenance, c => c.Message.RunId == c.Saga.RunId)
-                .PowerOnProgress(this, (run, c) => PowerOnPolicy.RecordExitMaintenance(run, c.Message, Options.StepRetries, Now)),
+                .RecordLate(this, (run, c) => PowerOnPolicy.RecordExitMaintenance(run, c.Message, Options.StepRetries, Now)),
             When(VmPoweredOn, c => !rowsRecordVmOutcomes && c.Message.RunId == c.Saga.RunId)
-                .PowerOnProgress(this, (run, c) => PowerOnPolicy.RecordVm(run, c.Message, Options.StepRetries, Now)));
-
-        During(ShutDown,
-            Ignore(HostPowerOnCompleted),
-            Ignore(HostExitedMaintenance),
-            Ignore(VmPoweredOn));
-
-        During(Restored,
+                .RecordLate(this, (run, c) => PowerOnPolicy.RecordVm(run, c.Message, Options.StepRetries, Now)),
             Ignore(AlarmCleared),
             Ignore(DeadlineReached),
             Ignore(InventoryCaptured),
             Ignore(InventoryFailed),
-            Ignore(VmShutDown),
-            Ignore(HostEnteredMaintenance),
-            Ignore(HostPoweredOff));
+            Ignore(Resumed));
+        During([ShutDown, WaitingToPowerOn, Restored], Ignore(StageCompleted));
 
-        During(CapturingInventory,
-            When(InventoryCaptured, c => c.Message.RunId == c.Saga.RunId)
-                .PlanRun(this),
-            When(InventoryFailed, c => c.Message.RunId == c.Saga.RunId)
-                .InventoryMissing(this, c => $"{c.Message.Fault.Name}: {c.Message.Fault.Message}"),
-            When(DeadlineReached, c => c.Message.Step == c.Saga.Step && c.Message.RunId == c.Saga.RunId)
-                .InventoryMissing(this, _ => "no inventory by the deadline"),
-            Ignore(VmShutDown),
-            Ignore(HostEnteredMaintenance),
-            Ignore(HostPoweredOff));
-
-        // Late outcomes of earlier steps are still recorded, hence in every running state and after.
-        During([ShuttingDownVms, PreparingCluster, EnteringMaintenance, ShuttingDownHosts, ShuttingDownVCenterHost, ShutDown, WaitingToPowerOn],
-            When(VmShutDown, c => !rowsRecordVmOutcomes && c.Message.RunId == c.Saga.RunId)
-                .Progress(this, (run, c) => ShutdownPolicy.RecordVm(run, c.Message, Options.StepRetries, Now)),
-            When(HostEnteredMaintenance, c => c.Message.RunId == c.Saga.RunId)
-                .Progress(this, (run, c) => ShutdownPolicy.RecordMaintenance(run, c.Message, Options.StepRetries, Now)),
-            When(HostPoweredOff, c => c.Message.RunId == c.Saga.RunId)
-                .Progress(this, (run, c) => ShutdownPolicy.RecordHostShutdown(run, c.Message, Options.StepRetries, Now)),
-            Ignore(InventoryCaptured),
-            Ignore(InventoryFailed));
-
-        During([ShuttingDownVms, PreparingCluster, EnteringMaintenance, ShuttingDownHosts, ShuttingDownVCenterHost],
-            When(DeadlineReached, c => c.Message.Step == c.Saga.Step && c.Message.RunId == c.Saga.RunId)
-                .Deadline(this));
-
-        During(ShutDown, Ignore(DeadlineReached));
-
-        // Operator commands from the Console (docs/console.md): power on now; do not power on by itself.
-        During(ShutDown, WaitingToPowerOn,
-            When(PowerOnNow).PowerOnNow(this),
-            When(PowerOnCancel).HoldPowerOn(this));
-        During([CapturingInventory, ShuttingDownVms, PreparingCluster, EnteringMaintenance, ShuttingDownHosts, ShuttingDownVCenterHost],
-            When(PowerOnNow).Refuse(this, c => ("power-on now", c.Message.RequestedBy, "a shutdown run is under way; it finishes first")),
-            When(PowerOnCancel).HoldPowerOn(this));
-        During([PoweringOnHosts, StartingVCenter, WaitingForHosts, ExitingMaintenance, PoweringOnVms, RestoringCluster, Restored],
-            When(PowerOnNow).Refuse(this, c => ("power-on now", c.Message.RequestedBy, "the cluster is powering on or on already")),
-            When(PowerOnCancel).Refuse(this, c => ("power-on cancel", c.Message.RequestedBy, "no power-on is pending (one under way is not interrupted)")));
-
-        // A stage's last VM outcome was recorded on its row (StepOutcomeConsumer): the run moves on from that stage, once.
-        During(ShuttingDownVms,
-            When(StageCompleted, c => c.Message.RunId == c.Saga.RunId && c.Message.Kind == PowerSteps.VmShutdown
-                                      && c.Saga.Run!.Phase == RunPhase.VmTiers && c.Message.Stage == c.Saga.Run.CurrentTier)
-                .Progress(this, (_, _) => true));
-        During(PoweringOnVms,
-            When(StageCompleted, c => c.Message.RunId == c.Saga.RunId && c.Message.Kind == PowerSteps.VmPowerOn
-                                      && c.Saga.Run!.Phase == RunPhase.VmPowerOn && c.Message.Stage == c.Saga.Run.Restore.CurrentTier)
-                .PowerOnProgress(this, (_, _) => true));
-        During([CapturingInventory, PreparingCluster, EnteringMaintenance, ShuttingDownHosts, ShuttingDownVCenterHost, ShutDown, WaitingToPowerOn,
-            PoweringOnHosts, StartingVCenter, WaitingForHosts, ExitingMaintenance, RestoringCluster, Restored],
-            Ignore(StageCompleted));
-
-        // Cluster-wide steps (vCLS, HA/DRS, vSAN, vCenter's host and start): recorded whenever they come (a late outcome too).
-        DuringAny(
+        // Cluster-wide steps that come after their stage (late): recorded, nothing else moves.
+        During([CapturingInventory, ShutDown, WaitingToPowerOn, PoweringOn, Restored],
             When(VclsRetreatEntered, c => c.Saga.Run is not null && c.Message.RunId == c.Saga.RunId)
-                .Progress(this, (run, c) => ShutdownPolicy.RecordVclsRetreat(run, c.Message, Options.StepRetries, Now)),
+                .RecordLate(this, (run, c) => ShutdownPolicy.RecordVclsRetreat(run, c.Message, Options.StepRetries, Now)),
             When(ClusterHaDrsDisabled, c => c.Saga.Run is not null && c.Message.RunId == c.Saga.RunId)
-                .Progress(this, (run, c) => ShutdownPolicy.RecordHaDrsDisabled(run, c.Message, Options.StepRetries, Now)),
+                .RecordLate(this, (run, c) => ShutdownPolicy.RecordHaDrsDisabled(run, c.Message, Options.StepRetries, Now)),
             When(VsanResyncChecked, c => c.Saga.Run is not null && c.Message.RunId == c.Saga.RunId)
-                .Progress(this, (run, c) => ShutdownPolicy.RecordVsanResync(run, c.Message, Options.StepRetries, Now)),
+                .RecordLate(this, (run, c) => ShutdownPolicy.RecordVsanResync(run, c.Message, Options.StepRetries, Now)),
             When(VsanClusterPowerCompleted, c => c.Saga.Run is not null && c.Message.RunId == c.Saga.RunId
                                                  && c.Message.TargetPowerStatus == VsanClusterPowerSteps.ClusterPoweredOff)
-                .Progress(this, (run, c) => VsanClusterPowerSteps.RecordPowerOff(run, c.Message, Now)),
+                .RecordLate(this, (run, c) => VsanClusterPowerSteps.RecordPowerOff(run, c.Message, Now)),
+            When(EsxiHostPoweredOff, c => c.Saga.Run is not null && c.Message.RunId == c.Saga.RunId)
+                .RecordLate(this, (run, c) => ShutdownPolicy.RecordEsxiHostShutdown(run, c.Message, Options.StepRetries, Now)));
+        During([CapturingInventory, ShuttingDown, ShutDown, WaitingToPowerOn, Restored],
+            When(VCenterStarted, c => c.Saga.Run is not null && c.Message.RunId == c.Saga.RunId)
+                .RecordLate(this, (run, c) => PowerOnPolicy.RecordVCenterStarted(run, c.Message, Options.StepRetries, Now)),
             When(VsanClusterPowerCompleted, c => c.Saga.Run is not null && c.Message.RunId == c.Saga.RunId
                                                  && c.Message.TargetPowerStatus == VsanClusterPowerSteps.ClusterPoweredOn)
-                .PowerOnProgress(this, (run, c) => VsanClusterPowerSteps.RecordPowerOn(run, c.Message, Now)),
-            When(EsxiHostPoweredOff, c => c.Saga.Run is not null && c.Message.RunId == c.Saga.RunId)
-                .Progress(this, (run, c) => ShutdownPolicy.RecordEsxiHostShutdown(run, c.Message, Options.StepRetries, Now)),
-            When(VCenterStarted, c => c.Saga.Run is not null && c.Message.RunId == c.Saga.RunId)
-                .PowerOnProgress(this, (run, c) => PowerOnPolicy.RecordVCenterStarted(run, c.Message, Options.StepRetries, Now)),
+                .RecordLate(this, (run, c) => VsanClusterPowerSteps.RecordPowerOn(run, c.Message, Now)),
             When(ClusterHaDrsRestored, c => c.Saga.Run is not null && c.Message.RunId == c.Saga.RunId)
-                .PowerOnProgress(this, (run, c) => PowerOnPolicy.RecordClusterRestore(run, ClusterStep.HaDrsRestore, c.Message.Outcome,
+                .RecordLate(this, (run, c) => PowerOnPolicy.RecordClusterRestore(run, ClusterStep.HaDrsRestore, c.Message.Outcome,
                     $"put back: {ShutdownPolicy.Describe(run.Restore.HaDrs)} (replaced {ShutdownPolicy.Describe(c.Message.Replaced)})", c.Message.Fault, Options.StepRetries, Now)),
             When(VclsRestored, c => c.Saga.Run is not null && c.Message.RunId == c.Saga.RunId)
-                .PowerOnProgress(this, (run, c) => PowerOnPolicy.RecordClusterRestore(run, ClusterStep.VclsRestore, c.Message.Outcome,
+                .RecordLate(this, (run, c) => PowerOnPolicy.RecordClusterRestore(run, ClusterStep.VclsRestore, c.Message.Outcome,
                     $"vCLS setting {c.Message.Value} (replaced {c.Message.ReplacedValue ?? "absent"})", c.Message.Fault, Options.StepRetries, Now)));
-
-        // After a restart, whatever the run waits on is asked for again (the actuators' steps are idempotent).
-        During([CapturingInventory, ShuttingDownVms, PreparingCluster, EnteringMaintenance, ShuttingDownHosts, ShuttingDownVCenterHost],
-            When(Resumed, c => c.Message.RunId == c.Saga.RunId)
-                .AskAgainForOutstandingSteps(this));
-        During([PoweringOnHosts, StartingVCenter, WaitingForHosts, ExitingMaintenance, PoweringOnVms, RestoringCluster],
-            When(Resumed, c => c.Message.RunId == c.Saga.RunId)
-                .AskAgainForOutstandingPowerOnSteps(this));
-        // Waiting: the deadline (the minimum off time) is all there is, and it is data.
-        During(ShutDown, WaitingToPowerOn, Restored, Ignore(Resumed));
     }
+
+    internal static bool PowerOnDue(BehaviorContext<PowerSagaState> c) => c.Saga.Run!.Restore.DueAt is not null;
+    internal static bool PowerOnBegun(BehaviorContext<PowerSagaState> c) => c.Saga.Run!.Restore.StartedAt is not null;
+    internal static bool PowerOnEnded(BehaviorContext<PowerSagaState> c) => c.Saga.Run!.Restore.CompletedAt is not null;
 
     internal PowerOptions Options { get; }
     internal TimeProvider Clock { get; }
@@ -280,53 +349,18 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
     internal ClusterOptions ClusterOf(PowerSagaState saga) =>
         Options.FindCluster(saga.Cluster) ?? throw new InvalidOperationException($"Power:Clusters: cluster '{saga.Cluster}' is no longer configured");
 
-    internal State StateFor(RunPhase phase) => phase switch
-    {
-        RunPhase.Inventory => CapturingInventory,
-        RunPhase.VmTiers => ShuttingDownVms,
-        RunPhase.ClusterPrepare => PreparingCluster,
-        RunPhase.Maintenance => EnteringMaintenance,
-        RunPhase.HostShutdown => ShuttingDownHosts,
-        RunPhase.VCenterHostShutdown => ShuttingDownVCenterHost,
-        RunPhase.PowerOnPending => WaitingToPowerOn,
-        RunPhase.HostPowerOn => PoweringOnHosts,
-        RunPhase.VCenterStart => StartingVCenter,
-        RunPhase.HostReconnect => WaitingForHosts,
-        RunPhase.ExitMaintenance => ExitingMaintenance,
-        RunPhase.VmPowerOn => PoweringOnVms,
-        RunPhase.ClusterRestore => RestoringCluster,
-        RunPhase.Restored => Restored,
-        _ => ShutDown,
-    };
-
     public State CapturingInventory { get; } = null!;
-    public State ShuttingDownVms { get; } = null!;
-    public State EnteringMaintenance { get; } = null!;
-    public State ShuttingDownHosts { get; } = null!;
-
-    /// <summary>vCLS retreat, HA off / DRS manual, vSAN resync check: before the host steps.</summary>
-    public State PreparingCluster { get; } = null!;
-
-    /// <summary>vCenter's VM is off: its host is finished through its own ESXi API.</summary>
-    public State ShuttingDownVCenterHost { get; } = null!;
-
-    /// <summary>Hosts on: vCenter's VM started through its host's ESXi API, waiting for vCenter to answer.</summary>
-    public State StartingVCenter { get; } = null!;
-
-    /// <summary>VMs back: HA/DRS and vCLS put back as recorded.</summary>
-    public State RestoringCluster { get; } = null!;
+    /// <summary>Running the shutdown's plan, stage after stage (<see cref="PowerRun.Phase"/> says which).</summary>
+    public State ShuttingDown { get; } = null!;
 
     /// <summary>The run ended (its failures, if any, are listed); the instance keeps what was running for the power-on.</summary>
     public State ShutDown { get; } = null!;
 
     /// <summary>The alarm cleared after the shutdown: waiting for the minimum off time, the zone staying clear.</summary>
     public State WaitingToPowerOn { get; } = null!;
-    public State PoweringOnHosts { get; } = null!;
 
-    /// <summary>Hosts powered on; polling the inventory until vCenter sees each connected.</summary>
-    public State WaitingForHosts { get; } = null!;
-    public State ExitingMaintenance { get; } = null!;
-    public State PoweringOnVms { get; } = null!;
+    /// <summary>Running the power-on's plan, stage after stage (<see cref="PowerRun.Phase"/> says which).</summary>
+    public State PoweringOn { get; } = null!;
 
     /// <summary>The power-on ended (what was not restored is listed), or was interrupted by a new alarm.</summary>
     public State Restored { get; } = null!;
@@ -354,4 +388,25 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
     public Event<VclsRestored> VclsRestored { get; } = null!;
     public Event<ClusterPowerOnNowRequested> PowerOnNow { get; } = null!;
     public Event<PowerOnCancelRequested> PowerOnCancel { get; } = null!;
+}
+
+/// <summary>How a running shutdown or power-on ends: the transitions that follow each step of either, written beside the machine.</summary>
+static class PowerRunbook
+{
+    /// <summary>The shutdown's plan ended (every stage, or the inventory given up on): reported, then off — or waiting to power on when the alarm cleared meanwhile.</summary>
+    public static EventActivityBinder<PowerSagaState, T> IfShutdownEnded<T>(this EventActivityBinder<PowerSagaState, T> binder, PowerStateMachine machine)
+        where T : class =>
+        binder.If(c => c.Saga.Run!.CompletedAt is not null, ended => ended
+            .CompleteShutdown(machine)
+            .IfElse(PowerStateMachine.PowerOnDue,
+                due => due.TransitionTo(machine.WaitingToPowerOn),
+                off => off.TransitionTo(machine.ShutDown)));
+
+    /// <summary>The power-on's plan ended: reported, restored. Drained after an alarm came back: the shutdown is asked again.</summary>
+    public static EventActivityBinder<PowerSagaState, T> IfPowerOnEnded<T>(this EventActivityBinder<PowerSagaState, T> binder, PowerStateMachine machine)
+        where T : class =>
+        binder.If(PowerStateMachine.PowerOnEnded, ended => ended
+            .CompleteRestore(machine)
+            .If(c => c.Saga.Run!.Restore.Interrupted, again => again.AskForTheShutdownAgain(machine))
+            .TransitionTo(machine.Restored));
 }

@@ -5,7 +5,7 @@ namespace PowerEvents.AlarmEvaluator.Power;
 /// <summary>One step of a run as its row in <c>power_step</c>; identity is (run, kind, target).</summary>
 public readonly record struct PowerStepRow(
     Guid RunId, string Kind, string Target, int Stage, int Ord, string Name, string Host, string Folder, bool ToolsRunning, bool IsVCenter,
-    StepStatus Status, int Attempts, string Outcome, string Detail, bool HardPowerOff, string StageName);
+    StepStatus Status, int Attempts, RunOutcome Outcome, string Detail, bool HardPowerOff, string StageName);
 
 /// <summary>
 /// The run's VM steps (shutdown and power-on, of the run and of the run before it) live in <c>power_step</c>, one row
@@ -96,7 +96,7 @@ public static class PowerSteps
         while (await reader.ReadAsync(cancellationToken))
             rows.Add(new PowerStepRow(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3), reader.GetInt32(4),
                 reader.GetString(5), reader.GetString(6), reader.GetString(7), reader.GetBoolean(8), reader.GetBoolean(9),
-                Enum.Parse<StepStatus>(reader.GetString(10)), reader.GetInt32(11), reader.GetString(12), reader.GetString(13), reader.GetBoolean(14), reader.GetString(15)));
+                Enum.Parse<StepStatus>(reader.GetString(10)), reader.GetInt32(11), RunOutcomes.Parse(reader.GetString(12)), reader.GetString(13), reader.GetBoolean(14), reader.GetString(15)));
         return rows;
     }
 
@@ -187,7 +187,7 @@ public static class PowerSteps
         command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.IsVCenter).ToArray() });
         command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Status.ToString()).ToArray() });
         command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Attempts).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Outcome).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Outcome.Text()).ToArray() });
         command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Detail).ToArray() });
         command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.HardPowerOff).ToArray() });
         command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.StageName).ToArray() });

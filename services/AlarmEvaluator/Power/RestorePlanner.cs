@@ -10,7 +10,7 @@ public static class RestorePlanner
     /// </summary>
     public static RestoreRun CarryOver(PowerRun? previous)
     {
-        if (previous is null || previous.DryRun || (previous.Phase == RunPhase.Restored && !previous.Restore.Interrupted))
+        if (previous is null || previous.DryRun || (previous.Restore.CompletedAt is not null && !previous.Restore.Interrupted))
             return new RestoreRun();
         return new RestoreRun
         {
@@ -100,5 +100,57 @@ public static class RestorePlanner
                 })
                 .Where(t => t.Vms.Count > 0).ToList(),
         };
+    }
+
+    /// <summary>What counts as a host powered on: the BMC switched it on, it was on, or a Wake-on-LAN packet went out (vCenter seeing it is the proof).</summary>
+    public static readonly IReadOnlyList<RunOutcome> HostOn = [RunOutcome.PoweredOn, RunOutcome.AlreadyOn, RunOutcome.WakeOnLanSent];
+
+    /// <summary>
+    /// The power-on as a plan, from what the shutdown recorded (<see cref="PowerRun.Restore"/>) and the configuration: hosts on
+    /// through their BMCs (staggered), vCenter's VM started through its host's ESXi API, every host reconnected in vCenter (by
+    /// polling the inventory), out of maintenance mode unless it was in it before, the VMs that ran, tier by tier in reverse,
+    /// then HA/DRS and vCLS put back. Pure: the same run and configuration give the same plan.
+    /// </summary>
+    public static PowerPlan Stages(PowerRun run, ClusterOptions options, int retries)
+    {
+        var restore = run.Restore;
+        var stages = new List<RunStage>();
+        if (restore.Hosts.Count > 0)
+            stages.Add(new RunStage(RunPhase.HostPowerOn, "host-power-on", [.. restore.Hosts.Select(h => new RunStep(StepKind.HostPowerOn, h.Name, h.Name))],
+                options.PowerOnStagger * Math.Max(0, restore.Hosts.Count - 1) + options.HostPowerOnDeadline, 0, retries, HostOn)
+            {
+                Stagger = options.PowerOnStagger,
+            });
+        if (restore.VCenterStart is not null)
+            stages.Add(new RunStage(RunPhase.VCenterStart, "vcenter-start",
+                [new RunStep(StepKind.VCenterStart, restore.VCenterHost ?? run.Cluster, restore.VCenterHost ?? run.Cluster,
+                    new Dictionary<string, string> { ["vm"] = restore.VCenterVm ?? "" })],
+                options.VCenterStartDeadline, 0, retries, ShutdownPlanner.StepDone));
+        if (restore.Hosts.Count > 0)
+        {
+            stages.Add(new RunStage(RunPhase.HostReconnect, "host-reconnect", [.. restore.Hosts.Select(h => new RunStep(StepKind.HostReconnect, h.Name, h.Name))],
+                options.HostReconnectDeadline, 0, 0, [RunOutcome.Connected])
+            {
+                PollInterval = options.ReconnectPollInterval,
+            });
+            // vSAN's cluster power-on, when its power-off ran, takes the hosts out of maintenance mode; the exits are its fallback.
+            if (restore.VsanClusterPowerOn is not null)
+                stages.Add(new RunStage(RunPhase.ExitMaintenance, "vsan-cluster-power-on", [new RunStep(StepKind.VsanClusterPowerOn, run.Cluster, run.Cluster)],
+                    options.VsanClusterPowerDeadline, 0, 0, ShutdownPlanner.StepDone));
+            stages.Add(new RunStage(RunPhase.ExitMaintenance, "host-exit-maintenance",
+                [.. restore.Hosts.Select(h => new RunStep(StepKind.HostExitMaintenance, h.Name, h.Name)
+                {
+                    NotAsked = h.WasInMaintenance ? (RunOutcome.Skipped, "it was in maintenance mode before the shutdown: left in it") : null,
+                })],
+                options.ExitMaintenanceDeadline, 0, retries, ShutdownPlanner.StepDone));
+        }
+        stages.AddRange(restore.Tiers.Select(t => new RunStage(RunPhase.VmPowerOn, t.Name,
+            [.. t.Vms.Select(v => new RunStep(StepKind.VmPowerOn, v.Id, v.Name, new Dictionary<string, string> { ["host"] = v.Host }))],
+            options.PowerOnTierDeadline, options.MaxParallelPerTier, retries, ShutdownPlanner.StepDone)));
+        if (restore.ClusterSteps.Count > 0)
+            stages.Add(new RunStage(RunPhase.ClusterRestore, "cluster-restore",
+                [.. restore.ClusterSteps.Select(st => new RunStep(StepKinds.FromName(st.Kind), run.Cluster, run.Cluster))],
+                options.ClusterStepDeadline, 0, retries, ShutdownPlanner.StepDone));
+        return new PowerPlan(stages);
     }
 }

@@ -107,24 +107,77 @@ public static class ShutdownPlanner
         return order;
     }
 
-    /// <summary>The worst case: every tier runs to its deadline or its batches' guest timeouts, every host step to its deadline.</summary>
-    public static TimeSpan WorstCaseDuration(PowerRun plan, ClusterOptions options)
+    /// <summary>What counts as a VM shut down: gracefully, forced off after the guest timeout (or without Tools), or off already.</summary>
+    public static readonly IReadOnlyList<RunOutcome> VmOff = [RunOutcome.Graceful, RunOutcome.Forced, RunOutcome.AlreadyOff];
+
+    /// <summary>What counts as a host or cluster step done: done now, or it was so already.</summary>
+    public static readonly IReadOnlyList<RunOutcome> StepDone = [RunOutcome.Done, RunOutcome.AlreadyInState];
+
+    /// <summary>vSAN's resync check is done whatever it found, except a failure: a resync still running is reported, and the run goes on.</summary>
+    public static readonly IReadOnlyList<RunOutcome> ResyncChecked = [RunOutcome.Idle, RunOutcome.Finished, RunOutcome.StillResyncing, RunOutcome.NotVsan];
+
+    /// <summary>
+    /// The shutdown as a plan, from the run's inventory (<see cref="Plan"/>) and the configuration: the VM tiers in order
+    /// (vCenter's own tier held back while its host is known), the cluster's preparation (vCLS retreat and HA/DRS together,
+    /// then the vSAN resync check), every powered-on host into maintenance mode, then off; then vCenter's tier and its host
+    /// through its own ESXi API. Pure: the same run and configuration give the same plan.
+    /// </summary>
+    public static PowerPlan Stages(PowerRun run, ClusterOptions options, int retries)
     {
-        var total = TimeSpan.Zero;
-        foreach (var tier in plan.Tiers)
+        var stages = new List<RunStage>();
+        var vcenterLast = run.VCenterHost is not null && run.Tiers.Count > 0 && run.Tiers[^1].Name == VCenterTier;
+        var tenantTiers = vcenterLast ? run.Tiers.Take(run.Tiers.Count - 1) : run.Tiers;
+        stages.AddRange(tenantTiers.Select(t => VmStage(t, options, retries)));
+
+        var vsan = run.Settings?.VsanEnabled == true;
+        foreach (var group in run.ClusterSteps.GroupBy(st => st.Stage).OrderBy(g => g.Key))
+            stages.Add(new RunStage(RunPhase.ClusterPrepare, $"cluster-prepare-{group.Key}",
+                [.. group.Select(st => new RunStep(StepKinds.FromName(st.Kind), run.Cluster, run.Cluster))], VsanClusterPowerSteps.StageDeadline(group, options), 0,
+                // vSAN's cluster power-off is not asked twice (a workflow under way); a refusal falls back to the host stages.
+                group.Any(st => st.Kind == VsanClusterPowerSteps.PowerOff) ? 0 : retries,
+                group.All(st => st.Kind == ClusterStep.VsanResync) ? ResyncChecked : StepDone));
+
+        var hosts = run.Hosts.Where(h => h.WasPoweredOn && !h.ViaEsxi).ToList();
+        if (hosts.Count > 0)
         {
-            var batches = (tier.Vms.Count + options.MaxParallelPerTier - 1) / options.MaxParallelPerTier;
-            var guest = options.GuestShutdownTimeout * batches;
-            total += guest < options.TierDeadline ? guest : options.TierDeadline;
+            var objectAction = new Dictionary<string, string>();
+            if (vsan)
+                objectAction["vsanObjectAction"] = "noAction";
+            stages.Add(new RunStage(RunPhase.Maintenance, "maintenance",
+                [.. run.Hosts.Select(h => new RunStep(StepKind.HostMaintenance, h.Name, h.Name, objectAction)
+                {
+                    NotAsked = !h.WasPoweredOn ? (RunOutcome.Skipped, "host was not powered on")
+                        : h.ViaEsxi ? (RunOutcome.Deferred, "runs vCenter's VM: finished through its own ESXi API after that VM is off")
+                        : null,
+                })], options.MaintenanceDeadline, 0, retries, StepDone));
+            stages.Add(new RunStage(RunPhase.HostShutdown, "host-shutdown",
+                [.. hosts.Select(h => new RunStep(StepKind.HostShutdown, h.Name, h.Name))], options.HostShutdownDeadline, 0, retries, StepDone));
         }
-        if (plan.ClusterSteps.Count > 0)
-            total += options.ClusterStepDeadline * (plan.ClusterSteps.Max(s => s.Stage) + 1);
-        if (plan.Hosts.Any(h => h.WasPoweredOn && !h.ViaEsxi))
-            total += options.MaintenanceDeadline + options.HostShutdownDeadline;
-        if (plan.Hosts.Any(h => h.WasPoweredOn && h.ViaEsxi))
-            total += options.EsxiHostShutdownDeadline;
-        return total;
+
+        if (vcenterLast)
+            stages.Add(VmStage(run.Tiers[^1], options, retries));
+        var esxi = run.Hosts.Where(h => h.ViaEsxi && h.WasPoweredOn).ToList();
+        if (esxi.Count > 0)
+            stages.Add(new RunStage(RunPhase.VCenterHostShutdown, "vcenter-host",
+                [.. esxi.Select(h => new RunStep(StepKind.EsxiHostShutdown, h.Name, h.Name, Asks.EsxiParameters(run)))],
+                options.EsxiHostShutdownDeadline, 0, retries, StepDone));
+        return new PowerPlan(stages);
     }
+
+    static RunStage VmStage(TierRun tier, ClusterOptions options, int retries) =>
+        new(RunPhase.VmTiers, tier.Name,
+            [.. tier.Vms.Select(v => new RunStep(StepKind.VmShutdown, v.Id, v.Name, new Dictionary<string, string>
+            {
+                ["host"] = v.Host,
+                // vCenter's own VM is powered off hard at its tier's deadline only when configured; every other VM is.
+                ["guestShutdownTimeout"] = options.GuestShutdownTimeout.ToString("c"),
+                ["hardPowerOffAtDeadline"] = !v.IsVCenter || options.VCenterHardPowerOff ? "true" : "false",
+            }))],
+            options.TierDeadline, options.MaxParallelPerTier, retries, VmOff);
+
+    /// <summary>The worst case: every tier runs to its deadline or its batches' guest timeouts, every other stage to its deadline.</summary>
+    public static TimeSpan WorstCaseDuration(PowerRun plan, ClusterOptions options) =>
+        Stages(plan, options, retries: 0).WorstCase(options.GuestShutdownTimeout);
 
     static Regex Pattern(string pattern) =>
         new(pattern, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));

@@ -2,20 +2,6 @@ using PowerEvents.Contracts;
 
 namespace PowerEvents.AlarmEvaluator.Power;
 
-/// <summary>What the saga must ask for next. Hard power-offs are VMs whose tier deadline passed before their turn.</summary>
-public sealed record Progress(IReadOnlyList<VmRun> VmShutdowns, IReadOnlyList<HostRun> Maintenance, IReadOnlyList<HostRun> HostShutdowns)
-{
-    public static readonly Progress None = new([], [], []);
-
-    /// <summary>Cluster-wide steps to ask (vCLS retreat, HA/DRS off, vSAN resync check).</summary>
-    public IReadOnlyList<ClusterStep> ClusterSteps { get; init; } = [];
-
-    /// <summary>vCenter's host, to finish through its own ESXi API.</summary>
-    public IReadOnlyList<HostRun> EsxiShutdowns { get; init; } = [];
-
-    public bool IsEmpty => VmShutdowns.Count == 0 && Maintenance.Count == 0 && HostShutdowns.Count == 0 && ClusterSteps.Count == 0 && EsxiShutdowns.Count == 0;
-}
-
 /// <summary>
 /// The shutdown's decisions as pure functions over <see cref="PowerRun"/>: what to ask next within the parallel
 /// bound, what an outcome or a passed deadline means, when the run is done and what failed. No bus, no clock of its own.
@@ -29,24 +15,24 @@ public static class ShutdownPolicy
     public const string EsxiHostShutdownStep = "esxi-host-shutdown";
 
     /// <summary>Starts the first step of a freshly planned run (a drill completes at once, touching nothing).</summary>
-    public static Progress Start(PowerRun run, ClusterOptions options, DateTimeOffset now)
+    public static Asks Start(PowerRun run, ClusterOptions options, DateTimeOffset now)
     {
         run.Phase = RunPhase.VmTiers;
         run.CurrentTier = 0;
-        run.Record(now, "plan", run.Cluster, "Planned",
+        run.Record(now, "plan", run.Cluster, RunOutcome.Planned,
             $"{run.Tiers.Count} tier(s): {string.Join(", ", run.Tiers.Select(t => $"{t.Name}={t.Vms.Count}"))}; " +
             $"{run.Hosts.Count(h => h.WasPoweredOn)} host(s) on; {run.AlreadyOff.Count} VM(s) already off");
         foreach (var vcenter in run.AllVms.Where(v => v.IsVCenter))
-            run.Record(now, "plan", vcenter.Name, "VCenterVmOnCluster", VsanClusterPowerSteps.VCenterPlanNote(run) ?? (run.VCenterHost is { } esxi
+            run.Record(now, "plan", vcenter.Name, RunOutcome.VCenterVmOnCluster, VsanClusterPowerSteps.VCenterPlanNote(run) ?? (run.VCenterHost is { } esxi
                 ? $"vCenter's own VM runs on {esxi}: the other hosts go off through vCenter first, then vCenter's VM, then {esxi} through its own ESXi API"
                 : $"vCenter's own VM runs on {vcenter.Host}; it goes last, after it the host steps cannot reach vCenter (the inventory did not name its host)"));
         foreach (var step in run.ClusterSteps)
-            run.Record(now, "plan", run.Cluster, "ClusterChange", Describe(step.Kind, run.Settings));
+            run.Record(now, "plan", run.Cluster, RunOutcome.ClusterChange, Describe(step.Kind, run.Settings));
 
         if (run.DryRun)
         {
             WalkDryRun(run, options, now);
-            return Progress.None;
+            return Asks.None;
         }
 
         if (run.Tiers.Count > 0)
@@ -55,14 +41,14 @@ public static class ShutdownPolicy
     }
 
     /// <summary>Moves the run as far as it can go now and returns what to ask for.</summary>
-    public static Progress Advance(PowerRun run, ClusterOptions options, DateTimeOffset now)
+    public static Asks Advance(PowerRun run, ClusterOptions options, DateTimeOffset now)
     {
         var vms = new List<VmRun>();
         var maintenance = new List<HostRun>();
         var shutdowns = new List<HostRun>();
         var clusterSteps = new List<ClusterStep>();
         var esxi = new List<HostRun>();
-        Progress Result() => new(vms, maintenance, shutdowns) { ClusterSteps = clusterSteps, EsxiShutdowns = esxi };
+        Asks Result() => new() { VmShutdowns = vms, Maintenance = maintenance, HostShutdowns = shutdowns, ClusterSteps = clusterSteps, EsxiShutdowns = esxi };
 
         while (true)
         {
@@ -120,9 +106,9 @@ public static class ShutdownPolicy
                     {
                         host.Maintenance = host.WasPoweredOn && !host.ViaEsxi ? StepStatus.Pending : StepStatus.Skipped;
                         if (!host.WasPoweredOn)
-                            run.Record(now, MaintenanceStep, host.Name, "Skipped", "host was not powered on");
+                            run.Record(now, MaintenanceStep, host.Name, RunOutcome.Skipped, "host was not powered on");
                         else if (host.ViaEsxi)
-                            run.Record(now, MaintenanceStep, host.Name, "Deferred", "runs vCenter's VM: finished through its own ESXi API after that VM is off");
+                            run.Record(now, MaintenanceStep, host.Name, RunOutcome.Deferred, "runs vCenter's VM: finished through its own ESXi API after that VM is off");
                     }
                     StageEngine.Enter(run, now + options.MaintenanceDeadline);
                     continue;
@@ -147,7 +133,7 @@ public static class ShutdownPolicy
                                 // vCenter refuses to shut down a host outside maintenance mode, and forcing it would kill running VMs.
                                 host.Shutdown = StepStatus.Failed;
                                 host.Detail = $"{host.Detail}; not powered off: the host did not enter maintenance mode".TrimStart(';', ' ');
-                                run.Record(now, HostShutdownStep, host.Name, "NotAttempted", "the host did not enter maintenance mode");
+                                run.Record(now, HostShutdownStep, host.Name, RunOutcome.NotAttempted, "the host did not enter maintenance mode");
                                 break;
                         }
                     }
@@ -188,7 +174,7 @@ public static class ShutdownPolicy
             return false;
         var (succeeded, detail) = Judge(vm.IsVCenter, outcome.Outcome, outcome.Fault);
         var inCurrentTier = run.Phase == RunPhase.VmTiers && run.CurrentTier < run.Tiers.Count && run.Tiers[run.CurrentTier].Vms.Contains(vm);
-        return StageEngine.Record(run, VmStep, vm, succeeded, outcome.Outcome.ToString(), detail, inCurrentTier, retries, now);
+        return StageEngine.Record(run, VmStep, vm, succeeded, RunOutcomes.Of(outcome.Outcome), detail, inCurrentTier, retries, now);
     }
 
     /// <summary>
@@ -216,7 +202,7 @@ public static class ShutdownPolicy
     {
         var host = run.Hosts.FirstOrDefault(h => string.Equals(h.Name, hostName, StringComparison.OrdinalIgnoreCase));
         var detail = StageEngine.Detail(fault);
-        return host is not null && StageEngine.Record(run, step, host, host.Name, access, outcome != StepOutcome.Failed, outcome.ToString(), detail,
+        return host is not null && StageEngine.Record(run, step, host, host.Name, access, outcome != StepOutcome.Failed, RunOutcomes.Of(outcome), detail,
             run.Phase == phase, retries, now, h => h.Detail = $"{step}: {detail}");
     }
 
@@ -224,7 +210,7 @@ public static class ShutdownPolicy
     /// The current step's deadline passed. Outstanding steps become Late (their outcomes are still recorded when they
     /// come); VMs of the tier still silent or not asked yet are powered off hard at once; the run moves on.
     /// </summary>
-    public static Progress DeadlinePassed(PowerRun run, ClusterOptions options, DateTimeOffset now)
+    public static Asks DeadlinePassed(PowerRun run, ClusterOptions options, DateTimeOffset now)
     {
         var hardOff = new List<VmRun>();
         switch (run.Phase)
@@ -236,13 +222,13 @@ public static class ShutdownPolicy
                 foreach (var vm in tier.Vms.Where(v => v.IsVCenter && StageEngine.Open(v.Status) && !options.VCenterHardPowerOff))
                 {
                     vm.Status = StepStatus.Late;
-                    run.Record(now, VmStep, vm.Name, "Late", $"no outcome by the deadline of tier {tier.Name}; vCenter's VM is not powered off hard (VCenterHardPowerOff is off)");
+                    run.Record(now, VmStep, vm.Name, RunOutcome.Late, $"no outcome by the deadline of tier {tier.Name}; vCenter's VM is not powered off hard (VCenterHardPowerOff is off)");
                 }
                 foreach (var vm in tier.Vms.Where(v => v.Status == StepStatus.Requested))
                 {
                     vm.Status = StepStatus.Late;
                     vm.HardPowerOff = true;
-                    run.Record(now, VmStep, vm.Name, "HardPowerOff", $"no outcome by the deadline of tier {tier.Name}");
+                    run.Record(now, VmStep, vm.Name, RunOutcome.HardPowerOff, $"no outcome by the deadline of tier {tier.Name}");
                     hardOff.Add(vm);
                 }
                 foreach (var vm in tier.Vms.Where(v => v.Status == StepStatus.Pending))
@@ -250,7 +236,7 @@ public static class ShutdownPolicy
                     vm.Status = StepStatus.Late;
                     vm.Attempts++;
                     vm.HardPowerOff = true;
-                    run.Record(now, VmStep, vm.Name, "HardPowerOff", $"tier {tier.Name} deadline passed before its turn");
+                    run.Record(now, VmStep, vm.Name, RunOutcome.HardPowerOff, $"tier {tier.Name} deadline passed before its turn");
                     hardOff.Add(vm);
                 }
                 break;
@@ -283,7 +269,7 @@ public static class ShutdownPolicy
             ? run.Tiers.Count - 1 : run.Tiers.Count;
 
     /// <summary>A cluster-wide step's outcome (<see cref="StageEngine"/>: asked again while retries last). False: not news.</summary>
-    public static bool RecordClusterStep(PowerRun run, string kind, bool succeeded, string reported, string detail, int retries, DateTimeOffset now)
+    public static bool RecordClusterStep(PowerRun run, string kind, bool succeeded, RunOutcome reported, string detail, int retries, DateTimeOffset now)
     {
         if (run.ClusterSteps.FirstOrDefault(st => st.Kind == kind) is not { } step)
             return false;
@@ -297,11 +283,11 @@ public static class ShutdownPolicy
     }
 
     public static bool RecordVclsRetreat(PowerRun run, VclsRetreatEntered m, int retries, DateTimeOffset now) =>
-        RecordClusterStep(run, ClusterStep.VclsRetreat, m.Outcome != StepOutcome.Failed, m.Outcome.ToString(),
+        RecordClusterStep(run, ClusterStep.VclsRetreat, m.Outcome != StepOutcome.Failed, RunOutcomes.Of(m.Outcome),
             m.Fault is null ? $"vCLS VMs gone; the setting was {m.PreviousValue ?? "absent"}" : StageEngine.Detail(m.Fault), retries, now);
 
     public static bool RecordHaDrsDisabled(PowerRun run, ClusterHaDrsDisabled m, int retries, DateTimeOffset now) =>
-        RecordClusterStep(run, ClusterStep.HaDrsDisable, m.Outcome != StepOutcome.Failed, m.Outcome.ToString(),
+        RecordClusterStep(run, ClusterStep.HaDrsDisable, m.Outcome != StepOutcome.Failed, RunOutcomes.Of(m.Outcome),
             m.Fault is null ? $"HA off, DRS manual; were {Describe(m.Previous)}" : StageEngine.Detail(m.Fault), retries, now);
 
     /// <summary>A resync still running at the deadline does not stop the run (the room is overheating): it is reported.</summary>
@@ -313,7 +299,7 @@ public static class ShutdownPolicy
             VsanResyncOutcome.Failed => StageEngine.Detail(m.Fault),
             _ => m.Outcome.ToString(),
         };
-        if (!RecordClusterStep(run, ClusterStep.VsanResync, m.Outcome != VsanResyncOutcome.Failed, m.Outcome.ToString(), detail, retries, now))
+        if (!RecordClusterStep(run, ClusterStep.VsanResync, m.Outcome != VsanResyncOutcome.Failed, RunOutcomes.Of(m.Outcome), detail, retries, now))
             return false;
         if (m.Outcome == VsanResyncOutcome.StillResyncing)
             run.Problems.Add($"{ClusterStep.VsanResync} {run.Cluster}: {detail}");
@@ -325,7 +311,7 @@ public static class ShutdownPolicy
     {
         var host = run.Hosts.FirstOrDefault(h => h.ViaEsxi && string.Equals(h.Name, m.Host, StringComparison.OrdinalIgnoreCase));
         var detail = m.Fault is null ? (m.EnteredMaintenance ? "maintenance mode entered, then shut down" : "shut down (maintenance mode not entered)") : StageEngine.Detail(m.Fault);
-        if (host is null || !StageEngine.Record(run, EsxiHostShutdownStep, host, host.Name, HostSteps.Shutdown, m.Outcome != StepOutcome.Failed, m.Outcome.ToString(),
+        if (host is null || !StageEngine.Record(run, EsxiHostShutdownStep, host, host.Name, HostSteps.Shutdown, m.Outcome != StepOutcome.Failed, RunOutcomes.Of(m.Outcome),
                 detail, run.Phase == RunPhase.VCenterHostShutdown, retries, now, h => h.Detail = $"{EsxiHostShutdownStep}: {detail}"))
             return false;
         if (m.Outcome != StepOutcome.Failed && m.EnteredMaintenance)
@@ -342,11 +328,11 @@ public static class ShutdownPolicy
     /// </summary>
     static void FollowVCenter(PowerRun run, EsxiHostPoweredOff m, string other, DateTimeOffset now)
     {
-        run.Record(now, EsxiHostShutdownStep, other, "Moved", $"vCenter's VM {run.VCenterVm} was found on {other}, not on {m.Host} as planned: followed");
+        run.Record(now, EsxiHostShutdownStep, other, RunOutcome.Moved, $"vCenter's VM {run.VCenterVm} was found on {other}, not on {m.Host} as planned: followed");
         if (m.Outcome == StepOutcome.Failed || run.Hosts.FirstOrDefault(h => string.Equals(h.Name, other, StringComparison.OrdinalIgnoreCase)) is not { } moved)
             return;
         (moved.Maintenance, moved.Shutdown, moved.Detail) = (StepStatus.Done, StepStatus.Done, "");
-        run.Record(now, EsxiHostShutdownStep, moved.Name, "Done", "finished through its own ESXi API after vCenter's VM on it was off");
+        run.Record(now, EsxiHostShutdownStep, moved.Name, RunOutcome.Done, "finished through its own ESXi API after vCenter's VM on it was off");
         run.Restore.VCenterHost = moved.Name;
     }
 
@@ -377,22 +363,22 @@ public static class ShutdownPolicy
     /// The steps the run is waiting on right now, to be asked again after the evaluator restarted (a crash between
     /// saving a transition and publishing its commands would otherwise leave them unasked until the deadline).
     /// </summary>
-    public static Progress Outstanding(PowerRun run, DateTimeOffset now)
+    public static Asks Outstanding(PowerRun run, DateTimeOffset now)
     {
         var progress = run.Phase switch
         {
-            RunPhase.VmTiers when run.CurrentTier < run.Tiers.Count => Progress.None with
+            RunPhase.VmTiers when run.CurrentTier < run.Tiers.Count => Asks.None with
             {
                 VmShutdowns = run.Tiers[run.CurrentTier].Vms.Where(v => v.Status == StepStatus.Requested).ToList(),
             },
-            RunPhase.ClusterPrepare => Progress.None with { ClusterSteps = run.ClusterSteps.Where(st => st.Status == StepStatus.Requested).ToList() },
-            RunPhase.VCenterHostShutdown => Progress.None with { EsxiShutdowns = run.Hosts.Where(h => h.ViaEsxi && h.Shutdown == StepStatus.Requested).ToList() },
-            RunPhase.Maintenance => Progress.None with { Maintenance = run.Hosts.Where(h => h.Maintenance == StepStatus.Requested).ToList() },
-            RunPhase.HostShutdown => Progress.None with { HostShutdowns = run.Hosts.Where(h => h.Shutdown == StepStatus.Requested).ToList() },
-            _ => Progress.None,
+            RunPhase.ClusterPrepare => Asks.None with { ClusterSteps = run.ClusterSteps.Where(st => st.Status == StepStatus.Requested).ToList() },
+            RunPhase.VCenterHostShutdown => Asks.None with { EsxiShutdowns = run.Hosts.Where(h => h.ViaEsxi && h.Shutdown == StepStatus.Requested).ToList() },
+            RunPhase.Maintenance => Asks.None with { Maintenance = run.Hosts.Where(h => h.Maintenance == StepStatus.Requested).ToList() },
+            RunPhase.HostShutdown => Asks.None with { HostShutdowns = run.Hosts.Where(h => h.Shutdown == StepStatus.Requested).ToList() },
+            _ => Asks.None,
         };
         if (!progress.IsEmpty)
-            run.Record(now, "resume", run.Cluster, "Resumed",
+            run.Record(now, "resume", run.Cluster, RunOutcome.Resumed,
                 $"evaluator restarted: asking again for {progress.VmShutdowns.Count + progress.Maintenance.Count + progress.HostShutdowns.Count + progress.ClusterSteps.Count + progress.EsxiShutdowns.Count} outstanding step(s)");
         return progress;
     }
@@ -400,7 +386,7 @@ public static class ShutdownPolicy
     /// <summary>The inventory did not come (failed or late): ask again while retries last, else end the run with that failure. True: ask again.</summary>
     public static bool InventoryMissing(PowerRun run, int retries, string why, DateTimeOffset now)
     {
-        run.Record(now, InventoryStep, run.Cluster, "Failed", why);
+        run.Record(now, InventoryStep, run.Cluster, RunOutcome.Failed, why);
         if (run.InventoryAttempts <= retries)
             return true;
         run.Problems.Add($"{InventoryStep} {run.Cluster}: {why}");
@@ -413,16 +399,17 @@ public static class ShutdownPolicy
     [
         .. run.Problems,
         .. run.ClusterSteps.Where(st => st.Status is StepStatus.Failed or StepStatus.Late)
-            .Select(st => $"{st.Kind} {run.Cluster}: {(st.Status == StepStatus.Late ? "no outcome" : st.Outcome)} {st.Detail}".TrimEnd()),
+            .Select(st => $"{st.Kind} {run.Cluster}: {(st.Status == StepStatus.Late ? "no outcome" : st.Outcome.Text())} {st.Detail}".TrimEnd()),
         .. run.AllVms.Where(v => v.Status is StepStatus.Failed or StepStatus.Late)
-            .Select(v => $"{VmStep} {v.Name}: {(v.Status == StepStatus.Late ? "no outcome" : v.Outcome)} {v.Detail}".TrimEnd()),
+            .Select(v => $"{VmStep} {v.Name}: {(v.Status == StepStatus.Late ? "no outcome" : v.Outcome.Text())} {v.Detail}".TrimEnd()),
         .. run.Hosts.Where(h => h.Maintenance is StepStatus.Failed or StepStatus.Late || h.Shutdown is StepStatus.Failed or StepStatus.Late)
             .Select(h => $"host {h.Name}: {h.Detail}"),
     ];
 
     /// <summary>History entries an operator should hear about at once: forced power-offs, failures, missed deadlines.</summary>
     public static bool IsNoteworthy(HistoryEntry entry) =>
-        entry.Outcome is "Forced" or "Failed" or "Late" or "HardPowerOff" or "NotAttempted" or "NotRestored" or "StillResyncing" or "FallBack" or "Unconfirmed";
+        entry.Outcome is RunOutcome.Forced or RunOutcome.Failed or RunOutcome.Late or RunOutcome.HardPowerOff or RunOutcome.NotAttempted or RunOutcome.NotRestored
+            or RunOutcome.StillResyncing or RunOutcome.FallBack or RunOutcome.Unconfirmed;
 
     /// <summary>
     /// The drill walks the plan a real run would, through the same <see cref="Advance"/>: the same stages in the same order,
@@ -430,46 +417,47 @@ public static class ShutdownPolicy
     /// </summary>
     static void WalkDryRun(PowerRun run, ClusterOptions options, DateTimeOffset now)
     {
-        while (run.Phase != RunPhase.Done)
+        while (run.CompletedAt is null)
         {
             var progress = Advance(run, options, now);
             foreach (var vm in progress.VmShutdowns)
             {
                 vm.Status = StepStatus.Done;
-                vm.Outcome = "DryRun";
-                run.Record(now, VmStep, vm.Name, "DryRun", "would shut down (guest, then hard after the timeout)");
+                vm.Outcome = RunOutcome.DryRun;
+                run.Record(now, VmStep, vm.Name, RunOutcome.DryRun, "would shut down (guest, then hard after the timeout)");
             }
             foreach (var host in progress.Maintenance)
             {
                 host.Maintenance = StepStatus.Done;
-                run.Record(now, MaintenanceStep, host.Name, "DryRun", "would enter maintenance mode");
+                run.Record(now, MaintenanceStep, host.Name, RunOutcome.DryRun, "would enter maintenance mode");
             }
             foreach (var host in progress.HostShutdowns)
             {
                 host.Shutdown = StepStatus.Done;
-                run.Record(now, HostShutdownStep, host.Name, "DryRun", "would power off");
+                run.Record(now, HostShutdownStep, host.Name, RunOutcome.DryRun, "would power off");
             }
             foreach (var step in progress.ClusterSteps)
             {
                 step.Status = StepStatus.Done;
-                step.Outcome = "DryRun";
-                run.Record(now, step.Kind, run.Cluster, "DryRun", "would change: " + Describe(step.Kind, run.Settings));
+                step.Outcome = RunOutcome.DryRun;
+                run.Record(now, step.Kind, run.Cluster, RunOutcome.DryRun, "would change: " + Describe(step.Kind, run.Settings));
             }
             foreach (var host in progress.EsxiShutdowns)
             {
                 host.Shutdown = StepStatus.Done;
-                run.Record(now, EsxiHostShutdownStep, host.Name, "DryRun", "would enter maintenance mode where possible and power off through its own ESXi API");
+                run.Record(now, EsxiHostShutdownStep, host.Name, RunOutcome.DryRun, "would enter maintenance mode where possible and power off through its own ESXi API");
             }
-            if (progress.IsEmpty && run.Phase != RunPhase.Done)
+            if (progress.IsEmpty && run.CompletedAt is null)
                 throw new InvalidOperationException($"drill of {run.Cluster}: the plan stopped in {run.Phase} with nothing to ask");
         }
     }
 
     static void Finish(PowerRun run, ClusterOptions? options, DateTimeOffset now)
     {
-        StageEngine.End(run, RunPhase.Done, "run", () => Failures(run), now);
+        run.CompletedAt = now;
+        StageEngine.End(run, "run", () => Failures(run), now);
         // No power-on will put the cluster back by itself: say what stays changed.
         if (options is { PowerOnAfterClear: false } && !run.DryRun && LeftChanged(run) is { Count: > 0 } left)
-            run.Record(now, "run", run.Cluster, "LeftChanged", "PowerOnAfterClear is off; left changed until an operator's power-on: " + string.Join("; ", left));
+            run.Record(now, "run", run.Cluster, RunOutcome.LeftChanged, "PowerOnAfterClear is off; left changed until an operator's power-on: " + string.Join("; ", left));
     }
 }

@@ -6,7 +6,7 @@ public interface IStageStep
     string Name { get; }
     StepStatus Status { get; set; }
     int Attempts { get; set; }
-    string Outcome { get; set; }
+    RunOutcome Outcome { get; set; }
     string Detail { get; set; }
 }
 
@@ -33,10 +33,10 @@ public static class StageEngine
     }
 
     /// <summary>The run-history outcome of a decision: the reported outcome when done, else <c>Retry</c> or <c>Failed</c>.</summary>
-    public static string HistoryOutcome(StepStatus decided, string reported) => decided switch
+    public static RunOutcome HistoryOutcome(StepStatus decided, RunOutcome reported) => decided switch
     {
-        StepStatus.Pending => "Retry",
-        StepStatus.Failed => "Failed",
+        StepStatus.Pending => RunOutcome.Retry,
+        StepStatus.Failed => RunOutcome.Failed,
         _ => reported,
     };
 
@@ -44,7 +44,7 @@ public static class StageEngine
     public static bool Open(StepStatus status) => status is StepStatus.Pending or StepStatus.Requested;
 
     /// <summary>Records an outcome on a step held in memory (see <see cref="Decide"/>); writes its history line. False: not news.</summary>
-    public static bool Record(PowerRun run, string kind, IStageStep step, bool succeeded, string reported, string detail, bool stageCurrent,
+    public static bool Record(PowerRun run, string kind, IStageStep step, bool succeeded, RunOutcome reported, string detail, bool stageCurrent,
         int retries, DateTimeOffset now)
     {
         if (Decide(step.Status, step.Attempts, succeeded, stageCurrent, retries) is not { } decided)
@@ -57,7 +57,7 @@ public static class StageEngine
     }
 
     /// <summary>Records an outcome on a step held inside a larger record (a host's); <paramref name="givenUp"/> notes why it failed. False: not news.</summary>
-    public static bool Record<T>(PowerRun run, string kind, T item, string name, StepAccess<T> step, bool succeeded, string reported, string detail,
+    public static bool Record<T>(PowerRun run, string kind, T item, string name, StepAccess<T> step, bool succeeded, RunOutcome reported, string detail,
         bool stageCurrent, int retries, DateTimeOffset now, Action<T> givenUp)
     {
         if (Decide(step.Status(item), step.Attempts(item), succeeded, stageCurrent, retries) is not { } decided)
@@ -82,7 +82,7 @@ public static class StageEngine
         {
             step.Status = StepStatus.Requested;
             step.Attempts++;
-            run.Record(now, kind, step.Name, "Requested", $"tier {stageName}, attempt {step.Attempts}");
+            run.Record(now, kind, step.Name, RunOutcome.Requested, $"tier {stageName}, attempt {step.Attempts}");
             claimed.Add(step);
         }
         return claimed;
@@ -99,7 +99,7 @@ public static class StageEngine
         {
             var attempts = step.Attempts(item) + 1;
             step.Set(item, StepStatus.Requested, attempts);
-            run.Record(now, kind, name(item), "Requested", $"attempt {attempts}");
+            run.Record(now, kind, name(item), RunOutcome.Requested, $"attempt {attempts}");
             claimed.Add(item);
         }
         return claimed;
@@ -113,7 +113,7 @@ public static class StageEngine
         {
             step.Set(item, StepStatus.Late, step.Attempts(item));
             note(item);
-            run.Record(now, kind, name(item), "Late", why);
+            run.Record(now, kind, name(item), RunOutcome.Late, why);
         }
     }
 
@@ -124,13 +124,13 @@ public static class StageEngine
         run.Deadline = deadline;
     }
 
-    /// <summary>The shutdown or the power-on ended in <paramref name="phase"/>: no deadline; one history line lists what failed.</summary>
-    public static void End(PowerRun run, RunPhase phase, string step, Func<IReadOnlyList<string>> failures, DateTimeOffset now)
+    /// <summary>The shutdown or the power-on ended: no stage, no deadline; one history line lists what failed.</summary>
+    public static void End(PowerRun run, string step, Func<IReadOnlyList<string>> failures, DateTimeOffset now)
     {
-        run.Phase = phase;
+        run.Phase = null;
         Enter(run, null);
         var failed = failures();
-        run.Record(now, step, run.Cluster, failed.Count == 0 ? "Completed" : "CompletedWithFailures", string.Join("; ", failed));
+        run.Record(now, step, run.Cluster, failed.Count == 0 ? RunOutcome.Completed : RunOutcome.CompletedWithFailures, string.Join("; ", failed));
     }
 
     /// <summary>The fault of an actuator's outcome as the history's detail.</summary>
@@ -148,4 +148,39 @@ public static class HostSteps
     public static readonly StepAccess<RestoreHost> PowerOn = new(h => h.PowerOn, h => h.PowerOnAttempts, (h, s, a) => (h.PowerOn, h.PowerOnAttempts) = (s, a));
     public static readonly StepAccess<RestoreHost> ExitMaintenance = new(h => h.ExitMaintenance, h => h.ExitMaintenanceAttempts,
         (h, s, a) => (h.ExitMaintenance, h.ExitMaintenanceAttempts) = (s, a));
+}
+
+public static class RunPhases
+{
+    /// <summary>A stage of the power-on's plan (the others are the shutdown's).</summary>
+    public static bool IsPowerOn(this RunPhase phase) =>
+        phase is RunPhase.HostPowerOn or RunPhase.VCenterStart or RunPhase.HostReconnect or RunPhase.ExitMaintenance or RunPhase.VmPowerOn or RunPhase.ClusterRestore;
+}
+
+/// <summary>
+/// The plan that is running — the shutdown's or the power-on's, by the stage the run is at — moved on, at its deadline, or
+/// resumed: one entry for the saga, whichever direction the run goes.
+/// </summary>
+public static class RunningPlan
+{
+    public static Asks Advance(PowerRun run, ClusterOptions options, DateTimeOffset now) => run.Phase switch
+    {
+        null => Asks.None,
+        { } phase when phase.IsPowerOn() => PowerOnPolicy.Advance(run, options, now),
+        _ => ShutdownPolicy.Advance(run, options, now),
+    };
+
+    public static Asks DeadlinePassed(PowerRun run, ClusterOptions options, DateTimeOffset now) => run.Phase switch
+    {
+        null => Asks.None,
+        { } phase when phase.IsPowerOn() => PowerOnPolicy.DeadlinePassed(run, options, now),
+        _ => ShutdownPolicy.DeadlinePassed(run, options, now),
+    };
+
+    public static Asks Outstanding(PowerRun run, DateTimeOffset now) => run.Phase switch
+    {
+        null => Asks.None,
+        { } phase when phase.IsPowerOn() => PowerOnPolicy.Outstanding(run, now),
+        _ => ShutdownPolicy.Outstanding(run, now),
+    };
 }

@@ -27,18 +27,18 @@ public sealed class StepOutcomeConsumer(
     public Task Consume(ConsumeContext<VmShutDown> context)
     {
         var m = context.Message;
-        return RecordAsync(context, m.RunId, m.Cluster, PowerSteps.VmShutdown, m.VmId, m.Outcome.ToString(),
+        return RecordAsync(context, m.RunId, m.Cluster, PowerSteps.VmShutdown, m.VmId, RunOutcomes.Of(m.Outcome),
             isVCenter => ShutdownPolicy.Judge(isVCenter, m.Outcome, m.Fault));
     }
 
     public Task Consume(ConsumeContext<VmPoweredOn> context)
     {
         var m = context.Message;
-        return RecordAsync(context, m.RunId, m.Cluster, PowerSteps.VmPowerOn, m.VmId, m.Outcome.ToString(),
+        return RecordAsync(context, m.RunId, m.Cluster, PowerSteps.VmPowerOn, m.VmId, RunOutcomes.Of(m.Outcome),
             _ => (m.Outcome != StepOutcome.Failed, StageEngine.Detail(m.Fault)));
     }
 
-    async Task RecordAsync(ConsumeContext context, Guid runId, string clusterName, string kind, string target, string reported,
+    async Task RecordAsync(ConsumeContext context, Guid runId, string clusterName, string kind, string target, RunOutcome reported,
         Func<bool, (bool Succeeded, string Detail)> judge)
     {
         var cluster = options.Value.FindCluster(clusterName);
@@ -111,7 +111,7 @@ public sealed class StepOutcomeConsumer(
             foreach (var entry in history.Where(ShutdownPolicy.IsNoteworthy))
             {
                 logger.LogWarning("Cluster {Cluster}: {Step} {Target} {Outcome} {Detail}", entry.Cluster, entry.Step, entry.Target, entry.Outcome, entry.Detail);
-                messages.Add(new PowerRunStepFailed(runId, cluster.Name, entry.Step, entry.Target, entry.Outcome, entry.Detail, entry.At));
+                messages.Add(new PowerRunStepFailed(runId, cluster.Name, entry.Step, entry.Target, entry.Outcome.ToString(), entry.Detail, entry.At));
             }
             await Outbox.WriteAsync(dataSource, connection, transaction, messages, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
@@ -140,7 +140,7 @@ public sealed class StepOutcomeConsumer(
     /// <paramref name="history"/> and <paramref name="messages"/>, written with the outbox). True: a step was claimed.
     /// </summary>
     async Task<bool> RecordAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid runId, string kind, string target,
-        StepStatus? decided, string reported, string detail, HistoryEntry? recorded, int? claimStage, ClusterOptions cluster, DateTimeOffset now,
+        StepStatus? decided, RunOutcome reported, string detail, HistoryEntry? recorded, int? claimStage, ClusterOptions cluster, DateTimeOffset now,
         List<HistoryEntry> history, List<object> messages, CancellationToken cancellationToken)
     {
         var parts = new List<string>();
@@ -168,13 +168,13 @@ public sealed class StepOutcomeConsumer(
         command.Parameters.Add(new NpgsqlParameter { Value = kind });
         command.Parameters.Add(new NpgsqlParameter { Value = target });
         command.Parameters.Add(new NpgsqlParameter { Value = decided?.ToString() ?? "", NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter { Value = reported, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = reported.Text(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = detail, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = claimStage ?? -1, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Integer });
         command.Parameters.Add(new NpgsqlParameter { Value = cluster.Name, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = recorded?.At ?? now, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
         command.Parameters.Add(new NpgsqlParameter { Value = recorded?.Target ?? "", NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter { Value = recorded?.Outcome ?? "", NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = recorded?.Outcome.Text() ?? "", NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
 
         var claimed = false;
         var requested = new List<HistoryEntry>();
@@ -184,7 +184,7 @@ public sealed class StepOutcomeConsumer(
             {
                 claimed = true;
                 var (vmId, vmName, attempts, hardPowerOff, stageName) = (reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetBoolean(3), reader.GetString(4));
-                requested.Add(new HistoryEntry(runId, cluster.Name, now, kind, vmName, "Requested", $"tier {stageName}, attempt {attempts}"));
+                requested.Add(new HistoryEntry(runId, cluster.Name, now, kind, vmName, RunOutcome.Requested, $"tier {stageName}, attempt {attempts}"));
                 messages.Add(kind == PowerSteps.VmShutdown
                     ? new VmShutdownRequested(runId, cluster.Name, vmId, vmName, hardPowerOff ? TimeSpan.Zero : cluster.GuestShutdownTimeout)
                     : new VmPowerOnRequested(runId, cluster.Name, vmId, vmName));
@@ -217,7 +217,7 @@ public sealed class StepOutcomeConsumer(
         insert.Parameters.Add(new NpgsqlParameter { Value = history.Select(h => h.At).ToArray() });
         insert.Parameters.Add(new NpgsqlParameter { Value = history.Select(h => h.Step).ToArray() });
         insert.Parameters.Add(new NpgsqlParameter { Value = history.Select(h => h.Target).ToArray() });
-        insert.Parameters.Add(new NpgsqlParameter { Value = history.Select(h => h.Outcome).ToArray() });
+        insert.Parameters.Add(new NpgsqlParameter { Value = history.Select(h => h.Outcome.ToString()).ToArray() });
         insert.Parameters.Add(new NpgsqlParameter { Value = history.Select(h => h.Detail).ToArray() });
         await insert.ExecuteNonQueryAsync(cancellationToken);
     }

@@ -36,7 +36,7 @@ public static class VsanClusterPowerSteps
     /// </summary>
     public static ClusterStep? PlanPowerOn(PowerRun run, RestoreRun carried) =>
         carried.VsanClusterPowerOn is not null || run.ClusterSteps.Any(st => st.Kind == PowerOff)
-            ? new ClusterStep { Kind = PowerOn, Outcome = carried.VsanClusterPowerOn is null ? "" : "carried" }
+            ? new ClusterStep { Kind = PowerOn, Outcome = carried.VsanClusterPowerOn is null ? RunOutcome.None : RunOutcome.Carried }
             : null;
 
     /// <summary>A power-on still owed by a run that was never restored (<see cref="RestorePlanner.CarryOver"/>).</summary>
@@ -52,7 +52,7 @@ public static class VsanClusterPowerSteps
 
     /// <summary>vSAN's power-off of this run (or of the carried-over run) went ahead: its power-on is owed.</summary>
     static bool PoweredOffByVsan(PowerRun run, ClusterStep powerOn) =>
-        powerOn.Outcome == "carried" || run.ClusterSteps.Any(st => st.Kind == PowerOff && st.Status is StepStatus.Done or StepStatus.Late);
+        powerOn.Outcome == RunOutcome.Carried || run.ClusterSteps.Any(st => st.Kind == PowerOff && st.Status is StepStatus.Done or StepStatus.Late);
 
     /// <summary>A stage holding the power-off gets vSAN's own deadline (the whole cluster goes down in it).</summary>
     public static TimeSpan StageDeadline(IEnumerable<ClusterStep> stage, ClusterOptions options) =>
@@ -67,7 +67,7 @@ public static class VsanClusterPowerSteps
     };
 
     /// <summary>The command of a claimed step (null: not one of these).</summary>
-    public static VsanClusterPowerRequested? Command(PowerRun run, ClusterStep step) => step.Kind switch
+    public static VsanClusterPowerRequested? Command(PowerRun run, string kind) => kind switch
     {
         PowerOff => new VsanClusterPowerRequested(run.RunId, run.Cluster, ClusterPoweredOff, $"PowerEvents: temperature alarm of zone {run.Zone}, run {run.RunId}"),
         PowerOn => new VsanClusterPowerRequested(run.RunId, run.Cluster, ClusterPoweredOn),
@@ -84,15 +84,15 @@ public static class VsanClusterPowerSteps
             return false;
         if (step.Status != StepStatus.Done)
         {
-            run.Record(now, PowerOff, run.Cluster, "FallBack", "vSAN's cluster power-off did not finish: per-host maintenance mode and shutdown instead");
+            run.Record(now, PowerOff, run.Cluster, RunOutcome.FallBack, "vSAN's cluster power-off did not finish: per-host maintenance mode and shutdown instead");
             return false;
         }
         foreach (var host in run.Hosts.Where(h => !h.WasPoweredOn))
             (host.Maintenance, host.Shutdown) = (StepStatus.Skipped, StepStatus.Skipped);
         foreach (var vm in run.AllVms.Where(v => v.IsVCenter && StageEngine.Open(v.Status)))
         {
-            (vm.Status, vm.Outcome, vm.Detail) = (StepStatus.Done, "VsanPowerOff", "powered off by vSAN's cluster power-off (vcVMPoweredOff)");
-            run.Record(now, ShutdownPolicy.VmStep, vm.Name, "VsanPowerOff", vm.Detail);
+            (vm.Status, vm.Outcome, vm.Detail) = (StepStatus.Done, RunOutcome.VsanPowerOff, "powered off by vSAN's cluster power-off (vcVMPoweredOff)");
+            run.Record(now, ShutdownPolicy.VmStep, vm.Name, RunOutcome.VsanPowerOff, vm.Detail);
         }
         // Nothing is left of vCenter's tier or its host: the run ends through the phase that finishes vCenter's host.
         run.VCenterTurn = true;
@@ -108,7 +108,7 @@ public static class VsanClusterPowerSteps
             ? $"vSAN powered the cluster off; hosts off: {string.Join(", ", m.HostsOff)}" + (m.HostsUnconfirmed.Count > 0 ? $"; not confirmed: {string.Join(", ", m.HostsUnconfirmed)}" : "")
             : (m.Started ? "vSAN started its workflow, then: " : "refused before any change: ") + StageEngine.Detail(m.Fault);
         // Not asked again: a refusal falls back to the per-host steps at once, and a workflow under way must not be asked twice.
-        if (!ShutdownPolicy.RecordClusterStep(run, PowerOff, m.Outcome != StepOutcome.Failed, m.Outcome.ToString(), detail, retries: 0, now))
+        if (!ShutdownPolicy.RecordClusterStep(run, PowerOff, m.Outcome != StepOutcome.Failed, RunOutcomes.Of(m.Outcome), detail, retries: 0, now))
             return false;
         if (m.Outcome == StepOutcome.Failed || run.Phase != RunPhase.ClusterPrepare)
             return true;
@@ -117,7 +117,7 @@ public static class VsanClusterPowerSteps
             var confirmed = m.HostsOff.Contains(host.Name, StringComparer.OrdinalIgnoreCase);
             (host.Maintenance, host.Shutdown) = (StepStatus.Done, StepStatus.Done);
             host.Detail = confirmed ? "" : "vSAN's cluster power-off: not confirmed off (vCenter gone, no ESXi API configured for it)";
-            run.Record(now, ShutdownPolicy.HostShutdownStep, host.Name, confirmed ? "VsanPowerOff" : "Unconfirmed",
+            run.Record(now, ShutdownPolicy.HostShutdownStep, host.Name, confirmed ? RunOutcome.VsanPowerOff : RunOutcome.Unconfirmed,
                 confirmed ? "by vSAN's cluster power-off (maintenance mode, then off)" : host.Detail);
         }
         return true;
@@ -134,8 +134,8 @@ public static class VsanClusterPowerSteps
             return false;
         if (step.Status == StepStatus.Pending && !PoweredOffByVsan(run, step))
         {
-            (step.Status, step.Outcome) = (StepStatus.Skipped, "Skipped");
-            run.Record(now, PowerOn, run.Cluster, "Skipped", "the shutdown did not go through vSAN's cluster power-off");
+            (step.Status, step.Outcome) = (StepStatus.Skipped, RunOutcome.Skipped);
+            run.Record(now, PowerOn, run.Cluster, RunOutcome.Skipped, "the shutdown did not go through vSAN's cluster power-off");
         }
         if (step.Status == StepStatus.Pending)
         {
@@ -152,21 +152,21 @@ public static class VsanClusterPowerSteps
         if (restore.VsanClusterPowerOn is not { } step)
             return false;
         var detail = m.Fault is null ? "vSAN powered the cluster on" : StageEngine.Detail(m.Fault);
-        if (!StageEngine.Record(run, PowerOn, step, run.Cluster, ClusterStep.Access, m.Outcome != StepOutcome.Failed, m.Outcome.ToString(), detail,
+        if (!StageEngine.Record(run, PowerOn, step, run.Cluster, ClusterStep.Access, m.Outcome != StepOutcome.Failed, RunOutcomes.Of(m.Outcome), detail,
                 false, 0, now, st => st.Detail = detail))
             return false;
-        (step.Outcome, step.Detail) = (m.Outcome.ToString(), detail);
+        (step.Outcome, step.Detail) = (RunOutcomes.Of(m.Outcome), detail);
         if (run.Phase != RunPhase.ExitMaintenance)
             return true;
         if (step.Status == StepStatus.Failed)
         {
-            run.Record(now, PowerOn, run.Cluster, "FallBack", "vSAN's cluster power-on did not finish: per-host maintenance exits instead");
+            run.Record(now, PowerOn, run.Cluster, RunOutcome.FallBack, "vSAN's cluster power-on did not finish: per-host maintenance exits instead");
             return true;
         }
         foreach (var host in restore.Hosts.Where(h => h.ExitMaintenance == StepStatus.Pending))
         {
             (host.ExitMaintenance, host.Detail) = (StepStatus.Done, "");
-            run.Record(now, PowerOnPolicy.ExitMaintenanceStep, host.Name, "VsanPowerOn", "out of maintenance mode by vSAN's cluster power-on");
+            run.Record(now, PowerOnPolicy.ExitMaintenanceStep, host.Name, RunOutcome.VsanPowerOn, "out of maintenance mode by vSAN's cluster power-on");
         }
         return true;
     }
