@@ -188,6 +188,24 @@ public sealed class ReadinessGraderTests
     }
 
     [Fact]
+    public void Right_after_the_power_on_a_failure_checked_in_the_dark_stays_expected_until_the_next_check_says_otherwise()
+    {
+        // Seen in the local run: the power-on completed, the latest vcenter result was still the one from while vCenter's VM
+        // was off, and the grade dropped to not-ready (one webhook) until the next preflight, 30 s later (another).
+        var run = Guid.NewGuid();
+        var observed = Observed(at: Now.AddMinutes(-40));
+        var restored = Now.AddMinutes(-1);
+        var dark = Check("vcenter", "vc1", false, "HTTP 503", "vcenter-actuator") with { Clusters = ["c1"], CheckedAt = Now.AddMinutes(-2) };
+        var after = Input(observed, preflight: [.. BmcsOk, dark]) with { OffByRun = new ClusterOffByRun(run, Now.AddMinutes(-30), restored) };
+
+        var (grade, findings) = Grade(after);
+        Assert.Equal("ready", grade);
+        Assert.Contains(findings, f => f.Level == "info" && f.Finding.StartsWith("expected: seen while c1 was off by run " + run, StringComparison.Ordinal));
+        // Checked again after the power-on and still failing: a real failure.
+        Assert.Equal("not-ready", Grade(after with { Preflight = [.. BmcsOk, dark with { CheckedAt = Now }] }).Grade);
+    }
+
+    [Fact]
     public void The_cluster_is_off_by_its_latest_real_run_until_the_power_on_completed_or_every_host_is_seen_on_again()
     {
         var run = Guid.NewGuid();
@@ -197,12 +215,14 @@ public sealed class ReadinessGraderTests
 
         Assert.Equal(new ClusterOffByRun(run, Now.AddHours(-2)), ClusterOffByRun.Of([Shutdown()], Observed(at: Now.AddHours(-3))));
         Assert.Equal(new ClusterOffByRun(run, Now.AddHours(-2)), ClusterOffByRun.Of([Shutdown(Now.AddHours(-1), interrupted: true)], null));
-        Assert.Null(ClusterOffByRun.Of([Shutdown(Now.AddHours(-1))], null));
+        // Power-on completed: the window is closed at that moment (results from inside it stay expected until checked again).
+        Assert.Equal(new ClusterOffByRun(run, Now.AddHours(-2), Now.AddHours(-1)), ClusterOffByRun.Of([Shutdown(Now.AddHours(-1))], null));
         Assert.Null(ClusterOffByRun.Of([Shutdown(dryRun: true)], null));
-        // A run without power-on: the cluster brought back by hand is seen on.
-        Assert.Null(ClusterOffByRun.Of([Shutdown()], allOn));
+        Assert.Null(ClusterOffByRun.Of([], null));
+        // A run without power-on: the cluster brought back by hand is seen on, which closes the window.
+        Assert.Equal(new ClusterOffByRun(run, Now.AddHours(-2), allOn.ObservedAt), ClusterOffByRun.Of([Shutdown()], allOn));
         var oneOff = allOn with { Hosts = [.. allOn.Hosts.Take(1), allOn.Hosts[1] with { PowerState = "poweredOff", ConnectionState = "notResponding" }] };
-        Assert.NotNull(ClusterOffByRun.Of([Shutdown()], oneOff));
+        Assert.Null(ClusterOffByRun.Of([Shutdown()], oneOff)!.Until);
     }
 
     [Fact]

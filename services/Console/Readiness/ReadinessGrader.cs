@@ -38,23 +38,32 @@ public sealed record ReadinessInput(
 /// <summary>What the off-by-run rule needs of one run.</summary>
 public sealed record RunTimes(Guid RunId, bool DryRun, DateTimeOffset StartedAt, DateTimeOffset? CompletedAt, DateTimeOffset? RestoreCompletedAt, bool Interrupted);
 
-/// <summary>A cluster powered off on purpose by a PowerEvents run, from the run's start until its power-on completed.</summary>
-public sealed record ClusterOffByRun(Guid RunId, DateTimeOffset Since)
+/// <summary>
+/// A cluster powered off on purpose by a PowerEvents run, from the run's start until its power-on completed (<see cref="Until"/>,
+/// null while it is still off). Results checked inside that window stay expected after it, until a newer check replaces them:
+/// the preflight runs every interval, so right after the power-on its latest vcenter/esxi results are still from the dark.
+/// </summary>
+public sealed record ClusterOffByRun(Guid RunId, DateTimeOffset Since, DateTimeOffset? Until = null)
 {
     /// <summary>
-    /// The cluster's run that has it off, pure: the latest real run (not a drill) whose power-on has not completed (or was
-    /// interrupted), unless an observation after its shutdown shows every host on and connected again (a run without power-on,
-    /// the cluster brought back by hand).
+    /// The cluster's latest real run (not a drill): off until its power-on completed (an interrupted one: still off), or until an
+    /// observation after its shutdown shows every host on and connected again (a run without power-on, the cluster brought
+    /// back by hand). Null: no run yet.
     /// </summary>
     public static ClusterOffByRun? Of(IEnumerable<RunTimes> runs, ClusterObserved? observed)
     {
         var run = runs.Where(r => !r.DryRun).MaxBy(r => r.StartedAt);
-        if (run is null || (run.RestoreCompletedAt is not null && !run.Interrupted))
+        if (run is null)
             return null;
+        if (run.RestoreCompletedAt is { } restored && !run.Interrupted)
+            return new ClusterOffByRun(run.RunId, run.StartedAt, restored);
         var upAgain = run.CompletedAt is { } done && observed is { } o && o.ObservedAt > done && o.Hosts.Count > 0
             && o.Hosts.All(h => h.PowerState == "poweredOn" && h.ConnectionState == "connected");
-        return upAgain ? null : new ClusterOffByRun(run.RunId, run.StartedAt);
+        return new ClusterOffByRun(run.RunId, run.StartedAt, upAgain ? observed!.ObservedAt : null);
     }
+
+    /// <summary>True when something seen at <paramref name="at"/> was seen while the run had the cluster off.</summary>
+    public bool Covers(DateTimeOffset at) => at >= Since && (Until is null || at <= Until);
 }
 
 public static class ReadinessGrades
@@ -111,13 +120,15 @@ public static class ReadinessGrader
 
     /// <summary>The failure of <paramref name="check"/> is expected: PowerEvents has the cluster off, and the check serves it.</summary>
     static bool Expected(ReadinessInput input, PreflightCheckCompleted check) =>
-        input.OffByRun is { } off && check.CheckedAt >= off.Since && OffKinds.Contains(check.Kind, StringComparer.OrdinalIgnoreCase)
+        input.OffByRun is { } off && off.Covers(check.CheckedAt) && OffKinds.Contains(check.Kind, StringComparer.OrdinalIgnoreCase)
         && (check.Clusters is not { Count: > 0 } clusters || clusters.Contains(input.Cluster, StringComparer.OrdinalIgnoreCase));
 
     /// <summary>A failure the run explains: shown as info, it does not lower the grade (the grade is about the next run).</summary>
     static ReadinessFinding ExpectedFinding(ReadinessInput input, string check, string subject, string what) =>
         Finding(check, ReadinessGrades.Info, subject,
-            $"expected: {input.Cluster} is off by run {input.OffByRun!.RunId} (since {Stamp(input.OffByRun.Since)}): {what}",
+            input.OffByRun!.Until is { } until
+                ? $"expected: seen while {input.Cluster} was off by run {input.OffByRun.RunId} ({Stamp(input.OffByRun.Since)} to {Stamp(until)}), not checked since: {what}"
+                : $"expected: {input.Cluster} is off by run {input.OffByRun.RunId} (since {Stamp(input.OffByRun.Since)}): {what}",
             "none while the cluster is off; a check still failing once the power-on completed is alerted as a real failure");
 
     static string Stamp(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) + " UTC";
@@ -139,7 +150,7 @@ public static class ReadinessGrader
             yield return Finding("observed", ReadinessGrades.Degraded, input.Cluster,
                 "the cluster has not been observed yet: VMware Tools, where vCenter runs, vCLS/HA/DRS/vSAN and lockdown are unknown",
                 "check that the VCenterActuator runs its preflight (Preflight:Interval) and that the cluster's name matches its configuration");
-        else if (input.Now - input.Observed.ObservedAt > input.MaxAge && input.OffByRun is not null)
+        else if (input.Now - input.Observed.ObservedAt > input.MaxAge && input.OffByRun is { } off && (off.Until is null || input.Observed.ObservedAt <= off.Until))
             yield return ExpectedFinding(input, "observed", input.Cluster, $"the latest view of the cluster is from {Stamp(input.Observed.ObservedAt)}");
         else if (input.Now - input.Observed.ObservedAt > input.MaxAge)
             yield return Finding("observed", ReadinessGrades.Degraded, input.Cluster,
