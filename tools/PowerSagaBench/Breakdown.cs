@@ -72,7 +72,7 @@ static class Breakdown
 {
     sealed record HistoryRow(string Step, string Target, string Outcome, DateTimeOffset At, string Detail);
 
-    public static async Task PrintAsync(string connectionString, State state, DateTimeOffset t0, DateTimeOffset end, string[][] tiers, Taps taps)
+    public static async Task PrintAsync(string connectionString, State state, DateTimeOffset t0, DateTimeOffset end, string[][] tiers, int maxParallel, Taps taps)
     {
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
         var history = new List<HistoryRow>();
@@ -147,6 +147,19 @@ static class Breakdown
             Line($"  tier span (first claim → completed) {F(span)} s against its slowest guest {F(slowest)} s: over by {F(span - slowest)} s = " +
                  $"first claim → first ShutdownGuest {F(Min(called) - Min(claim))} + last guest's ShutdownGuest after the first {F(lastOff is null ? double.NaN : S(shutdownGuest[lastOff]) - Min(called))} " +
                  $"+ (its delay − slowest) {F(lastOff is null ? double.NaN : delay[lastOff] - slowest)} + last off → completed {F(completed - Max(off))}");
+            // The floor of this tier with the bound: its guests started in the run's claim order, each as soon as one of
+            // maxParallel slots is free, with nothing else costing time (the limit above takes max(slowest, sum / bound)).
+            var slots = new PriorityQueue<int, double>();
+            for (var k = 0; k < Math.Min(maxParallel, vms.Count); k++)
+                slots.Enqueue(k, 0);
+            var floor = 0.0;
+            foreach (var v in vms.OrderBy(v => claimed.TryGetValue(v, out var at) ? at : DateTimeOffset.MaxValue).ThenBy(v => v, StringComparer.Ordinal))
+            {
+                slots.TryDequeue(out var slot, out var free);
+                floor = Math.Max(floor, free + delay[v]);
+                slots.Enqueue(slot, free + delay[v]);
+            }
+            Line($"  floor with {maxParallel} at once (claim order, no overhead) {F(floor)} s; tier span over that floor {F(span - floor)} s");
             previousEnd = completed;
         }
 

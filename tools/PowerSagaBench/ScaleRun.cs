@@ -124,7 +124,7 @@ static class ScaleRun
                 $"  saga header row {header} bytes (of which run jsonb as text {runText} bytes)\n" +
                 $"  peak RSS: AlarmEvaluator {PeakRssMb(evaluator.ProcessId):0} MB, VCenterActuator {PeakRssMb(actuator.ProcessId):0} MB\n" +
                 $"  load average before {load0}, after {string.Join(" ", load)}"));
-            await Breakdown.PrintAsync(postgres.ConnectionString, state, t0, end, tiers, taps);
+            await Breakdown.PrintAsync(postgres.ConnectionString, state, t0, end, tiers, maxParallel, taps);
             if (allOff && bootDelay is { } boot)
             {
                 var cpuOn = CpuSeconds(evaluator.ProcessId);
