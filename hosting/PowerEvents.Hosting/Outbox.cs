@@ -23,6 +23,9 @@ public static class Outbox
 {
     public const int BatchSize = 200;
 
+    /// <summary>At most this many sends of one run of like commands are awaited at once (<see cref="PublishPendingAsync"/>).</summary>
+    public const int SendWindow = 64;
+
     public static readonly SchemaMigrations Migrations = new("outbox",
     [
         new Migration(1, "outbox", """
@@ -69,7 +72,9 @@ public static class Outbox
 
     /// <summary>
     /// Delivers up to <see cref="BatchSize"/> pending messages in order and marks them delivered; returns how many.
-    /// A delivery that throws leaves that message and the ones after it pending, with their ids.
+    /// A delivery that throws leaves that message and the ones after it pending, with their ids. Consecutive commands of
+    /// one type to one queue are sent side by side (up to <see cref="SendWindow"/>): among those, order is not kept,
+    /// and one that fails stays pending while its siblings that went out are marked.
     /// </summary>
     public static async Task<int> PublishPendingAsync(NpgsqlDataSource dataSource, Func<OutboxMessage, CancellationToken, Task> deliver, CancellationToken cancellationToken)
     {
@@ -89,12 +94,34 @@ public static class Outbox
         var delivered = new List<long>();
         try
         {
-            foreach (var (seq, id, typeName, destination, payload) in pending)
+            for (var i = 0; i < pending.Count;)
             {
-                // An unknown type (a contract removed since) is marked delivered rather than blocking the ones after it.
-                if (ContractsAssembly.GetType(typeName) is { } type && JsonSerializer.Deserialize(payload, type, Json) is { } message)
-                    await deliver(new OutboxMessage(id, message, destination), cancellationToken);
-                delivered.Add(seq);
+                // Commands of one type to one queue written one after another (a stage's VM commands) are sent up to
+                // SendWindow at once, so the broker's confirms overlap instead of costing a round trip each; their
+                // consumer takes them side by side anyway. Everything else goes one at a time, in order.
+                var (_, _, firstType, firstDestination, _) = pending[i];
+                var end = i + 1;
+                if (firstDestination is not null)
+                    while (end < pending.Count && end - i < SendWindow && pending[end].Destination == firstDestination && pending[end].Type == firstType)
+                        end++;
+                var sends = new List<(long Seq, Task Delivery)>(end - i);
+                for (; i < end; i++)
+                {
+                    var (seq, id, typeName, destination, payload) = pending[i];
+                    // An unknown type (a contract removed since) is marked delivered rather than blocking the ones after it.
+                    sends.Add((seq, ContractsAssembly.GetType(typeName) is { } type && JsonSerializer.Deserialize(payload, type, Json) is { } message
+                        ? Start(deliver, new OutboxMessage(id, message, destination), cancellationToken)
+                        : Task.CompletedTask));
+                }
+                try
+                {
+                    await Task.WhenAll(sends.Select(s => s.Delivery));
+                }
+                finally
+                {
+                    // Those that went out are marked even when a sibling failed (it stays pending with its id, and so do the rows after it).
+                    delivered.AddRange(sends.Where(s => s.Delivery.IsCompletedSuccessfully).Select(s => s.Seq));
+                }
             }
         }
         finally
@@ -108,6 +135,19 @@ public static class Outbox
             }
         }
         return pending.Count;
+    }
+
+    /// <summary>A delivery that throws before its first await counts as a failed send, like one that fails later.</summary>
+    static Task Start(Func<OutboxMessage, CancellationToken, Task> deliver, OutboxMessage message, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return deliver(message, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            return Task.FromException(ex);
+        }
     }
 }
 

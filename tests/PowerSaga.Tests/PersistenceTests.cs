@@ -235,6 +235,50 @@ public sealed class PersistenceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_outbox_sends_a_run_of_like_commands_side_by_side_and_keeps_a_failed_one_pending_with_what_follows()
+    {
+        var runId = Guid.NewGuid();
+        var vms = Enumerable.Range(1, 5).Select(i => $"vm-{i}").ToArray();
+        await using (var connection = await _dataSource.OpenConnectionAsync())
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            await Outbox.WriteAsync(_dataSource, connection, transaction,
+                [.. vms.Select(vm => (object)new VmShutdownRequested(runId, "cluster1", vm, vm, TimeSpan.FromMinutes(5))),
+                    new PowerRunCompleted(runId, "cluster1", [], false, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow)],
+                CancellationToken.None);
+            await transaction.CommitAsync();
+        }
+
+        // Each command's send completes only once all five were started: one at a time, the first would wait in vain.
+        var started = 0;
+        var allStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var attempted = new List<OutboxMessage>();
+        async Task Deliver(OutboxMessage m, CancellationToken _)
+        {
+            lock (attempted)
+                attempted.Add(m);
+            if (m.Message is not VmShutdownRequested command)
+                return;
+            if (Interlocked.Increment(ref started) == vms.Length)
+                allStarted.SetResult();
+            await allStarted.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            if (command.VmName == "vm-3")
+                throw new InvalidOperationException("broker gone");
+        }
+        await Assert.ThrowsAsync<InvalidOperationException>(() => Outbox.PublishPendingAsync(_dataSource, Deliver, CancellationToken.None));
+        Assert.Equal(vms.Length, attempted.Count); // the event after the run was not sent
+        var failedId = attempted.Single(m => m.Message is VmShutdownRequested { VmName: "vm-3" }).MessageId;
+
+        // Next round: only the failed command (same id) and the event after it, in order; the four sent ones are marked.
+        var retried = new List<OutboxMessage>();
+        await Outbox.PublishPendingAsync(_dataSource, (m, _) => { retried.Add(m); return Task.CompletedTask; }, CancellationToken.None);
+        Assert.Equal(2, retried.Count);
+        Assert.Equal(failedId, retried[0].MessageId);
+        Assert.Equal(CommandRoutes.QueueOf<VmShutdownRequested>(), retried[0].Destination);
+        Assert.IsType<PowerRunCompleted>(retried[1].Message);
+    }
+
+    [Fact]
     public async Task A_later_version_of_a_component_applies_only_what_is_new_in_order()
     {
         var component = $"test-{Guid.NewGuid():N}";

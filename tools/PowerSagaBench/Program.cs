@@ -41,6 +41,7 @@ for (var i = 0; i + 1 < args.Length; i += 2)
         case "--hosts": scaleHosts = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
         case "--vms": scaleVms = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
         case "--max-parallel": maxParallel = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+        case "--vcsim-rate": return await PowerEvents.PowerSagaBench.VcsimRate.RunAsync(int.Parse(args[i + 1], CultureInfo.InvariantCulture), scaleVms);
         case "--timeout": timeout = TimeSpan.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
         default: throw new ArgumentException($"unknown option {args[i]} (use --seed, --poll-interval, --power-on BOOT_DELAY; or --hosts H [--vms V --max-parallel P --timeout T --power-on BOOT_DELAY])");
     }

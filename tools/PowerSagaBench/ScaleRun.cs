@@ -70,8 +70,8 @@ static class ScaleRun
             using (var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) })
                 (await http.GetAsync(new Uri(evaluator.BaseAddress, "power/plan/cluster1"))).EnsureSuccessStatusCode();
 
-            // The actuator's outcomes as it reports them: when it saw each VM off.
-            var seen = new ConcurrentDictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+            // The actuator's outcomes as it reports them (when it saw each VM off), and the taps of the breakdown.
+            var taps = new Taps();
             var bus = Bus.Factory.CreateUsingRabbitMq(cfg =>
             {
                 cfg.Host("127.0.0.1", (ushort)rabbit.Port, rabbit.VirtualHost, h =>
@@ -79,26 +79,24 @@ static class ScaleRun
                     h.Username(RabbitMqFixture.Username);
                     h.Password(RabbitMqFixture.Password);
                 });
-                cfg.ReceiveEndpoint($"power-saga-bench-{Guid.NewGuid():N}", e =>
-                {
-                    e.AutoDelete = true;
-                    e.Durable = false;
-                    e.Handler<VmShutDown>(c =>
-                    {
-                        seen.TryAdd(c.Message.VmName, c.Message.CompletedAt);
-                        return Task.CompletedTask;
-                    });
-                });
+                taps.Configure(cfg);
             });
             await bus.StartAsync();
 
             var cpuBefore = CpuSeconds(evaluator.ProcessId);
+            var load0 = string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
             var clock = Stopwatch.StartNew();
+            var t0 = DateTimeOffset.UtcNow;
             await bus.Publish(new AlarmRaised(Guid.NewGuid(), "bench", DateTimeOffset.UtcNow, 35, []));
             await WaitStateAsync(postgres.ConnectionString, "ShutDown", timeout);
             var makespan = clock.Elapsed.TotalSeconds;
+            var end = DateTimeOffset.UtcNow;
             var cpu = CpuSeconds(evaluator.ProcessId) - cpuBefore;
+            // Outcomes of the last tier may still be on their way to the tap: wait for them briefly.
+            for (var i = 0; i < 50 && taps.Outcomes.Count < hosts * vmsPerHost; i++)
+                await Task.Delay(100);
             await bus.StopAsync();
+            var seen = new ConcurrentDictionary<string, DateTimeOffset>(taps.Outcomes.Select(o => KeyValuePair.Create(o.Key, o.Value.CompletedAt)), StringComparer.Ordinal);
 
             var state = await new HttpClient().GetFromJsonAsync<State>(new Uri(vcsim.ControlUrl!, "/state")) ?? throw new InvalidOperationException("no /state");
             var allOff = state.Vms.All(v => v.PowerState == "poweredOff") && state.Hosts.All(h => h.PowerState == "poweredOff");
@@ -125,7 +123,8 @@ static class ScaleRun
                 $"  AlarmEvaluator CPU {cpu:0.00} s for {outcomes} outcomes = {cpu / Math.Max(1, outcomes) * 1000:0.00} s per 1,000 outcomes\n" +
                 $"  saga header row {header} bytes (of which run jsonb as text {runText} bytes)\n" +
                 $"  peak RSS: AlarmEvaluator {PeakRssMb(evaluator.ProcessId):0} MB, VCenterActuator {PeakRssMb(actuator.ProcessId):0} MB\n" +
-                $"  load average {string.Join(" ", load)}"));
+                $"  load average before {load0}, after {string.Join(" ", load)}"));
+            await Breakdown.PrintAsync(postgres.ConnectionString, state, t0, end, tiers, maxParallel, taps);
             if (allOff && bootDelay is { } boot)
             {
                 var cpuOn = CpuSeconds(evaluator.ProcessId);
