@@ -49,6 +49,22 @@ public sealed class PowerAlertRoutingTests
         Assert.Null(MapOrNull(new PowerRunStepFailed(Guid.NewGuid(), "cluster1", "vm-shutdown", "vm-02-004", outcome, "Timeout: guest too slow", At)));
 
     [Fact]
+    public void vCenters_host_finished_through_its_ESXi_API_is_the_same_fact_as_a_host_powered_off_and_its_failure_is_critical()
+    {
+        var run = Guid.NewGuid();
+        var viaEsxi = Map(new EsxiHostPoweredOff(run, "cluster1", "esx-02", StepOutcome.Done, false, true, null, At));
+        var viaVCenter = Map(new HostPoweredOff(run, "cluster1", "esx-02", StepOutcome.Done, null, At));
+        var failed = Map(new EsxiHostPoweredOff(run, "cluster1", "esx-02", StepOutcome.Failed, null, false,
+            new VCenterFault("InvalidLogin", "Cannot complete login due to an incorrect user name or password."), At));
+
+        Assert.Equal(("Host esx-02 powered off", Severity.Info), (viaEsxi.Title, viaEsxi.Severity));
+        Assert.Contains("its own ESXi API", viaEsxi.Summary, StringComparison.Ordinal);
+        Assert.Equal(viaVCenter.Fact, viaEsxi.Fact);
+        Assert.Equal(Severity.Critical, failed.Severity);
+        Assert.NotEqual(viaEsxi.Fact, failed.Fact);
+    }
+
+    [Fact]
     public void A_run_completed_with_failures_is_critical_and_a_clean_one_is_info()
     {
         var failed = Map(new PowerRunCompleted(Guid.NewGuid(), "cluster1", ["host esx-01: Timedout"], true, At, At.AddMinutes(3)));

@@ -123,6 +123,17 @@ public static class AlertCatalog
             _ => null,
         });
 
+        // vCenter's own host (or a standalone one) finished through its own ESXi API: the same fact as HostPoweredOff.
+        bus.AddAlert<EsxiHostPoweredOff>(e => e.Outcome switch
+        {
+            StepOutcome.Failed => Step(Severity.Critical, e.Cluster, e.RunId, Key(e.RunId, e.Host, "failed"), e.CompletedAt,
+                $"Host {e.Host} could not be powered off", $"{e.Host} is still running: its own ESXi API did not shut it down.", e.Fault),
+            StepOutcome.Done or StepOutcome.AlreadyInState => Step(Severity.Info, e.Cluster, e.RunId, Key(e.RunId, e.Host, "off"), e.CompletedAt,
+                $"Host {e.Host} powered off", $"{e.Host} was shut down through its own ESXi API" +
+                (e.FollowedTo is { Length: > 0 } moved ? $" (vCenter's VM had moved to {moved}, which was finished first)." : "."), null),
+            _ => null,
+        });
+
         bus.AddAlert<HostExitedMaintenance>(e => e.Outcome == StepOutcome.Failed
             ? Step(Severity.Warning, e.Cluster, e.RunId, Key(e.RunId, e.Host, "failed"), e.CompletedAt,
                 $"Host {e.Host} is still in maintenance mode", $"{e.Host} could not leave maintenance mode; its VMs cannot start there.", e.Fault)
