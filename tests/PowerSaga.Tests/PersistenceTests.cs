@@ -88,6 +88,80 @@ public sealed class PersistenceTests : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// A host phase's transition reads of the run's VM steps only the failed or late ones and the shutdowns still to come:
+    /// not the power-on steps (one per VM, all pending) nor the previous run's; its save leaves the rows it did not read as
+    /// they were. With no host to power on, the power-on steps are read (whether the power-on is empty depends on them).
+    /// </summary>
+    [Fact]
+    public async Task A_host_phase_reads_only_failed_late_and_open_shutdown_rows_of_its_run_and_its_save_keeps_the_others()
+    {
+        var previous = NewSaga().Run!;
+        var saga = NewSaga();
+        saga.Run!.PreviousRun = previous;
+        var vms = saga.Run.AllVms.ToList();
+        Assert.True(vms.Count >= 4);
+        (vms[0].Status, vms[1].Status, vms[2].Status, vms[3].Status) = (StepStatus.Failed, StepStatus.Late, StepStatus.Requested, StepStatus.Pending);
+        foreach (var vm in vms.Skip(4))
+            vm.Status = StepStatus.Done;
+        saga.Run.Phase = RunPhase.HostShutdown;
+        Assert.NotEmpty(saga.Run.Restore.Hosts);
+        await using (var db = Context())
+        {
+            db.Sagas.Add(saga);
+            await db.SaveChangesAsync();
+        }
+
+        await using (var db = Context())
+        {
+            var loaded = await db.Sagas.SingleAsync();
+            await db.LoadStepsAsync(loaded);
+            Assert.Equal(vms.Take(4).Select(v => v.Id).Order(), loaded.Run!.AllVms.Select(v => v.Id).Order());
+            Assert.Empty(loaded.Run.Restore.AllVms);
+            Assert.Empty(loaded.Run.PreviousRun!.AllVms);
+            Assert.Empty(loaded.Run.PreviousRun.Restore.AllVms);
+            loaded.Run.Hosts[0].Shutdown = StepStatus.Done;
+            loaded.Run.AllVms.Single(v => v.Id == vms[3].Id).Status = StepStatus.Requested;
+            loaded.Version++;
+            await db.SaveChangesAsync();
+        }
+
+        await using (var connection = await _dataSource.OpenConnectionAsync())
+        {
+            // Out of the host phases (e.g. the power-on): every row of both runs is read again, as it was.
+            await using var update = new NpgsqlCommand("UPDATE power_saga SET run = jsonb_set(run, '{phase}', 'null'::jsonb)", connection);
+            await update.ExecuteNonQueryAsync();
+        }
+        await using (var db = Context())
+        {
+            var loaded = await db.Sagas.SingleAsync();
+            await db.LoadStepsAsync(loaded);
+            Assert.Null(loaded.Run!.Phase);
+            Assert.Equal(StepStatus.Done, loaded.Run.Hosts[0].Shutdown);
+            Assert.Equal(vms.Select(v => (v.Id, v == vms[3] ? StepStatus.Requested : v.Status)), loaded.Run.AllVms.Select(v => (v.Id, v.Status)));
+            Assert.Equal(saga.Run.Restore.AllVms.Select(v => v.Id), loaded.Run.Restore.AllVms.Select(v => v.Id));
+            Assert.NotEmpty(loaded.Run.Restore.AllVms);
+            Assert.Equal(previous.AllVms.Select(v => v.Id), loaded.Run.PreviousRun!.AllVms.Select(v => v.Id));
+            Assert.Equal(previous.Restore.AllVms.Select(v => v.Id), loaded.Run.PreviousRun.Restore.AllVms.Select(v => v.Id));
+        }
+
+        await using (var connection = await _dataSource.OpenConnectionAsync())
+        {
+            // No host to power on: the power-on's steps are read in a host phase too.
+            await using var update = new NpgsqlCommand(
+                "UPDATE power_saga SET run = jsonb_set(jsonb_set(run, '{restore,hosts}', '[]'::jsonb), '{phase}', '\"HostShutdown\"'::jsonb)", connection);
+            await update.ExecuteNonQueryAsync();
+        }
+        await using (var db = Context())
+        {
+            var loaded = await db.Sagas.SingleAsync();
+            await db.LoadStepsAsync(loaded);
+            Assert.Equal(RunPhase.HostShutdown, loaded.Run!.Phase);
+            Assert.Empty(loaded.Run.Restore.Hosts);
+            Assert.Equal(saga.Run.Restore.AllVms.Select(v => v.Id), loaded.Run.Restore.AllVms.Select(v => v.Id));
+        }
+    }
+
     /// <summary>Rows saved while the state mirrored the run's phase: the state becomes the run's life, the phase its plan's stage.</summary>
     [Fact]
     public async Task Migration_5_moves_rows_saved_with_a_state_per_phase_to_the_runs_life_and_its_plans_stage()

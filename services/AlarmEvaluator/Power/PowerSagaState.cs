@@ -89,8 +89,12 @@ public sealed class PowerSagaState : SagaStateMachineInstance
         var header = System.Text.Json.JsonSerializer.Deserialize<PowerRun>(_runJson, PowerDbContext.HeaderJson);
         var runIds = PowerSteps.Runs(header).Select(r => r.RunId).ToList();
         // While the cluster steps and the hosts run, the run needs of its VM steps only those that failed (for its failure
-        // list) and those still to come (vCenter's own tier, after the hosts): a host's outcome then reads a handful of rows.
+        // list) and its shutdowns still to come (vCenter's own tier, after the hosts): a host's outcome then reads a handful
+        // of rows. Not its power-on steps (all still pending, one per VM: reading them made each host outcome cost
+        // O(VMs)) nor the previous run's steps: nothing before the power-on reads them, and a save writes only rows read.
+        // Kept when the power-on has no host: then whether it is empty (PowerOnPolicy.Schedule) depends on its VMs.
         var onlyFailedOf = header?.Phase is RunPhase.ClusterPrepare or RunPhase.Maintenance or RunPhase.HostShutdown or RunPhase.VCenterHostShutdown
+                           && header.Restore.Hosts.Count > 0
             ? header.RunId : (Guid?)null;
         foreach (var row in await PowerSteps.ReadAsync(connection, transaction, runIds, cancellationToken, onlyFailedOf))
             _stepsRead[(row.RunId, row.Kind, row.Target)] = row;

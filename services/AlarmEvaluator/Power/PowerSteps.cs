@@ -80,18 +80,28 @@ public static class PowerSteps
         }
     }
 
-    /// <summary>The step rows of <paramref name="runIds"/>; of <paramref name="onlyFailedOf"/>, only those given up on or late, or still to come.</summary>
+    /// <summary>
+    /// The step rows of <paramref name="runIds"/>; with <paramref name="onlyFailedOf"/>, only that run's rows given up on
+    /// or late and its VM shutdowns still to come (the open ones through the partial index <c>power_step_open</c>).
+    /// </summary>
     public static async Task<List<PowerStepRow>> ReadAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlyList<Guid> runIds,
         CancellationToken cancellationToken, Guid? onlyFailedOf = null)
     {
         var rows = new List<PowerStepRow>();
         if (runIds.Count == 0)
             return rows;
-        await using var command = new NpgsqlCommand(
-            "SELECT run_id, kind, target, stage, ord, name, host, folder, tools_running, is_vcenter, status, attempts, outcome, detail, hard_power_off, stage_name " +
-            "FROM power_step WHERE run_id = ANY($1) AND ($2::uuid IS NULL OR run_id <> $2 OR status IN ('Failed', 'Late', 'Pending', 'Requested'))", connection, transaction);
-        command.Parameters.Add(new NpgsqlParameter { Value = runIds.ToArray() });
-        command.Parameters.Add(new NpgsqlParameter { Value = onlyFailedOf.HasValue ? onlyFailedOf.Value : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Uuid });
+        const string columns = "SELECT run_id, kind, target, stage, ord, name, host, folder, tools_running, is_vcenter, status, attempts, outcome, detail, hard_power_off, stage_name FROM power_step ";
+        // Two statements, not one with a null test: each has a plan of its own (the open shutdowns through the partial index).
+        await using var command = onlyFailedOf is { } only
+            ? new NpgsqlCommand(columns + "WHERE run_id = $1 AND kind = 'vm-shutdown' AND status IN ('Pending', 'Requested') " +
+                                "UNION ALL " + columns + "WHERE run_id = $1 AND status IN ('Failed', 'Late')", connection, transaction)
+            {
+                Parameters = { new NpgsqlParameter { Value = only } },
+            }
+            : new NpgsqlCommand(columns + "WHERE run_id = ANY($1)", connection, transaction)
+            {
+                Parameters = { new NpgsqlParameter { Value = runIds.ToArray() } },
+            };
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
             rows.Add(new PowerStepRow(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3), reader.GetInt32(4),
