@@ -8,7 +8,7 @@ namespace PowerEvents.AlarmEvaluator.Power;
 /// <c>GET /power/plan/{cluster}</c>: the ordered plan the saga would run now, from a fresh inventory, touching nothing.
 /// Served as a plain middleware branch so that the saga wires in with one call.
 /// </summary>
-sealed class PlanPreviewStartupFilter : IStartupFilter
+public sealed class PlanPreviewStartupFilter : IStartupFilter
 {
     public const string PathPrefix = "/power/plan";
 
@@ -127,6 +127,8 @@ sealed class PlanPreviewStartupFilter : IStartupFilter
         var changes = plan.ClusterSteps.Select(st => new PlanPreviewChange(st.Kind, ShutdownPolicy.Describe(st.Kind, plan.Settings))).ToList();
         if (plan.Settings?.VsanEnabled == true)
             changes.Add(new PlanPreviewChange("vsan-maintenance", "maintenance mode with vsanMode.objectAction = noAction (never evacuateAllData, never ensureObjectAccessibility on the last hosts)"));
+        if (plan.VsanPowerPath is { } vsanPath)
+            changes.Add(new PlanPreviewChange(VsanClusterPowerSteps.PathStep, vsanPath));
         return new PlanPreviewResult(
             cluster.Name, cluster.Zone, inventory.CapturedAt, options.DryRun,
             plan.Tiers.Select((t, i) => new PlanPreviewTier(i + 1, t.Name, t.Vms.Select(v => new PlanPreviewVm(v.Name, v.Id, v.Host, v.ToolsRunning, v.IsVCenter)).ToList())).ToList(),
