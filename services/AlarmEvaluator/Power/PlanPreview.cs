@@ -116,7 +116,7 @@ public sealed class PlanPreviewStartupFilter : IStartupFilter
             problems.Add($"{login.Host}: ESXi login {login.Outcome}: {login.Fault?.Message} (VCenter:Hosts:{login.Host} of the vCenter actuator)");
         var vcenterPlan = vcenter is null ? null
             : plan.VCenterHost is { } host
-                ? new PlanPreviewVCenter(vcenter.Name, host, lockdown, login?.Outcome.ToString(),
+                ? new PlanPreviewVCenter(vcenter.Name, host, lockdown, login?.Outcome.ToString(), VsanClusterPowerSteps.VCenterPlanNote(plan) ??
                     $"the other hosts go into maintenance mode and off through vCenter first; then {vcenter.Name} (guest shutdown" +
                     $"{(cluster.VCenterHardPowerOff ? ", hard power-off at its tier's deadline" : ", never powered off hard")}); then {host} through its own ESXi API " +
                     $"(maintenance mode where possible{(plan.Settings?.VsanEnabled == true ? ", vSAN noAction" : "")}, then ShutdownHost_Task)",
