@@ -113,25 +113,6 @@ public sealed partial class VCenterSteps
     async Task<List<string>> VsanWorkflowSignsAsync(VsanClusterPowerRequested command, CancellationToken ct)
     {
         var signs = new List<string>();
-        foreach (var host in command.Hosts ?? [])
-        {
-            try
-            {
-                var own = await _esxi.Client(host).GetHostAsync(EsxiHosts.HostId, ct);
-                if (own.PowerState == VimStates.PoweredOff)
-                    signs.Add($"{host} off");
-                else if (own.InMaintenanceMode)
-                    signs.Add($"{host} in maintenance mode");
-            }
-            catch (VCenterException ex) when (ex.IsTransient)
-            {
-                signs.Add($"{host} not answering");
-            }
-            catch (VCenterException ex)
-            {
-                _logger.LogDebug("ESXi host {Host} not asked about vSAN's workflow: {Fault}", host, ex.FaultName);
-            }
-        }
         if (command.VCenterVm is { Length: > 0 } vm)
         {
             // Its planned host first; it may have moved within the cluster since the plan.
@@ -149,6 +130,25 @@ public sealed partial class VCenterSteps
                 {
                     _logger.LogDebug("ESXi host {Host} not asked for {Vm}: {Fault}", host, vm, ex.FaultName);
                 }
+            }
+        }
+        foreach (var host in command.Hosts ?? [])
+        {
+            try
+            {
+                var own = await _esxi.Client(host).GetHostAsync(EsxiHosts.HostId, ct);
+                if (own.PowerState == VimStates.PoweredOff)
+                    signs.Add($"{host} off");
+                else if (own.InMaintenanceMode)
+                    signs.Add($"{host} in maintenance mode");
+            }
+            catch (VCenterException ex) when (ex.IsTransient)
+            {
+                signs.Add($"{host} not answering");
+            }
+            catch (VCenterException ex)
+            {
+                _logger.LogDebug("ESXi host {Host} not asked about vSAN's workflow: {Fault}", host, ex.FaultName);
             }
         }
         return signs;
