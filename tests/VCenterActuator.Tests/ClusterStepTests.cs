@@ -232,6 +232,37 @@ public sealed class ClusterStepTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_vsan_power_off_asked_again_after_a_restart_while_vcenter_still_answers_follows_the_running_task_instead_of_asking_vsan_twice()
+    {
+        _options.PollInterval = TimeSpan.FromMilliseconds(200);
+        var inventory = await _client.GetClusterInventoryAsync(Cluster, CancellationToken.None);
+        foreach (var vm in inventory.Vms.Where(v => v.PowerState == VimStates.PoweredOn && !v.IsVCenter && !v.IsVcls))
+            await _client.PowerOffVmAsync(vm.Id, TimeSpan.FromSeconds(10), CancellationToken.None);
+        // Held before vCenter's VM goes off: vCenter answers and the task runs.
+        await PostAsync($"/clusters/{Cluster}/vsan-power-hold", new { before = "vcVMPoweredOff" });
+        var hosts = _state.Hosts.Select(h => h.Name).ToList();
+        var command = new VsanClusterPowerRequested(Guid.NewGuid(), Cluster, "clusterPoweredOff", "test", hosts, "vcsa", VCenterHost);
+        var first = Steps().PowerVsanClusterAsync(command, CancellationToken.None);
+        await Vcenter.Eventually(async () => (await ReadStateAsync()).Journal.Any(e => e.Kind == "vsanPower" && e.Event == "held" && e.To == "vcVMPoweredOff"),
+            TimeSpan.FromSeconds(60), "vSAN's workflow held before vCenter's VM goes off");
+
+        await using var connection = Vcenter.Connection(_options);
+        var client = Vcenter.Client(connection, _options);
+        var repeat = Vcenter.Steps(client, _options).PowerVsanClusterAsync(command, CancellationToken.None);
+        // Asking vSAN again would fail at once ("already in progress"); the repeat follows the running task instead. Released once
+        // the repeat waits on the task (its update stream watches it) or has ended.
+        await Vcenter.Eventually(() => Task.FromResult(repeat.IsCompleted || client.Watcher.Count > 0), TimeSpan.FromSeconds(60), "the repeat under way");
+        await PostAsync($"/clusters/{Cluster}/vsan-power-hold", new { before = "" });
+        var followed = await repeat.WaitAsync(TimeSpan.FromSeconds(90));
+
+        Assert.True(followed.Outcome == StepOutcome.Done, followed.Fault?.Message);
+        Assert.StartsWith("followed after a restart: vSAN's workflow was running", followed.Detail, StringComparison.Ordinal);
+        Assert.Equal(hosts.Order(), followed.HostsOff.Order());
+        Assert.Equal(StepOutcome.Done, (await first.WaitAsync(TimeSpan.FromSeconds(90))).Outcome);
+        Assert.Single((await ReadStateAsync()).Journal, e => e.Kind == "vsanPower" && e.Event == "requested");
+    }
+
+    [Fact]
     public async Task After_vcenter_was_down_long_enough_for_a_long_back_off_a_step_waiting_on_the_update_stream_sees_its_change_within_seconds()
     {
         // A back-off that grows to 16 s and more while vCenter is down (the default grows to 30 s).
