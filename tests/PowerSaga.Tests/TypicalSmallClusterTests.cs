@@ -471,8 +471,7 @@ public sealed class TypicalSmallClusterTests
         await using var _ = world;
         world.UseFastPowerOn(TimeSpan.FromSeconds(1));
         // Pinned to the per-host path: its window "vCenter's VM off, its host not yet" is a phase of the run (VCenterHostShutdown)
-        // held at the host's ESXi API; on vSAN's path that window lies inside one vSAN task, and the restart's repeated call is
-        // a new call to a vCenter that is gone (see docs/vsphere.md).
+        // held at the host's ESXi API; on vSAN's path that window lies inside vSAN's workflow: Kill_9_inside_vsans_power_off_….
         world.Power["Clusters:0:UseVsanClusterPowerApi"] = "never";
         world.Power["Clusters:0:InfrastructureVmPatterns:1"] = "^dns$";
         world.Power["Clusters:0:EsxiHostShutdownDeadline"] = "00:02:00";
