@@ -47,6 +47,9 @@ public static class Outbox
     /// <summary>Only message contracts are ever read back (never an arbitrary type named in a row).</summary>
     static readonly System.Reflection.Assembly ContractsAssembly = typeof(AlarmRaised).Assembly;
 
+    /// <summary>Runs the outbox's serializer over a contract instance once, both ways (start-up warm-up: <see cref="StartupWarmup"/>).</summary>
+    public static void Warm(object contract) => JsonSerializer.Deserialize(JsonSerializer.Serialize(contract, contract.GetType(), Json), contract.GetType(), Json);
+
     /// <summary>Writes <paramref name="messages"/> in the caller's transaction on <paramref name="connection"/> (open, from <paramref name="dataSource"/>).</summary>
     public static async Task WriteAsync(NpgsqlDataSource dataSource, NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlyCollection<object> messages,
         CancellationToken cancellationToken)
