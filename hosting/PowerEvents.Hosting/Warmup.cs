@@ -53,6 +53,10 @@ public sealed class StartupWarmup(IEnumerable<WarmupStep> steps, IServiceProvide
             }
             logger.LogInformation("Start-up warm-up done in {Milliseconds} ms: {Steps}", total.ElapsedMilliseconds, string.Join(", ", took));
         }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping while warming: nothing to report.
+        }
         finally
         {
             _done = true;

@@ -178,6 +178,11 @@ static class Breakdown
             Line($"  stage start (first claim in history) {F(Min(claim))}, last claim {F(Max(claim))}  [previous stage completed → start {F(Min(claim) - previousEnd)}]");
             Line($"  commands in the outbox {F(Min(written))} / {F(Max(written))}; delivery rounds began {F(Min(delivered))} / {F(Max(delivered))}; on the bus (tap) {F(Min(tapped))} / p50 {F(P(tapped, 0.5))} / {F(Max(tapped))}");
             Line($"  ShutdownGuest at vcsim {F(Min(called))} / p50 {F(P(called, 0.5))} / {F(Max(called))} ({called.Length} calls, {F(called.Length / Math.Max(callSpan, 1e-3))}/s); claim → ShutdownGuest p50 {F(P(perVm, 0.5))} max {F(Max(perVm))}");
+            // The stage's first claims (up to the bound, written at the stage start): how long their dispatch took.
+            var initial = vms.Where(claimed.ContainsKey).OrderBy(v => claimed[v]).Take(maxParallel).ToList();
+            double LastOf(IEnumerable<DateTimeOffset?> at) => Max(at.Where(x => x is not null).Select(x => S(x!.Value)));
+            Line($"  its first {initial.Count} claims: last on the bus {F(LastOf(initial.Select(v => taps.Commands.TryGetValue(v, out var x) ? x : (DateTimeOffset?)null)))}, " +
+                 $"last ShutdownGuest {F(LastOf(initial.Select(v => shutdownGuest.TryGetValue(v, out var x) ? x : (DateTimeOffset?)null)))}");
             Line($"  guests off at vcsim {F(Min(off))} / {F(Max(off))}" + (lastOff is null ? "" : $" (last: {lastOff}, ShutdownGuest {F(S(shutdownGuest[lastOff]))} + delay {F(delay[lastOff])})"));
             Line($"  actuator saw off (CompletedAt) last {F(Max(saw))} [off → saw p50 {F(P(offToSaw, 0.5))} p99 {F(P(offToSaw, 0.99))}]; VmShutDown on the bus (tap) last {F(Max(heard))} [saw → bus p50 {F(P(sawToHeard, 0.5))} p99 {F(P(sawToHeard, 0.99))}]");
             Line($"  recorded last {F(Max(rec))} [bus → recorded p50 {F(P(heardToRec, 0.5))} p99 {F(P(heardToRec, 0.99))}; guest off → recorded p50 {F(P(offToRecorded, 0.5))} p99 {F(P(offToRecorded, 0.99))}]");
