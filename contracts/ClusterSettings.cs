@@ -7,9 +7,12 @@ namespace PowerEvents.Contracts;
 /// <param name="HasVcls">vCLS VMs run in the cluster (retreat mode is needed before the host steps; none with embedded vCLS).</param>
 /// <param name="VclsEnabledSetting">vCenter's advanced setting <c>config.vcls.clusters.&lt;ClusterId&gt;.enabled</c> as it
 /// was; null when it did not exist (vCenter's default: vCLS on).</param>
+/// <param name="VCenterApiVersion">vCenter's <c>about.apiVersion</c> (e.g. <c>7.0.3.0</c>): whether it offers vSAN's cluster
+/// power API (vSAN 7.0 U3+); null from an actuator that did not report it.</param>
 public sealed record ClusterSettings(
     string ClusterId,
     ClusterHaDrsSettings HaDrs,
     bool VsanEnabled,
     bool HasVcls,
-    string? VclsEnabledSetting);
+    string? VclsEnabledSetting,
+    string? VCenterApiVersion = null);

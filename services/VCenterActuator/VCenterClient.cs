@@ -50,7 +50,8 @@ public sealed class VCenterClient(VimConnection connection, IOptions<VCenterOpti
             vcenterNames.Contains(o.Text("guest.hostName")) || vcenterNames.Contains(o.Text("guest.ipAddress")),
             IsVcls(o))).ToList();
         var (_, haDrs, vsan) = await ReadClusterConfigAsync(cluster, ct);
-        var settings = new ClusterSettings(clusterRef.Value, haDrs, vsan, vms.Any(v => v.IsVcls), await QueryOptionAsync(VclsSettingKey(clusterRef.Value), ct));
+        var settings = new ClusterSettings(clusterRef.Value, haDrs, vsan, vms.Any(v => v.IsVcls), await QueryOptionAsync(VclsSettingKey(clusterRef.Value), ct),
+            NullIfEmpty((await connection.ContentAsync(ct)).ApiVersion));
         return new ClusterInventory(hosts, vms, settings);
     }
 
@@ -90,6 +91,8 @@ public sealed class VCenterClient(VimConnection connection, IOptions<VCenterOpti
             .Select(o => ToHost(o) with { LockdownMode = o.Properties.ContainsKey("config.lockdownMode") ? o.Text("config.lockdownMode") : null })
             .ToList();
     }
+
+    static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
 
     static bool IsVcls(ObjectContent vm) =>
         vm.Properties.TryGetValue("config.managedBy", out var managedBy) && Soap.Text(managedBy, "extensionKey") == VclsExtensionKey;

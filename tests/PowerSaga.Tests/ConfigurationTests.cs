@@ -16,6 +16,7 @@ public sealed class ConfigurationTests
     [InlineData("Power__Clusters__0__GuestShutdownTimeout", "five minutes", "Power:Clusters:0:GuestShutdownTimeout")]
     [InlineData("Power__Clusters__0__MinimumOffTime", "-00:01:00", "Power:Clusters:0:MinimumOffTime")]
     [InlineData("Power__Clusters__0__ReconnectPollInterval", "00:00:00", "Power:Clusters:0:ReconnectPollInterval")]
+    [InlineData("Power__Clusters__0__UseVsanClusterPowerApi", "sometimes", "Power:Clusters:0:UseVsanClusterPowerApi")]
     public async Task An_invalid_power_setting_stops_the_service_with_a_message_naming_the_key(string variable, string value, string key)
     {
         var rabbit = new RabbitMqFixture();

@@ -248,7 +248,7 @@ public sealed class PowerPlanUnitTests
     [Fact]
     public void With_vsans_cluster_power_api_the_plans_have_its_stages()
     {
-        var (run, options) = Planned(RealCluster(Guid.NewGuid()), o => o.UseVsanClusterPowerApi = true);
+        var (run, options) = Planned(RealCluster(Guid.NewGuid()), o => o.UseVsanClusterPowerApi = "always");
 
         var shutdown = ShutdownPlanner.Stages(run, options, retries: 1);
         var powerOn = RestorePlanner.Stages(run, options, retries: 1);

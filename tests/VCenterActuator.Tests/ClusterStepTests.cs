@@ -83,6 +83,8 @@ public sealed class ClusterStepTests : IAsyncLifetime
         Assert.True(settings.VsanEnabled);
         Assert.True(settings.HasVcls);
         Assert.Null(settings.VclsEnabledSetting);
+        // about.apiVersion, which the saga's default (auto) reads to choose vSAN's cluster power API (7.0.3+).
+        Assert.Equal("7.0.3.0", settings.VCenterApiVersion);
     }
 
     [Fact]

@@ -956,3 +956,27 @@ func TestMigrateControl(t *testing.T) {
 		t.Fatalf("migrate of an unknown VM: %d", code)
 	}
 }
+
+// VsanClusterPowerSystem is "Since vSAN API vSAN 7.0U3": an older vCenter refuses the call and changes nothing.
+func TestVsanClusterPowerNeedsVCenter703(t *testing.T) {
+	for v, want := range map[string]bool{"7.0.3.0": true, "7.0.3": true, "8.0.2.0": true, "7.1": true, "7.0.2.0": false, "6.7.3": false, "": false, "x.y": false} {
+		if got := offersClusterPower(v); got != want {
+			t.Errorf("offersClusterPower(%q) = %v, want %v", v, got, want)
+		}
+	}
+	ch := startChild(t, append(append([]string{}, typicalSmall...), "-api-version", "7.0.2.0")...)
+	c := ch.vc(t)
+	cl := clusterRef(t, c)
+	for _, v := range ch.state(t).Vms {
+		if !v.Vcls && !v.Vcenter {
+			powerOff(t, c, objects(t, c, "VirtualMachine")[v.Name])
+		}
+	}
+	if code, body := vsanPower(t, c, cl.Reference(), "clusterPoweredOff"); code != 500 || !strings.Contains(body, "MethodNotFound") {
+		t.Fatalf("vCenter 7.0.2: %d %s", code, body)
+	}
+	st := ch.state(t)
+	if st.find(func(x entry) bool { return x.Kind == "vsanPower" }) >= 0 || !st.VcenterReachable {
+		t.Fatalf("the refused call changed something: %+v", st.Journal)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"io/ioutil"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -60,6 +61,10 @@ func (s *sim) serveVsan(w http.ResponseWriter, r *http.Request) {
 	case method != "PerformClusterPowerAction" || first(vsanThisEl) != "vsan-cluster-power-system":
 		vsanFault(w, "InvalidRequest", "Only PerformClusterPowerAction on vsan-cluster-power-system and QuerySyncingVsanObjectsSummary on vsan-cluster-object-system are simulated.")
 		return
+	case !offersClusterPower(s.cfg.apiVersion):
+		// VsanClusterPowerSystem is "Since vSAN API vSAN 7.0U3" (vSAN Management API reference): an older vCenter does not know it.
+		vsanFault(w, "MethodNotFound", "Method PerformClusterPowerAction is not available: vCenter "+s.cfg.apiVersion+" predates vSAN 7.0 U3's cluster power API.")
+		return
 	}
 	var infra []string
 	for _, m := range vsanInfraEl.FindAllSubmatch(body, -1) {
@@ -73,6 +78,26 @@ func (s *sim) serveVsan(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	_, _ = fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>
 <soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><PerformClusterPowerActionResponse xmlns="urn:vsan"><returnval type="Task">%s</returnval></PerformClusterPowerActionResponse></soapenv:Body></soapenv:Envelope>`, task.Self.Value)
+}
+
+// offersClusterPower: about.apiVersion is 7.0.3 or later (vSAN 7.0 U3 shipped with vCenter 7.0 U3, API 7.0.3.0).
+func offersClusterPower(apiVersion string) bool {
+	min := []int{7, 0, 3}
+	parts := strings.Split(apiVersion, ".")
+	for i, want := range min {
+		got := 0
+		if i < len(parts) {
+			n, err := strconv.Atoi(parts[i])
+			if err != nil {
+				return false
+			}
+			got = n
+		}
+		if got != want {
+			return got > want
+		}
+	}
+	return true
 }
 
 func vsanFault(w http.ResponseWriter, kind, msg string) {

@@ -8,7 +8,7 @@ namespace PowerEvents.AlarmEvaluator.Power;
 /// <c>GET /power/plan/{cluster}</c>: the ordered plan the saga would run now, from a fresh inventory, touching nothing.
 /// Served as a plain middleware branch so that the saga wires in with one call.
 /// </summary>
-sealed class PlanPreviewStartupFilter : IStartupFilter
+public sealed class PlanPreviewStartupFilter : IStartupFilter
 {
     public const string PathPrefix = "/power/plan";
 
@@ -116,7 +116,7 @@ sealed class PlanPreviewStartupFilter : IStartupFilter
             problems.Add($"{login.Host}: ESXi login {login.Outcome}: {login.Fault?.Message} (VCenter:Hosts:{login.Host} of the vCenter actuator)");
         var vcenterPlan = vcenter is null ? null
             : plan.VCenterHost is { } host
-                ? new PlanPreviewVCenter(vcenter.Name, host, lockdown, login?.Outcome.ToString(),
+                ? new PlanPreviewVCenter(vcenter.Name, host, lockdown, login?.Outcome.ToString(), VsanClusterPowerSteps.VCenterPlanNote(plan) ??
                     $"the other hosts go into maintenance mode and off through vCenter first; then {vcenter.Name} (guest shutdown" +
                     $"{(cluster.VCenterHardPowerOff ? ", hard power-off at its tier's deadline" : ", never powered off hard")}); then {host} through its own ESXi API " +
                     $"(maintenance mode where possible{(plan.Settings?.VsanEnabled == true ? ", vSAN noAction" : "")}, then ShutdownHost_Task)",
@@ -127,6 +127,8 @@ sealed class PlanPreviewStartupFilter : IStartupFilter
         var changes = plan.ClusterSteps.Select(st => new PlanPreviewChange(st.Kind, ShutdownPolicy.Describe(st.Kind, plan.Settings))).ToList();
         if (plan.Settings?.VsanEnabled == true)
             changes.Add(new PlanPreviewChange("vsan-maintenance", "maintenance mode with vsanMode.objectAction = noAction (never evacuateAllData, never ensureObjectAccessibility on the last hosts)"));
+        if (plan.VsanPowerPath is { } vsanPath)
+            changes.Add(new PlanPreviewChange(VsanClusterPowerSteps.PathStep, vsanPath));
         return new PlanPreviewResult(
             cluster.Name, cluster.Zone, inventory.CapturedAt, options.DryRun,
             plan.Tiers.Select((t, i) => new PlanPreviewTier(i + 1, t.Name, t.Vms.Select(v => new PlanPreviewVm(v.Name, v.Id, v.Host, v.ToolsRunning, v.IsVCenter)).ToList())).ToList(),

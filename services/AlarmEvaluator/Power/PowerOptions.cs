@@ -90,11 +90,23 @@ public sealed class ClusterOptions : IValidatableObject
     public bool VCenterHardPowerOff { get; set; }
 
     /// <summary>
-    /// On a vSAN cluster, take the hosts (and vCenter's VM) down and back through vSAN's cluster power API (vSAN 7.0 U3+,
-    /// <see cref="VsanClusterPowerSteps"/>) instead of per-host steps. Off by default: the inventory cannot tell whether
-    /// vCenter offers the API, and a refusal costs a fallback; turn it on per cluster where vCenter is 7.0 U3 or later.
+    /// On a vSAN cluster, whether the hosts (and vCenter's VM) go down and back through vSAN's cluster power API (vSAN 7.0 U3+,
+    /// <see cref="VsanClusterPowerSteps"/>) instead of per-host steps: <c>auto</c> (default: where vCenter offers it and no host
+    /// was in maintenance mode before the run, <see cref="VsanClusterPowerSteps.Decide"/>), <c>always</c>/<c>on</c>/<c>true</c>,
+    /// <c>never</c>/<c>off</c>/<c>false</c> (the last two of each: the former boolean key's values).
     /// </summary>
-    public bool UseVsanClusterPowerApi { get; set; }
+    public string UseVsanClusterPowerApi { get; set; } = "auto";
+
+    /// <summary><see cref="UseVsanClusterPowerApi"/> read; <see cref="VsanClusterPowerApiMode.Auto"/> for a value validation refuses.</summary>
+    public VsanClusterPowerApiMode VsanClusterPowerApi => ParseVsanClusterPowerApi(UseVsanClusterPowerApi) ?? VsanClusterPowerApiMode.Auto;
+
+    public static VsanClusterPowerApiMode? ParseVsanClusterPowerApi(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        "auto" => VsanClusterPowerApiMode.Auto,
+        "always" or "on" or "true" => VsanClusterPowerApiMode.Always,
+        "never" or "off" or "false" => VsanClusterPowerApiMode.Never,
+        _ => null,
+    };
 
     /// <summary>vSAN's cluster power-off or power-on, whole (longer than the actuator's <c>VCenter:VsanClusterPowerTimeout</c>).</summary>
     public TimeSpan VsanClusterPowerDeadline { get; set; } = TimeSpan.FromMinutes(35);
@@ -136,6 +148,8 @@ public sealed class ClusterOptions : IValidatableObject
             if (value <= TimeSpan.Zero)
                 yield return new ValidationResult("must be positive", [name]);
         }
+        if (ParseVsanClusterPowerApi(UseVsanClusterPowerApi) is null)
+            yield return new ValidationResult($"'{UseVsanClusterPowerApi}' is not one of auto, always (on, true), never (off, false)", [nameof(UseVsanClusterPowerApi)]);
         if (MinimumOffTime < TimeSpan.Zero)
             yield return new ValidationResult("must not be negative", [nameof(MinimumOffTime)]);
         if (PowerOnStagger < TimeSpan.Zero)
@@ -170,6 +184,17 @@ public sealed class ClusterOptions : IValidatableObject
             return $"not a regular expression: {ex.Message}";
         }
     }
+}
+
+/// <summary>How a vSAN cluster goes down and back (<see cref="ClusterOptions.UseVsanClusterPowerApi"/>).</summary>
+public enum VsanClusterPowerApiMode
+{
+    /// <summary>vSAN's cluster power API where vCenter offers it (API 7.0.3+) and no host was in maintenance mode before the run.</summary>
+    Auto,
+    /// <summary>vSAN's cluster power API whenever vSAN is on; per-host steps only when vSAN refuses or does not finish.</summary>
+    Always,
+    /// <summary>Per-host maintenance mode (vSAN <c>noAction</c>) and shutdown, vCenter's host through its own ESXi API.</summary>
+    Never,
 }
 
 /// <summary>A shutdown tier: VMs matched by name pattern (regular expression) or by folder.</summary>

@@ -73,6 +73,9 @@ public sealed class PowerRun
     public string? VCenterVm { get; set; }
     public string? VCenterHost { get; set; }
 
+    /// <summary>On a vSAN cluster: which way its hosts go down and back and why (<see cref="VsanClusterPowerSteps.Decide"/>); null otherwise.</summary>
+    public string? VsanPowerPath { get; set; }
+
     /// <summary>The cluster-wide steps before the host steps (vCLS retreat, HA/DRS, vSAN resync), in stage order.</summary>
     public List<ClusterStep> ClusterSteps { get; set; } = [];
 

@@ -50,12 +50,14 @@ public static class ShutdownPlanner
         // vCenter's VM runs here: its host is finished through its own ESXi API once that VM is off (vCenter cannot do it then).
         var vcenterHost = byTier.ContainsKey(VCenterTier) && !string.IsNullOrEmpty(inventory.VCenterHost) ? inventory.VCenterHost : null;
 
+        var vsanPath = VsanClusterPowerSteps.Decide(options, inventory.Settings, inventory.Hosts);
         return new PowerRun
         {
             Settings = inventory.Settings,
+            VsanPowerPath = inventory.Settings?.VsanEnabled == true ? vsanPath.Reason : null,
             VCenterVm = byTier.TryGetValue(VCenterTier, out var vcenterVms) ? vcenterVms[0].Name : null,
             VCenterHost = vcenterHost,
-            ClusterSteps = [.. ClusterSteps(inventory.Settings), .. VsanClusterPowerSteps.Plan(options, inventory.Settings)],
+            ClusterSteps = [.. ClusterSteps(inventory.Settings), .. VsanClusterPowerSteps.Plan(vsanPath)],
             RunId = runId,
             Cluster = options.Name,
             Zone = zone,

@@ -26,6 +26,8 @@ public static class ShutdownPolicy
             run.Record(now, "plan", vcenter.Name, RunOutcome.VCenterVmOnCluster, VsanClusterPowerSteps.VCenterPlanNote(run) ?? (run.VCenterHost is { } esxi
                 ? $"vCenter's own VM runs on {esxi}: the other hosts go off through vCenter first, then vCenter's VM, then {esxi} through its own ESXi API"
                 : $"vCenter's own VM runs on {vcenter.Host}; it goes last, after it the host steps cannot reach vCenter (the inventory did not name its host)"));
+        if (run.VsanPowerPath is { } path)
+            run.Record(now, "plan", run.Cluster, RunOutcome.Planned, path);
         foreach (var step in run.ClusterSteps)
             run.Record(now, "plan", run.Cluster, RunOutcome.ClusterChange, Describe(step.Kind, run.Settings));
 

@@ -4,7 +4,7 @@ namespace PowerEvents.AlarmEvaluator.Power;
 
 /// <summary>
 /// vSAN's cluster power API (<c>PerformClusterPowerAction</c>, vSAN 7.0 U3+) as steps of a run, for a vSAN cluster configured
-/// with <see cref="ClusterOptions.UseVsanClusterPowerApi"/>. Shutdown: after the tenant tiers, vCLS retreat, HA/DRS and the
+/// where <see cref="Decide"/> chooses it (<see cref="ClusterOptions.UseVsanClusterPowerApi"/>, default auto). Shutdown: after the tenant tiers, vCLS retreat, HA/DRS and the
 /// resync wait, one step <see cref="PowerOff"/> replaces every host's maintenance mode and shutdown and vCenter's own VM and
 /// host (vSAN's workflow does them, in its order); if vSAN did not finish it, the run goes on with the per-host steps.
 /// Power-on: once every host is back and vCenter sees them, <see cref="PowerOn"/> (<c>clusterPoweredOn</c>: hosts out of
@@ -20,13 +20,60 @@ public static class VsanClusterPowerSteps
     public const string ClusterPoweredOff = "clusterPoweredOff";
     public const string ClusterPoweredOn = "clusterPoweredOn";
 
+    /// <summary>The plan preview's change line that names the chosen path and why.</summary>
+    public const string PathStep = "vsan-cluster-power";
+
     /// <summary>After vCLS retreat and HA/DRS (stage 0) and the resync wait (stage 1): vSAN refuses while objects resync.</summary>
     const int Stage = 2;
 
-    /// <summary>The power-off step, planned for a vSAN cluster configured to use the API (none otherwise).</summary>
-    public static IEnumerable<ClusterStep> Plan(ClusterOptions options, ClusterSettings? settings)
+    /// <summary>The first vCenter API version with vSAN's <c>VsanClusterPowerSystem</c> ("Since vSAN API vSAN 7.0U3", vCenter 7.0 U3).</summary>
+    public static readonly Version MinimumApiVersion = new(7, 0, 3);
+
+    /// <summary>Which way a vSAN cluster goes down and back, and why (one line for the plan, the history and the preview).</summary>
+    public sealed record PowerPath(bool UseApi, string Reason);
+
+    /// <summary>
+    /// The path for this cluster as the inventory found it. <c>never</c>: per-host. <c>always</c>: the API whenever vSAN is on.
+    /// <c>auto</c>: the API only when vSAN is on, vCenter offers it (<c>about.apiVersion</c> ≥ 7.0.3) and no host was in
+    /// maintenance mode before the run (vSAN's <c>clusterPoweredOn</c> takes every host out of it, which the run could not
+    /// undo) nor off or disconnected (vSAN refuses, or its power-on would wait for a host the run does not boot).
+    /// </summary>
+    public static PowerPath Decide(ClusterOptions options, ClusterSettings? settings, IReadOnlyCollection<HostInventory> hosts)
     {
-        if (options.UseVsanClusterPowerApi && settings?.VsanEnabled == true)
+        const string PerHost = "per-host steps: ";
+        var mode = options.VsanClusterPowerApi;
+        if (settings?.VsanEnabled != true)
+            return new(false, PerHost + "vSAN is not enabled on the cluster");
+        if (mode == VsanClusterPowerApiMode.Never)
+            return new(false, PerHost + "UseVsanClusterPowerApi=never");
+        if (mode == VsanClusterPowerApiMode.Always)
+            return new(true, "vSAN's cluster power API: UseVsanClusterPowerApi=always (per-host steps only if vSAN refuses or does not finish)");
+        if (settings.VCenterApiVersion is not { } version)
+            return new(false, PerHost + "the inventory did not report vCenter's API version (vSAN's cluster power API needs 7.0.3 or later)");
+        if (!OffersApi(version))
+            return new(false, PerHost + $"vCenter {version} has no vSAN cluster power API (vSAN 7.0 U3 / API 7.0.3 and later)");
+        var inMaintenance = hosts.Where(h => h.InMaintenanceMode).Select(h => h.Name).Order(StringComparer.Ordinal).ToList();
+        if (inMaintenance.Count > 0)
+            return new(false, PerHost + $"{string.Join(", ", inMaintenance)} {(inMaintenance.Count == 1 ? "was" : "were")} in maintenance mode before the run " +
+                              "(vSAN's cluster power-on would take it out, which the run could not undo)");
+        var notUp = hosts.Where(h => !string.Equals(h.PowerState, "poweredOn", StringComparison.OrdinalIgnoreCase)
+                                     || !string.Equals(h.ConnectionState, "connected", StringComparison.OrdinalIgnoreCase))
+            .Select(h => h.Name).Order(StringComparer.Ordinal).ToList();
+        if (notUp.Count > 0)
+            return new(false, PerHost + $"{string.Join(", ", notUp)} {(notUp.Count == 1 ? "was" : "were")} not powered on and connected before the run " +
+                              "(vSAN's cluster power workflow needs every host of the cluster)");
+        return new(true, $"vSAN's cluster power API: vSAN is on, vCenter {version} offers it, no host was in maintenance mode before the run");
+    }
+
+    /// <summary><c>about.apiVersion</c> (<c>7.0.3.0</c>, <c>8.0.2.0</c>) is 7.0.3 or later; false when it does not parse.</summary>
+    public static bool OffersApi(string apiVersion) =>
+        Version.TryParse(apiVersion.Count(c => c == '.') == 0 ? apiVersion + ".0" : apiVersion, out var v)
+        && new Version(v.Major, v.Minor, Math.Max(v.Build, 0)) >= MinimumApiVersion;
+
+    /// <summary>The power-off step, planned when <see cref="Decide"/> chose the API (none otherwise).</summary>
+    public static IEnumerable<ClusterStep> Plan(PowerPath path)
+    {
+        if (path.UseApi)
             yield return new ClusterStep { Kind = PowerOff, Stage = Stage };
     }
 
