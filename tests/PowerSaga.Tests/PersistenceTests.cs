@@ -420,6 +420,47 @@ public sealed class PersistenceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_outbox_starts_the_next_like_command_as_soon_as_one_in_flight_is_confirmed()
+    {
+        // One more command than the window: the first one's send completes only once the last one started. Sent in
+        // lock-step windows (the next window after the slowest of the previous one) the last would never start.
+        var runId = Guid.NewGuid();
+        var vms = Enumerable.Range(1, Outbox.SendWindow + 1).Select(i => $"vm-{i:000}").ToArray();
+        await using (var connection = await _dataSource.OpenConnectionAsync())
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            await Outbox.WriteAsync(_dataSource, connection, transaction,
+                [.. vms.Select(vm => (object)new VmShutdownRequested(runId, "cluster1", vm, vm, TimeSpan.FromMinutes(5)))], CancellationToken.None);
+            await transaction.CommitAsync();
+        }
+
+        var lastStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var sent = new List<string>();
+        async Task Deliver(OutboxMessage m, CancellationToken _)
+        {
+            if (m.Message is not VmShutdownRequested { RunId: var r } command || r != runId)
+                return;
+            lock (sent)
+                sent.Add(command.VmName);
+            if (command.VmName == vms[^1])
+                lastStarted.SetResult();
+            if (command.VmName == vms[0])
+                await lastStarted.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        await Outbox.PublishPendingAsync(_dataSource, Deliver, CancellationToken.None);
+        Assert.Equal(vms.Order(StringComparer.Ordinal), sent.Order(StringComparer.Ordinal));
+
+        var again = 0;
+        await Outbox.PublishPendingAsync(_dataSource, (m, _) =>
+        {
+            if (m.Message is VmShutdownRequested { RunId: var r } && r == runId)
+                again++;
+            return Task.CompletedTask;
+        }, CancellationToken.None);
+        Assert.Equal(0, again); // all marked delivered
+    }
+
+    [Fact]
     public async Task A_later_version_of_a_component_applies_only_what_is_new_in_order()
     {
         var component = $"test-{Guid.NewGuid():N}";
