@@ -31,6 +31,10 @@ public static class AlarmEvaluatorHost
         builder.Services.AddSchemaMigrations(ZoneStore.Schema);
         builder.Services.AddSingleton<ZoneSampleHandler>();
         builder.Services.AddHostedService<ZoneWatchdog>();
+        // The first alarm after a restart must not pay for the first run's paths: warmed at start, logged, before ready.
+        builder.Services.AddWarmup(StartupWarmup.ContractSerializers);
+        builder.Services.AddWarmup(PowerWarmup.SagaRepository);
+        builder.Services.AddWarmup(StartupWarmup.CommandSendEndpoints);
 
         var app = builder.Build();
         app.MapDefaultEndpoints();

@@ -44,6 +44,9 @@ public static class VCenterActuatorHost
             sp.GetRequiredService<OutcomeMemory>(), sp.GetRequiredService<ILogger<VCenterSteps>>(), sp.GetRequiredService<EsxiHosts>(),
             sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddPreflight<VSpherePreflight>(ServiceName);
+        // A tier's first commands must not pay for the first step's paths: warmed at start, logged, before ready.
+        builder.Services.AddWarmup(StartupWarmup.ContractSerializers);
+        builder.Services.AddWarmup(ActuatorWarmup.VCenterSessions);
 
         var app = builder.Build();
         app.MapDefaultEndpoints();

@@ -147,9 +147,10 @@ public sealed class PersistenceTests : IAsyncLifetime
 
         await using (var connection = await _dataSource.OpenConnectionAsync())
         {
-            // No host to power on: the power-on's steps are read in a host phase too.
+            // No host to power on (no host step row of the power-on): the power-on's steps are read in a host phase too.
             await using var update = new NpgsqlCommand(
-                "UPDATE power_saga SET run = jsonb_set(jsonb_set(run, '{restore,hosts}', '[]'::jsonb), '{phase}', '\"HostShutdown\"'::jsonb)", connection);
+                "UPDATE power_saga SET run = jsonb_set(run, '{phase}', '\"HostShutdown\"'::jsonb); " +
+                "DELETE FROM power_step WHERE kind IN ('host-power-on', 'host-exit-maintenance')", connection);
             await update.ExecuteNonQueryAsync();
         }
         await using (var db = Context())
@@ -245,6 +246,72 @@ public sealed class PersistenceTests : IAsyncLifetime
             Assert.Equal(legacy.Run!.AllVms.Select(v => v.Id), saga.Run!.AllVms.Select(v => v.Id));
             Assert.Equal(legacy.Run.Restore.AllVms.Select(v => v.Id), saga.Run.Restore.AllVms.Select(v => v.Id));
             Assert.Equal(StepStatus.Requested, saga.Run.Tiers[0].Vms[0].Status);
+        }
+    }
+
+    [Fact]
+    public async Task Host_steps_are_rows_the_header_holds_no_host_and_a_header_stored_with_its_hosts_moves_them_into_rows()
+    {
+        // As the version before stored a run in flight: its hosts inside the jsonb, its VMs in rows.
+        var legacy = NewSaga();
+        legacy.Run!.Phase = RunPhase.Maintenance;
+        legacy.Run.Hosts[0].Maintenance = StepStatus.Requested;
+        legacy.Run.Hosts[0].MaintenanceAttempts = 1;
+        await using (var db = Context())
+        {
+            db.Sagas.Add(legacy);
+            await db.SaveChangesAsync();
+        }
+        var withHosts = System.Text.Json.JsonSerializer.Serialize(legacy.Run, new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web)
+        {
+            Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
+        });
+        Assert.Contains("\"hosts\"", withHosts, StringComparison.Ordinal);
+        await using (var connection = await _dataSource.OpenConnectionAsync())
+        {
+            await using var old = new NpgsqlCommand("UPDATE power_saga SET run = $1::jsonb", connection);
+            old.Parameters.Add(new NpgsqlParameter { Value = withHosts });
+            await old.ExecuteNonQueryAsync();
+            await using var noRows = new NpgsqlCommand("DELETE FROM power_step WHERE kind LIKE 'host-%'", connection);
+            await noRows.ExecuteNonQueryAsync();
+        }
+
+        await using (var db = Context())
+        {
+            var saga = await db.Sagas.SingleAsync();
+            await db.LoadStepsAsync(saga);
+            Assert.Equal(legacy.Run.Hosts.Select(h => (h.Name, h.Maintenance, h.WasPoweredOn)), saga.Run!.Hosts.Select(h => (h.Name, h.Maintenance, h.WasPoweredOn)));
+            Assert.Equal(legacy.Run.AllVms.Select(v => v.Id), saga.Run.AllVms.Select(v => v.Id));
+            saga.Run.Hosts[0].Maintenance = StepStatus.Done;
+            saga.Run.Hosts[0].Detail = "in maintenance";
+            saga.Run.Restore.Hosts[^1].Connected = true;
+            saga.Version++;
+            await db.SaveChangesAsync();
+        }
+
+        await using (var connection = await _dataSource.OpenConnectionAsync())
+        {
+            await using var header = new NpgsqlCommand("SELECT run::text FROM power_saga", connection);
+            Assert.DoesNotContain("\"hosts\"", (string)(await header.ExecuteScalarAsync())!, StringComparison.Ordinal);
+            await using var rows = new NpgsqlCommand("SELECT kind, count(*) FROM power_step WHERE kind LIKE 'host-%' GROUP BY kind ORDER BY kind", connection);
+            await using var reader = await rows.ExecuteReaderAsync();
+            var counts = new List<(string, long)>();
+            while (await reader.ReadAsync())
+                counts.Add((reader.GetString(0), reader.GetInt64(1)));
+            Assert.Equal([("host-exit-maintenance", (long)legacy.Run.Restore.Hosts.Count), ("host-maintenance", legacy.Run.Hosts.Count),
+                ("host-power-on", legacy.Run.Restore.Hosts.Count), ("host-shutdown", legacy.Run.Hosts.Count)], counts);
+        }
+
+        // A host phase reads only some VM rows, but every host step.
+        await using (var db = Context())
+        {
+            var saga = await db.Sagas.SingleAsync();
+            await db.LoadStepsAsync(saga);
+            Assert.Equal(RunPhase.Maintenance, saga.Run!.Phase);
+            Assert.Equal(legacy.Run.Hosts.Select(h => h.Name), saga.Run.Hosts.Select(h => h.Name));
+            Assert.Equal((StepStatus.Done, 1, "in maintenance"), (saga.Run.Hosts[0].Maintenance, saga.Run.Hosts[0].MaintenanceAttempts, saga.Run.Hosts[0].Detail));
+            Assert.Equal(legacy.Run.Restore.Hosts.Select(h => (h.Name, h.WasInMaintenance)), saga.Run.Restore.Hosts.Select(h => (h.Name, h.WasInMaintenance)));
+            Assert.True(saga.Run.Restore.Hosts[^1].Connected);
         }
     }
 
@@ -350,6 +417,47 @@ public sealed class PersistenceTests : IAsyncLifetime
         Assert.Equal(failedId, retried[0].MessageId);
         Assert.Equal(CommandRoutes.QueueOf<VmShutdownRequested>(), retried[0].Destination);
         Assert.IsType<PowerRunCompleted>(retried[1].Message);
+    }
+
+    [Fact]
+    public async Task The_outbox_starts_the_next_like_command_as_soon_as_one_in_flight_is_confirmed()
+    {
+        // One more command than the window: the first one's send completes only once the last one started. Sent in
+        // lock-step windows (the next window after the slowest of the previous one) the last would never start.
+        var runId = Guid.NewGuid();
+        var vms = Enumerable.Range(1, Outbox.SendWindow + 1).Select(i => $"vm-{i:000}").ToArray();
+        await using (var connection = await _dataSource.OpenConnectionAsync())
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            await Outbox.WriteAsync(_dataSource, connection, transaction,
+                [.. vms.Select(vm => (object)new VmShutdownRequested(runId, "cluster1", vm, vm, TimeSpan.FromMinutes(5)))], CancellationToken.None);
+            await transaction.CommitAsync();
+        }
+
+        var lastStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var sent = new List<string>();
+        async Task Deliver(OutboxMessage m, CancellationToken _)
+        {
+            if (m.Message is not VmShutdownRequested { RunId: var r } command || r != runId)
+                return;
+            lock (sent)
+                sent.Add(command.VmName);
+            if (command.VmName == vms[^1])
+                lastStarted.SetResult();
+            if (command.VmName == vms[0])
+                await lastStarted.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        await Outbox.PublishPendingAsync(_dataSource, Deliver, CancellationToken.None);
+        Assert.Equal(vms.Order(StringComparer.Ordinal), sent.Order(StringComparer.Ordinal));
+
+        var again = 0;
+        await Outbox.PublishPendingAsync(_dataSource, (m, _) =>
+        {
+            if (m.Message is VmShutdownRequested { RunId: var r } && r == runId)
+                again++;
+            return Task.CompletedTask;
+        }, CancellationToken.None);
+        Assert.Equal(0, again); // all marked delivered
     }
 
     [Fact]

@@ -141,8 +141,8 @@ public sealed class PowerOnPolicyUnitTests
         Assert.Equal(["esx-01"], first.PowerOns.Select(h => h.Name));
         Assert.Equal(T0.AddSeconds(30), run.Deadline);
 
-        Assert.Empty(PowerOnPolicy.DeadlinePassed(run, cluster, T0.AddSeconds(10)).PowerOns);
-        var second = PowerOnPolicy.DeadlinePassed(run, cluster, T0.AddSeconds(30));
+        Assert.Empty(PlanWalker.DeadlinePassed(run, cluster, T0.AddSeconds(10)).PowerOns);
+        var second = PlanWalker.DeadlinePassed(run, cluster, T0.AddSeconds(30));
         Assert.Equal(["esx-02"], second.PowerOns.Select(h => h.Name));
     }
 
@@ -154,32 +154,32 @@ public sealed class PowerOnPolicyUnitTests
         var hosts = PowerOnPolicy.Begin(run, _cluster, T0);
         Assert.Equal(["esx-01", "esx-02"], hosts.PowerOns.Select(h => h.Name));
         PowerOnPolicy.RecordHostPowerOn(run, BmcAnswer(run, "esx-01"), 1, T0);
-        Assert.False(PowerOnPolicy.Advance(run, _cluster, T0).ReadInventory);
+        Assert.False(PlanWalker.Advance(run, _cluster, T0).ReadInventory);
         PowerOnPolicy.RecordHostPowerOn(run, BmcAnswer(run, "esx-02", PowerOnOutcome.AlreadyOn), 1, T0);
-        var poll = PowerOnPolicy.Advance(run, _cluster, T0);
+        var poll = PlanWalker.Advance(run, _cluster, T0);
         Assert.True(poll.ReadInventory);
         Assert.Equal(RunPhase.HostReconnect, run.Phase);
         Assert.Equal(T0.AddSeconds(10), run.Deadline);
 
         PowerOnPolicy.RecordInventory(run, Connected(run, "esx-01"), T0.AddSeconds(1));
-        Assert.Empty(PowerOnPolicy.Advance(run, _cluster, T0.AddSeconds(1)).ExitMaintenance);
-        Assert.True(PowerOnPolicy.DeadlinePassed(run, _cluster, T0.AddSeconds(10)).ReadInventory);
+        Assert.Empty(PlanWalker.Advance(run, _cluster, T0.AddSeconds(1)).ExitMaintenance);
+        Assert.True(PlanWalker.DeadlinePassed(run, _cluster, T0.AddSeconds(10)).ReadInventory);
         PowerOnPolicy.RecordInventory(run, Connected(run, "esx-01", "esx-02"), T0.AddSeconds(11));
-        var exits = PowerOnPolicy.Advance(run, _cluster, T0.AddSeconds(11));
+        var exits = PlanWalker.Advance(run, _cluster, T0.AddSeconds(11));
 
         // esx-02 was in maintenance mode before the shutdown: it stays there.
         Assert.Equal(["esx-01"], exits.ExitMaintenance.Select(h => h.Name));
         PowerOnPolicy.RecordExitMaintenance(run, new HostExitedMaintenance(run.RunId, run.Cluster, "esx-01", StepOutcome.Done, null, T0), 1, T0);
 
         var order = new List<string>();
-        var next = PowerOnPolicy.Advance(run, _cluster, T0.AddSeconds(12));
+        var next = PlanWalker.Advance(run, _cluster, T0.AddSeconds(12));
         while (next.VmPowerOns.Count > 0)
         {
             Assert.True(next.VmPowerOns.Count <= _cluster.MaxParallelPerTier);
             order.AddRange(next.VmPowerOns.Select(v => v.Name));
             foreach (var vm in next.VmPowerOns)
                 PowerOnPolicy.RecordVm(run, VmOn(run, vm.Name), 1, T0);
-            next = PowerOnPolicy.Advance(run, _cluster, T0.AddSeconds(13));
+            next = PlanWalker.Advance(run, _cluster, T0.AddSeconds(13));
         }
 
         Assert.Equal(["vcsa", "dns-1", "db-1", "reporting", "app-1", "app-2", "misc"], order);
@@ -196,21 +196,21 @@ public sealed class PowerOnPolicyUnitTests
         PowerOnPolicy.Begin(run, _cluster, T0);
 
         PowerOnPolicy.RecordHostPowerOn(run, BmcAnswer(run, "esx-02", PowerOnOutcome.Failed), 1, T0);
-        var retry = PowerOnPolicy.Advance(run, _cluster, T0);
+        var retry = PlanWalker.Advance(run, _cluster, T0);
         Assert.Equal(["esx-02"], retry.PowerOns.Select(h => h.Name));
         PowerOnPolicy.RecordHostPowerOn(run, BmcAnswer(run, "esx-02", PowerOnOutcome.Failed), 1, T0);
         PowerOnPolicy.RecordHostPowerOn(run, BmcAnswer(run, "esx-01"), 1, T0);
-        PowerOnPolicy.Advance(run, _cluster, T0);
+        PlanWalker.Advance(run, _cluster, T0);
         PowerOnPolicy.RecordInventory(run, Connected(run, "esx-01"), T0);
-        PowerOnPolicy.Advance(run, _cluster, T0);
+        PlanWalker.Advance(run, _cluster, T0);
         PowerOnPolicy.RecordExitMaintenance(run, new HostExitedMaintenance(run.RunId, run.Cluster, "esx-01", StepOutcome.Done, null, T0), 1, T0);
-        var next = PowerOnPolicy.Advance(run, _cluster, T0);
+        var next = PlanWalker.Advance(run, _cluster, T0);
         while (next.VmPowerOns.Count > 0)
         {
             Assert.DoesNotContain(next.VmPowerOns, v => v.Host == "esx-02");
             foreach (var vm in next.VmPowerOns)
                 PowerOnPolicy.RecordVm(run, VmOn(run, vm.Name), 1, T0);
-            next = PowerOnPolicy.Advance(run, _cluster, T0);
+            next = PlanWalker.Advance(run, _cluster, T0);
         }
 
         Assert.Null(run.Phase);
@@ -231,10 +231,10 @@ public sealed class PowerOnPolicyUnitTests
         PowerOnPolicy.Begin(run, _cluster, T0);
         PowerOnPolicy.RecordHostPowerOn(run, BmcAnswer(run, "esx-01"), 1, T0);
         PowerOnPolicy.RecordHostPowerOn(run, BmcAnswer(run, "esx-02", PowerOnOutcome.WakeOnLanSent), 1, T0);
-        PowerOnPolicy.Advance(run, _cluster, T0);
+        PlanWalker.Advance(run, _cluster, T0);
         PowerOnPolicy.RecordInventory(run, Connected(run, "esx-01"), T0);
 
-        var after = PowerOnPolicy.DeadlinePassed(run, _cluster, T0 + _cluster.HostReconnectDeadline);
+        var after = PlanWalker.DeadlinePassed(run, _cluster, T0 + _cluster.HostReconnectDeadline);
 
         Assert.Equal(["esx-01"], after.ExitMaintenance.Select(h => h.Name));
         Assert.Contains(run.Journal, e => e.Step == "host-reconnect" && e.Target == "esx-02" && e.Outcome == RunOutcome.Late);
@@ -247,16 +247,16 @@ public sealed class PowerOnPolicyUnitTests
         var run = ShutDownRun(Inventories.Inventory(Guid.NewGuid(), [Inventories.Vm("app-1")], Inventories.Host("esx-01")));
         PowerOnPolicy.Begin(run, _cluster, T0);
         PowerOnPolicy.RecordHostPowerOn(run, BmcAnswer(run, "esx-01"), 1, T0);
-        PowerOnPolicy.Advance(run, _cluster, T0);
+        PlanWalker.Advance(run, _cluster, T0);
         PowerOnPolicy.RecordInventory(run, Connected(run, "esx-01"), T0);
-        PowerOnPolicy.Advance(run, _cluster, T0);
+        PlanWalker.Advance(run, _cluster, T0);
         PowerOnPolicy.RecordExitMaintenance(run, new HostExitedMaintenance(run.RunId, run.Cluster, "esx-01", StepOutcome.AlreadyInState, null, T0), 1, T0);
-        Assert.Single(PowerOnPolicy.Advance(run, _cluster, T0).VmPowerOns);
+        Assert.Single(PlanWalker.Advance(run, _cluster, T0).VmPowerOns);
 
         PowerOnPolicy.RecordVm(run, VmOn(run, "app-1", StepOutcome.Failed), 1, T0);
-        Assert.Single(PowerOnPolicy.Advance(run, _cluster, T0).VmPowerOns);
+        Assert.Single(PlanWalker.Advance(run, _cluster, T0).VmPowerOns);
         PowerOnPolicy.RecordVm(run, VmOn(run, "app-1", StepOutcome.Failed), 1, T0);
-        PowerOnPolicy.Advance(run, _cluster, T0);
+        PlanWalker.Advance(run, _cluster, T0);
 
         Assert.Null(run.Phase);
         Assert.NotNull(run.Restore.CompletedAt);
@@ -270,12 +270,12 @@ public sealed class PowerOnPolicyUnitTests
         PowerOnPolicy.Begin(run, _cluster, T0);
         PowerOnPolicy.RecordHostPowerOn(run, BmcAnswer(run, "esx-01"), 1, T0);
         PowerOnPolicy.RecordHostPowerOn(run, BmcAnswer(run, "esx-02"), 1, T0);
-        PowerOnPolicy.Advance(run, _cluster, T0);
+        PlanWalker.Advance(run, _cluster, T0);
         PowerOnPolicy.RecordInventory(run, Connected(run, "esx-01", "esx-02"), T0);
-        PowerOnPolicy.Advance(run, _cluster, T0);
+        PlanWalker.Advance(run, _cluster, T0);
         PowerOnPolicy.RecordExitMaintenance(run, new HostExitedMaintenance(run.RunId, run.Cluster, "esx-01", StepOutcome.Done, null, T0), 1, T0);
         PowerOnPolicy.RecordExitMaintenance(run, new HostExitedMaintenance(run.RunId, run.Cluster, "esx-02", StepOutcome.Done, null, T0), 1, T0);
-        Assert.NotEmpty(PowerOnPolicy.Advance(run, _cluster, T0).VmPowerOns);
+        Assert.NotEmpty(PlanWalker.Advance(run, _cluster, T0).VmPowerOns);
         return run;
     }
 
@@ -290,7 +290,7 @@ public sealed class PowerOnPolicyUnitTests
         Assert.NotNull(run.Restore.CompletedAt);
         Assert.True(run.Restore.Interrupted);
         Assert.Null(run.Deadline);
-        var after = PowerOnPolicy.Advance(run, _cluster, T0);
+        var after = PlanWalker.Advance(run, _cluster, T0);
         Assert.Empty(after.VmPowerOns);
         Assert.False(after.ReadInventory);
         Assert.Contains(run.Journal, e => e.Step == "restore" && e.Outcome == RunOutcome.Interrupted);
@@ -309,14 +309,14 @@ public sealed class PowerOnPolicyUnitTests
 
         Assert.True(run.Restore.Draining);
         Assert.Equal(StepStatus.Skipped, run.Restore.Hosts.Single(h => h.Name == "esx-02").PowerOn);
-        Assert.Empty(PowerOnPolicy.DeadlinePassed(run, cluster, T0.AddSeconds(30)).PowerOns);
+        Assert.Empty(PlanWalker.DeadlinePassed(run, cluster, T0.AddSeconds(30)).PowerOns);
         PowerOnPolicy.RecordHostPowerOn(run, BmcAnswer(run, "esx-01"), 1, T0.AddSeconds(31));
-        var poll = PowerOnPolicy.Advance(run, cluster, T0.AddSeconds(31));
+        var poll = PlanWalker.Advance(run, cluster, T0.AddSeconds(31));
         Assert.True(poll.ReadInventory);
         Assert.False(poll.ShutDownAgain);
         PowerOnPolicy.RecordInventory(run, Connected(run, "esx-01"), T0.AddSeconds(32));
 
-        var end = PowerOnPolicy.Advance(run, cluster, T0.AddSeconds(32));
+        var end = PlanWalker.Advance(run, cluster, T0.AddSeconds(32));
 
         Assert.True(end.ShutDownAgain);
         Assert.Empty(end.ExitMaintenance);
@@ -335,12 +335,12 @@ public sealed class PowerOnPolicyUnitTests
         PowerOnPolicy.Begin(run, _cluster, T0);
         PowerOnPolicy.RecordHostPowerOn(run, BmcAnswer(run, "esx-01"), 1, T0);
 
-        var again = PowerOnPolicy.Outstanding(run, T0);
+        var again = PlanWalker.Outstanding(run, _cluster, T0);
 
         Assert.Equal(["esx-02"], again.PowerOns.Select(h => h.Name));
         PowerOnPolicy.RecordHostPowerOn(run, BmcAnswer(run, "esx-02"), 1, T0);
-        PowerOnPolicy.Advance(run, _cluster, T0);
-        Assert.True(PowerOnPolicy.Outstanding(run, T0).ReadInventory);
+        PlanWalker.Advance(run, _cluster, T0);
+        Assert.True(PlanWalker.Outstanding(run, _cluster, T0).ReadInventory);
         Assert.Contains(run.Journal, e => e.Step == "resume" && e.Outcome == RunOutcome.Resumed);
     }
 }

@@ -112,7 +112,7 @@ public sealed class PowerPlanUnitTests
                 ShutdownPolicy.RecordHostShutdown(run, new HostPoweredOff(run.RunId, run.Cluster, host.Name, StepOutcome.Done, null, T0), 1, T0);
             foreach (var host in progress.EsxiShutdowns)
                 ShutdownPolicy.RecordEsxiHostShutdown(run, new EsxiHostPoweredOff(run.RunId, run.Cluster, host.Name, StepOutcome.Done, true, true, null, T0), 1, T0);
-            progress = ShutdownPolicy.Advance(run, options, T0);
+            progress = PlanWalker.Advance(run, options, T0);
         }
 
         Assert.Equal(plan.Steps.Where(s => s.NotAsked is null).Select(s => $"{s.Kind}:{s.Name}"), asked);

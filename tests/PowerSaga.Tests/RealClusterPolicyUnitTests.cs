@@ -55,7 +55,7 @@ public sealed class RealClusterPolicyUnitTests
                 ShutdownPolicy.RecordHostShutdown(run, new HostPoweredOff(run.RunId, run.Cluster, host.Name, StepOutcome.Done, null, T0), 1, T0);
             foreach (var host in progress.EsxiShutdowns)
                 ShutdownPolicy.RecordEsxiHostShutdown(run, new EsxiHostPoweredOff(run.RunId, run.Cluster, host.Name, StepOutcome.Done, false, true, null, T0), 1, T0);
-            progress = ShutdownPolicy.Advance(run, options, T0);
+            progress = PlanWalker.Advance(run, options, T0);
         }
         return asked;
     }
@@ -91,7 +91,7 @@ public sealed class RealClusterPolicyUnitTests
         var progress = PowerOnPolicy.Begin(run, options, T0.AddMinutes(10));
         foreach (var host in progress.PowerOns)
             PowerOnPolicy.RecordHostPowerOn(run, new HostPowerOnCompleted(run.RunId, run.Cluster, host.Name, PowerOnOutcome.PoweredOn, "redfish", "", T0), 1, T0);
-        progress = PowerOnPolicy.Advance(run, options, T0.AddMinutes(10));
+        progress = PlanWalker.Advance(run, options, T0.AddMinutes(10));
         Assert.Equal(RunPhase.VCenterStart, run.Phase);
         var start = Assert.Single(progress.ClusterSteps);
         Assert.Equal(ClusterStep.VCenterStart, start.Kind);
@@ -100,7 +100,7 @@ public sealed class RealClusterPolicyUnitTests
         // It was found on another host (moved since the plan): the run follows it.
         PowerOnPolicy.RecordVCenterStarted(run, new VCenterStarted(run.RunId, run.Cluster, "esx-02", "vcsa", StepOutcome.Done, ["esx-01", "esx-02", "esx-03"], null, T0, "esx-03"), 1, T0);
         Assert.Equal("esx-03", run.Restore.VCenterHost);
-        progress = PowerOnPolicy.Advance(run, options, T0.AddMinutes(10));
+        progress = PlanWalker.Advance(run, options, T0.AddMinutes(10));
         Assert.Equal(RunPhase.HostReconnect, run.Phase);
         Assert.True(progress.ReadInventory);
     }
@@ -150,10 +150,10 @@ public sealed class RealClusterPolicyUnitTests
                 host.Maintenance = StepStatus.Done;
             foreach (var host in progress.HostShutdowns)
                 host.Shutdown = StepStatus.Done;
-            progress = ShutdownPolicy.Advance(run, options, T0);
+            progress = PlanWalker.Advance(run, options, T0);
         }
 
-        var late = ShutdownPolicy.DeadlinePassed(run, options, T0.AddMinutes(5));
+        var late = PlanWalker.DeadlinePassed(run, options, T0.AddMinutes(5));
 
         Assert.DoesNotContain(late.VmShutdowns, v => v.IsVCenter);
         Assert.Equal(RunPhase.VCenterHostShutdown, run.Phase);

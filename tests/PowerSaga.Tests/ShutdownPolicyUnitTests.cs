@@ -32,7 +32,7 @@ public sealed class ShutdownPolicyUnitTests
 
         Assert.Equal(["app-1", "app-2"], first.VmShutdowns.Select(v => v.Name));
         ShutdownPolicy.RecordVm(run, Outcome(run, "app-1", VmShutdownOutcome.Graceful), 1, T0);
-        var next = ShutdownPolicy.Advance(run, _cluster, T0);
+        var next = PlanWalker.Advance(run, _cluster, T0);
         Assert.Equal(["app-3"], next.VmShutdowns.Select(v => v.Name));
     }
 
@@ -44,10 +44,10 @@ public sealed class ShutdownPolicyUnitTests
         var stepOfApps = run.Step;
 
         ShutdownPolicy.RecordVm(run, Outcome(run, "app-1", VmShutdownOutcome.Forced, new VCenterFault("ToolsUnavailable", "no tools")), 1, T0);
-        Assert.Empty(ShutdownPolicy.Advance(run, _cluster, T0).VmShutdowns);
+        Assert.Empty(PlanWalker.Advance(run, _cluster, T0).VmShutdowns);
 
         ShutdownPolicy.RecordVm(run, Outcome(run, "app-2", VmShutdownOutcome.AlreadyOff), 1, T0);
-        var next = ShutdownPolicy.Advance(run, _cluster, T0.AddSeconds(5));
+        var next = PlanWalker.Advance(run, _cluster, T0.AddSeconds(5));
 
         Assert.Equal(["db-1"], next.VmShutdowns.Select(v => v.Name));
         Assert.Equal(stepOfApps + 1, run.Step);
@@ -62,19 +62,19 @@ public sealed class ShutdownPolicyUnitTests
         ShutdownPolicy.Start(run, _cluster, T0);
         ShutdownPolicy.RecordVm(run, Outcome(run, "app-1", VmShutdownOutcome.Graceful), 1, T0);
 
-        var maintenance = ShutdownPolicy.Advance(run, _cluster, T0);
+        var maintenance = PlanWalker.Advance(run, _cluster, T0);
         Assert.Equal(["esx-01", "esx-02"], maintenance.Maintenance.Select(h => h.Name));
         Assert.Equal(RunPhase.Maintenance, run.Phase);
 
         ShutdownPolicy.RecordMaintenance(run, InMaintenance(run, "esx-01"), 1, T0);
-        Assert.True(ShutdownPolicy.Advance(run, _cluster, T0).IsEmpty);
+        Assert.True(PlanWalker.Advance(run, _cluster, T0).IsEmpty);
         ShutdownPolicy.RecordMaintenance(run, InMaintenance(run, "esx-02", StepOutcome.AlreadyInState), 1, T0);
-        var shutdowns = ShutdownPolicy.Advance(run, _cluster, T0);
+        var shutdowns = PlanWalker.Advance(run, _cluster, T0);
         Assert.Equal(["esx-01", "esx-02"], shutdowns.HostShutdowns.Select(h => h.Name));
 
         ShutdownPolicy.RecordHostShutdown(run, Off(run, "esx-01"), 1, T0);
         ShutdownPolicy.RecordHostShutdown(run, Off(run, "esx-02"), 1, T0);
-        ShutdownPolicy.Advance(run, _cluster, T0);
+        PlanWalker.Advance(run, _cluster, T0);
 
         Assert.NotNull(run.CompletedAt);
         Assert.Null(run.Phase);
@@ -90,11 +90,11 @@ public sealed class ShutdownPolicyUnitTests
         var fault = new VCenterFault("InvalidState", "busy");
 
         ShutdownPolicy.RecordVm(run, Outcome(run, "app-1", VmShutdownOutcome.Failed, fault), 1, T0);
-        Assert.Equal(["app-1"], ShutdownPolicy.Advance(run, _cluster, T0).VmShutdowns.Select(v => v.Name));
+        Assert.Equal(["app-1"], PlanWalker.Advance(run, _cluster, T0).VmShutdowns.Select(v => v.Name));
 
         ShutdownPolicy.RecordVm(run, Outcome(run, "app-1", VmShutdownOutcome.Failed, fault), 1, T0);
         ShutdownPolicy.RecordVm(run, Outcome(run, "app-2", VmShutdownOutcome.Graceful), 1, T0);
-        var next = ShutdownPolicy.Advance(run, _cluster, T0);
+        var next = PlanWalker.Advance(run, _cluster, T0);
 
         Assert.Equal(["db-1"], next.VmShutdowns.Select(v => v.Name));
         Assert.Equal(StepStatus.Failed, run.AllVms.Single(v => v.Name == "app-1").Status);
@@ -118,7 +118,7 @@ public sealed class ShutdownPolicyUnitTests
         var run = Plan(Inventories.Vm("app-1"), Inventories.Vm("app-2"), Inventories.Vm("app-3"), Inventories.Vm("db-1"));
         ShutdownPolicy.Start(run, _cluster, T0);
 
-        var progress = ShutdownPolicy.DeadlinePassed(run, _cluster, T0 + _cluster.TierDeadline);
+        var progress = PlanWalker.DeadlinePassed(run, _cluster, T0 + _cluster.TierDeadline);
 
         Assert.Equal(["app-1", "app-2", "app-3"], progress.VmShutdowns.Where(v => v.HardPowerOff).Select(v => v.Name).Order());
         Assert.Contains(progress.VmShutdowns, v => v.Name == "db-1" && !v.HardPowerOff);
@@ -137,7 +137,7 @@ public sealed class ShutdownPolicyUnitTests
         ShutdownPolicy.Start(run, _cluster, T0);
         ShutdownPolicy.RecordVm(run, Outcome(run, "app-1", VmShutdownOutcome.Graceful), 1, T0);
 
-        var again = ShutdownPolicy.Outstanding(run, T0);
+        var again = PlanWalker.Outstanding(run, _cluster, T0);
 
         Assert.Equal(["app-2"], again.VmShutdowns.Select(v => v.Name));
         Assert.Empty(again.Maintenance);
@@ -151,17 +151,17 @@ public sealed class ShutdownPolicyUnitTests
         var run = Plan(Inventories.Vm("app-1"));
         ShutdownPolicy.Start(run, _cluster, T0);
         ShutdownPolicy.RecordVm(run, Outcome(run, "app-1", VmShutdownOutcome.Graceful), 1, T0);
-        ShutdownPolicy.Advance(run, _cluster, T0);
+        PlanWalker.Advance(run, _cluster, T0);
 
         ShutdownPolicy.RecordMaintenance(run, InMaintenance(run, "esx-01", StepOutcome.Failed), 1, T0);
-        Assert.Equal(["esx-01"], ShutdownPolicy.Advance(run, _cluster, T0).Maintenance.Select(h => h.Name));
+        Assert.Equal(["esx-01"], PlanWalker.Advance(run, _cluster, T0).Maintenance.Select(h => h.Name));
         ShutdownPolicy.RecordMaintenance(run, InMaintenance(run, "esx-01", StepOutcome.Failed), 1, T0);
         ShutdownPolicy.RecordMaintenance(run, InMaintenance(run, "esx-02"), 1, T0);
-        var shutdowns = ShutdownPolicy.Advance(run, _cluster, T0);
+        var shutdowns = PlanWalker.Advance(run, _cluster, T0);
 
         Assert.Equal(["esx-02"], shutdowns.HostShutdowns.Select(h => h.Name));
         ShutdownPolicy.RecordHostShutdown(run, Off(run, "esx-02"), 1, T0);
-        ShutdownPolicy.Advance(run, _cluster, T0);
+        PlanWalker.Advance(run, _cluster, T0);
         Assert.NotNull(run.CompletedAt);
         Assert.Null(run.Phase);
         var failure = Assert.Single(ShutdownPolicy.Failures(run));
@@ -230,7 +230,7 @@ public sealed class ShutdownPolicyUnitTests
             foreach (var host in progress.HostShutdowns)
                 ShutdownPolicy.RecordHostShutdown(real, Off(real, host.Name), 1, T0);
             Assert.False(progress.IsEmpty, $"the real run stopped in {real.Phase}");
-            progress = ShutdownPolicy.Advance(real, _cluster, T0);
+            progress = PlanWalker.Advance(real, _cluster, T0);
         }
 
         var drill = ShutdownPlanner.Plan(_cluster, inventory, runId, "room-a", dryRun: true);

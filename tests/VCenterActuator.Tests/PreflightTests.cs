@@ -26,6 +26,9 @@ public sealed class PreflightTests(RabbitMqFixture rabbit)
         "RetrieveServiceContent", "Login", "Logout", "RetrievePropertiesEx", "ContinueRetrievePropertiesEx", "CancelRetrievePropertiesEx",
         "RetrieveProperties", "CreateContainerView", "DestroyView", "QueryOptions", "WaitForUpdatesEx", "CreateFilter", "DestroyPropertyFilter",
         "QueryEvents", "QuerySyncingVsanObjectsSummary", "CurrentTime",
+        // The start-up warm-up watches one host through the session's own property collector and list view (ActuatorWarmup):
+        // session objects a read-only account may create, no change to the inventory.
+        "CreatePropertyCollector", "CreateListView", "ModifyListView",
     ];
 
     [Fact]
@@ -103,6 +106,11 @@ public sealed class PreflightTests(RabbitMqFixture rabbit)
             Assert.Equal(("lab", null, null), (labObserved.Platform, labObserved.Settings, labObserved.VCenterVm));
             Assert.Equal([labHost.Name], labObserved.Hosts.Select(h => h.Name));
             Assert.Equal(2, labObserved.Vms.Count);
+
+            // Stopped first: the service's own session (logged in at start by its warm-up) logs out when it stops.
+            await actuator.StopAsync();
+            await actuator.DisposeAsync();
+            actuator = null;
 
             // Nothing was written: every call a read, nothing changed, and every session that logged in logged out.
             foreach (var (sim, from) in new[] { (vcenter, vcenterFrom), (standalone, standaloneFrom) })

@@ -25,6 +25,10 @@ sealed class Taps
     public readonly ConcurrentDictionary<string, DateTimeOffset> Commands = new(StringComparer.Ordinal);
     public readonly ConcurrentDictionary<string, (DateTimeOffset CompletedAt, DateTimeOffset Received)> Outcomes = new(StringComparer.Ordinal);
     public readonly ConcurrentQueue<(string Kind, int Stage, DateTimeOffset Received)> StagesCompleted = new();
+    /// <summary>The hops before the first tier, each as it reached the bus (first copy): AlarmRaised, ClusterShutdownRequested, ClusterInventoryRequested, ClusterInventoryCaptured.</summary>
+    public readonly ConcurrentDictionary<string, DateTimeOffset> FirstHops = new(StringComparer.Ordinal);
+
+    void Hop(string name) => FirstHops.TryAdd(name, DateTimeOffset.UtcNow);
 
     public void Configure(IRabbitMqBusFactoryConfigurator cfg)
     {
@@ -35,6 +39,29 @@ sealed class Taps
             e.Handler<VmShutDown>(c =>
             {
                 Outcomes.TryAdd(c.Message.VmName, (c.Message.CompletedAt, DateTimeOffset.UtcNow));
+                return Task.CompletedTask;
+            });
+            e.Handler<AlarmRaised>(_ =>
+            {
+                Hop(nameof(AlarmRaised));
+                return Task.CompletedTask;
+            });
+            e.Handler<ClusterInventoryCaptured>(_ =>
+            {
+                Hop(nameof(ClusterInventoryCaptured));
+                return Task.CompletedTask;
+            });
+        });
+        cfg.ReceiveEndpoint($"power-saga-bench-inventory-{Guid.NewGuid():N}", e =>
+        {
+            e.AutoDelete = true;
+            e.Durable = false;
+            e.ConfigureConsumeTopology = false;
+            e.Bind(CommandRoutes.Queues[typeof(ClusterInventoryRequested)]);
+            e.DiscardSkippedMessages();
+            e.Handler<ClusterInventoryRequested>(_ =>
+            {
+                Hop(nameof(ClusterInventoryRequested));
                 return Task.CompletedTask;
             });
         });
@@ -64,6 +91,11 @@ sealed class Taps
                 StagesCompleted.Enqueue((c.Message.Kind, c.Message.Stage, DateTimeOffset.UtcNow));
                 return Task.CompletedTask;
             });
+            e.Handler<ClusterShutdownRequested>(_ =>
+            {
+                Hop(nameof(ClusterShutdownRequested));
+                return Task.CompletedTask;
+            });
         });
     }
 }
@@ -72,7 +104,7 @@ static class Breakdown
 {
     sealed record HistoryRow(string Step, string Target, string Outcome, DateTimeOffset At, string Detail);
 
-    public static async Task PrintAsync(string connectionString, State state, DateTimeOffset t0, DateTimeOffset end, string[][] tiers, int maxParallel, Taps taps)
+    public static async Task<List<double>> PrintAsync(string connectionString, State state, DateTimeOffset t0, DateTimeOffset end, string[][] tiers, int maxParallel, Taps taps)
     {
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
         var history = new List<HistoryRow>();
@@ -97,7 +129,7 @@ static class Breakdown
         var claimed = vmHistory.Where(h => h.Outcome == "Requested").GroupBy(h => h.Target).ToDictionary(g => g.Key, g => g.Min(h => h.At));
         var recorded = vmHistory.Where(h => h.Outcome != "Requested").GroupBy(h => h.Target).ToDictionary(g => g.Key, g => g.Min(h => h.At));
         var outboxByVm = outbox.Where(o => o.Type == typeof(VmShutdownRequested).FullName && o.Vm is not null).GroupBy(o => o.Vm!).ToDictionary(g => g.Key, g => g.First());
-        var stagesCompleted = taps.StagesCompleted.Where(s => s.Kind == "vm-shutdown").OrderBy(s => s.Received).ToList();
+        var stagesCompleted = taps.StagesCompleted.Where(s => s.Kind == "vm-shutdown").GroupBy(s => s.Stage).Select(g => g.MinBy(s => s.Received)).OrderBy(s => s.Received).ToList();
 
         var text = new StringBuilder();
         void Line(string s) => text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"  {s}"));
@@ -111,7 +143,14 @@ static class Breakdown
         }
 
         Line("breakdown (seconds since AlarmRaised was published; per VM tier: first / last, or as named):");
+        string Hop(string name) => taps.FirstHops.TryGetValue(name, out var at) ? F(S(at)) : "-";
+        var alarmRow = history.Where(h => h.Step == "alarm").Select(h => S(h.At)).DefaultIfEmpty(double.NaN).Min();
+        var inventoryWritten = outbox.Where(o => o.Type == typeof(ClusterInventoryRequested).FullName).Select(o => S(o.Created)).DefaultIfEmpty(double.NaN).Min();
+        Line($"before the first tier: AlarmRaised on the bus {Hop(nameof(AlarmRaised))}; ClusterShutdownRequested on the bus {Hop(nameof(ClusterShutdownRequested))}; " +
+             $"saga's alarm row {F(alarmRow)}; ClusterInventoryRequested in the outbox {F(inventoryWritten)}, on the bus {Hop(nameof(ClusterInventoryRequested))}; " +
+             $"ClusterInventoryCaptured on the bus {Hop(nameof(ClusterInventoryCaptured))}");
         var previousEnd = 0.0;
+        var floors = new List<double>();
         for (var t = 0; t < tiers.Length; t++)
         {
             var vms = state.Vms.Select(v => v.Name).Where(n => tiers[t].Any(s => n.EndsWith("-" + s, StringComparison.Ordinal))).ToList();
@@ -139,6 +178,11 @@ static class Breakdown
             Line($"  stage start (first claim in history) {F(Min(claim))}, last claim {F(Max(claim))}  [previous stage completed → start {F(Min(claim) - previousEnd)}]");
             Line($"  commands in the outbox {F(Min(written))} / {F(Max(written))}; delivery rounds began {F(Min(delivered))} / {F(Max(delivered))}; on the bus (tap) {F(Min(tapped))} / p50 {F(P(tapped, 0.5))} / {F(Max(tapped))}");
             Line($"  ShutdownGuest at vcsim {F(Min(called))} / p50 {F(P(called, 0.5))} / {F(Max(called))} ({called.Length} calls, {F(called.Length / Math.Max(callSpan, 1e-3))}/s); claim → ShutdownGuest p50 {F(P(perVm, 0.5))} max {F(Max(perVm))}");
+            // The stage's first claims (up to the bound, written at the stage start): how long their dispatch took.
+            var initial = vms.Where(claimed.ContainsKey).OrderBy(v => claimed[v]).Take(maxParallel).ToList();
+            double LastOf(IEnumerable<DateTimeOffset?> at) => Max(at.Where(x => x is not null).Select(x => S(x!.Value)));
+            Line($"  its first {initial.Count} claims: last on the bus {F(LastOf(initial.Select(v => taps.Commands.TryGetValue(v, out var x) ? x : (DateTimeOffset?)null)))}, " +
+                 $"last ShutdownGuest {F(LastOf(initial.Select(v => shutdownGuest.TryGetValue(v, out var x) ? x : (DateTimeOffset?)null)))}");
             Line($"  guests off at vcsim {F(Min(off))} / {F(Max(off))}" + (lastOff is null ? "" : $" (last: {lastOff}, ShutdownGuest {F(S(shutdownGuest[lastOff]))} + delay {F(delay[lastOff])})"));
             Line($"  actuator saw off (CompletedAt) last {F(Max(saw))} [off → saw p50 {F(P(offToSaw, 0.5))} p99 {F(P(offToSaw, 0.99))}]; VmShutDown on the bus (tap) last {F(Max(heard))} [saw → bus p50 {F(P(sawToHeard, 0.5))} p99 {F(P(sawToHeard, 0.99))}]");
             Line($"  recorded last {F(Max(rec))} [bus → recorded p50 {F(P(heardToRec, 0.5))} p99 {F(P(heardToRec, 0.99))}; guest off → recorded p50 {F(P(offToRecorded, 0.5))} p99 {F(P(offToRecorded, 0.99))}]");
@@ -160,6 +204,7 @@ static class Breakdown
                 slots.Enqueue(slot, free + delay[v]);
             }
             Line($"  floor with {maxParallel} at once (claim order, no overhead) {F(floor)} s; tier span over that floor {F(span - floor)} s");
+            floors.Add(floor);
             previousEnd = completed;
         }
 
@@ -175,8 +220,9 @@ static class Breakdown
             Line($"  {g.Key}: {g.Count()} at {F(S(g.Min(e => e.At)))} / {F(S(g.Max(e => e.At)))}");
         var others = outbox.Where(o => o.Type != typeof(VmShutdownRequested).FullName).GroupBy(o => o.Type.Split('.').Last());
         Line("other outbox messages: " + string.Join("; ", others.Select(g => $"{g.Key} ×{g.Count()} written {F(S(g.Min(o => o.Created)))}/{F(S(g.Max(o => o.Created)))}")));
-        Line($"last history row {F(S(history.Max(h => h.At)))}; saga ShutDown seen (200 ms poll) {F(S(end))}");
+        Line($"last history row {F(S(history.Max(h => h.At)))}; saga ShutDown seen (20 ms poll) {F(S(end))}");
         Console.Write(text.ToString());
+        return floors;
     }
 }
 

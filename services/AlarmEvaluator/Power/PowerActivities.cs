@@ -121,13 +121,13 @@ static class PowerActivities
 
     /// <summary>
     /// Records an outcome with <paramref name="record"/> (a step of either plan); if it was news, moves the running plan on
-    /// (<see cref="RunningPlan"/>) and asks for what comes next.
+    /// (<see cref="PlanWalker"/>) and asks for what comes next.
     /// </summary>
     public static EventActivityBinder<PowerSagaState, TMessage> Progress<TMessage>(
         this EventActivityBinder<PowerSagaState, TMessage> binder, PowerStateMachine machine,
         Func<PowerRun, BehaviorContext<PowerSagaState, TMessage>, bool> record)
         where TMessage : class =>
-        binder.RecordThen(record, (c, run, journalStart) => Ask(c, machine, RunningPlan.Advance(run, machine.ClusterOf(c.Saga), machine.Now), journalStart));
+        binder.RecordThen(record, (c, run, journalStart) => Ask(c, machine, PlanWalker.Advance(run, machine.ClusterOf(c.Saga), machine.Now), journalStart));
 
     /// <summary>Records an outcome that came after its part of the run (a VM that went off after all is no failure); nothing moves.</summary>
     public static EventActivityBinder<PowerSagaState, TMessage> RecordLate<TMessage>(
@@ -156,7 +156,7 @@ static class PowerActivities
             var journalStart = run.Journal.Count;
             if (run.Phase is { } phase && !phase.IsPowerOn())
                 machine.Logger.LogWarning("Cluster {Cluster}: step {Step} ({Phase}) missed its deadline {Deadline:O}; moving on", run.Cluster, run.Step, run.Phase, c.Message.Deadline);
-            await Ask(c, machine, RunningPlan.DeadlinePassed(run, machine.ClusterOf(c.Saga), machine.Now), journalStart);
+            await Ask(c, machine, PlanWalker.DeadlinePassed(run, machine.ClusterOf(c.Saga), machine.Now), journalStart);
         });
 
     /// <summary>The alarm cleared after the shutdown finished: the power-on waits for the minimum off time.</summary>
@@ -309,7 +309,7 @@ static class PowerActivities
                     Outcome = PowerOnOutcome.PoweredOn,
                     Reason = $"powered on by run {run.RunId}: its BMC reported On when asked again ({c.Message.Reason})".Replace(" ()", "", StringComparison.Ordinal),
                 });
-            await Ask(c, machine, RunningPlan.Advance(run, machine.ClusterOf(c.Saga), machine.Now), journalStart);
+            await Ask(c, machine, PlanWalker.Advance(run, machine.ClusterOf(c.Saga), machine.Now), journalStart);
         });
 
     /// <summary>
@@ -327,7 +327,7 @@ static class PowerActivities
                 run.Cluster, c.Message.AlarmId, c.Message.Zone);
             var progress = PowerOnPolicy.Interrupt(run, c.Message.AlarmId, c.Message.RequestedAt, machine.Now)
                 ? Asks.None
-                : PowerOnPolicy.Advance(run, machine.ClusterOf(c.Saga), machine.Now);
+                : PlanWalker.Advance(run, machine.ClusterOf(c.Saga), machine.Now);
             await Ask(c, machine, progress, journalStart);
         });
 
@@ -415,9 +415,9 @@ static class PowerActivities
             var run = c.Saga.Run!;
             var journalStart = run.Journal.Count;
             machine.Logger.LogInformation("Cluster {Cluster}: run {RunId} resumed after a restart at step {Step} ({Phase})", run.Cluster, run.RunId, run.Step, run.Phase);
-            var outstanding = RunningPlan.Outstanding(run, machine.Now);
+            var outstanding = PlanWalker.Outstanding(run, machine.ClusterOf(c.Saga), machine.Now);
             // A tier whose last outcome was recorded just before the crash, its PowerStageCompleted not yet sent, moves on now.
-            var next = run.Phase is RunPhase.VmTiers or RunPhase.VmPowerOn ? RunningPlan.Advance(run, machine.ClusterOf(c.Saga), machine.Now) : Asks.None;
+            var next = run.Phase is RunPhase.VmTiers or RunPhase.VmPowerOn ? PlanWalker.Advance(run, machine.ClusterOf(c.Saga), machine.Now) : Asks.None;
             await Ask(c, machine, outstanding.And(next), journalStart);
         });
 

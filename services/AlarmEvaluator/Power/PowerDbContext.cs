@@ -15,7 +15,7 @@ public sealed class PowerDbContext(DbContextOptions<PowerDbContext> options) : D
     public DbSet<PowerSagaState> Sagas => Set<PowerSagaState>();
     public DbSet<PowerRunHistoryRow> History => Set<PowerRunHistoryRow>();
 
-    /// <summary>The run's header as stored in <c>power_saga.run</c>: the VM steps are rows of their own (<see cref="PowerSteps"/>).</summary>
+    /// <summary>The run's header as stored in <c>power_saga.run</c>: the VM and host steps are rows of their own (<see cref="PowerSteps"/>).</summary>
     internal static readonly JsonSerializerOptions HeaderJson = new(Json)
     {
         TypeInfoResolver = new DefaultJsonTypeInfoResolver
@@ -24,12 +24,12 @@ public sealed class PowerDbContext(DbContextOptions<PowerDbContext> options) : D
             {
                 info =>
                 {
-                    if (info.Type == typeof(TierRun) || info.Type == typeof(RestoreTier))
-                    {
-                        var vms = info.Properties.FirstOrDefault(p => p.Name == "vms");
-                        if (vms is not null)
-                            info.Properties.Remove(vms);
-                    }
+                    // The VMs and the hosts are step rows (power_step), not part of the header.
+                    var rows = info.Type == typeof(TierRun) || info.Type == typeof(RestoreTier) ? "vms"
+                        : info.Type == typeof(PowerRun) || info.Type == typeof(RestoreRun) ? "hosts"
+                        : null;
+                    if (rows is not null && info.Properties.FirstOrDefault(p => p.Name == rows) is { } property)
+                        info.Properties.Remove(property);
                 },
             },
         },

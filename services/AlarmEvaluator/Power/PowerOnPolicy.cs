@@ -64,188 +64,27 @@ public static class PowerOnPolicy
         var restore = run.Restore;
         restore.StartedAt = now;
         restore.CurrentTier = 0;
-        restore.NextHostPowerOnAt = now;
-        restore.PhaseDeadline = now + options.PowerOnStagger * Math.Max(0, restore.Hosts.Count - 1) + options.HostPowerOnDeadline;
         restore.DueAt = null;
-        run.Phase = RunPhase.HostPowerOn;
         run.Record(now, PowerOnStep, run.Cluster, RunOutcome.Started,
             $"{restore.Hosts.Count} host(s); {restore.AllVms.Count()} VM(s) in {restore.Tiers.Count} tier(s): {string.Join(", ", restore.Tiers.Select(t => $"{t.Name}={t.Vms.Count}"))}");
         foreach (var vcenter in restore.AllVms.Where(v => v.IsVCenter))
             run.Record(now, PowerOnStep, vcenter.Name, RunOutcome.VCenterVmOnCluster, restore.VCenterStart is not null
                 ? $"vCenter's own VM is started through {restore.VCenterHost}'s own ESXi API once the hosts are on (never relying on autostart)"
                 : "vCenter's own VM goes first; until it runs the reconnect poll gets no inventory (its host must start it, e.g. ESXi VM autostart)");
-        return Advance(run, options, now);
+        return PlanWalker.Begin(run, PlanDirection.PowerOn, options, now);
     }
 
-    /// <summary>Moves the power-on as far as it can go now and returns what to ask for.</summary>
-    public static Asks Advance(PowerRun run, ClusterOptions options, DateTimeOffset now)
+    /// <summary>The maintenance exits ended: a VM whose host is not back is not powered on (listed as not restored).</summary>
+    internal static void NotRestored(PowerRun run, DateTimeOffset now)
     {
         var restore = run.Restore;
-        var powerOns = new List<RestoreHost>();
-        var readInventory = false;
-        var exits = new List<RestoreHost>();
-        var vms = new List<RestoreVm>();
-        var clusterSteps = new List<ClusterStep>();
-        Asks Result() => new() { PowerOns = powerOns, ReadInventory = readInventory, ExitMaintenance = exits, VmPowerOns = vms, ClusterSteps = clusterSteps };
-
-        while (true)
+        foreach (var vm in restore.AllVms.Where(v => v.Status == StepStatus.Pending && HostOf(restore, v) is { Ready: false }))
         {
-            switch (run.Phase)
-            {
-                case RunPhase.HostPowerOn:
-                    var pending = restore.Hosts.Where(h => h.PowerOn == StepStatus.Pending).ToList();
-                    if (pending.Count > 0 && restore.NextHostPowerOnAt <= now)
-                    {
-                        powerOns.AddRange(StageEngine.ClaimAll(run, HostPowerOnStep, options.PowerOnStagger == TimeSpan.Zero ? pending : pending.Take(1),
-                            h => h.Name, HostSteps.PowerOn, now));
-                        restore.NextHostPowerOnAt = now + options.PowerOnStagger;
-                    }
-                    if (restore.Hosts.Any(h => h.PowerOn is StepStatus.Pending or StepStatus.Requested))
-                    {
-                        var next = restore.Hosts.Any(h => h.PowerOn == StepStatus.Pending) && restore.NextHostPowerOnAt < restore.PhaseDeadline
-                            ? restore.NextHostPowerOnAt!.Value : restore.PhaseDeadline!.Value;
-                        Wake(run, next);
-                        return Result();
-                    }
-
-                    restore.NextHostPowerOnAt = null;
-                    if (restore.VCenterStart is { Status: StepStatus.Pending })
-                    {
-                        // vCenter's VM is on the cluster: nothing answers the polls until its host's own API starts it.
-                        run.Phase = RunPhase.VCenterStart;
-                        restore.PhaseDeadline = now + options.VCenterStartDeadline;
-                        continue;
-                    }
-                    EnterReconnect(run, options, now);
-                    continue;
-
-                case RunPhase.VCenterStart:
-                    clusterSteps.AddRange(StageEngine.ClaimAll(run, VCenterStartStep, restore.VCenterStart is { } start ? [start] : Array.Empty<ClusterStep>(),
-                        _ => restore.VCenterHost ?? run.Cluster, ClusterStep.Access, now));
-                    if (restore.VCenterStart is { Status: StepStatus.Requested })
-                    {
-                        Wake(run, restore.PhaseDeadline!.Value);
-                        return Result();
-                    }
-                    // Started or not, the polls say when vCenter sees the hosts (a failed start is listed; the deadline still holds).
-                    EnterReconnect(run, options, now);
-                    continue;
-
-                case RunPhase.HostReconnect:
-                    if (restore.Hosts.Any(AwaitingConnection))
-                    {
-                        // Poll now unless this very call already asked; the next poll is the next wake-up.
-                        if (!readInventory)
-                        {
-                            readInventory = true;
-                            restore.InventoryPolls++;
-                            if (restore.InventoryPolls == 1)
-                                run.Record(now, ReconnectStep, run.Cluster, RunOutcome.Polling, $"every {options.ReconnectPollInterval} until {restore.PhaseDeadline:O}");
-                        }
-                        var poll = now + options.ReconnectPollInterval;
-                        Wake(run, poll < restore.PhaseDeadline ? poll : restore.PhaseDeadline!.Value);
-                        return Result();
-                    }
-
-                    if (restore.Draining)
-                    {
-                        // Every host told to power on is up (or given up on): now the shutdown can see it.
-                        EndInterrupted(run, now);
-                        return Result() with { ShutDownAgain = true };
-                    }
-
-                    run.Phase = RunPhase.ExitMaintenance;
-                    restore.PhaseDeadline = now + options.ExitMaintenanceDeadline;
-                    foreach (var host in restore.Hosts)
-                    {
-                        if (!host.Connected)
-                        {
-                            host.ExitMaintenance = StepStatus.Skipped;
-                        }
-                        else if (host.WasInMaintenance)
-                        {
-                            host.ExitMaintenance = StepStatus.Skipped;
-                            run.Record(now, ExitMaintenanceStep, host.Name, RunOutcome.Skipped, "it was in maintenance mode before the shutdown: left in it");
-                        }
-                        else
-                        {
-                            host.ExitMaintenance = StepStatus.Pending;
-                        }
-                    }
-                    continue;
-
-                case RunPhase.ExitMaintenance:
-                    if (VsanClusterPowerSteps.PoweringOn(run, options, now, clusterSteps))
-                    {
-                        Wake(run, restore.PhaseDeadline!.Value);
-                        return Result();
-                    }
-                    exits.AddRange(StageEngine.ClaimAll(run, ExitMaintenanceStep, restore.Hosts, h => h.Name, HostSteps.ExitMaintenance, now));
-                    if (restore.Hosts.Any(h => h.ExitMaintenance == StepStatus.Requested))
-                    {
-                        Wake(run, restore.PhaseDeadline!.Value);
-                        return Result();
-                    }
-
-                    run.Phase = RunPhase.VmPowerOn;
-                    restore.CurrentTier = 0;
-                    foreach (var vm in restore.AllVms.Where(v => v.Status == StepStatus.Pending && HostOf(restore, v) is { Ready: false }))
-                    {
-                        vm.Status = StepStatus.Skipped;
-                        vm.Outcome = RunOutcome.NotRestored;
-                        vm.Detail = $"its host {vm.Host} is not back: {HostOf(restore, vm)!.Detail}".TrimEnd(' ', ':');
-                        run.Record(now, VmPowerOnStep, vm.Name, RunOutcome.NotRestored, vm.Detail);
-                    }
-                    restore.PhaseDeadline = now + options.PowerOnTierDeadline;
-                    continue;
-
-                case RunPhase.VmPowerOn:
-                    if (restore.CurrentTier < restore.Tiers.Count)
-                    {
-                        var tier = restore.Tiers[restore.CurrentTier];
-                        if (tier.Vms.Any(v => StageEngine.Open(v.Status)))
-                        {
-                            vms.AddRange(StageEngine.Claim(run, VmPowerOnStep, tier.Name, tier.Vms, options.MaxParallelPerTier, now));
-                            Wake(run, restore.PhaseDeadline!.Value);
-                            return Result();
-                        }
-
-                        restore.CurrentTier++;
-                        restore.PhaseDeadline = now + options.PowerOnTierDeadline;
-                        continue;
-                    }
-
-                    if (restore.ClusterSteps.Any(st => st.Status == StepStatus.Pending))
-                    {
-                        run.Phase = RunPhase.ClusterRestore;
-                        restore.PhaseDeadline = now + options.ClusterStepDeadline;
-                        continue;
-                    }
-                    Finish(run, now);
-                    return Result();
-
-                case RunPhase.ClusterRestore:
-                    foreach (var step in restore.ClusterSteps)
-                        clusterSteps.AddRange(StageEngine.ClaimAll(run, step.Kind, [step], _ => run.Cluster, ClusterStep.Access, now));
-                    if (restore.ClusterSteps.Any(st => st.Status == StepStatus.Requested))
-                    {
-                        Wake(run, restore.PhaseDeadline!.Value);
-                        return Result();
-                    }
-                    Finish(run, now);
-                    return Result();
-
-                default:
-                    return Result();
-            }
+            vm.Status = StepStatus.Skipped;
+            vm.Outcome = RunOutcome.NotRestored;
+            vm.Detail = $"its host {vm.Host} is not back: {HostOf(restore, vm)!.Detail}".TrimEnd(' ', ':');
+            run.Record(now, VmPowerOnStep, vm.Name, RunOutcome.NotRestored, vm.Detail);
         }
-    }
-
-    static void EnterReconnect(PowerRun run, ClusterOptions options, DateTimeOffset now)
-    {
-        run.Phase = RunPhase.HostReconnect;
-        run.Restore.PhaseDeadline = now + options.HostReconnectDeadline;
-        run.Restore.InventoryPolls = 0;
     }
 
     /// <summary>
@@ -348,94 +187,10 @@ public static class PowerOnPolicy
     }
 
     /// <summary>
-    /// A wake-up or the phase's deadline. Before the deadline (a stagger or poll wake-up) the run only moves on; at it,
-    /// outstanding steps become Late (a later outcome is still recorded) and the next phase starts.
-    /// </summary>
-    public static Asks DeadlinePassed(PowerRun run, ClusterOptions options, DateTimeOffset now)
-    {
-        var restore = run.Restore;
-        if (restore.PhaseDeadline is { } deadline && now >= deadline)
-        {
-            switch (run.Phase)
-            {
-                case RunPhase.HostPowerOn:
-                    StageEngine.MarkLate(run, HostPowerOnStep, restore.Hosts, h => h.Name, HostSteps.PowerOn,
-                        h => h.Detail = "not powered on: no answer from its BMC by the deadline", "no answer from the BMC actuator by the deadline", now);
-                    break;
-                case RunPhase.HostReconnect:
-                    foreach (var host in restore.Hosts.Where(AwaitingConnection))
-                    {
-                        host.Detail = "not connected in vCenter by the deadline";
-                        host.PowerOn = StepStatus.Failed; // given up on: no longer awaited
-                        run.Record(now, ReconnectStep, host.Name, RunOutcome.Late, host.Detail);
-                    }
-                    break;
-                case RunPhase.VCenterStart when restore.VCenterStart is { } start:
-                    StageEngine.MarkLate(run, VCenterStartStep, [start], _ => restore.VCenterHost ?? run.Cluster, ClusterStep.Access,
-                        st => st.Detail = "vCenter did not answer by the deadline", "no outcome by the deadline", now);
-                    break;
-                case RunPhase.ClusterRestore:
-                    foreach (var step in restore.ClusterSteps.Where(st => StageEngine.Open(st.Status)).ToList())
-                        StageEngine.MarkLate(run, step.Kind, [step], _ => run.Cluster, ClusterStep.Access, st => st.Detail = "no outcome by the deadline",
-                            "no outcome by the deadline", now);
-                    break;
-                case RunPhase.ExitMaintenance when restore.VsanClusterPowerOn is { Status: StepStatus.Requested }:
-                    // vSAN's power-on gave no answer: the per-host exits get their own deadline now.
-                    VsanClusterPowerSteps.PowerOnLate(run, now);
-                    restore.PhaseDeadline = now + options.ExitMaintenanceDeadline;
-                    break;
-                case RunPhase.ExitMaintenance:
-                    StageEngine.MarkLate(run, ExitMaintenanceStep, restore.Hosts, h => h.Name, HostSteps.ExitMaintenance,
-                        h => h.Detail = "still in maintenance mode: no outcome by the deadline", "no outcome by the deadline", now);
-                    break;
-                case RunPhase.VmPowerOn when restore.CurrentTier < restore.Tiers.Count:
-                    var tier = restore.Tiers[restore.CurrentTier];
-                    foreach (var vm in tier.Vms.Where(v => v.Status is StepStatus.Pending or StepStatus.Requested))
-                    {
-                        vm.Status = StepStatus.Late;
-                        run.Record(now, VmPowerOnStep, vm.Name, RunOutcome.Late, $"no outcome by the deadline of tier {tier.Name}");
-                    }
-                    break;
-            }
-        }
-        return Advance(run, options, now);
-    }
-
-    /// <summary>
-    /// After a restart: the steps of the current phase that were asked and have no outcome yet (their commands may have
-    /// been lost between the save and the publish), and a reconnect poll when waiting for hosts. All are safe to repeat.
-    /// </summary>
-    public static Asks Outstanding(PowerRun run, DateTimeOffset now)
-    {
-        var restore = run.Restore;
-        var progress = run.Phase switch
-        {
-            RunPhase.HostPowerOn => Asks.None with { PowerOns = restore.Hosts.Where(h => h.PowerOn == StepStatus.Requested).ToList() },
-            RunPhase.HostReconnect => Asks.None with { ReadInventory = true },
-            RunPhase.VCenterStart => Asks.None with { ClusterSteps = restore.VCenterStart is { Status: StepStatus.Requested } st ? [st] : [] },
-            RunPhase.ClusterRestore => Asks.None with { ClusterSteps = restore.ClusterSteps.Where(st => st.Status == StepStatus.Requested).ToList() },
-            RunPhase.ExitMaintenance => Asks.None with
-            {
-                ExitMaintenance = restore.Hosts.Where(h => h.ExitMaintenance == StepStatus.Requested).ToList(),
-                ClusterSteps = [.. VsanClusterPowerSteps.Outstanding(run)],
-            },
-            RunPhase.VmPowerOn when restore.CurrentTier < restore.Tiers.Count => Asks.None with
-            {
-                VmPowerOns = restore.Tiers[restore.CurrentTier].Vms.Where(v => v.Status == StepStatus.Requested).ToList(),
-            },
-            _ => Asks.None,
-        };
-        var count = progress.PowerOns.Count + progress.ExitMaintenance.Count + progress.VmPowerOns.Count + progress.ClusterSteps.Count + (progress.ReadInventory ? 1 : 0);
-        if (count > 0)
-            run.Record(now, "resume", run.Cluster, RunOutcome.Resumed, $"evaluator restarted: asking again for {count} outstanding power-on step(s)");
-        return progress;
-    }
-
-    /// <summary>
     /// The alarm came back during the power-on: no further power-on step is sent. True: the shutdown may start now on a
     /// fresh inventory. False: hosts already told to power on are not yet seen in vCenter — a fresh inventory would miss
     /// them and they would come up after the shutdown passed; the run drains (waits for them, asking nothing else) and
-    /// <see cref="Advance"/> says <see cref="Asks.ShutDownAgain"/> when they are up or their deadline passed.
+    /// the walker says <see cref="Asks.ShutDownAgain"/> when they are up or their deadline passed.
     /// </summary>
     public static bool Interrupt(PowerRun run, Guid alarmId, DateTimeOffset raisedAt, DateTimeOffset now)
     {
@@ -468,7 +223,7 @@ public static class PowerOnPolicy
         return true;
     }
 
-    static void EndInterrupted(PowerRun run, DateTimeOffset now)
+    internal static void EndInterrupted(PowerRun run, DateTimeOffset now)
     {
         run.Restore.Interrupted = true;
         run.Restore.Draining = false;
@@ -506,7 +261,7 @@ public static class PowerOnPolicy
             StageEngine.Enter(run, at);
     }
 
-    static void Finish(PowerRun run, DateTimeOffset now)
+    internal static void Finish(PowerRun run, DateTimeOffset now)
     {
         run.Restore.CompletedAt = now;
         StageEngine.End(run, RestoreStep, () => Failures(run), now);

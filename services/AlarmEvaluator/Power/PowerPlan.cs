@@ -93,7 +93,8 @@ public sealed record PowerPlan(IReadOnlyList<RunStage> Stages)
     public TimeSpan WorstCase(TimeSpan guestShutdownTimeout)
     {
         var total = TimeSpan.Zero;
-        foreach (var stage in Stages)
+        // A stage whose steps are all planned not to be asked takes no time.
+        foreach (var stage in Stages.Where(s => s.Steps.Any(st => st.NotAsked is null)))
         {
             if (stage.Phase == RunPhase.VmTiers)
             {
@@ -111,7 +112,7 @@ public sealed record PowerPlan(IReadOnlyList<RunStage> Stages)
 }
 
 /// <summary>
-/// What a run must ask for next, in either direction: the steps a policy has just claimed (or found outstanding after a
+/// What a run must ask for next, in either direction: the steps the <see cref="PlanWalker"/> has just claimed (or found outstanding after a
 /// restart), whose commands go out with the transition. As plan steps (<see cref="Steps"/>) each has one command
 /// (<see cref="StepCommands.For"/>), so the saga sends the shutdown's and the power-on's the same way.
 /// </summary>

@@ -44,7 +44,7 @@ public enum StepStatus
 
 /// <summary>
 /// A shutdown run as plain data, kept as JSON in the saga's row: the plan, what was running before (the power-on
-/// issue restores exactly these VMs, per host and tier), and every step's status. Changed only by <see cref="ShutdownPolicy"/>.
+/// issue restores exactly these VMs, per host and tier), and every step's status. Changed by <see cref="ShutdownPolicy"/> (outcomes) and the <see cref="PlanWalker"/>.
 /// </summary>
 public sealed class PowerRun
 {
@@ -79,7 +79,8 @@ public sealed class PowerRun
     /// <summary>The cluster-wide steps before the host steps (vCLS retreat, HA/DRS, vSAN resync), in stage order.</summary>
     public List<ClusterStep> ClusterSteps { get; set; } = [];
 
-    /// <summary>The tenant tiers and the host steps are done: the run is at vCenter's own tier (the last) and its host.</summary>
+    /// <summary>The tenant tiers and the host steps are done: the run is at vCenter's own tier (the last) and its host. No longer
+    /// read (the <see cref="PlanWalker"/> knows its place from <see cref="Phase"/> and the plan); kept for headers stored before.</summary>
     public bool VCenterTurn { get; set; }
 
     /// <summary>VMs already off when the inventory was read: not touched, not to be powered on later.</summary>
@@ -159,7 +160,7 @@ public sealed class HostRun
     public string Detail { get; set; } = "";
 }
 
-/// <summary>The power-on phase as plain data: tiers already in power-on order (the shutdown's, reversed). Changed only by <see cref="PowerOnPolicy"/>.</summary>
+/// <summary>The power-on phase as plain data: tiers already in power-on order (the shutdown's, reversed). Changed by <see cref="PowerOnPolicy"/> (outcomes) and the <see cref="PlanWalker"/>.</summary>
 public sealed class RestoreRun
 {
     public List<RestoreHost> Hosts { get; set; } = [];

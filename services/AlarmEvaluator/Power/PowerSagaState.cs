@@ -45,9 +45,9 @@ public sealed class PowerSagaState : SagaStateMachineInstance
                 if (_runJson is not null && _stepsRead is null)
                     throw new InvalidOperationException("The run's steps were not read (PowerSagaState.LoadStepsAsync)");
                 // Read with the full contract: a header saved before the steps had rows of their own still carries its
-                // VMs (a run in flight during the upgrade); they are kept, and the next save moves them into rows.
+                // VMs or hosts (a run in flight during the upgrade); they are kept, and the next save moves them into rows.
                 _run = _runJson is null ? null : System.Text.Json.JsonSerializer.Deserialize<PowerRun>(_runJson, PowerDbContext.Json);
-                if (_run is not null && _stepsRead is not null && !PowerSteps.Rows(_run).Any())
+                if (_run is not null && _stepsRead is not null)
                     PowerSteps.Attach(_run, _stepsRead.Values);
                 _runRead = true;
             }
@@ -92,9 +92,9 @@ public sealed class PowerSagaState : SagaStateMachineInstance
         // list) and its shutdowns still to come (vCenter's own tier, after the hosts): a host's outcome then reads a handful
         // of rows. Not its power-on steps (all still pending, one per VM: reading them made each host outcome cost
         // O(VMs)) nor the previous run's steps: nothing before the power-on reads them, and a save writes only rows read.
-        // Kept when the power-on has no host: then whether it is empty (PowerOnPolicy.Schedule) depends on its VMs.
+        // Its hosts' steps are always read (a handful); its power-on VM steps too when the power-on has no host: then whether
+        // it is empty (PowerOnPolicy.Schedule) depends on them.
         var onlyFailedOf = header?.Phase is RunPhase.ClusterPrepare or RunPhase.Maintenance or RunPhase.HostShutdown or RunPhase.VCenterHostShutdown
-                           && header.Restore.Hosts.Count > 0
             ? header.RunId : (Guid?)null;
         foreach (var row in await PowerSteps.ReadAsync(connection, transaction, runIds, cancellationToken, onlyFailedOf))
             _stepsRead[(row.RunId, row.Kind, row.Target)] = row;

@@ -93,5 +93,14 @@ public static class PowerSchema
                 WHEN current_state IN ('PoweringOnHosts', 'StartingVCenter', 'WaitingForHosts', 'ExitingMaintenance', 'PoweringOnVms', 'RestoringCluster') THEN 'PoweringOn'
                 ELSE current_state END;
             """),
+        // Host steps are rows too (issue 11, point 2): maintenance, shutdown (through vCenter or the host's own ESXi API),
+        // power-on and maintenance exit, one row each; the header keeps no host, so its size does not grow with the
+        // cluster's. A header stored before still carries its hosts: they are read from it and move into rows at its next save.
+        new Migration(6, "host step rows", """
+            ALTER TABLE power_step ADD COLUMN was_powered_on boolean NOT NULL DEFAULT false;
+            ALTER TABLE power_step ADD COLUMN was_in_maintenance boolean NOT NULL DEFAULT false;
+            ALTER TABLE power_step ADD COLUMN via_esxi boolean NOT NULL DEFAULT false;
+            ALTER TABLE power_step ADD COLUMN connected boolean NOT NULL DEFAULT false;
+            """),
     ]);
 }

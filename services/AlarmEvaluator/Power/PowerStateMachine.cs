@@ -10,8 +10,8 @@ namespace PowerEvents.AlarmEvaluator.Power;
 /// VM and its host through ESXi) → <c>ShutDown</c> → <c>WaitingToPowerOn</c> (the alarm cleared; minimum off time) →
 /// <c>PoweringOn</c> (the power-on plan: hosts, vCenter, reconnect, maintenance exit, VM tiers in reverse, cluster settings)
 /// → <c>Restored</c>. The state is where the run is in its life, and every transition is written here; which stage of its
-/// plan a running part is at is data (<see cref="PowerRun.Phase"/>) moved on by the policies (<see cref="ShutdownPolicy"/>,
-/// <see cref="PowerOnPolicy"/>, built by <see cref="ShutdownPlanner"/> / <see cref="RestorePlanner"/>).
+/// plan a running part is at is data (<see cref="PowerRun.Phase"/>) moved on by the one <see cref="PlanWalker"/> over the plans
+/// built by <see cref="ShutdownPlanner"/> / <see cref="RestorePlanner"/> (outcomes recorded by <see cref="ShutdownPolicy"/> / <see cref="PowerOnPolicy"/>).
 /// Outcomes of another run (a plan preview, an older run) are ignored by their <c>RunId</c>; deadlines by their step.
 /// </summary>
 public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
@@ -65,7 +65,7 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
         Event(() => PowerOnCancel, x => { x.CorrelateById(c => c.Message.ClusterId); x.OnMissingInstance(m => m.Discard()); });
 
         // The runbook. Where a run is in its life is the state, and every transition is written here; which stage of its
-        // plan a running shutdown or power-on is at is data (PowerRun.Phase), decided by the policies.
+        // plan a running shutdown or power-on is at is data (PowerRun.Phase), moved on by the PlanWalker.
         Initially(
             When(ShutdownRequested, c => Accept(c.Saga, c.Message.ZoneSequence, c.Message.RequestedAt, c.Message.Zone, c.Message.AlarmId))
                 .StartRun(this)

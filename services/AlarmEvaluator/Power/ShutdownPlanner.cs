@@ -140,7 +140,8 @@ public static class ShutdownPlanner
                 group.All(st => st.Kind == ClusterStep.VsanResync) ? ResyncChecked : StepDone));
 
         var hosts = run.Hosts.Where(h => h.WasPoweredOn && !h.ViaEsxi).ToList();
-        if (hosts.Count > 0)
+        // Every host's maintenance step is recorded (asked, or why not) whenever the cluster has hosts, even if none is asked.
+        if (run.Hosts.Count > 0)
         {
             var objectAction = new Dictionary<string, string>();
             if (vsan)

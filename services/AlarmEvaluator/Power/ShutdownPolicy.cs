@@ -31,141 +31,10 @@ public static class ShutdownPolicy
         foreach (var step in run.ClusterSteps)
             run.Record(now, "plan", run.Cluster, RunOutcome.ClusterChange, Describe(step.Kind, run.Settings));
 
-        if (run.DryRun)
-        {
-            WalkDryRun(run, options, now);
-            return Asks.None;
-        }
-
-        if (run.Tiers.Count > 0)
-            StageEngine.Enter(run, now + options.TierDeadline);
-        return Advance(run, options, now);
-    }
-
-    /// <summary>Moves the run as far as it can go now and returns what to ask for.</summary>
-    public static Asks Advance(PowerRun run, ClusterOptions options, DateTimeOffset now)
-    {
-        var vms = new List<VmRun>();
-        var maintenance = new List<HostRun>();
-        var shutdowns = new List<HostRun>();
-        var clusterSteps = new List<ClusterStep>();
-        var esxi = new List<HostRun>();
-        Asks Result() => new() { VmShutdowns = vms, Maintenance = maintenance, HostShutdowns = shutdowns, ClusterSteps = clusterSteps, EsxiShutdowns = esxi };
-
-        while (true)
-        {
-            switch (run.Phase)
-            {
-                case RunPhase.VmTiers:
-                    var end = TierEnd(run);
-                    if (run.CurrentTier < end)
-                    {
-                        var tier = run.Tiers[run.CurrentTier];
-                        if (tier.Vms.Any(v => StageEngine.Open(v.Status)))
-                        {
-                            vms.AddRange(StageEngine.Claim(run, VmStep, tier.Name, tier.Vms, options.MaxParallelPerTier, now));
-                            return Result();
-                        }
-
-                        run.CurrentTier++;
-                        if (run.CurrentTier < end)
-                            StageEngine.Enter(run, now + options.TierDeadline);
-                        continue;
-                    }
-
-                    if (!run.VCenterTurn)
-                    {
-                        run.Phase = RunPhase.ClusterPrepare;
-                        continue;
-                    }
-
-                    // vCenter's VM is off: its host is finished through its own ESXi API (vCenter cannot do it any more).
-                    run.Phase = RunPhase.VCenterHostShutdown;
-                    foreach (var host in run.Hosts.Where(h => h.ViaEsxi))
-                        host.Shutdown = host.WasPoweredOn ? StepStatus.Pending : StepStatus.Skipped;
-                    StageEngine.Enter(run, now + options.EsxiHostShutdownDeadline);
-                    continue;
-
-                case RunPhase.ClusterPrepare:
-                    if (run.ClusterSteps.Any(st => StageEngine.Open(st.Status)))
-                    {
-                        var stage = run.ClusterSteps.Where(st => StageEngine.Open(st.Status)).Min(st => st.Stage);
-                        var steps = run.ClusterSteps.Where(st => st.Stage == stage).ToList();
-                        // A stage's first ask starts its deadline (vSAN's resync check gets its own after vCLS and HA/DRS).
-                        if (!steps.Any(st => st.Status == StepStatus.Requested))
-                            StageEngine.Enter(run, now + VsanClusterPowerSteps.StageDeadline(steps, options));
-                        foreach (var step in steps)
-                            clusterSteps.AddRange(StageEngine.ClaimAll(run, step.Kind, [step], _ => run.Cluster, ClusterStep.Access, now));
-                        return Result();
-                    }
-
-                    // vSAN's cluster power API took every host and vCenter's VM down: no per-host steps.
-                    if (VsanClusterPowerSteps.PoweredOff(run, now))
-                        continue;
-
-                    run.Phase = RunPhase.Maintenance;
-                    foreach (var host in run.Hosts)
-                    {
-                        host.Maintenance = host.WasPoweredOn && !host.ViaEsxi ? StepStatus.Pending : StepStatus.Skipped;
-                        if (!host.WasPoweredOn)
-                            run.Record(now, MaintenanceStep, host.Name, RunOutcome.Skipped, "host was not powered on");
-                        else if (host.ViaEsxi)
-                            run.Record(now, MaintenanceStep, host.Name, RunOutcome.Deferred, "runs vCenter's VM: finished through its own ESXi API after that VM is off");
-                    }
-                    StageEngine.Enter(run, now + options.MaintenanceDeadline);
-                    continue;
-
-                case RunPhase.Maintenance:
-                    maintenance.AddRange(StageEngine.ClaimAll(run, MaintenanceStep, run.Hosts, h => h.Name, HostSteps.Maintenance, now));
-                    if (run.Hosts.Any(h => h.Maintenance == StepStatus.Requested))
-                        return Result();
-
-                    run.Phase = RunPhase.HostShutdown;
-                    foreach (var host in run.Hosts)
-                    {
-                        switch (host.Maintenance)
-                        {
-                            case StepStatus.Done:
-                                host.Shutdown = StepStatus.Pending;
-                                break;
-                            case StepStatus.Skipped:
-                                host.Shutdown = StepStatus.Skipped;
-                                break;
-                            default:
-                                // vCenter refuses to shut down a host outside maintenance mode, and forcing it would kill running VMs.
-                                host.Shutdown = StepStatus.Failed;
-                                host.Detail = $"{host.Detail}; not powered off: the host did not enter maintenance mode".TrimStart(';', ' ');
-                                run.Record(now, HostShutdownStep, host.Name, RunOutcome.NotAttempted, "the host did not enter maintenance mode");
-                                break;
-                        }
-                    }
-                    StageEngine.Enter(run, now + options.HostShutdownDeadline);
-                    continue;
-
-                case RunPhase.HostShutdown:
-                    shutdowns.AddRange(StageEngine.ClaimAll(run, HostShutdownStep, run.Hosts, h => h.Name, HostSteps.Shutdown, now));
-                    if (run.Hosts.Any(h => h.Shutdown == StepStatus.Requested))
-                        return Result();
-
-                    // The hosts vCenter can finish are off: now vCenter's own tier (when it runs here), then its host.
-                    run.VCenterTurn = true;
-                    run.Phase = RunPhase.VmTiers;
-                    if (run.CurrentTier < run.Tiers.Count)
-                        StageEngine.Enter(run, now + options.TierDeadline);
-                    continue;
-
-                case RunPhase.VCenterHostShutdown:
-                    esxi.AddRange(StageEngine.ClaimAll(run, EsxiHostShutdownStep, run.Hosts.Where(h => h.ViaEsxi), h => h.Name, HostSteps.Shutdown, now));
-                    if (run.Hosts.Any(h => h.ViaEsxi && h.Shutdown == StepStatus.Requested))
-                        return Result();
-
-                    Finish(run, options, now);
-                    return Result();
-
-                default:
-                    return Result();
-            }
-        }
+        if (!run.DryRun)
+            return PlanWalker.Begin(run, PlanDirection.Shutdown, options, now);
+        WalkDryRun(run, options, now);
+        return Asks.None;
     }
 
     /// <summary>Records a VM's outcome (<see cref="StageEngine"/>: a failure in the current tier is asked again while retries last). False: not news.</summary>
@@ -207,68 +76,6 @@ public static class ShutdownPolicy
         return host is not null && StageEngine.Record(run, step, host, host.Name, access, outcome != StepOutcome.Failed, RunOutcomes.Of(outcome), detail,
             run.Phase == phase, retries, now, h => h.Detail = $"{step}: {detail}");
     }
-
-    /// <summary>
-    /// The current step's deadline passed. Outstanding steps become Late (their outcomes are still recorded when they
-    /// come); VMs of the tier still silent or not asked yet are powered off hard at once; the run moves on.
-    /// </summary>
-    public static Asks DeadlinePassed(PowerRun run, ClusterOptions options, DateTimeOffset now)
-    {
-        var hardOff = new List<VmRun>();
-        switch (run.Phase)
-        {
-            case RunPhase.VmTiers when run.CurrentTier < run.Tiers.Count:
-                var tier = run.Tiers[run.CurrentTier];
-                // Asked but silent by the deadline: the policy is a hard power-off (the actuator's step is idempotent,
-                // so a guest shutdown still in progress is not harmed, and a lost request is made good).
-                foreach (var vm in tier.Vms.Where(v => v.IsVCenter && StageEngine.Open(v.Status) && !options.VCenterHardPowerOff))
-                {
-                    vm.Status = StepStatus.Late;
-                    run.Record(now, VmStep, vm.Name, RunOutcome.Late, $"no outcome by the deadline of tier {tier.Name}; vCenter's VM is not powered off hard (VCenterHardPowerOff is off)");
-                }
-                foreach (var vm in tier.Vms.Where(v => v.Status == StepStatus.Requested))
-                {
-                    vm.Status = StepStatus.Late;
-                    vm.HardPowerOff = true;
-                    run.Record(now, VmStep, vm.Name, RunOutcome.HardPowerOff, $"no outcome by the deadline of tier {tier.Name}");
-                    hardOff.Add(vm);
-                }
-                foreach (var vm in tier.Vms.Where(v => v.Status == StepStatus.Pending))
-                {
-                    vm.Status = StepStatus.Late;
-                    vm.Attempts++;
-                    vm.HardPowerOff = true;
-                    run.Record(now, VmStep, vm.Name, RunOutcome.HardPowerOff, $"tier {tier.Name} deadline passed before its turn");
-                    hardOff.Add(vm);
-                }
-                break;
-            case RunPhase.ClusterPrepare:
-                foreach (var step in run.ClusterSteps.Where(st => StageEngine.Open(st.Status)).ToList())
-                    StageEngine.MarkLate(run, step.Kind, [step], _ => run.Cluster, ClusterStep.Access, st => st.Detail = "no outcome by the deadline",
-                        "no outcome by the deadline", now);
-                break;
-            case RunPhase.VCenterHostShutdown:
-                StageEngine.MarkLate(run, EsxiHostShutdownStep, run.Hosts.Where(h => h.ViaEsxi), h => h.Name, HostSteps.Shutdown,
-                    h => h.Detail = $"{EsxiHostShutdownStep}: no outcome by the deadline", "no outcome by the deadline", now);
-                break;
-            case RunPhase.Maintenance:
-                StageEngine.MarkLate(run, MaintenanceStep, run.Hosts, h => h.Name, HostSteps.Maintenance, h => h.Detail = $"{MaintenanceStep}: no outcome by the deadline",
-                    "no outcome by the deadline", now);
-                break;
-            case RunPhase.HostShutdown:
-                StageEngine.MarkLate(run, HostShutdownStep, run.Hosts, h => h.Name, HostSteps.Shutdown, h => h.Detail = $"{HostShutdownStep}: no outcome by the deadline",
-                    "no outcome by the deadline", now);
-                break;
-        }
-
-        var next = Advance(run, options, now);
-        return next with { VmShutdowns = [.. hardOff, .. next.VmShutdowns] };
-    }
-
-    /// <summary>The end of the tiers the run is at: before vCenter's own tier until the other hosts are off (when its host is known).</summary>
-    static int TierEnd(PowerRun run) =>
-        !run.VCenterTurn && run.VCenterHost is not null && run.Tiers.Count > 0 && run.Tiers[^1].Name == ShutdownPlanner.VCenterTier
-            ? run.Tiers.Count - 1 : run.Tiers.Count;
 
     /// <summary>A cluster-wide step's outcome (<see cref="StageEngine"/>: asked again while retries last). False: not news.</summary>
     public static bool RecordClusterStep(PowerRun run, string kind, bool succeeded, RunOutcome reported, string detail, int retries, DateTimeOffset now)
@@ -361,30 +168,6 @@ public static class ShutdownPolicy
         .. run.Hosts.Where(h => h.Shutdown == StepStatus.Done).Select(h => $"host {h.Name} powered off"),
     ];
 
-    /// <summary>
-    /// The steps the run is waiting on right now, to be asked again after the evaluator restarted (a crash between
-    /// saving a transition and publishing its commands would otherwise leave them unasked until the deadline).
-    /// </summary>
-    public static Asks Outstanding(PowerRun run, DateTimeOffset now)
-    {
-        var progress = run.Phase switch
-        {
-            RunPhase.VmTiers when run.CurrentTier < run.Tiers.Count => Asks.None with
-            {
-                VmShutdowns = run.Tiers[run.CurrentTier].Vms.Where(v => v.Status == StepStatus.Requested).ToList(),
-            },
-            RunPhase.ClusterPrepare => Asks.None with { ClusterSteps = run.ClusterSteps.Where(st => st.Status == StepStatus.Requested).ToList() },
-            RunPhase.VCenterHostShutdown => Asks.None with { EsxiShutdowns = run.Hosts.Where(h => h.ViaEsxi && h.Shutdown == StepStatus.Requested).ToList() },
-            RunPhase.Maintenance => Asks.None with { Maintenance = run.Hosts.Where(h => h.Maintenance == StepStatus.Requested).ToList() },
-            RunPhase.HostShutdown => Asks.None with { HostShutdowns = run.Hosts.Where(h => h.Shutdown == StepStatus.Requested).ToList() },
-            _ => Asks.None,
-        };
-        if (!progress.IsEmpty)
-            run.Record(now, "resume", run.Cluster, RunOutcome.Resumed,
-                $"evaluator restarted: asking again for {progress.VmShutdowns.Count + progress.Maintenance.Count + progress.HostShutdowns.Count + progress.ClusterSteps.Count + progress.EsxiShutdowns.Count} outstanding step(s)");
-        return progress;
-    }
-
     /// <summary>The inventory did not come (failed or late): ask again while retries last, else end the run with that failure. True: ask again.</summary>
     public static bool InventoryMissing(PowerRun run, int retries, string why, DateTimeOffset now)
     {
@@ -414,14 +197,14 @@ public static class ShutdownPolicy
             or RunOutcome.StillResyncing or RunOutcome.FallBack or RunOutcome.Unconfirmed;
 
     /// <summary>
-    /// The drill walks the plan a real run would, through the same <see cref="Advance"/>: the same stages in the same order,
+    /// The drill walks the plan a real run would, through the same <see cref="PlanWalker"/>: the same stages in the same order,
     /// each step asked as the bound allows (recorded, never sent) and answered <c>DryRun</c> at once.
     /// </summary>
     static void WalkDryRun(PowerRun run, ClusterOptions options, DateTimeOffset now)
     {
-        while (run.CompletedAt is null)
+        var progress = PlanWalker.Begin(run, PlanDirection.Shutdown, options, now);
+        while (true)
         {
-            var progress = Advance(run, options, now);
             foreach (var vm in progress.VmShutdowns)
             {
                 vm.Status = StepStatus.Done;
@@ -449,12 +232,16 @@ public static class ShutdownPolicy
                 host.Shutdown = StepStatus.Done;
                 run.Record(now, EsxiHostShutdownStep, host.Name, RunOutcome.DryRun, "would enter maintenance mode where possible and power off through its own ESXi API");
             }
-            if (progress.IsEmpty && run.CompletedAt is null)
+            if (run.CompletedAt is not null)
+                return;
+            if (progress.IsEmpty)
                 throw new InvalidOperationException($"drill of {run.Cluster}: the plan stopped in {run.Phase} with nothing to ask");
+            progress = PlanWalker.Advance(run, options, now);
         }
     }
 
-    static void Finish(PowerRun run, ClusterOptions? options, DateTimeOffset now)
+    /// <summary>The shutdown's plan ended (or the inventory was given up on): what failed, and what stays changed without a power-on.</summary>
+    internal static void Finish(PowerRun run, ClusterOptions? options, DateTimeOffset now)
     {
         run.CompletedAt = now;
         StageEngine.End(run, "run", () => Failures(run), now);

@@ -12,8 +12,8 @@ public interface IStageStep
 
 /// <summary>
 /// The rules every step follows, whatever its kind (VM or host, shutdown or power-on) and wherever its status lives
-/// (the saga's run in memory, or its row recorded by <see cref="StepOutcomeConsumer"/>): what an outcome does to a step,
-/// and which steps of a stage are asked next within the stage's parallel bound.
+/// (the saga's run in memory, or its row recorded by <see cref="StepOutcomeConsumer"/>): what an outcome does to a step.
+/// Which steps of a stage are asked next, stage completion and deadlines are the <see cref="PlanWalker"/>'s.
 /// </summary>
 public static class StageEngine
 {
@@ -69,54 +69,6 @@ public static class StageEngine
         return true;
     }
 
-    /// <summary>
-    /// Asks the stage's next steps: as many <see cref="StepStatus.Pending"/> ones as the bound leaves free beside those
-    /// already <see cref="StepStatus.Requested"/>, in stage order. Returns them (their commands are the caller's).
-    /// </summary>
-    public static List<T> Claim<T>(PowerRun run, string kind, string stageName, IReadOnlyList<T> steps, int bound, DateTimeOffset now)
-        where T : IStageStep
-    {
-        var claimed = new List<T>();
-        var free = bound - steps.Count(s => s.Status == StepStatus.Requested);
-        foreach (var step in steps.Where(s => s.Status == StepStatus.Pending).Take(Math.Max(0, free)))
-        {
-            step.Status = StepStatus.Requested;
-            step.Attempts++;
-            run.Record(now, kind, step.Name, RunOutcome.Requested, $"tier {stageName}, attempt {step.Attempts}");
-            claimed.Add(step);
-        }
-        return claimed;
-    }
-
-    /// <summary>
-    /// Asks every <see cref="StepStatus.Pending"/> step of a stage without a bound (host steps: a handful per cluster), the
-    /// step's status and attempts reached through <paramref name="step"/>. Returns the items asked.
-    /// </summary>
-    public static List<T> ClaimAll<T>(PowerRun run, string kind, IEnumerable<T> items, Func<T, string> name, StepAccess<T> step, DateTimeOffset now)
-    {
-        var claimed = new List<T>();
-        foreach (var item in items.Where(i => step.Status(i) == StepStatus.Pending))
-        {
-            var attempts = step.Attempts(item) + 1;
-            step.Set(item, StepStatus.Requested, attempts);
-            run.Record(now, kind, name(item), RunOutcome.Requested, $"attempt {attempts}");
-            claimed.Add(item);
-        }
-        return claimed;
-    }
-
-    /// <summary>Open steps (asked or not yet) get no outcome by their stage's deadline: <see cref="StepStatus.Late"/> (a later outcome is still recorded).</summary>
-    public static void MarkLate<T>(PowerRun run, string kind, IEnumerable<T> items, Func<T, string> name, StepAccess<T> step, Action<T> note, string why,
-        DateTimeOffset now)
-    {
-        foreach (var item in items.Where(i => Open(step.Status(i))).ToList())
-        {
-            step.Set(item, StepStatus.Late, step.Attempts(item));
-            note(item);
-            run.Record(now, kind, name(item), RunOutcome.Late, why);
-        }
-    }
-
     /// <summary>The run enters a new stage (or waits anew): a new step number, so a deadline message of the one before is ignored.</summary>
     public static void Enter(PowerRun run, DateTimeOffset? deadline)
     {
@@ -155,32 +107,4 @@ public static class RunPhases
     /// <summary>A stage of the power-on's plan (the others are the shutdown's).</summary>
     public static bool IsPowerOn(this RunPhase phase) =>
         phase is RunPhase.HostPowerOn or RunPhase.VCenterStart or RunPhase.HostReconnect or RunPhase.ExitMaintenance or RunPhase.VmPowerOn or RunPhase.ClusterRestore;
-}
-
-/// <summary>
-/// The plan that is running — the shutdown's or the power-on's, by the stage the run is at — moved on, at its deadline, or
-/// resumed: one entry for the saga, whichever direction the run goes.
-/// </summary>
-public static class RunningPlan
-{
-    public static Asks Advance(PowerRun run, ClusterOptions options, DateTimeOffset now) => run.Phase switch
-    {
-        null => Asks.None,
-        { } phase when phase.IsPowerOn() => PowerOnPolicy.Advance(run, options, now),
-        _ => ShutdownPolicy.Advance(run, options, now),
-    };
-
-    public static Asks DeadlinePassed(PowerRun run, ClusterOptions options, DateTimeOffset now) => run.Phase switch
-    {
-        null => Asks.None,
-        { } phase when phase.IsPowerOn() => PowerOnPolicy.DeadlinePassed(run, options, now),
-        _ => ShutdownPolicy.DeadlinePassed(run, options, now),
-    };
-
-    public static Asks Outstanding(PowerRun run, DateTimeOffset now) => run.Phase switch
-    {
-        null => Asks.None,
-        { } phase when phase.IsPowerOn() => PowerOnPolicy.Outstanding(run, now),
-        _ => ShutdownPolicy.Outstanding(run, now),
-    };
 }

@@ -9,9 +9,9 @@ namespace PowerEvents.AlarmEvaluator.Power;
 /// host (vSAN's workflow does them, in its order); if vSAN did not finish it, the run goes on with the per-host steps.
 /// Power-on: once every host is back and vCenter sees them, <see cref="PowerOn"/> (<c>clusterPoweredOn</c>: hosts out of
 /// maintenance, vSAN membership and DOM resumed) replaces the per-host maintenance exits; if it fails, they follow.
-/// Hooks: <see cref="ShutdownPlanner.Plan"/>, <see cref="RestorePlanner.Plan"/>, <see cref="ShutdownPolicy.Advance"/>
-/// (end of ClusterPrepare), <see cref="PowerOnPolicy.Advance"/> and <c>DeadlinePassed</c> (ExitMaintenance), the saga's
-/// dispatch (<c>PowerActivities</c>) and one event (<see cref="VsanClusterPowerCompleted"/>).
+/// Hooks: <see cref="ShutdownPlanner.Plan"/>, <see cref="RestorePlanner.Plan"/>, the two kinds' <see cref="StepRules"/> (the
+/// power-off's end of stage, the power-on's entry), the saga's dispatch (<c>PowerActivities</c>) and one event
+/// (<see cref="VsanClusterPowerCompleted"/>).
 /// </summary>
 public static class VsanClusterPowerSteps
 {
@@ -79,7 +79,7 @@ public static class VsanClusterPowerSteps
 
     /// <summary>
     /// The power-on step, planned with the shutdown when it plans vSAN's power-off (or a carried-over run did); skipped at
-    /// the power-on unless that power-off ran (<see cref="PoweringOn"/>).
+    /// the power-on unless that power-off ran (<see cref="SkipPowerOnUnlessOwed"/>).
     /// </summary>
     public static ClusterStep? PlanPowerOn(PowerRun run, RestoreRun carried) =>
         carried.VsanClusterPowerOn is not null || run.ClusterSteps.Any(st => st.Kind == PowerOff)
@@ -173,25 +173,16 @@ public static class VsanClusterPowerSteps
     }
 
     /// <summary>
-    /// At the start of the power-on's maintenance exits. True: the vSAN power-on is asked (in <paramref name="asked"/>) or
-    /// awaited; false: none planned, or it ended (done: its hosts counted as exited; else the per-host exits follow).
+    /// The power-on's stage starts: unless vSAN's power-off ran (this run's, or the carried-over run's), the step is skipped
+    /// and the per-host maintenance exits follow. True: skipped here.
     /// </summary>
-    public static bool PoweringOn(PowerRun run, ClusterOptions options, DateTimeOffset now, List<ClusterStep> asked)
+    public static bool SkipPowerOnUnlessOwed(PowerRun run, DateTimeOffset now)
     {
-        var restore = run.Restore;
-        if (restore.VsanClusterPowerOn is not { } step)
+        if (run.Restore.VsanClusterPowerOn is not { Status: StepStatus.Pending } step || PoweredOffByVsan(run, step))
             return false;
-        if (step.Status == StepStatus.Pending && !PoweredOffByVsan(run, step))
-        {
-            (step.Status, step.Outcome) = (StepStatus.Skipped, RunOutcome.Skipped);
-            run.Record(now, PowerOn, run.Cluster, RunOutcome.Skipped, "the shutdown did not go through vSAN's cluster power-off");
-        }
-        if (step.Status == StepStatus.Pending)
-        {
-            restore.PhaseDeadline = now + options.VsanClusterPowerDeadline;
-            asked.AddRange(StageEngine.ClaimAll(run, PowerOn, [step], _ => run.Cluster, ClusterStep.Access, now));
-        }
-        return step.Status == StepStatus.Requested;
+        (step.Status, step.Outcome) = (StepStatus.Skipped, RunOutcome.Skipped);
+        run.Record(now, PowerOn, run.Cluster, RunOutcome.Skipped, "the shutdown did not go through vSAN's cluster power-off");
+        return true;
     }
 
     /// <summary>The power-on's outcome: done, every host still to leave maintenance mode has (vSAN's hostsOutOfMM). False: not news.</summary>
@@ -212,23 +203,12 @@ public static class VsanClusterPowerSteps
             run.Record(now, PowerOn, run.Cluster, RunOutcome.FallBack, "vSAN's cluster power-on did not finish: per-host maintenance exits instead");
             return true;
         }
-        foreach (var host in restore.Hosts.Where(h => h.ExitMaintenance == StepStatus.Pending))
+        // The hosts the exits would ask: back in vCenter, and not in maintenance mode before the shutdown.
+        foreach (var host in restore.Hosts.Where(h => h.ExitMaintenance == StepStatus.Pending && h.Connected && !h.WasInMaintenance))
         {
             (host.ExitMaintenance, host.Detail) = (StepStatus.Done, "");
             run.Record(now, PowerOnPolicy.ExitMaintenanceStep, host.Name, RunOutcome.VsanPowerOn, "out of maintenance mode by vSAN's cluster power-on");
         }
         return true;
     }
-
-    /// <summary>The maintenance-exit phase's deadline passed with the vSAN power-on still open.</summary>
-    public static void PowerOnLate(PowerRun run, DateTimeOffset now)
-    {
-        if (run.Restore.VsanClusterPowerOn is { } step && StageEngine.Open(step.Status))
-            StageEngine.MarkLate(run, PowerOn, [step], _ => run.Cluster, ClusterStep.Access, st => st.Detail = "no outcome by the deadline",
-                "no outcome by the deadline; per-host maintenance exits instead", now);
-    }
-
-    /// <summary>After a restart: the vSAN step the run waits on, asked again (the actuator answers a repeat with its first outcome).</summary>
-    public static IEnumerable<ClusterStep> Outstanding(PowerRun run) =>
-        run.Phase == RunPhase.ExitMaintenance && run.Restore.VsanClusterPowerOn is { Status: StepStatus.Requested } step ? [step] : [];
 }
