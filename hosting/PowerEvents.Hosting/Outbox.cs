@@ -26,6 +26,13 @@ public static class Outbox
     /// <summary>At most this many sends of one run of like commands are in flight at once (<see cref="PublishPendingAsync"/>).</summary>
     public const int SendWindow = 64;
 
+    /// <summary>
+    /// The longest one send may take. A send whose broker confirm never comes (its channel died under it in a broker
+    /// restart) would otherwise hold the delivery loop, and every row after it, for good; it stays pending and the next
+    /// round sends it again with the same message id (consumers drop the copy).
+    /// </summary>
+    public static readonly TimeSpan SendTimeout = TimeSpan.FromSeconds(30);
+
     public static readonly SchemaMigrations Migrations = new("outbox",
     [
         new Migration(1, "outbox", """
@@ -79,8 +86,10 @@ public static class Outbox
     /// one type to one queue are sent side by side (up to <see cref="SendWindow"/> in flight): among those, order is not kept,
     /// and one that fails stays pending while its siblings that went out are marked.
     /// </summary>
-    public static async Task<int> PublishPendingAsync(NpgsqlDataSource dataSource, Func<OutboxMessage, CancellationToken, Task> deliver, CancellationToken cancellationToken)
+    public static async Task<int> PublishPendingAsync(NpgsqlDataSource dataSource, Func<OutboxMessage, CancellationToken, Task> deliver, CancellationToken cancellationToken,
+        TimeSpan? sendTimeout = null)
     {
+        var timeout = sendTimeout ?? SendTimeout;
         await Migrations.EnsureAppliedAsync(dataSource, cancellationToken);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -120,7 +129,7 @@ public static class Outbox
                         await window.WaitAsync(cancellationToken);
                         // An unknown type (a contract removed since) is marked delivered rather than blocking the ones after it.
                         sends.Add((seq, Released(window, ContractsAssembly.GetType(typeName) is { } type && JsonSerializer.Deserialize(payload, type, Json) is { } message
-                            ? Start(deliver, new OutboxMessage(id, message, destination), cancellationToken)
+                            ? Start(deliver, new OutboxMessage(id, message, destination), timeout, cancellationToken)
                             : Task.CompletedTask)));
                     }
                     await Task.WhenAll(sends.Select(s => s.Delivery));
@@ -157,17 +166,24 @@ public static class Outbox
         }
     }
 
-    /// <summary>A delivery that throws before its first await counts as a failed send, like one that fails later.</summary>
-    static Task Start(Func<OutboxMessage, CancellationToken, Task> deliver, OutboxMessage message, CancellationToken cancellationToken)
+    /// <summary>
+    /// One send, given up after <paramref name="timeout"/> (its token cancelled, and not awaited beyond it should it ignore
+    /// the token). A delivery that throws before its first await counts as a failed send, like one that fails later.
+    /// </summary>
+    static async Task Start(Func<OutboxMessage, CancellationToken, Task> deliver, OutboxMessage message, TimeSpan timeout, CancellationToken cancellationToken)
     {
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(timeout);
+        Task delivery;
         try
         {
-            return deliver(message, cancellationToken);
+            delivery = deliver(message, limit.Token);
         }
         catch (Exception ex)
         {
-            return Task.FromException(ex);
+            delivery = Task.FromException(ex);
         }
+        await delivery.WaitAsync(timeout + TimeSpan.FromSeconds(1), cancellationToken);
     }
 }
 

@@ -461,6 +461,40 @@ public sealed class PersistenceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_send_that_never_completes_is_given_up_after_the_send_timeout_and_stays_pending_for_the_next_round()
+    {
+        // A broker restart can leave a send waiting for a confirm that never comes; the delivery loop must not wait with it.
+        var runId = Guid.NewGuid();
+        await using (var connection = await _dataSource.OpenConnectionAsync())
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            await Outbox.WriteAsync(_dataSource, connection, transaction,
+                [new HostShutdownRequested(runId, "cluster1", "esx-01"), new HostShutdownRequested(runId, "cluster1", "esx-02")], CancellationToken.None);
+            await transaction.CommitAsync();
+        }
+
+        var sent = new List<string>();
+        var failed = await Record.ExceptionAsync(() => Outbox.PublishPendingAsync(_dataSource, async (m, token) =>
+        {
+            if (m.Message is not HostShutdownRequested { RunId: var r } command || r != runId)
+                return;
+            if (command.Host == "esx-01")
+                await Task.Delay(Timeout.InfiniteTimeSpan, token); // never confirmed: only the send timeout ends it
+            sent.Add(command.Host);
+        }, CancellationToken.None, TimeSpan.FromSeconds(2)).WaitAsync(TimeSpan.FromMinutes(2)));
+        Assert.IsAssignableFrom<OperationCanceledException>(failed);
+        Assert.Equal(["esx-02"], sent); // its like sibling went out side by side and is marked; the stuck one stays pending
+
+        await Outbox.PublishPendingAsync(_dataSource, (m, _) =>
+        {
+            if (m.Message is HostShutdownRequested { RunId: var r } command && r == runId)
+                sent.Add(command.Host);
+            return Task.CompletedTask;
+        }, CancellationToken.None);
+        Assert.Equal(["esx-02", "esx-01"], sent); // the next round sends only the one given up on
+    }
+
+    [Fact]
     public async Task A_later_version_of_a_component_applies_only_what_is_new_in_order()
     {
         var component = $"test-{Guid.NewGuid():N}";
