@@ -7,8 +7,15 @@ namespace PowerEvents.Contracts;
 /// </summary>
 /// <param name="TargetPowerStatus"><c>clusterPoweredOff</c> or <c>clusterPoweredOn</c>.</param>
 /// <param name="Reason">vSAN's <c>powerOffReason</c> (under 512 characters).</param>
+/// <param name="Hosts">The cluster's hosts as the run planned them (power-off): when vCenter does not answer, a repeated request
+/// (after the actuator restarted) asks these hosts' own APIs whether vSAN's workflow is under way, and follows it.</param>
+/// <param name="VCenterVm">vCenter's own VM when it runs on the cluster (power-off): off is a sign of vSAN's workflow under way.</param>
+/// <param name="VCenterHost">The host that ran <paramref name="VCenterVm"/> in the plan.</param>
 public sealed record VsanClusterPowerRequested(
     Guid RunId,
     string Cluster,
     string TargetPowerStatus,
-    string? Reason = null);
+    string? Reason = null,
+    IReadOnlyList<string>? Hosts = null,
+    string? VCenterVm = null,
+    string? VCenterHost = null);

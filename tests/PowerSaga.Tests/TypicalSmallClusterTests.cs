@@ -316,7 +316,7 @@ public sealed class TypicalSmallClusterTests
     /// <summary>
     /// The default path (vSAN's cluster power API): both processes killed while vCenter boots on the way back (started through
     /// its host's ESXi API, before vSAN's clusterPoweredOn is asked). The power-off's own window (vCenter gone inside vSAN's
-    /// task) is not covered: a restarted actuator's repeated call finds vCenter down (docs/vsphere.md).
+    /// task): <see cref="Kill_9_inside_vsans_power_off_after_vcenters_vm_went_off_the_workflow_is_followed_and_the_cycle_completes"/>.
     /// </summary>
     [Fact]
     public async Task Kill_9_of_the_evaluator_and_the_actuator_while_vcenter_boots_after_vsans_power_off_the_cycle_still_completes()
@@ -366,6 +366,103 @@ public sealed class TypicalSmallClusterTests
         Assert.Equal(down.RunId, restored.RunId);
     }
 
+    /// <summary>
+    /// The default path: vSAN's power-off is held by pe-vcsim after vCenter's VM went off and before the hosts go into
+    /// maintenance mode and off (vCenter is gone); the actuator, or the evaluator, is killed there and restarted. The restarted
+    /// actuator's redelivered command (or the evaluator's repeated ask, joined by the live actuator) follows vSAN's workflow
+    /// through the hosts' own APIs: the step ends Done, no per-host fallback, vSAN asked once; then the power-on restores all.
+    /// </summary>
+    [Theory]
+    [InlineData("actuator")]
+    [InlineData("evaluator")]
+    public async Task Kill_9_inside_vsans_power_off_after_vcenters_vm_went_off_the_workflow_is_followed_and_the_cycle_completes(string killed)
+    {
+        var ready = TimeSpan.FromSeconds(90);
+        var world = await PowerWorld.StartAsync(Vcsim);
+        await using var _ = world;
+        world.UseFastPowerOn(TimeSpan.FromSeconds(1));
+        world.Power["Clusters:0:InfrastructureVmPatterns:1"] = "^dns$";
+        world.Power["Clusters:0:VsanClusterPowerDeadline"] = "00:03:00";
+        world.Power["Clusters:0:VCenterStartDeadline"] = "00:02:00";
+        world.Power["Clusters:0:HostReconnectDeadline"] = "00:01:30";
+        world.Actuator["VCenter:VsanClusterPowerTimeout"] = "00:02:30";
+        world.Actuator["VCenter:PollInterval"] = "00:00:00.200";
+        world.Actuator["VCenter:VCenterStartPollInterval"] = "00:00:00.200";
+        world.Actuator["VCenter:VCenterStartTimeout"] = "00:01:30";
+        world.Actuator["VCenter:VsanResyncPollInterval"] = "00:00:00.100";
+        world.Actuator["VCenter:GuestShutdownTimeout"] = "00:00:20";
+        await world.UseEsxiHostsAsync();
+        await world.StartBmcsAsync(TimeSpan.FromMilliseconds(300));
+        await world.StartIloActuatorInProcessAsync();
+        var clusterBefore = (await world.StateAsync()).Clusters!.Single(c => c.Name == PowerWorld.Cluster);
+        var (evaluator, actuator) = await StartProcessesAsync(world, ready);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        async Task HoldAsync(string before)
+        {
+            using var response = await http.PostAsJsonAsync(new Uri(world.Vcsim.ControlUrl!, $"/clusters/{PowerWorld.Cluster}/vsan-power-hold"), new { before });
+            response.EnsureSuccessStatusCode();
+        }
+
+        await HoldAsync("hostsInMM");
+        await world.RaiseAlarmAsync();
+        await PowerWorld.Eventually(async () => await world.StateAsync() is var st && !st.VcenterReachable
+                                                && st.Journal.Any(e => e.Kind == "vsanPower" && e.Event == "held" && e.To == "hostsInMM"),
+            TimeSpan.FromSeconds(180), "vSAN's power-off held after vCenter's VM went off");
+        var held = await world.StateAsync();
+        Assert.Equal("poweredOff", held.Vms.Single(v => v.Name == "vcsa").PowerState);
+        Assert.All(held.Hosts, h => Assert.Equal(("poweredOn", false), (h.PowerState, h.InMaintenance)));
+        var run = (await world.WaitForAsync(r => r.RunId is not null, TimeSpan.FromSeconds(30), "the run")).RunId!.Value;
+        var mark = held.Journal.Max(e => e.Seq);
+        if (killed == "actuator")
+        {
+            await Kill9Async(actuator);
+            var restarted = world.StartActuatorProcess();
+            world.Own(restarted);
+            await restarted.WaitUntilReadyAsync(ready);
+            // Released once the restarted actuator asked every host's own API (its new sessions log in): it looked while the
+            // workflow was still held, with vCenter's VM off and every host on.
+            await PowerWorld.Eventually(async () => (await world.StateAsync()).Journal
+                    .Where(e => e.Seq > mark && e.Kind == "esxi" && e.Event == "login" && e.To == "accepted").Select(e => e.Name).Distinct().Count() == held.Hosts.Count,
+                TimeSpan.FromSeconds(120), "the restarted actuator asking the hosts");
+        }
+        else
+        {
+            await Kill9Async(evaluator);
+            var restarted = world.StartEvaluatorProcess();
+            world.Own(restarted);
+            await restarted.WaitUntilReadyAsync(ready);
+            await PowerWorld.Eventually(async () => (await world.HistoryAsync(run)).Any(h => h.Step == "resume" && h.Outcome == "Resumed"),
+                TimeSpan.FromSeconds(120), "the restarted evaluator asking again");
+        }
+        await HoldAsync("");
+        var down = await world.WaitForStateAsync("ShutDown", TimeSpan.FromSeconds(240));
+
+        var state = await world.StateAsync();
+        Assert.All(state.Hosts, h => Assert.Equal("poweredOff", h.PowerState));
+        var history = await world.HistoryAsync(down.RunId!.Value);
+        var all = string.Join("\n", history);
+        var power = Assert.Single(history, h => h.Step == "vsan-cluster-power-off" && h.Outcome is "Done" or "Failed" or "Late");
+        Assert.True(power.Outcome == "Done", all);
+        if (killed == "actuator")
+            Assert.Contains("followed after a restart", power.Detail, StringComparison.Ordinal);
+        Assert.DoesNotContain(history, h => h.Outcome == "FallBack");
+        Assert.DoesNotContain(history, h => h.Step is "host-maintenance" or "esxi-host-shutdown" && h.Outcome is not ("Skipped" or "Deferred"));
+        Assert.Equal(held.Hosts.Select(h => h.Name).Order(), history.Where(h => h.Step == "host-shutdown" && h.Outcome == "VsanPowerOff").Select(h => h.Target).Order());
+        Assert.Single(state.Journal, e => e.Kind == "vsanPower" && e.Event == "requested" && e.To == "clusterPoweredOff");
+
+        await world.BmcsFollowHostsOffAsync();
+        await world.ClearAlarmAsync();
+        var restored = await world.WaitForStateAsync("Restored", TimeSpan.FromSeconds(240));
+        history = await world.HistoryAsync(restored.RunId!.Value);
+        var done = Assert.Single(history, h => h.Step == "restore");
+        Assert.True(done.Outcome == "Completed", done.Detail + "\n" + string.Join("\n", history));
+        Assert.Contains(history, h => h.Step == "vsan-cluster-power-on" && h.Outcome == "Done");
+        var after = await world.StateAsync();
+        Assert.All(after.Hosts, h => Assert.Equal(("poweredOn", false), (h.PowerState, h.InMaintenance)));
+        Assert.Equal(clusterBefore, after.Clusters!.Single(c => c.Name == PowerWorld.Cluster));
+        Assert.Equal(down.RunId, restored.RunId);
+    }
+
     [Fact]
     public async Task Kill_9_of_the_evaluator_and_the_actuator_while_vcenter_is_down_the_cycle_still_completes_and_the_settings_are_restored()
     {
@@ -374,8 +471,7 @@ public sealed class TypicalSmallClusterTests
         await using var _ = world;
         world.UseFastPowerOn(TimeSpan.FromSeconds(1));
         // Pinned to the per-host path: its window "vCenter's VM off, its host not yet" is a phase of the run (VCenterHostShutdown)
-        // held at the host's ESXi API; on vSAN's path that window lies inside one vSAN task, and the restart's repeated call is
-        // a new call to a vCenter that is gone (see docs/vsphere.md).
+        // held at the host's ESXi API; on vSAN's path that window lies inside vSAN's workflow: Kill_9_inside_vsans_power_off_….
         world.Power["Clusters:0:UseVsanClusterPowerApi"] = "never";
         world.Power["Clusters:0:InfrastructureVmPatterns:1"] = "^dns$";
         world.Power["Clusters:0:EsxiHostShutdownDeadline"] = "00:02:00";

@@ -67,6 +67,35 @@ public sealed class VsanClusterPowerPolicyUnitTests
         [Inventories.Vm("app-1", "esx-01"), Inventories.Vm("vcsa", "esx-02", vcenter: true)],
         T0, new ClusterSettings("domain-c7", Before, true, false, null, version), VCenterVm: "vcsa", VCenterHost: "esx-02");
 
+    /// <summary>The power-off command names the run's hosts and vCenter's VM and host: a restarted actuator follows vSAN's workflow through them.</summary>
+    [Fact]
+    public void The_power_off_command_carries_the_hosts_and_vcenters_vm_the_power_on_command_does_not_need_them()
+    {
+        var (run, _) = Plan("auto");
+
+        var off = VsanClusterPowerSteps.Command(run, VsanClusterPowerSteps.PowerOff)!;
+        Assert.Equal(["esx-01", "esx-02", "esx-03"], off.Hosts!.Order());
+        Assert.Equal(("vcsa", "esx-02"), (off.VCenterVm, off.VCenterHost));
+        var on = VsanClusterPowerSteps.Command(run, VsanClusterPowerSteps.PowerOn)!;
+        Assert.Null(on.Hosts);
+    }
+
+    [Fact]
+    public void A_power_off_followed_after_a_restart_is_done_and_its_history_line_says_so()
+    {
+        var (run, options) = Plan("auto");
+        ShutdownPolicy.Start(run, options, T0);
+        var step = run.ClusterSteps.Single(st => st.Kind == VsanClusterPowerSteps.PowerOff);
+        (step.Status, run.Phase) = (StepStatus.Requested, RunPhase.ClusterPrepare);
+        const string how = "followed after a restart: vCenter did not answer (Unreachable) and vSAN's workflow was under way (vCenter's VM vcsa off on esx-02)";
+
+        Assert.True(VsanClusterPowerSteps.RecordPowerOff(run, new VsanClusterPowerCompleted(run.RunId, "cluster1", VsanClusterPowerSteps.ClusterPoweredOff,
+            StepOutcome.Done, true, ["esx-01", "esx-02", "esx-03"], [], null, T0, how), T0));
+
+        Assert.Equal(StepStatus.Done, step.Status);
+        Assert.Contains(run.Journal, e => e.Step == VsanClusterPowerSteps.PowerOff && e.Detail.EndsWith($"({how})", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Auto_with_a_host_in_maintenance_mode_before_the_run_takes_the_per_host_steps_and_names_it()
     {

@@ -188,6 +188,119 @@ public sealed class ClusterStepTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_vsan_power_off_asked_again_after_a_restart_while_vcenter_is_gone_follows_vsans_workflow_through_the_hosts_own_apis()
+    {
+        _options.PollInterval = TimeSpan.FromMilliseconds(200);
+        var inventory = await _client.GetClusterInventoryAsync(Cluster, CancellationToken.None);
+        foreach (var vm in inventory.Vms.Where(v => v.PowerState == VimStates.PoweredOn && !v.IsVCenter && !v.IsVcls))
+            await _client.PowerOffVmAsync(vm.Id, TimeSpan.FromSeconds(10), CancellationToken.None);
+        // vSAN's workflow waits after vCenter's VM went off, before the hosts go into maintenance mode and off.
+        await PostAsync($"/clusters/{Cluster}/vsan-power-hold", new { before = "hostsInMM" });
+        var run = Guid.NewGuid();
+        var hosts = _state.Hosts.Select(h => h.Name).ToList();
+        var command = new VsanClusterPowerRequested(run, Cluster, "clusterPoweredOff", "test", hosts, "vcsa", VCenterHost);
+        var first = Steps().PowerVsanClusterAsync(command, CancellationToken.None);
+        await Vcenter.Eventually(async () => (await ReadStateAsync()) is var st && !st.VcenterReachable
+                                             && st.Journal.Any(e => e.Kind == "vsanPower" && e.Event == "held" && e.To == "hostsInMM"),
+            TimeSpan.FromSeconds(60), "vSAN's workflow held after vCenter's VM went off");
+
+        // The actuator restarted: no memory of the first request, a new session to a vCenter that is gone.
+        await using var connection = Vcenter.Connection(_options);
+        var restarted = Vcenter.Steps(Vcenter.Client(connection, _options), _options);
+        // Without vCenter's VM named nothing shows the workflow (hosts on, none in maintenance mode): refused at once, as before.
+        var blind = await restarted.PowerVsanClusterAsync(command with { RunId = Guid.NewGuid(), VCenterVm = null, VCenterHost = null }, CancellationToken.None);
+        Assert.Equal((StepOutcome.Failed, false), (blind.Outcome, blind.Started));
+        // Another restart (new ESXi sessions, so its logins show in the journal): the hold is released once it logged in to
+        // every host, i.e. after it looked at vCenter's VM (first) and at each host, all still on.
+        var mark = (await ReadStateAsync()).Journal.Max(e => e.Seq);
+        await using var connection2 = Vcenter.Connection(_options);
+        var repeat = Vcenter.Steps(Vcenter.Client(connection2, _options), _options).PowerVsanClusterAsync(command, CancellationToken.None);
+        await Vcenter.Eventually(async () => (await ReadStateAsync()).Journal.Where(e => e.Seq > mark && e.Kind == "esxi" && e.Event == "login" && e.To == "accepted")
+            .Select(e => e.Name).Distinct().Count() == hosts.Count, TimeSpan.FromSeconds(60), "the repeated request asked every host's own API");
+        await PostAsync($"/clusters/{Cluster}/vsan-power-hold", new { before = "" });
+        var followed = await repeat.WaitAsync(TimeSpan.FromSeconds(90));
+
+        Assert.True(followed.Outcome == StepOutcome.Done, followed.Fault?.Message);
+        Assert.True(followed.Started);
+        Assert.Contains("followed after a restart", followed.Detail, StringComparison.Ordinal);
+        Assert.True(followed.Detail!.Contains("vCenter's VM vcsa off", StringComparison.Ordinal), followed.Detail);
+        Assert.Equal(hosts.Order(), followed.HostsOff.Order());
+        Assert.Equal(StepOutcome.Done, (await first.WaitAsync(TimeSpan.FromSeconds(90))).Outcome);
+        var after = await ReadStateAsync();
+        Assert.All(after.Hosts, h => Assert.Equal("poweredOff", h.PowerState));
+        Assert.Single(after.Journal, e => e.Kind == "vsanPower" && e.Event == "requested");
+    }
+
+    [Fact]
+    public async Task A_vsan_power_off_asked_again_after_a_restart_while_vcenter_still_answers_follows_the_running_task_instead_of_asking_vsan_twice()
+    {
+        _options.PollInterval = TimeSpan.FromMilliseconds(200);
+        var inventory = await _client.GetClusterInventoryAsync(Cluster, CancellationToken.None);
+        foreach (var vm in inventory.Vms.Where(v => v.PowerState == VimStates.PoweredOn && !v.IsVCenter && !v.IsVcls))
+            await _client.PowerOffVmAsync(vm.Id, TimeSpan.FromSeconds(10), CancellationToken.None);
+        // Held before vCenter's VM goes off: vCenter answers and the task runs.
+        await PostAsync($"/clusters/{Cluster}/vsan-power-hold", new { before = "vcVMPoweredOff" });
+        var hosts = _state.Hosts.Select(h => h.Name).ToList();
+        var command = new VsanClusterPowerRequested(Guid.NewGuid(), Cluster, "clusterPoweredOff", "test", hosts, "vcsa", VCenterHost);
+        var first = Steps().PowerVsanClusterAsync(command, CancellationToken.None);
+        await Vcenter.Eventually(async () => (await ReadStateAsync()).Journal.Any(e => e.Kind == "vsanPower" && e.Event == "held" && e.To == "vcVMPoweredOff"),
+            TimeSpan.FromSeconds(60), "vSAN's workflow held before vCenter's VM goes off");
+
+        await using var connection = Vcenter.Connection(_options);
+        var client = Vcenter.Client(connection, _options);
+        var repeat = Vcenter.Steps(client, _options).PowerVsanClusterAsync(command, CancellationToken.None);
+        // Asking vSAN again would fail at once ("already in progress"); the repeat follows the running task instead. Released once
+        // the repeat waits on the task (its update stream watches it) or has ended.
+        await Vcenter.Eventually(() => Task.FromResult(repeat.IsCompleted || client.Watcher.Count > 0), TimeSpan.FromSeconds(60), "the repeat under way");
+        await PostAsync($"/clusters/{Cluster}/vsan-power-hold", new { before = "" });
+        var followed = await repeat.WaitAsync(TimeSpan.FromSeconds(90));
+
+        Assert.True(followed.Outcome == StepOutcome.Done, followed.Fault?.Message);
+        Assert.StartsWith("followed after a restart: vSAN's workflow was running", followed.Detail, StringComparison.Ordinal);
+        Assert.Equal(hosts.Order(), followed.HostsOff.Order());
+        Assert.Equal(StepOutcome.Done, (await first.WaitAsync(TimeSpan.FromSeconds(90))).Outcome);
+        Assert.Single((await ReadStateAsync()).Journal, e => e.Kind == "vsanPower" && e.Event == "requested");
+    }
+
+    [Fact]
+    public async Task After_vcenter_was_down_long_enough_for_a_long_back_off_a_step_waiting_on_the_update_stream_sees_its_change_within_seconds()
+    {
+        // A back-off that grows to 16 s and more while vCenter is down (the default grows to 30 s).
+        _options.Retry = new VCenterRetryOptions { MaxAttempts = 2, BaseDelay = TimeSpan.FromMilliseconds(100), MaxDelay = TimeSpan.FromSeconds(30) };
+        await using var connection = Vcenter.Connection(_options);
+        var client = Vcenter.Client(connection, _options);
+        var inventory = await client.GetClusterInventoryAsync(Cluster, CancellationToken.None);
+        var host = inventory.Hosts.Single(h => h.Name == "esx-03.pe.test");
+        Assert.True((await client.WaitForHostAsync(host.Id, h => h.ConnectionState == VimStates.Connected, TimeSpan.FromSeconds(30), CancellationToken.None)).Met);
+        var vcsa = inventory.Vms.Single(v => v.IsVCenter);
+        try
+        {
+            await client.PowerOffVmAsync(vcsa.Id, TimeSpan.FromSeconds(10), CancellationToken.None);
+        }
+        catch (VCenterException)
+        {
+            // vCenter's API goes down with its VM: the answer may be lost.
+        }
+        await Vcenter.Eventually(async () => !(await ReadStateAsync()).VcenterReachable, TimeSpan.FromSeconds(20), "vCenter's VM off");
+        // 100 ms << 8: the stream's next try would be 12.8 s away (then 25.6 s).
+        await Vcenter.Eventually(() => Task.FromResult(client.Watcher.Failures >= 8), TimeSpan.FromSeconds(120), "the update stream failing while vCenter is down");
+        await PostAsync("/vms/vcsa/power-on");
+        await Vcenter.Eventually(async () => (await ReadStateAsync()).VcenterReachable, TimeSpan.FromSeconds(60), "vCenter answering again");
+
+        // The step's object is in the stream's view and read (connected) before the change, which only the stream can bring.
+        using var lease = client.Watch("HostSystem", host.Id);
+        Assert.True((await client.WaitForHostAsync(host.Id, h => h.ConnectionState == VimStates.Connected, TimeSpan.FromSeconds(60), CancellationToken.None)).Met);
+        var waiting = client.WaitForHostAsync(host.Id, h => h.ConnectionState != VimStates.Connected, TimeSpan.FromSeconds(120), CancellationToken.None);
+        await PostAsync($"/hosts/{host.Name}/power-off");
+        var changed = DateTime.UtcNow;
+        var (met, _) = await waiting;
+        var lag = DateTime.UtcNow - changed;
+
+        Assert.True(met);
+        Assert.True(lag < TimeSpan.FromSeconds(8), $"the step saw the host go down {lag} after it did (the stream sat in its back-off)");
+    }
+
+    [Fact]
     public async Task The_resync_check_waits_for_a_running_resync_and_reports_one_that_outlasts_its_deadline()
     {
         var steps = Steps();

@@ -53,6 +53,8 @@ type clusterInfo struct {
 	powerAction bool     // powered off through it: the vCLS agent leaves the cluster alone
 	powerHA     bool     // HA was on before the power-off
 	powerInfra  []string // infraVMs of the power-off, powered on again at power-on
+	powerBusy   string   // the power action whose workflow runs (vSAN refuses another meanwhile)
+	powerHold   string   // control: the workflow waits before this step (ClusterPowerStatus) until released
 }
 
 // vcenterClusterRef gives a new, still empty cluster the kind of ID vCenter

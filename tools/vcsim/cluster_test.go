@@ -980,3 +980,52 @@ func TestVsanClusterPowerNeedsVCenter703(t *testing.T) {
 		t.Fatalf("the refused call changed something: %+v", st.Journal)
 	}
 }
+
+// vSAN runs one cluster power workflow at a time: a second request while the first runs is
+// refused and changes nothing; the control hold keeps the workflow before a step until released.
+func TestVsanClusterPowerRefusesASecondRequestWhileRunning(t *testing.T) {
+	ch := startChild(t, typicalSmall...)
+	c := ch.vc(t)
+	cl := clusterRef(t, c)
+	vms := objects(t, c, "VirtualMachine")
+	for _, v := range ch.state(t).Vms {
+		if !v.Vcls && !v.Vcenter {
+			powerOff(t, c, vms[v.Name])
+		}
+	}
+	hold := func(before string) {
+		res, err := http.Post(ch.control+"/clusters/"+ch.state(t).Hosts[0].Cluster+"/vsan-power-hold", "application/json", strings.NewReader(`{"before":"`+before+`"}`))
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("hold %q: %v %v", before, err, res)
+		}
+		res.Body.Close()
+	}
+	hold("vcVMPoweredOff")
+	if code, body := vsanPower(t, c, cl.Reference(), "clusterPoweredOff"); code != 200 {
+		t.Fatalf("power off: %d %s", code, body)
+	}
+	eventually(t, 15*time.Second, "held before vcVMPoweredOff", func() bool {
+		return ch.state(t).find(func(x entry) bool { return x.Kind == "vsanPower" && x.Event == "held" && x.To == "vcVMPoweredOff" }) >= 0
+	})
+	if code, body := vsanPower(t, c, cl.Reference(), "clusterPoweredOff"); code != 500 || !strings.Contains(body, "VsanFault") || !strings.Contains(body, "already in progress") {
+		t.Fatalf("second request while running: %d %s", code, body)
+	}
+	var cluster mo.ClusterComputeResource
+	if err := cl.Properties(context.Background(), cl.Reference(), []string{"recentTask"}, &cluster); err != nil || len(cluster.RecentTask) == 0 {
+		t.Fatalf("the cluster's recent tasks do not list the workflow: %v %v", err, cluster.RecentTask)
+	}
+	st := ch.state(t)
+	n := 0
+	for _, x := range st.Journal {
+		if x.Kind == "vsanPower" && x.Event == "requested" {
+			n++
+		}
+	}
+	if n != 1 || !st.VcenterReachable {
+		t.Fatalf("the refused request changed something (%d requested): %+v", n, st.Journal)
+	}
+	hold("")
+	eventually(t, 15*time.Second, "cluster powered off", func() bool {
+		return ch.state(t).find(func(x entry) bool { return x.Kind == "vsanPower" && x.Event == "step" && x.To == "clusterPoweredOff" }) >= 0
+	})
+}

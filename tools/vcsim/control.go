@@ -25,6 +25,7 @@ import (
 //	POST /hosts/{name}/esxi-hold   {"hold": true} the host's own API holds maintenance and shutdown calls until released
 //	GET  /clusters/{name}          HA, DRS, vSAN and vCLS state of a cluster
 //	GET|POST /clusters/{name}/vsan-resync   vSAN objects resynchronising (what the vSAN health service reports)
+//	GET|POST /clusters/{name}/vsan-power-hold {"before": "hostsInMM"} vSAN's power workflow waits before that step ("" releases)
 func (s *sim) controlHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/state", s.handleState)
@@ -349,7 +350,7 @@ func (s *sim) handleCluster(w http.ResponseWriter, r *http.Request) {
 			ci = c
 		}
 	}
-	if ci == nil || (action != "" && action != "vsan-resync") {
+	if ci == nil || (action != "" && action != "vsan-resync" && action != "vsan-power-hold") {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no cluster " + name})
 		return
 	}
@@ -371,6 +372,20 @@ func (s *sim) handleCluster(w http.ResponseWriter, r *http.Request) {
 		s.record(entry{Kind: "cluster", Name: ci.name, Event: "vsanResync",
 			From: strconv.FormatInt(from.BytesToSync, 10), To: strconv.FormatInt(req.BytesToSync, 10), Cause: "control"})
 		writeJSON(w, http.StatusOK, ci.resync)
+	case action == "vsan-power-hold" && r.Method == http.MethodGet:
+		writeJSON(w, http.StatusOK, map[string]string{"before": ci.powerHold, "running": ci.powerBusy})
+	case action == "vsan-power-hold" && r.Method == http.MethodPost:
+		var req struct {
+			Before *string `json:"before"`
+		}
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil || req.Before == nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": `body must be {"before": "<ClusterPowerStatus step>"} ("" releases)`})
+			return
+		}
+		from := ci.powerHold
+		ci.powerHold = *req.Before
+		s.record(entry{Kind: "vsanPower", Name: ci.name, Event: "hold", From: from, To: ci.powerHold, Cause: "control"})
+		writeJSON(w, http.StatusOK, map[string]string{"before": ci.powerHold, "running": ci.powerBusy})
 	default:
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 	}

@@ -124,6 +124,10 @@ func (s *sim) performClusterPowerAction(cluster, target, reason string, infra []
 	case len(reason) >= 512:
 		return nil, "InvalidArgument", "powerOffReason must be less than 512 characters."
 	}
+	if ci.powerBusy != "" {
+		// vSAN runs one cluster power workflow at a time; a second request is refused while the first runs.
+		return nil, "VsanFault", "Cannot perform " + target + " on cluster " + ci.name + ": a cluster power action (" + ci.powerBusy + ") is already in progress."
+	}
 	infraSet := map[string]bool{}
 	for _, ref := range infra {
 		infraSet[ref] = true
@@ -151,14 +155,33 @@ func (s *sim) performClusterPowerAction(cluster, target, reason string, infra []
 	}
 	t := s.newTask(nil, ci.c, ci.name, "PerformClusterPowerAction", "performClusterPowerAction")
 	s.record(entry{Kind: "vsanPower", Name: ci.name, Event: "requested", To: target, Cause: reason})
+	// vCenter lists the task among the cluster's recent tasks (a client that restarted finds it there).
+	simulator.Map.WithLock(ci.c, func() {
+		ci.c.RecentTask = append(ci.c.RecentTask, t.Self)
+		simulator.Map.Update(ci.c, []types.PropertyChange{{Name: "recentTask", Val: ci.c.RecentTask}})
+	})
+	ci.powerBusy = target
 	steps := s.powerOffSteps(ci, t)
 	if target == "clusterPoweredOn" {
 		steps = s.powerOnSteps(ci, t)
 	}
 	go func() {
+		defer func() {
+			s.mu.Lock()
+			ci.powerBusy = ""
+			s.mu.Unlock()
+		}()
 		for _, step := range steps {
 			time.Sleep(vsanPowerStep)
 			s.mu.Lock()
+			for held := false; ci.powerHold == step.status && !s.closed; held = true {
+				if !held {
+					s.record(entry{Kind: "vsanPower", Name: ci.name, Event: "held", To: step.status, Cause: "control"})
+				}
+				s.mu.Unlock()
+				time.Sleep(20 * time.Millisecond)
+				s.mu.Lock()
+			}
 			if s.closed {
 				s.mu.Unlock()
 				return

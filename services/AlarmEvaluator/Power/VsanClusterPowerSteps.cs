@@ -116,7 +116,8 @@ public static class VsanClusterPowerSteps
     /// <summary>The command of a claimed step (null: not one of these).</summary>
     public static VsanClusterPowerRequested? Command(PowerRun run, string kind) => kind switch
     {
-        PowerOff => new VsanClusterPowerRequested(run.RunId, run.Cluster, ClusterPoweredOff, $"PowerEvents: temperature alarm of zone {run.Zone}, run {run.RunId}"),
+        PowerOff => new VsanClusterPowerRequested(run.RunId, run.Cluster, ClusterPoweredOff, $"PowerEvents: temperature alarm of zone {run.Zone}, run {run.RunId}",
+            [.. run.Hosts.Where(h => h.WasPoweredOn).Select(h => h.Name)], run.VCenterVm, run.VCenterHost),
         PowerOn => new VsanClusterPowerRequested(run.RunId, run.Cluster, ClusterPoweredOn),
         _ => null,
     };
@@ -153,6 +154,7 @@ public static class VsanClusterPowerSteps
     {
         var detail = m.Fault is null
             ? $"vSAN powered the cluster off; hosts off: {string.Join(", ", m.HostsOff)}" + (m.HostsUnconfirmed.Count > 0 ? $"; not confirmed: {string.Join(", ", m.HostsUnconfirmed)}" : "")
+              + (m.Detail is { Length: > 0 } how ? $" ({how})" : "")
             : (m.Started ? "vSAN started its workflow, then: " : "refused before any change: ") + StageEngine.Detail(m.Fault);
         // Not asked again: a refusal falls back to the per-host steps at once, and a workflow under way must not be asked twice.
         if (!ShutdownPolicy.RecordClusterStep(run, PowerOff, m.Outcome != StepOutcome.Failed, RunOutcomes.Of(m.Outcome), detail, retries: 0, now))

@@ -22,12 +22,19 @@ public sealed class PropertyWatcher
 
     static readonly TimeSpan RemovalDelay = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// The longest back-off of a failing stream while steps wait on it: a back-off grown while vCenter was down (up to
+    /// <c>Retry:MaxDelay</c>) must not delay the step that waits for vCenter to be back (the local run saw a 20 s lag).
+    /// </summary>
+    public static readonly TimeSpan WaitingMaxDelay = TimeSpan.FromSeconds(5);
+
     readonly VimConnection _connection;
     readonly PropertyCollector _collector;
     readonly ILogger _logger;
     readonly TimeSpan _retryDelay;
     readonly TimeSpan _maxRetryDelay;
     int _failures;
+    TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     readonly int _maxWaitSeconds;
     readonly object _gate = new();
     readonly Dictionary<MoRef, Watched> _watched = [];
@@ -49,6 +56,9 @@ public sealed class PropertyWatcher
         // The long poll must end well within one call's time limit; an empty answer just starts the next one.
         _maxWaitSeconds = (int)Math.Clamp(options.RequestTimeout.TotalSeconds * 2 / 3, 1, 60);
     }
+
+    /// <summary>Failures of the stream since it last worked (each followed by a back-off).</summary>
+    public int Failures => Volatile.Read(ref _failures);
 
     /// <summary>Update sets received so far (answers of WaitForUpdatesEx that carried changes).</summary>
     public long UpdateSets => Interlocked.Read(ref _updateSets);
@@ -107,6 +117,8 @@ public sealed class PropertyWatcher
     Watched Acquire(MoRef obj)
     {
         EnsureStarted();
+        // A step needs the stream now: a back-off in progress (vCenter was down) ends, and the stream is tried again.
+        Volatile.Read(ref _wake).TrySetResult();
         Watched watched;
         lock (_gate)
         {
@@ -405,15 +417,44 @@ public sealed class PropertyWatcher
             }
         }
         var delay = TimeSpan.FromTicks(Math.Min(_retryDelay.Ticks << Math.Min(failures - 1, 10), _maxRetryDelay.Ticks));
-        _logger.LogWarning("vCenter update stream: {Method} failed ({Fault}: {Message}); again in {Delay}", method, ex.FaultName, ex.Message, delay);
+        bool waiting;
+        lock (_gate)
+            waiting = _watched.Values.Any(w => w.Leases > 0);
+        if (waiting && delay > WaitingMaxDelay)
+            delay = TimeSpan.FromTicks(Math.Max(WaitingMaxDelay.Ticks, _retryDelay.Ticks));
+        _logger.LogWarning("vCenter update stream: {Method} failed ({Fault}: {Message}); again in {Delay}{Waiting}", method, ex.FaultName, ex.Message, delay,
+            waiting ? " (steps wait on it)" : "");
         try
         {
-            await Task.Delay(delay, ct);
+            // Never sooner than the base delay (no tight loop against a vCenter that is down); after it, a step that starts
+            // waiting ends the back-off (its Acquire completes the wake).
+            var wake = CurrentWake();
+            var minimum = delay < _retryDelay ? delay : _retryDelay;
+            await Task.Delay(minimum, ct);
+            var rest = delay - minimum;
+            if (rest <= TimeSpan.Zero)
+                return;
+            if (await Task.WhenAny(Task.Delay(rest, ct), wake.Task) == wake.Task)
+            {
+                // The back-off starts afresh from the base delay (a lost session is made again at once).
+                Interlocked.Exchange(ref _failures, 0);
+                _logger.LogInformation("vCenter update stream: a step waits on it; trying again now instead of in up to {Rest}", rest);
+            }
         }
         catch (OperationCanceledException)
         {
             // stopping
         }
+    }
+
+    /// <summary>The wake of the back-offs now in progress (both loops share it); a fresh one once it fired.</summary>
+    TaskCompletionSource CurrentWake()
+    {
+        var wake = Volatile.Read(ref _wake);
+        if (!wake.Task.IsCompleted)
+            return wake;
+        var fresh = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        return Interlocked.CompareExchange(ref _wake, fresh, wake) == wake ? fresh : Volatile.Read(ref _wake);
     }
 
     void Apply(XElement set)
