@@ -416,8 +416,9 @@ static class PowerActivities
             var journalStart = run.Journal.Count;
             machine.Logger.LogInformation("Cluster {Cluster}: run {RunId} resumed after a restart at step {Step} ({Phase})", run.Cluster, run.RunId, run.Step, run.Phase);
             var outstanding = PlanWalker.Outstanding(run, machine.ClusterOf(c.Saga), machine.Now);
-            // A tier whose last outcome was recorded just before the crash, its PowerStageCompleted not yet sent, moves on now.
-            var next = run.Phase is RunPhase.VmTiers or RunPhase.VmPowerOn ? PlanWalker.Advance(run, machine.ClusterOf(c.Saga), machine.Now) : Asks.None;
+            // A tier or host stage whose last outcome was recorded just before the crash, its PowerStageCompleted not yet sent, moves on now.
+            var next = run.Phase is RunPhase.VmTiers or RunPhase.VmPowerOn or RunPhase.Maintenance or RunPhase.HostShutdown or RunPhase.ExitMaintenance
+                ? PlanWalker.Advance(run, machine.ClusterOf(c.Saga), machine.Now) : Asks.None;
             await Ask(c, machine, outstanding.And(next), journalStart);
         });
 

@@ -18,8 +18,9 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
 {
     public PowerStateMachine(IOptions<PowerOptions> options, TimeProvider clock, ILogger<PowerStateMachine> logger, IEnumerable<StepRowRecording> stepRows)
     {
-        // On PostgreSQL, VM outcomes go to StepOutcomeConsumer (their rows, concurrently) and the saga hears only of a
-        // completed stage; its queue is not bound to them. Without it (MassTransit's in-memory harness) the saga records them.
+        // On PostgreSQL, VM outcomes and the hosts' maintenance, shutdown and maintenance-exit outcomes go to
+        // StepOutcomeConsumer (their rows, concurrently) and the saga hears only of a completed stage; its queue is not bound
+        // to them. Without it (MassTransit's in-memory harness) the saga records them.
         var rowsRecordVmOutcomes = stepRows.Any();
         // Commands go to the queue of the service that carries them out (sent, not published).
         PowerEvents.Hosting.CommandRoutes.EnsureMapped();
@@ -41,10 +42,25 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
             x.OnMissingInstance(m => m.Discard());
             x.ConfigureConsumeTopology = !rowsRecordVmOutcomes;
         });
-        Event(() => HostEnteredMaintenance, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
-        Event(() => HostPoweredOff, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
+        Event(() => HostEnteredMaintenance, x =>
+        {
+            x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster));
+            x.OnMissingInstance(m => m.Discard());
+            x.ConfigureConsumeTopology = !rowsRecordVmOutcomes;
+        });
+        Event(() => HostPoweredOff, x =>
+        {
+            x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster));
+            x.OnMissingInstance(m => m.Discard());
+            x.ConfigureConsumeTopology = !rowsRecordVmOutcomes;
+        });
         Event(() => HostPowerOnCompleted, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
-        Event(() => HostExitedMaintenance, x => { x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster)); x.OnMissingInstance(m => m.Discard()); });
+        Event(() => HostExitedMaintenance, x =>
+        {
+            x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster));
+            x.OnMissingInstance(m => m.Discard());
+            x.ConfigureConsumeTopology = !rowsRecordVmOutcomes;
+        });
         Event(() => VmPoweredOn, x =>
         {
             x.CorrelateById(c => PowerIds.ForCluster(c.Message.Cluster));
@@ -95,17 +111,15 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
             When(VmShutDown, c => !rowsRecordVmOutcomes && c.Message.RunId == c.Saga.RunId)
                 .Progress(this, (run, c) => ShutdownPolicy.RecordVm(run, c.Message, Options.StepRetries, Now))
                 .IfShutdownEnded(this),
-            // A stage's last VM outcome was recorded on its row (StepOutcomeConsumer): the run moves on from that stage, once.
-            When(StageCompleted, c => c.Message.RunId == c.Saga.RunId && c.Message.Kind == PowerSteps.VmShutdown
-                                      && c.Saga.Run!.Phase == RunPhase.VmTiers && c.Message.Stage == c.Saga.Run.CurrentTier)
+            // A stage's last outcome was recorded on its row (StepOutcomeConsumer): the run moves on from that stage, once.
+            When(StageCompleted, c => IsCurrentStage(c.Saga, c.Message))
                 .Progress(this, (_, _) => true)
                 .IfShutdownEnded(this),
-            When(StageCompleted, c => !(c.Message.RunId == c.Saga.RunId && c.Message.Kind == PowerSteps.VmShutdown
-                                        && c.Saga.Run!.Phase == RunPhase.VmTiers && c.Message.Stage == c.Saga.Run.CurrentTier)),
-            When(HostEnteredMaintenance, c => c.Message.RunId == c.Saga.RunId)
+            When(StageCompleted, c => !IsCurrentStage(c.Saga, c.Message)),
+            When(HostEnteredMaintenance, c => !rowsRecordVmOutcomes && c.Message.RunId == c.Saga.RunId)
                 .Progress(this, (run, c) => ShutdownPolicy.RecordMaintenance(run, c.Message, Options.StepRetries, Now))
                 .IfShutdownEnded(this),
-            When(HostPoweredOff, c => c.Message.RunId == c.Saga.RunId)
+            When(HostPoweredOff, c => !rowsRecordVmOutcomes && c.Message.RunId == c.Saga.RunId)
                 .Progress(this, (run, c) => ShutdownPolicy.RecordHostShutdown(run, c.Message, Options.StepRetries, Now))
                 .IfShutdownEnded(this),
             When(VclsRetreatEntered, c => c.Message.RunId == c.Saga.RunId)
@@ -225,18 +239,16 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
             When(VsanClusterPowerCompleted, c => c.Message.RunId == c.Saga.RunId && c.Message.TargetPowerStatus == VsanClusterPowerSteps.ClusterPoweredOn)
                 .Progress(this, (run, c) => VsanClusterPowerSteps.RecordPowerOn(run, c.Message, Now))
                 .IfPowerOnEnded(this),
-            When(HostExitedMaintenance, c => c.Message.RunId == c.Saga.RunId)
+            When(HostExitedMaintenance, c => !rowsRecordVmOutcomes && c.Message.RunId == c.Saga.RunId)
                 .Progress(this, (run, c) => PowerOnPolicy.RecordExitMaintenance(run, c.Message, Options.StepRetries, Now))
                 .IfPowerOnEnded(this),
             When(VmPoweredOn, c => !rowsRecordVmOutcomes && c.Message.RunId == c.Saga.RunId)
                 .Progress(this, (run, c) => PowerOnPolicy.RecordVm(run, c.Message, Options.StepRetries, Now))
                 .IfPowerOnEnded(this),
-            When(StageCompleted, c => c.Message.RunId == c.Saga.RunId && c.Message.Kind == PowerSteps.VmPowerOn
-                                      && c.Saga.Run!.Phase == RunPhase.VmPowerOn && c.Message.Stage == c.Saga.Run.Restore.CurrentTier)
+            When(StageCompleted, c => IsCurrentStage(c.Saga, c.Message))
                 .Progress(this, (_, _) => true)
                 .IfPowerOnEnded(this),
-            When(StageCompleted, c => !(c.Message.RunId == c.Saga.RunId && c.Message.Kind == PowerSteps.VmPowerOn
-                                        && c.Saga.Run!.Phase == RunPhase.VmPowerOn && c.Message.Stage == c.Saga.Run.Restore.CurrentTier)),
+            When(StageCompleted, c => !IsCurrentStage(c.Saga, c.Message)),
             When(ClusterHaDrsRestored, c => c.Message.RunId == c.Saga.RunId)
                 .Progress(this, (run, c) => PowerOnPolicy.RecordClusterRestore(run, ClusterStep.HaDrsRestore, c.Message.Outcome,
                     $"put back: {ShutdownPolicy.Describe(run.Restore.HaDrs)} (replaced {ShutdownPolicy.Describe(c.Message.Replaced)})", c.Message.Fault, Options.StepRetries, Now))
@@ -263,16 +275,16 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
         During(ShutDown, WaitingToPowerOn,
             When(VmShutDown, c => !rowsRecordVmOutcomes && c.Message.RunId == c.Saga.RunId)
                 .RecordLate(this, (run, c) => ShutdownPolicy.RecordVm(run, c.Message, Options.StepRetries, Now)),
-            When(HostEnteredMaintenance, c => c.Message.RunId == c.Saga.RunId)
+            When(HostEnteredMaintenance, c => !rowsRecordVmOutcomes && c.Message.RunId == c.Saga.RunId)
                 .RecordLate(this, (run, c) => ShutdownPolicy.RecordMaintenance(run, c.Message, Options.StepRetries, Now)),
-            When(HostPoweredOff, c => c.Message.RunId == c.Saga.RunId)
+            When(HostPoweredOff, c => !rowsRecordVmOutcomes && c.Message.RunId == c.Saga.RunId)
                 .RecordLate(this, (run, c) => ShutdownPolicy.RecordHostShutdown(run, c.Message, Options.StepRetries, Now)),
             Ignore(InventoryCaptured),
             Ignore(InventoryFailed));
         During(Restored,
             When(HostPowerOnCompleted, c => c.Message.RunId == c.Saga.RunId)
                 .HostPowerOnProgress(this),
-            When(HostExitedMaintenance, c => c.Message.RunId == c.Saga.RunId)
+            When(HostExitedMaintenance, c => !rowsRecordVmOutcomes && c.Message.RunId == c.Saga.RunId)
                 .RecordLate(this, (run, c) => PowerOnPolicy.RecordExitMaintenance(run, c.Message, Options.StepRetries, Now)),
             When(VmPoweredOn, c => !rowsRecordVmOutcomes && c.Message.RunId == c.Saga.RunId)
                 .RecordLate(this, (run, c) => PowerOnPolicy.RecordVm(run, c.Message, Options.StepRetries, Now)),
@@ -309,6 +321,21 @@ public sealed class PowerStateMachine : MassTransitStateMachine<PowerSagaState>
                 .RecordLate(this, (run, c) => PowerOnPolicy.RecordClusterRestore(run, ClusterStep.VclsRestore, c.Message.Outcome,
                     $"vCLS setting {c.Message.Value} (replaced {c.Message.ReplacedValue ?? "absent"})", c.Message.Fault, Options.StepRetries, Now)));
     }
+
+    /// <summary>
+    /// A completed stage (<see cref="StepOutcomeConsumer"/>) is the one the run is at: its kind's phase, and for a VM tier its
+    /// tier. Any other (a second copy, a stage the run has left) changes nothing.
+    /// </summary>
+    internal static bool IsCurrentStage(PowerSagaState saga, PowerStageCompleted m) =>
+        m.RunId == saga.RunId && saga.Run is { } run && m.Kind switch
+        {
+            PowerSteps.VmShutdown => run.Phase == RunPhase.VmTiers && m.Stage == run.CurrentTier,
+            PowerSteps.VmPowerOn => run.Phase == RunPhase.VmPowerOn && m.Stage == run.Restore.CurrentTier,
+            PowerSteps.HostMaintenance => run.Phase == RunPhase.Maintenance,
+            PowerSteps.HostShutdown => run.Phase == RunPhase.HostShutdown,
+            PowerSteps.HostExitMaintenance => run.Phase == RunPhase.ExitMaintenance,
+            _ => false,
+        };
 
     internal static bool PowerOnDue(BehaviorContext<PowerSagaState> c) => c.Saga.Run!.Restore.DueAt is not null;
     internal static bool PowerOnBegun(BehaviorContext<PowerSagaState> c) => c.Saga.Run!.Restore.StartedAt is not null;

@@ -6,23 +6,30 @@ using PowerEvents.Hosting;
 
 namespace PowerEvents.AlarmEvaluator.Power;
 
-/// <summary>Registered with the saga's PostgreSQL repository: VM outcomes are recorded by <see cref="StepOutcomeConsumer"/>, not by the saga.</summary>
+/// <summary>Registered with the saga's PostgreSQL repository: VM and host outcomes are recorded by <see cref="StepOutcomeConsumer"/>, not by the saga.</summary>
 public sealed class StepRowRecording;
 
 /// <summary>
-/// Records VM outcomes (shutdown and power-on) on their step rows, many at once, without the saga: the outcome's row is
+/// Records VM outcomes (shutdown and power-on) and the hosts' maintenance, shutdown (through vCenter) and maintenance-exit
+/// outcomes on their step rows, many at once, without the saga: the outcome's row is
 /// updated under its own row lock (never the run's header), a freed slot of the stage claims the next step
 /// (<c>FOR UPDATE SKIP LOCKED</c>, so concurrent outcomes never wait for each other) and its command is written to the
 /// outbox in the same transaction, with the history lines and alerts. Only when the stage has no open step left does the
 /// saga hear of it (<see cref="PowerStageCompleted"/>, after the commit; the saga ignores a second copy, and after a crash
 /// in between its resume pass finds the stage complete). The decisions are <see cref="StageEngine"/>'s, as in the saga.
+/// A host stage asks all its steps at once (no bound): a host's retry asks that host again, and a host step given up on
+/// notes why on the host's detail (both rows of the host's direction carry it). Left to the saga: a host's power-on (its
+/// stage is staggered by the saga's wake-ups, the reconnect stage reads it, and an <c>AlreadyOn</c> answer is republished
+/// as the fact "powered on by this run") and the ESXi shutdown of vCenter's host (it may follow vCenter's VM to another
+/// host and move where the power-on starts vCenter).
 /// </summary>
 public sealed class StepOutcomeConsumer(
     NpgsqlDataSource dataSource,
     OutboxPublisher publisher,
     IOptions<PowerOptions> options,
     TimeProvider clock,
-    ILogger<StepOutcomeConsumer> logger) : IConsumer<VmShutDown>, IConsumer<VmPoweredOn>
+    ILogger<StepOutcomeConsumer> logger)
+    : IConsumer<VmShutDown>, IConsumer<VmPoweredOn>, IConsumer<HostEnteredMaintenance>, IConsumer<HostPoweredOff>, IConsumer<HostExitedMaintenance>
 {
     public Task Consume(ConsumeContext<VmShutDown> context)
     {
@@ -37,6 +44,38 @@ public sealed class StepOutcomeConsumer(
         return RecordAsync(context, m.RunId, m.Cluster, PowerSteps.VmPowerOn, m.VmId, RunOutcomes.Of(m.Outcome),
             _ => (m.Outcome != StepOutcome.Failed, StageEngine.Detail(m.Fault)));
     }
+
+    public Task Consume(ConsumeContext<HostEnteredMaintenance> context)
+    {
+        var m = context.Message;
+        return RecordAsync(context, m.RunId, m.Cluster, PowerSteps.HostMaintenance, m.Host, RunOutcomes.Of(m.Outcome),
+            _ => (m.Outcome != StepOutcome.Failed, StageEngine.Detail(m.Fault)));
+    }
+
+    public Task Consume(ConsumeContext<HostPoweredOff> context)
+    {
+        var m = context.Message;
+        return RecordAsync(context, m.RunId, m.Cluster, PowerSteps.HostShutdown, m.Host, RunOutcomes.Of(m.Outcome),
+            _ => (m.Outcome != StepOutcome.Failed, StageEngine.Detail(m.Fault)));
+    }
+
+    public Task Consume(ConsumeContext<HostExitedMaintenance> context)
+    {
+        var m = context.Message;
+        return RecordAsync(context, m.RunId, m.Cluster, PowerSteps.HostExitMaintenance, m.Host, RunOutcomes.Of(m.Outcome),
+            _ => (m.Outcome != StepOutcome.Failed, StageEngine.Detail(m.Fault)));
+    }
+
+    /// <summary>The host kinds recorded here, with their sibling row (the other step of the host's direction, which shares its detail).</summary>
+    static readonly Dictionary<string, string> HostSibling = new()
+    {
+        [PowerSteps.HostMaintenance] = PowerSteps.HostShutdown,
+        [PowerSteps.HostShutdown] = PowerSteps.HostMaintenance,
+        [PowerSteps.HostExitMaintenance] = PowerSteps.HostPowerOn,
+    };
+
+    /// <summary>What a host step given up on notes on the host (as the saga did: <c>ShutdownPolicy</c>, <c>PowerOnPolicy</c>).</summary>
+    static string GivenUp(string kind, string detail) => kind == PowerSteps.HostExitMaintenance ? $"still in maintenance mode: {detail}" : $"{kind}: {detail}";
 
     async Task RecordAsync(ConsumeContext context, Guid runId, string clusterName, string kind, string target, RunOutcome reported,
         Func<bool, (bool Succeeded, string Detail)> judge)
@@ -55,12 +94,16 @@ public sealed class StepOutcomeConsumer(
         await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
         await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
         {
+            var isHost = HostSibling.ContainsKey(kind);
             string name;
             StepStatus status;
             int attempts;
             bool isVCenter;
             await using (var select = new NpgsqlCommand(
-                "SELECT saga_id, stage, name, status, attempts, is_vcenter FROM power_step WHERE run_id = $1 AND kind = $2 AND target = $3 FOR UPDATE",
+                isHost
+                    // Host names are matched as vCenter does, without case (a handful of rows of the run's kind).
+                    ? "SELECT saga_id, stage, name, status, attempts, is_vcenter, target FROM power_step WHERE run_id = $1 AND kind = $2 AND lower(target) = lower($3) FOR UPDATE"
+                    : "SELECT saga_id, stage, name, status, attempts, is_vcenter, target FROM power_step WHERE run_id = $1 AND kind = $2 AND target = $3 FOR UPDATE",
                 connection, transaction))
             {
                 select.Parameters.Add(new NpgsqlParameter { Value = runId });
@@ -75,6 +118,7 @@ public sealed class StepOutcomeConsumer(
                 status = Enum.Parse<StepStatus>(reader.GetString(3));
                 attempts = reader.GetInt32(4);
                 isVCenter = reader.GetBoolean(5);
+                target = reader.GetString(6);
             }
 
             var (succeeded, detail) = judge(isVCenter);
@@ -92,7 +136,21 @@ public sealed class StepOutcomeConsumer(
             // A step that held a slot (a Late one's stage has moved on) hands it to the stage's next step; when there is
             // none, this may have been the stage's last open step.
             var held = status == StepStatus.Requested;
-            if (decided == StepStatus.Pending)
+            if (isHost)
+            {
+                // A host stage asked every step at once: nothing waits for a slot. A retry asks this host again.
+                history.Add(recorded);
+                await RecordHostAsync(connection, transaction, runId, kind, target, decided, detail, recorded, cancellationToken);
+                if (decided == StepStatus.Pending)
+                {
+                    await RecordAsync(connection, transaction, runId, kind, target, null, reported, detail, null, stage, cluster, now, history, messages,
+                        cancellationToken, sagaId);
+                    lastOfStage = false;
+                }
+                else
+                    lastOfStage = held;
+            }
+            else if (decided == StepStatus.Pending)
             {
                 // A retry: the step itself is Pending again and may be the one the claim picks, so it is written first.
                 await RecordAsync(connection, transaction, runId, kind, target, decided, reported, detail, recorded, claimStage: null, cluster, now, [], [], cancellationToken);
@@ -129,13 +187,42 @@ public sealed class StepOutcomeConsumer(
     }
 
     /// <summary>
+    /// A host step's outcome and its history line in one statement; a host step given up on notes why on both of the host's
+    /// rows of this direction (the run reads the host's detail from either). The outcome column stays as the saga writes it.
+    /// </summary>
+    static async Task RecordHostAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid runId, string kind, string target,
+        StepStatus decided, string detail, HistoryEntry recorded, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("""
+            WITH recorded AS (UPDATE power_step SET status = $4 WHERE run_id = $1 AND kind = $2 AND target = $3 RETURNING 1),
+                 noted AS (UPDATE power_step SET detail = $5 WHERE $6 AND run_id = $1 AND kind = ANY($7) AND target = $3 RETURNING 1),
+                 history AS (INSERT INTO power_run_history (run_id, cluster, at, step, target, outcome, detail)
+                             VALUES ($1, $8, $9, $2, $10, $11, $12) RETURNING 1)
+            SELECT (SELECT count(*) FROM recorded) + (SELECT count(*) FROM noted) + (SELECT count(*) FROM history)
+            """, connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter { Value = runId });
+        command.Parameters.Add(new NpgsqlParameter { Value = kind });
+        command.Parameters.Add(new NpgsqlParameter { Value = target });
+        command.Parameters.Add(new NpgsqlParameter { Value = decided.ToString() });
+        command.Parameters.Add(new NpgsqlParameter { Value = GivenUp(kind, detail) });
+        command.Parameters.Add(new NpgsqlParameter { Value = decided == StepStatus.Failed });
+        command.Parameters.Add(new NpgsqlParameter { Value = new[] { kind, HostSibling[kind] } });
+        command.Parameters.Add(new NpgsqlParameter { Value = recorded.Cluster });
+        command.Parameters.Add(new NpgsqlParameter { Value = recorded.At });
+        command.Parameters.Add(new NpgsqlParameter { Value = recorded.Target });
+        command.Parameters.Add(new NpgsqlParameter { Value = recorded.Outcome.Text() });
+        command.Parameters.Add(new NpgsqlParameter { Value = recorded.Detail });
+        await command.ExecuteScalarAsync(cancellationToken);
+    }
+
+    /// <summary>
     /// One statement (data-modifying CTEs, one round trip): the step's new status with its history line, and/or the claim of
     /// <paramref name="claimStage"/>'s next Pending step (it becomes Requested; its history line and command are added to
     /// <paramref name="history"/> and <paramref name="messages"/>, written with the outbox). True: a step was claimed.
     /// </summary>
     async Task<bool> RecordAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid runId, string kind, string target,
         StepStatus? decided, RunOutcome reported, string detail, HistoryEntry? recorded, int? claimStage, ClusterOptions cluster, DateTimeOffset now,
-        List<HistoryEntry> history, List<object> messages, CancellationToken cancellationToken)
+        List<HistoryEntry> history, List<object> messages, CancellationToken cancellationToken, Guid sagaId = default)
     {
         var parts = new List<string>();
         if (decided is not null)
@@ -150,7 +237,7 @@ public sealed class StepOutcomeConsumer(
             ? "claimed AS (SELECT ''::text AS target, ''::text AS name, 0 AS attempts, false AS hard_power_off, ''::text AS stage_name WHERE false)"
             : """
               next AS (SELECT run_id, kind, target FROM power_step
-                       WHERE run_id = $1 AND kind = $2 AND stage = $7 AND status = 'Pending'
+                       WHERE run_id = $1 AND kind = $2 AND stage = $7 AND status = 'Pending' AND (NOT $12 OR target = $3)
                        ORDER BY ord LIMIT 1 FOR UPDATE SKIP LOCKED),
               claimed AS (UPDATE power_step s SET status = 'Requested', attempts = s.attempts + 1
                           FROM next WHERE s.run_id = next.run_id AND s.kind = next.kind AND s.target = next.target
@@ -169,6 +256,9 @@ public sealed class StepOutcomeConsumer(
         command.Parameters.Add(new NpgsqlParameter { Value = recorded?.At ?? now, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
         command.Parameters.Add(new NpgsqlParameter { Value = recorded?.Target ?? "", NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = recorded?.Outcome.Text() ?? "", NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        // A host's retry asks that host again, never another: a host not in the stage (off before, or finished through its
+        // own ESXi API) keeps a Pending row of the kind.
+        command.Parameters.Add(new NpgsqlParameter { Value = HostSibling.ContainsKey(kind), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Boolean });
 
         var claimed = false;
         var requested = new List<HistoryEntry>();
@@ -178,10 +268,26 @@ public sealed class StepOutcomeConsumer(
             {
                 claimed = true;
                 var (vmId, vmName, attempts, hardPowerOff, stageName) = (reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetBoolean(3), reader.GetString(4));
-                requested.Add(new HistoryEntry(runId, cluster.Name, now, kind, vmName, RunOutcome.Requested, $"tier {stageName}, attempt {attempts}"));
-                messages.Add(kind == PowerSteps.VmShutdown
-                    ? new VmShutdownRequested(runId, cluster.Name, vmId, vmName, hardPowerOff ? TimeSpan.Zero : cluster.GuestShutdownTimeout)
-                    : new VmPowerOnRequested(runId, cluster.Name, vmId, vmName));
+                var isHost = HostSibling.ContainsKey(kind);
+                requested.Add(new HistoryEntry(runId, cluster.Name, now, kind, vmName, RunOutcome.Requested,
+                    isHost ? $"attempt {attempts}" : $"tier {stageName}, attempt {attempts}"));
+                messages.Add(kind switch
+                {
+                    PowerSteps.VmShutdown => new VmShutdownRequested(runId, cluster.Name, vmId, vmName, hardPowerOff ? TimeSpan.Zero : cluster.GuestShutdownTimeout),
+                    PowerSteps.VmPowerOn => new VmPowerOnRequested(runId, cluster.Name, vmId, vmName),
+                    PowerSteps.HostMaintenance => new HostMaintenanceRequested(runId, cluster.Name, vmId, null),
+                    PowerSteps.HostShutdown => new HostShutdownRequested(runId, cluster.Name, vmId),
+                    _ => (object)new HostExitMaintenanceRequested(runId, cluster.Name, vmId),
+                });
+            }
+        }
+        // A vSAN cluster's hosts enter maintenance mode without moving data (as the plan asked them the first time).
+        if (kind == PowerSteps.HostMaintenance && requested.Count > 0 && await VsanAsync(connection, transaction, sagaId, cancellationToken))
+        {
+            for (var i = 0; i < messages.Count; i++)
+            {
+                if (messages[i] is HostMaintenanceRequested ask)
+                    messages[i] = ask with { VsanObjectAction = "noAction" };
             }
         }
         if (requested.Count > 0)
@@ -190,10 +296,22 @@ public sealed class StepOutcomeConsumer(
         return claimed;
     }
 
+    /// <summary>Whether the run's cluster has vSAN (its header's settings), read without a lock: only a host's maintenance retry needs it.</summary>
+    static async Task<bool> VsanAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid sagaId, CancellationToken cancellationToken)
+    {
+        await using var select = new NpgsqlCommand(
+            "SELECT coalesce((run -> 'settings' ->> 'vsanEnabled') = 'true', false) FROM power_saga WHERE correlation_id = $1", connection, transaction);
+        select.Parameters.Add(new NpgsqlParameter { Value = sagaId });
+        return await select.ExecuteScalarAsync(cancellationToken) is true;
+    }
+
     async Task<long> OpenStepsAsync(Guid runId, string kind, int stage, CancellationToken cancellationToken)
     {
         await using var count = dataSource.CreateCommand(
-            "SELECT count(*) FROM power_step WHERE run_id = $1 AND kind = $2 AND stage = $3 AND status IN ('Pending', 'Requested')");
+            "SELECT count(*) FROM power_step WHERE run_id = $1 AND kind = $2 AND stage = $3 AND status IN ('Pending', 'Requested') " +
+            // The host-shutdown stage holds the hosts that were on, less those finished through their own ESXi API (a stage
+            // of its own, later): the others' rows stay Pending, never asked.
+            "AND (kind <> 'host-shutdown' OR (was_powered_on AND NOT via_esxi))");
         count.Parameters.Add(new NpgsqlParameter { Value = runId });
         count.Parameters.Add(new NpgsqlParameter { Value = kind });
         count.Parameters.Add(new NpgsqlParameter { Value = stage });
