@@ -50,6 +50,11 @@ public interface IVCenterClient
     /// <summary>A host of a cluster by its name; NotFound if the cluster has no such host.</summary>
     Task<HostInventory> FindHostAsync(string cluster, string hostName, CancellationToken ct);
 
+    /// <summary>
+    /// The VMs on one host, vCenter's own marked (no folders): a view over the host, so the cost is its VMs, not the cluster's.
+    /// </summary>
+    Task<IReadOnlyList<VmInventory>> ListHostVmsAsync(string cluster, HostInventory host, CancellationToken ct);
+
     /// <summary>A host's current state by its id.</summary>
     Task<HostInventory> GetHostAsync(string hostId, CancellationToken ct);
 

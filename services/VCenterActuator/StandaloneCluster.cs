@@ -71,6 +71,9 @@ public sealed class StandaloneCluster(string name, IReadOnlyList<string> hosts, 
         return new ClusterInventory([.. parts.Select(p => p.Host)], [.. parts.SelectMany(p => p.Vms)]);
     }
 
+    public async Task<IReadOnlyList<VmInventory>> ListHostVmsAsync(string cluster, HostInventory host, CancellationToken ct) =>
+        [.. (await Client(host.Id).GetEndpointInventoryAsync(ct)).Vms.Select(v => v with { Id = VmId(host.Id, v.Id), Host = host.Id })];
+
     public async Task<VmState> GetVmAsync(string vmId, CancellationToken ct)
     {
         var (host, id) = SplitVm(vmId);

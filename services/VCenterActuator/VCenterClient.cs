@@ -55,6 +55,15 @@ public sealed class VCenterClient(VimConnection connection, IOptions<VCenterOpti
         return new ClusterInventory(hosts, vms, settings);
     }
 
+    public async Task<IReadOnlyList<VmInventory>> ListHostVmsAsync(string cluster, HostInventory host, CancellationToken ct)
+    {
+        var objects = await ReadViewAsync(new MoRef("HostSystem", host.Id), [new PropertySpec("VirtualMachine", VmPaths)], ct);
+        var vcenterNames = await VCenterNamesAsync(ct);
+        return [.. objects.Select(o => new VmInventory(
+            o.Obj.Value, o.Text("name"), o.Text("runtime.powerState"), o.Text("guest.toolsRunningStatus") == VimStates.ToolsRunning, host.Name, "",
+            vcenterNames.Contains(o.Text("guest.hostName")) || vcenterNames.Contains(o.Text("guest.ipAddress")), IsVcls(o)))];
+    }
+
     /// <summary>
     /// Every host and VM this endpoint lists, in one view: on a host's own API its host (<c>ha-host</c>) and its VMs. No
     /// folders (a host has none worth naming), no cluster settings.
