@@ -64,20 +64,33 @@ public static class Outbox
         if (messages.Count == 0)
             return;
         await Migrations.EnsureAppliedAsync(dataSource, cancellationToken);
-        await using var batch = new NpgsqlBatch(connection, transaction);
+        var ids = new Guid[messages.Count];
+        var types = new string[messages.Count];
+        var destinations = new string?[messages.Count];
+        var payloads = new string[messages.Count];
+        var i = 0;
         foreach (var message in messages)
         {
             var type = message.GetType();
             if (type.Assembly != ContractsAssembly)
                 throw new ArgumentException($"Only message contracts go through the outbox, not {type}", nameof(messages));
-            var command = new NpgsqlBatchCommand("INSERT INTO outbox (message_id, message_type, destination, payload) VALUES ($1, $2, $3, $4)");
-            command.Parameters.Add(new NpgsqlParameter { Value = NewId.NextGuid() });
-            command.Parameters.Add(new NpgsqlParameter { Value = type.FullName! });
-            command.Parameters.Add(new NpgsqlParameter { Value = CommandRoutes.Queues.TryGetValue(type, out var queue) ? queue : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-            command.Parameters.Add(new NpgsqlParameter { Value = JsonSerializer.Serialize(message, type, Json), NpgsqlDbType = NpgsqlDbType.Jsonb });
-            batch.BatchCommands.Add(command);
+            ids[i] = NewId.NextGuid();
+            types[i] = type.FullName!;
+            destinations[i] = CommandRoutes.Queues.GetValueOrDefault(type);
+            payloads[i] = JsonSerializer.Serialize(message, type, Json);
+            i++;
         }
-        await batch.ExecuteNonQueryAsync(cancellationToken);
+        // One statement for the whole set (a stage start writes up to a thousand commands); seq follows the given order.
+        await using var insert = new NpgsqlCommand("""
+            INSERT INTO outbox (message_id, message_type, destination, payload)
+            SELECT id, type, destination, payload FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[]) WITH ORDINALITY AS m(id, type, destination, payload, n)
+            ORDER BY n
+            """, connection, transaction);
+        insert.Parameters.Add(new NpgsqlParameter { Value = ids });
+        insert.Parameters.Add(new NpgsqlParameter { Value = types });
+        insert.Parameters.Add(new NpgsqlParameter { Value = destinations, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        insert.Parameters.Add(new NpgsqlParameter { Value = payloads, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
+        await insert.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>
