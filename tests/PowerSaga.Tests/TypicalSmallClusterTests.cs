@@ -48,6 +48,36 @@ public sealed class TypicalSmallClusterTests
         return world;
     }
 
+    /// <summary>
+    /// The kill -9 tests' world (the services run as processes, started by each test): deadlines leave room for a process
+    /// to come back (up to 90 s to ready on a busy machine); <paramref name="configure"/> adds the test's own settings.
+    /// </summary>
+    static async Task<PowerWorld> StartKillWorldAsync(Action<PowerWorld> configure)
+    {
+        var world = await PowerWorld.StartAsync(Vcsim);
+        try
+        {
+            world.UseFastPowerOn(TimeSpan.FromSeconds(1));
+            world.Power["Clusters:0:InfrastructureVmPatterns:1"] = "^dns$";
+            world.Power["Clusters:0:VCenterStartDeadline"] = "00:02:00";
+            world.Power["Clusters:0:HostReconnectDeadline"] = "00:01:30";
+            world.Actuator["VCenter:VCenterStartPollInterval"] = "00:00:00.200";
+            world.Actuator["VCenter:VCenterStartTimeout"] = "00:01:30";
+            world.Actuator["VCenter:VsanResyncPollInterval"] = "00:00:00.100";
+            world.Actuator["VCenter:GuestShutdownTimeout"] = "00:00:20";
+            configure(world);
+            await world.UseEsxiHostsAsync();
+            await world.StartBmcsAsync(TimeSpan.FromMilliseconds(300));
+            await world.StartIloActuatorInProcessAsync();
+            return world;
+        }
+        catch
+        {
+            await world.DisposeAsync();
+            throw;
+        }
+    }
+
     static string VCenterHostOf(VcsimState state) => state.Vms.Single(v => v.Name == "vcsa").Host;
 
     [Fact]
@@ -322,22 +352,13 @@ public sealed class TypicalSmallClusterTests
     public async Task Kill_9_of_the_evaluator_and_the_actuator_while_vcenter_boots_after_vsans_power_off_the_cycle_still_completes()
     {
         var ready = TimeSpan.FromSeconds(90);
-        var world = await PowerWorld.StartAsync(Vcsim);
+        var world = await StartKillWorldAsync(world =>
+        {
+            world.Power["Clusters:0:VsanClusterPowerDeadline"] = "00:02:00";
+            world.Actuator["VCenter:VsanClusterPowerTimeout"] = "00:01:30";
+            world.Actuator["VCenter:PollInterval"] = "00:00:00.200";
+        });
         await using var _ = world;
-        world.UseFastPowerOn(TimeSpan.FromSeconds(1));
-        world.Power["Clusters:0:InfrastructureVmPatterns:1"] = "^dns$";
-        world.Power["Clusters:0:VsanClusterPowerDeadline"] = "00:02:00";
-        world.Power["Clusters:0:VCenterStartDeadline"] = "00:02:00";
-        world.Power["Clusters:0:HostReconnectDeadline"] = "00:01:30";
-        world.Actuator["VCenter:VsanClusterPowerTimeout"] = "00:01:30";
-        world.Actuator["VCenter:PollInterval"] = "00:00:00.200";
-        world.Actuator["VCenter:VCenterStartPollInterval"] = "00:00:00.200";
-        world.Actuator["VCenter:VCenterStartTimeout"] = "00:01:30";
-        world.Actuator["VCenter:VsanResyncPollInterval"] = "00:00:00.100";
-        world.Actuator["VCenter:GuestShutdownTimeout"] = "00:00:20";
-        await world.UseEsxiHostsAsync();
-        await world.StartBmcsAsync(TimeSpan.FromMilliseconds(300));
-        await world.StartIloActuatorInProcessAsync();
         var clusterBefore = (await world.StateAsync()).Clusters!.Single(c => c.Name == PowerWorld.Cluster);
         var (evaluator, actuator) = await StartProcessesAsync(world, ready);
 
@@ -378,22 +399,13 @@ public sealed class TypicalSmallClusterTests
     public async Task Kill_9_inside_vsans_power_off_after_vcenters_vm_went_off_the_workflow_is_followed_and_the_cycle_completes(string killed)
     {
         var ready = TimeSpan.FromSeconds(90);
-        var world = await PowerWorld.StartAsync(Vcsim);
+        var world = await StartKillWorldAsync(world =>
+        {
+            world.Power["Clusters:0:VsanClusterPowerDeadline"] = "00:03:00";
+            world.Actuator["VCenter:VsanClusterPowerTimeout"] = "00:02:30";
+            world.Actuator["VCenter:PollInterval"] = "00:00:00.200";
+        });
         await using var _ = world;
-        world.UseFastPowerOn(TimeSpan.FromSeconds(1));
-        world.Power["Clusters:0:InfrastructureVmPatterns:1"] = "^dns$";
-        world.Power["Clusters:0:VsanClusterPowerDeadline"] = "00:03:00";
-        world.Power["Clusters:0:VCenterStartDeadline"] = "00:02:00";
-        world.Power["Clusters:0:HostReconnectDeadline"] = "00:01:30";
-        world.Actuator["VCenter:VsanClusterPowerTimeout"] = "00:02:30";
-        world.Actuator["VCenter:PollInterval"] = "00:00:00.200";
-        world.Actuator["VCenter:VCenterStartPollInterval"] = "00:00:00.200";
-        world.Actuator["VCenter:VCenterStartTimeout"] = "00:01:30";
-        world.Actuator["VCenter:VsanResyncPollInterval"] = "00:00:00.100";
-        world.Actuator["VCenter:GuestShutdownTimeout"] = "00:00:20";
-        await world.UseEsxiHostsAsync();
-        await world.StartBmcsAsync(TimeSpan.FromMilliseconds(300));
-        await world.StartIloActuatorInProcessAsync();
         var clusterBefore = (await world.StateAsync()).Clusters!.Single(c => c.Name == PowerWorld.Cluster);
         var (evaluator, actuator) = await StartProcessesAsync(world, ready);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
@@ -467,23 +479,14 @@ public sealed class TypicalSmallClusterTests
     public async Task Kill_9_of_the_evaluator_and_the_actuator_while_vcenter_is_down_the_cycle_still_completes_and_the_settings_are_restored()
     {
         var ready = TimeSpan.FromSeconds(90);
-        var world = await PowerWorld.StartAsync(Vcsim);
+        var world = await StartKillWorldAsync(world =>
+        {
+            // Pinned to the per-host path: its window "vCenter's VM off, its host not yet" is a phase of the run (VCenterHostShutdown)
+            // held at the host's ESXi API; on vSAN's path that window lies inside vSAN's workflow: Kill_9_inside_vsans_power_off_….
+            world.Power["Clusters:0:UseVsanClusterPowerApi"] = "never";
+            world.Power["Clusters:0:EsxiHostShutdownDeadline"] = "00:02:00";
+        });
         await using var _ = world;
-        world.UseFastPowerOn(TimeSpan.FromSeconds(1));
-        // Pinned to the per-host path: its window "vCenter's VM off, its host not yet" is a phase of the run (VCenterHostShutdown)
-        // held at the host's ESXi API; on vSAN's path that window lies inside vSAN's workflow: Kill_9_inside_vsans_power_off_….
-        world.Power["Clusters:0:UseVsanClusterPowerApi"] = "never";
-        world.Power["Clusters:0:InfrastructureVmPatterns:1"] = "^dns$";
-        world.Power["Clusters:0:EsxiHostShutdownDeadline"] = "00:02:00";
-        world.Power["Clusters:0:VCenterStartDeadline"] = "00:02:00";
-        world.Power["Clusters:0:HostReconnectDeadline"] = "00:01:30";
-        world.Actuator["VCenter:VCenterStartPollInterval"] = "00:00:00.200";
-        world.Actuator["VCenter:VCenterStartTimeout"] = "00:01:30";
-        world.Actuator["VCenter:VsanResyncPollInterval"] = "00:00:00.100";
-        world.Actuator["VCenter:GuestShutdownTimeout"] = "00:00:20";
-        await world.UseEsxiHostsAsync();
-        await world.StartBmcsAsync(TimeSpan.FromMilliseconds(300));
-        await world.StartIloActuatorInProcessAsync();
         var clusterBefore = (await world.StateAsync()).Clusters!.Single(c => c.Name == PowerWorld.Cluster);
         Task<(PowerEvents.Testing.ServiceProcess Evaluator, PowerEvents.Testing.ServiceProcess Actuator)> StartServicesAsync() => StartProcessesAsync(world, ready);
 

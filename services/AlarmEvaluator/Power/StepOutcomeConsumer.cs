@@ -42,29 +42,32 @@ public sealed class StepOutcomeConsumer(
     {
         var m = context.Message;
         return RecordAsync(context, m.RunId, m.Cluster, PowerSteps.VmPowerOn, m.VmId, RunOutcomes.Of(m.Outcome),
-            _ => (m.Outcome != StepOutcome.Failed, StageEngine.Detail(m.Fault)));
+            _ => NotFailed(m.Outcome, m.Fault));
     }
 
     public Task Consume(ConsumeContext<HostEnteredMaintenance> context)
     {
         var m = context.Message;
         return RecordAsync(context, m.RunId, m.Cluster, PowerSteps.HostMaintenance, m.Host, RunOutcomes.Of(m.Outcome),
-            _ => (m.Outcome != StepOutcome.Failed, StageEngine.Detail(m.Fault)));
+            _ => NotFailed(m.Outcome, m.Fault));
     }
 
     public Task Consume(ConsumeContext<HostPoweredOff> context)
     {
         var m = context.Message;
         return RecordAsync(context, m.RunId, m.Cluster, PowerSteps.HostShutdown, m.Host, RunOutcomes.Of(m.Outcome),
-            _ => (m.Outcome != StepOutcome.Failed, StageEngine.Detail(m.Fault)));
+            _ => NotFailed(m.Outcome, m.Fault));
     }
 
     public Task Consume(ConsumeContext<HostExitedMaintenance> context)
     {
         var m = context.Message;
         return RecordAsync(context, m.RunId, m.Cluster, PowerSteps.HostExitMaintenance, m.Host, RunOutcomes.Of(m.Outcome),
-            _ => (m.Outcome != StepOutcome.Failed, StageEngine.Detail(m.Fault)));
+            _ => NotFailed(m.Outcome, m.Fault));
     }
+
+    /// <summary>The judgement of every step but a VM's shutdown (whose hard power-off and vCenter's own VM count apart).</summary>
+    static (bool Succeeded, string Detail) NotFailed(StepOutcome outcome, VCenterFault? fault) => (outcome != StepOutcome.Failed, StageEngine.Detail(fault));
 
     /// <summary>The host kinds recorded here, with their sibling row (the other step of the host's direction, which shares its detail).</summary>
     static readonly Dictionary<string, string> HostSibling = new()
