@@ -19,8 +19,20 @@ public sealed partial class VCenterSteps
             throw new VCenterException("InvalidArgument", "evacuateAllData is never used for a whole-cluster shutdown (the last hosts cannot hold the data)");
         if (command.VsanObjectAction is not null)
             return command.VsanObjectAction;
-        return (await Client(command.Cluster).ReadClusterConfigAsync(command.Cluster, ct)).Vsan ? NoAction : null;
+        // Read once per run and cluster, not once per host (a run asks all its hosts at once; vSAN is not switched mid-run).
+        var read = _vsanReads.GetOrAdd((command.RunId, command.Cluster), key => Client(key.Cluster).ReadClusterConfigAsync(key.Cluster, CancellationToken.None));
+        try
+        {
+            return (await read.WaitAsync(ct)).Vsan ? NoAction : null;
+        }
+        catch (Exception) when (read.IsFaulted || read.IsCanceled)
+        {
+            _vsanReads.TryRemove(new KeyValuePair<(Guid, string), Task<(MoRef Cluster, ClusterHaDrsSettings HaDrs, bool Vsan)>>((command.RunId, command.Cluster), read));
+            throw;
+        }
     }
+
+    readonly System.Collections.Concurrent.ConcurrentDictionary<(Guid RunId, string Cluster), Task<(MoRef Cluster, ClusterHaDrsSettings HaDrs, bool Vsan)>> _vsanReads = new();
 
     public Task<VclsRetreatEntered> EnterVclsRetreatAsync(VclsRetreatRequested command, CancellationToken ct) =>
         _memory.RunOnceAsync($"vcls-retreat/{command.RunId}/{command.Cluster}", async () =>
