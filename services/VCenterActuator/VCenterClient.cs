@@ -273,13 +273,9 @@ public sealed class VCenterClient(VimConnection connection, IOptions<VCenterOpti
     public async Task<RecentTask?> FindRecentTaskAsync(string entityType, string entityId, string descriptionId, CancellationToken ct)
     {
         var entity = new MoRef(entityType, entityId);
+        // The entity's own list (vCenter and ESXi keep one, with tasks completed in the last minutes): not the TaskManager's,
+        // which holds every entity's last 200 tasks.
         var tasks = RefsOf(await _collector.RetrieveOneAsync(entity, ["recentTask"], ct), "recentTask");
-        if (tasks.Count == 0)
-        {
-            // Servers that do not keep the entity's own list (vcsim) still keep the TaskManager's.
-            var content = await connection.ContentAsync(ct);
-            tasks = RefsOf(await _collector.RetrieveOneAsync(content.TaskManager, ["recentTask"], ct), "recentTask");
-        }
         if (tasks.Count == 0)
             return null;
 

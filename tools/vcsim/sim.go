@@ -425,8 +425,21 @@ func (s *sim) newTask(ctx *simulator.Context, entity mo.Reference, entityName, m
 		t.Info.StartTime = &now
 		t.Info.State = types.TaskInfoStateRunning
 	})
+	// vCenter (and ESXi) list a task among its entity's recentTask too, not only the TaskManager's: a client that restarted
+	// finds the task it started on a host there. Completed tasks stay listed a while (vCenter: 10 minutes); here the last few.
+	simulator.Map.WithLock(entity, func() {
+		me := entity.(mo.Entity).Entity()
+		recent := append(me.RecentTask, t.Self)
+		if len(recent) > entityRecentTaskMax {
+			recent = recent[len(recent)-entityRecentTaskMax:]
+		}
+		simulator.Map.Update(entity, []types.PropertyChange{{Name: "recentTask", Val: recent}})
+	})
 	return t
 }
+
+// entityRecentTaskMax bounds an entity's recentTask list (a run asks a host a handful of tasks).
+const entityRecentTaskMax = 20
 
 // fault is a method fault with the message vCenter gives for it.
 type fault struct {

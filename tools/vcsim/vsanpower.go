@@ -155,11 +155,7 @@ func (s *sim) performClusterPowerAction(cluster, target, reason string, infra []
 	}
 	t := s.newTask(nil, ci.c, ci.name, "PerformClusterPowerAction", "performClusterPowerAction")
 	s.record(entry{Kind: "vsanPower", Name: ci.name, Event: "requested", To: target, Cause: reason})
-	// vCenter lists the task among the cluster's recent tasks (a client that restarted finds it there).
-	simulator.Map.WithLock(ci.c, func() {
-		ci.c.RecentTask = append(ci.c.RecentTask, t.Self)
-		simulator.Map.Update(ci.c, []types.PropertyChange{{Name: "recentTask", Val: ci.c.RecentTask}})
-	})
+	// Listed among the cluster's recent tasks by newTask (a client that restarted finds it there).
 	ci.powerBusy = target
 	steps := s.powerOffSteps(ci, t)
 	if target == "clusterPoweredOn" {
