@@ -40,15 +40,10 @@ public sealed class VCenterClient(VimConnection connection, IOptions<VCenterOpti
             .Select(o => ToHost(o) with { LockdownMode = o.Properties.ContainsKey("config.lockdownMode") ? o.Text("config.lockdownMode") : null }).ToList();
         var hostNames = hosts.ToDictionary(h => h.Id, h => h.Name, StringComparer.Ordinal);
         var vcenterNames = await VCenterNamesAsync(ct);
-        var vms = objects.Where(o => o.Obj.Type == "VirtualMachine").Select(o => new VmInventory(
-            o.Obj.Value,
-            o.Text("name"),
-            o.Text("runtime.powerState"),
-            o.Text("guest.toolsRunningStatus") == VimStates.ToolsRunning,
+        var vms = objects.Where(o => o.Obj.Type == "VirtualMachine").Select(o => ToVm(o,
             o.Ref("runtime.host") is { } host ? hostNames.GetValueOrDefault(host.Value, "") : "",
             o.Ref("parent") is { } parent ? folders.PathOf(parent.Value) : "",
-            vcenterNames.Contains(o.Text("guest.hostName")) || vcenterNames.Contains(o.Text("guest.ipAddress")),
-            IsVcls(o))).ToList();
+            vcenterNames)).ToList();
         var (_, haDrs, vsan) = await ReadClusterConfigAsync(cluster, ct);
         var settings = new ClusterSettings(clusterRef.Value, haDrs, vsan, vms.Any(v => v.IsVcls), await QueryOptionAsync(VclsSettingKey(clusterRef.Value), ct),
             NullIfEmpty((await connection.ContentAsync(ct)).ApiVersion));
@@ -59,10 +54,13 @@ public sealed class VCenterClient(VimConnection connection, IOptions<VCenterOpti
     {
         var objects = await ReadViewAsync(new MoRef("HostSystem", host.Id), [new PropertySpec("VirtualMachine", VmPaths)], ct);
         var vcenterNames = await VCenterNamesAsync(ct);
-        return [.. objects.Select(o => new VmInventory(
-            o.Obj.Value, o.Text("name"), o.Text("runtime.powerState"), o.Text("guest.toolsRunningStatus") == VimStates.ToolsRunning, host.Name, "",
-            vcenterNames.Contains(o.Text("guest.hostName")) || vcenterNames.Contains(o.Text("guest.ipAddress")), IsVcls(o)))];
+        return [.. objects.Select(o => ToVm(o, host.Name, "", vcenterNames))];
     }
+
+    /// <summary>A VM as the inventory reports it (<see cref="VmPaths"/> read); vCenter's own VM is the one whose guest answers to one of <paramref name="vcenterNames"/>.</summary>
+    static VmInventory ToVm(ObjectContent o, string host, string folder, IReadOnlySet<string> vcenterNames) => new(
+        o.Obj.Value, o.Text("name"), o.Text("runtime.powerState"), o.Text("guest.toolsRunningStatus") == VimStates.ToolsRunning, host, folder,
+        vcenterNames.Contains(o.Text("guest.hostName")) || vcenterNames.Contains(o.Text("guest.ipAddress")), IsVcls(o));
 
     /// <summary>
     /// Every host and VM this endpoint lists, in one view: on a host's own API its host (<c>ha-host</c>) and its VMs. No
@@ -75,9 +73,9 @@ public sealed class VCenterClient(VimConnection connection, IOptions<VCenterOpti
         var hosts = objects.Where(o => o.Obj.Type == "HostSystem")
             .Select(o => ToHost(o) with { LockdownMode = o.Properties.ContainsKey("config.lockdownMode") ? o.Text("config.lockdownMode") : null }).ToList();
         var hostNames = hosts.ToDictionary(h => h.Id, h => h.Name, StringComparer.Ordinal);
-        var vms = objects.Where(o => o.Obj.Type == "VirtualMachine").Select(o => new VmInventory(
-            o.Obj.Value, o.Text("name"), o.Text("runtime.powerState"), o.Text("guest.toolsRunningStatus") == VimStates.ToolsRunning,
-            o.Ref("runtime.host") is { } host ? hostNames.GetValueOrDefault(host.Value, "") : "", "", false, IsVcls(o))).ToList();
+        // vCenter's own VM is told apart only through vCenter (its FQDN setting), not through a host's own API.
+        var vms = objects.Where(o => o.Obj.Type == "VirtualMachine").Select(o => ToVm(o,
+            o.Ref("runtime.host") is { } host ? hostNames.GetValueOrDefault(host.Value, "") : "", "", NoNames)).ToList();
         return new ClusterInventory(hosts, vms);
     }
 
@@ -100,6 +98,8 @@ public sealed class VCenterClient(VimConnection connection, IOptions<VCenterOpti
             .Select(o => ToHost(o) with { LockdownMode = o.Properties.ContainsKey("config.lockdownMode") ? o.Text("config.lockdownMode") : null })
             .ToList();
     }
+
+    static readonly HashSet<string> NoNames = [];
 
     static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
 

@@ -78,6 +78,14 @@ public sealed class TypicalSmallClusterTests
         }
     }
 
+    /// <summary>The kill -9 world on vSAN's path: room for vSAN's workflow (<c>VsanClusterPowerDeadline</c>, the actuator's timeout) and a fast poll.</summary>
+    static Task<PowerWorld> StartVsanKillWorldAsync(string deadline, string timeout) => StartKillWorldAsync(world =>
+    {
+        world.Power["Clusters:0:VsanClusterPowerDeadline"] = deadline;
+        world.Actuator["VCenter:VsanClusterPowerTimeout"] = timeout;
+        world.Actuator["VCenter:PollInterval"] = "00:00:00.200";
+    });
+
     static string VCenterHostOf(VcsimState state) => state.Vms.Single(v => v.Name == "vcsa").Host;
 
     [Fact]
@@ -352,12 +360,7 @@ public sealed class TypicalSmallClusterTests
     public async Task Kill_9_of_the_evaluator_and_the_actuator_while_vcenter_boots_after_vsans_power_off_the_cycle_still_completes()
     {
         var ready = TimeSpan.FromSeconds(90);
-        var world = await StartKillWorldAsync(world =>
-        {
-            world.Power["Clusters:0:VsanClusterPowerDeadline"] = "00:02:00";
-            world.Actuator["VCenter:VsanClusterPowerTimeout"] = "00:01:30";
-            world.Actuator["VCenter:PollInterval"] = "00:00:00.200";
-        });
+        var world = await StartVsanKillWorldAsync("00:02:00", "00:01:30");
         await using var _ = world;
         var clusterBefore = (await world.StateAsync()).Clusters!.Single(c => c.Name == PowerWorld.Cluster);
         var (evaluator, actuator) = await StartProcessesAsync(world, ready);
@@ -399,12 +402,7 @@ public sealed class TypicalSmallClusterTests
     public async Task Kill_9_inside_vsans_power_off_after_vcenters_vm_went_off_the_workflow_is_followed_and_the_cycle_completes(string killed)
     {
         var ready = TimeSpan.FromSeconds(90);
-        var world = await StartKillWorldAsync(world =>
-        {
-            world.Power["Clusters:0:VsanClusterPowerDeadline"] = "00:03:00";
-            world.Actuator["VCenter:VsanClusterPowerTimeout"] = "00:02:30";
-            world.Actuator["VCenter:PollInterval"] = "00:00:00.200";
-        });
+        var world = await StartVsanKillWorldAsync("00:03:00", "00:02:30");
         await using var _ = world;
         var clusterBefore = (await world.StateAsync()).Clusters!.Single(c => c.Name == PowerWorld.Cluster);
         var (evaluator, actuator) = await StartProcessesAsync(world, ready);

@@ -187,15 +187,21 @@ public sealed class ClusterStepTests : IAsyncLifetime
             "hostsInMM", "hostsPoweredOff"], after.Journal.Where(e => e.Kind == "vsanPower" && e.Event == "step").Select(e => e.To).Take(8));
     }
 
-    [Fact]
-    public async Task A_vsan_power_off_asked_again_after_a_restart_while_vcenter_is_gone_follows_vsans_workflow_through_the_hosts_own_apis()
+    /// <summary>Every user VM off (vSAN refuses otherwise), and vSAN's power-off workflow held before <paramref name="step"/>.</summary>
+    async Task ReadyForVsanPowerOffHeldBeforeAsync(string step)
     {
         _options.PollInterval = TimeSpan.FromMilliseconds(200);
         var inventory = await _client.GetClusterInventoryAsync(Cluster, CancellationToken.None);
         foreach (var vm in inventory.Vms.Where(v => v.PowerState == VimStates.PoweredOn && !v.IsVCenter && !v.IsVcls))
             await _client.PowerOffVmAsync(vm.Id, TimeSpan.FromSeconds(10), CancellationToken.None);
+        await PostAsync($"/clusters/{Cluster}/vsan-power-hold", new { before = step });
+    }
+
+    [Fact]
+    public async Task A_vsan_power_off_asked_again_after_a_restart_while_vcenter_is_gone_follows_vsans_workflow_through_the_hosts_own_apis()
+    {
         // vSAN's workflow waits after vCenter's VM went off, before the hosts go into maintenance mode and off.
-        await PostAsync($"/clusters/{Cluster}/vsan-power-hold", new { before = "hostsInMM" });
+        await ReadyForVsanPowerOffHeldBeforeAsync("hostsInMM");
         var run = Guid.NewGuid();
         var hosts = _state.Hosts.Select(h => h.Name).ToList();
         var command = new VsanClusterPowerRequested(run, Cluster, "clusterPoweredOff", "test", hosts, "vcsa", VCenterHost);
@@ -234,12 +240,8 @@ public sealed class ClusterStepTests : IAsyncLifetime
     [Fact]
     public async Task A_vsan_power_off_asked_again_after_a_restart_while_vcenter_still_answers_follows_the_running_task_instead_of_asking_vsan_twice()
     {
-        _options.PollInterval = TimeSpan.FromMilliseconds(200);
-        var inventory = await _client.GetClusterInventoryAsync(Cluster, CancellationToken.None);
-        foreach (var vm in inventory.Vms.Where(v => v.PowerState == VimStates.PoweredOn && !v.IsVCenter && !v.IsVcls))
-            await _client.PowerOffVmAsync(vm.Id, TimeSpan.FromSeconds(10), CancellationToken.None);
         // Held before vCenter's VM goes off: vCenter answers and the task runs.
-        await PostAsync($"/clusters/{Cluster}/vsan-power-hold", new { before = "vcVMPoweredOff" });
+        await ReadyForVsanPowerOffHeldBeforeAsync("vcVMPoweredOff");
         var hosts = _state.Hosts.Select(h => h.Name).ToList();
         var command = new VsanClusterPowerRequested(Guid.NewGuid(), Cluster, "clusterPoweredOff", "test", hosts, "vcsa", VCenterHost);
         var first = Steps().PowerVsanClusterAsync(command, CancellationToken.None);
