@@ -82,6 +82,9 @@ public static class ServiceDefaults
             o.StopTimeout = TimeSpan.FromSeconds(20);
         });
 
+        // MassTransit may leave an endpoint without a consumer after a broker outage while reporting it Healthy.
+        QueueConsumerCheck.Add(builder.Services, serviceName);
+
         builder.Services.AddMassTransit(bus =>
         {
             bus.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter(serviceName, includeNamespace: false));
@@ -187,7 +190,8 @@ public static class ServiceDefaults
         try
         {
             await app.RunAsync();
-            return 0;
+            // Stopped by the consumer check (logged Critical): non-zero, so that a supervisor counts it as a failure.
+            return app.Services.GetService<QueueConsumerCheck>() is { StoppedService: true } ? 1 : 0;
         }
         catch (Exception ex)
         {
