@@ -13,24 +13,23 @@ namespace PowerEvents.Integration.Tests;
 public interface IOutageStep
 {
     Guid Id { get; }
-    bool Hold { get; }
 }
 
-public sealed record OutageStep01(Guid Id, bool Hold = false) : IOutageStep;
-public sealed record OutageStep02(Guid Id, bool Hold = false) : IOutageStep;
-public sealed record OutageStep03(Guid Id, bool Hold = false) : IOutageStep;
-public sealed record OutageStep04(Guid Id, bool Hold = false) : IOutageStep;
-public sealed record OutageStep05(Guid Id, bool Hold = false) : IOutageStep;
-public sealed record OutageStep06(Guid Id, bool Hold = false) : IOutageStep;
-public sealed record OutageStep07(Guid Id, bool Hold = false) : IOutageStep;
-public sealed record OutageStep08(Guid Id, bool Hold = false) : IOutageStep;
-public sealed record OutageStep09(Guid Id, bool Hold = false) : IOutageStep;
-public sealed record OutageStep10(Guid Id, bool Hold = false) : IOutageStep;
-public sealed record OutageStep11(Guid Id, bool Hold = false) : IOutageStep;
-public sealed record OutageStep12(Guid Id, bool Hold = false) : IOutageStep;
-public sealed record OutageStep13(Guid Id, bool Hold = false) : IOutageStep;
-public sealed record OutageStep14(Guid Id, bool Hold = false) : IOutageStep;
-public sealed record OutageStep15(Guid Id, bool Hold = false) : IOutageStep;
+public sealed record OutageStep01(Guid Id) : IOutageStep;
+public sealed record OutageStep02(Guid Id) : IOutageStep;
+public sealed record OutageStep03(Guid Id) : IOutageStep;
+public sealed record OutageStep04(Guid Id) : IOutageStep;
+public sealed record OutageStep05(Guid Id) : IOutageStep;
+public sealed record OutageStep06(Guid Id) : IOutageStep;
+public sealed record OutageStep07(Guid Id) : IOutageStep;
+public sealed record OutageStep08(Guid Id) : IOutageStep;
+public sealed record OutageStep09(Guid Id) : IOutageStep;
+public sealed record OutageStep10(Guid Id) : IOutageStep;
+public sealed record OutageStep11(Guid Id) : IOutageStep;
+public sealed record OutageStep12(Guid Id) : IOutageStep;
+public sealed record OutageStep13(Guid Id) : IOutageStep;
+public sealed record OutageStep14(Guid Id) : IOutageStep;
+public sealed record OutageStep15(Guid Id) : IOutageStep;
 
 public sealed record OutageStepDone(Guid Id);
 
@@ -56,45 +55,35 @@ public sealed class EndpointsAfterBrokerOutageTests(ITestOutputHelper output)
 
     static string QueueOf(Type step) => $"{Service}-{KebabCaseEndpointNameFormatter.Instance.SanitizeName(step.Name)}";
 
+    /// <summary>
+    /// The step's result is being published (held in its publish pipe, on the endpoint's channel) when the broker goes
+    /// away, as the VCenterActuator's inventory result was in the failing BrokerRestartTests runs. Without the consumer
+    /// check (<c>PE_CONSUMER_GRACE=01:00:00</c>) this left 13 of the 15 queues without a consumer for good in 1 of 2
+    /// runs, MassTransit reporting every endpoint Healthy (docs/deploy.md); with it, every queue is consumed again.
+    /// </summary>
     [Fact]
-    public async Task A_consumer_in_flight_across_a_60_s_broker_outage_Every_queue_has_its_consumer_again()
+    public async Task A_result_publish_in_flight_across_a_60_s_broker_outage_Every_queue_is_consumed_again()
     {
-        var outage = TimeSpan.FromSeconds(int.TryParse(Environment.GetEnvironmentVariable("PE_OUTAGE_SECONDS"), out var s) ? s : 60);
         var log = new LogLines(LogLevel.Debug);
         var gate = new Gate();
         await using var broker = await PrivateRabbitMq.StartAsync();
-        var app = await StartHostAsync(broker, log, gate);
+        var app = await StartHostAsync(broker, log, gate, Environment.GetEnvironmentVariable("PE_CONSUMER_GRACE") ?? "00:00:30");
         try
         {
             var queues = Steps.Select(QueueOf).ToList();
-            await UntilAsync(async () => Missing(await broker.QueuesAsync(), queues).Count == 0, "every queue consumed at start", log);
+            await UntilAsync(async () => Missing(await broker.QueuesAsync(), queues).Count == 0, "every queue consumed at start");
 
-            var bus = app.Services.GetRequiredService<IBus>();
+            var bus = app.Services.GetRequiredService<IBusControl>();
             var held = Guid.NewGuid();
-            await (await bus.GetSendEndpoint(new Uri($"queue:{QueueOf(typeof(OutageStep06))}"))).Send(new OutageStep06(held, Hold: true));
-            var publishHeld = Environment.GetEnvironmentVariable("PE_REPRO_MODE") == "publish";
-            if (publishHeld)
-            {
-                gate.Release.TrySetResult();
-                await UntilAsync(() => Task.FromResult(gate.PublishHolding.Task.IsCompleted), "the held step's result in its publish", log);
-            }
-            else
-                await UntilAsync(() => Task.FromResult(gate.Holding.Task.IsCompleted), "the held step in its consumer", log);
+            await (await bus.GetSendEndpoint(new Uri($"queue:{QueueOf(typeof(OutageStep06))}"))).Send(new OutageStep06(held));
+            await UntilAsync(() => Task.FromResult(gate.PublishHolding.Task.IsCompleted), "the held step's result in its publish");
 
             var clock = Stopwatch.StartNew();
             await broker.StopServerAsync();
             output.WriteLine($"broker stopped in {clock.Elapsed.TotalSeconds:0.0} s");
-            // The step finishes while the broker is away: its result's publish fails, the retry runs it again.
-            gate.Release.TrySetResult();
+            // The publish goes on while the broker is away: it fails, the transient-fault retry runs the step again.
             gate.PublishRelease.TrySetResult();
-            if (Environment.GetEnvironmentVariable("PE_REPRO_DUMP_DURING") == "1")
-            {
-                await Task.Delay(TimeSpan.FromSeconds(12));
-                await DumpAsync();
-                await Task.Delay(outage - TimeSpan.FromSeconds(12));
-            }
-            else
-                await Task.Delay(outage); // the outage to ride out, not a wait for anything
+            await Task.Delay(TimeSpan.FromSeconds(60)); // the outage to ride out, not a wait for anything
             await broker.StartServerAsync();
             var back = Stopwatch.StartNew();
             output.WriteLine($"broker back after {clock.Elapsed.TotalSeconds:0.0} s");
@@ -102,21 +91,27 @@ public sealed class EndpointsAfterBrokerOutageTests(ITestOutputHelper output)
             var missing = queues;
             try
             {
-                await UntilAsync(async () => (missing = Missing(await broker.QueuesAsync(), queues)).Count == 0, "every queue consumed after the outage", log);
+                await UntilAsync(async () => (missing = Missing(await broker.QueuesAsync(), queues)).Count == 0, "every queue consumed after the outage");
+                output.WriteLine($"every queue consumed again {back.Elapsed.TotalSeconds:0.0} s after the broker was back");
+                // Consumed, not only a consumer: a step sent to each queue now is handled.
+                var after = Steps.ToDictionary(QueueOf, _ => Guid.NewGuid());
+                foreach (var step in Steps)
+                    await (await bus.GetSendEndpoint(new Uri($"queue:{QueueOf(step)}"))).Send(Activator.CreateInstance(step, after[QueueOf(step)])!);
+                await UntilAsync(() => Task.FromResult(after.Values.All(gate.Consumed.ContainsKey)), "a step sent to each queue after the outage consumed");
+                await UntilAsync(() => Task.FromResult(gate.Consumed.ContainsKey(held)), "the held step consumed again");
             }
-            catch (TimeoutException)
+            finally
             {
-                var health = bus is IBusControl control ? control.CheckHealth() : null;
-                output.WriteLine($"without a consumer {back.Elapsed.TotalSeconds:0} s after the broker was back: {string.Join(", ", missing)}");
-                output.WriteLine($"MassTransit's view: {health?.Status}; {string.Join(", ", health?.Endpoints.Select(e => $"{e.Key}={e.Value.Status}") ?? [])}");
-                await DumpAsync();
-                output.WriteLine(string.Join('\n', log.Lines));
-                throw;
+                var restarts = log.Lines.Where(l => l.Contains(nameof(QueueConsumerCheck), StringComparison.Ordinal)).ToList();
+                output.WriteLine(restarts.Count == 0 ? "the consumer check did not act" : string.Join('\n', restarts));
+                if (missing.Count > 0)
+                {
+                    var health = bus.CheckHealth();
+                    output.WriteLine($"without a consumer {back.Elapsed.TotalSeconds:0} s after the broker was back: {string.Join(", ", missing)}");
+                    output.WriteLine($"MassTransit's view: {health.Status}; {string.Join(", ", health.Endpoints.Select(e => $"{e.Key}={e.Value.Status}"))}");
+                    output.WriteLine(string.Join('\n', log.Lines));
+                }
             }
-            output.WriteLine($"every queue consumed again {back.Elapsed.TotalSeconds:0.0} s after the broker was back");
-            if (Environment.GetEnvironmentVariable("PE_REPRO_LOG") == "1")
-                output.WriteLine(string.Join('\n', log.Lines));
-            await UntilAsync(() => Task.FromResult(gate.Done.Task.IsCompleted), "the held step done", log);
         }
         finally
         {
@@ -128,24 +123,10 @@ public sealed class EndpointsAfterBrokerOutageTests(ITestOutputHelper output)
     static List<string> Missing(IReadOnlyList<(string Name, int Consumers, int Ready, int Unacked)> seen, IReadOnlyList<string> queues) =>
         queues.Where(q => !seen.Any(s => s.Name == q && s.Consumers > 0)).ToList();
 
-    // Diagnostics while the cause is being found: PE_REPRO_DUMP=<dir> writes a dump of this process when the queues stay unconsumed.
-    async Task DumpAsync()
-    {
-        var dir = Environment.GetEnvironmentVariable("PE_REPRO_DUMP");
-        if (string.IsNullOrEmpty(dir))
-            return;
-        var file = Path.Combine(dir, $"repro-{DateTime.UtcNow:HHmmss}.dmp");
-        var info = new ProcessStartInfo(Path.Combine(Environment.GetEnvironmentVariable("HOME")!, ".dotnet/tools/dotnet-dump"), $"collect -p {Environment.ProcessId} -o {file}")
-        { RedirectStandardOutput = true, UseShellExecute = false };
-        using var process = Process.Start(info)!;
-        await process.WaitForExitAsync();
-        output.WriteLine($"dump: {file} ({process.ExitCode})");
-    }
-
-    static async Task<WebApplication> StartHostAsync(PrivateRabbitMq broker, LogLines log, Gate gate)
+    static async Task<WebApplication> StartHostAsync(PrivateRabbitMq broker, LogLines log, Gate gate, string consumerGrace)
     {
         var builder = ServiceDefaults.CreateBuilder(Service,
-            ["--urls=http://127.0.0.1:0", "--Logging:LogLevel:MassTransit=Debug",
+            ["--urls=http://127.0.0.1:0", "--Logging:LogLevel:MassTransit=Debug", "--ConsumerCheck:Interval=00:00:02", $"--ConsumerCheck:Grace={consumerGrace}",
              .. broker.Environment.Select(e => $"--{e.Key.Replace("__", ":", StringComparison.Ordinal)}={e.Value}")],
             bus =>
             {
@@ -172,7 +153,7 @@ public sealed class EndpointsAfterBrokerOutageTests(ITestOutputHelper output)
         return await InProcessHost.StartAsync(app, TimeSpan.FromSeconds(60));
     }
 
-    async Task UntilAsync(Func<Task<bool>> condition, string what, LogLines log)
+    static async Task UntilAsync(Func<Task<bool>> condition, string what)
     {
         var clock = Stopwatch.StartNew();
         while (!await condition())
@@ -181,17 +162,13 @@ public sealed class EndpointsAfterBrokerOutageTests(ITestOutputHelper output)
                 throw new TimeoutException($"not within {Within}: {what}");
             await Task.Delay(500);
         }
-        _ = log;
-        _ = output;
     }
 
     public sealed class Gate
     {
-        public TaskCompletionSource Holding { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public TaskCompletionSource PublishHolding { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public TaskCompletionSource PublishRelease { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public System.Collections.Concurrent.ConcurrentDictionary<Guid, int> Consumed { get; } = new();
     }
 
     /// <summary>Holds the held step's result inside its publish (the channel in use) until the test lets it go.</summary>
@@ -199,7 +176,7 @@ public sealed class EndpointsAfterBrokerOutageTests(ITestOutputHelper output)
     {
         public async Task Send(PublishContext context, IPipe<PublishContext> next)
         {
-            if (context is PublishContext<OutageStepDone> && !gate.PublishRelease.Task.IsCompleted && Environment.GetEnvironmentVariable("PE_REPRO_MODE") == "publish")
+            if (context is PublishContext<OutageStepDone> && !gate.PublishRelease.Task.IsCompleted)
             {
                 gate.PublishHolding.TrySetResult();
                 await gate.PublishRelease.Task;
@@ -212,20 +189,14 @@ public sealed class EndpointsAfterBrokerOutageTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>A step: the held one waits for the test's signal, then publishes its result (in the outbox, sent after it returns).</summary>
+    /// <summary>A step: publishes its result (in the outbox, sent after it returns).</summary>
     public sealed class StepConsumer<T>(Gate gate) : IConsumer<T>
         where T : class, IOutageStep
     {
         public async Task Consume(ConsumeContext<T> context)
         {
-            if (context.Message.Hold)
-            {
-                gate.Holding.TrySetResult();
-                await gate.Release.Task;
-            }
+            gate.Consumed.AddOrUpdate(context.Message.Id, 1, (_, n) => n + 1);
             await context.Publish(new OutageStepDone(context.Message.Id));
-            if (context.Message.Hold)
-                gate.Done.TrySetResult();
         }
     }
 
