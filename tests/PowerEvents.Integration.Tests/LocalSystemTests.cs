@@ -45,6 +45,8 @@ public sealed class LocalSystemTests(ITestOutputHelper output) : IAsyncLifetime
             Postgres = postgres.Environment,
             Vcsim = vcsim,
             MinimumOffTime = TimeSpan.FromSeconds(2),
+            // A queue without its consumer for 10 s in this normal run would have its endpoint restarted, and fail the test below.
+            ConsumerCheckGrace = TimeSpan.FromSeconds(10),
         });
         Assert.Equal(2, system.Bmcs.Count);
         output.WriteLine($"started at {clock.Elapsed.TotalSeconds:0.0} s");
@@ -112,6 +114,7 @@ public sealed class LocalSystemTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Contains(system.Services["Notifier"].Output, line => line.Contains("ALARM RAISED in zone server-room", StringComparison.Ordinal));
         var all = system.AllOutput;
         Assert.All(system.SecretValues, secret => Assert.DoesNotContain(secret, all, StringComparison.Ordinal));
+        Assert.True(system.ConsumerCheckLines.Count == 0, $"the consumer check acted in a normal run:\n{string.Join('\n', system.ConsumerCheckLines)}");
     }
 
     /// <summary>Takes a VM from the plan preview and has the VCenterActuator (its own process) shut it down, as an operator's earlier action.</summary>

@@ -16,6 +16,12 @@ public sealed class LocalSystemOptions
     /// <summary>The cluster's <c>Power:Clusters:0:MinimumOffTime</c>: short, so a test sees the power-on soon after the clear.</summary>
     public TimeSpan MinimumOffTime { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// Every service's <c>ConsumerCheck:Grace</c> (looked at every 2 s): short, so that a queue left without its consumer
+    /// shows within the test, as a restart of its endpoint in the output. Null: the default (2 min).
+    /// </summary>
+    public TimeSpan? ConsumerCheckGrace { get; init; }
+
     /// <summary>More environment for one service (e.g. <c>["AlarmEvaluator"] = { ["Power__DryRun"] = "true" }</c>); wins over the defaults.</summary>
     public IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> ServiceEnvironment { get; init; } =
         new Dictionary<string, IReadOnlyDictionary<string, string>>();
@@ -59,6 +65,11 @@ public sealed class LocalSystem : IAsyncDisposable
 
     /// <summary>The secrets handed to the processes: tests check that no output shows them.</summary>
     public IReadOnlyList<string> SecretValues { get; private set; } = [];
+
+    /// <summary>What the services' consumer checks logged (an endpoint restarted, a service stopped): nothing in a normal run.</summary>
+    public IReadOnlyList<string> ConsumerCheckLines => _services
+        .SelectMany(s => s.Value.Output.Where(l => l.Contains("QueueConsumerCheck", StringComparison.Ordinal)).Select(l => $"{s.Key}: {l}"))
+        .ToList();
 
     /// <summary>Every process's output, for failure messages and secret checks.</summary>
     public string AllOutput => string.Join('\n',
@@ -132,6 +143,11 @@ public sealed class LocalSystem : IAsyncDisposable
                 environment[key] = value;
             foreach (var (key, value) in Defaults(service, options))
                 environment[key] = value;
+            if (options.ConsumerCheckGrace is { } grace)
+            {
+                environment["ConsumerCheck__Grace"] = grace.ToString("c", System.Globalization.CultureInfo.InvariantCulture);
+                environment["ConsumerCheck__Interval"] = "00:00:02";
+            }
             if (options.ServiceEnvironment.TryGetValue(service, out var extra))
                 foreach (var (key, value) in extra)
                     environment[key] = value;
