@@ -87,7 +87,7 @@ public sealed class ConsumerWatch(TimeSpan grace)
 /// <summary>
 /// Watches, from the broker's side, that every receive endpoint of the service has its consumer. After a RabbitMQ
 /// outage MassTransit 8.5 (with RabbitMQ.Client 7) can leave endpoints without a consumer for good while it still
-/// reports them Healthy (docs/deploy.md, "Restarting RabbitMQ"): here each endpoint's queue is asked for its consumer
+/// reports them Healthy (docs/deploy.md, "Updating"): here each endpoint's queue is asked for its consumer
 /// count with a passive declare, over a connection of the service's own account (no management rights). A queue
 /// without a consumer for <see cref="ConsumerCheckOptions.Grace"/> while the broker answers has its endpoint stopped
 /// and started again; if that does not bring the consumer back within another grace, <c>/health/ready</c> turns

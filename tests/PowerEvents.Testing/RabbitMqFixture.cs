@@ -105,6 +105,24 @@ public sealed class RabbitMqFixture : IAsyncLifetime
         return queues.Select(q => q.Name).ToList();
     }
 
+    /// <summary>Each queue in this fixture's virtual host with its consumer count and messages ready and unacknowledged.</summary>
+    public async Task<IReadOnlyList<(string Name, int Consumers, int Ready, int Unacked)>> QueuesAsync()
+    {
+        using var queues = JsonDocument.Parse(await _management.GetStringAsync($"queues/{VirtualHost}?columns=name,consumers,messages_ready,messages_unacknowledged"));
+        static int Count(JsonElement q, string name) => q.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetInt32() : 0;
+        return queues.RootElement.EnumerateArray()
+            .Select(q => (q.GetProperty("name").GetString()!, Count(q, "consumers"), Count(q, "messages_ready"), Count(q, "messages_unacknowledged")))
+            .ToList();
+    }
+
+    /// <summary>Deletes a queue of this fixture's virtual host, as an operator could by mistake.</summary>
+    public async Task DeleteQueueAsync(string queue) =>
+        (await _management.DeleteAsync($"queues/{VirtualHost}/{Uri.EscapeDataString(queue)}")).EnsureSuccessStatusCode();
+
+    /// <summary>Replaces <paramref name="account"/>'s permissions on this fixture's virtual host.</summary>
+    public async Task SetPermissionsAsync(BrokerAccount account, string configure, string write, string read) =>
+        (await _management.PutAsJsonAsync($"permissions/{VirtualHost}/{account.Username}", new { configure, write, read })).EnsureSuccessStatusCode();
+
     public async Task DisposeAsync()
     {
         try
