@@ -133,8 +133,8 @@ public sealed class QueueConsumerCheck(
             {
                 var endpoints = ReceiveEndpoints();
                 var decision = watch.Observe(clock.GetUtcNow(), await ConsumerCountsAsync(endpoints.Keys, token));
-                foreach (var queue in decision.Restart)
-                    await RestartAsync(queue, endpoints[queue], token);
+                // Side by side: each stop may wait out its limit on the dead connection.
+                await Task.WhenAll(decision.Restart.Select(queue => RestartAsync(queue, endpoints[queue], token)));
                 if (decision.GiveUp.Count > 0)
                 {
                     _givenUp = string.Join(", ", decision.GiveUp);

@@ -115,6 +115,12 @@ public sealed class LocalSystemTests(ITestOutputHelper output) : IAsyncLifetime
         var all = system.AllOutput;
         Assert.All(system.SecretValues, secret => Assert.DoesNotContain(secret, all, StringComparison.Ordinal));
         Assert.True(system.ConsumerCheckLines.Count == 0, $"the consumer check acted in a normal run:\n{string.Join('\n', system.ConsumerCheckLines)}");
+        // And it did look: every service's check has its own connection to the broker, under the service's name.
+        string[] checks = ["alarm-evaluator", "vcenter-actuator", "ilo-actuator", "sensor-poller", "notifier"];
+        var names = await rabbit.ClientConnectionNamesAsync();
+        for (var wait = Stopwatch.StartNew(); checks.Any(c => !names.Contains($"{c}-consumer-check")) && wait.Elapsed < Transition; names = await rabbit.ClientConnectionNamesAsync())
+            await Task.Delay(500); // the management API lists a connection after its next statistics sample
+        Assert.All(checks, c => Assert.Contains($"{c}-consumer-check", names));
     }
 
     /// <summary>Takes a VM from the plan preview and has the VCenterActuator (its own process) shut it down, as an operator's earlier action.</summary>

@@ -115,6 +115,15 @@ public sealed class RabbitMqFixture : IAsyncLifetime
             .ToList();
     }
 
+    /// <summary>The names the clients gave their connections to this fixture's virtual host (e.g. <c>vcenter-actuator-consumer-check</c>).</summary>
+    public async Task<IReadOnlyList<string>> ClientConnectionNamesAsync()
+    {
+        using var connections = JsonDocument.Parse(await _management.GetStringAsync($"vhosts/{VirtualHost}/connections"));
+        return connections.RootElement.EnumerateArray()
+            .Select(c => c.TryGetProperty("client_properties", out var p) && p.TryGetProperty("connection_name", out var n) ? n.GetString() : null)
+            .OfType<string>().ToList();
+    }
+
     /// <summary>Deletes a queue of this fixture's virtual host, as an operator could by mistake.</summary>
     public async Task DeleteQueueAsync(string queue) =>
         (await _management.DeleteAsync($"queues/{VirtualHost}/{Uri.EscapeDataString(queue)}")).EnsureSuccessStatusCode();
