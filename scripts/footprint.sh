@@ -7,8 +7,8 @@
 #   scripts/footprint.sh [--runs 3] [--idle 20] [--variants default,image,image-nowx,image-r2r,image-r2r-nowx,image-conserve] [--no-build]
 #
 # Variants (environment of the service process):
-#   default         the runtime's defaults for an ASP.NET Core app (Server GC)
-#   image           what the Dockerfiles set: DOTNET_gcServer=0 (Workstation GC)
+#   default         the build's runtimeconfig (Workstation GC and no thread-pool spinning since 2026-12-03: Directory.Build.props)
+#   image           default + DOTNET_gcServer=0 (what docker-compose set before the build did; now the same as default)
 #   image-conserve  image + DOTNET_GCConserveMemory=5 + DOTNET_TieredPGO=0
 #   image-nopgo     image + DOTNET_TieredPGO=0 (no instrumented tier)
 #   image-notiered  image + DOTNET_TieredCompilation=0 (each method compiled once, fully optimised)

@@ -109,13 +109,35 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
         var deadline = DateTime.UtcNow + Wait;
         while (DateTime.UtcNow < deadline)
         {
-            if (_saga.Sagas.Contains(ClusterId) is { } saga && condition(saga))
+            if (_saga.Sagas.Contains(ClusterId) is { } saga && Holds(condition, saga))
                 return saga;
             await Task.Delay(20);
         }
         var last = _saga.Sagas.Contains(ClusterId);
         throw new TimeoutException($"Saga never got there: {what} (last: {last?.CurrentState ?? "none"}, run phase {last?.Run?.Phase})");
     }
+
+    /// <summary>The in-memory saga is read while the machine may be changing it: a list changed under a read is read again.</summary>
+    static bool Holds(Func<PowerSagaState, bool> condition, PowerSagaState saga)
+    {
+        try
+        {
+            return condition(saga);
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="saga"/>'s current run has published its completion. The in-memory saga is read while the
+    /// machine mutates it: a new run's id is set before its state leaves ShutDown, so a new run's "ShutDown" needs this too.
+    /// </summary>
+    bool Completed(PowerSagaState saga) => _harness.Published.Select<PowerRunCompleted>(x => x.Context.Message.RunId == saga.RunId).Any();
+
+    /// <summary>Whether the stub actuator has received a shutdown command for <paramref name="vm"/>.</summary>
+    bool Asked(string vm) => _commands.OfType<VmShutdownRequested>().Any(c => c.VmName == vm);
 
     [Fact]
     public async Task An_alarm_in_the_zone_runs_the_whole_shutdown_in_tier_order_then_hosts()
@@ -170,7 +192,7 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
 
         await RaiseAlarm();
 
-        var second = await WaitFor(s => s.CurrentState == _machine.ShutDown.Name && s.RunId != firstRunId, "second run done");
+        var second = await WaitFor(s => s.CurrentState == _machine.ShutDown.Name && s.RunId != firstRunId && Completed(s), "second run done");
         Assert.Equal(firstRunId, second.Run!.PreviousRun!.RunId);
         Assert.Null(second.Run.PreviousRun.PreviousRun);
         Assert.Equal(2, _commands.OfType<ClusterInventoryRequested>().Count());
@@ -181,7 +203,7 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
     {
         _silent.Add("misc");
         await RaiseAlarm();
-        var saga = await WaitFor(s => s.CurrentState == _machine.ShuttingDown.Name && s.Run!.Phase == RunPhase.VmTiers, "shutting down VMs");
+        var saga = await WaitFor(s => s.CurrentState == _machine.ShuttingDown.Name && s.Run!.Phase == RunPhase.VmTiers && Asked("misc"), "shutting down VMs");
 
         await _harness.Bus.Publish(new AlarmCleared(saga.AlarmId!.Value, "room-a", DateTimeOffset.UtcNow, 30, []));
         await WaitFor(s => s.AlarmClearedAt is not null, "clear recorded");
@@ -215,8 +237,10 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
     {
         _silent.Add("misc");
         await RaiseAlarm();
+        // Its command handled too (silently): the saga's row says Requested before the command reaches the handler, and a
+        // command handled after misc stopped being silent would answer it at once.
         var saga = await WaitFor(s => s.CurrentState == _machine.ShuttingDown.Name && s.Run!.Phase == RunPhase.VmTiers && s.Run!.CurrentTier == 0
-            && s.Run.Tiers[0].Vms.Any(v => v.Name == "misc" && v.Status == StepStatus.Requested), "misc asked");
+            && s.Run.Tiers[0].Vms.Any(v => v.Name == "misc" && v.Status == StepStatus.Requested) && Asked("misc"), "misc asked");
 
         // As if the evaluator had died after saving the request for misc but before publishing it: misc now answers.
         _silent.Remove("misc");
@@ -388,7 +412,7 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
 
         await RaiseAlarm();
 
-        var saga = await WaitFor(s => s.CurrentState == _machine.ShutDown.Name && s.RunId != waiting.RunId, "second shutdown done");
+        var saga = await WaitFor(s => s.CurrentState == _machine.ShutDown.Name && s.RunId != waiting.RunId && Completed(s), "second shutdown done");
         Assert.DoesNotContain(_commands.OfType<VmPowerOnRequested>(), c => c.VmName is "app-1" or "app-2" or "misc");
         var interrupted = (await _harness.Published.SelectAsync<PowerRestoreCompleted>().First()).Context.Message;
         Assert.True(interrupted.Interrupted);
@@ -412,7 +436,7 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
         Assert.Equal(RunPhase.HostPowerOn, _saga.Sagas.Contains(ClusterId)!.Run!.Phase);
         await _harness.Bus.Publish(new HostPowerOnCompleted(runId, "cluster1", "esx-02", PowerOnOutcome.PoweredOn, "", "redfish", DateTimeOffset.UtcNow));
 
-        var again = await WaitFor(s => s.CurrentState == _machine.ShutDown.Name && s.RunId != runId, "second shutdown done");
+        var again = await WaitFor(s => s.CurrentState == _machine.ShutDown.Name && s.RunId != runId && Completed(s), "second shutdown done");
         Assert.Empty(_commands.OfType<HostExitMaintenanceRequested>());
         Assert.Empty(_commands.OfType<VmPowerOnRequested>());
         Assert.True(again.Run!.PreviousRun!.Restore.Interrupted);
@@ -449,7 +473,7 @@ public sealed class PowerStateMachineUnitTests : IAsyncLifetime
         var drillAsked = Asked(drill, drillRun);
 
         await RaiseAlarm(); // after a drill, an alarm runs for real on the same (stubbed) inventory
-        var real = await WaitFor(s => s.CurrentState == _machine.ShutDown.Name && s.RunId != drillRun, "real run done");
+        var real = await WaitFor(s => s.CurrentState == _machine.ShutDown.Name && s.RunId != drillRun && Completed(s), "real run done");
 
         Assert.Equal(Asked(real, real.RunId!.Value), drillAsked);
         Assert.Equal(7, drillAsked.Count(a => a.StartsWith("vm-shutdown", StringComparison.Ordinal)));

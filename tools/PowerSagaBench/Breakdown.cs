@@ -183,6 +183,16 @@ static class Breakdown
             double LastOf(IEnumerable<DateTimeOffset?> at) => Max(at.Where(x => x is not null).Select(x => S(x!.Value)));
             Line($"  its first {initial.Count} claims: last on the bus {F(LastOf(initial.Select(v => taps.Commands.TryGetValue(v, out var x) ? x : (DateTimeOffset?)null)))}, " +
                  $"last ShutdownGuest {F(LastOf(initial.Select(v => shutdownGuest.TryGetValue(v, out var x) ? x : (DateTimeOffset?)null)))}");
+            // The refills (claims after the stage start, one per freed slot), hop by hop: where a freed slot's next guest waits.
+            var refills = vms.Where(claimed.ContainsKey).OrderBy(v => claimed[v]).Skip(maxParallel)
+                .Where(v => outboxByVm.TryGetValue(v, out var o) && o.Published is not null && taps.Commands.ContainsKey(v) && shutdownGuest.ContainsKey(v)).ToList();
+            if (refills.Count > 0)
+            {
+                string Hops(Func<string, double> f) => $"{F(P(refills.Select(f), 0.5))}/{F(P(refills.Select(f), 0.9))}";
+                Line($"  its {refills.Count} refills, p50/p90 s: claim → commit and delivery round {Hops(v => (outboxByVm[v].Published!.Value - claimed[v]).TotalSeconds)}, " +
+                     $"round → on the bus {Hops(v => (taps.Commands[v] - outboxByVm[v].Published!.Value).TotalSeconds)}, " +
+                     $"on the bus → ShutdownGuest {Hops(v => (shutdownGuest[v] - taps.Commands[v]).TotalSeconds)}");
+            }
             Line($"  guests off at vcsim {F(Min(off))} / {F(Max(off))}" + (lastOff is null ? "" : $" (last: {lastOff}, ShutdownGuest {F(S(shutdownGuest[lastOff]))} + delay {F(delay[lastOff])})"));
             Line($"  actuator saw off (CompletedAt) last {F(Max(saw))} [off → saw p50 {F(P(offToSaw, 0.5))} p99 {F(P(offToSaw, 0.99))}]; VmShutDown on the bus (tap) last {F(Max(heard))} [saw → bus p50 {F(P(sawToHeard, 0.5))} p99 {F(P(sawToHeard, 0.99))}]");
             Line($"  recorded last {F(Max(rec))} [bus → recorded p50 {F(P(heardToRec, 0.5))} p99 {F(P(heardToRec, 0.99))}; guest off → recorded p50 {F(P(offToRecorded, 0.5))} p99 {F(P(offToRecorded, 0.99))}]");

@@ -31,6 +31,7 @@ public static class PowerSagaRegistration
         // VM outcomes are recorded on their step rows by a concurrent consumer; the saga hears only of completed stages.
         bus.TryAddSingleton<StepRowRecording>();
         bus.AddConsumer<StepOutcomeConsumer, StepOutcomeConsumerDefinition>();
+        bus.AddHostedService<StaleSagaBindings>();
         bus.AddConsumer<PowerCommandConsumer, PowerCommandConsumerDefinition>();
         bus.AddSagaStateMachine<PowerStateMachine, PowerSagaState, PowerSagaDefinition>()
             .Repository(r => r.RegisterSagaRepository<PowerSagaState, PowerDbContext, PowerSagaConsumeContextFactory, PowerSagaRepositoryContextFactory>());
