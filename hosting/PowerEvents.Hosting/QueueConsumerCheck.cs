@@ -111,6 +111,7 @@ public sealed class QueueConsumerCheck(
 
     IConnection? _connection;
     volatile string? _givenUp;
+    bool _refusedLogged;
 
     /// <summary>Set once the check stopped the service: <see cref="ServiceDefaults.RunAsync"/> then exits non-zero.</summary>
     public bool StoppedService => _givenUp is not null;
@@ -192,6 +193,15 @@ public sealed class QueueConsumerCheck(
                 }
             }
             return counts;
+        }
+        catch (OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode == 403)
+        {
+            // The account may not look at its own queues (deploy/rabbitmq/users.json): the check is blind, say so once.
+            if (!_refusedLogged)
+                logger.LogWarning("Consumer check cannot read the queues' consumer counts with this broker account: {Error}", ex.Message);
+            _refusedLogged = true;
+            await CloseAsync();
+            return null;
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is BrokerUnreachableException or OperationInterruptedException
                                    or AlreadyClosedException or ConnectFailureException or IOException or TimeoutException or OperationCanceledException)
