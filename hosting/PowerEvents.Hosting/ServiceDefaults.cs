@@ -189,9 +189,11 @@ public static class ServiceDefaults
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("PowerEvents.Startup");
         try
         {
+            // Taken before the run: RunAsync disposes the host's services when it returns.
+            var consumerCheck = app.Services.GetService<QueueConsumerCheck>();
             await app.RunAsync();
             // Stopped by the consumer check (logged Critical): non-zero, so that a supervisor counts it as a failure.
-            return app.Services.GetService<QueueConsumerCheck>() is { StoppedService: true } ? 1 : 0;
+            return consumerCheck is { StoppedService: true } ? 1 : 0;
         }
         catch (Exception ex)
         {
