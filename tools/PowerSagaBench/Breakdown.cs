@@ -30,7 +30,11 @@ sealed class Taps
 
     void Hop(string name) => FirstHops.TryAdd(name, DateTimeOffset.UtcNow);
 
-    public void Configure(IRabbitMqBusFactoryConfigurator cfg)
+    /// <param name="all">
+    /// False: only the outcomes (the p99 needs when the actuator saw each VM off) and the hops before the first tier; not
+    /// the copies of every command and of the saga's queue, whose consuming costs the 2-core machine CPU the run competes for.
+    /// </param>
+    public void Configure(IRabbitMqBusFactoryConfigurator cfg, bool all = true)
     {
         cfg.ReceiveEndpoint($"power-saga-bench-{Guid.NewGuid():N}", e =>
         {
@@ -52,6 +56,8 @@ sealed class Taps
                 return Task.CompletedTask;
             });
         });
+        if (!all)
+            return;
         cfg.ReceiveEndpoint($"power-saga-bench-inventory-{Guid.NewGuid():N}", e =>
         {
             e.AutoDelete = true;
@@ -104,7 +110,9 @@ static class Breakdown
 {
     sealed record HistoryRow(string Step, string Target, string Outcome, DateTimeOffset At, string Detail);
 
-    public static async Task<List<double>> PrintAsync(string connectionString, State state, DateTimeOffset t0, DateTimeOffset end, string[][] tiers, int maxParallel, Taps taps)
+    /// <param name="print">False: only the floors are computed (for the summary line), nothing printed.</param>
+    public static async Task<List<double>> PrintAsync(string connectionString, State state, DateTimeOffset t0, DateTimeOffset end, string[][] tiers, int maxParallel, Taps taps,
+        bool print = true)
     {
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
         var history = new List<HistoryRow>();
@@ -231,7 +239,8 @@ static class Breakdown
         var others = outbox.Where(o => o.Type != typeof(VmShutdownRequested).FullName).GroupBy(o => o.Type.Split('.').Last());
         Line("other outbox messages: " + string.Join("; ", others.Select(g => $"{g.Key} ×{g.Count()} written {F(S(g.Min(o => o.Created)))}/{F(S(g.Max(o => o.Created)))}")));
         Line($"last history row {F(S(history.Max(h => h.At)))}; saga ShutDown seen (20 ms poll) {F(S(end))}");
-        Console.Write(text.ToString());
+        if (print)
+            Console.Write(text.ToString());
         return floors;
     }
 }

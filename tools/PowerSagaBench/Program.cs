@@ -31,6 +31,7 @@ int? scaleHosts = null;
 var scaleVms = 64;
 var maxParallel = 1000;
 var timeout = TimeSpan.FromMinutes(30);
+var breakdown = true;
 for (var i = 0; i + 1 < args.Length; i += 2)
 {
     switch (args[i])
@@ -43,13 +44,14 @@ for (var i = 0; i + 1 < args.Length; i += 2)
         case "--max-parallel": maxParallel = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
         case "--vcsim-rate": return await PowerEvents.PowerSagaBench.VcsimRate.RunAsync(int.Parse(args[i + 1], CultureInfo.InvariantCulture), scaleVms);
         case "--timeout": timeout = TimeSpan.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
-        default: throw new ArgumentException($"unknown option {args[i]} (use --seed, --poll-interval, --power-on BOOT_DELAY; or --hosts H [--vms V --max-parallel P --timeout T --power-on BOOT_DELAY])");
+        case "--breakdown": breakdown = args[i + 1] != "off"; break;
+        default: throw new ArgumentException($"unknown option {args[i]} (use --seed, --poll-interval, --power-on BOOT_DELAY; or --hosts H [--vms V --max-parallel P --timeout T --power-on BOOT_DELAY --breakdown off])");
     }
 }
 
 // The issue-11 scenarios (services as processes, defaults): --hosts 4 --vms 16, --hosts 16 --vms 64, --hosts 64 --vms 64.
 if (scaleHosts is { } h)
-    return await PowerEvents.PowerSagaBench.ScaleRun.RunAsync(h, scaleVms, maxParallel, seed, timeout, bootDelay, pollInterval);
+    return await PowerEvents.PowerSagaBench.ScaleRun.RunAsync(h, scaleVms, maxParallel, seed, timeout, bootDelay, pollInterval, breakdown);
 
 // Tiers by the VM's index on its host: 001-006 apps, 007-011 databases, 012-016 infrastructure (20-24 VMs each).
 string[][] tiers = [["001", "002", "003", "004", "005", "006"], ["007", "008", "009", "010", "011"], ["012", "013", "014", "015", "016"]];

@@ -23,7 +23,7 @@ static class ScaleRun
     const string WarmupLogLevel = "Serilog__MinimumLevel__Override__PowerEvents.Hosting.StartupWarmup";
 
     public static async Task<int> RunAsync(int hosts, int vmsPerHost, int maxParallel, int seed, TimeSpan timeout, TimeSpan? bootDelay = null,
-        string pollInterval = "00:00:00.250")
+        string pollInterval = "00:00:00.250", bool breakdown = true)
     {
         var rabbit = new RabbitMqFixture();
         var postgres = new PostgresFixture();
@@ -85,7 +85,7 @@ static class ScaleRun
                     h.Username(RabbitMqFixture.Username);
                     h.Password(RabbitMqFixture.Password);
                 });
-                taps.Configure(cfg);
+                taps.Configure(cfg, breakdown);
             });
             await bus.StartAsync();
 
@@ -138,7 +138,7 @@ static class ScaleRun
                 $"  saga header row {header} bytes (of which run jsonb as text {runText} bytes)\n" +
                 $"  peak RSS: AlarmEvaluator {PeakRssMb(evaluator.ProcessId):0} MB, VCenterActuator {PeakRssMb(actuator.ProcessId):0} MB\n" +
                 $"  load average before {load0}, after {string.Join(" ", load)}"));
-            var floors = await Breakdown.PrintAsync(postgres.ConnectionString, state, t0, end, tiers, maxParallel, taps);
+            var floors = await Breakdown.PrintAsync(postgres.ConnectionString, state, t0, end, tiers, maxParallel, taps, breakdown);
             // Both yardsticks side by side: the issue's formula limit, and the floor at the configured bound (a tier with
             // more VMs than MaxParallelPerTier cannot start its extra guests before the first ones are off; see docs/benchmarks.md).
             var floorTotal = floors.Sum() + HostShutdownDelay;

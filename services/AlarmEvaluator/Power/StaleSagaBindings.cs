@@ -51,17 +51,7 @@ public sealed class StaleSagaBindings(IOptions<RabbitMqOptions> rabbit, ILogger<
     /// <summary>Unbinds each outcome's exchange from the saga's exchange, over a connection of the service's own account.</summary>
     public async Task RemoveAsync(CancellationToken cancellationToken)
     {
-        var options = rabbit.Value;
-        var factory = new ConnectionFactory
-        {
-            HostName = options.Host,
-            Port = options.Port,
-            VirtualHost = options.VirtualHost,
-            UserName = options.Username,
-            Password = options.Password,
-            ClientProvidedName = "alarm-evaluator-stale-bindings",
-        };
-        await using var connection = await factory.CreateConnectionAsync(cancellationToken);
+        await using var connection = await rabbit.Value.ConnectionFactory("alarm-evaluator-stale-bindings").CreateConnectionAsync(cancellationToken);
         foreach (var message in NoLongerConsumed)
         {
             // A channel per unbind: a source exchange that does not exist (nothing published it yet) closes its channel.
