@@ -222,19 +222,7 @@ public sealed class QueueConsumerCheck(
         if (_connection is { IsOpen: true })
             return _connection;
         await CloseAsync();
-        var settings = rabbit.Value;
-        var factory = new ConnectionFactory
-        {
-            HostName = settings.Host,
-            Port = settings.Port,
-            VirtualHost = settings.VirtualHost,
-            UserName = settings.Username,
-            Password = settings.Password,
-            ClientProvidedName = $"{serviceName}-consumer-check",
-            AutomaticRecoveryEnabled = false,
-            RequestedConnectionTimeout = TimeSpan.FromSeconds(10),
-            ContinuationTimeout = TimeSpan.FromSeconds(10),
-        };
+        var factory = rabbit.Value.ConnectionFactory($"{serviceName}-consumer-check");
         return _connection = await factory.CreateConnectionAsync(cancellationToken);
     }
 
