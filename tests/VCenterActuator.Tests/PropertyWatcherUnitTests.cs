@@ -56,9 +56,14 @@ public sealed class PropertyWatcherUnitTests
         new XElement("faultcode", "ServerFaultCode"), new XElement("faultstring", "The collector version is not valid"),
         new XElement("detail", new XElement(Vim + detail)));
 
-    /// <summary>Answers the session and view calls, reads vm-1 as on, and plays the scripted WaitForUpdatesEx answers in turn.</summary>
+    /// <summary>
+    /// Answers the session and view calls, reads vm-1 as on, and plays the scripted WaitForUpdatesEx answers in turn — only
+    /// once vm-1 is in the view, as vCenter reports an object's changes only then (answered at once, a busy machine could
+    /// otherwise run the whole script before the watcher even knew vm-1, and its changes would be dropped as unknown).
+    /// </summary>
     sealed class StreamResponder(params XElement?[] waits) : HttpMessageHandler
     {
+        readonly TaskCompletionSource _inView = new(TaskCreationOptions.RunContinuationsAsynchronously);
         readonly object _gate = new();
         readonly List<string> _methods = [];
         int _next;
@@ -97,8 +102,11 @@ public sealed class PropertyWatcherUnitTests
                     _ => throw new InvalidOperationException(method),
                 };
             }
+            if (method == "ModifyListView" && body.Elements(Vim + "add").Any())
+                _inView.TrySetResult();
             if (method == "WaitForUpdatesEx")
             {
+                await _inView.Task.WaitAsync(ct);
                 int turn;
                 lock (_gate)
                 {
