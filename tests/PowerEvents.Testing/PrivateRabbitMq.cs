@@ -68,14 +68,8 @@ public sealed class PrivateRabbitMq : IAsyncDisposable
     }
 
     /// <summary>Each queue on the default virtual host with its consumer count and messages ready and unacknowledged.</summary>
-    public async Task<IReadOnlyList<(string Name, int Consumers, int Ready, int Unacked)>> QueuesAsync()
-    {
-        using var queues = JsonDocument.Parse(await _management.GetStringAsync("queues/%2F?columns=name,consumers,messages_ready,messages_unacknowledged"));
-        static int Count(JsonElement q, string name) => q.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetInt32() : 0;
-        return queues.RootElement.EnumerateArray()
-            .Select(q => (q.GetProperty("name").GetString()!, Count(q, "consumers"), Count(q, "messages_ready"), Count(q, "messages_unacknowledged")))
-            .ToList();
-    }
+    public async Task<IReadOnlyList<(string Name, int Consumers, int Ready, int Unacked)>> QueuesAsync() =>
+        ManagementQueues.Parse(await _management.GetStringAsync("queues/%2F?columns=name,consumers,messages_ready,messages_unacknowledged"));
 
     async Task RunScriptAsync(string verb)
     {

@@ -106,14 +106,8 @@ public sealed class RabbitMqFixture : IAsyncLifetime
     }
 
     /// <summary>Each queue in this fixture's virtual host with its consumer count and messages ready and unacknowledged.</summary>
-    public async Task<IReadOnlyList<(string Name, int Consumers, int Ready, int Unacked)>> QueuesAsync()
-    {
-        using var queues = JsonDocument.Parse(await _management.GetStringAsync($"queues/{VirtualHost}?columns=name,consumers,messages_ready,messages_unacknowledged"));
-        static int Count(JsonElement q, string name) => q.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetInt32() : 0;
-        return queues.RootElement.EnumerateArray()
-            .Select(q => (q.GetProperty("name").GetString()!, Count(q, "consumers"), Count(q, "messages_ready"), Count(q, "messages_unacknowledged")))
-            .ToList();
-    }
+    public async Task<IReadOnlyList<(string Name, int Consumers, int Ready, int Unacked)>> QueuesAsync() =>
+        ManagementQueues.Parse(await _management.GetStringAsync($"queues/{VirtualHost}?columns=name,consumers,messages_ready,messages_unacknowledged"));
 
     /// <summary>The names the clients gave their connections to this fixture's virtual host (e.g. <c>vcenter-actuator-consumer-check</c>).</summary>
     public async Task<IReadOnlyList<string>> ClientConnectionNamesAsync()
