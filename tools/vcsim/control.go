@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"strings"
 
@@ -26,12 +27,15 @@ import (
 //	GET  /clusters/{name}          HA, DRS, vSAN and vCLS state of a cluster
 //	GET|POST /clusters/{name}/vsan-resync   vSAN objects resynchronising (what the vSAN health service reports)
 //	GET|POST /clusters/{name}/vsan-power-hold {"before": "hostsInMM"} vSAN's power workflow waits before that step ("" releases)
+//	GET  /debug/pprof/profile?seconds=N   the simulator's CPU profile (go tool pprof), to tell its cost from the product's in benchmarks
 func (s *sim) controlHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/state", s.handleState)
 	mux.HandleFunc("/hosts/", s.handleHost)
 	mux.HandleFunc("/vms/", s.handleVM)
 	mux.HandleFunc("/clusters/", s.handleCluster)
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	return mux
 }
 
