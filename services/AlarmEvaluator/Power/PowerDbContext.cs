@@ -122,6 +122,35 @@ public sealed class PowerDbContext(DbContextOptions<PowerDbContext> options) : D
     }
 }
 
+/// <summary>
+/// Writes run-history lines in one statement, in their order (the identity column orders a run's history): a stage's
+/// start adds a line per step it asks (a thousand at once), which EF Core inserted one by one, each returning its id.
+/// </summary>
+public static class PowerHistory
+{
+    public static async Task WriteAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlyCollection<HistoryEntry> history,
+        CancellationToken cancellationToken)
+    {
+        if (history.Count == 0)
+            return;
+        await using var insert = new NpgsqlCommand("""
+            INSERT INTO power_run_history (run_id, cluster, at, step, target, outcome, detail)
+            SELECT run_id, cluster, at, step, target, outcome, detail
+            FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[])
+                 WITH ORDINALITY AS h(run_id, cluster, at, step, target, outcome, detail, n)
+            ORDER BY n
+            """, connection, transaction);
+        insert.Parameters.Add(new NpgsqlParameter { Value = history.Select(h => h.RunId).ToArray() });
+        insert.Parameters.Add(new NpgsqlParameter { Value = history.Select(h => h.Cluster).ToArray() });
+        insert.Parameters.Add(new NpgsqlParameter { Value = history.Select(h => h.At).ToArray() });
+        insert.Parameters.Add(new NpgsqlParameter { Value = history.Select(h => h.Step).ToArray() });
+        insert.Parameters.Add(new NpgsqlParameter { Value = history.Select(h => h.Target).ToArray() });
+        insert.Parameters.Add(new NpgsqlParameter { Value = history.Select(h => h.Outcome.ToString()).ToArray() });
+        insert.Parameters.Add(new NpgsqlParameter { Value = history.Select(h => h.Detail).ToArray() });
+        await insert.ExecuteNonQueryAsync(cancellationToken);
+    }
+}
+
 public sealed class PowerRunHistoryRow
 {
     public long Id { get; set; }

@@ -106,16 +106,16 @@ sealed class PowerSagaRepositoryContext<TMessage> : ConsumeContextScope<TMessage
     {
         sagaContext.Saga.Version = 1;
         db.Sagas.Add(sagaContext.Saga);
-        AddHistory(sagaContext.Saga);
         await db.SaveChangesAsync(CancellationToken);
+        await WriteHistoryAsync(sagaContext.Saga);
         await WriteOutboxAsync();
     }
 
     public async Task Update(SagaConsumeContext<PowerSagaState> sagaContext)
     {
         sagaContext.Saga.Version++;
-        AddHistory(sagaContext.Saga);
         await db.SaveChangesAsync(CancellationToken);
+        await WriteHistoryAsync(sagaContext.Saga);
         await WriteOutboxAsync();
     }
 
@@ -149,14 +149,13 @@ sealed class PowerSagaRepositoryContext<TMessage> : ConsumeContextScope<TMessage
         where T : class =>
         factory.CreateSagaConsumeContext(db, consumeContext, instance, mode);
 
-    void AddHistory(PowerSagaState saga)
+    /// <summary>The transition's history lines, in the transaction that saves its row.</summary>
+    async Task WriteHistoryAsync(PowerSagaState saga)
     {
-        if (saga.Run is not { } run)
+        if (saga.Run is not { } run || run.Journal.Count == 0)
             return;
-        db.History.AddRange(run.Journal.Select(e => new PowerRunHistoryRow
-        {
-            RunId = e.RunId, Cluster = e.Cluster, At = e.At, Step = e.Step, Target = e.Target, Outcome = e.Outcome.ToString(), Detail = e.Detail,
-        }));
+        await PowerHistory.WriteAsync((NpgsqlConnection)db.Database.GetDbConnection(),
+            (NpgsqlTransaction)db.Database.CurrentTransaction!.GetDbTransaction(), run.Journal, CancellationToken);
         run.Journal.Clear();
     }
 }

@@ -46,8 +46,9 @@ static class PowerWarmup
             _ = await db.Sagas.FromSql($"SELECT * FROM power_saga WHERE correlation_id = {id} FOR UPDATE").SingleOrDefaultAsync(ct);
             var saga = new PowerSagaState { CorrelationId = id, CurrentState = "WarmUp", Version = 1, Cluster = cluster.Name, RunId = run.RunId, StartedAt = now, Run = run };
             db.Sagas.Add(saga);
-            db.History.Add(new PowerRunHistoryRow { RunId = run.RunId, Cluster = cluster.Name, At = now, Step = "warm-up", Target = cluster.Name, Outcome = "Done" });
             await db.SaveChangesAsync(ct);
+            await PowerHistory.WriteAsync((NpgsqlConnection)db.Database.GetDbConnection(), (NpgsqlTransaction)transaction.GetDbTransaction(),
+                [new HistoryEntry(run.RunId, cluster.Name, now, "warm-up", cluster.Name, RunOutcome.Done, "")], ct);
             await Outbox.WriteAsync(dataSource, (NpgsqlConnection)db.Database.GetDbConnection(), (NpgsqlTransaction)transaction.GetDbTransaction(),
                 [new ClusterInventoryRequested(run.RunId, cluster.Name)], ct);
 

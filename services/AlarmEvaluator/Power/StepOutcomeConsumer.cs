@@ -294,7 +294,7 @@ public sealed class StepOutcomeConsumer(
             }
         }
         if (requested.Count > 0)
-            await WriteHistoryAsync(connection, transaction, requested, cancellationToken);
+            await PowerHistory.WriteAsync(connection, transaction, requested, cancellationToken);
         history.AddRange(requested);
         return claimed;
     }
@@ -319,22 +319,6 @@ public sealed class StepOutcomeConsumer(
         count.Parameters.Add(new NpgsqlParameter { Value = kind });
         count.Parameters.Add(new NpgsqlParameter { Value = stage });
         return (long)(await count.ExecuteScalarAsync(cancellationToken))!;
-    }
-
-    static async Task WriteHistoryAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<HistoryEntry> history, CancellationToken cancellationToken)
-    {
-        await using var insert = new NpgsqlCommand("""
-            INSERT INTO power_run_history (run_id, cluster, at, step, target, outcome, detail)
-            SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[])
-            """, connection, transaction);
-        insert.Parameters.Add(new NpgsqlParameter { Value = history.Select(h => h.RunId).ToArray() });
-        insert.Parameters.Add(new NpgsqlParameter { Value = history.Select(h => h.Cluster).ToArray() });
-        insert.Parameters.Add(new NpgsqlParameter { Value = history.Select(h => h.At).ToArray() });
-        insert.Parameters.Add(new NpgsqlParameter { Value = history.Select(h => h.Step).ToArray() });
-        insert.Parameters.Add(new NpgsqlParameter { Value = history.Select(h => h.Target).ToArray() });
-        insert.Parameters.Add(new NpgsqlParameter { Value = history.Select(h => h.Outcome.ToString()).ToArray() });
-        insert.Parameters.Add(new NpgsqlParameter { Value = history.Select(h => h.Detail).ToArray() });
-        await insert.ExecuteNonQueryAsync(cancellationToken);
     }
 }
 
