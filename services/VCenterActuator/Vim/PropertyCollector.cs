@@ -22,15 +22,22 @@ public sealed class PropertyCollector(VimConnection connection)
     public Task<List<ObjectContent>> RetrieveViewAsync(MoRef view, IReadOnlyList<PropertySpec> properties, int pageSize, CancellationToken ct) =>
         RetrieveAsync(ViewObjectSet(view), properties, pageSize, ct);
 
+    /// <summary>The objects a reference property of <paramref name="obj"/> lists (e.g. a host's <c>vm</c>), in one round trip per page: no view to create and destroy.</summary>
+    public Task<List<ObjectContent>> RetrieveReferencedAsync(MoRef obj, string path, IReadOnlyList<PropertySpec> properties, int pageSize, CancellationToken ct) =>
+        RetrieveAsync(TraversalObjectSet(obj, path), properties, pageSize, ct);
+
     /// <summary>The objects a view (<c>ContainerView</c>, <c>ListView</c>) holds, not the view itself.</summary>
-    public static XElement ViewObjectSet(MoRef view) =>
+    public static XElement ViewObjectSet(MoRef view) => TraversalObjectSet(view, "view");
+
+    /// <summary>The objects the reference property <paramref name="path"/> of <paramref name="obj"/> lists, not the object itself.</summary>
+    static XElement TraversalObjectSet(MoRef obj, string path) =>
         Soap.El("objectSet",
-            view.ToXml("obj"),
+            obj.ToXml("obj"),
             Soap.El("skip", "true"),
             Soap.El("selectSet", new XAttribute(Soap.Xsi + "type", "TraversalSpec"),
-                Soap.El("name", "view"),
-                Soap.El("type", view.Type),
-                Soap.El("path", "view"),
+                Soap.El("name", path),
+                Soap.El("type", obj.Type),
+                Soap.El("path", path),
                 Soap.El("skip", "false")));
 
     /// <summary>The <c>propSet</c> elements of a PropertyFilterSpec.</summary>
