@@ -39,6 +39,9 @@ public sealed class VCenterClient(VimConnection connection, IOptions<VCenterOpti
         var hosts = objects.Where(o => o.Obj.Type == "HostSystem")
             .Select(o => ToHost(o) with { LockdownMode = o.Properties.ContainsKey("config.lockdownMode") ? o.Text("config.lockdownMode") : null }).ToList();
         var hostNames = hosts.ToDictionary(h => h.Id, h => h.Name, StringComparer.Ordinal);
+        // The run's host steps find their hosts by name: known from here, they read only their own host.
+        foreach (var host in hosts)
+            _hosts[(cluster, host.Name)] = host.Id;
         var vcenterNames = await VCenterNamesAsync(ct);
         var vms = objects.Where(o => o.Obj.Type == "VirtualMachine").Select(o => ToVm(o,
             o.Ref("runtime.host") is { } host ? hostNames.GetValueOrDefault(host.Value, "") : "",
@@ -351,12 +354,30 @@ public sealed class VCenterClient(VimConnection connection, IOptions<VCenterOpti
             }
         }
 
-        var clusterRef = await ClusterRefAsync(cluster, ct);
-        var hosts = (await ReadViewAsync(clusterRef, [new PropertySpec("HostSystem", HostPaths)], ct)).Select(ToHost).ToList();
-        foreach (var host in hosts)
-            _hosts[(cluster, host.Name)] = host.Id;
+        // One read of the cluster's hosts for every step that missed meanwhile (a run asks all its hosts at once).
+        var hosts = await _hostLookups.GetOrAdd(cluster, ReadClusterHostsAsync).WaitAsync(ct);
         return hosts.FirstOrDefault(h => string.Equals(h.Name, hostName, StringComparison.OrdinalIgnoreCase))
             ?? throw new VCenterException(VCenterException.NotFound, $"Cluster '{cluster}' has no host named '{hostName}'");
+    }
+
+    readonly ConcurrentDictionary<string, Task<List<HostInventory>>> _hostLookups = new(StringComparer.Ordinal);
+
+    async Task<List<HostInventory>> ReadClusterHostsAsync(string cluster)
+    {
+        await Task.Yield(); // back to GetOrAdd at once: it stores this task long before the read below ends and removes it
+        try
+        {
+            // Not one caller's token: the read is shared; a vCenter that does not answer fails it through the HTTP timeout.
+            var clusterRef = await ClusterRefAsync(cluster, CancellationToken.None);
+            var hosts = (await ReadViewAsync(clusterRef, [new PropertySpec("HostSystem", HostPaths)], CancellationToken.None)).Select(ToHost).ToList();
+            foreach (var host in hosts)
+                _hosts[(cluster, host.Name)] = host.Id;
+            return hosts;
+        }
+        finally
+        {
+            _hostLookups.TryRemove(cluster, out _); // a later miss reads afresh (states change; this read is only for the waiting steps)
+        }
     }
 
     public async Task<HostInventory> GetHostAsync(string hostId, CancellationToken ct) =>

@@ -75,6 +75,37 @@ public sealed class InventoryTests
     }
 
     /// <summary>
+    /// A run asks all its hosts' steps at once, and each finds its host by name: on a client that has not read the
+    /// cluster, the steps share one read of its hosts (one container view, not one per step); once the run's inventory
+    /// was read, a step reads only its own host.
+    /// </summary>
+    [Fact]
+    public async Task Hosts_found_by_name_together_share_one_read_of_the_cluster_and_none_after_the_inventory()
+    {
+        await using var vcsim = await VcsimProcess.StartAsync(["-hosts", "8", "-vms", "1"]);
+        var options = Vcenter.Options(vcsim);
+        var names = Enumerable.Range(1, 8).Select(i => $"esx-{i:00}.pe.test").ToList();
+
+        await using (var connection = Vcenter.Connection(options))
+        {
+            var client = Vcenter.Client(connection, options);
+            var found = await Task.WhenAll(names.Select(n => client.FindHostAsync("cluster1", n, CancellationToken.None)));
+            Assert.Equal(names, found.Select(h => h.Name));
+            Assert.Equal(1, connection.Calls("CreateContainerView") - 1); // the other one: the topology view that finds the cluster
+        }
+
+        await using (var connection = Vcenter.Connection(options))
+        {
+            var client = Vcenter.Client(connection, options);
+            await client.GetClusterInventoryAsync("cluster1", CancellationToken.None);
+            var views = connection.Calls("CreateContainerView");
+            var found = await Task.WhenAll(names.Select(n => client.FindHostAsync("cluster1", n, CancellationToken.None)));
+            Assert.Equal(names, found.Select(h => h.Name));
+            Assert.Equal(views, connection.Calls("CreateContainerView"));
+        }
+    }
+
+    /// <summary>
     /// A correctness property, not a timing: the number of SOAP round trips for an inventory does not grow with
     /// the number of VMs (never one call per VM). Ten times the VMs, the same calls, as long as the objects fit in
     /// one page (the default 5,000; pe-vcsim pages like vCenter, see the paging tests below).
