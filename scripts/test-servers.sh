@@ -126,7 +126,7 @@ start_postgres() {
       || { cat "$pg_dir/initdb.log" >&2; pe_die "initdb failed"; }
   fi
   pg_run "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $PE_POSTGRES_PORT -k $pg_dir -c max_connections=200 -c fsync=off" start >/dev/null \
+    -o "-c listen_addresses=127.0.0.1 -p $PE_POSTGRES_PORT -k $pg_dir -c max_connections=400 -c fsync=off" start >/dev/null \
     || { tail -20 "$pg_dir/server.log" >&2; pe_die "postgres did not start"; }
   "$pg_bin/psql" -h 127.0.0.1 -p "$PE_POSTGRES_PORT" -U powerevents -d postgres -tAc \
     "SELECT 1 FROM pg_database WHERE datname='powerevents'" | grep -q 1 \

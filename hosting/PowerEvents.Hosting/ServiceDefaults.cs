@@ -128,12 +128,14 @@ public static class ServiceDefaults
             queueName);
     }
 
-    /// <summary>PostgreSQL for services that keep state: a data source, and a readiness check that it answers.</summary>
-    public static WebApplicationBuilder AddPostgres(this WebApplicationBuilder builder)
+    /// <summary>PostgreSQL for services that keep state: a data source, and a readiness check that it answers.
+    /// <paramref name="keepOpen"/>: connections the pool keeps once opened (a warm-up step
+    /// opens them at start), for a service whose run needs that many at once and must not start a server process for each mid-run.</summary>
+    public static WebApplicationBuilder AddPostgres(this WebApplicationBuilder builder, int keepOpen = 0)
     {
         builder.Services.AddValidatedOptions<PostgresOptions, PostgresOptionsValidator>(PostgresOptions.Section);
-        builder.Services.AddSingleton(sp =>
-            NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<PostgresOptions>>().Value.ToConnectionString()));
+        builder.Services.AddSingleton(sp => NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(
+            sp.GetRequiredService<IOptions<PostgresOptions>>().Value.ToConnectionString()) { MinPoolSize = keepOpen }.ConnectionString));
         builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: [ReadyTag]);
         return builder;
     }

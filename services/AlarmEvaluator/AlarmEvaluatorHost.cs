@@ -11,6 +11,9 @@ public static class AlarmEvaluatorHost
 {
     public const string ServiceName = "alarm-evaluator";
 
+    /// <summary>PostgreSQL connections kept open: the outcome consumers' and four for the saga, the outbox's delivery and the watchdogs.</summary>
+    const int PowerConnections = StepOutcomeConsumerDefinition.Concurrency + 4;
+
     public static WebApplication Build(string[] args)
     {
         var builder = ServiceDefaults.CreateBuilder(ServiceName, args, bus =>
@@ -20,7 +23,9 @@ public static class AlarmEvaluatorHost
             bus.AddConsumer<PlanPreviewConsumer>(typeof(PlanPreviewConsumerDefinition));
             bus.AddPowerSaga();
         });
-        builder.AddPostgres();
+        // The outcome consumers' connections and a few for the saga, the outbox's delivery and the watchdogs: opened at start
+        // and kept, so that a run's first tier does not start PostgreSQL server processes (PowerWarmup.Connections).
+        builder.AddPostgres(keepOpen: PowerConnections);
         builder.Services.AddValidatedOptions<AlarmEvaluatorOptions>(AlarmEvaluatorOptions.Section);
         builder.Services.AddSingleton<IValidateOptions<PowerOptions>, ClusterZoneValidator>();
         builder.Services.AddSingleton(TimeProvider.System);
@@ -35,6 +40,7 @@ public static class AlarmEvaluatorHost
         builder.Services.AddWarmup(StartupWarmup.ContractSerializers);
         builder.Services.AddWarmup(PowerWarmup.SagaRepository);
         builder.Services.AddWarmup(StartupWarmup.CommandSendEndpoints);
+        builder.Services.AddWarmup(PowerWarmup.Connections(PowerConnections));
 
         var app = builder.Build();
         app.MapDefaultEndpoints();

@@ -325,11 +325,14 @@ public sealed class StepOutcomeConsumer(
 /// <summary>Its own queue, with concurrency: outcomes of one stage are recorded side by side (each locks only its own row).</summary>
 public sealed class StepOutcomeConsumerDefinition : ConsumerDefinition<StepOutcomeConsumer>
 {
+    /// <summary>Outcomes recorded at once. Each holds one pooled connection for a few statements, and the evaluator keeps that
+    /// many open (AlarmEvaluatorHost): each is a PostgreSQL server process, and docker-compose allows 60 to all services.</summary>
+    public const int Concurrency = 48;
+
     public StepOutcomeConsumerDefinition()
     {
         EndpointName = "alarm-evaluator-power-step-outcome";
-        // Each outcome holds one pooled connection for a few statements; the pool (100 by default) leaves room for the saga.
-        ConcurrentMessageLimit = 48;
+        ConcurrentMessageLimit = Concurrency;
     }
 
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<StepOutcomeConsumer> consumerConfigurator,
