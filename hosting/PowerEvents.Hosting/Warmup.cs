@@ -12,8 +12,10 @@ using PowerEvents.Contracts;
 namespace PowerEvents.Hosting;
 
 /// <summary>One thing a service runs once at start so that its first real message does not pay for it (JIT, EF Core's
-/// model and query compilation, serializer metadata, broker topology). It must leave no trace: no message sent, no row kept.</summary>
-public sealed record WarmupStep(string Name, Func<IServiceProvider, CancellationToken, Task> RunAsync);
+/// model and query compilation, serializer metadata, broker topology). It must leave no trace: no message sent, no row kept.
+/// <paramref name="Alongside"/>: runs beside the others from the start (work that mostly waits on another process, such as
+/// PostgreSQL starting server processes), and readiness does not wait for it; the warm-up's closing log line does.</summary>
+public sealed record WarmupStep(string Name, Func<IServiceProvider, CancellationToken, Task> RunAsync, bool Alongside = false);
 
 /// <summary>
 /// Runs the registered <see cref="WarmupStep"/>s once after start, one after the other, and logs what each warmed and how
@@ -36,14 +38,15 @@ public sealed class StartupWarmup(IEnumerable<WarmupStep> steps, IServiceProvide
         var took = new List<string>();
         try
         {
-            foreach (var step in steps)
+            async Task RunAsync(WarmupStep step)
             {
                 var clock = Stopwatch.StartNew();
                 try
                 {
                     await step.RunAsync(services, bounded.Token);
                     logger.LogInformation("Warmed {Step} in {Milliseconds} ms", step.Name, clock.ElapsedMilliseconds);
-                    took.Add($"{step.Name} {clock.ElapsedMilliseconds} ms");
+                    lock (took)
+                        took.Add($"{step.Name} {clock.ElapsedMilliseconds} ms");
                 }
                 catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
                 {
@@ -51,6 +54,13 @@ public sealed class StartupWarmup(IEnumerable<WarmupStep> steps, IServiceProvide
                         step.Name, clock.ElapsedMilliseconds, ex.Message);
                 }
             }
+
+            var alongside = steps.Where(s => s.Alongside).Select(s => Task.Run(() => RunAsync(s), CancellationToken.None)).ToList();
+            foreach (var step in steps.Where(s => !s.Alongside))
+                await RunAsync(step);
+            // Ready once the first run's own paths are warm; what runs alongside only spares the run work it can also do itself.
+            _done = true;
+            await Task.WhenAll(alongside);
             logger.LogInformation("Start-up warm-up done in {Milliseconds} ms: {Steps}", total.ElapsedMilliseconds, string.Join(", ", took));
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -23,7 +23,8 @@ static class PowerWarmup
     /// <paramref name="count"/> pooled connections opened at once, the run's tables read on each, all returned to the pool,
     /// which keeps them (<c>AddPostgres(keepOpen)</c>). Each new connection is a new PostgreSQL server process that loads its
     /// catalog caches on first use: a 4,096-VM run opened 40 of them during its first tier (its outcomes are recorded side by
-    /// side), when PostgreSQL took a third of the 2-core test machine's CPU samples.
+    /// side), when PostgreSQL took a third of the 2-core test machine's CPU samples. Runs beside the other warm-up steps
+    /// (PostgreSQL starting its processes is most of it).
     /// </summary>
     public static WarmupStep Connections(int count) => new($"PostgreSQL connections ({count} opened, kept)", async (services, ct) =>
     {
@@ -48,7 +49,7 @@ static class PowerWarmup
             foreach (var connection in connections)
                 await connection.DisposeAsync();
         }
-    });
+    }, Alongside: true);
 
     static async Task RunAsync(IServiceProvider services, CancellationToken ct)
     {
