@@ -925,7 +925,7 @@ func TestHostEventsNameTheHostUser(t *testing.T) {
 	ref := objects(t, e, "VirtualMachine")["vm-01-001"]
 	powerOff(t, e, ref)
 	events, err := event.NewManager(e.Client).QueryEvents(context.Background(), types.EventFilterSpec{
-		Entity: &types.EventFilterSpecByEntity{Entity: ref, Recursion: types.EventFilterSpecRecursionOptionSelf},
+		Entity:      &types.EventFilterSpecByEntity{Entity: ref, Recursion: types.EventFilterSpecRecursionOptionSelf},
 		EventTypeId: []string{"VmPoweredOffEvent"},
 	})
 	if err != nil {
@@ -946,7 +946,9 @@ func TestMigrateControl(t *testing.T) {
 	if v := st.vm("vcsa"); v.Host != "esx-03.pe.test" || v.PowerState != string(vmOn) {
 		t.Fatalf("vCenter VM after migrate %+v", v)
 	}
-	if st.find(func(e entry) bool { return e.Kind == "vm" && e.Name == "vcsa" && e.Event == "host" && e.To == "esx-03.pe.test" && e.Cause == "control" }) < 0 {
+	if st.find(func(e entry) bool {
+		return e.Kind == "vm" && e.Name == "vcsa" && e.Event == "host" && e.To == "esx-03.pe.test" && e.Cause == "control"
+	}) < 0 {
 		t.Fatal("no journal entry for the move")
 	}
 	if code, _ := ch.post(t, "/vms/vcsa/migrate", `{"host":"nowhere"}`); code != http.StatusNotFound {
