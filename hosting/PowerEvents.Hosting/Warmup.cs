@@ -18,10 +18,11 @@ namespace PowerEvents.Hosting;
 public sealed record WarmupStep(string Name, Func<IServiceProvider, CancellationToken, Task> RunAsync, bool Alongside = false);
 
 /// <summary>
-/// Runs the registered <see cref="WarmupStep"/>s once after start, one after the other, and logs what each warmed and how
-/// long it took. An operator's first alarm after a restart would otherwise pay for the first run's paths (≈ 0.5–1 s on the
-/// 2-core test machine: docs/benchmarks.md). <c>/health/ready</c> reports not ready until it is done; a step that fails is
-/// logged and skipped (it only costs the first message time), and the whole is bounded so readiness never waits forever.
+/// Runs the registered <see cref="WarmupStep"/>s once after start, one after the other (those marked
+/// <see cref="WarmupStep.Alongside"/> beside them from the start), and logs what each warmed and how long it took. An
+/// operator's first alarm after a restart would otherwise pay for the first run's paths (≈ 0.5–1 s on the 2-core test
+/// machine: docs/benchmarks.md). <c>/health/ready</c> reports not ready until the steps in line are done; a step that fails
+/// is logged and skipped (it only costs the first message time), and the whole is bounded so readiness never waits forever.
 /// </summary>
 public sealed class StartupWarmup(IEnumerable<WarmupStep> steps, IServiceProvider services, ILogger<StartupWarmup> logger) : BackgroundService
 {

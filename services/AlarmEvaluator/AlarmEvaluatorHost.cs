@@ -23,8 +23,7 @@ public static class AlarmEvaluatorHost
             bus.AddConsumer<PlanPreviewConsumer>(typeof(PlanPreviewConsumerDefinition));
             bus.AddPowerSaga();
         });
-        // The outcome consumers' connections and a few for the saga, the outbox's delivery and the watchdogs: opened at start
-        // and kept, so that a run's first tier does not start PostgreSQL server processes (PowerWarmup.Connections).
+        // Opened at start and kept, so that a run's first tier does not start PostgreSQL server processes (PowerWarmup.Connections).
         builder.AddPostgres(keepOpen: PowerConnections);
         builder.Services.AddValidatedOptions<AlarmEvaluatorOptions>(AlarmEvaluatorOptions.Section);
         builder.Services.AddSingleton<IValidateOptions<PowerOptions>, ClusterZoneValidator>();

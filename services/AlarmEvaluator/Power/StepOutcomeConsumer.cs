@@ -326,7 +326,7 @@ public sealed class StepOutcomeConsumer(
 public sealed class StepOutcomeConsumerDefinition : ConsumerDefinition<StepOutcomeConsumer>
 {
     /// <summary>Outcomes recorded at once. Each holds one pooled connection for a few statements, and the evaluator keeps that
-    /// many open (AlarmEvaluatorHost): each is a PostgreSQL server process, and docker-compose allows 60 to all services.</summary>
+    /// many open (AlarmEvaluatorHost): each is a PostgreSQL server process, and docker-compose allows 100 to all services.</summary>
     public const int Concurrency = 48;
 
     public StepOutcomeConsumerDefinition()
