@@ -23,8 +23,10 @@ results="$root/artifacts/test-results"
 rm -rf "$results"; mkdir -p "$results"
 test_start=$SECONDS
 status=0
-# One project after another keeps the two cores for the servers and the process tests.
-dotnet test PowerEvents.sln --no-build -c Debug -nologo -m:1 \
+# Two test projects at a time: most of the suite's time is waiting (outages of a minute, guest shutdowns, grace periods),
+# and each project has its own broker virtual host, database and private servers. On the 2-core CI machine: 1,460 s one
+# at a time, 817 s two at a time, with no test slower by more than a few percent.
+dotnet test PowerEvents.sln --no-build -c Debug -nologo -m:2 \
   --logger "trx" --results-directory "$results" "$@" 2>&1 | tee "$results/console.log" || status=$?
 
 # The simulator harness's own Go tests (govmomi client against pe-vcsim).
