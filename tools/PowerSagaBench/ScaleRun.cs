@@ -103,7 +103,7 @@ static class ScaleRun
             taps.FirstHops.Clear();
 
             var cpuBefore = CpuSeconds(evaluator.ProcessId);
-            var linesBefore = new Dictionary<string, int> { ["VCenterActuator"] = actuator.Output.Count, ["AlarmEvaluator"] = evaluator.Output.Count };
+            var outputBefore = new[] { ("VCenterActuator", actuator, actuator.Output.Count), ("AlarmEvaluator", evaluator, evaluator.Output.Count) };
             var load0 = string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
             var clock = Stopwatch.StartNew();
             var t0 = DateTimeOffset.UtcNow;
@@ -145,9 +145,9 @@ static class ScaleRun
                 $"  peak RSS: AlarmEvaluator {PeakRssMb(evaluator.ProcessId):0} MB, VCenterActuator {PeakRssMb(actuator.ProcessId):0} MB\n" +
                 $"  load average before {load0}, after {string.Join(" ", load)}"));
             // A slow run with warnings during the run (a retried outcome, a failed delivery) says why. The run's own start is one.
-            foreach (var (name, service) in new[] { ("VCenterActuator", actuator), ("AlarmEvaluator", evaluator) })
+            foreach (var (name, service, before) in outputBefore)
             {
-                var warnings = service.Output.Skip(linesBefore[name]).Where(l => l.Contains(" WRN]", StringComparison.Ordinal) || l.Contains(" ERR]", StringComparison.Ordinal)
+                var warnings = service.Output.Skip(before).Where(l => l.Contains(" WRN]", StringComparison.Ordinal) || l.Contains(" ERR]", StringComparison.Ordinal)
                     || l.Contains(" FTL]", StringComparison.Ordinal)).ToList();
                 Console.WriteLine($"  {name}: {warnings.Count} warning or error lines during the run{(warnings.Count == 0 ? "" : ", the first: ")}" +
                     string.Join("", warnings.Take(3).Select(l => "\n    " + (l.Length > 300 ? l[..300] : l))));
