@@ -87,12 +87,23 @@ public sealed class EarlyWarningChainTests(RabbitMqFixture rabbit, PostgresFixtu
 
     IReadOnlyList<ZoneEarlyWarningChanged> Warnings => _recorder.Received<ZoneEarlyWarningChanged>(w => w.Zone == _zone);
 
+    /// <summary>
+    /// +1 °C/s from 24 °C, from when the chain already reads the sensor: a ramp started before the services would be
+    /// near 35 °C by their first sample on a busy machine.
+    /// </summary>
+    async Task StartSteadyThenRampAsync(string mode)
+    {
+        _sim.World.SetRamp(_serial, Network, 24, 0, ReportEvery);
+        await StartChainAsync(mode);
+        await Hosts.UntilAsync(() => Task.FromResult(Consumed >= 2), Wait, $"the steady room's first samples; have {Consumed}");
+        _sim.World.SetRamp(_serial, Network, 24, 1.0, ReportEvery);
+    }
+
     [Fact]
     public async Task Act_raises_the_alarm_early_on_a_fast_ramp()
     {
         // +1 °C/s from 24 °C: 35 °C in 11 s, less than the 20 s a shutdown needs.
-        _sim.World.SetRamp(_serial, Network, 24, 1.0, ReportEvery);
-        await StartChainAsync("act");
+        await StartSteadyThenRampAsync("act");
 
         var raised = await _recorder.WaitForAsync<AlarmRaised>(r => r.Zone == _zone, Wait);
 
@@ -104,8 +115,7 @@ public sealed class EarlyWarningChainTests(RabbitMqFixture rabbit, PostgresFixtu
     [Fact]
     public async Task Warn_alerts_once_per_episode_on_a_fast_ramp()
     {
-        _sim.World.SetRamp(_serial, Network, 24, 1.0, ReportEvery);
-        await StartChainAsync("warn");
+        await StartSteadyThenRampAsync("warn");
 
         var warning = await _recorder.WaitForAsync<ZoneEarlyWarningChanged>(w => w.Zone == _zone && w.Active, Wait);
         Assert.True(warning.PredictedTimeToHigh < TimeSpan.FromSeconds(20), $"predicted {warning.PredictedTimeToHigh}");

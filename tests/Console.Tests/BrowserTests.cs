@@ -22,6 +22,8 @@ public sealed class BrowserTests(ConsoleFixture console) : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(Artifacts);
+        // Expectations keep Playwright's own 5 s unless told: a publish, the page's poll and a render can take longer on a busy machine.
+        Assertions.SetDefaultExpectTimeout(Timeout);
         _playwright = await Playwright.CreateAsync();
         _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {

@@ -119,17 +119,18 @@ public sealed class PreflightTests(RabbitMqFixture rabbit) : IAsyncLifetime
     public async Task A_BMC_in_the_middle_of_a_power_on_is_skipped_not_reported_as_failing()
     {
         var target = $"esx-{Guid.NewGuid():N}"[..12];
-        await using var booting = await Bmcs.StartAsync(o => { o.Name = "esx-01"; o.BootDelay = TimeSpan.FromSeconds(4); });
+        await using var booting = await Bmcs.StartAsync(o => { o.Name = "esx-01"; o.BootDelay = TimeSpan.FromSeconds(15); });
 
-        // A preflight that waited for the power-on's lock would overrun its 300 ms and report a false failure.
+        // A preflight that waited for the power-on's lock would overrun its 3 s and report a false failure (the boot takes
+        // 15 s); 3 s is long enough for a check's own login, read and logout on a busy machine.
         await using var actuator = await InProcessHost.StartAsync(IloActuatorHost.Build(
         [
             .. rabbit.HostArgs,
             "--Urls=http://127.0.0.1:0",
-            "--Bmc:PowerOnTimeout=00:00:20",
+            "--Bmc:PowerOnTimeout=00:01:00",
             "--Bmc:PollInterval=00:00:00.100",
             "--Preflight:Interval=00:00:00.200",
-            "--Preflight:Timeout=00:00:00.300",
+            "--Preflight:Timeout=00:00:03",
             .. HostArgs(0, target, booting),
         ]));
         var before = await WaitAsync(r => r.Target == target);

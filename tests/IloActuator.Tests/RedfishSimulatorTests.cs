@@ -93,13 +93,14 @@ public sealed class RedfishSimulatorTests
     [Fact]
     public async Task An_accepted_On_goes_through_PoweringOn_to_On_after_the_boot_delay()
     {
-        await using var server = await Bmcs.StartAsync(o => o.BootDelay = TimeSpan.FromMilliseconds(500));
+        // 5 s: long enough that a busy machine's read right after the reset still finds it powering on.
+        await using var server = await Bmcs.StartAsync(o => o.BootDelay = TimeSpan.FromSeconds(5));
         using var http = Client(server, basic: true);
 
         using var reset = await http.PostAsync("/redfish/v1/Systems/1/Actions/ComputerSystem.Reset",
             new StringContent("""{"ResetType":"On"}""", Encoding.UTF8, "application/json"));
         var rightAfter = await PowerStateAsync(http);
-        await RedfishClientTests.Eventually(async () => await PowerStateAsync(http) == "On");
+        await RedfishClientTests.Eventually(async () => await PowerStateAsync(http) == "On", 30);
 
         Assert.Equal(HttpStatusCode.OK, reset.StatusCode);
         Assert.Equal("PoweringOn", rightAfter);

@@ -221,8 +221,11 @@ public sealed class VendorPowerOnTests
     [Fact]
     public async Task Boot_progress_is_reported_from_POST_to_booting_the_OS()
     {
-        await using var server = await Bmcs.StartAsync(o => { o.Profile = "ilo6"; o.BootDelay = TimeSpan.FromSeconds(1); });
-        using var actuator = new Bmcs.Actuator(Bmcs.FastOptions());
+        // InPost lasts half the boot: 3 s, so a busy machine's first read still finds the host in POST.
+        await using var server = await Bmcs.StartAsync(o => { o.Profile = "ilo6"; o.BootDelay = TimeSpan.FromSeconds(6); });
+        var options = Bmcs.FastOptions();
+        options.PowerOnTimeout = TimeSpan.FromSeconds(60);
+        using var actuator = new Bmcs.Actuator(options);
         var stages = new List<BootProgress>();
 
         var result = await actuator.Redfish.PowerOnAsync(Bmcs.Host("esx-01", server), CancellationToken.None, (progress, _) =>

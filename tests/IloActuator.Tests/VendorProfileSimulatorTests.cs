@@ -158,14 +158,14 @@ public sealed class VendorProfileSimulatorTests
     [InlineData("idrac9", "BootProgress.LastState", "PrimaryProcessorInitializationStarted", "OSBootStarted")]
     public async Task Boot_progress_goes_from_POST_to_the_OS_where_the_vendor_reports_it(string profile, string property, string during, string after)
     {
-        await using var server = await Bmcs.StartAsync(o => { o.Profile = profile; o.BootDelay = TimeSpan.FromSeconds(2); });
+        await using var server = await Bmcs.StartAsync(o => { o.Profile = profile; o.BootDelay = TimeSpan.FromSeconds(8); }); // "during" lasts 4 s
         using var http = RedfishSimulatorTests.Client(server, basic: true);
         var system = $"/redfish/v1/Systems/{server.Bmc.Profile.SystemId}";
 
         var before = await ReadAsync(http, system, property);
         (await http.PostAsync(system + "/Actions/ComputerSystem.Reset", new StringContent("""{"ResetType":"On"}""", Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
         var booting = await ReadAsync(http, system, property);
-        await RedfishClientTests.Eventually(async () => await ReadAsync(http, system, property) == after, 10);
+        await RedfishClientTests.Eventually(async () => await ReadAsync(http, system, property) == after, 30);
 
         Assert.Contains(before, new[] { "PowerOff", "None" });
         Assert.Equal(during, booting);

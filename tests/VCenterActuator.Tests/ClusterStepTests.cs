@@ -312,8 +312,10 @@ public sealed class ClusterStepTests : IAsyncLifetime
         var late = await steps.CheckVsanResyncAsync(new VsanResyncCheckRequested(Guid.NewGuid(), Cluster, TimeSpan.FromMilliseconds(500)), CancellationToken.None);
         Assert.Equal((VsanResyncOutcome.StillResyncing, 2L, 4096L, 60L, "Timeout"), (late.Outcome, late.ObjectsToSync, late.BytesToSync, late.EtaSeconds, late.Fault?.Name));
 
-        var waiting = steps.CheckVsanResyncAsync(new VsanResyncCheckRequested(Guid.NewGuid(), Cluster, TimeSpan.FromSeconds(30)), CancellationToken.None);
-        await Task.Delay(300); // the check is under way and sees the resync first
+        var queries = _connection.Calls("QuerySyncingVsanObjectsSummary");
+        var waiting = steps.CheckVsanResyncAsync(new VsanResyncCheckRequested(Guid.NewGuid(), Cluster, TimeSpan.FromSeconds(60)), CancellationToken.None);
+        // The check is under way and has seen the resync: its second query went out, so the first was answered.
+        await Vcenter.Eventually(() => Task.FromResult(_connection.Calls("QuerySyncingVsanObjectsSummary") >= queries + 2), TimeSpan.FromSeconds(30), "the check polling");
         Assert.False(waiting.IsCompleted);
         await PostAsync($"/clusters/{Cluster}/vsan-resync", new { bytesToSync = 0, objects = 0, etaSeconds = 0 });
         var finished = await waiting;
