@@ -67,6 +67,14 @@ public sealed class BrowserTests(ConsoleFixture console) : IAsyncLifetime
 
     static Task Shot(IPage page, string name) => page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Artifacts, name + ".png"), FullPage = true });
 
+    // Waits for the page to finish this many more of its refreshes (one every 1.5 s), not for a time.
+    static async Task WaitForRefreshesAsync(IPage page, int more)
+    {
+        const string ticks = "Number(document.getElementById('live').dataset.ticks || 0)";
+        var now = await page.EvaluateAsync<int>("() => " + ticks);
+        await page.WaitForFunctionAsync($"() => {ticks} >= {now + more}");
+    }
+
     static ILocator HostStatus(IPage page, string host) => page.GetByTestId("host-" + host).GetByTestId("host-status");
 
     [Fact]
@@ -233,8 +241,8 @@ public sealed class BrowserTests(ConsoleFixture console) : IAsyncLifetime
         await Assertions.Expect(plan.GetByTestId("plan-vcenter")).ToContainTextAsync("not autostart");
         await Assertions.Expect(plan.GetByTestId("plan-changes")).ToContainTextAsync("HA off and DRS manual");
         await Assertions.Expect(plan.GetByTestId("plan-changes")).ToContainTextAsync("HA/DRS back to");
-        // The page redraws every 1.5 s: the plan stays shown.
-        await page.WaitForTimeoutAsync(2000);
+        // The page refreshes every 1.5 s: the plan stays shown.
+        await WaitForRefreshesAsync(page, 2);
         await Assertions.Expect(plan.GetByTestId("plan-stage-power-on-5")).ToContainTextAsync("vCLS restore");
         await plan.ScrollIntoViewIfNeededAsync();
         await Shot(page, "24-plan-preview");
@@ -244,6 +252,29 @@ public sealed class BrowserTests(ConsoleFixture console) : IAsyncLifetime
         var unknown = page.GetByTestId("cluster-" + ConsoleFixture.UnknownPlanCluster);
         await unknown.GetByTestId("plan-load-" + ConsoleFixture.UnknownPlanCluster).ClickAsync();
         await Assertions.Expect(unknown.GetByTestId("plan-error")).ToContainTextAsync("no protected cluster by that name");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task What_an_operator_opened_and_typed_survives_the_refresh_until_what_it_shows_changes()
+    {
+        const string cluster = "cluster-w";
+        await console.PublishAsync(new ClusterInventoryCaptured(Guid.NewGuid(), cluster, [new HostInventory("host-1", "esx-w1", "connected", "poweredOn", false)], [], DateTimeOffset.UtcNow));
+        var page = await LogInAsync("admin", ConsoleFixture.AdminPassword, "26-refresh-login");
+        await Assertions.Expect(HostStatus(page, "esx-w1")).ToHaveTextAsync("ON");
+        var block = page.GetByTestId("cluster-" + cluster);
+        var windows = block.Locator("details.windows", new LocatorLocatorOptions { HasText = "Scheduled power windows" });
+        await windows.Locator("summary").ClickAsync();
+        await windows.Locator("input[name=reason]").FillAsync("chiller maintenance");
+
+        await WaitForRefreshesAsync(page, 3);
+        await Assertions.Expect(windows).ToHaveAttributeAsync("open", "");
+        await Assertions.Expect(windows.Locator("input[name=reason]")).ToHaveValueAsync("chiller maintenance");
+
+        // What the block shows changes: the page shows it.
+        await console.PublishAsync(new ClusterInventoryCaptured(Guid.NewGuid(), cluster,
+            [new HostInventory("host-1", "esx-w1", "connected", "poweredOn", false), new HostInventory("host-2", "esx-w2", "connected", "poweredOn", false)], [], DateTimeOffset.UtcNow));
+        await Assertions.Expect(HostStatus(page, "esx-w2")).ToHaveTextAsync("ON");
         await page.Context.CloseAsync();
     }
 

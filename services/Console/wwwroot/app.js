@@ -238,7 +238,7 @@ function deliveryRows(deliveries) {
 }
 
 function windowsBlock(cluster, windows) {
-  const list = h('ul', { class: 'plain' }, windows.map((w) => h('li', {},
+  const list = h('ul', { class: 'plain' }, windows.map((w) => h('li', { 'data-id': w.id },
     `${w.days}: off ${w.offAt || '—'}, on ${w.onAt || '—'}`,
     canOperate() ? h('button', { type: 'button', class: 'small', onclick: () => deleteWindow(cluster, w.id) }, 'remove') : null)));
   const box = h('details', { class: 'windows' }, h('summary', {}, `Scheduled power windows (${windows.length})`), list);
@@ -354,10 +354,21 @@ function gantt(run) {
 }
 
 // ---- loop ----
+// A container's children are replaced only when what they show changed: an identical redraw every 1.5 s would close
+// what the operator opened, clear what they typed and detach what they are looking at.
+const rendered = new WeakMap();
+function replaceIfChanged(el, nodes) {
+  const html = nodes.map((n) => n.outerHTML).join('');
+  if (rendered.get(el) === html) return false;
+  rendered.set(el, html);
+  el.replaceChildren(...nodes);
+  return true;
+}
+
 function redraw() {
   const s = state.last;
   if (!s) return;
-  document.getElementById('cluster-list').replaceChildren(...(s.clusters.length ? s.clusters.map((c) => clusterBlock(c, windowsCache.byCluster[c.name])) : [h('p', {}, 'No cluster seen yet.')]));
+  replaceIfChanged(document.getElementById('cluster-list'), s.clusters.length ? s.clusters.map((c) => clusterBlock(c, windowsCache.byCluster[c.name])) : [h('p', {}, 'No cluster seen yet.')]);
 }
 
 function attention(clusters) {
@@ -381,14 +392,14 @@ async function tick() {
     await Promise.all([refreshHistories(s.zones), refreshWindows(s.clusters)]);
     const auditDue = !tick.auditAt || Date.now() - tick.auditAt > 4000;
     if (auditDue) state.audit = await (await api('/audit?limit=30')).json();
-    document.getElementById('zone-list').replaceChildren(...(s.zones.length ? s.zones.map(zoneCard) : [h('p', {}, 'No readings yet.')]));
-    document.getElementById('source-list').replaceChildren(...s.sources.map((x) => h('li', { class: x.healthy ? 'ok' : 'bad' },
+    replaceIfChanged(document.getElementById('zone-list'), s.zones.length ? s.zones.map(zoneCard) : [h('p', {}, 'No readings yet.')]);
+    replaceIfChanged(document.getElementById('source-list'), s.sources.map((x) => h('li', { class: x.healthy ? 'ok' : 'bad' },
       `${x.name}: ${x.healthy ? 'healthy' : 'failing'} since ${fmtTime(x.changedAt)}`, x.problems.length ? ' — ' + x.problems.join('; ') : '')));
     state.last = s;
     redraw();
     const openRuns = new Set([...document.querySelectorAll('details.run[open]')].map((d) => d.dataset.testid));
-    document.getElementById('run-list').replaceChildren(...(runs.length ? runs.map(runBlock) : [h('p', {}, 'No run yet.')]));
-    for (const d of document.querySelectorAll('details.run')) if (openRuns.has(d.dataset.testid)) d.open = true;
+    if (replaceIfChanged(document.getElementById('run-list'), runs.length ? runs.map(runBlock) : [h('p', {}, 'No run yet.')]))
+      for (const d of document.querySelectorAll('details.run')) if (openRuns.has(d.dataset.testid)) d.open = true;
     attention(s.clusters);
     if (auditDue) {
       const [preflight, deliveries] = await Promise.all([(await api('/preflight')).json(), (await api('/deliveries?limit=30')).json()]);
@@ -399,6 +410,7 @@ async function tick() {
         h('td', {}, fmtDate(a.at)), h('td', {}, a.user), h('td', {}, a.action), h('td', {}, a.cluster || ''), h('td', {}, a.reason), h('td', {}, a.outcome))));
     }
     live.className = 'live ok';
+    live.dataset.ticks = String(Number(live.dataset.ticks || 0) + 1); // lets a test wait for redraws, not for time
   } catch (err) {
     live.className = 'live bad';
   }
