@@ -175,16 +175,17 @@ public sealed class MqttSourceTests(RabbitMqFixture rabbit) : IClassFixture<Rabb
             management.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic",
                 Convert.ToBase64String(System.Text.Encoding.ASCII.GetBytes($"{RabbitMqFixture.Username}:{RabbitMqFixture.Password}")));
             // Every MQTT connection of this test's virtual host: the poller's and the gateway's (which reconnects when it
-            // next publishes). The management API lists a connection once its statistics are collected (every 5 s).
+            // next publishes). The management API lists a connection once its statistics are collected (every 5 s), so
+            // the list is awaited until it holds the poller's (by its client id), not merely any.
             var poller = new List<string>();
             await Until(() =>
             {
                 using var connections = System.Text.Json.JsonDocument.Parse(management.GetStringAsync($"vhosts/{Uri.EscapeDataString(rabbit.VirtualHost)}/connections").Result);
-                poller = connections.RootElement.EnumerateArray()
-                    .Where(c => c.TryGetProperty("protocol", out var protocol) && protocol.GetString()?.Contains("MQTT", StringComparison.OrdinalIgnoreCase) == true)
-                    .Select(c => c.GetProperty("name").GetString()!).ToList();
-                return poller.Count > 0;
-            }, "the MQTT connections listed by the management API");
+                var mqtt = connections.RootElement.EnumerateArray()
+                    .Where(c => c.TryGetProperty("protocol", out var protocol) && protocol.GetString()?.Contains("MQTT", StringComparison.OrdinalIgnoreCase) == true).ToList();
+                poller = mqtt.Select(c => c.GetProperty("name").GetString()!).ToList();
+                return mqtt.Any(c => c.GetRawText().Contains("powerevents-sensorpoller-mqtt-local", StringComparison.Ordinal));
+            }, "the poller's MQTT connection listed by the management API");
             foreach (var name in poller)
                 (await management.DeleteAsync($"connections/{Uri.EscapeDataString(name)}")).EnsureSuccessStatusCode();
 
