@@ -84,7 +84,10 @@ public sealed class PropertyWatcher
         var watched = Acquire(obj);
         lock (_gate)
         {
-            if (watched.Known && until(watched.Snapshot(obj)))
+            // The stream may have found the object missing between Acquire and here (it fails only the waiters it finds).
+            if (watched.Gone is not null)
+                waiter.Done.TrySetException(watched.Gone);
+            else if (watched.Known && until(watched.Snapshot(obj)))
                 waiter.Done.TrySetResult(watched.Snapshot(obj));
             else
                 watched.Waiters.Add(waiter);
