@@ -177,16 +177,16 @@ public sealed class MqttSourceTests(RabbitMqFixture rabbit) : IClassFixture<Rabb
             // Every MQTT connection of this test's virtual host: the poller's and the gateway's (which reconnects when it
             // next publishes). The management API lists a connection once its statistics are collected (every 5 s), so
             // the list is awaited until it holds the poller's (by its client id), not merely any.
-            var poller = new List<string>();
+            var mqttConnections = new List<string>();
             await Until(() =>
             {
                 using var connections = System.Text.Json.JsonDocument.Parse(management.GetStringAsync($"vhosts/{Uri.EscapeDataString(rabbit.VirtualHost)}/connections").Result);
                 var mqtt = connections.RootElement.EnumerateArray()
                     .Where(c => c.TryGetProperty("protocol", out var protocol) && protocol.GetString()?.Contains("MQTT", StringComparison.OrdinalIgnoreCase) == true).ToList();
-                poller = mqtt.Select(c => c.GetProperty("name").GetString()!).ToList();
+                mqttConnections = mqtt.Select(c => c.GetProperty("name").GetString()!).ToList();
                 return mqtt.Any(c => c.GetRawText().Contains("powerevents-sensorpoller-mqtt-local", StringComparison.Ordinal));
             }, "the poller's MQTT connection listed by the management API");
-            foreach (var name in poller)
+            foreach (var name in mqttConnections)
                 (await management.DeleteAsync($"connections/{Uri.EscapeDataString(name)}")).EnsureSuccessStatusCode();
 
             await Until(() => Published<SourceHealthChanged>().Count() >= 2, "the loss and the reconnection reported");
